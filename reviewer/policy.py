@@ -1,0 +1,287 @@
+"""The policy file: every configurable DEFAULT of the spec, loaded from TOML and validated.
+
+Nothing in the rest of the code base hard-codes a threshold; it reads it from a `Policy`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reviewer.errors import UserError
+
+DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.toml"
+# Installed (non-editable) copies ship the policy inside the package.
+PACKAGED_POLICY_PATH = Path(__file__).resolve().parent / "resources" / "policy.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Meta(_Strict):
+    name: str = ""
+    year: int = 2026
+    as_of: str = ""
+
+    @field_validator("as_of")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        if v:
+            dt.date.fromisoformat(v)
+        return v
+
+
+class Fields(_Strict):
+    pillar: list[str]
+    emerging: list[str]
+    has_recognised_centre: list[str] = []
+    has_tech_innovation_centre: list[str] = []
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.pillar, *self.emerging]
+
+    @model_validator(mode="after")
+    def _known(self) -> "Fields":
+        known = set(self.all)
+        for name in (*self.has_recognised_centre, *self.has_tech_innovation_centre):
+            if name not in known:
+                raise ValueError(f"field {name!r} is not one of the key fields {sorted(known)}")
+        return self
+
+
+class Cities(_Strict):
+    names: list[str]
+
+
+class Eligibility(_Strict):
+    min_avg_revenue: float = Field(ge=0)
+    relaxed_avg_revenue: dict[str, float] = {}
+    min_rd_ratio_percent: float = Field(ge=0)
+    min_platforms: int = Field(ge=0)
+    platform_levels_counted: list[str]
+    min_invention_patents: int = Field(ge=0)
+    violation_window_years: int = Field(ge=0)
+    max_violations: int = Field(ge=0)
+    min_founding_units: int = Field(ge=1)
+    top_rank: int = Field(ge=1)
+    min_top_ranked_members: int = Field(ge=0)
+    unknown_rank_needs_review: bool = True
+
+    def revenue_threshold(self, field: str) -> float:
+        return self.relaxed_avg_revenue.get(field, self.min_avg_revenue)
+
+
+class Conflicts(_Strict):
+    employment_window_years: int = Field(ge=0)
+    board_role_window_years: int = Field(ge=0)
+    relation_window_years: int = Field(ge=0)
+    same_city_hard: bool = False
+    same_city_penalty: float = Field(ge=0, default=1.0)
+    applicant_declared_max: int = Field(ge=0, default=3)
+    applicant_declared_hard: bool = True
+    one_per_employer_per_panel: bool = True
+
+
+class Stages(_Strict):
+    order: list[str]
+    allow_same_expert_across_stages: bool = False
+    panel: dict[str, int]
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "Stages":
+        for s in self.order:
+            if s not in self.panel:
+                raise ValueError(f"stage {s!r} has no panel size in [stages.panel]")
+        for s, n in self.panel.items():
+            if s not in self.order:
+                raise ValueError(f"[stages.panel] names unknown stage {s!r}")
+            if n < 1:
+                raise ValueError(f"panel size of {s!r} must be >= 1, got {n}")
+        return self
+
+
+class PanelRules(_Strict):
+    categories: list[str]
+    min_per_category: int = Field(ge=0)
+    tech_industry_categories: list[str]
+    tech_industry_share: float = Field(ge=0, le=1)
+    min_field_matched_technical: int = Field(ge=0)
+    chair_required: bool = True
+    chair_title_levels: list[str]
+    max_load_per_stage: int = Field(ge=1)
+    min_load_per_stage: int = Field(ge=0, default=0)
+
+    def min_tech_industry(self, panel_size: int) -> int:
+        return math.ceil(panel_size * self.tech_industry_share - 1e-9)
+
+
+class Objective(_Strict):
+    affinity: int = Field(ge=0)
+    load_balance: int = Field(ge=0)
+    same_city: int = Field(ge=0)
+    continuity: int = Field(ge=0)
+
+
+class RandomDraw(_Strict):
+    enabled: bool = False
+    max_pair_probability: float = Field(gt=0, le=1)
+
+
+class Criterion(_Strict):
+    id: str
+    name: str
+    max: float = Field(gt=0)
+
+
+class Family(_Strict):
+    id: str
+    name: str
+    criteria: list[Criterion]
+
+    @property
+    def max(self) -> float:
+        return sum(c.max for c in self.criteria)
+
+
+class Rubric(_Strict):
+    total: float
+    families: list[Family]
+    bands: dict[str, float]
+
+    @model_validator(mode="after")
+    def _sum(self) -> "Rubric":
+        s = sum(f.max for f in self.families)
+        if abs(s - self.total) > 1e-9:
+            raise ValueError(f"rubric criteria add up to {s}, but total is {self.total}")
+        ids = [c.id for f in self.families for c in f.criteria]
+        if len(ids) != len(set(ids)):
+            raise ValueError("rubric criterion ids must be unique")
+        return self
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        return [c for f in self.families for c in f.criteria]
+
+    def family_of(self, criterion_id: str) -> str:
+        for f in self.families:
+            for c in f.criteria:
+                if c.id == criterion_id:
+                    return f.id
+        raise KeyError(criterion_id)
+
+    def band(self, score: float) -> str:
+        for name, lo in sorted(self.bands.items(), key=lambda kv: -kv[1]):
+            if score >= lo:
+                return name
+        return ""
+
+
+class Aggregation(_Strict):
+    method: Literal["trimmed", "median", "mean", "winsorized", "huber", "calibrated", "bayes"] = "trimmed"
+    trim_k: int = Field(ge=0, default=1)
+    trim_min_n: int = Field(ge=1, default=5)
+    decimals: int = Field(ge=0, default=2)
+    rounding: Literal["half_up", "half_even"] = "half_up"
+    outlier_points: float = Field(gt=0, default=15.0)
+    outlier_robust_z: float = Field(gt=0, default=3.5)
+    bootstrap_resamples: int = Field(ge=1, default=1000)
+    seed: int = 0
+
+
+class Decision(_Strict):
+    recommend_min_score: float
+    recommend_min_family: dict[str, float] = {}
+    cultivation_min_score: float
+    one_per_field: bool = True
+    tie_break_families: list[str] = []
+
+
+class Funding(_Strict):
+    new_centre_subsidy_cap: float = Field(ge=0)
+    national_centre_subsidy_cap: float = Field(ge=0)
+    no_subsidy_if_tech_innovation_centre: bool = True
+    total_budget: float = Field(ge=0, default=0)
+
+
+class Indicator(_Strict):
+    id: str
+    name: str
+    max: float = Field(gt=0)
+
+
+class Evaluation(_Strict):
+    indicators: list[Indicator]
+    bands: dict[str, float]
+    build_period_years: int = Field(ge=1, default=3)
+    consecutive_fails_to_revoke: int = Field(ge=1, default=2)
+
+
+class Policy(_Strict):
+    meta: Meta
+    fields: Fields
+    cities: Cities
+    eligibility: Eligibility
+    conflicts: Conflicts
+    stages: Stages
+    panel_rules: PanelRules
+    objective: Objective
+    random_draw: RandomDraw
+    rubric: Rubric
+    aggregation: Aggregation
+    decision: Decision
+    funding: Funding
+    evaluation: Evaluation
+    source: str = ""
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Policy":
+        known = set(self.fields.all)
+        for f in self.eligibility.relaxed_avg_revenue:
+            if f not in known:
+                raise ValueError(f"[eligibility.relaxed_avg_revenue] names unknown field {f!r}")
+        cats = set(self.panel_rules.categories)
+        for c in self.panel_rules.tech_industry_categories:
+            if c not in cats:
+                raise ValueError(f"[panel_rules] tech_industry_categories names unknown category {c!r}")
+        fams = {f.id for f in self.rubric.families}
+        for f in (*self.decision.recommend_min_family, *self.decision.tie_break_families):
+            if f not in fams:
+                raise ValueError(f"[decision] names unknown rubric family {f!r}")
+        return self
+
+    def as_of_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.meta.as_of) if self.meta.as_of else dt.date.today()
+
+    def panel_size(self, stage: str) -> int:
+        return self.stages.panel[stage]
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and validate a policy file; errors name the file and the offending key."""
+    if path is None:
+        path = DEFAULT_POLICY_PATH if DEFAULT_POLICY_PATH.exists() else PACKAGED_POLICY_PATH
+    p = Path(path)
+    try:
+        raw_bytes = p.read_bytes()
+    except OSError as e:
+        raise UserError(f"policy file {p}: cannot read ({e.strerror})") from None
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"policy file {p}: not valid TOML: {e}") from None
+    try:
+        return Policy(**raw, source=str(p), sha256=hashlib.sha256(raw_bytes).hexdigest())
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            lines.append(f"policy file {p}: [{loc}] {err['msg']} (value: {err.get('input')!r})")
+        raise UserError("\n".join(lines)) from None
