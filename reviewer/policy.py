@@ -64,6 +64,7 @@ class Eligibility(_Strict):
     min_avg_revenue: float = Field(ge=0)
     relaxed_avg_revenue: dict[str, float] = {}
     min_rd_ratio_percent: float = Field(ge=0)
+    rd_ratio_method: Literal["ratio_of_sums", "mean_of_ratios"] = "ratio_of_sums"
     min_platforms: int = Field(ge=0)
     platform_levels_counted: list[str]
     min_invention_patents: int = Field(ge=0)
@@ -87,12 +88,34 @@ class Conflicts(_Strict):
     applicant_declared_max: int = Field(ge=0, default=3)
     applicant_declared_hard: bool = True
     one_per_employer_per_panel: bool = True
+    waivable_rules: list[str] = ["C6", "C9"]
+
+    @field_validator("waivable_rules")
+    @classmethod
+    def _rules(cls, v: list[str]) -> list[str]:
+        bad = [r for r in v if r not in {f"C{i}" for i in range(1, 10)}]
+        if bad:
+            raise ValueError(f"rule ids C1..C9, got {bad}")
+        return v
 
 
 class Stages(_Strict):
     order: list[str]
     allow_same_expert_across_stages: bool = False
     panel: dict[str, int]
+    dates: dict[str, str] = {}
+
+    @field_validator("dates")
+    @classmethod
+    def _dates(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, d in v.items():
+            if d:
+                dt.date.fromisoformat(d)
+        return v
+
+    def date_of(self, stage: str) -> dt.date | None:
+        d = self.dates.get(stage, "")
+        return dt.date.fromisoformat(d) if d else None
 
     @model_validator(mode="after")
     def _sizes(self) -> "Stages":
