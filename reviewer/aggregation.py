@@ -153,6 +153,10 @@ def normalize_scores(
         d, probs = _dedupe(d, [*pair, CRITERION])
         problems += probs
         expected_all = list(dict.fromkeys(criteria)) if criteria is not None else None
+        if expected_all is not None and not set(d[CRITERION].unique()) & set(expected_all):
+            problems.append(_problem("unknown_criterion", f"no criterion of the table is in the rubric "
+                                     f"{expected_all}; using the criteria found in the table"))
+            expected_all = None
         wide = d.pivot_table(index=pair, columns=CRITERION, values=SCORE, aggfunc="first", dropna=False,
                              observed=True, sort=True)
         if expected_all is not None:
