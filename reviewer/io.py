@@ -74,10 +74,15 @@ class LoadedTable:
     n_rows: int
     records: list[Any] = field(default_factory=list)
     issues: list[ImportIssue] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)  # required columns absent: no row loads
 
     @property
     def n_rejected(self) -> int:
-        return len({i.row for i in self.issues if i.severity == "error" and i.row is not None})
+        # Row 1 is the header: its issues concern columns, not rows.
+        rows = {i.row for i in self.issues if i.severity == "error" and i.row is not None and i.row > 1}
+        if self.missing_columns:
+            return self.n_rows
+        return len(rows)
 
 
 @dataclass
@@ -323,6 +328,7 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
         colmap[str(h)] = c
         seen[c.key] = str(h)
     missing = [c for c in table.columns if c.required and c.key not in seen]
+    loaded.missing_columns = [c.zh for c in missing]
     for c in missing:
         n_data = int((~blank_rows).sum())
         issue(1, c.zh, None, f"a column {c.zh} ({c.key}); it is missing, so none of the {n_data} rows can load")

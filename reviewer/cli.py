@@ -1,0 +1,176 @@
+"""The `reviewer` command line.
+
+Every command reads the policy (`--policy`, default data/policy.toml), prints what it loaded and
+every rejected row, writes its tables as CSV and XLSX plus a run record, and exits non-zero when
+any input row was rejected (unless `--allow-partial`). A user's mistake is one clear line, never a
+traceback.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reviewer.conflicts import detect_conflicts
+from reviewer.eligibility import screen as run_screening
+from reviewer.errors import UserError
+from reviewer.exports import run_record, write_run_record, write_table
+from reviewer.io import ImportReport, load_round_from, write_template
+from reviewer.policy import Policy, load_policy
+
+app = typer.Typer(
+    help="制造业创新中心试点 专家评审: 形式审查、回避、专家组、评分与排名 / "
+         "Expert review of manufacturing innovation centre pilots: screening, conflicts, panels, scores, rankings.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+PolicyOpt = typer.Option(None, "--policy", help="Policy file (TOML); default data/policy.toml.")
+OutOpt = typer.Option(Path("out"), "--out", "-o", help="Folder for the output tables.")
+PartialOpt = typer.Option(False, "--allow-partial", help="Exit 0 even when some input rows were rejected.")
+
+
+def echo(msg: str = "") -> None:
+    typer.echo(msg)
+
+
+def _policy(path: Optional[Path]) -> Policy:
+    return load_policy(path)
+
+
+def report_import(report: ImportReport) -> None:
+    for line in report.summary_lines():
+        echo("  " + line)
+    issues = report.all_issues
+    if issues:
+        echo(f"  {len(issues)} 条问题 issues:")
+        for i in issues:
+            echo("    " + str(i))
+
+
+def finish(report: ImportReport, allow_partial: bool) -> None:
+    if report.has_errors and not allow_partial:
+        n = sum(1 for i in report.all_issues if i.severity == "error")
+        echo(f"有 {n} 条输入错误；结果仅含成功载入的行。修正后重跑，或加 --allow-partial。 / "
+             f"{n} input errors: the results cover the loaded rows only. Fix them, or pass --allow-partial.")
+        raise typer.Exit(1)
+
+
+@app.command()
+def screen(
+    applications: Path = typer.Argument(..., help="Applications file (.xlsx/.csv), a round workbook, or a folder. "
+                                                   "members/platforms are found beside it unless given."),
+    members: Optional[Path] = typer.Option(None, help="Member units file (成员单位)."),
+    platforms: Optional[Path] = typer.Option(None, help="Innovation platforms file (创新平台)."),
+    policy: Optional[Path] = PolicyOpt,
+    out: Path = OutOpt,
+    allow_partial: bool = PartialOpt,
+) -> None:
+    """形式审查 Eligibility screening (SPEC §3): pass / fail / needs-review for every check, with evidence."""
+    started = time.time()
+    pol = _policy(policy)
+    data, report = load_round_from(applications, pol, {"members": members, "platforms": platforms})
+    report.tables = {k: v for k, v in report.tables.items() if k in ("applications", "members", "platforms")}
+    echo("载入 Loaded:")
+    report_import(report)
+    if "applications" not in report.tables:
+        raise UserError(f"{applications}: no applications table found")
+    result = run_screening(data, pol)
+    counts = result.counts()
+    echo(f"形式审查 Screening: {len(result.summary)} applications — 通过 pass {counts.get('pass', 0)}, "
+         f"不通过 fail {counts.get('fail', 0)}, 需复核 needs-review {counts.get('needs-review', 0)}")
+    for _, r in result.summary.iterrows():
+        if r["outcome"] != "pass":
+            echo(f"  {r['application_id']} {r['name']} [{r['outcome_zh']} {r['outcome']}]: {r['reasons']}")
+    paths = write_table(result.summary, out, "screening_summary", "形式审查汇总")
+    paths += write_table(result.checks, out, "screening_checks", "形式审查明细")
+    if report.all_issues:
+        paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
+    write_run_record(run_record("screening", report.inputs(), pol, {}, started,
+                                extra={"counts": counts}), out)
+    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
+    finish(report, allow_partial)
+
+
+@app.command()
+def conflicts(
+    source: Path = typer.Argument(..., help="A round workbook, or a folder / file beside which experts.xlsx, "
+                                            "expert_history.xlsx, declared_conflicts.xlsx, applications.xlsx, members.xlsx are."),
+    experts: Optional[Path] = typer.Option(None, help="Expert pool file (专家库)."),
+    history: Optional[Path] = typer.Option(None, help="Expert history file (专家履历)."),
+    declared: Optional[Path] = typer.Option(None, help="Declared conflicts and waivers (回避申报)."),
+    policy: Optional[Path] = PolicyOpt,
+    out: Path = OutOpt,
+    allow_partial: bool = PartialOpt,
+) -> None:
+    """回避 Conflicts of interest (SPEC §4): every excluded expert-application pair with rule and evidence."""
+    started = time.time()
+    pol = _policy(policy)
+    data, report = load_round_from(source, pol, {"experts": experts, "expert_history": history,
+                                                 "declared_conflicts": declared})
+    echo("载入 Loaded:")
+    report_import(report)
+    for need in ("applications", "experts"):
+        if need not in report.tables:
+            raise UserError(f"{source}: no {need} table found (pass it explicitly)")
+    cs = detect_conflicts(data, pol)
+    table = cs.table()
+    hard = table[table["excludes"]]
+    echo(f"回避 Conflicts: {len(table)} hits; {hard[['expert_id', 'application_id']].drop_duplicates().shape[0]} "
+         f"expert-application pairs excluded; soft {int((table['severity'] == 'soft').sum())}; "
+         f"waived {int(table['waived'].sum())}")
+    for rule, n in table.groupby("rule").size().items():
+        echo(f"  {rule} {table.loc[table['rule'] == rule, 'rule_zh'].iloc[0]}: {n}")
+    per_app = cs.per_application()
+    thin = per_app.sort_values("eligible_experts").head(3)
+    echo("  fewest eligible experts: " + ", ".join(f"{r.application_id} {r.eligible_experts}" for r in thin.itertuples()))
+    paths = write_table(table, out, "conflicts", "回避明细")
+    paths += write_table(per_app, out, "conflicts_per_application", "各申报可用专家")
+    if report.all_issues:
+        paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
+    write_run_record(run_record("conflicts", report.inputs(), pol, {}, started,
+                                extra={"hits": len(table), "excluded_pairs": int(cs.excluded_matrix().sum())}), out)
+    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
+    finish(report, allow_partial)
+
+
+@app.command()
+def templates(out: Path = typer.Argument(Path("templates.xlsx"), help="Workbook to write.")) -> None:
+    """空白模板 Write a blank input workbook with the right headers and a column guide."""
+    write_template(out)
+    echo(f"写出 Wrote {out}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Folder for the outputs."),
+    data_dir: Path = typer.Option(DEMO_DIR, "--data", help="Demo data folder."),
+    policy: Optional[Path] = PolicyOpt,
+) -> None:
+    """演示 Run the whole pipeline on the bundled demo round and write every output."""
+    from reviewer.pipeline import run_demo
+
+    run_demo(data_dir, out, _policy(policy), echo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, standalone_mode=True)
+    except UserError as e:
+        typer.echo(f"错误 error: {e}", err=True)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except Exception as e:  # a bug, not a user mistake: say so in one line unless debugging
+        if os.environ.get("REVIEWER_DEBUG"):
+            raise
+        typer.echo(f"内部错误 internal error: {type(e).__name__}: {e} (set REVIEWER_DEBUG=1 for details)", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()
