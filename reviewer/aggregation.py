@@ -75,14 +75,17 @@ _PROBLEM_COLS = ["kind", PANEL, EXPERT, APP, CRITERION, "value", "message"]
 
 
 def _as_id(s: pd.Series) -> pd.Series:
-    """Ids as clean strings (1001 and '1001' and 1001.0 are the same id)."""
+    """Ids as clean strings (1001 and '1001' and 1001.0 are the same id); missing stays missing."""
     if pd.api.types.is_float_dtype(s):
         s2 = s.astype("Float64")
         if bool(((s2 % 1) == 0).fillna(True).all()):
-            return s2.astype("Int64").astype(str).where(s.notna(), None).astype(object)
-    if pd.api.types.is_integer_dtype(s):
-        return s.astype(str).astype(object)
-    return s.astype(object).where(s.isna(), s.astype(str).str.strip())
+            return s2.astype("Int64").astype("string").astype(str).where(s.notna())
+        return s.astype(str).where(s.notna())
+    if pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.astype(str)
+    if s.dtype != object and pd.api.types.is_string_dtype(s):
+        return s.str.strip()
+    return s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v).strip())
 
 
 def group_keys(df: pd.DataFrame) -> list[str]:

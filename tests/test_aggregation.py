@@ -249,7 +249,7 @@ def test_make_aggregator_reads_policy():
     assert (agg.k, agg.min_n, agg.decimals, agg.rounding) == (pol.aggregation.trim_k, pol.aggregation.trim_min_n,
                                                                pol.aggregation.decimals, pol.aggregation.rounding)
     assert make_aggregator("trimmed", pol, k=2).k == 2
-    for name in ("median", "mean", "winsorized", "huber"):
+    for name in ("median", "mean", "winsorized", "huber", "calibrated", "bayes"):
         assert make_aggregator(name, pol).method == name
 
 
