@@ -204,7 +204,7 @@ _TRUE = {"是", "y", "yes", "true", "1", "√", "有"}
 _FALSE = {"否", "n", "no", "false", "0", "×", "无"}
 
 
-def _blank(v: Any) -> bool:
+def is_blank(v: Any) -> bool:
     if v is None:
         return True
     if isinstance(v, float) and math.isnan(v):
@@ -240,7 +240,7 @@ def _parse_number(v: Any, what: str) -> Decimal:
 
 def parse_cell(v: Any, col: Column) -> Any:
     """Parse one cell to the column's type; raise CellError(expected) when it cannot."""
-    if _blank(v):
+    if is_blank(v):
         return None
     t = col.type
     if t in ("str", "credit_code"):
@@ -301,7 +301,7 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
 
     # Drop rows that are entirely blank (Excel leaves them at the end).
     if len(raw.columns):
-        blank_rows = raw.apply(lambda r: all(_blank(x) for x in r), axis=1)
+        blank_rows = raw.apply(lambda r: all(is_blank(x) for x in r), axis=1)
     else:
         blank_rows = pd.Series([], dtype=bool)
     hmap = header_map(table)
@@ -309,7 +309,7 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
     seen: dict[str, str] = {}              # column key -> file header
     for h in raw.columns:
         if str(h).startswith("Unnamed:"):
-            if not raw[h].map(_blank).all():
+            if not raw[h].map(is_blank).all():
                 issue(1, f"(column {list(raw.columns).index(h) + 1})", None,
                       "a header for every column that holds data")
             continue
