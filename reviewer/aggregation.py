@@ -347,7 +347,7 @@ def _expand(per_group: np.ndarray, starts: np.ndarray, size: int) -> np.ndarray:
 
 def _window(cstart: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """How many of a row's expanded positions [cstart, cstart + c) fall in [lo, hi)."""
-    return np.clip(np.minimum(cstart + c, hi) - np.maximum(cstart, lo), 0, None)
+    return np.maximum(np.minimum(cstart + c, hi) - np.maximum(cstart, lo), 0)
 
 
 def _positions(s: _Sorted, counts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
