@@ -99,11 +99,20 @@ class Conflicts(_Strict):
         return v
 
 
+class StageRules(_Strict):
+    """Per-stage overrides of [panel_rules] (None = the [panel_rules] value)."""
+    min_per_category: int | None = Field(default=None, ge=0)
+    tech_industry_share: float | None = Field(default=None, ge=0, le=1)
+    min_field_matched_technical: int | None = Field(default=None, ge=0)
+    chair_required: bool | None = None
+
+
 class Stages(_Strict):
     order: list[str]
     allow_same_expert_across_stages: bool = False
     panel: dict[str, int]
     dates: dict[str, str] = {}
+    rules: dict[str, StageRules] = {}
 
     @field_validator("dates")
     @classmethod
@@ -127,6 +136,9 @@ class Stages(_Strict):
                 raise ValueError(f"[stages.panel] names unknown stage {s!r}")
             if n < 1:
                 raise ValueError(f"panel size of {s!r} must be >= 1, got {n}")
+        for s in self.rules:
+            if s not in self.order:
+                raise ValueError(f"[stages.rules] names unknown stage {s!r}")
         return self
 
 
@@ -274,6 +286,15 @@ class Policy(_Strict):
         for c in self.panel_rules.tech_industry_categories:
             if c not in cats:
                 raise ValueError(f"[panel_rules] tech_industry_categories names unknown category {c!r}")
+        for stage in self.stages.order:
+            need = self.min_panel_seats(stage)
+            if need > self.panel_size(stage):
+                r = self.stage_rules(stage)
+                raise ValueError(
+                    f"stage {stage}: a panel of {self.panel_size(stage)} cannot satisfy its rules, which need at least "
+                    f"{need} seats (>= {r['min_per_category']} of each of {len(self.panel_rules.categories)} categories, "
+                    f"技术+产业 >= {self.min_tech_industry(stage)}, >= {r['min_field_matched_technical']} field-matched 技术); "
+                    f"change [stages.panel] or [stages.rules.\"{stage}\"]")
         fams = {f.id for f in self.rubric.families}
         for f in (*self.decision.recommend_min_family, *self.decision.tie_break_families):
             if f not in fams:
@@ -285,6 +306,28 @@ class Policy(_Strict):
 
     def panel_size(self, stage: str) -> int:
         return self.stages.panel[stage]
+
+    def stage_rules(self, stage: str) -> dict:
+        """The panel rules in force for `stage`: [panel_rules] with [stages.rules.STAGE] applied."""
+        base = {k: getattr(self.panel_rules, k) for k in
+                ("min_per_category", "tech_industry_share", "min_field_matched_technical", "chair_required")}
+        over = self.stages.rules.get(stage)
+        if over is not None:
+            base.update({k: v for k, v in over.model_dump().items() if v is not None})
+        return base
+
+    def min_tech_industry(self, stage: str) -> int:
+        return math.ceil(self.panel_size(stage) * self.stage_rules(stage)["tech_industry_share"] - 1e-9)
+
+    def min_panel_seats(self, stage: str) -> int:
+        """Fewest experts a panel of `stage` needs to meet its composition rules."""
+        r = self.stage_rules(stage)
+        cats, ti = self.panel_rules.categories, self.panel_rules.tech_industry_categories
+        m = r["min_per_category"]
+        technical = max(m, r["min_field_matched_technical"], 1 if r["chair_required"] else 0)
+        ti_seats = sum(technical if c == "技术" else m for c in ti)
+        ti_seats = max(ti_seats, self.min_tech_industry(stage))
+        return (len(cats) - len(ti)) * m + ti_seats
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -306,5 +349,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
         lines = []
         for err in e.errors():
             loc = ".".join(str(x) for x in err["loc"])
-            lines.append(f"policy file {p}: [{loc}] {err['msg']} (value: {err.get('input')!r})")
+            where = f"[{loc}] " if loc else ""
+            value = err.get("input")
+            shown = "" if isinstance(value, dict) or not loc else f" (value: {value!r})"
+            lines.append(f"policy file {p}: {where}{err['msg'].removeprefix('Value error, ')}{shown}")
         raise UserError("\n".join(lines)) from None

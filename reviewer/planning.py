@@ -1,0 +1,220 @@
+"""Panel planning for a round: turns the domain records, conflicts and policy into the solver's
+plain arrays (`solver.PanelProblem`), and the solver's `Plan` back into tables with ids and names.
+
+The solver never sees a record; this module keeps the mapping between positions and ids.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from reviewer.affinity import AffinityWeights, affinity_matrix, field_match
+from reviewer.conflicts import ConflictSet
+from reviewer.errors import UserError
+from reviewer.model import Application, Expert, RoundData
+from reviewer.policy import Policy
+from solver.model import ObjectiveWeights, PanelProblem, PanelRules, Plan, SolveOptions, StageSpec
+
+ROLE_ZH = {"chair": "组长", "member": "成员"}
+
+
+@dataclass
+class PlanningInput:
+    """The round's planning problem with the id mappings the tables need."""
+    problem: PanelProblem
+    experts: list[Expert]
+    applications: list[Application]
+    stage_names: list[str]
+    unavailable: dict[str, list[str]] = field(default_factory=dict)  # stage -> expert ids not available
+
+    def expert_index(self, expert_id: str) -> int:
+        for i, e in enumerate(self.experts):
+            if e.expert_id == expert_id:
+                return i
+        raise UserError(f"unknown expert id {expert_id!r}")
+
+    def application_index(self, application_id: str) -> int:
+        for j, a in enumerate(self.applications):
+            if a.application_id == application_id:
+                return j
+        raise UserError(f"unknown application id {application_id!r}")
+
+    def stage_index(self, stage: str) -> int:
+        if stage not in self.stage_names:
+            raise UserError(f"unknown stage {stage!r}; stages are {', '.join(self.stage_names)}")
+        return self.stage_names.index(stage)
+
+
+def panel_rules(policy: Policy) -> PanelRules:
+    r = policy.panel_rules
+    cats = list(r.categories)
+    return PanelRules(
+        min_per_category=r.min_per_category,
+        tech_industry_categories=tuple(cats.index(c) for c in r.tech_industry_categories),
+        tech_industry_share=r.tech_industry_share,
+        technical_category=cats.index("技术") if "技术" in cats else -1,
+        min_field_matched_technical=r.min_field_matched_technical,
+        chair_required=r.chair_required,
+        one_per_employer=policy.conflicts.one_per_employer_per_panel,
+        allow_same_expert_across_stages=policy.stages.allow_same_expert_across_stages,
+    )
+
+
+def objective_weights(policy: Policy) -> ObjectiveWeights:
+    o = policy.objective
+    return ObjectiveWeights(affinity=o.affinity, load_balance=o.load_balance, soft_conflict=o.same_city,
+                            continuity=o.continuity)
+
+
+def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
+                  stage_applications: dict[str, Iterable[str]] | None = None,
+                  locks: Iterable[tuple[str, str, str]] = (), forbids: Iterable[tuple[str, str, str]] = (),
+                  fixed: Iterable[tuple[str, str, str]] = (), continuity: Iterable[tuple[str, str, str]] = (),
+                  affinity_weights: AffinityWeights = AffinityWeights()) -> PlanningInput:
+    """`stage_applications`: stage -> application ids reviewed in it (default: every application
+    of `data` in every stage). locks/forbids/fixed/continuity: (stage, expert_id, application_id)."""
+    experts = list(data.experts)
+    apps = list(data.applications)
+    if not apps:
+        raise UserError("no applications to plan panels for")
+    if not experts:
+        raise UserError("the expert pool is empty")
+    if conflicts.expert_ids != [e.expert_id for e in experts] or conflicts.application_ids != [a.application_id for a in apps]:
+        raise ValueError("conflicts were computed for other experts or applications")
+    e_idx = {e.expert_id: i for i, e in enumerate(experts)}
+    a_idx = {a.application_id: j for j, a in enumerate(apps)}
+    cats = list(policy.panel_rules.categories)
+    category = np.array([cats.index(e.category) for e in experts], dtype=np.int64)
+    technical = category == (cats.index("技术") if "技术" in cats else -1)
+    fm = field_match(experts, apps)
+    fm = sp.csr_matrix(fm.multiply(technical[:, None]).astype(bool))
+    can_chair = technical & np.array([e.title_level in policy.panel_rules.chair_title_levels for e in experts])
+    aff = affinity_matrix(experts, apps, affinity_weights)
+    excluded = conflicts.excluded_matrix()
+    penalties = {"C9": policy.conflicts.same_city_penalty}
+    if not policy.conflicts.applicant_declared_hard:
+        penalties["C6"] = 1.0
+    soft = conflicts.soft_matrix(penalties)
+
+    stage_names = list(policy.stages.order)
+    base_rules = panel_rules(policy)
+    stages, unavailable = [], {}
+    for s in stage_names:
+        ids = list(stage_applications[s]) if stage_applications and s in stage_applications else list(a_idx)
+        unknown = [i for i in ids if i not in a_idx]
+        if unknown:
+            raise UserError(f"stage {s}: unknown application ids {', '.join(unknown)}")
+        day = policy.stages.date_of(s)
+        max_load = np.array([policy.panel_rules.max_load_per_stage if e.max_load is None else e.max_load
+                             for e in experts], dtype=np.int64)
+        if day is not None:
+            off = np.array([not e.available_on(day) for e in experts])
+            max_load[off] = 0
+            unavailable[s] = [e.expert_id for e, o in zip(experts, off) if o]
+        r = policy.stage_rules(s)
+        rules = dataclasses.replace(base_rules, min_per_category=r["min_per_category"],
+                                    tech_industry_share=r["tech_industry_share"],
+                                    min_field_matched_technical=r["min_field_matched_technical"],
+                                    chair_required=r["chair_required"])
+        stages.append(StageSpec(s, policy.panel_size(s), np.array([a_idx[i] for i in ids], dtype=np.int64),
+                                max_load, policy.panel_rules.min_load_per_stage, rules))
+
+    def seats(items: Iterable[tuple[str, str, str]], what: str) -> tuple:
+        out = []
+        for stage, expert_id, app_id in items:
+            if stage not in stage_names:
+                raise UserError(f"{what}: unknown stage {stage!r}")
+            if expert_id not in e_idx:
+                raise UserError(f"{what}: unknown expert id {expert_id!r}")
+            if app_id not in a_idx:
+                raise UserError(f"{what}: unknown application id {app_id!r}")
+            out.append((stage_names.index(stage), e_idx[expert_id], a_idx[app_id]))
+        return tuple(out)
+
+    problem = PanelProblem(
+        expert_category=category, category_names=tuple(cats), affinity=aff.toarray(), stages=tuple(stages),
+        excluded=excluded, soft_penalty=soft, field_match=fm.toarray(),
+        expert_employer=conflicts.employer_groups(), expert_can_chair=can_chair,
+        rules=base_rules, weights=objective_weights(policy),
+        locks=seats(locks, "lock"), forbids=seats(forbids, "forbid"), fixed=seats(fixed, "fixed seat"),
+        continuity=seats(continuity, "continuity wish"))
+    return PlanningInput(problem, experts, apps, stage_names, unavailable)
+
+
+def solve_round(inp: PlanningInput, stages: Iterable[str] | None = None, seed: int = 0, time_limit: float = 30.0,
+                progress: Callable[[dict], None] | None = None, workers: int = 2) -> Plan:
+    from solver.engine import solve
+
+    idx = tuple(inp.stage_index(s) for s in stages) if stages else None
+    opts = SolveOptions(time_limit=time_limit, seed=seed, stages=idx, progress=progress, num_workers=workers,
+                        deterministic=workers == 1)
+    return solve(inp.problem, opts)
+
+
+# ---------------------------------------------------------------- tables
+
+def panels_table(inp: PlanningInput, plan: Plan) -> pd.DataFrame:
+    rows = []
+    for r in plan.to_records(inp.problem):
+        e, a = inp.experts[r["expert"]], inp.applications[r["application"]]
+        rows.append({"stage": r["stage_name"], "application_id": a.application_id, "application_name": a.name,
+                     "field": a.field, "lead_city": a.lead_city, "expert_id": e.expert_id, "expert_name": e.name,
+                     "category": r["category_name"], "title_level": e.title_level, "employer": e.employer,
+                     "expert_city": e.city, "role": r["role"], "role_zh": ROLE_ZH[r["role"]],
+                     "affinity": round(r["affinity"], 4), "field_match": r["field_match"],
+                     "same_city": r["soft_penalty"] > 0})
+    cols = ["stage", "application_id", "application_name", "field", "lead_city", "expert_id", "expert_name",
+            "category", "title_level", "employer", "expert_city", "role", "role_zh", "affinity", "field_match",
+            "same_city"]
+    df = pd.DataFrame(rows, columns=cols)
+    if not df.empty:
+        order = {s: i for i, s in enumerate(inp.stage_names)}
+        df = df.sort_values(["stage", "application_id", "role", "category"],
+                            key=lambda c: c.map(order) if c.name == "stage" else c, ignore_index=True)
+    return df
+
+
+def loads_table(inp: PlanningInput, plan: Plan) -> pd.DataFrame:
+    rows = []
+    for r in plan.load_records():
+        e = inp.experts[r["expert"]]
+        rows.append({"stage": inp.stage_names[r["stage"]], "expert_id": e.expert_id, "expert_name": e.name,
+                     "category": e.category, "employer": e.employer, "load": r["load"],
+                     "max_load": int(np.asarray(inp.problem.stages[r["stage"]].max_load)[r["expert"]])
+                     if np.ndim(inp.problem.stages[r["stage"]].max_load) else int(inp.problem.stages[r["stage"]].max_load)})
+    return pd.DataFrame(rows, columns=["stage", "expert_id", "expert_name", "category", "employer", "load", "max_load"])
+
+
+def summary_table(plan: Plan) -> pd.DataFrame:
+    rows = [{"item": "status", "value": plan.status}, {"item": "path", "value": plan.path},
+            {"item": "objective", "value": plan.objective}, {"item": "bound", "value": plan.bound},
+            {"item": "gap", "value": plan.gap}, {"item": "wall_seconds", "value": round(plan.wall_time, 3)},
+            {"item": "seed", "value": plan.seed}]
+    rows += [{"item": f"objective.{k}", "value": v} for k, v in plan.breakdown.items()]
+    return pd.DataFrame(rows)
+
+
+def diagnostics_table(inp: PlanningInput, plan: Plan) -> pd.DataFrame:
+    rows = []
+    for d in plan.diagnostics:
+        rows.append({"rule": d.rule,
+                     "stage": inp.stage_names[d.stage] if 0 <= d.stage < len(inp.stage_names) else "",
+                     "application_id": inp.applications[d.application].application_id if d.application >= 0 else "",
+                     "category": inp.problem.category_names[d.category] if d.category >= 0 else "",
+                     "message_zh": d.message_zh, "message_en": d.message_en,
+                     "counts": ", ".join(f"{k}={v}" for k, v in d.counts.items())})
+    return pd.DataFrame(rows, columns=["rule", "stage", "application_id", "category", "message_zh", "message_en", "counts"])
+
+
+def coverage_table(panels: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
+    """Experts per category per panel (the heatmap of the app), one row per stage x application."""
+    if panels.empty:
+        return pd.DataFrame(columns=["stage", "application_id", *categories])
+    t = panels.pivot_table(index=["stage", "application_id"], columns="category", values="expert_id",
+                           aggfunc="count", fill_value=0)
+    return t.reindex(columns=categories, fill_value=0).reset_index()
