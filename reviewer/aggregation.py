@@ -408,6 +408,21 @@ class _Base:
     def _rule_names(self) -> dict[int, str]:
         return {0: self.method}
 
+    def _raw(self, s: _Sorted, counts: np.ndarray) -> np.ndarray:
+        """Unrounded estimate per group for integer multiplicities (bootstrap fast path);
+        NaN for groups whose multiplicities are all zero."""
+        c, cstart, n_row = _positions(s, counts)
+        m, den_row, _ = self._weights(s, c, cstart, n_row)
+        out = np.full(s.n_groups, np.nan)
+        if s.x.size == 0:
+            return out
+        den_g = den_row[s.starts]
+        num = _segment_sum(m * s.x, s.starts)
+        n_g = n_row[s.starts]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[s.gid] = np.where((den_g > 0) & (n_g > 0), num / np.where(den_g > 0, den_g, 1), np.nan)
+        return out
+
     def _estimate(self, s: _Sorted, counts: np.ndarray | None = None, exact: bool = True):
         """Per-group (raw float, rounded, n_used, rule code) and per-row float weights."""
         c, cstart, n_row = _positions(s, counts)
@@ -547,7 +562,9 @@ class TrimmedMean(_Base):
     def _trim_ok(self, n_row):
         return (n_row >= self.min_n) & (n_row > 2 * self.k)
 
-    def _fallback(self, c, cstart, n_row):
+    def _fallback(self, c, cstart, n_row, ok=None):
+        if ok is not None and bool(ok.all()):  # every group trimmed: the fallback weights are not needed
+            return np.zeros_like(c), np.zeros_like(n_row)
         if self.fallback == "median":
             return _median_weights(c, cstart, n_row), np.full_like(n_row, 2)
         if self.fallback == "mean":
@@ -558,7 +575,7 @@ class TrimmedMean(_Base):
         k = self.k
         ok = self._trim_ok(n_row)
         m_t = _window(cstart, c, np.full_like(n_row, k), n_row - k)
-        m_f, den_f = self._fallback(c, cstart, n_row)
+        m_f, den_f = self._fallback(c, cstart, n_row, ok)
         m = np.where(ok, m_t, m_f)
         den = np.where(ok, n_row - 2 * k, den_f)
         return m, den, np.where(ok, 0, 1)
@@ -579,7 +596,7 @@ class WinsorizedMean(TrimmedMean):
         kk = np.full_like(n_row, k)
         m_w = (_window(cstart, c, kk, n_row - k) + k * _window(cstart, c, kk, kk + 1)
                + k * _window(cstart, c, n_row - k - 1, n_row - k))
-        m_f, den_f = self._fallback(c, cstart, n_row)
+        m_f, den_f = self._fallback(c, cstart, n_row, ok)
         return np.where(ok, m_w, m_f), np.where(ok, n_row, den_f), np.where(ok, 0, 1)
 
 
@@ -605,6 +622,10 @@ class HuberM(_Base):
 
     def _rule_names(self):
         return {0: f"huber c={self.c:g}", 1: "median (MAD=0 or n<min_n)"}
+
+    def _raw(self, s, counts):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._estimate(s, counts=counts, exact=False)[0]
 
     def _estimate(self, s, counts=None, exact=True):
         G = s.n_groups

@@ -121,13 +121,10 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
         B = min(batch, R - b0)
         draw = slot_start[None, :] + np.floor(rng.random((B, S)) * slot_len[None, :]).astype(np.int64)
         cnt = np.bincount((draw + (np.arange(B) * S)[:, None]).ravel(), minlength=B * S).reshape(B, S)
+        cnt = cnt.astype(np.int32)
         for i in range(B):
             c = cnt[i][rows_sorted_slot]
-            raw, _, _, _, _ = aggregator._estimate(s, counts=c, exact=False)
-            tot = np.zeros(G)
-            tot[s.gid] = np.add.reduceat(c, s.starts) if s.x.size else 0
-            raw[tot == 0] = np.nan
-            samples[b0 + i] = raw
+            samples[b0 + i] = aggregator._raw(s, c)
     samples = np.where(gpos[None, :] >= 0, samples[:, np.maximum(gpos, 0)], np.nan)
     a = (1 - level) / 2
     with np.errstate(all="ignore"):
