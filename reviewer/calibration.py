@@ -23,10 +23,12 @@ inverse-gamma priors ``IG(1, 0.01 Var(y))`` on the three variances.  Posterior b
 sampler written in numpy (all conditionals are conjugate; every step is vectorised over
 applications / experts), seeded and reproducible.  From each draw of theta the applications are
 ranked (1 = best); the expected rank ``ER`` is the posterior mean rank, with an equal-tailed
-credible interval, and ``SUCRA = (N - ER) / (N - 1)``.  Given the number of fundable slots
-(the funding line), applications whose rank interval lies wholly above the line are *funded*,
-wholly below *not funded*, and those whose interval crosses the line form the *lottery* group
-(Heyard et al.: a random draw among them fills the remaining slots).
+credible interval, and ``SUCRA = (N - ER) / (N - 1)``.  Given the number of fundable slots n, the
+funding line lies between rank n and n + 1: applications whose rank interval lies wholly within
+the first n ranks are *funded*, those whose interval crosses the line form the *lottery* group
+(a random draw among them fills the remaining ``lottery_slots_``; Heyard et al. draw the line
+at the ER of the last fundable proposal, we use the rank scale so integer rank bounds compare
+cleanly), the rest are *not funded*.  See :func:`_lottery_groups` for the edge cases.
 """
 from __future__ import annotations
 
@@ -239,6 +241,46 @@ class Calibration(_Model):
         return res
 
 
+def _lottery_groups(er, r_lo, r_hi, pm, ids, n_slots):
+    """Funding line between rank n_slots and n_slots + 1 (Heyard et al. 2022, on the rank scale).
+
+    Funded: rank interval wholly within the slots (upper bound <= n_slots); should more than
+    n_slots qualify, the best n_slots by ER are funded and the others join the lottery.  Lottery:
+    the interval crosses the line (lower bound <= n_slots < upper bound).  Not funded: the rest.
+    If no slot is left the candidates are not funded; if there are no more candidates than slots
+    left there is no draw: all are funded, and any slot still free goes to the next best by ER.
+    Returns (group per application, line = n_slots + 0.5)."""
+    n = er.size
+    order = np.lexsort((ids.astype(str), -pm, er))
+    pos = np.empty(n, dtype=np.intp)
+    pos[order] = np.arange(1, n + 1)
+    if n_slots <= 0:
+        return np.full(n, "not funded", dtype=object), 0.5
+    if n_slots >= n:
+        return np.full(n, "funded", dtype=object), n_slots + 0.5
+    funded = r_hi <= n_slots
+    lottery = ~funded & (r_lo <= n_slots)
+    if funded.sum() > n_slots:
+        fo = [j for j in order if funded[j]]
+        for j in fo[n_slots:]:
+            funded[j] = False
+            lottery[j] = True
+    grp = np.where(funded, "funded", np.where(lottery, "lottery", "not funded")).astype(object)
+    left = n_slots - int(funded.sum())
+    if left == 0:
+        grp[lottery] = "not funded"
+    elif int(lottery.sum()) <= left:
+        grp[lottery] = "funded"
+        left -= int(lottery.sum())
+        for j in order:
+            if left <= 0:
+                break
+            if grp[j] != "funded":
+                grp[j] = "funded"
+                left -= 1
+    return grp, n_slots + 0.5
+
+
 class BayesRank(_Model):
     """Bayesian expected rank with a Gibbs sampler (Heyard et al. 2022). See module doc.
 
@@ -355,12 +397,12 @@ class BayesRank(_Model):
         res["method"] = self.method
         res["rule"] = np.where(scored, "bayes (Gibbs, expert effects)", "no scores")
         if self.n_slots is not None:
-            line = self.n_slots
-            grp = np.where(r_hi <= line, "funded", np.where(r_lo > line, "not funded", "lottery"))
-            res["group"] = pd.Series(full(np.zeros(nA)), dtype=object)
+            grp, fl = _lottery_groups(er, r_lo, r_hi, pm, np.asarray(apps)[idx], self.n_slots)
+            res["group"] = pd.Series([None] * nA_all, dtype=object)
             res.loc[idx, "group"] = grp
             res.loc[~scored, "group"] = "no scores"
-            self.lottery_slots_ = max(0, line - int((grp == "funded").sum()))
+            self.funding_line_ = fl
+            self.lottery_slots_ = max(0, min(self.n_slots, nA) - int((grp == "funded").sum()))
         self.draws_ = th
         self.ranks_ = ranks
         self.experts_ = pd.DataFrame({EXPERT: np.asarray(experts, dtype=object), "leniency": bb.mean(axis=0),

@@ -105,22 +105,46 @@ def test_absent_scores_and_unscored_application():
 # ------------------------------------------------------------------ Bayes
 def test_bayes_sucra_identity_and_reproducible():
     df, bias, val = simulate(n_apps=60, n_experts=20, k=5, seed=3)
-    br = BayesRank(n_slots=10, draws=400, burn=200, seed=11)
+    br = BayesRank(n_slots=10, draws=400, burn=200, seed=11, credible=0.9)
     res = br.fit(df)
     N = len(res)
     assert np.allclose(res.sucra, (N - res.expected_rank) / (N - 1))
     assert res.expected_rank.sum() == pytest.approx(N * (N + 1) / 2)  # ranks are a permutation per draw
-    res2 = BayesRank(n_slots=10, draws=400, burn=200, seed=11).fit(df)
+    res2 = BayesRank(n_slots=10, draws=400, burn=200, seed=11, credible=0.9).fit(df)
     pd.testing.assert_frame_equal(res, res2)
     assert set(res.group) <= {"funded", "lottery", "not funded"}
     funded = res[res.group == "funded"]
-    assert (funded.rank_high <= 10).all()
+    assert br.funding_line_ == 10.5
+    assert (funded.rank_high <= 10).all() and len(funded) <= 10
     lot = res[res.group == "lottery"]
     assert ((lot.rank_low <= 10) & (lot.rank_high > 10)).all()
-    assert br.lottery_slots_ == 10 - len(funded)
+    assert br.lottery_slots_ == 10 - len(funded) and len(lot) > br.lottery_slots_ > 0
+    nf = res[res.group == "not funded"]
+    assert (nf.rank_low > 10).all()
     # ranks agree with the truth
     assert np.corrcoef(res.expected_rank, -val)[0, 1] > 0.9
     assert (res.rank_low <= res.rank_high).all() and (res.rank_low >= 1).all() and (res.rank_high <= N).all()
+
+
+def test_lottery_groups_edge_cases():
+    from reviewer.calibration import _lottery_groups
+    er = np.array([1.0, 2.0, 3.0, 4.0])
+    ids = np.array(["a", "b", "c", "d"])
+    pm = -er
+    # degenerate intervals: no draw, best two funded
+    g, fl = _lottery_groups(er, er, er, pm, ids, 2)
+    assert list(g) == ["funded", "funded", "not funded", "not funded"] and fl == 2.5
+    # b and c overlap the line at 2: b, c share the second slot
+    g, _ = _lottery_groups(er, np.array([1, 1.5, 1.8, 4]), np.array([1, 2.5, 3.5, 4]), pm, ids, 2)
+    assert list(g) == ["funded", "lottery", "lottery", "not funded"]
+    assert list(_lottery_groups(er, er, er, pm, ids, 0)[0]) == ["not funded"] * 4
+    # slots already filled by certain ones: the crossing candidate is not funded
+    g, _ = _lottery_groups(er, np.array([1, 1, 2, 4]), np.array([1, 2, 3, 4]), pm, ids, 2)
+    assert list(g) == ["funded", "funded", "not funded", "not funded"]
+    # exactly as many candidates as slots left: no draw
+    g, _ = _lottery_groups(er, np.array([1, 1, 3, 4]), np.array([1, 3, 4, 4]), pm, ids, 2)
+    assert list(g) == ["funded", "funded", "not funded", "not funded"]
+    assert list(_lottery_groups(er, er, er, pm, ids, 9)[0]) == ["funded"] * 4
 
 
 def test_bayes_expert_effects_recovered():
