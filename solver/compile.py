@@ -1,0 +1,427 @@
+"""Turn a PanelProblem into flat arrays shared by every solver path.
+
+A *column* is a candidate seat (stage, expert, application). Each panel (stage, application)
+has the same small tree of counting constraints (the "template"):
+
+    root (panel_size, exact)
+     +-- tech_industry group (>= ceil(share*n))  -- holds the 技术/产业 category nodes
+     +-- category c (>= min_per_category[c], <= max)   for every category
+           technical category node:
+             +-- unmatched technical leaf
+             +-- matched technical node (>= min_field_matched_technical)
+                   +-- matched, not chair-eligible leaf
+                   +-- chair-eligible leaf (>= 1 if chair_required)
+
+Every column falls in exactly one leaf; a constraint on a node counts the columns of the leaves
+below it. The family is laminar, so together with the per-expert load it is a network flow;
+the employer rule and stage independence are the only families that can break that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .model import Diagnostic, PanelProblem
+
+
+def values_at(M, rows, cols, default=0.0) -> np.ndarray:
+    """Values of a dense or sparse matrix at (rows[i], cols[i]); `default` for None."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    if M is None:
+        return np.full(len(rows), default, dtype=type(default) if not isinstance(default, bool) else bool)
+    if sp.issparse(M):
+        return _sparse_lookup(M, rows, cols)
+    return np.asarray(M)[rows, cols]
+
+
+def _sparse_lookup(M, rows, cols):
+    M = M.tocsr()
+    if not M.has_sorted_indices:
+        M = M.sorted_indices()
+    out = np.zeros(len(rows), dtype=M.dtype)
+    if len(rows) == 0 or M.nnz == 0:
+        return out
+    A = M.shape[1]
+    indptr, indices, data = M.indptr, M.indices, M.data
+    keys = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(indptr)) * A + indices
+    q = rows * A + cols
+    pos = np.searchsorted(keys, q)
+    pos_c = np.minimum(pos, len(keys) - 1)
+    hit = keys[pos_c] == q
+    out[hit] = data[pos_c[hit]]
+    return out
+
+
+def _per_expert(x, E, what):
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        return np.full(E, int(arr), dtype=np.int64)
+    if arr.shape != (E,):
+        raise ValueError(f"{what} must be an int or an array of length {E}")
+    return arr.astype(np.int64)
+
+
+@dataclass
+class Template:
+    names: list
+    family: list
+    parent: np.ndarray
+    category: np.ndarray  # category of a category node, else -1
+    lb: np.ndarray  # [S, T]
+    ub: np.ndarray  # [S, T]
+    leaf_anc: dict  # leaf node -> list of ancestor nodes (leaf first, root last)
+    n_cat: int
+    TI: int = 1
+    MATCHED: int = -1
+    CHAIR: int = -1
+    UNMATCHED: int = -1
+    MATCHED_OTHER: int = -1
+
+    @property
+    def T(self):
+        return len(self.names)
+
+
+def build_template(problem: PanelProblem) -> Template:
+    K = len(problem.category_names)
+    r = problem.rules
+    S = len(problem.stages)
+    names = ["panel", "tech_industry"] + [f"category:{c}" for c in range(K)] + [
+        "matched_technical", "chair_eligible", "technical_unmatched", "matched_not_chair"]
+    family = ["panel_size", "tech_industry_share"] + ["category_coverage"] * K + [
+        "field_matched_technical", "chair", "category_coverage", "field_matched_technical"]
+    MATCHED, CHAIR, UNM, MO = 2 + K, 3 + K, 4 + K, 5 + K
+    T = 6 + K
+    tech = int(r.technical_category)
+    ti = set(int(c) for c in r.tech_industry_categories)
+    parent = np.full(T, -1, dtype=np.int64)
+    parent[1] = 0
+    for c in range(K):
+        parent[2 + c] = 1 if c in ti else 0
+    if tech >= 0:
+        parent[MATCHED] = 2 + tech
+        parent[UNM] = 2 + tech
+    else:
+        parent[MATCHED] = 0
+        parent[UNM] = 0
+        if r.min_field_matched_technical > 0 or r.chair_required:
+            raise ValueError("field-matched and chair rules need rules.technical_category >= 0")
+    parent[CHAIR] = MATCHED
+    parent[MO] = MATCHED
+    category = np.full(T, -1, dtype=np.int64)
+    category[2:2 + K] = np.arange(K)
+    lb = np.zeros((S, T), dtype=np.int64)
+    ub = np.zeros((S, T), dtype=np.int64)
+    for s, st in enumerate(problem.stages):
+        rs = st.rules if st.rules is not None else r
+        minc = np.asarray(rs.min_per_category)
+        minc = np.full(K, int(minc)) if minc.ndim == 0 else minc.astype(np.int64)
+        n = int(st.panel_size)
+        ub[s, :] = n
+        lb[s, 0] = n
+        lb[s, 1] = (int(np.ceil(rs.tech_industry_share * n - 1e-9))
+                    if (r.tech_industry_categories and rs.tech_industry_share > 0) else 0)
+        lb[s, 2:2 + K] = minc
+        if rs.max_per_category is not None:
+            maxc = np.asarray(rs.max_per_category)
+            maxc = np.full(K, int(maxc)) if maxc.ndim == 0 else maxc.astype(np.int64)
+            ub[s, 2:2 + K] = np.minimum(maxc, n)
+        lb[s, MATCHED] = int(rs.min_field_matched_technical) if tech >= 0 else 0
+        lb[s, CHAIR] = 1 if (rs.chair_required and tech >= 0) else 0
+    leaves = [2 + c for c in range(K) if c != tech] + ([UNM, MO, CHAIR] if tech >= 0 else [])
+    leaf_anc = {}
+    for leaf in leaves:
+        chain, v = [], leaf
+        while v >= 0:
+            chain.append(v)
+            v = int(parent[v])
+        leaf_anc[leaf] = chain
+    return Template(names, family, parent, category, lb, ub, leaf_anc, K, 1, MATCHED, CHAIR, UNM, MO)
+
+
+def required_size(tpl: Template, s: int) -> np.ndarray:
+    """Fewest experts each template node needs in stage s (max of its bound and its children's needs)."""
+    need = tpl.lb[s].copy()
+    changed = True
+    while changed:
+        changed = False
+        for t in range(tpl.T):
+            kids = np.nonzero(tpl.parent == t)[0]
+            v = max(int(tpl.lb[s, t]), int(need[kids].sum()) if len(kids) else 0)
+            if v != need[t]:
+                need[t] = v
+                changed = True
+    return need
+
+
+@dataclass
+class Compiled:
+    problem: PanelProblem
+    tpl: Template
+    solve_stages: list
+    scale: int
+    # panels
+    panel_stage: np.ndarray
+    panel_app: np.ndarray
+    panel_size: np.ndarray
+    # columns
+    col_stage: np.ndarray
+    col_expert: np.ndarray
+    col_app: np.ndarray
+    col_panel: np.ndarray
+    col_leaf: np.ndarray
+    col_emp: np.ndarray
+    col_aff: np.ndarray
+    col_soft: np.ndarray
+    col_cont: np.ndarray
+    col_cost: np.ndarray  # int64, objective units (affinity - soft + continuity), load balance excluded
+    col_lock: np.ndarray
+    max_load: np.ndarray  # [S, E]
+    min_load: np.ndarray  # [S, E]
+    seg_cost: np.ndarray  # int64 [Lmax]: cost of the k-th unit of load (k = 1..)
+    fixed: dict  # stage -> (experts, apps)
+    diagnostics: list = field(default_factory=list)
+
+    @property
+    def n_cols(self):
+        return len(self.col_expert)
+
+    @property
+    def P(self):
+        return len(self.panel_stage)
+
+    def _gid(self, key, valid):
+        """Group id per column (-1 = not in a group of >= 2 valid columns with the same key)."""
+        gid = np.full(self.n_cols, -1, dtype=np.int64)
+        idx = np.nonzero(valid)[0]
+        if len(idx) == 0:
+            return gid
+        u, inv, cnt = np.unique(key[idx], return_inverse=True, return_counts=True)
+        multi = cnt[inv] > 1
+        newid = np.cumsum(cnt > 1) - 1
+        gid[idx[multi]] = newid[inv[multi]]
+        return gid
+
+    @property
+    def indep_gid(self):
+        if not hasattr(self, "_indep_gid"):
+            if self.problem.rules.allow_same_expert_across_stages or len(self.solve_stages) < 2:
+                self._indep_gid = np.full(self.n_cols, -1, dtype=np.int64)
+            else:
+                key = self.col_expert * self.problem.n_applications + self.col_app
+                self._indep_gid = self._gid(key, np.ones(self.n_cols, dtype=bool))
+        return self._indep_gid
+
+    @property
+    def emp_gid(self):
+        if not hasattr(self, "_emp_gid"):
+            if not self.problem.rules.one_per_employer:
+                self._emp_gid = np.full(self.n_cols, -1, dtype=np.int64)
+            else:
+                key = self.col_panel * (int(self.col_emp.max(initial=0)) + 1) + self.col_emp
+                self._emp_gid = self._gid(key, self.col_emp >= 0)
+        return self._emp_gid
+
+    @staticmethod
+    def _lists(gid):
+        idx = np.nonzero(gid >= 0)[0]
+        if len(idx) == 0:
+            return []
+        o = idx[np.argsort(gid[idx], kind="stable")]
+        cuts = np.nonzero(np.diff(gid[o]))[0] + 1
+        return np.split(o, cuts)
+
+    def indep_groups(self):
+        """(e, a) keys shared by columns of two or more stages, as a list of column-index arrays."""
+        return self._lists(self.indep_gid)
+
+    def employer_groups(self):
+        """(panel, employer) groups with >= 2 candidate columns, as column-index arrays."""
+        return self._lists(self.emp_gid)
+
+    def objective_points(self, cols: np.ndarray) -> dict:
+        """Breakdown (points) of a set of chosen column indices."""
+        w = self.problem.weights
+        aff = float(self.col_aff[cols].sum())
+        soft = float(self.col_soft[cols].sum())
+        cont = float(self.col_cont[cols].sum())
+        loads = np.zeros((len(self.problem.stages), self.problem.n_experts), dtype=np.int64)
+        np.add.at(loads, (self.col_stage[cols], self.col_expert[cols]), 1)
+        sq = float((loads.astype(np.float64) ** 2).sum())
+        br = {"affinity": w.affinity * aff, "load_balance": -w.load_balance * sq,
+              "soft_conflict": -w.soft_conflict * soft, "continuity": w.continuity * cont,
+              "affinity_sum": aff, "soft_penalty_sum": soft, "continuity_kept": cont, "load_sq_sum": sq}
+        br["total"] = br["affinity"] + br["load_balance"] + br["soft_conflict"] + br["continuity"]
+        return br
+
+    def int_objective(self, cols: np.ndarray) -> int:
+        loads = np.zeros((len(self.problem.stages), self.problem.n_experts), dtype=np.int64)
+        np.add.at(loads, (self.col_stage[cols], self.col_expert[cols]), 1)
+        cum = np.r_[0, np.cumsum(self.seg_cost)]
+        return int(self.col_cost[cols].sum()) - int(cum[loads].sum())
+
+
+def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, extra_bonus=None) -> Compiled:
+    """Flatten `problem`. `stages`: stage indices to solve (None = all without fixed seats).
+    `extra_bonus`: optional dict {(stage, expert, app): int units} added to column costs (repair)."""
+    E, A = problem.n_experts, problem.n_applications
+    S = len(problem.stages)
+    tpl = build_template(problem)
+    r = problem.rules
+    fixed = {}
+    for (s, e, a) in problem.fixed:
+        fixed.setdefault(int(s), []).append((int(e), int(a)))
+    fixed = {s: (np.array([p[0] for p in v], dtype=np.int64), np.array([p[1] for p in v], dtype=np.int64))
+             for s, v in fixed.items()}
+    if stages is None:
+        stages = [s for s in range(S) if s not in fixed]
+    stages = sorted(int(s) for s in stages)
+    cat = np.asarray(problem.expert_category, dtype=np.int64)
+    if cat.shape != (E,):
+        raise ValueError(f"expert_category must have length {E}")
+    K = tpl.n_cat
+    if len(cat) and (cat.min() < 0 or cat.max() >= K):
+        raise ValueError("expert_category out of range of category_names")
+    emp = (np.asarray(problem.expert_employer, dtype=np.int64) if problem.expert_employer is not None
+           else np.full(E, -1, dtype=np.int64))
+    can_chair = (np.asarray(problem.expert_can_chair, dtype=bool) if problem.expert_can_chair is not None
+                 else np.zeros(E, dtype=bool))
+    max_load = np.zeros((S, E), dtype=np.int64)
+    min_load = np.zeros((S, E), dtype=np.int64)
+    for s, st in enumerate(problem.stages):
+        max_load[s] = _per_expert(st.max_load, E, "max_load")
+        min_load[s] = _per_expert(st.min_load, E, "min_load")
+    forb = {(int(s), int(e), int(a)) for (s, e, a) in problem.forbids}
+    aff_sparse = sp.issparse(problem.affinity)
+    if aff_sparse:
+        coo = problem.affinity.tocoo()
+        base_e, base_a = coo.row.astype(np.int64), coo.col.astype(np.int64)
+    # pairs used in fixed stages block the same pair elsewhere
+    block_keys = np.zeros(0, dtype=np.int64)
+    if not r.allow_same_expert_across_stages and fixed:
+        block_keys = np.unique(np.concatenate([fe * A + fa for (fe, fa) in fixed.values()]))
+
+    diags = []
+    parts = []
+    panel_stage, panel_app, panel_size = [], [], []
+    pidx = {}
+    for s in stages:
+        st = problem.stages[s]
+        apps = np.unique(np.asarray(st.applications, dtype=np.int64))
+        for a in apps.tolist():
+            pidx[(s, a)] = len(panel_stage)
+            panel_stage.append(s)
+            panel_app.append(a)
+            panel_size.append(int(st.panel_size))
+        in_stage = np.zeros(A, dtype=bool)
+        in_stage[apps] = True
+        avail = max_load[s] > 0
+        if aff_sparse:
+            m = in_stage[base_a] & avail[base_e]
+            ce, ca = base_e[m], base_a[m]
+        else:
+            ee = np.nonzero(avail)[0]
+            ce = np.repeat(ee, len(apps))
+            ca = np.tile(apps, len(ee))
+        keep = np.ones(len(ce), dtype=bool)
+        if problem.excluded is not None:
+            keep &= ~values_at(problem.excluded, ce, ca, False).astype(bool)
+        if len(block_keys):
+            keep &= ~np.isin(ce * A + ca, block_keys)
+        if forb:
+            fs = [(e, a) for (s2, e, a) in forb if s2 == s]
+            if fs:
+                fk = np.array([e * A + a for e, a in fs], dtype=np.int64)
+                keep &= ~np.isin(ce * A + ca, fk)
+        ce, ca = ce[keep], ca[keep]
+        lock_here = [(int(e), int(a)) for (s2, e, a) in problem.locks if int(s2) == s]
+        lock_flag = np.zeros(len(ce), dtype=bool)
+        if lock_here:
+            keys = ce * A + ca
+            for (e, a) in lock_here:
+                k = e * A + a
+                hit = np.nonzero(keys == k)[0]
+                if len(hit):
+                    lock_flag[hit[0]] = True
+                    continue
+                why = None
+                if not in_stage[a]:
+                    why = ("该申请不在本阶段", "the application is not in this stage")
+                elif max_load[s, e] <= 0:
+                    why = ("该专家本阶段不可用", "the expert is unavailable in this stage")
+                elif (s, e, a) in forb:
+                    why = ("同一席位既被锁定又被禁止", "the seat is both locked and forbidden")
+                elif problem.excluded is not None and bool(values_at(problem.excluded, [e], [a], False)[0]):
+                    why = ("该专家与申请存在回避关系", "the pair is excluded (conflict of interest)")
+                elif k in set(block_keys.tolist()):
+                    why = ("该专家已在其他阶段评审该申请", "the expert already sits on this application in another stage")
+                if why is not None:
+                    diags.append(Diagnostic(
+                        "locks_and_forbids", s, a, -1,
+                        f"锁定的专家 {e} 无法评审申请 {a}：{why[0]}。",
+                        f"Locked expert {e} cannot sit on application {a}: {why[1]}.",
+                        {"expert": e}))
+                    continue
+                ce = np.r_[ce, e]
+                ca = np.r_[ca, a]
+                lock_flag = np.r_[lock_flag, True]
+        parts.append((np.full(len(ce), s, dtype=np.int64), ce, ca, lock_flag))
+
+    if parts:
+        col_stage = np.concatenate([p[0] for p in parts])
+        col_expert = np.concatenate([p[1] for p in parts])
+        col_app = np.concatenate([p[2] for p in parts])
+        col_lock = np.concatenate([p[3] for p in parts])
+    else:
+        col_stage = col_expert = col_app = np.zeros(0, dtype=np.int64)
+        col_lock = np.zeros(0, dtype=bool)
+    panel_stage = np.array(panel_stage, dtype=np.int64)
+    panel_app = np.array(panel_app, dtype=np.int64)
+    panel_size = np.array(panel_size, dtype=np.int64)
+    # panel index of each column
+    pan_lookup = np.full((S, A), -1, dtype=np.int64)
+    pan_lookup[panel_stage, panel_app] = np.arange(len(panel_stage))
+    col_panel = pan_lookup[col_stage, col_app]
+    # leaf
+    ccat = cat[col_expert]
+    col_leaf = 2 + ccat
+    tech = int(r.technical_category)
+    if tech >= 0:
+        is_t = ccat == tech
+        fm = values_at(problem.field_match, col_expert[is_t], col_app[is_t], False).astype(bool)
+        leaf_t = np.where(~fm, tpl.UNMATCHED, np.where(can_chair[col_expert[is_t]], tpl.CHAIR, tpl.MATCHED_OTHER))
+        col_leaf[is_t] = leaf_t
+    col_emp = emp[col_expert] if r.one_per_employer else np.full(len(col_expert), -1, dtype=np.int64)
+    col_aff = np.asarray(values_at(problem.affinity, col_expert, col_app, 0.0), dtype=np.float64)
+    col_soft = np.asarray(values_at(problem.soft_penalty, col_expert, col_app, 0.0), dtype=np.float64)
+    col_cont = np.zeros(len(col_expert), dtype=np.float64)
+    if problem.continuity:
+        ck = {}
+        for (s, e, a) in problem.continuity:
+            ck.setdefault(int(e) * A + int(a), set()).add(int(s))
+        keys = col_expert * A + col_app
+        cand = np.nonzero(np.isin(keys, np.fromiter(ck.keys(), dtype=np.int64)))[0]
+        for j in cand.tolist():
+            ss = ck[int(keys[j])]
+            if -1 in ss or int(col_stage[j]) in ss:
+                col_cont[j] = 1.0
+    w = problem.weights
+    col_cost = np.rint(scale * (w.affinity * col_aff - w.soft_conflict * col_soft
+                                + w.continuity * col_cont)).astype(np.int64)
+    if extra_bonus:
+        keys = (col_stage * E + col_expert) * A + col_app
+        bk = {(int(s) * E + int(e)) * A + int(a): int(v) for (s, e, a), v in extra_bonus.items()}
+        hit = np.nonzero(np.isin(keys, np.fromiter(bk.keys(), dtype=np.int64)))[0]
+        for j in hit.tolist():
+            col_cost[j] += bk[int(keys[j])]
+    Lmax = int(max_load.max()) if max_load.size else 0
+    seg_cost = np.rint(scale * w.load_balance * (2 * np.arange(1, Lmax + 1) - 1)).astype(np.int64)
+    order = np.lexsort((-col_cost, col_leaf, col_panel))
+    c = Compiled(problem, tpl, stages, int(scale), panel_stage, panel_app, panel_size,
+                 col_stage[order], col_expert[order], col_app[order], col_panel[order], col_leaf[order],
+                 col_emp[order], col_aff[order], col_soft[order], col_cont[order], col_cost[order],
+                 col_lock[order], max_load, min_load, seg_cost, fixed, diags)
+    return c

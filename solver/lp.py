@@ -1,0 +1,220 @@
+"""The same model as a sparse linear program / MIP (HiGHS through scipy).
+
+Variables: x_j (one per column, [0, 1], 1 if locked) then load segments y_(s,e,k) in [0, 1]
+(y_k = the k-th unit of load, cost seg_cost[k]; convex so the LP fills them in order).
+Rows (each tagged with its family): template-tree counts per panel, load linking per
+(stage, expert), employer groups, stage independence groups.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .compile import Compiled
+
+
+@dataclass
+class LinearModel:
+    c: np.ndarray  # objective (maximise), float, integer units
+    A: sp.csr_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    n_x: int
+    cols: np.ndarray
+    row_family: list
+
+
+def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
+    """`cap`: optional per-column upper bound (e.g. q for the randomized LP)."""
+    cols = np.arange(comp.n_cols) if cols is None else np.asarray(cols, dtype=np.int64)
+    tpl = comp.tpl
+    E = comp.problem.n_experts
+    nx = len(cols)
+    cost = comp.col_cost if cost is None else cost
+    rows_r, rows_c, rows_v = [], [], []
+    lo, hi, fam = [], [], []
+    r = 0
+    # tree rows
+    cp_, cl = comp.col_panel[cols], comp.col_leaf[cols]
+    key_lists = {}
+    tree_rid = {}
+    for leaf, anc in tpl.leaf_anc.items():
+        m = np.nonzero(cl == leaf)[0]
+        for t in anc:
+            key_lists.setdefault(t, []).append(m)
+    for t in range(tpl.T):
+        if t not in key_lists:
+            continue
+        m = np.concatenate(key_lists[t])
+        pan = cp_[m]
+        cnt = np.bincount(pan, minlength=comp.P)
+        lbs = tpl.lb[comp.panel_stage, t]
+        ubs = tpl.ub[comp.panel_stage, t]
+        need = (lbs > 0) | (ubs < cnt) | (t == 0)
+        rid = np.full(comp.P, -1, dtype=np.int64)
+        rid[need] = r + np.arange(need.sum())
+        tree_rid[t] = rid
+        keep = need[pan]
+        rows_r.append(rid[pan[keep]])
+        rows_c.append(m[keep])
+        rows_v.append(np.ones(keep.sum()))
+        lo.append(lbs[need].astype(float))
+        hi.append(ubs[need].astype(float))
+        fam += [tpl.family[t]] * int(need.sum())
+        r += int(need.sum())
+    # load rows
+    key = comp.col_stage[cols] * E + comp.col_expert[cols]
+    uk, inv = np.unique(key, return_inverse=True)
+    s_, e_ = uk // E, uk % E
+    mx = comp.max_load[s_, e_]
+    mn = comp.min_load[s_, e_]
+    per = np.bincount(inv, minlength=len(uk))
+    use_seg = comp.seg_cost.size > 0 and comp.seg_cost.max() > 0
+    nrow = len(uk)
+    rows_r.append(r + inv)
+    rows_c.append(np.arange(nx))
+    rows_v.append(np.ones(nx))
+    ny = 0
+    y_c = np.zeros(0)
+    y_lb = np.zeros(0)
+    if use_seg:
+        nseg = mx.copy()  # all segments, so the duals stay valid when columns are added
+        ny = int(nseg.sum())
+        owner = np.repeat(np.arange(len(uk)), nseg)
+        k = np.arange(ny) - np.repeat(np.cumsum(nseg) - nseg, nseg)
+        rows_r.append(r + owner)
+        rows_c.append(nx + np.arange(ny))
+        rows_v.append(-np.ones(ny))
+        y_c = -comp.seg_cost[k].astype(float)
+        y_lb = (k < np.repeat(mn, nseg)).astype(float)
+        lo.append(np.zeros(nrow))
+        hi.append(np.zeros(nrow))
+    else:
+        lo.append(mn.astype(float))
+        hi.append(mx.astype(float))
+    fam += ["expert_load"] * nrow
+    r_load = r
+    r += nrow
+    # employer / independence groups (rows only for groups with >= 2 columns in `cols`)
+    group_rows = {}
+    for name, gid_all in (("one_per_employer", comp.emp_gid), ("stage_independence", comp.indep_gid)):
+        gid = gid_all[cols]
+        m = gid >= 0
+        if not m.any():
+            group_rows[name] = np.zeros(0, dtype=np.int64)
+            continue
+        u, inv, cnt = np.unique(gid[m], return_inverse=True, return_counts=True)
+        keep = cnt[inv] > 1
+        ug = u[cnt > 1]
+        rid = np.cumsum(cnt > 1) - 1
+        rows_r.append(r + rid[inv[keep]])
+        rows_c.append(np.nonzero(m)[0][keep])
+        rows_v.append(np.ones(keep.sum()))
+        lo.append(np.full(len(ug), -np.inf))
+        hi.append(np.ones(len(ug)))
+        fam += [name] * len(ug)
+        group_rows[name] = (r, ug)
+        r += len(ug)
+    A = sp.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))),
+                      shape=(r, nx + ny))
+    c = np.r_[np.asarray(cost, dtype=float)[cols], y_c]
+    xub = np.ones(nx) if cap is None else np.maximum(np.asarray(cap, dtype=float)[cols], comp.col_lock[cols])
+    lb = np.r_[comp.col_lock[cols].astype(float), y_lb]
+    ub = np.r_[xub, np.ones(ny)]
+    lm = LinearModel(c, A, np.concatenate(lo), np.concatenate(hi), lb, ub, nx, cols, fam)
+    lm.group_rows = group_rows
+    lm.tree_rid = tree_rid
+    lm.use_seg = use_seg
+    lm.load_keys = (r_load, uk)
+    return lm
+
+
+def solve_lp(lm: LinearModel, time_limit=None):
+    """LP relaxation with HiGHS. Returns (status, objective, x, row duals y) with y such that the
+    reduced cost (maximisation) of a column a is c_a - A[:, a]^T y."""
+    from scipy.optimize import linprog
+
+    eq = lm.lo == lm.hi
+    up = ~eq & np.isfinite(lm.hi)
+    dn = ~eq & np.isfinite(lm.lo)
+    A_eq = lm.A[eq]
+    A_ub = sp.vstack([lm.A[up], -lm.A[dn]]).tocsr()
+    b_ub = np.r_[lm.hi[up], -lm.lo[dn]]
+    opts = {"presolve": True}
+    if time_limit:
+        opts["time_limit"] = float(time_limit)
+    res = linprog(-lm.c, A_ub=A_ub if A_ub.shape[0] else None, b_ub=b_ub if A_ub.shape[0] else None,
+                  A_eq=A_eq if A_eq.shape[0] else None, b_eq=lm.lo[eq] if A_eq.shape[0] else None,
+                  bounds=np.c_[lm.lb, lm.ub], method="highs", options=opts)
+    if res.status != 0:
+        return ("INFEASIBLE" if res.status == 2 else "ERROR"), float("nan"), None, None
+    y = np.zeros(len(lm.lo))
+    # linprog marginals are d(min obj)/d(b); for max c: y = -marginal
+    if A_eq.shape[0]:
+        y[np.nonzero(eq)[0]] = -res.eqlin.marginals
+    if A_ub.shape[0]:
+        mu = -res.ineqlin.marginals
+        nu = up.sum()
+        y[np.nonzero(up)[0]] += mu[:nu]
+        y[np.nonzero(dn)[0]] -= mu[nu:]
+    return "OPTIMAL", -res.fun, res.x, y
+
+
+def solve_milp(lm: LinearModel, time_limit=60.0, mip_rel_gap=0.0):
+    """Integer solve with HiGHS MIP. Returns (status, objective, x, dual bound)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    integ = np.ones(len(lm.c), dtype=np.uint8)
+    res = milp(-lm.c, constraints=LinearConstraint(lm.A, lm.lo, lm.hi), integrality=integ,
+               bounds=Bounds(lm.lb, lm.ub),
+               options={"time_limit": float(time_limit), "mip_rel_gap": mip_rel_gap, "disp": False})
+    if res.x is None:
+        return ("INFEASIBLE" if res.status == 2 else "UNKNOWN"), float("nan"), None, float("nan")
+    bound = -getattr(res, "mip_dual_bound", res.fun) if getattr(res, "mip_dual_bound", None) is not None else -res.fun
+    st = "OPTIMAL" if res.status == 0 else "FEASIBLE"
+    return st, -res.fun, res.x, bound
+
+
+def reduced_costs(comp: Compiled, lm: LinearModel, y: np.ndarray, cost=None) -> np.ndarray:
+    """Reduced cost (maximisation) of EVERY column of `comp` under the duals `y` of the restricted
+    model `lm`. Rows absent from `lm` get a valid dual: 0 for group/tree rows, the first load
+    segment's cost for an expert without columns (all its segments then price <= 0)."""
+    cost = comp.col_cost if cost is None else cost
+    tpl = comp.tpl
+    E = comp.problem.n_experts
+    rc = np.asarray(cost, dtype=float).copy()
+    yy = np.r_[y, 0.0]  # index -1 -> 0
+    for leaf, anc in tpl.leaf_anc.items():
+        m = comp.col_leaf == leaf
+        p = comp.col_panel[m]
+        sub = np.zeros(int(m.sum()))
+        for t in anc:
+            rid = lm.tree_rid.get(t)
+            if rid is not None:
+                sub += yy[rid[p]]
+        rc[m] -= sub
+    r0, uk = lm.load_keys
+    key = comp.col_stage * E + comp.col_expert
+    pos = np.searchsorted(uk, key)
+    posc = np.minimum(pos, len(uk) - 1)
+    hit = (len(uk) > 0) & (uk[posc] == key) if len(uk) else np.zeros(len(key), dtype=bool)
+    default = float(comp.seg_cost[0]) if lm.use_seg else 0.0
+    rc -= np.where(hit, y[r0 + posc] if len(uk) else 0.0, default)
+    for name, gid_all in (("one_per_employer", comp.emp_gid), ("stage_independence", comp.indep_gid)):
+        gr = lm.group_rows.get(name)
+        if gr is None or len(gr) == 0 or isinstance(gr, np.ndarray):
+            continue
+        r_start, ug = gr
+        m = gid_all >= 0
+        g = gid_all[m]
+        pos = np.searchsorted(ug, g)
+        posc = np.minimum(pos, len(ug) - 1)
+        ok = ug[posc] == g
+        sub = np.zeros(len(g))
+        sub[ok] = y[r_start + posc[ok]]
+        rc[m] -= sub
+    return rc

@@ -1,0 +1,328 @@
+"""Plain-data input and output of the panel optimiser.
+
+Everything here is numpy / scipy.sparse arrays, tuples and frozen dataclasses. Indices are
+0-based positions: expert ``e`` in ``range(E)``, application ``a`` in ``range(A)``, stage ``s``
+in ``range(len(stages))``. The domain layer keeps the mapping from these positions to its ids.
+
+Matrices of shape ``(E, A)`` (rows = experts, columns = applications) may be dense numpy arrays
+or any ``scipy.sparse`` matrix:
+
+* ``affinity``: float >= 0. **Dense**: every pair is a candidate. **Sparse**: only the stored
+  entries are candidates (an explicit stored 0 is a candidate with affinity 0; an absent entry is
+  *not allowed*). Use sparse for top-k candidate graphs at conference scale.
+* ``excluded``: bool; True = hard exclusion (conflict rules, bans, unavailability). Sparse: the
+  stored non-zeros are excluded.
+* ``soft_penalty``: float >= 0, e.g. 1.0 for a same-city pair; subtracted with weight
+  ``weights.soft_conflict``.
+* ``field_match``: bool; True = the expert is technical and their specialties match the
+  application's field (used by ``min_field_matched_technical`` and the chair rule).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+# Names of the constraint families and objective terms (shared by the model, the plan's
+# breakdown, the checker and the infeasibility report).
+HARD_FAMILIES = (
+    "excluded_pairs",
+    "panel_size",
+    "category_coverage",
+    "tech_industry_share",
+    "field_matched_technical",
+    "chair",
+    "one_per_employer",
+    "expert_load",
+    "locks_and_forbids",
+    "stage_independence",
+)
+OBJECTIVE_TERMS = ("affinity", "load_balance", "soft_conflict", "continuity")
+
+OPTIMAL = "OPTIMAL"
+FEASIBLE = "FEASIBLE"
+INFEASIBLE = "INFEASIBLE"
+UNKNOWN = "UNKNOWN"
+MODEL_INVALID = "MODEL_INVALID"
+
+
+@dataclass(frozen=True, eq=False)
+class StageSpec:
+    """One review stage.
+
+    name: display name (e.g. "初审评估").
+    panel_size: exact number of experts on each panel of this stage (5, 5, 7 by default).
+    applications: int array of application indices reviewed in this stage (one panel each).
+    max_load: int or int[E]: most panels an expert sits on in this stage (0 = unavailable).
+    min_load: int or int[E]: fewest panels per expert in this stage (0 = no minimum).
+    rules: optional PanelRules for this stage's numeric bounds (min/max per category,
+        tech_industry_share, min_field_matched_technical, chair_required); the structural fields
+        (technical_category, tech_industry_categories, one_per_employer, allow_same_...) always come
+        from PanelProblem.rules. None = PanelProblem.rules.
+    """
+
+    name: str
+    panel_size: int
+    applications: Any
+    max_load: Any = 6
+    min_load: Any = 0
+    rules: Any = None
+
+
+@dataclass(frozen=True)
+class PanelRules:
+    """Hard composition rules of every panel. Defaults = no rule (plain b-matching).
+
+    min_per_category: >= this many experts of every category per panel (int, or tuple per category).
+    max_per_category: optional upper bound per category (int, tuple or None).
+    tech_industry_categories: category indices whose sum is bounded below (技术, 产业).
+    tech_industry_share: that sum >= ceil(share * panel_size) (0.5 -> 3 of 5, 4 of 7).
+    technical_category: index of the technical category (技术), -1 = none.
+    min_field_matched_technical: >= this many technical experts with field_match per panel.
+    chair_required: every panel needs a chair: can_chair and field-matched technical.
+    one_per_employer: at most one expert per employer group per panel.
+    allow_same_expert_across_stages: False = an expert sits on one application in at most one stage.
+    """
+
+    min_per_category: Any = 0
+    max_per_category: Any = None
+    tech_industry_categories: tuple = ()
+    tech_industry_share: float = 0.0
+    technical_category: int = -1
+    min_field_matched_technical: int = 0
+    chair_required: bool = False
+    one_per_employer: bool = False
+    allow_same_expert_across_stages: bool = False
+
+    def tech_industry_min(self, panel_size: int) -> int:
+        if not self.tech_industry_categories or self.tech_industry_share <= 0:
+            return 0
+        return int(math.ceil(self.tech_industry_share * panel_size - 1e-9))
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Integer weights of the soft terms (policy file [objective]).
+
+    affinity: points per unit of affinity of a chosen pair (maximised).
+    load_balance: points per unit of sum over (expert, stage) of load**2 (minimised: spreads load).
+    soft_conflict: points per unit of soft_penalty of a chosen pair (minimised; policy same_city).
+    continuity: points per kept continuity pair (maximised).
+    """
+
+    affinity: float = 100
+    load_balance: float = 5
+    soft_conflict: float = 20
+    continuity: float = 10
+
+
+@dataclass(frozen=True, eq=False)
+class PanelProblem:
+    """The whole assignment problem, as arrays. See the module docstring for matrix semantics.
+
+    expert_category: int[E], index into category_names.
+    category_names: e.g. ("经济", "技术", "产业", "管理", "金融").
+    affinity: float[E, A] dense or sparse (sparse = only stored pairs are candidates).
+    stages: tuple of StageSpec.
+    excluded, soft_penalty, field_match: optional (E, A) matrices (None = all False / 0).
+    expert_employer: optional int[E] employer group id (-1 = no group).
+    expert_can_chair: optional bool[E] (senior technical expert: may chair).
+    rules, weights: see PanelRules, ObjectiveWeights.
+    locks: ((stage, expert, application), ...) forced seats. forbids: same shape, forbidden seats.
+    fixed: ((stage, expert, application), ...) published seats of stages that are not re-solved;
+        they are copied into the plan and (unless allowed) block the same pair in other stages.
+    continuity: ((stage, expert, application), ...) seats wished kept (stage -1 = any stage).
+    """
+
+    expert_category: Any
+    category_names: tuple
+    affinity: Any
+    stages: tuple
+    excluded: Any = None
+    soft_penalty: Any = None
+    field_match: Any = None
+    expert_employer: Any = None
+    expert_can_chair: Any = None
+    rules: PanelRules = field(default_factory=PanelRules)
+    weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    locks: tuple = ()
+    forbids: tuple = ()
+    fixed: tuple = ()
+    continuity: tuple = ()
+
+    @property
+    def n_experts(self) -> int:
+        return int(self.affinity.shape[0])
+
+    @property
+    def n_applications(self) -> int:
+        return int(self.affinity.shape[1])
+
+    @staticmethod
+    def plain(affinity, demand: int, max_load, excluded=None, min_load=0, weights=None) -> "PanelProblem":
+        """Plain reviewer assignment (b-matching): every column gets `demand` rows, load <= max_load."""
+        E, A = affinity.shape
+        return PanelProblem(
+            expert_category=np.zeros(E, dtype=np.int64),
+            category_names=("all",),
+            affinity=affinity,
+            stages=(StageSpec("assignment", int(demand), np.arange(A), max_load, min_load),),
+            excluded=excluded,
+            weights=weights or ObjectiveWeights(affinity=1, load_balance=0, soft_conflict=0, continuity=0),
+        )
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve.
+
+    method: "auto" (flow when the active rules keep the problem a network flow, else CP-SAT),
+        "min_cost_flow" (error if not applicable) or "cp_sat".
+    time_limit: seconds for CP-SAT (wall). num_workers: CP-SAT workers.
+    seed: CP-SAT random_seed and the seed of a randomized draw.
+    deterministic: CP-SAT with 1 worker and a deterministic time limit (same seed -> same plan).
+    scale: integer units per objective point (costs are int(round(points * scale))).
+    stages: indices of the stages to solve (None = every stage without `fixed` seats).
+    lp_guide: None = auto (CP-SAT models above `lp_guide_min_columns` use the LP bound and
+        reduced-cost pruning), True/False to force.
+    progress: optional callable(dict) called on each improving CP-SAT solution
+        (keys: objective, bound, wall_time, solutions).
+    diagnose: on infeasibility, run the counting pre-check and CP-SAT assumptions.
+    """
+
+    method: str = "auto"
+    time_limit: float = 30.0
+    num_workers: int = 2
+    seed: int = 0
+    deterministic: bool = False
+    scale: int = 1_000_000
+    stages: tuple | None = None
+    lp_guide: bool | None = None
+    lp_guide_min_columns: int = 40_000
+    progress: Callable | None = None
+    diagnose: bool = True
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One plain-language reason why no plan exists (or a warning).
+
+    rule: family name (see HARD_FAMILIES) or "capacity". stage / application: indices or -1.
+    category: category index or -1. counts: numbers behind the message (eligible, needed, ...).
+    """
+
+    rule: str
+    stage: int
+    application: int
+    category: int
+    message_zh: str
+    message_en: str
+    counts: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A hard rule broken by a plan (from check_plan)."""
+
+    rule: str
+    stage: int
+    application: int
+    expert: int
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class StagePlan:
+    """Seats of one stage: parallel arrays `experts[i]` sits on `applications[i]`;
+    `chairs[k]` chairs `chair_applications[k]` (-1 = no chair)."""
+
+    stage: int
+    name: str
+    experts: np.ndarray
+    applications: np.ndarray
+    chair_applications: np.ndarray
+    chairs: np.ndarray
+
+    def panel(self, application: int) -> np.ndarray:
+        return np.sort(self.experts[self.applications == application])
+
+    def chair_of(self, application: int) -> int:
+        k = np.nonzero(self.chair_applications == application)[0]
+        return int(self.chairs[k[0]]) if len(k) else -1
+
+    def pairs(self) -> set:
+        return set(zip(self.experts.tolist(), self.applications.tolist()))
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Result of solve / draw / repair.
+
+    status: OPTIMAL | FEASIBLE | INFEASIBLE | UNKNOWN. path: which solver ran
+    ("min_cost_flow", "cp_sat", "cp_sat+lp_guide", "lp_randomized", "repair:...").
+    stages: one StagePlan per stage of the problem (empty arrays for stages not solved).
+    objective / bound in objective points (higher is better); gap = (bound - objective)/|bound|.
+    breakdown: points per objective term (affinity, load_balance, soft_conflict, continuity)
+        plus raw sums ("affinity_sum", ...).
+    expert_load: int[S, E]. wall_time: seconds. seed: seed used.
+    marginals: for randomized plans, {stage: csr float[E, A]} probability of each seat.
+    diagnostics: reasons when INFEASIBLE (Diagnostic). info: extra numbers (sizes, timings).
+    """
+
+    status: str
+    path: str
+    stages: tuple
+    objective: float = float("nan")
+    bound: float = float("nan")
+    gap: float = float("nan")
+    breakdown: dict = field(default_factory=dict)
+    expert_load: Any = None
+    wall_time: float = 0.0
+    seed: int = 0
+    marginals: dict | None = None
+    diagnostics: tuple = ()
+    info: dict = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return self.status in (OPTIMAL, FEASIBLE)
+
+    def to_records(self, problem: PanelProblem | None = None) -> list[dict]:
+        """One dict per seat: stage, stage_name, application, expert, role (chair/member),
+        and with `problem`: category index/name, affinity, soft_penalty, field_match."""
+        from .compile import values_at
+
+        out = []
+        for sp in self.stages:
+            if len(sp.experts) == 0:
+                continue
+            order = np.lexsort((sp.experts, sp.applications))
+            ex, ap = sp.experts[order], sp.applications[order]
+            chair = dict(zip(sp.chair_applications.tolist(), sp.chairs.tolist()))
+            extra = {}
+            if problem is not None:
+                extra["affinity"] = values_at(problem.affinity, ex, ap, 0.0)
+                extra["soft_penalty"] = values_at(problem.soft_penalty, ex, ap, 0.0)
+                extra["field_match"] = values_at(problem.field_match, ex, ap, False)
+            for i, (e, a) in enumerate(zip(ex.tolist(), ap.tolist())):
+                rec = {"stage": sp.stage, "stage_name": sp.name, "application": a, "expert": e,
+                       "role": "chair" if chair.get(a, -1) == e else "member"}
+                if problem is not None:
+                    c = int(np.asarray(problem.expert_category)[e])
+                    rec["category"] = c
+                    rec["category_name"] = problem.category_names[c]
+                    rec["affinity"] = float(extra["affinity"][i])
+                    rec["soft_penalty"] = float(extra["soft_penalty"][i])
+                    rec["field_match"] = bool(extra["field_match"][i])
+                out.append(rec)
+        return out
+
+    def load_records(self) -> list[dict]:
+        """One dict per (stage, expert) with load > 0."""
+        if self.expert_load is None:
+            return []
+        s, e = np.nonzero(self.expert_load)
+        return [{"stage": int(a), "expert": int(b), "load": int(self.expert_load[a, b])} for a, b in zip(s, e)]
