@@ -85,7 +85,14 @@ def _as_id(s: pd.Series) -> pd.Series:
         return s.astype(str)
     if s.dtype != object and pd.api.types.is_string_dtype(s):
         return s.str.strip()
-    return s.map(lambda v: v if v is None or (isinstance(v, float) and v != v) else str(v).strip())
+    def one(v):
+        if v is None or (isinstance(v, float) and v != v):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    return s.map(one)
 
 
 def group_keys(df: pd.DataFrame) -> list[str]:

@@ -17,6 +17,8 @@ For the calibrated and Bayesian models use their own standard errors / posterior
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -76,9 +78,10 @@ def _nanquantile(a: np.ndarray, qs: list[float]) -> list[np.ndarray]:
 
 def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, seed: int = 0,
               level: float = 0.95, fields: Mapping[str, str] | pd.Series | None = None,
-              batch: int = 16) -> BootstrapResult:
+              batch: int = 16, n_jobs: int | None = None) -> BootstrapResult:
     """Bootstrap intervals of score and rank (see module doc).  Seeded: same inputs + seed ->
-    same intervals.  ``fields`` maps application_id -> field for P(first in field)."""
+    same intervals, whatever ``n_jobs`` (threads; default: all cores).  ``fields`` maps
+    application_id -> field for P(first in field)."""
     if not isinstance(aggregator, _Base):
         raise UserError(f"bootstrap: method {getattr(aggregator, 'method', aggregator)!r} is not resampled; "
                         f"use trimmed, median, mean, winsorized or huber (calibrated/bayes give their own intervals)")
@@ -114,17 +117,27 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
     slot_start = np.repeat(u_start, u_len)
     slot_len = np.repeat(u_len, u_len)
     rows_sorted_slot = row_slot[s.order]
-    rng = np.random.default_rng(seed)
     R = int(n_resamples)
     samples = np.full((R, G), np.nan)
-    for b0 in range(0, R, batch):
+
+    def run_batch(b0: int) -> None:
+        # one random stream per batch: results do not depend on the number of threads
+        rng = np.random.default_rng([int(seed), b0])
         B = min(batch, R - b0)
         draw = slot_start[None, :] + np.floor(rng.random((B, S)) * slot_len[None, :]).astype(np.int64)
         cnt = np.bincount((draw + (np.arange(B) * S)[:, None]).ravel(), minlength=B * S).reshape(B, S)
         cnt = cnt.astype(np.int32)
         for i in range(B):
-            c = cnt[i][rows_sorted_slot]
-            samples[b0 + i] = aggregator._raw(s, c)
+            samples[b0 + i] = aggregator._raw(s, cnt[i][rows_sorted_slot])
+
+    starts = list(range(0, R, batch))
+    jobs = max(1, min(int(n_jobs or os.cpu_count() or 1), len(starts)))
+    if jobs == 1:
+        for b0 in starts:
+            run_batch(b0)
+    else:  # numpy releases the GIL in the heavy kernels: threads overlap well
+        with ThreadPoolExecutor(max_workers=jobs) as ex:
+            list(ex.map(run_batch, starts))
     samples = np.where(gpos[None, :] >= 0, samples[:, np.maximum(gpos, 0)], np.nan)
     a = (1 - level) / 2
     with np.errstate(all="ignore"):

@@ -86,3 +86,10 @@ def test_leave_one_expert_out_hand_case():
     assert row.n_rank_changes == 2 and row.max_abs_rank_change == 1
     full = leave_one_expert_out(df, TrimmedMean(), only_changes=False)
     assert len(full) == 6 and full.scored_by_expert.all()
+
+
+def test_bootstrap_same_result_whatever_the_threads():
+    df = panel_table(seed=3)
+    a = bootstrap(df, TrimmedMean(), n_resamples=70, seed=4, batch=8, n_jobs=1)
+    b = bootstrap(df, TrimmedMean(), n_resamples=70, seed=4, batch=8, n_jobs=3)
+    assert np.array_equal(a.samples, b.samples, equal_nan=True)
