@@ -138,6 +138,56 @@ def conflicts(
     finish(report, allow_partial)
 
 
+def _parse_seats(items: list[str], what: str) -> list[tuple[str, str, str]]:
+    out = []
+    for item in items:
+        parts = [x.strip() for x in item.replace("，", ",").split(",")]
+        if len(parts) != 3 or not all(parts):
+            raise UserError(f"--{what} {item!r}: expected STAGE,EXPERT_ID,APPLICATION_ID (e.g. 初审评估,E0012,GX2026-003)")
+        out.append((parts[0], parts[1], parts[2]))
+    return out
+
+
+@app.command()
+def assign(
+    source: Path = typer.Argument(..., help="A round workbook, or a folder / applications file with the other tables beside it."),
+    stage: list[str] = typer.Option([], "--stage", "-s", help="Stage(s) to plan (初审评估/现场考察/认定评审); default all three."),
+    seed: int = typer.Option(0, help="Seed (logged; the same seed reproduces the plan)."),
+    randomize: bool = typer.Option(False, "--randomize", help="随机抽取: random draw with a cap on each pair's probability."),
+    time_limit: float = typer.Option(30.0, "--time-limit", help="Solver time limit in seconds."),
+    include_review: bool = typer.Option(False, "--include-review", help="Also plan applications whose screening needs review."),
+    lock: list[str] = typer.Option([], "--lock", help="Force a seat: STAGE,EXPERT_ID,APPLICATION_ID (repeatable)."),
+    forbid: list[str] = typer.Option([], "--forbid", help="Forbid a seat: STAGE,EXPERT_ID,APPLICATION_ID (repeatable)."),
+    policy: Optional[Path] = PolicyOpt,
+    out: Path = OutOpt,
+    allow_partial: bool = PartialOpt,
+) -> None:
+    """专家组 Plan expert panels (SPEC §5): conflicts, five categories, loads, chairs; explains infeasibility."""
+    from reviewer.planning import plan_round
+
+    started = time.time()
+    pol = _policy(policy)
+    data, report = load_round_from(source, pol)
+    echo("载入 Loaded:")
+    report_import(report)
+    for need in ("applications", "experts"):
+        if need not in report.tables:
+            raise UserError(f"{source}: no {need} table found")
+    result = plan_round(data, pol, stages=stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
+                        include_review=include_review, locks=_parse_seats(lock, "lock"),
+                        forbids=_parse_seats(forbid, "forbid"), echo=echo)
+    paths = result.write(out)
+    write_run_record(run_record("assignment", report.inputs(), pol,
+                                {"stages": stage or pol.stages.order, "seed": seed, "randomize": randomize,
+                                 "time_limit": time_limit, "include_review": include_review,
+                                 "locks": lock, "forbids": forbid}, started,
+                                status=result.plan.status, extra=result.record()), out)
+    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
+    if not result.plan.feasible:
+        raise typer.Exit(1)
+    finish(report, allow_partial)
+
+
 @app.command()
 def templates(out: Path = typer.Argument(Path("templates.xlsx"), help="Workbook to write.")) -> None:
     """空白模板 Write a blank input workbook with the right headers and a column guide."""

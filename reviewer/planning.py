@@ -122,7 +122,7 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
                                     min_field_matched_technical=r["min_field_matched_technical"],
                                     chair_required=r["chair_required"])
         stages.append(StageSpec(s, policy.panel_size(s), np.array([a_idx[i] for i in ids], dtype=np.int64),
-                                max_load, policy.panel_rules.min_load_per_stage, rules))
+                                max_load, policy.panel_rules.min_load_per_stage, rules=rules))
 
     def seats(items: Iterable[tuple[str, str, str]], what: str) -> tuple:
         out = []
@@ -218,3 +218,92 @@ def coverage_table(panels: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
     t = panels.pivot_table(index=["stage", "application_id"], columns="category", values="expert_id",
                            aggfunc="count", fill_value=0)
     return t.reindex(columns=categories, fill_value=0).reset_index()
+
+
+# ---------------------------------------------------------------- a whole planning run
+
+@dataclass
+class PlanResult:
+    inp: PlanningInput
+    plan: Plan
+    panels: pd.DataFrame
+    loads: pd.DataFrame
+    summary: pd.DataFrame
+    diagnostics: pd.DataFrame
+    coverage: pd.DataFrame
+    stages: list[str]
+
+    def write(self, out) -> list:
+        from reviewer.exports import write_table, write_xlsx
+
+        paths = []
+        if not self.panels.empty:
+            paths += write_table(self.panels, out, "panels", "专家组")
+            paths += write_table(self.loads, out, "expert_load", "专家负载")
+            paths += write_table(self.coverage, out, "panel_coverage", "类别覆盖")
+        paths += write_table(self.summary, out, "plan_summary", "求解概况")
+        if not self.diagnostics.empty:
+            paths += write_table(self.diagnostics, out, "plan_diagnostics", "无解原因")
+        return paths
+
+    def record(self) -> dict:
+        p = self.plan
+        return {"solver": {"status": p.status, "path": p.path, "objective": p.objective, "bound": p.bound,
+                           "gap": p.gap, "wall_seconds": p.wall_time, "seed": p.seed},
+                "objective_breakdown": {k: float(v) for k, v in p.breakdown.items()},
+                "stages": self.stages, "seats": int(len(self.panels))}
+
+
+def plan_round(data: RoundData, policy: Policy, stages: list[str] | None = None, seed: int = 0,
+               randomize: bool = False, time_limit: float = 30.0, include_review: bool = False,
+               locks=(), forbids=(), fixed=(), echo: Callable[[str], None] = lambda s: None,
+               screening=None, conflicts: ConflictSet | None = None) -> PlanResult:
+    """Screen, find conflicts, build the problem for the eligible applications and solve it."""
+    from reviewer.conflicts import detect_conflicts
+    from reviewer.eligibility import screen
+
+    screening = screening if screening is not None else screen(data, policy)
+    eligible = screening.eligible_ids(include_review=include_review)
+    if not eligible:
+        raise UserError("no application passed screening, so there is nothing to plan "
+                        "(use --include-review to plan those that need review)")
+    conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
+    stages = list(stages or policy.stages.order)
+    for s in stages:
+        if s not in policy.stages.order:
+            raise UserError(f"unknown stage {s!r}; stages are {', '.join(policy.stages.order)}")
+    inp = build_problem(data, conflicts, policy, stage_applications={s: eligible for s in policy.stages.order},
+                        locks=locks, forbids=forbids, fixed=fixed)
+    echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
+         f"{int(inp.problem.excluded.sum())} excluded pairs, seed {seed}"
+         + (", 随机抽取 random draw" if randomize else ""))
+
+    def progress(info: dict) -> None:
+        echo(f"  … solution {info.get('solutions', '?')}: objective {info.get('objective', float('nan')):.1f}, "
+             f"bound {info.get('bound', float('nan')):.1f}, {info.get('wall_time', 0):.1f}s")
+
+    if randomize:
+        plan = draw_round(inp, stages, seed, policy.random_draw.max_pair_probability, time_limit)
+    else:
+        plan = solve_round(inp, stages=stages, seed=seed, time_limit=time_limit, progress=progress)
+    panels = panels_table(inp, plan)
+    result = PlanResult(inp, plan, panels, loads_table(inp, plan), summary_table(plan), diagnostics_table(inp, plan),
+                        coverage_table(panels, list(policy.panel_rules.categories)), stages)
+    if plan.feasible:
+        echo(f"  {plan.status} via {plan.path} in {plan.wall_time:.2f}s: {len(panels)} seats, objective "
+             f"{plan.objective:.1f} (gap {plan.gap:.4%}); "
+             + ", ".join(f"{k} {v:.1f}" for k, v in plan.breakdown.items() if k in ("affinity", "load_balance",
+                                                                                    "soft_conflict", "continuity")))
+    else:
+        echo(f"  无可行方案 NO PLAN ({plan.status}). 原因 Why:")
+        for _, d in result.diagnostics.iterrows():
+            echo(f"   - {d['message_zh']} / {d['message_en']}")
+    return result
+
+
+def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float) -> Plan:
+    """随机抽取: one random draw with every pair's probability capped at q (solver.randomized)."""
+    from solver import randomized
+
+    idx = tuple(inp.stage_index(s) for s in stages)
+    return randomized.draw(inp.problem, q=q, seed=seed, stages=idx, time_limit=time_limit)
