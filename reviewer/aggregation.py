@@ -167,8 +167,9 @@ def normalize_scores(
             problems.append(_problem("unknown_criterion", f"no criterion of the table is in the rubric "
                                      f"{expected_all}; using the criteria found in the table"))
             expected_all = None
-        wide = d.pivot_table(index=pair, columns=CRITERION, values=SCORE, aggfunc="first", dropna=False,
-                             observed=True, sort=True)
+        # observed (expert, application) pairs only; a pair whose scores are all blank stays (absent)
+        wide = d.set_index([*pair, CRITERION])[SCORE].unstack(CRITERION).sort_index()
+        wide = wide.reindex(columns=sorted(wide.columns, key=str))
         if expected_all is not None:
             extra = [c for c in wide.columns if c not in set(expected_all)]
             for c in extra:

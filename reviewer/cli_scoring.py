@@ -4,7 +4,8 @@ Usage (the main app in reviewer/cli.py calls :func:`register`)::
 
     reviewer aggregate SCORES.csv|.xlsx [--method trimmed|median|mean|winsorized|huber|calibrated|bayes]
                        [--trim K] [--round N] [--out FILE.csv|.xlsx] [--policy FILE] [--seed S]
-                       [--resamples R] [--slots N] [--allow-partial]
+                       [--resamples R] [--slots N] [--panel STAGE] [--fields APPLICATIONS.xlsx]
+                       [--no-interval] [--allow-partial]
     reviewer rank AGG.csv|.xlsx [--out FILE] [--policy FILE] [--budget YUAN] [--partial-last]
 
 Headers may be Chinese or English (专家编号/expert_id, 申报编号/application_id, 得分/score,
@@ -315,6 +316,20 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
     return d[keep].reset_index(drop=True), errors
 
 
+def _attach_fields(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    raw = read_table(path)
+    mapping, _ = map_headers(list(raw.columns), {"application_id": SCORE_COLUMNS["application_id"],
+                                                 "field": SCORE_COLUMNS["field"]})
+    if set(mapping.values()) != {"application_id", "field"}:
+        raise UserError(f"--fields {path}: expected columns 申报编号/application_id and 领域/field; "
+                        f"found {[str(c) for c in raw.columns]}")
+    f = raw[list(mapping)].rename(columns=mapping)
+    f["application_id"] = [None if _blank(v) else str(v).strip() for v in f["application_id"]]
+    f = f.dropna(subset=["application_id"]).drop_duplicates("application_id")
+    out = df.drop(columns=["field"], errors="ignore").merge(f, on="application_id", how="left")
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add the `aggregate` and `rank` commands to the main `reviewer` app."""
 
@@ -332,6 +347,11 @@ def register(app: typer.Typer) -> None:
         resamples: Optional[int] = typer.Option(None, "--resamples", help="Bootstrap resamples (default: policy)."),
         slots: Optional[int] = typer.Option(None, "--slots", help="bayes: number of fundable slots (the funding line)."),
         no_interval: bool = typer.Option(False, "--no-interval", help="Skip the bootstrap."),
+        panel: Optional[str] = typer.Option(None, "--panel", "--stage",
+                                            help="Use only the rows of this panel/stage (e.g. 认定评审)."),
+        fields: Optional[Path] = typer.Option(None, "--fields",
+                                              help="Table with 申报编号/application_id and 领域/field (e.g. the "
+                                                   "applications file): adds field and P(first in field)."),
         sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
         allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 even when some rows were rejected."),
     ) -> None:
@@ -342,6 +362,15 @@ def register(app: typer.Typer) -> None:
             m = method or pol.aggregation.method
             raw = read_table(scores, sheet)
             df, errors = validate_scores(raw, scores, pol)
+            if panel is not None:
+                if "panel" not in df.columns:
+                    raise UserError(f"--panel {panel}: {scores} has no 阶段/panel column")
+                have = sorted(df["panel"].dropna().unique())
+                if panel not in have:
+                    raise UserError(f"--panel {panel!r}: not in {scores}; expected one of {have}")
+                df = df[df["panel"] == panel].reset_index(drop=True)
+            if fields is not None:
+                df = _attach_fields(df, fields)
             if df.empty:
                 raise UserError(f"{scores}: no valid score rows ({len(errors)} rejected)")
             res, notes = aggregate_scores(df, pol, m, trim=trim, decimals=round_, seed=seed, resamples=resamples,
@@ -360,8 +389,9 @@ def register(app: typer.Typer) -> None:
         else:
             try:
                 _write(res, out)
-                _record("aggregate", out, [scores], pol, {"method": m, "trim": trim, "round": round_, "seed": seed,
-                        "resamples": resamples, "slots": slots, "interval": not no_interval}, started,
+                _record("aggregate", out, [scores, *([fields] if fields else [])], pol,
+                        {"method": m, "trim": trim, "round": round_, "seed": seed, "resamples": resamples,
+                         "slots": slots, "interval": not no_interval, "panel": panel}, started,
                         "partial" if errors else "ok")
             except UserError as e:
                 _fail(e)

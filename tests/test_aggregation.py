@@ -215,6 +215,21 @@ def test_criteria_without_rubric_use_table_criteria():
     assert problems.kind.tolist() == ["missing_criterion"]
 
 
+def test_criteria_only_observed_pairs_count():
+    # two panels with different experts: no phantom (expert, application) pairs from other panels
+    rows = []
+    for panel, experts, app in (("P1", ["a", "b", "c"], "X"), ("P2", ["d", "e", "f"], "Y")):
+        for e in experts:
+            for c in ("q1", "q2"):
+                rows.append({"panel": panel, "expert_id": e, "application_id": app, "criterion": c, "score": 4.0})
+    rows.append({"panel": "P1", "expert_id": "g", "application_id": "X", "criterion": "q1", "score": None})
+    rows.append({"panel": "P1", "expert_id": "g", "application_id": "X", "criterion": "q2", "score": None})
+    res = Mean().fit(pd.DataFrame(rows)).set_index("application_id")
+    assert res.loc["X", "n_scores"] == 3 and res.loc["X", "n_absent"] == 1
+    assert res.loc["Y", "n_scores"] == 3 and res.loc["Y", "n_absent"] == 0
+    assert res.loc["X", "score"] == 8.0
+
+
 def test_duplicates():
     df = pd.DataFrame({"expert_id": ["a", "a", "b", "b", "c"], "application_id": ["X"] * 5,
                        "score": [80, 80, 70, 75, 90]})

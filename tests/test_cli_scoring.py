@@ -154,3 +154,19 @@ def test_rank_chinese_headers_bad_rows_kept_out(app, tmp_path):
     assert r.exit_code == 0
     r = run(app, "rank", f, "--budget", -5)
     assert r.exit_code == 2 and "budget" in r.stderr
+
+
+def test_aggregate_panel_filter_and_fields_file(app, tmp_path):
+    rows = [(f"E{e}", a, 70 + i + e, stage) for i, a in enumerate(["A1", "A2"]) for e in range(5)
+            for stage in ("初审评估", "认定评审")]
+    f = tmp_path / "s.csv"
+    pd.DataFrame(rows, columns=["专家编号", "申报编号", "得分", "阶段"]).to_csv(f, index=False)
+    fields = tmp_path / "apps.xlsx"
+    pd.DataFrame({"申报编号": ["A1", "A2"], "领域": ["汽车", "汽车"], "名称": ["x", "y"]}).to_excel(fields, index=False)
+    r = run(app, "aggregate", f, "--panel", "认定评审", "--fields", fields, "--resamples", 20)
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(__import__("io").StringIO(r.stdout))
+    assert set(res.panel) == {"认定评审"} and len(res) == 2
+    assert set(res.field) == {"汽车"} and res.p_first_in_field.sum() == pytest.approx(1.0)
+    r = run(app, "aggregate", f, "--panel", "现场考察")
+    assert r.exit_code == 2 and "expected one of" in r.stderr
