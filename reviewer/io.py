@@ -384,6 +384,8 @@ def discover_sources(path: str | Path) -> dict[str, tuple[Path, str | None]]:
     """Where each table of a round is: a workbook with one sheet per table, or a folder (or a
     file inside it) with one file per table named by the table (applications.xlsx, 申报书.csv ...)."""
     path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: file or folder not found")
     found: dict[str, tuple[Path, str | None]] = {}
     if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
         names = sheet_names(path)

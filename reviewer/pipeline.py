@@ -26,7 +26,8 @@ def demo_policy(policy: Policy) -> Policy:
     return policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": DEMO_AS_OF})})
 
 
-def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], None] = print) -> dict:
+def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], None] = print, seed: int = 0,
+             time_limit: float = 30.0) -> dict:
     started = time.time()
     data_dir, out = Path(data_dir), Path(out)
     if not data_dir.exists():
@@ -61,7 +62,15 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     write_table(cs.per_application(), out, "conflicts_per_application", "各申报可用专家")
     results["conflicts"] = cs
 
-    write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir)}, started,
-                                extra={"screening": counts}), out)
+    echo("== 4 专家组 Panels (all three stages)")
+    from reviewer.planning import plan_round
+
+    planned = plan_round(data, policy, seed=seed, time_limit=time_limit, echo=echo, screening=screening,
+                         conflicts=cs)
+    planned.write(out)
+    results["plan"] = planned
+
+    write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
+                                extra={"screening": counts, **planned.record()}), out)
     echo(f"== 完成 Done: outputs in {out}/")
     return results

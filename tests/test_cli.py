@@ -1,0 +1,92 @@
+"""The command line on the bundled demo data and on bad input: clear lines, right exit codes."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reviewer.cli import main
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_screen_demo_prints_summary_and_reasons(tmp_path, capsys):
+    code, out, err = run(["screen", str(DEMO / "applications.xlsx"), "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "40 applications" in out and "不通过 fail" in out
+    assert "GX2026-036" in out and "E4" in out  # no valid invention patent
+    summary = pd.read_csv(tmp_path / "screening_summary.csv")
+    assert len(summary) == 40
+    failed = summary[summary["outcome"] == "fail"]
+    assert len(failed) >= 8 and failed["reasons"].str.len().gt(0).all()
+    assert (tmp_path / "screening_checks.xlsx").exists() and (tmp_path / "run_screening.json").exists()
+
+
+def test_conflicts_demo(tmp_path, capsys):
+    code, out, err = run(["conflicts", str(DEMO), "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    t = pd.read_csv(tmp_path / "conflicts.csv")
+    assert {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C9"} <= set(t["rule"])
+    assert t["evidence"].str.len().gt(0).all()
+
+
+def test_bad_rows_exit_1_unless_allow_partial(tmp_path, capsys):
+    df = pd.read_excel(DEMO / "applications.xlsx", dtype=object)
+    df.loc[3, "近三年销售收入_第1年"] = "很多"
+    df.loc[5, "牵头单位统一社会信用代码"] = "123"
+    f = tmp_path / "applications.xlsx"
+    df.to_excel(f, index=False, sheet_name="申报书")
+    for name in ("members", "platforms"):
+        (tmp_path / f"{name}.xlsx").write_bytes((DEMO / f"{name}.xlsx").read_bytes())
+    code, out, _ = run(["screen", str(f), "--out", str(tmp_path / "o")], capsys)
+    assert code == 1
+    assert "row 5, column 近三年销售收入_第1年: value '很多'" in out
+    assert "row 7, column 牵头单位统一社会信用代码: value '123'" in out
+    assert "38 applications" in out
+    code, _, _ = run(["screen", str(f), "--out", str(tmp_path / "o"), "--allow-partial"], capsys)
+    assert code == 0
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    bad_policy = tmp_path / "p.toml"
+    bad_policy.write_text((Path(__file__).resolve().parent.parent / "data" / "policy.toml").read_text(encoding="utf-8")
+                          .replace("min_rd_ratio_percent = 2.0", "min_rd_ratio_percent = -2"), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "reviewer.cli", "screen", str(DEMO / "applications.xlsx"),
+                        "--policy", str(bad_policy), "--out", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "min_rd_ratio_percent" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "reviewer.cli", "screen", str(tmp_path / "nope.xlsx")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_assign_writes_panels_and_explains_infeasibility(tmp_path, capsys):
+    code, out, err = run(["assign", str(DEMO), "--stage", "认定评审", "--out", str(tmp_path), "--time-limit", "20"], capsys)
+    assert code == 0, err + out
+    panels = pd.read_csv(tmp_path / "panels.csv")
+    assert set(panels["stage"]) == {"认定评审"}
+    assert panels.groupby("application_id").size().eq(7).all()
+    # Remove every 金融 expert: no plan, and the reason names the category.
+    experts = pd.read_excel(DEMO / "experts.xlsx", dtype=object)
+    experts = experts[experts["专家类别"] != "金融"]
+    d = tmp_path / "nofin"
+    d.mkdir()
+    experts.to_excel(d / "experts.xlsx", index=False, sheet_name="专家库")
+    for name in ("applications", "members", "platforms", "expert_history", "declared_conflicts"):
+        (d / f"{name}.xlsx").write_bytes((DEMO / f"{name}.xlsx").read_bytes())
+    code, out, _ = run(["assign", str(d), "--stage", "初审评估", "--out", str(tmp_path / "o2"), "--allow-partial"], capsys)
+    assert code == 1
+    assert "金融" in out and "NO PLAN" in out
+
+
+def test_templates(tmp_path, capsys):
+    code, out, _ = run(["templates", str(tmp_path / "t.xlsx")], capsys)
+    assert code == 0 and (tmp_path / "t.xlsx").exists()
