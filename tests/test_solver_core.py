@@ -30,14 +30,17 @@ def test_every_plan_satisfies_every_hard_rule(seed, rules_on):
             assert d.message_zh and d.message_en
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(st.integers(0, 2**31 - 1))
 def test_cp_sat_path_agrees_with_lp_path(seed):
     rng = np.random.default_rng(seed)
-    p = small_random(rng, E=45, A=3, n_stages=2)
+    p = small_random(rng, E=45, A=2, n_stages=2)
     a = solve(p, FAST)
-    b = solve(p, replace(FAST, method="cp_sat"))
-    assert a.status == b.status or "UNKNOWN" in (a.status, b.status)
+    b = solve(p, replace(FAST, method="cp_sat", time_limit=4))
+    assert a.status == b.status or "UNKNOWN" in (a.status, b.status) or b.status == "FEASIBLE"
+    if b.feasible:
+        assert check_plan(p, b) == []
+        assert b.objective <= a.objective + 1e-6
     if a.status == b.status == "OPTIMAL":
         assert abs(a.objective - b.objective) < 1e-4 * max(1, abs(a.objective))
         assert check_plan(p, b) == []
