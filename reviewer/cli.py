@@ -207,6 +207,11 @@ def demo(
     run_demo(data_dir, out, _policy(policy), echo)
 
 
+from reviewer import cli_scoring  # noqa: E402  (commands register on the app above)
+
+cli_scoring.register(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
