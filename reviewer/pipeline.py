@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
 from reviewer.conflicts import detect_conflicts
 from reviewer.eligibility import screen
 from reviewer.errors import UserError
@@ -70,7 +72,61 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     planned.write(out)
     results["plan"] = planned
 
+    if not planned.plan.feasible:
+        raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
+
+    final = policy.stages.order[-1]
+    echo(f"== 5 评分 Scores ({final}): score sheets and synthetic returned scores")
+    from reviewer.demo_data import simulate_scores
+    from reviewer.scoresheets import write_score_sheet
+
+    seats = planned.panels[planned.panels["stage"] == final]
+    apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
+    experts_df = pd.DataFrame([e.model_dump(exclude={"history"}) for e in data.experts])
+    sheets = out / "score_sheets" / final
+    for expert_id, mine in seats.groupby("expert_id"):
+        write_score_sheet(sheets / f"{expert_id}.xlsx", policy, expert_id, mine["expert_name"].iloc[0], final,
+                          mine.rename(columns={"application_name": "name"})[["application_id", "name", "field"]])
+    scores = simulate_scores(seats[["stage", "application_id", "expert_id"]], apps_df, experts_df, policy, seed=seed)
+    write_table(scores, out, "scores_returned", "评分")
+    echo(f"  {seats['expert_id'].nunique()} score sheets in {sheets}; {len(scores)} criterion scores returned (synthetic)")
+    results["scores"] = scores
+
+    echo("== 6 汇总与排名 Aggregation and ranking")
+    from reviewer.cli_scoring import aggregate_scores
+    from reviewer.ranking import recognition_ranking
+    from reviewer.reliability import flag_outliers
+
+    long = scores[["expert_id", "application_id", "criterion", "score"]]
+    fields = apps_df.set_index("application_id")["field"]
+    agg, notes = aggregate_scores(long.assign(field=long["application_id"].map(fields)), policy,
+                                  policy.aggregation.method)
+    for n in notes:
+        echo(f"  note: {n}")
+    outliers = flag_outliers(long, policy)
+    flagged = outliers[outliers["flagged"]]
+    echo(f"  {len(agg)} applications aggregated ({policy.aggregation.method}); {len(flagged)} outlier scores flagged")
+    # Applications that failed screening stay in the list with their reasons (never silently dropped).
+    failed = screening.summary[~screening.summary["application_id"].isin(agg["application_id"])]
+    ranking_input = pd.concat([agg.assign(field=agg["application_id"].map(fields), eligible=True),
+                               pd.DataFrame({"application_id": failed["application_id"], "field": failed["field"],
+                                             "eligible": False, "ineligible_reason": failed["reasons"]})],
+                              ignore_index=True)
+    ranking = recognition_ranking(ranking_input, policy)
+    write_table(agg, out, "aggregated_scores", "汇总得分")
+    write_table(outliers, out, "score_outliers", "异常评分")
+    for r in flagged.itertuples():
+        echo(f"  outlier: {r.expert_id} on {r.application_id}: {r.reason}")
+    write_table(ranking, out, "recognition_ranking", "认定排名")
+    for label, code in (("建议认定 recommended", "recommend"), ("培育 cultivation", "cultivation")):
+        rows = ranking[ranking["decision"] == code]
+        echo(f"  {label}: " + ("、".join(f"{r.application_id}({r.field} {r.score:.2f})" for r in rows.itertuples())
+                                   or "无 none"))
+    results["ranking"] = ranking
+
     write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
-                                extra={"screening": counts, **planned.record()}), out)
+                                extra={"screening": counts, **planned.record(),
+                                       "recommended": ranking.loc[ranking["decision"] == "recommend",
+                                                                  "application_id"].tolist()}), out)
     echo(f"== 完成 Done: outputs in {out}/")
     return results

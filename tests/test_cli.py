@@ -90,3 +90,21 @@ def test_assign_writes_panels_and_explains_infeasibility(tmp_path, capsys):
 def test_templates(tmp_path, capsys):
     code, out, _ = run(["templates", str(tmp_path / "t.xlsx")], capsys)
     assert code == 0 and (tmp_path / "t.xlsx").exists()
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    code, out, err = run(["demo", "--out", str(tmp_path)], capsys)
+    assert code in (0, None), err
+    for stem in ("screening_summary", "conflicts", "panels", "expert_load", "aggregated_scores", "recognition_ranking"):
+        assert (tmp_path / f"{stem}.csv").exists() and (tmp_path / f"{stem}.xlsx").exists(), stem
+    panels = pd.read_csv(tmp_path / "panels.csv")
+    assert set(panels["stage"]) == {"初审评估", "现场考察", "认定评审"}
+    ranking = pd.read_csv(tmp_path / "recognition_ranking.csv")
+    rec = ranking[ranking["decision"] == "recommend"]
+    assert len(rec) >= 1 and not rec["field"].duplicated().any()   # one centre per field
+    assert (rec["score"] >= 75).all() and (rec["B"] >= 15).all()
+    inel = ranking[ranking["decision"] == "ineligible"]
+    assert len(inel) == 11 and inel["reason_zh"].str.contains("形式审查").all()
+    assert len(list((tmp_path / "score_sheets" / "认定评审").glob("*.xlsx"))) == panels.loc[
+        panels["stage"] == "认定评审", "expert_id"].nunique()
+    assert "建议认定 recommended" in out
