@@ -1,0 +1,174 @@
+"""Subsidy ledger (补助台账, seed §四(二), SPEC §6 funding).
+
+Two one-time subsidies exist:
+
+* ``new_centre`` — 新认定自治区制造业创新中心一次性补助, at most ``funding.new_centre_subsidy_cap``
+  (DEFAULT 200万元), for a newly recognised autonomous-region centre; **none** when the centre's
+  field already has an independent-legal-person Guangxi technology innovation centre
+  (``fields.has_tech_innovation_centre``, when ``funding.no_subsidy_if_tech_innovation_centre``):
+  对在同一领域已组建独立法人类广西技术创新中心的 ... 不重复补助;
+* ``national`` — 获批国家制造业创新中心一次性补助, at most ``funding.national_centre_subsidy_cap``
+  (DEFAULT 1000万元), when approved as a national centre.
+
+A centre never receives the same subsidy twice.  :meth:`Ledger.grant` raises
+:class:`SubsidyRefused` (a :class:`UserError`, one clear line) for a refused grant;
+:meth:`Ledger.decide` records the refusal in the ledger instead (amount 0, with the reason), which
+is what the life-cycle replay uses so staff see why a centre got nothing.  Entries are frozen
+dataclasses that serialise to plain dicts (`as_dict` / `Ledger.from_records`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from reviewer.errors import UserError
+from reviewer.policy import Policy
+
+
+class SubsidyKind(str, Enum):
+    NEW_CENTRE = "new_centre"
+    NATIONAL = "national"
+
+    @property
+    def zh(self) -> str:
+        return {"new_centre": "新认定自治区制造业创新中心一次性补助",
+                "national": "国家制造业创新中心一次性补助"}[self.value]
+
+
+class SubsidyRefused(UserError):
+    """A grant the rules forbid (duplicate, above the cap, field with a technology innovation centre)."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    centre_id: str
+    field: str
+    kind: str                 # SubsidyKind value
+    amount: float             # yuan; 0 for a refusal
+    cap: float
+    date: dt.date
+    status: str               # granted | refused
+    reason: str
+
+    @property
+    def year(self) -> int:
+        return self.date.year
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["date"] = self.date.isoformat()
+        d["year"] = self.year
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "LedgerEntry":
+        d = {k: v for k, v in d.items() if k != "year"}
+        if isinstance(d["date"], str):
+            d["date"] = dt.date.fromisoformat(d["date"])
+        return cls(**d)
+
+
+COLUMNS = ["centre_id", "field", "kind", "kind_zh", "amount", "cap", "date", "year", "status", "reason"]
+
+
+class Ledger:
+    """The department's subsidy ledger under a policy's [funding] and [fields] rules."""
+
+    def __init__(self, policy: Policy, entries: Iterable[LedgerEntry] = ()) -> None:
+        f = policy.funding
+        self.caps = {SubsidyKind.NEW_CENTRE: float(f.new_centre_subsidy_cap),
+                     SubsidyKind.NATIONAL: float(f.national_centre_subsidy_cap)}
+        self.no_dup_fields = set(policy.fields.has_tech_innovation_centre) if f.no_subsidy_if_tech_innovation_centre else set()
+        self.entries: list[LedgerEntry] = list(entries)
+
+    # ---------------------------------------------------------------- rules
+    def granted(self, centre_id: str, kind: SubsidyKind | str) -> LedgerEntry | None:
+        kind = SubsidyKind(kind)
+        for e in self.entries:
+            if e.centre_id == centre_id and e.kind == kind.value and e.status == "granted":
+                return e
+        return None
+
+    def check(self, centre_id: str, field: str, kind: SubsidyKind | str, amount: float | None = None) -> tuple[float, str | None]:
+        """(amount to grant, None) when allowed, else (0, the reason it is refused)."""
+        kind = SubsidyKind(kind)
+        cap = self.caps[kind]
+        prior = self.granted(centre_id, kind)
+        if prior is not None:
+            return 0.0, (f"{centre_id} already received the {kind.zh} ({prior.amount / 10_000:g}万元 on "
+                         f"{prior.date.isoformat()}); a centre never receives the same subsidy twice / 不重复补助")
+        if kind == SubsidyKind.NEW_CENTRE and field in self.no_dup_fields:
+            return 0.0, (f"field {field} already has an independent Guangxi technology innovation centre "
+                         "(policy fields.has_tech_innovation_centre): no duplicate subsidy / 同一领域已组建独立法人类广西技术创新中心，不重复补助")
+        if amount is None:
+            amount = cap
+        if amount < 0:
+            return 0.0, f"amount {amount:g}: expected a non-negative amount in yuan"
+        if amount > cap + 1e-6:
+            return 0.0, (f"amount {amount / 10_000:g}万元 is above the cap of {cap / 10_000:g}万元 for the {kind.zh} "
+                         f"(policy funding)")
+        return float(amount), None
+
+    # ---------------------------------------------------------------- recording
+    def decide(self, centre_id: str, field: str, kind: SubsidyKind | str, date: dt.date,
+               amount: float | None = None, reason: str = "") -> LedgerEntry:
+        """Record a grant, or a refusal (amount 0) with its reason; never raises for the rules."""
+        kind = SubsidyKind(kind)
+        amt, refused = self.check(centre_id, field, kind, amount)
+        entry = LedgerEntry(centre_id, field, kind.value, amt, self.caps[kind], date,
+                            "refused" if refused else "granted", refused or reason or kind.zh)
+        self.entries.append(entry)
+        return entry
+
+    def grant(self, centre_id: str, field: str, kind: SubsidyKind | str, date: dt.date,
+              amount: float | None = None, reason: str = "") -> LedgerEntry:
+        """Grant a subsidy (DEFAULT the cap); raise :class:`SubsidyRefused` when the rules forbid it."""
+        kind = SubsidyKind(kind)
+        amt, refused = self.check(centre_id, field, kind, amount)
+        if refused:
+            raise SubsidyRefused(refused)
+        entry = LedgerEntry(centre_id, field, kind.value, amt, self.caps[kind], date, "granted", reason or kind.zh)
+        self.entries.append(entry)
+        return entry
+
+    # ---------------------------------------------------------------- views
+    def frame(self) -> pd.DataFrame:
+        rows = [{**e.as_dict(), "kind_zh": SubsidyKind(e.kind).zh} for e in self.entries]
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+    def total(self) -> float:
+        return float(sum(e.amount for e in self.entries if e.status == "granted"))
+
+    def _totals(self, by: str) -> pd.DataFrame:
+        df = self.frame()
+        df = df[df["status"] == "granted"]
+        if df.empty:
+            return pd.DataFrame(columns=[by, "new_centre", "national", "total", "centres"])
+        t = df.pivot_table(index=by, columns="kind", values="amount", aggfunc="sum", fill_value=0.0)
+        for k in SubsidyKind:
+            if k.value not in t.columns:
+                t[k.value] = 0.0
+        t = t[[k.value for k in SubsidyKind]].astype(float)
+        t["total"] = t.sum(axis=1)
+        t["centres"] = df.groupby(by)["centre_id"].nunique()
+        t.columns.name = None
+        return t.reset_index()
+
+    def totals_by_year(self) -> pd.DataFrame:
+        """Granted amounts per year: new_centre, national, total (yuan), number of centres."""
+        return self._totals("year")
+
+    def totals_by_field(self) -> pd.DataFrame:
+        """Granted amounts per field."""
+        return self._totals("field")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [e.as_dict() for e in self.entries]
+
+    @classmethod
+    def from_records(cls, policy: Policy, records: Iterable[Mapping[str, Any]]) -> "Ledger":
+        return cls(policy, [LedgerEntry.from_dict(r) for r in records])
