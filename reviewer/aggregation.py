@@ -697,23 +697,23 @@ def make_aggregator(name: str | None = None, policy: Any = None, **overrides: An
     name = name or a.method
     common = {"decimals": a.decimals, "rounding": a.rounding}
     if name == "trimmed":
-        params = {"k": a.trim_k, "min_n": a.trim_min_n, **common}
+        params = {"k": a.trim_k, "min_n": a.trim_min_n, "fallback": a.trim_fallback, **common}
         cls: Any = TrimmedMean
     elif name == "winsorized":
-        params = {"k": a.trim_k, "min_n": a.trim_min_n, **common}
+        params = {"k": a.trim_k, "min_n": a.trim_min_n, "fallback": a.trim_fallback, **common}
         cls = WinsorizedMean
     elif name == "median":
         params, cls = dict(common), Median
     elif name == "mean":
         params, cls = dict(common), Mean
     elif name == "huber":
-        params, cls = dict(common), HuberM
+        params, cls = {**common, "c": a.huber_c}, HuberM
     elif name == "calibrated":
         from reviewer.calibration import Calibration
         params, cls = dict(common), Calibration
     elif name == "bayes":
         from reviewer.calibration import BayesRank
-        params, cls = {**common, "seed": a.seed}, BayesRank
+        params, cls = {**common, "seed": a.seed, "draws": a.bayes_draws, "credible": a.bayes_credible}, BayesRank
     else:
         raise UserError(f"aggregation method {name!r}: expected one of {list(METHODS)}")
     params.update(overrides)

@@ -95,7 +95,7 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     echo("== 6 汇总与排名 Aggregation and ranking")
     from reviewer.cli_scoring import aggregate_scores
     from reviewer.ranking import recognition_ranking
-    from reviewer.reliability import flag_outliers
+    from reviewer.reliability import expert_deviation, flag_outliers
 
     long = scores[["expert_id", "application_id", "criterion", "score"]]
     fields = apps_df.set_index("application_id")["field"]
@@ -117,6 +117,11 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     write_table(outliers, out, "score_outliers", "异常评分")
     for r in flagged.itertuples():
         echo(f"  outlier: {r.expert_id} on {r.application_id}: {r.reason}")
+    deviation = expert_deviation(long, alpha=policy.aggregation.expert_bias_alpha,
+                                 min_groups=policy.aggregation.expert_bias_min_panels)
+    write_table(deviation, out, "expert_deviation", "专家评分偏差")
+    for r in deviation[deviation["flagged"]].itertuples():
+        echo(f"  systematic: {r.expert_id}: {r.reason}")
     write_table(ranking, out, "recognition_ranking", "认定排名")
     for label, code in (("建议认定 recommended", "recommend"), ("培育 cultivation", "cultivation")):
         rows = ranking[ranking["decision"] == code]

@@ -222,6 +222,12 @@ class Aggregation(_Strict):
     method: Literal["trimmed", "median", "mean", "winsorized", "huber", "calibrated", "bayes"] = "trimmed"
     trim_k: int = Field(ge=0, default=1)
     trim_min_n: int = Field(ge=1, default=5)
+    trim_fallback: Literal["median", "mean", "nan"] = "median"
+    huber_c: float = Field(gt=0, default=1.345)
+    bayes_draws: int = Field(ge=100, default=2000)
+    bayes_credible: float = Field(gt=0, lt=1, default=0.5)
+    expert_bias_alpha: float = Field(gt=0, lt=1, default=0.01)
+    expert_bias_min_panels: int = Field(ge=1, default=3)
     decimals: int = Field(ge=0, default=2)
     rounding: Literal["half_up", "half_even"] = "half_up"
     outlier_points: float = Field(gt=0, default=15.0)
