@@ -1,0 +1,91 @@
+"""`reviewer reproduce RUN_ID`: rerun a recorded run from what the store holds (the imported rows,
+the policy text, the seed and the recorded parameters, never the original files or today's
+settings) and compare the result with the recorded one: the same seats for a planning run, the
+same scores and ranks for an aggregation run, the same outcomes for a screening run."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import select
+
+from reviewer.errors import UserError
+from reviewer.store import repo
+from reviewer.store.engine import Store
+from reviewer.store.models import RankingRow, Round, ScreeningResult
+from reviewer.store.runs import (compute_aggregation, compute_plan, compute_screening, plan_seats, ranking_rows)
+
+
+@dataclass
+class Reproduction:
+    run_id: int
+    kind: str
+    identical: bool
+    recorded: int                      # number of items compared (seats, rows)
+    differences: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        head = (f"运行 run #{self.run_id} ({self.kind}): " +
+                ("结果一致 IDENTICAL — the rerun gives the recorded result "
+                 f"({self.recorded} {'seats' if self.kind == 'planning' else 'rows'} compared)" if self.identical else
+                 f"结果不一致 DIFFERENT — {len(self.differences)} differences"))
+        return [head, *("  " + n for n in self.notes), *("  " + d for d in self.differences[:50]),
+                *(["  …"] if len(self.differences) > 50 else [])]
+
+
+def _diff(recorded: list[tuple], rerun: list[tuple], what: str) -> list[str]:
+    a, b = set(recorded), set(rerun)
+    out = [f"recorded {what} missing in the rerun: {' '.join(map(str, x))}" for x in sorted(a - b)]
+    out += [f"rerun {what} not in the record: {' '.join(map(str, x))}" for x in sorted(b - a)]
+    return out
+
+
+def reproduce(store: Store, run_id: int) -> Reproduction:
+    with store.read() as s:
+        run = repo.get_run(s, run_id)
+        r = s.get(Round, run.round_id)
+        pol = repo.policy_from_text(run.policy_text, run.as_of, f"run #{run_id} policy")
+        if pol.sha256 != run.policy_sha256:
+            raise UserError(f"run #{run_id}: the stored policy text does not match its recorded sha256")
+        params = dict(run.parameters or {})
+        kind = run.kind
+        if kind in ("planning", "screening", "conflicts"):
+            data = repo.load_data(s, run.import_id, params.get("waivers", []))
+        if kind == "planning":
+            recorded = [tuple(x) for x in repo.run_seats(s, run_id)[["stage", "application_id", "expert_id", "role"]]
+                        .itertuples(index=False, name=None)]
+            recorded = sorted(recorded)
+            status = run.status
+        elif kind == "aggregation":
+            scores = repo.scores_frame(s, r, include_void=True, ids=params["score_ids"])
+            rows = s.execute(select(RankingRow).where(RankingRow.run_id == run_id)).scalars().all()
+            recorded = sorted((str(x.data.get("panel", "")), x.application_id,
+                               None if x.score is None else round(float(x.score), 6), x.rank) for x in rows)
+        elif kind == "screening":
+            recorded = sorted((x.application_id, x.outcome) for x in s.execute(
+                select(ScreeningResult).where(ScreeningResult.run_id == run_id)).scalars())
+        else:
+            raise UserError(f"run #{run_id} is a {kind} run; reproduce handles planning, aggregation and screening runs")
+    notes = [f"policy sha256 {pol.sha256[:12]}…, reference date {pol.as_of_date()}, seed {run.seed}"]
+    if kind == "planning":
+        res = compute_plan(data, pol, params)
+        rerun = plan_seats(res.panels)
+        diffs = _diff(recorded, rerun, "seat")
+        if res.plan.status != status and not diffs:
+            notes.append(f"solver status {res.plan.status} (recorded {status})")
+        notes.append(f"solver {res.plan.path}, objective {res.plan.objective:.3f} (recorded "
+                     f"{run.objective if run.objective is not None else 'n/a'}), {res.plan.wall_time:.1f}s")
+    elif kind == "aggregation":
+        if len(scores) != len(params["score_ids"]):
+            raise UserError(f"run #{run_id}: {len(params['score_ids']) - len(scores)} of its scores are missing "
+                            "from the store")
+        res = compute_aggregation(scores, params.get("fields", {}), pol, params)
+        rerun = ranking_rows(res)
+        diffs = _diff(recorded, rerun, "row (stage, application, score, rank)")
+        notes.append(f"method {params['method']}, {len(scores)} scores")
+    else:
+        res = compute_screening(data, pol, params)
+        rerun = sorted((x.application_id, x.outcome) for x in res.summary.itertuples(index=False))
+        diffs = _diff(recorded, rerun, "outcome")
+    return Reproduction(run_id, kind, not diffs, len(recorded), diffs, notes)

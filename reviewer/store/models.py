@@ -1,0 +1,307 @@
+"""Tables of the review store (SQLAlchemy 2 declarative models).
+
+One round (年度批次) owns everything else. Rows that people edit concurrently (rounds, panels,
+needs-review decisions) carry a `version` for optimistic concurrency; rows that record what
+happened (imports, runs, published seats, scores, audit entries) are written once. The schema is
+created and upgraded by the Alembic migrations in `reviewer/store/migrations/`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Round(Base):
+    """年度批次 A review round: its reference date, the policy in force and its settings (meeting info)."""
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    year: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[Optional[str]] = mapped_column(String(10))          # reference date YYYY-MM-DD
+    policy_text: Mapped[str] = mapped_column(Text)
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    policy_source: Mapped[str] = mapped_column(String(500), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # meeting place/dates, site dates
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ImportSnapshot(Base):
+    """One import of the round's input files: what was read, its hashes, issues and the rows themselves."""
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    source: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    n_rows: Mapped[int] = mapped_column(Integer, default=0)
+    n_issues: Mapped[int] = mapped_column(Integer, default=0)
+    n_errors: Mapped[int] = mapped_column(Integer, default=0)
+    files: Mapped[list["ImportFile"]] = relationship(back_populates="snapshot", order_by="ImportFile.id")
+
+
+class ImportFile(Base):
+    __tablename__ = "import_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(50))
+    file_name: Mapped[str] = mapped_column(String(1000))
+    sheet: Mapped[Optional[str]] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    loaded: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[ImportSnapshot] = relationship(back_populates="files")
+
+
+class ImportRow(Base):
+    """A validated, linked input record as used by every run (JSON of the domain record)."""
+    __tablename__ = "import_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    table_name: Mapped[str] = mapped_column(String(50))
+    seq: Mapped[int] = mapped_column(Integer)
+    source_row: Mapped[Optional[int]] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (Index("ix_import_rows_import_table", "import_id", "table_name", "seq"),)
+
+
+class ImportIssueRow(Base):
+    __tablename__ = "import_issues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    file: Mapped[str] = mapped_column(String(1000))
+    sheet: Mapped[Optional[str]] = mapped_column(String(100))
+    row: Mapped[Optional[int]] = mapped_column(Integer)
+    column: Mapped[Optional[str]] = mapped_column(String(200))
+    value: Mapped[Optional[str]] = mapped_column(Text)
+    expected: Mapped[str] = mapped_column(Text)
+
+
+class Run(Base):
+    """Every screening, conflicts, planning or aggregation run: inputs, policy snapshot, seed, result."""
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))         # screening / conflicts / planning / aggregation
+    import_id: Mapped[Optional[int]] = mapped_column(ForeignKey("imports.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    policy_text: Mapped[str] = mapped_column(Text)
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[Optional[str]] = mapped_column(String(10))
+    stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    seed: Mapped[Optional[int]] = mapped_column(Integer)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)   # file hashes of the snapshot
+    status: Mapped[str] = mapped_column(String(30), default="ok")
+    solver_path: Mapped[Optional[str]] = mapped_column(String(100))
+    objective: Mapped[Optional[float]] = mapped_column(Float)
+    gap: Mapped[Optional[float]] = mapped_column(Float)
+    wall_seconds: Mapped[Optional[float]] = mapped_column(Float)
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class ScreeningResult(Base):
+    __tablename__ = "screening_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    application_id: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ReviewDecision(Base):
+    """Staff decision on a needs-review screening check (pass / fail with a reason), versioned."""
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    application_id: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(10))          # the check decided, e.g. E1
+    decision: Mapped[str] = mapped_column(String(20))      # pass / fail
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (UniqueConstraint("round_id", "application_id", "rule"),)
+
+
+class ConflictHitRow(Base):
+    __tablename__ = "conflict_hits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    expert_id: Mapped[str] = mapped_column(String(100))
+    application_id: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(10))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    waived: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Waiver(Base):
+    """豁免 A staff waiver of a waivable conflict rule for one pair, with its reason."""
+    __tablename__ = "waivers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    expert_id: Mapped[str] = mapped_column(String(100))
+    application_id: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("round_id", "expert_id", "application_id", "rule"),)
+
+
+class SeatRule(Base):
+    """A lock (force) or forbid of one expert on one application in one stage, with its reason."""
+    __tablename__ = "seat_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))           # lock / forbid
+    stage: Mapped[str] = mapped_column(String(20))
+    expert_id: Mapped[str] = mapped_column(String(100))
+    application_id: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("round_id", "kind", "stage", "expert_id", "application_id"),)
+
+
+class RunSeat(Base):
+    """A seat of a planning run (its result, before any publication)."""
+    __tablename__ = "run_seats"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    expert_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str] = mapped_column(String(10), default="")
+    affinity: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class Publication(Base):
+    """The published assignment of one stage of a round (at most one per stage)."""
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))
+    source: Mapped[str] = mapped_column(String(1000), default="")
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("round_id", "stage"),)
+
+
+class Panel(Base):
+    """One published panel (stage x application). `version` grows with each recorded repair."""
+    __tablename__ = "panels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (UniqueConstraint("round_id", "stage", "application_id"),)
+
+
+class Assignment(Base):
+    """A published seat. Never deleted and never re-pointed (database triggers); a repair marks it
+    `replaced` and adds the replacement as a new seat."""
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    expert_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active / replaced
+    origin: Mapped[str] = mapped_column(String(20), default="publication")  # publication / repair
+    replaces_id: Mapped[Optional[int]] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Score(Base):
+    """A score as submitted (one criterion). A later submission for the same key voids the earlier one."""
+    __tablename__ = "scores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    expert_id: Mapped[str] = mapped_column(String(100))
+    criterion: Mapped[str] = mapped_column(String(20))
+    family: Mapped[str] = mapped_column(String(10), default="")
+    score: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[Optional[float]] = mapped_column(Float)
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(1000), default="")
+    void: Mapped[bool] = mapped_column(Boolean, default=False)
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    replaced_by_id: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class RankingRow(Base):
+    """One row of an aggregation run's result (score and rank of one application)."""
+    __tablename__ = "rankings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    score: Mapped[Optional[float]] = mapped_column(Float)
+    rank: Mapped[Optional[int]] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AnnualEvaluation(Base):
+    """考核评估 One year's evaluation of a pilot centre (written by the evaluation code)."""
+    __tablename__ = "annual_evaluations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[Optional[int]] = mapped_column(ForeignKey("rounds.id"))
+    centre_id: Mapped[str] = mapped_column(String(100))       # application id of the centre
+    centre_name: Mapped[str] = mapped_column(String(300), default="")
+    year: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Optional[float]] = mapped_column(Float)
+    band: Mapped[Optional[str]] = mapped_column(String(20))
+    state: Mapped[Optional[str]] = mapped_column(String(20))   # 试点 / 认定 / 撤销 ...
+    indicators: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    evaluated_by: Mapped[str] = mapped_column(String(100), default="")
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (UniqueConstraint("centre_id", "year"),)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of a manual act. Text columns hold exactly what was hashed."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))           # ISO 8601 UTC, as hashed
+    user_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    round_code: Mapped[str] = mapped_column(String(64), default="")
+    entity: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[str] = mapped_column(Text, default="null")   # canonical JSON
+    after: Mapped[str] = mapped_column(Text, default="null")    # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

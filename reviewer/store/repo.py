@@ -1,0 +1,590 @@
+"""Repositories: reading and writing the store in the caller's transaction.
+
+Every function takes an open `Session` (from `Store.write()` / `Store.read()`), so an import, a
+run or a publication with its audit entry lands in one transaction or not at all. Manual acts
+write an audit entry (`reviewer.audit.record`). Published seats and submitted scores are only
+ever added or marked replaced / void (the database refuses anything else, see migration 0002).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from reviewer import audit
+from reviewer.errors import UserError
+from reviewer.io import ImportReport
+from reviewer.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
+from reviewer.policy import Policy
+from reviewer.store.models import (AnnualEvaluation, Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
+                                   Panel, Publication, ReviewDecision, Round, Run, RunSeat, Score, SeatRule, Waiver)
+
+
+class ConcurrentEditError(UserError):
+    """Someone else changed the record since it was read: reload and redo the change."""
+
+
+# Test hook: slow row-by-row import writes so a test can kill the writer mid-transaction.
+SLOW_WRITE_ENV = "REVIEWER_TEST_SLOW_IMPORT"          # seconds to sleep after each row
+SLOW_WRITE_PROGRESS_ENV = "REVIEWER_TEST_IMPORT_PROGRESS"  # file that gets the count of rows written
+
+
+# ---------------------------------------------------------------- policy snapshots
+
+def policy_from_text(text: str, as_of: str | None = None, source: str = "(stored policy)") -> Policy:
+    """A `Policy` from the stored TOML text (same sha256 as the file it came from), with the round's
+    reference date applied when the text leaves it blank."""
+    try:
+        raw = tomllib.loads(text)
+        pol = Policy(**raw, source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    except (tomllib.TOMLDecodeError, ValidationError) as e:
+        raise UserError(f"stored policy {source}: invalid ({e})") from None
+    if as_of and not pol.meta.as_of:
+        pol = pol.model_copy(update={"meta": pol.meta.model_copy(update={"as_of": as_of})})
+    return pol
+
+
+def read_policy_text(path: str | Path | None) -> tuple[str, str]:
+    from reviewer.policy import DEFAULT_POLICY_PATH, PACKAGED_POLICY_PATH, load_policy
+    p = Path(path) if path else (DEFAULT_POLICY_PATH if DEFAULT_POLICY_PATH.exists() else PACKAGED_POLICY_PATH)
+    load_policy(p)  # validates, with clear messages
+    return p.read_bytes().decode("utf-8"), str(p)
+
+
+# ---------------------------------------------------------------- rounds
+
+def create_round(s: Session, code: str, *, user: str, year: int | None = None, name: str = "",
+                 as_of: str | None = None, policy_path: str | Path | None = None,
+                 settings: dict | None = None) -> Round:
+    code = (code or "").strip()
+    if not code:
+        raise UserError("a round needs a code, e.g. 2026")
+    if s.execute(select(Round).where(Round.code == code)).scalar_one_or_none():
+        raise UserError(f"round {code!r} exists already (reviewer round list)")
+    if as_of:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise UserError(f"--as-of {as_of!r}: expected a date like 2026-11-01") from None
+    text, source = read_policy_text(policy_path)
+    pol = policy_from_text(text, as_of, source)
+    r = Round(code=code, name=name or f"{code} 制造业创新中心试点遴选", year=year or pol.meta.year, as_of=as_of,
+              policy_text=text, policy_sha256=pol.sha256, policy_source=source, settings=settings or {},
+              created_by=user)
+    s.add(r)
+    s.flush()
+    audit.record(s, user=user, action="round.create", reason="", round_code=code, entity=f"round {code}",
+                 after={"name": r.name, "year": r.year, "as_of": as_of, "policy_sha256": r.policy_sha256,
+                        "policy_source": source, "settings": r.settings})
+    return r
+
+
+def get_round(s: Session, code: str) -> Round:
+    r = s.execute(select(Round).where(Round.code == code)).scalar_one_or_none()
+    if r is None:
+        known = [x for x in s.execute(select(Round.code).order_by(Round.id)).scalars()]
+        raise UserError(f"no round {code!r}; rounds: {', '.join(known) or '(none: reviewer round create CODE)'}")
+    return r
+
+
+def list_rounds(s: Session) -> list[Round]:
+    return list(s.execute(select(Round).order_by(Round.id)).scalars())
+
+
+def round_policy(r: Round) -> Policy:
+    return policy_from_text(r.policy_text, r.as_of, r.policy_source or f"round {r.code}")
+
+
+def update_round_settings(s: Session, r: Round, changes: dict[str, Any], *, user: str, reason: str = "",
+                          expected_version: int | None = None) -> Round:
+    """Merge `changes` into the round's settings, with an optimistic version check."""
+    version = r.version if expected_version is None else expected_version
+    before = dict(r.settings or {})
+    after = json.loads(json.dumps(before))
+    for k, v in changes.items():
+        if isinstance(v, dict) and isinstance(after.get(k), dict):
+            after[k] = {**after[k], **v}
+        else:
+            after[k] = v
+    res = s.execute(update(Round).where(Round.id == r.id, Round.version == version)
+                    .values(settings=after, version=version + 1))
+    if res.rowcount != 1:
+        raise ConcurrentEditError(f"round {r.code}: its settings were changed by someone else since you opened "
+                                  f"them (version {version}); reload and make your change again")
+    audit.record(s, user=user, action="round.settings", reason=reason, round_code=r.code, entity=f"round {r.code}",
+                 before=before, after=after)
+    s.expire(r)
+    return r
+
+
+# ---------------------------------------------------------------- imports
+
+_TABLE_TYPES = {"applications": Application, "members": Member, "platforms": Platform, "experts": Expert,
+                "expert_history": HistoryRecord, "declared_conflicts": Declaration}
+
+
+def _row_json(rec) -> dict:
+    return rec.model_dump(mode="json", exclude={"members", "platforms", "history"})
+
+
+def data_rows(data: RoundData) -> list[tuple[str, Any]]:
+    """The linked records of a round as (table, record), in their order."""
+    out: list[tuple[str, Any]] = []
+    for a in data.applications:
+        out.append(("applications", a))
+    for a in data.applications:
+        out += [("members", m) for m in a.members] + [("platforms", p) for p in a.platforms]
+    for e in data.experts:
+        out.append(("experts", e))
+    for e in data.experts:
+        out += [("expert_history", h) for h in e.history]
+    out += [("declared_conflicts", d) for d in data.declarations]
+    return out
+
+
+def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, user: str,
+                  source: str) -> ImportSnapshot:
+    """Store one import: files with hashes, every issue, and the records as used by later runs."""
+    if not data.applications and not data.experts:
+        raise UserError(f"{source}: nothing to import (no applications and no experts were loaded)")
+    issues = report.all_issues
+    snap = ImportSnapshot(round_id=r.id, source=source, created_by=user, n_issues=len(issues),
+                          n_errors=sum(1 for i in issues if i.severity == "error"))
+    s.add(snap)
+    s.flush()
+    for name, t in report.tables.items():
+        s.add(ImportFile(import_id=snap.id, table_name=name, file_name=Path(t.file).name, sheet=t.sheet,
+                         sha256=t.sha256, rows=t.n_rows, loaded=len(t.records)))
+    for i in issues:
+        d = i.as_dict()
+        s.add(ImportIssueRow(import_id=snap.id, **d))
+    rows = [{"import_id": snap.id, "table_name": t, "seq": k, "source_row": rec.row, "data": _row_json(rec)}
+            for k, (t, rec) in enumerate(data_rows(data))]
+    snap.n_rows = len(rows)
+    delay = float(os.environ.get(SLOW_WRITE_ENV, "0") or 0)
+    if delay > 0:  # test hook only: one row at a time, visibly slow
+        progress = os.environ.get(SLOW_WRITE_PROGRESS_ENV)
+        for k, row in enumerate(rows, start=1):
+            s.add(ImportRow(**row))
+            s.flush()
+            if progress:
+                Path(progress).write_text(str(k))
+            time.sleep(delay)
+    else:
+        s.execute(ImportRow.__table__.insert(), rows)
+    s.flush()
+    audit.record(s, user=user, action="import", reason="", round_code=r.code, entity=f"import #{snap.id}",
+                 after={"source": source, "files": [{"table": n, "file": Path(t.file).name, "sha256": t.sha256,
+                                                     "rows": t.n_rows, "loaded": len(t.records)}
+                                                    for n, t in report.tables.items()],
+                        "records": len(rows), "issues": len(issues)})
+    return snap
+
+
+def latest_import(s: Session, r: Round) -> ImportSnapshot:
+    snap = s.execute(select(ImportSnapshot).where(ImportSnapshot.round_id == r.id)
+                     .order_by(ImportSnapshot.id.desc()).limit(1)).scalar_one_or_none()
+    if snap is None:
+        raise UserError(f"round {r.code} has no imported data yet (reviewer import --round {r.code} FILE)")
+    return snap
+
+
+def import_inputs(s: Session, import_id: int) -> list[dict]:
+    return [{"table": f.table_name, "file": f.file_name, "sheet": f.sheet, "sha256": f.sha256, "rows": f.rows,
+             "loaded": f.loaded}
+            for f in s.execute(select(ImportFile).where(ImportFile.import_id == import_id)
+                               .order_by(ImportFile.id)).scalars()]
+
+
+def load_data(s: Session, import_id: int, waivers: Iterable[dict] = ()) -> RoundData:
+    """Rebuild the round's records from a stored import (no input file needed); staff `waivers`
+    (dicts with expert_id, application_id, rule, reason) join as 豁免 declarations."""
+    by_table: dict[str, list] = {t: [] for t in _TABLE_TYPES}
+    for row in s.execute(select(ImportRow).where(ImportRow.import_id == import_id).order_by(ImportRow.seq)).scalars():
+        rec = _TABLE_TYPES[row.table_name].model_validate({**row.data, "row": row.source_row})
+        by_table[row.table_name].append(rec)
+    members: dict[str, list] = {}
+    for m in by_table["members"]:
+        members.setdefault(m.application_id, []).append(m)
+    platforms: dict[str, list] = {}
+    for p in by_table["platforms"]:
+        platforms.setdefault(p.application_id, []).append(p)
+    history: dict[str, list] = {}
+    for h in by_table["expert_history"]:
+        history.setdefault(h.expert_id, []).append(h)
+    apps = tuple(a.model_copy(update={"members": tuple(members.get(a.application_id, ())),
+                                      "platforms": tuple(platforms.get(a.application_id, ()))})
+                 for a in by_table["applications"])
+    experts = tuple(e.model_copy(update={"history": tuple(history.get(e.expert_id, ()))})
+                    for e in by_table["experts"])
+    decl = list(by_table["declared_conflicts"])
+    for w in waivers:
+        decl.append(Declaration(application_id=w["application_id"], expert_id=w["expert_id"], kind="豁免",
+                                declared_by="工作人员", reason=w["reason"], rule=w["rule"]))
+    return RoundData(applications=apps, experts=experts, declarations=tuple(decl))
+
+
+def import_issues(s: Session, import_id: int) -> pd.DataFrame:
+    rows = [{"severity": i.severity, "file": i.file, "sheet": i.sheet, "row": i.row, "column": i.column,
+             "value": i.value, "expected": i.expected}
+            for i in s.execute(select(ImportIssueRow).where(ImportIssueRow.import_id == import_id)
+                               .order_by(ImportIssueRow.id)).scalars()]
+    return pd.DataFrame(rows, columns=["severity", "file", "sheet", "row", "column", "value", "expected"])
+
+
+# ---------------------------------------------------------------- staff decisions (audited)
+
+def waivers(s: Session, r: Round) -> list[dict]:
+    return [{"expert_id": w.expert_id, "application_id": w.application_id, "rule": w.rule, "reason": w.reason}
+            for w in s.execute(select(Waiver).where(Waiver.round_id == r.id).order_by(Waiver.id)).scalars()]
+
+
+def add_waiver(s: Session, r: Round, expert_id: str, application_id: str, rule: str, *, reason: str,
+               user: str) -> Waiver:
+    pol = round_policy(r)
+    if rule not in pol.conflicts.waivable_rules:
+        raise UserError(f"rule {rule} cannot be waived; waivable rules: {', '.join(pol.conflicts.waivable_rules)} "
+                        "(policy conflicts.waivable_rules)")
+    if not reason.strip():
+        raise UserError("a waiver needs a reason (--reason)")
+    _check_ids(s, r, experts=[expert_id], applications=[application_id])
+    w = Waiver(round_id=r.id, expert_id=expert_id, application_id=application_id, rule=rule, reason=reason,
+               created_by=user)
+    s.add(w)
+    s.flush()
+    audit.record(s, user=user, action="waiver", reason=reason, round_code=r.code,
+                 entity=f"{expert_id} × {application_id} {rule}", before=None,
+                 after={"expert_id": expert_id, "application_id": application_id, "rule": rule})
+    return w
+
+
+def seat_rules(s: Session, r: Round) -> dict[str, list[tuple[str, str, str]]]:
+    out: dict[str, list] = {"lock": [], "forbid": []}
+    for x in s.execute(select(SeatRule).where(SeatRule.round_id == r.id, SeatRule.active)
+                       .order_by(SeatRule.id)).scalars():
+        out[x.kind].append((x.stage, x.expert_id, x.application_id))
+    return out
+
+
+def add_seat_rule(s: Session, r: Round, kind: str, stage: str, expert_id: str, application_id: str, *,
+                  reason: str, user: str) -> SeatRule:
+    if kind not in ("lock", "forbid"):
+        raise ValueError(kind)
+    if not reason.strip():
+        raise UserError(f"a {kind} needs a reason (--reason): Chinese rules require a reason for any manual pick")
+    pol = round_policy(r)
+    if stage not in pol.stages.order:
+        raise UserError(f"unknown stage {stage!r}; stages are {', '.join(pol.stages.order)}")
+    _check_ids(s, r, experts=[expert_id], applications=[application_id])
+    x = SeatRule(round_id=r.id, kind=kind, stage=stage, expert_id=expert_id, application_id=application_id,
+                 reason=reason, created_by=user)
+    s.add(x)
+    s.flush()
+    audit.record(s, user=user, action=kind, reason=reason, round_code=r.code,
+                 entity=f"{stage} {expert_id} × {application_id}", before=None,
+                 after={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id})
+    return x
+
+
+def review_overrides(s: Session, r: Round) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(d.application_id, d.rule): (d.decision, d.reason)
+            for d in s.execute(select(ReviewDecision).where(ReviewDecision.round_id == r.id)).scalars()}
+
+
+def decide_review(s: Session, r: Round, application_id: str, rule: str, decision: str, *, reason: str, user: str,
+                  expected_version: int | None = None) -> ReviewDecision:
+    """Staff decide a needs-review check (pass / fail). Changing a decision needs the version read."""
+    if decision not in ("pass", "fail"):
+        raise UserError(f"decision {decision!r}: expected pass or fail")
+    if not reason.strip():
+        raise UserError("a needs-review decision needs a reason (--reason)")
+    _check_ids(s, r, applications=[application_id])
+    cur = s.execute(select(ReviewDecision).where(ReviewDecision.round_id == r.id,
+                                                 ReviewDecision.application_id == application_id,
+                                                 ReviewDecision.rule == rule)).scalar_one_or_none()
+    before = None
+    if cur is None:
+        if expected_version not in (None, 0):
+            raise ConcurrentEditError(f"{application_id} {rule}: the decision you edited no longer exists")
+        cur = ReviewDecision(round_id=r.id, application_id=application_id, rule=rule, decision=decision,
+                             reason=reason, decided_by=user)
+        s.add(cur)
+        s.flush()
+    else:
+        before = {"decision": cur.decision, "reason": cur.reason, "by": cur.decided_by, "version": cur.version}
+        v = cur.version if expected_version is None else expected_version
+        res = s.execute(update(ReviewDecision).where(ReviewDecision.id == cur.id, ReviewDecision.version == v)
+                        .values(decision=decision, reason=reason, decided_by=user, decided_at=dt.datetime.utcnow(),
+                                version=v + 1))
+        if res.rowcount != 1:
+            raise ConcurrentEditError(f"{application_id} {rule}: {cur.decided_by} changed this decision since you "
+                                      f"opened it (you had version {v}); reload and decide again")
+        s.expire(cur)
+    audit.record(s, user=user, action="review_decision", reason=reason, round_code=r.code,
+                 entity=f"{application_id} {rule}", before=before, after={"decision": decision})
+    return cur
+
+
+def _check_ids(s: Session, r: Round, experts: Iterable[str] = (), applications: Iterable[str] = ()) -> None:
+    snap = latest_import(s, r)
+    rows = s.execute(select(ImportRow.table_name, ImportRow.data).where(
+        ImportRow.import_id == snap.id, ImportRow.table_name.in_(("experts", "applications")))).all()
+    known_e = {d["expert_id"] for t, d in rows if t == "experts"}
+    known_a = {d["application_id"] for t, d in rows if t == "applications"}
+    for e in experts:
+        if e not in known_e:
+            raise UserError(f"unknown expert id {e!r} in round {r.code}")
+    for a in applications:
+        if a not in known_a:
+            raise UserError(f"unknown application id {a!r} in round {r.code}")
+
+
+# ---------------------------------------------------------------- runs
+
+def seats_digest(seats: Iterable[tuple]) -> str:
+    return hashlib.sha256(audit.canonical(sorted(tuple(map(str, x)) for x in seats)).encode()).hexdigest()
+
+
+def get_run(s: Session, run_id: int) -> Run:
+    run = s.get(Run, run_id)
+    if run is None:
+        raise UserError(f"no run #{run_id} (reviewer round show ROUND lists the runs)")
+    return run
+
+
+def runs_of(s: Session, r: Round) -> list[Run]:
+    return list(s.execute(select(Run).where(Run.round_id == r.id).order_by(Run.id)).scalars())
+
+
+def run_seats(s: Session, run_id: int) -> pd.DataFrame:
+    rows = [{"stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id, "role": x.role,
+             "category": x.category, "affinity": x.affinity}
+            for x in s.execute(select(RunSeat).where(RunSeat.run_id == run_id).order_by(RunSeat.id)).scalars()]
+    return pd.DataFrame(rows, columns=["stage", "application_id", "expert_id", "role", "category", "affinity"])
+
+
+# ---------------------------------------------------------------- publication and repairs
+
+def publication(s: Session, r: Round, stage: str) -> Publication | None:
+    return s.execute(select(Publication).where(Publication.round_id == r.id, Publication.stage == stage)
+                     ).scalar_one_or_none()
+
+
+def publish(s: Session, r: Round, stage: str, seats: pd.DataFrame, *, user: str, reason: str = "",
+            run_id: int | None = None, source: str = "") -> Publication:
+    """Publish the assignment of one stage: from then on it changes only through recorded repairs."""
+    pol = round_policy(r)
+    if stage not in pol.stages.order:
+        raise UserError(f"unknown stage {stage!r}; stages are {', '.join(pol.stages.order)}")
+    old = publication(s, r, stage)
+    if old is not None:
+        raise UserError(f"round {r.code} stage {stage} was published already (#{old.id} by {old.published_by} at "
+                        f"{old.published_at:%Y-%m-%d %H:%M}); a published assignment changes only through a "
+                        "recorded replacement (reviewer replace ...)")
+    seats = seats[seats["stage"] == stage]
+    if seats.empty:
+        raise UserError(f"nothing to publish for stage {stage}" + (f" in run #{run_id}" if run_id else ""))
+    _check_ids(s, r, experts=seats["expert_id"].unique(), applications=seats["application_id"].unique())
+    dup = seats.duplicated(["application_id", "expert_id"])
+    if dup.any():
+        x = seats[dup].iloc[0]
+        raise UserError(f"expert {x['expert_id']} appears twice on {x['application_id']} ({stage})")
+    pub = Publication(round_id=r.id, stage=stage, run_id=run_id, source=source, published_by=user, reason=reason)
+    s.add(pub)
+    s.flush()
+    for app_id, g in seats.groupby("application_id", sort=True):
+        panel = Panel(publication_id=pub.id, round_id=r.id, stage=stage, application_id=app_id, version=1)
+        s.add(panel)
+        s.flush()
+        for x in g.itertuples(index=False):
+            s.add(Assignment(panel_id=panel.id, stage=stage, application_id=app_id, expert_id=x.expert_id,
+                             role=x.role, origin="publication"))
+    s.flush()
+    audit.record(s, user=user, action="publication", reason=reason, round_code=r.code, entity=f"{stage}",
+                 before=None, after={"run_id": run_id, "source": source, "panels": int(seats["application_id"].nunique()),
+                                     "seats": int(len(seats)), "seats_sha256": seats_digest(
+                                         seats[["stage", "application_id", "expert_id", "role"]].itertuples(index=False))})
+    return pub
+
+
+def published_seats(s: Session, r: Round, stage: str, include_replaced: bool = False) -> pd.DataFrame:
+    q = (select(Assignment, Panel.version).join(Panel, Panel.id == Assignment.panel_id)
+         .where(Panel.round_id == r.id, Panel.stage == stage).order_by(Assignment.application_id, Assignment.id))
+    rows = [{"stage": a.stage, "application_id": a.application_id, "expert_id": a.expert_id, "role": a.role,
+             "status": a.status, "origin": a.origin, "panel_version": v, "assignment_id": a.id}
+            for a, v in s.execute(q).all() if include_replaced or a.status == "active"]
+    return pd.DataFrame(rows, columns=["stage", "application_id", "expert_id", "role", "status", "origin",
+                                       "panel_version", "assignment_id"])
+
+
+def get_panel(s: Session, r: Round, stage: str, application_id: str) -> Panel:
+    p = s.execute(select(Panel).where(Panel.round_id == r.id, Panel.stage == stage,
+                                      Panel.application_id == application_id)).scalar_one_or_none()
+    if p is None:
+        raise UserError(f"no published panel for {application_id} in {stage} of round {r.code}")
+    return p
+
+
+def replace_expert(s: Session, r: Round, stage: str, application_id: str, old_expert: str, new_expert: str, *,
+                   reason: str, user: str, expected_version: int | None = None,
+                   data: RoundData | None = None) -> Assignment:
+    """Record a repair of a published panel: `old_expert` (declined, conflicted ...) is replaced by
+    `new_expert`. `expected_version` is the panel version the user saw: if another person changed the
+    panel since, ConcurrentEditError and nothing changes."""
+    if not reason.strip():
+        raise UserError("a replacement needs a reason (--reason)")
+    panel = get_panel(s, r, stage, application_id)
+    version = panel.version if expected_version is None else expected_version
+    seats = list(s.execute(select(Assignment).where(Assignment.panel_id == panel.id,
+                                                    Assignment.status == "active")).scalars())
+    old = next((a for a in seats if a.expert_id == old_expert), None)
+    if old is None:
+        raise UserError(f"expert {old_expert} is not on the panel of {application_id} ({stage}); members: "
+                        f"{', '.join(a.expert_id for a in seats)}")
+    if any(a.expert_id == new_expert for a in seats):
+        raise UserError(f"expert {new_expert} is on the panel of {application_id} ({stage}) already")
+    if data is None:
+        data = load_data(s, latest_import(s, r).id, waivers(s, r))
+    try:
+        e_new = data.expert(new_expert)
+    except KeyError:
+        raise UserError(f"unknown expert id {new_expert!r} in round {r.code}") from None
+    from reviewer.conflicts import detect_conflicts
+    pol = round_policy(r)
+    if not e_new.drawable:
+        raise UserError(f"expert {new_expert} cannot be drawn (状态 {e_new.status})")
+    cs = detect_conflicts(data, pol)
+    if application_id in cs.application_ids and cs.is_excluded(new_expert, application_id):
+        rules = ", ".join(sorted({h.rule for h in cs.pair(new_expert, application_id) if h.excludes}))
+        raise UserError(f"expert {new_expert} has a conflict of interest with {application_id} ({rules}); "
+                        "choose another expert")
+    employers = {data.expert(a.expert_id).employer_key for a in seats if a.expert_id != old_expert}
+    if pol.conflicts.one_per_employer_per_panel and e_new.employer_key in employers:
+        raise UserError(f"expert {new_expert}'s employer {e_new.employer} already has an expert on this panel (C8)")
+    res = s.execute(update(Panel).where(Panel.id == panel.id, Panel.version == version).values(version=version + 1))
+    if res.rowcount != 1:
+        s.expire(panel)
+        cur = s.get(Panel, panel.id)
+        raise ConcurrentEditError(
+            f"panel {application_id} ({stage}) was changed by someone else since you opened it (you saw version "
+            f"{version}, it is now {cur.version if cur else '?'}); reload the panel and make your change again")
+    before = sorted(a.expert_id for a in seats)
+    s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
+    new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
+                     role=old.role, origin="repair", replaces_id=old.id)
+    s.add(new)
+    s.flush()
+    s.expire(panel)
+    after = sorted([x for x in before if x != old_expert] + [new_expert])
+    audit.record(s, user=user, action="replacement", reason=reason, round_code=r.code,
+                 entity=f"{stage} {application_id}: {old_expert} -> {new_expert}",
+                 before={"panel": before, "version": version}, after={"panel": after, "version": version + 1})
+    return new
+
+
+# ---------------------------------------------------------------- scores
+
+def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, source: str) -> int:
+    """Store scores as submitted (columns stage, application_id, expert_id, criterion, family, score,
+    confidence, void). An earlier valid score for the same stage/application/expert/criterion is kept
+    but void (replaced). Returns the number of rows stored."""
+    if scores.empty:
+        return 0
+    current = {(x.stage, x.application_id, x.expert_id, x.criterion): x for x in s.execute(
+        select(Score).where(Score.round_id == r.id, Score.void.is_(False))).scalars()}
+    n = 0
+    for row in scores.itertuples(index=False):
+        conf = getattr(row, "confidence", None)
+        conf = None if conf is None or pd.isna(conf) else float(conf)
+        void = bool(getattr(row, "void", False))
+        new = Score(round_id=r.id, stage=row.stage, application_id=row.application_id, expert_id=row.expert_id,
+                    criterion=row.criterion, family=getattr(row, "family", "") or "", score=float(row.score),
+                    confidence=conf, submitted_by=user, source=source, void=void,
+                    void_reason="scores of a replaced expert" if void else None)
+        s.add(new)
+        s.flush()
+        key = (row.stage, row.application_id, row.expert_id, row.criterion)
+        if not void and key in current:
+            s.execute(update(Score).where(Score.id == current[key].id)
+                      .values(void=True, void_reason=f"replaced by submission #{new.id}", replaced_by_id=new.id))
+        if not void:
+            current[key] = new
+        n += 1
+    return n
+
+
+def correct_score(s: Session, r: Round, stage: str, application_id: str, expert_id: str, criterion: str,
+                  score: float, *, reason: str, user: str) -> Score:
+    if not reason.strip():
+        raise UserError("a score correction needs a reason (--reason)")
+    pol = round_policy(r)
+    crit = {c.id: c for c in pol.rubric.criteria}
+    if criterion not in crit:
+        raise UserError(f"unknown criterion {criterion!r}; criteria: {', '.join(crit)}")
+    if not 0 <= score <= crit[criterion].max:
+        raise UserError(f"score {score:g} for {criterion}: expected 0 to {crit[criterion].max:g}")
+    old = s.execute(select(Score).where(Score.round_id == r.id, Score.stage == stage,
+                                        Score.application_id == application_id, Score.expert_id == expert_id,
+                                        Score.criterion == criterion, Score.void.is_(False))).scalar_one_or_none()
+    if old is None:
+        raise UserError(f"no submitted score {criterion} of {expert_id} for {application_id} ({stage}) to correct")
+    new = Score(round_id=r.id, stage=stage, application_id=application_id, expert_id=expert_id, criterion=criterion,
+                family=old.family, score=float(score), confidence=old.confidence, submitted_by=user,
+                source=f"correction of #{old.id}")
+    s.add(new)
+    s.flush()
+    s.execute(update(Score).where(Score.id == old.id)
+              .values(void=True, void_reason=f"corrected by #{new.id}: {reason}", replaced_by_id=new.id))
+    audit.record(s, user=user, action="score_correction", reason=reason, round_code=r.code,
+                 entity=f"{stage} {application_id} {expert_id} {criterion}",
+                 before={"score": old.score, "id": old.id}, after={"score": float(score), "id": new.id})
+    return new
+
+
+def scores_frame(s: Session, r: Round, stage: str | None = None, include_void: bool = False,
+                 ids: Iterable[int] | None = None) -> pd.DataFrame:
+    q = select(Score).where(Score.round_id == r.id)
+    if stage:
+        q = q.where(Score.stage == stage)
+    if not include_void:
+        q = q.where(Score.void.is_(False))
+    if ids is not None:
+        q = q.where(Score.id.in_(list(ids)))
+    rows = [{"score_id": x.id, "stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
+             "criterion": x.criterion, "family": x.family, "score": x.score, "confidence": x.confidence,
+             "void": x.void, "submitted_by": x.submitted_by, "submitted_at": x.submitted_at, "source": x.source}
+            for x in s.execute(q.order_by(Score.id)).scalars()]
+    return pd.DataFrame(rows, columns=["score_id", "stage", "application_id", "expert_id", "criterion", "family",
+                                       "score", "confidence", "void", "submitted_by", "submitted_at", "source"])
+
+
+# ---------------------------------------------------------------- annual evaluations
+
+def record_evaluation(s: Session, centre_id: str, year: int, *, user: str, round_id: int | None = None,
+                      centre_name: str = "", total: float | None = None, band: str | None = None,
+                      state: str | None = None, indicators: dict | None = None, note: str = "") -> AnnualEvaluation:
+    """Store one year's evaluation of a centre (the evaluation code writes here); audited."""
+    if s.execute(select(AnnualEvaluation).where(AnnualEvaluation.centre_id == centre_id,
+                                                AnnualEvaluation.year == year)).scalar_one_or_none():
+        raise UserError(f"centre {centre_id} already has an evaluation for {year}")
+    ev = AnnualEvaluation(round_id=round_id, centre_id=centre_id, centre_name=centre_name, year=year, total=total,
+                          band=band, state=state, indicators=indicators or {}, note=note, evaluated_by=user)
+    s.add(ev)
+    s.flush()
+    audit.record(s, user=user, action="evaluation", reason=note, entity=f"{centre_id} {year}",
+                 after={"total": total, "band": band, "state": state, "indicators": indicators or {}})
+    return ev
+
+
+def count_rows(s: Session, model) -> int:
+    return int(s.execute(select(func.count()).select_from(model)).scalar_one())

@@ -1,0 +1,248 @@
+"""Runs against the store: screening, planning and aggregation from stored data, recorded with
+everything needed to reproduce them (import snapshot, policy text, seed, parameters, staff
+decisions in force). `compute_*` are pure (no database) and shared with `reviewer.reproduce`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from reviewer.errors import UserError
+from reviewer.model import RoundData
+from reviewer.policy import Policy
+from reviewer.store import repo
+from reviewer.store.engine import Store
+from reviewer.store.models import ConflictHitRow, RankingRow, Round, Run, RunSeat, ScreeningResult
+
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------- screening
+
+def compute_screening(data: RoundData, policy: Policy, params: dict):
+    from reviewer.eligibility import screen
+    overrides = {(d["application_id"], d["rule"]): (d["decision"], d["reason"])
+                 for d in params.get("review_decisions", [])}
+    return screen(data, policy, overrides)
+
+
+def screening_digest(summary: pd.DataFrame) -> str:
+    return repo.seats_digest(summary[["application_id", "outcome"]].itertuples(index=False))
+
+
+def run_screening(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
+    with store.read() as s:
+        r = repo.get_round(s, code)
+        snap = repo.latest_import(s, r)
+        decisions = [{"application_id": a, "rule": k, "decision": d, "reason": why}
+                     for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
+        params = {"review_decisions": decisions}
+        data = repo.load_data(s, snap.id)
+        pol = repo.round_policy(r)
+        inputs = repo.import_inputs(s, snap.id)
+    started = time.time()
+    res = compute_screening(data, pol, params)
+    with store.write() as s:
+        r = repo.get_round(s, code)
+        run = Run(round_id=r.id, kind="screening", import_id=snap.id, created_by=user, policy_text=r.policy_text,
+                  policy_sha256=pol.sha256, as_of=r.as_of, parameters=params, inputs=inputs, status="ok",
+                  wall_seconds=time.time() - started, summary={"counts": res.counts()},
+                  result_sha256=screening_digest(res.summary))
+        s.add(run)
+        s.flush()
+        checks = res.checks.groupby("application_id")
+        for x in res.summary.itertuples(index=False):
+            c = checks.get_group(x.application_id)[["rule", "outcome", "evidence", "threshold", "reason"]]
+            s.add(ScreeningResult(run_id=run.id, application_id=x.application_id, outcome=x.outcome,
+                                  reasons=x.reasons, checks=c.to_dict(orient="records")))
+    return run, res
+
+
+# ---------------------------------------------------------------- conflicts
+
+def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
+    from reviewer.conflicts import detect_conflicts
+    with store.read() as s:
+        r = repo.get_round(s, code)
+        snap = repo.latest_import(s, r)
+        w = repo.waivers(s, r)
+        data = repo.load_data(s, snap.id, w)
+        pol = repo.round_policy(r)
+        inputs = repo.import_inputs(s, snap.id)
+    started = time.time()
+    cs = detect_conflicts(data, pol)
+    table = cs.table()
+    with store.write() as s:
+        r = repo.get_round(s, code)
+        run = Run(round_id=r.id, kind="conflicts", import_id=snap.id, created_by=user, policy_text=r.policy_text,
+                  policy_sha256=pol.sha256, as_of=r.as_of, parameters={"waivers": w}, inputs=inputs,
+                  wall_seconds=time.time() - started,
+                  summary={"hits": len(table), "excluded_pairs": int(cs.excluded_matrix().sum())},
+                  result_sha256=repo.seats_digest(table[["expert_id", "application_id", "rule", "waived"]]
+                                                  .itertuples(index=False)))
+        s.add(run)
+        s.flush()
+        s.execute(ConflictHitRow.__table__.insert(), [
+            {"run_id": run.id, "expert_id": h.expert_id, "application_id": h.application_id, "rule": h.rule,
+             "severity": h.severity, "evidence": h.evidence, "waived": bool(h.waived)}
+            for h in table.itertuples(index=False)] or [])
+    return run, cs
+
+
+# ---------------------------------------------------------------- planning
+
+def compute_plan(data: RoundData, policy: Policy, params: dict, echo: Echo = _quiet):
+    """Plan panels exactly as recorded in `params` (stages, seed, randomize, time_limit, workers,
+    include_review, locks, forbids, review_decisions). Returns reviewer.planning.PlanResult."""
+    from reviewer.conflicts import detect_conflicts
+    from reviewer.planning import (PlanResult, build_problem, coverage_table, diagnostics_table, draw_round,
+                                   loads_table, panels_table, solve_round, summary_table)
+
+    screening = compute_screening(data, policy, params)
+    eligible = screening.eligible_ids(include_review=params.get("include_review", False))
+    if not eligible:
+        raise UserError("no application passed screening, so there is nothing to plan "
+                        "(decide the needs-review items, or --include-review)")
+    stages = list(params["stages"])
+    conflicts = detect_conflicts(data, policy)
+    inp = build_problem(data, conflicts, policy, stage_applications={s: eligible for s in policy.stages.order},
+                        locks=[tuple(x) for x in params.get("locks", [])],
+                        forbids=[tuple(x) for x in params.get("forbids", [])])
+    echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
+         f"seed {params['seed']}, {params.get('workers', 1)} worker(s)" + (", 随机抽取 random draw" if params.get("randomize") else ""))
+    if params.get("randomize"):
+        plan = draw_round(inp, stages, params["seed"], policy.random_draw.max_pair_probability, params["time_limit"])
+    else:
+        plan = solve_round(inp, stages=stages, seed=params["seed"], time_limit=params["time_limit"],
+                           workers=params.get("workers", 1))
+    panels = panels_table(inp, plan)
+    return PlanResult(inp, plan, panels, loads_table(inp, plan), summary_table(plan), diagnostics_table(inp, plan),
+                      coverage_table(panels, list(policy.panel_rules.categories)), stages)
+
+
+def plan_seats(panels: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    return sorted((str(x.stage), str(x.application_id), str(x.expert_id), str(x.role))
+                  for x in panels.itertuples(index=False))
+
+
+def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None = None, seed: int = 0,
+                 randomize: bool = False, time_limit: float = 60.0, workers: int = 1, include_review: bool = False,
+                 echo: Echo = _quiet) -> tuple[Run, Any]:
+    """Plan from the round's latest import with the staff's locks, forbids, waivers and needs-review
+    decisions; record the run (policy text, seed, solver status, gap, time, breakdown, seats) in one
+    transaction. workers=1 makes the solver deterministic, so `reviewer reproduce` gives the same seats."""
+    with store.read() as s:
+        r = repo.get_round(s, code)
+        snap = repo.latest_import(s, r)
+        w = repo.waivers(s, r)
+        rules = repo.seat_rules(s, r)
+        decisions = [{"application_id": a, "rule": k, "decision": d, "reason": why}
+                     for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
+        data = repo.load_data(s, snap.id, w)
+        pol = repo.round_policy(r)
+        inputs = repo.import_inputs(s, snap.id)
+    stages = list(stages or pol.stages.order)
+    for st in stages:
+        if st not in pol.stages.order:
+            raise UserError(f"unknown stage {st!r}; stages are {', '.join(pol.stages.order)}")
+    params = {"stages": stages, "seed": int(seed), "randomize": bool(randomize), "time_limit": float(time_limit),
+              "workers": int(workers), "include_review": bool(include_review), "locks": rules["lock"],
+              "forbids": rules["forbid"], "waivers": w, "review_decisions": decisions}
+    res = compute_plan(data, pol, params, echo)
+    p = res.plan
+    seats = plan_seats(res.panels)
+    with store.write() as s:
+        r = repo.get_round(s, code)
+        run = Run(round_id=r.id, kind="planning", import_id=snap.id, created_by=user, policy_text=r.policy_text,
+                  policy_sha256=pol.sha256, as_of=r.as_of, stages=stages, seed=int(seed), parameters=params,
+                  inputs=inputs, status=p.status, solver_path=p.path, objective=_num(p.objective), gap=_num(p.gap),
+                  wall_seconds=float(p.wall_time), breakdown={k: float(v) for k, v in p.breakdown.items()},
+                  summary={"seats": len(seats), "diagnostics": res.diagnostics.to_dict(orient="records")},
+                  result_sha256=repo.seats_digest(seats))
+        s.add(run)
+        s.flush()
+        if not res.panels.empty:
+            s.execute(RunSeat.__table__.insert(), [
+                {"run_id": run.id, "stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
+                 "role": x.role, "category": x.category, "affinity": float(x.affinity)}
+                for x in res.panels.itertuples(index=False)])
+    return run, res
+
+
+def _jsonable(v):
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            return str(v)
+    if v is None or isinstance(v, (str, bool, int)):
+        return v
+    if isinstance(v, float):
+        return None if v != v or v in (float("inf"), float("-inf")) else v
+    return None if pd.isna(v) else str(v)
+
+
+def _num(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if x != x or x in (float("inf"), float("-inf")) else x
+
+
+# ---------------------------------------------------------------- aggregation
+
+def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
+    from reviewer.cli_scoring import aggregate_scores
+    df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
+                                                    "confidence"]].copy()
+    df["field"] = df["application_id"].map(fields)
+    res, _notes = aggregate_scores(df, policy, params["method"], seed=params.get("seed"),
+                                   resamples=params.get("resamples"), interval=params.get("interval", True))
+    return res
+
+
+def ranking_rows(res: pd.DataFrame) -> list[tuple]:
+    return sorted((str(x.get("panel", "")), str(x["application_id"]), None if pd.isna(x["score"]) else round(float(x["score"]), 6),
+                   None if pd.isna(x["rank"]) else int(x["rank"])) for x in res.to_dict(orient="records"))
+
+
+def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: str | None = None,
+                    seed: int | None = None, resamples: int | None = None, interval: bool = True) -> tuple[Run, pd.DataFrame]:
+    with store.read() as s:
+        r = repo.get_round(s, code)
+        pol = repo.round_policy(r)
+        scores = repo.scores_frame(s, r, stage)
+        snap = repo.latest_import(s, r)
+        data = repo.load_data(s, snap.id)
+    if scores.empty:
+        raise UserError(f"round {code} has no valid scores for stage {stage} (reviewer scores import ...)")
+    fields = {a.application_id: a.field for a in data.applications}
+    params = {"stage": stage, "method": method or pol.aggregation.method,
+              "seed": pol.aggregation.seed if seed is None else int(seed),
+              "resamples": resamples, "interval": bool(interval),
+              "score_ids": [int(i) for i in scores["score_id"]], "fields": fields}
+    started = time.time()
+    res = compute_aggregation(scores, fields, pol, params)
+    with store.write() as s:
+        r = repo.get_round(s, code)
+        run = Run(round_id=r.id, kind="aggregation", import_id=snap.id, created_by=user, policy_text=r.policy_text,
+                  policy_sha256=pol.sha256, as_of=r.as_of, stages=[stage], seed=params["seed"], parameters=params,
+                  inputs=[{"table": "scores", "rows": len(scores),
+                           "sha256": repo.seats_digest(scores[["score_id", "score"]].itertuples(index=False))}],
+                  status="ok", wall_seconds=time.time() - started,
+                  summary={"applications": len(res)}, result_sha256=repo.seats_digest(ranking_rows(res)))
+        s.add(run)
+        s.flush()
+        for x in res.to_dict(orient="records"):
+            s.add(RankingRow(run_id=run.id, stage=stage, application_id=str(x["application_id"]),
+                             score=_num(x["score"]), rank=None if pd.isna(x["rank"]) else int(x["rank"]),
+                             data={k: _jsonable(v) for k, v in x.items()}))
+    return run, res
