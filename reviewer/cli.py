@@ -212,6 +212,10 @@ from reviewer import cli_scoring  # noqa: E402  (commands register on the app ab
 cli_scoring.register(app)
 
 
+from reviewer import cli_evaluation  # noqa: E402
+cli_evaluation.register(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)

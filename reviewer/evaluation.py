@@ -138,9 +138,12 @@ class Loaded:
     n_rows: int
     frame: pd.DataFrame
     issues: list[ImportIssue] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)   # required columns absent: no row loads
 
     @property
     def n_rejected(self) -> int:
+        if self.missing_columns:
+            return self.n_rows
         return len({i.row for i in self.issues if i.severity == "error" and i.row is not None and i.row > 1})
 
     @property
@@ -215,6 +218,7 @@ def load_rows(path: str | Path, table: Table, *, required: Iterable[str] = (), c
     missing = [c for c in need if c.key not in seen]
     blank = raw.apply(lambda r: all(is_blank(x) for x in r), axis=1) if len(raw.columns) else pd.Series([], dtype=bool)
     out.n_rows = int((~blank).sum()) if len(blank) else 0
+    out.missing_columns = [c.zh for c in missing]
     for c in missing:
         add(1, c.zh, None, f"a column {c.zh} ({c.key}); it is missing, so none of the {out.n_rows} rows can load")
     rows: list[dict[str, Any]] = []
