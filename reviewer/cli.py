@@ -215,6 +215,9 @@ cli_scoring.register(app)
 from reviewer import cli_evaluation  # noqa: E402
 cli_evaluation.register(app)
 
+from reviewer import cli_store  # noqa: E402
+cli_store.register(app)
+
 
 def main(argv: list[str] | None = None) -> None:
     try:
