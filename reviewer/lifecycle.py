@@ -352,8 +352,14 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
     recorded = None if recorded is None or (isinstance(recorded, float) and pd.isna(recorded)) else parse_state(recorded)
 
     items: list[tuple[dt.date, int, str, Any]] = []
-    if not any(e.to_state == State.PILOT for e in events) and recorded != State.APPLIED and life.build_start:
+    explicit_pilot = any(e.to_state == State.PILOT for e in events)
+    if life.build_start is None and explicit_pilot:
+        life.build_start = min(e.date for e in events if e.to_state == State.PILOT)
+    if not explicit_pilot and recorded != State.APPLIED and life.build_start:
         items.append((life.build_start, 0, "approve", None))
+    elif not explicit_pilot and recorded != State.APPLIED and evs:
+        # Build start unknown: a centre with evaluations is a pilot from the start of its first evaluated year.
+        items.append((dt.date(min(e.year for e in evs), 1, 1), 0, "approve_unknown", None))
     for e in evs:
         items.append((e.date, 1, "evaluation", e))
     for e in events:
@@ -377,6 +383,11 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
                             f"{deadline.isoformat() if deadline else '?'} / approved as a pilot; the build period "
                             f"({scheme.build_period_years} years) starts", "approved",
                             {"build_start": day.isoformat(), "build_deadline": deadline.isoformat() if deadline else None})
+        elif kind == "approve_unknown":
+            life.transition(State.PILOT, day, "建设期起始日期未知，按首个考核年度视为试点 / build start unknown: taken as a "
+                            "pilot from its first evaluated year (the build-period rule needs the start date)", "approved",
+                            {"build_start": None})
+            life.build_start = None
         elif kind == "evaluation":
             e: EvaluationResult = obj
             seen.append(e)

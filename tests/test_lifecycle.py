@@ -226,3 +226,13 @@ def test_replay_all_centres_and_unknown_event_centre():
     assert any("unknown centre" in r for r in out.refused)
     assert set(out.states()["state"]) == {"撤销", "试点"}
     json.dumps(out.as_dict(), ensure_ascii=False)
+
+
+def test_unknown_build_start_still_applies_consecutive_fails_and_explicit_pilot_sets_the_period():
+    centre = {"centre_id": "C1", "name": "x", "field": "机械", "build_start": None}
+    life, _, _ = run([ev(2023, True), ev(2024, True)], as_of=D(2025, 1, 1), centre=centre)
+    assert [t.to_state for t in life.history] == ["试点", "撤销"] and life.history[0].date == D(2023, 1, 1)
+    life, _, _ = run([], as_of=D(2026, 12, 31), centre=centre,
+                     events=[Event("C1", D(2023, 5, 1), State.PILOT, "批复")])
+    assert life.deadline == D(2026, 5, 1)
+    assert life.state == State.REVOKED and life.history[-1].cause == "build_overrun"
