@@ -1,0 +1,122 @@
+"""制造业创新中心试点 专家评审 — the staff app (`streamlit run app.py`).
+
+A thin view: pages in pages/ call reviewer.app_service (and through it reviewer/ and solver/).
+This file only does sign-in, the expert link, the sidebar (round, language) and navigation.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from reviewer import app_service as svc
+from reviewer import auth
+from reviewer.app_text import LANGS, page_title
+
+st.set_page_config(page_title="制造业创新中心试点 专家评审", page_icon="🏭", layout="wide")
+
+qp = st.query_params
+if "lang" not in st.session_state:
+    st.session_state["lang"] = qp.get("lang") if qp.get("lang") in LANGS else "zh"
+
+
+def T(zh: str, en: str) -> str:
+    return zh if st.session_state["lang"] == "zh" else en
+
+
+# ---------------------------------------------------------------- expert personal link
+token = qp.get("token")
+if token:
+    # The expert id comes from the token alone; any other parameter in the URL is ignored.
+    st.session_state["expert_token"] = auth.resolve_token(token)
+    st.session_state.pop("user", None)
+    st.navigation([st.Page("pages/expert.py", title=page_title("expert"))], position="hidden").run()
+    st.stop()
+st.session_state.pop("expert_token", None)
+
+
+# ---------------------------------------------------------------- staff sign-in
+def sign_in() -> auth.User | None:
+    if not auth.has_users():
+        return auth.User("demo", "staff", "演示用户 demo")
+    sid = st.session_state.get("sid") or qp.get("sid")
+    u = auth.session_user(sid)
+    if u is not None:
+        st.session_state["sid"] = sid
+        return u
+    st.title("制造业创新中心试点 专家评审系统")
+    st.caption("MIC pilot expert review · 广西壮族自治区工业和信息化厅 科技处")
+    with st.form("login"):
+        name = st.text_input(T("用户名", "User name"))
+        pw = st.text_input(T("密码", "Password"), type="password")
+        ok = st.form_submit_button(T("登录", "Sign in"), type="primary")
+    if ok:
+        u = auth.verify(name, pw)
+        if u is None:
+            st.error(T("用户名或密码不正确。", "Wrong user name or password."))
+        else:
+            st.session_state["sid"] = auth.start_session(u)
+            st.rerun()
+    st.caption(T("专家请使用通知中的个人链接访问。账户由管理员用命令 `reviewer user add` 创建。",
+                 "Experts: use the personal link from your notice. Accounts: `reviewer user add`."))
+    return None
+
+
+user = sign_in()
+if user is None:
+    st.stop()
+st.session_state["user"] = user
+
+# state kept in the URL survives a browser refresh; the round is kept in the app data folder
+if st.session_state.get("sid") and qp.get("sid") != st.session_state["sid"]:
+    qp["sid"] = st.session_state["sid"]
+if qp.get("lang") != st.session_state["lang"]:
+    qp["lang"] = st.session_state["lang"]
+
+# ---------------------------------------------------------------- sidebar
+with st.sidebar:
+    st.markdown("### 🏭 " + T("创新中心试点评审", "MIC pilot review"))
+    choice = st.radio("语言 Language", ["中文", "English"], horizontal=True,
+                      index=0 if st.session_state["lang"] == "zh" else 1)
+    new_lang = "zh" if choice == "中文" else "en"
+    if new_lang != st.session_state["lang"]:
+        st.session_state["lang"] = new_lang
+        qp["lang"] = new_lang
+        st.rerun()
+    rounds = svc.list_rounds()
+    ids = [r.round_id for r in rounds]
+    if st.session_state.get("round_id") not in ids:
+        st.session_state["round_id"] = svc.last_round()
+    rid = st.selectbox(T("评审轮次", "Round"), ids, index=ids.index(st.session_state["round_id"]),
+                       format_func=lambda i: next(r.name for r in rounds if r.round_id == i), key="round_select")
+    if rid != st.session_state["round_id"]:
+        st.session_state["round_id"] = rid
+        svc.remember_round(rid)
+        st.rerun()
+    from reviewer.auth import ROLE_ZH
+    st.caption(f"{T('用户', 'User')}: {user.display_name or user.username} · {ROLE_ZH.get(user.role, user.role)}")
+    if not auth.has_users():
+        st.caption(T("尚未创建账户：演示模式，无需登录。用 `reviewer user add` 创建账户后需登录。",
+                     "No accounts yet: demo mode, no sign-in. After `reviewer user add`, sign-in is required."))
+    elif st.button(T("退出登录", "Sign out")):
+        auth.end_session(st.session_state.pop("sid", None))
+        st.session_state.pop("user", None)
+        qp.pop("sid", None)
+        st.rerun()
+
+pages = {
+    T("准备", "Prepare"): [
+        st.Page("pages/round.py", title=page_title("round"), default=True, url_path="round"),
+        st.Page("pages/import_data.py", title=page_title("import"), url_path="import"),
+        st.Page("pages/screening.py", title=page_title("screening"), url_path="screening"),
+        st.Page("pages/experts.py", title=page_title("experts"), url_path="experts"),
+    ],
+    T("评审", "Review"): [
+        st.Page("pages/panels.py", title=page_title("panels"), url_path="panels"),
+        st.Page("pages/packs.py", title=page_title("packs"), url_path="packs"),
+        st.Page("pages/scores.py", title=page_title("scores"), url_path="scores"),
+        st.Page("pages/ranking.py", title=page_title("ranking"), url_path="ranking"),
+    ],
+    T("考核", "Evaluation"): [
+        st.Page("pages/evaluation.py", title=page_title("evaluation"), url_path="evaluation"),
+    ],
+}
+st.navigation(pages).run()

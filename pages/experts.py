@@ -1,0 +1,68 @@
+import streamlit as st
+
+from pages.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer import app_charts as charts
+from reviewer import app_service as svc
+from reviewer.conflicts import RULES
+
+header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",
+       "The pool by category and field; per application the excluded experts with rule (C1–C9) and evidence; waivers.")
+rid = round_id()
+b = guard(svc.load_bundle, rid)
+if b is None or not b.data.experts:
+    st.info(T("尚无专家库，请先导入。", "No expert pool yet: import first."))
+    st.stop()
+
+tab_pool, tab_conf, tab_waive = st.tabs([T("专家库", "Pool"), T("回避", "Conflicts"), T("豁免", "Waivers")])
+with tab_pool:
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.pool_by_category(svc.pool_by_category(b.data, b.policy), lang()), width="stretch")
+    c2.altair_chart(charts.pool_by_field(svc.pool_by_field(b.data), lang()), width="stretch")
+    table(svc.experts_table(b.data), ["expert_id", "name", "category", "title_level", "employer", "city", "fields",
+                                      "status"], height=320)
+
+cs = svc.conflicts(rid)
+with tab_conf:
+    t = cs.table()
+    c1, c2 = st.columns([1, 1])
+    c1.altair_chart(charts.conflicts_by_rule(t, lang()), width="stretch")
+    with c2:
+        st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
+                      "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
+        ov = svc.conflicts_overview(rid)
+        table(ov, height=300)
+    apps = [a.application_id for a in b.data.applications]
+    names = {a.application_id: a.name for a in b.data.applications}
+    app = st.selectbox(T("查看申报", "Application"), apps, format_func=lambda a: f"{a} {names[a]}")
+    hits = svc.conflicts_of(rid, app)
+    hits = hits[hits["rule"] != "C7"]
+    st.caption(T(f"{app} 共 {hits['expert_id'].nunique()} 位专家有回避关系（不含 C7 不可抽取）",
+                 f"{app}: {hits['expert_id'].nunique()} experts with a conflict (C7 unavailable not shown)"))
+    table(hits, ["expert_id", "expert_name", "rule", "rule_zh", "severity", "excludes", "waived", "evidence"], height=320)
+
+with tab_waive:
+    read_only_note()
+    st.markdown(T(f"可豁免的规则：{', '.join(f'{r} {RULES[r][0]}' for r in b.policy.conflicts.waivable_rules)}。豁免须写明理由，记入操作记录。",
+                  f"Waivable rules: {', '.join(b.policy.conflicts.waivable_rules)}. A waiver needs a reason and is audited."))
+    t = cs.table()
+    cand = t[t["rule"].isin(b.policy.conflicts.waivable_rules) & ~t["waived"]]
+    if cand.empty:
+        st.caption(T("没有可豁免的回避关系。", "No waivable conflicts."))
+    else:
+        with st.form("waiver"):
+            keys = [f"{a} {e} {r}" for a, e, r in zip(cand.application_id, cand.expert_id, cand.rule)]
+            k = st.selectbox(T("回避关系（申报 专家 规则）", "Conflict (application expert rule)"), keys)
+            reason = st.text_area(T("豁免理由（必填）", "Reason (required)"))
+            ok = st.form_submit_button(T("豁免", "Waive"), type="primary", disabled=not can_edit())
+        if ok:
+            a, e, r = k.split(" ")
+            if guard(svc.add_waiver, rid, a, e, r, reason, user_name()) is not None:
+                flash(T(f"已豁免 {a} – {e}（{r}）", f"Waived {a} – {e} ({r})"))
+                st.rerun()
+    w = svc.waivers(rid)
+    st.markdown(T("**本轮在系统中添加的豁免**", "**Waivers added here**"))
+    table(w, ["application_id", "expert_id", "rule", "reason", "user", "at"])
+    inputs = t[t["waived"]]
+    if not inputs.empty:
+        st.markdown(T("**已生效的全部豁免**", "**All waivers in force**"))
+        table(inputs, ["application_id", "expert_id", "rule", "rule_zh", "waiver_reason"])

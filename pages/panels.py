@@ -1,0 +1,161 @@
+import random
+
+import streamlit as st
+
+from pages.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer import app_charts as charts
+from reviewer import app_service as svc
+
+header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
+                 "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
+       "Build the panels of one stage: optimised or a random draw (seed logged, reproducible); all five categories, "
+       "conflicts, load caps; lock or forbid pairs, replace a declining expert, plain reasons when no plan exists; "
+       "publish (then immutable).")
+rid = round_id()
+b = guard(svc.load_bundle, rid)
+if b is None or not b.data.applications or not b.data.experts:
+    st.info(T("请先导入申报和专家库。", "Import applications and experts first."))
+    st.stop()
+policy = b.policy
+cats = list(policy.panel_rules.categories)
+stage = st.radio(T("评审阶段", "Stage"), policy.stages.order, horizontal=True, key="panel_stage",
+                 format_func=lambda s: f"{s}（{policy.panel_size(s)}人）")
+saved = svc.saved_plan(rid, stage)
+published = saved is not None and saved.published
+
+# ---------------------------------------------------------------- solve
+with st.container(border=True):
+    read_only_note()
+    c = st.columns([2, 1, 1, 1])
+    mode = c[0].radio(T("方式", "Mode"), ["optimise", "draw"], horizontal=True,
+                      format_func=lambda m: {"optimise": T("确定性优化", "deterministic optimum"),
+                                             "draw": T("随机抽取（概率上限）", "random draw (capped)")}[m])
+    if "seed" not in st.session_state:
+        st.session_state["seed"] = int((saved.meta.get("seed") if saved else 0) or 0)
+    seed = c[1].number_input(T("随机种子", "Seed"), min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    if c[1].button(T("新种子", "New seed"), disabled=not can_edit()):
+        st.session_state["seed"] = random.SystemRandom().randrange(1, 10**6)
+        st.rerun()
+    tl = c[2].number_input(T("时间上限（秒）", "Time limit (s)"), min_value=1, max_value=600, value=30, step=5)
+    inc = c[3].checkbox(T("含需复核申报", "Include needs-review"), value=False)
+    go = st.button(T("求解", "Solve"), type="primary", disabled=not can_edit() or published)
+    if published:
+        st.caption(T("本阶段已发布，不可重新求解；如有专家请辞，请用下方“替换专家”。",
+                     "Published: no re-solve; replace a declining expert below."))
+    if go:
+        with st.status(T("正在求解…", "Solving…"), expanded=True) as status:
+            bar = st.progress(0.0)
+            lines = []
+
+            def echo(line: str) -> None:
+                lines.append(line)
+                status.write(line)
+                bar.progress(min(0.95, 0.1 + 0.1 * len(lines)))
+
+            res = guard(svc.plan_stage, rid, stage, randomize=(mode == "draw"), seed=int(seed), time_limit=float(tl),
+                        include_review=inc, echo=echo, user=user_name())
+            bar.progress(1.0)
+            if res is None:
+                status.update(label=T("求解失败", "Failed"), state="error")
+            else:
+                status.update(label=T(f"完成：{res.meta['status']}（{res.meta['wall_seconds']:.1f} 秒，种子 {res.meta['seed']}）",
+                                      f"Done: {res.meta['status']} ({res.meta['wall_seconds']:.1f} s, seed {res.meta['seed']})"),
+                              state="complete" if res.feasible else "error")
+                saved = res
+
+if saved is None:
+    st.info(T("本阶段尚无方案。", "No plan for this stage yet."))
+    st.stop()
+
+m = saved.meta
+mode_txt = T("随机抽取", "random draw") if m.get("randomize") else T("确定性优化", "optimised")
+st.markdown(f"**{T('方案', 'Plan')}**：{m.get('status')} · {mode_txt} · {T('随机种子', 'seed')} **{m.get('seed')}** · "
+            f"{T('用时', 'time')} {m.get('wall_seconds')} s · {T('锁定', 'locks')} {m.get('locks', 0)} · "
+            f"{T('排除', 'forbids')} {m.get('forbids', 0)} · {m.get('planned_at', '')} {m.get('planned_by', '')}"
+            + (f" · **{T('已发布', 'published')}** {m.get('published_at', '')}" if published else ""))
+
+if not saved.feasible:
+    st.error(T("无法组成符合规则的专家组。原因：", "No panel plan satisfies the rules. Why:"))
+    d = saved.diagnostics
+    if d.empty:
+        st.write(T("求解器未给出具体原因（可能是时间上限太短）。", "No specific reason (the time limit may be too short)."))
+    else:
+        for _, r in d.iterrows():
+            st.markdown(f"- {r['message_zh'] if lang() == 'zh' else r['message_en']}")
+        with st.expander(T("明细", "Details")):
+            table(d, ["rule", "stage", "application_id", "category", "message_zh", "message_en", "counts"])
+    st.stop()
+
+tabs = st.tabs([T("专家组", "Panels"), T("类别覆盖", "Coverage"), T("负载", "Load"), T("匹配度", "Affinity"),
+                T("目标分解", "Objective"), T("锁定与排除", "Lock / forbid"), T("替换专家", "Replace"), T("发布", "Publish")])
+p = saved.panels
+with tabs[0]:
+    apps = sorted(p["application_id"].unique())
+    names = dict(zip(p.application_id, p.application_name))
+    sel = st.selectbox(T("申报", "Application"), [""] + apps,
+                       format_func=lambda a: T("全部", "all") if a == "" else f"{a} {names[a]}")
+    view = p if not sel else p[p["application_id"] == sel]
+    st.caption(T(f"{p['application_id'].nunique()} 个专家组，{len(p)} 个席位，{p['expert_id'].nunique()} 位专家",
+                 f"{p['application_id'].nunique()} panels, {len(p)} seats, {p['expert_id'].nunique()} experts"))
+    table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
+                 "title_level", "employer", "role_zh", "affinity", "field_match", "same_city"], height=420)
+with tabs[1]:
+    st.altair_chart(charts.coverage_heatmap(svc.coverage_long(saved, cats), cats, lang()))
+with tabs[2]:
+    st.altair_chart(charts.load_histogram(saved.loads, lang()), width="stretch")
+    table(saved.loads.sort_values("load", ascending=False), ["expert_id", "expert_name", "category", "employer",
+                                                             "load", "max_load"], height=280)
+with tabs[3]:
+    aff = svc.affinity_by_panel(saved)
+    st.altair_chart(charts.affinity_bars(aff, lang()), width="stretch")
+with tabs[4]:
+    st.altair_chart(charts.objective_breakdown(saved.breakdown(), lang()), width="stretch")
+    table(saved.summary, ["item", "value"])
+with tabs[5]:
+    st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。修改后请重新求解。",
+                  "Lock forces a pair, forbid excludes it. A manual pick needs a reason. Re-solve afterwards."))
+    con = svc.constraints(rid, stage)
+    table(con, ["kind", "expert_id", "application_id", "reason", "user", "at"])
+    with st.form("constraint"):
+        cc = st.columns([1, 1, 1, 2])
+        kind = cc[0].selectbox(T("类型", "Kind"), ["forbid", "lock"],
+                               format_func=lambda k: {"lock": T("锁定", "lock"), "forbid": T("排除", "forbid")}[k])
+        eid = cc[1].text_input(T("专家编号", "Expert id"))
+        aid = cc[2].selectbox(T("申报编号", "Application"), sorted(p["application_id"].unique()))
+        why = cc[3].text_input(T("理由", "Reason"))
+        ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit() or published)
+    if ok and guard(svc.set_constraint, rid, stage, kind, eid.strip(), aid, why, user_name()) is not None:
+        flash(T("已添加，请重新求解。", "Added: re-solve now."))
+        st.rerun()
+with tabs[6]:
+    st.markdown(T("专家请辞或无法参加时，只替换其席位，其余席位保持不变（其他席位全部锁定后求解）。发布后仍可替换，变更记入操作记录。",
+                  "When an expert declines, only their seat changes; every other seat is kept. Allowed after "
+                  "publication; audited."))
+    with st.form("replace"):
+        cc = st.columns([1, 1, 2])
+        eids = sorted(p["expert_id"].unique())
+        enames = dict(zip(p.expert_id, p.expert_name))
+        eid = cc[0].selectbox(T("请辞专家", "Declining expert"), eids, format_func=lambda e: f"{e} {enames[e]}")
+        scope = cc[1].selectbox(T("范围", "Scope"), ["", *sorted(p["application_id"].unique())],
+                                format_func=lambda a: T("本阶段全部", "whole stage") if a == "" else a)
+        why = cc[2].text_input(T("理由", "Reason"), placeholder="专家因故无法参加")
+        ok = st.form_submit_button(T("替换", "Replace"), type="primary", disabled=not can_edit())
+    if ok:
+        out = guard(svc.replace_expert, rid, stage, eid, scope or None, why, float(tl), user_name())
+        if out is not None:
+            st.session_state["last_changes"] = out[1]
+    ch = st.session_state.get("last_changes")
+    if ch is not None:
+        st.success(T(f"变更：{int((ch.change == 'removed').sum())} 个席位移出，{int((ch.change == 'added').sum())} 个席位补入，其余不变。",
+                     f"Changed: {int((ch.change == 'removed').sum())} seats out, {int((ch.change == 'added').sum())} in; the rest unchanged."))
+        table(ch, ["change_zh", "stage", "application_id", "expert_id", "expert_name", "category", "role_zh"])
+with tabs[7]:
+    if published:
+        st.success(T(f"已于 {m.get('published_at')} 由 {m.get('published_by')} 发布，方案不可更改。",
+                     f"Published {m.get('published_at')} by {m.get('published_by')}; the plan is immutable."))
+    else:
+        sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
+        if st.button(T("发布", "Publish"), type="primary", disabled=not (sure and can_edit())):
+            if guard(svc.publish, rid, stage, user_name()) is not None:
+                flash(T(f"{stage} 专家组已发布。", f"{stage} published."))
+                st.rerun()

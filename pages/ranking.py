@@ -1,0 +1,71 @@
+import streamlit as st
+
+from pages.common import T, guard, header, lang, round_id, table
+from reviewer import app_charts as charts
+from reviewer import app_service as svc
+from reviewer.app_text import METHOD_LABELS
+
+header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
+       "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
+       "reasons, and funding; export Excel and a printable report.")
+rid = round_id()
+stages = svc.scored_stages(rid)
+if not stages:
+    st.info(T("本轮尚无评分，请先在“评分”页导入。", "No scores yet: import them on the Scores page."))
+    st.stop()
+c = st.columns([2, 3])
+stage = c[0].radio(T("评审阶段", "Stage"), stages, index=len(stages) - 1, horizontal=True, key="rank_stage")
+method = c[1].radio(T("用于结论的汇总方法", "Method for the decision"), list(svc.RANK_METHODS), horizontal=True,
+                    format_func=lambda m: METHOD_LABELS[m][0 if lang() == "zh" else 1], key="rank_method")
+rk = guard(svc.ranking, rid, stage, method)
+if rk is None:
+    st.stop()
+_, notes = svc.aggregate(rid, stage, method)
+rec = rk[rk["decision"] == "recommend"]
+cul = rk[rk["decision"] == "cultivation"]
+m = st.columns(4)
+m[0].metric(T("推荐认定", "Recommended"), len(rec))
+m[1].metric(T("培育名单", "Cultivation"), len(cul))
+m[2].metric(T("不予推荐或不符合条件", "Others"), len(rk) - len(rec) - len(cul))
+m[3].metric(T("建议补助合计（万元）", "Subsidy total (10k CNY)"), f"{rk['subsidy'].sum() / 1e4:,.0f}")
+
+tabs = st.tabs([T("推荐与培育名单", "Lists"), T("方法对比", "Methods side by side"), T("各领域得分区间", "Intervals per field"),
+                T("全部排名", "Full ranking"), T("导出", "Export")])
+cols = ["rank_overall", "application_id", "name", "field", "score", "ci_low", "ci_high", "B", "E", "decision_zh",
+        "reason_zh" if lang() == "zh" else "reason_en", "subsidy"]
+with tabs[0]:
+    st.subheader(T(f"推荐认定名单（{len(rec)}）", f"Recommended for recognition ({len(rec)})"))
+    table(rec, cols)
+    st.subheader(T(f"培育名单（{len(cul)}）", f"Cultivation list ({len(cul)})"))
+    table(cul, cols)
+with tabs[1]:
+    st.markdown(T("同一批评分用三种方法汇总：去掉最高最低分的平均（默认）、校准专家宽严尺度、贝叶斯。排名差异大的申报值得复核。",
+                  "The same scores under three methods: trimmed mean (default), rater-calibrated, Bayesian. "
+                  "Large rank differences deserve a second look."))
+    cmp_ = guard(svc.compare_methods, rid, stage)
+    if cmp_ is not None:
+        cfg = {}
+        for mm in svc.RANK_METHODS:
+            lab = METHOD_LABELS[mm][0 if lang() == "zh" else 1]
+            cfg[f"score_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('得分', 'score')}", format="%.2f")
+            cfg[f"rank_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('排名', 'rank')}")
+            cfg[f"low_{mm}"] = st.column_config.NumberColumn(T("下限", "low"), format="%.1f")
+            cfg[f"high_{mm}"] = st.column_config.NumberColumn(T("上限", "high"), format="%.1f")
+        table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc.RANK_METHODS for k in ("score", "rank")]],
+              config=cfg, height=420)
+    for n in notes[:3]:
+        st.caption(n)
+with tabs[2]:
+    iv = svc.intervals_long(rid, stage)
+    order = rk.sort_values("score", ascending=False)["application_id"].tolist()
+    st.altair_chart(charts.score_intervals(iv, lang(), order))
+with tabs[3]:
+    table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "A", "B", "C", "D", "E",
+               "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)
+with tabs[4]:
+    st.download_button(T("下载 Excel 排名报告", "Download the Excel report"),
+                       data=svc.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    st.download_button(T("下载可打印报告（HTML，浏览器打印为 PDF）", "Download the printable report (HTML → print to PDF)"),
+                       data=svc.export_ranking_html(rid, stage, method).encode("utf-8"),
+                       file_name=f"认定排名_{stage}_{method}.html", mime="text/html")

@@ -1,0 +1,56 @@
+import datetime as dt
+
+import streamlit as st
+
+from pages.common import T, flash, can_edit, guard, header, round_id, table, user_name
+from reviewer import app_service as svc
+
+header("round", "本轮评审的进度一览：申报与专家数量、形式审查结果、各阶段专家组与评分状态。",
+       "The round at a glance: applications and experts, screening, and per stage the panels and scores.")
+rid = round_id()
+ov = guard(svc.round_overview, rid)
+if ov:
+    c = st.columns(6)
+    c[0].metric(T("申报", "Applications"), ov["applications"])
+    c[1].metric(T("专家（可抽取）", "Experts (drawable)"), f"{ov['experts']} ({ov['drawable']})")
+    c[2].metric(T("形式审查通过", "Passed screening"), ov["pass"])
+    c[3].metric(T("不通过", "Failed"), ov["fail"])
+    c[4].metric(T("需复核", "Needs review"), ov["review"])
+    c[5].metric(T("导入错误", "Import errors"), ov["import_errors"])
+
+st.subheader(T("各阶段状态", "Stages"))
+table(svc.round_state(rid), ["stage", "planned", "published", "panels", "seed", "scored", "score_rows"])
+
+st.subheader(T("所有轮次", "All rounds"))
+rounds = svc.list_rounds()
+import pandas as pd
+table(pd.DataFrame([{"name": r.name, "round_id": r.round_id, "date": r.as_of or "", "created": r.created,
+                     "kind": T("演示", "demo") if r.is_demo else ""} for r in rounds]),
+      config={"round_id": st.column_config.Column(T("轮次编号", "Round id"))})
+
+with st.expander(T("新建轮次", "New round"), expanded=False):
+    with st.form("new_round"):
+        name = st.text_input(T("轮次名称", "Name"), placeholder="2027年度制造业创新中心试点")
+        as_of = st.date_input(T("基准日（回避三年窗口等以此日计算）", "Reference date (3-year windows)"),
+                              value=dt.date.today())
+        demo = st.checkbox(T("复制演示数据作为输入", "Start from the demo inputs"))
+        ok = st.form_submit_button(T("创建", "Create"), type="primary", disabled=not can_edit())
+    if ok:
+        info = guard(svc.create_round, name, as_of, demo, user_name())
+        if info:
+            st.session_state["round_id"] = info.round_id
+            svc.remember_round(info.round_id)
+            flash(T(f"已创建轮次 {info.name}", f"Created round {info.name}"))
+            st.rerun()
+
+with st.expander(T("操作记录", "Audit log")):
+    log = svc.audit_log(rid)
+    if log.empty:
+        st.caption(T("暂无记录", "Nothing yet"))
+    else:
+        extra = [c for c in log.columns if c not in ("at", "user", "action")]
+        log["detail"] = log[extra].apply(lambda r: "; ".join(f"{k}={v}" for k, v in r.items()
+                                                              if isinstance(v, (str, int, float, list)) and v == v and v != ""),
+                                         axis=1) if extra else ""
+        table(log.head(200), ["at", "user", "action", "detail"],
+              config={"detail": st.column_config.TextColumn(T("内容", "Detail"), width="large")})

@@ -1,0 +1,65 @@
+import streamlit as st
+
+from pages.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer import app_charts as charts
+from reviewer import app_service as svc
+
+header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
+                 "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",
+       "Upload returned score sheets (.xlsx made by the system) or a long table (.csv/.xlsx: stage, application, "
+       "expert, criterion, score). Rows are validated; scores by unassigned experts are rejected. Outliers and "
+       "reliability below.")
+rid = round_id()
+read_only_note()
+files = st.file_uploader(T("评分文件", "Score files"), type=["xlsx", "csv"], accept_multiple_files=True,
+                         disabled=not can_edit(), key="score_files")
+if st.button(T("导入评分", "Import scores"), type="primary", disabled=not (files and can_edit())):
+    out = guard(svc.import_scores, rid, [(f.name, f.getvalue()) for f in files], user_name())
+    if out is not None:
+        st.session_state["last_score_import"] = out
+out = st.session_state.get("last_score_import")
+if out is not None:
+    n, issues = out
+    n_err = int((issues["severity"] == "error").sum()) if not issues.empty else 0
+    (st.error if n_err else st.success)(T(f"导入 {n} 行评分；{n_err} 处错误（错误行已拒绝）。",
+                                          f"Imported {n} score rows; {n_err} errors (bad rows rejected)."))
+    if not issues.empty:
+        table(issues, ["severity", "file", "row", "column", "value", "expected"], height=260)
+
+stages = svc.scored_stages(rid)
+if not stages:
+    st.info(T("本轮尚无评分。", "No scores yet."))
+    st.stop()
+stage = st.radio(T("评审阶段", "Stage"), stages, index=len(stages) - 1, horizontal=True, key="score_stage")
+d = svc.stage_scores(rid, stage)
+c = st.columns(4)
+c[0].metric(T("评分行数", "Score rows"), len(d))
+c[1].metric(T("申报", "Applications"), d["application_id"].nunique())
+c[2].metric(T("专家", "Experts"), d["expert_id"].nunique())
+checks = guard(svc.score_checks, rid, stage)
+if checks is None:
+    st.stop()
+fl = checks["outliers"]
+c[3].metric(T("异常分数", "Outlier scores"), int(fl["flagged"].sum()))
+left, right = st.columns([3, 2])
+left.altair_chart(charts.outlier_scatter(fl, lang()), width="stretch")
+with right:
+    st.markdown(T("**评分一致性**（ICC 组内相关系数、Kendall W、Krippendorff α）",
+                  "**Reliability** (ICC, Kendall's W, Krippendorff's alpha)"))
+    rel = checks["reliability"]
+    table(rel, list(rel.columns))
+st.subheader(T("异常分数", "Flagged scores"))
+flagged = fl[fl["flagged"]]
+if flagged.empty:
+    st.caption(T("没有异常分数。", "No flagged scores."))
+else:
+    table(flagged, ["application_id", "expert_id", "score", "panel_median", "deviation", "reason"],
+          config={"score": st.column_config.NumberColumn(T("总分", "Total"), format="%.1f")})
+st.subheader(T("系统性偏高或偏低的专家", "Experts deviating systematically"))
+dev = checks["deviation"]
+dev = dev[dev["flagged"]]
+if dev.empty:
+    st.caption(T("没有发现系统性偏离的专家（每位专家参评组数较少时检验力有限）。",
+                 "No expert deviates systematically (few panels per expert limit the test)."))
+else:
+    table(dev, ["expert_id", "n_scores", "n_panels", "mean_deviation", "p_value", "reason"])
