@@ -386,7 +386,7 @@ class Scheme:
         ev = policy.evaluation
         configured = dict(_opt(ev, "scoring", {}) or {})
         configured.update(overrides or {})
-        known = set(INDICATORS.column(k).key for k in [c.key for c in INDICATORS.columns])
+        known = {c.key for c in INDICATORS.columns} - {"evaluation_date"}
         parts = []
         for ind in ev.indicators:
             base = dict(DEFAULT_RULES.get(ind.id, {}))
@@ -394,7 +394,8 @@ class Scheme:
             if "inputs" in conf:
                 ins = []
                 for x in conf["inputs"]:
-                    x = dict(x) if isinstance(x, Mapping) else {"column": x}
+                    x = x.model_dump() if hasattr(x, "model_dump") else x
+                    x = dict(x) if isinstance(x, Mapping) else {"column": str(x)}
                     col = x.get("column", "")
                     ins.append(Input(col, x.get("target", f"target_{col}"), float(x.get("weight", 1.0))))
                 base["inputs"] = tuple(ins)
