@@ -397,8 +397,9 @@ class Scheme:
                     x = x.model_dump() if hasattr(x, "model_dump") else x
                     x = dict(x) if isinstance(x, Mapping) else {"column": str(x)}
                     col = x.get("column", "")
-                    ins.append(Input(col, x.get("target", f"target_{col}"), float(x.get("weight", 1.0))))
+                    ins.append(Input(col, x.get("target") or f"target_{col}", float(x.get("weight") or 1.0)))
                 base["inputs"] = tuple(ins)
+            conf = {k: v for k, v in conf.items() if v is not None}  # a policy model may give None = default
             curve = conf.get("curve", base.get("curve", "linear"))
             if curve not in ("linear", "step", "expert"):
                 raise UserError(f"policy [evaluation.scoring.{ind.id}] curve {curve!r}: expected linear, step or expert")
