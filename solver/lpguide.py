@@ -70,6 +70,7 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     tl = options.time_limit
     extra = flow_res.cols if flow_res is not None else None
     st, ub, x, cols, rc, lm, it = column_generation(comp, cost, time_limit=tl, extra=extra)
+    _progress(options, t0, phase="lp", bound=ub / comp.scale if np.isfinite(ub) else None)
     info.update(lp_iterations=it, lp_columns=len(cols), lp_bound=ub / comp.scale if np.isfinite(ub) else None,
                 lp_time=time.perf_counter() - t0)
     if st == "INFEASIBLE":
@@ -85,6 +86,8 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     left = max(1.0, tl - (time.perf_counter() - t0))
     lm_i = build_linear(comp, cols, cost)
     mst, lb, xi, mb = solve_milp(lm_i, left)
+    _progress(options, t0, phase="milp_restricted", objective=lb / comp.scale if xi is not None else None,
+              bound=ub / comp.scale)
     if xi is None:
         return make_plan(comp, [], UNKNOWN, "milp_highs", wall=time.perf_counter() - t0, seed=options.seed, info=info)
     best = cols[xi[:lm_i.n_x] > 0.5]
@@ -107,3 +110,12 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     bound = lb if status == OPTIMAL else min(ub, mb2 if np.isfinite(mb2) else ub)
     return make_plan(comp, best, status, "milp_highs+lp_guide", lb, bound, time.perf_counter() - t0,
                      options.seed, info)
+
+
+def _progress(options, t0, **kw):
+    if options.progress is None:
+        return
+    try:
+        options.progress(dict(kw, wall_time=time.perf_counter() - t0))
+    except Exception:
+        pass

@@ -178,17 +178,21 @@ class PanelProblem:
 class SolveOptions:
     """How to solve.
 
-    method: "auto" (flow when the active rules keep the problem a network flow, else CP-SAT),
-        "min_cost_flow" (error if not applicable) or "cp_sat".
+    method: "auto" (exact min-cost flow when the active rules keep the problem a network flow or the
+        flow relaxation's answer already satisfies the other rules; otherwise the LP-guided exact
+        path: column-generation LP (HiGHS), then HiGHS MIP with reduced-cost fixing if the LP is
+        fractional), "min_cost_flow" (error if not applicable) or "cp_sat" (plain CP-SAT model with
+        the flow relaxation as hint; weaker, kept for comparison and for the assumption cores).
     time_limit: seconds for CP-SAT (wall). num_workers: CP-SAT workers.
     seed: CP-SAT random_seed and the seed of a randomized draw.
     deterministic: CP-SAT with 1 worker and a deterministic time limit (same seed -> same plan).
     scale: integer units per objective point (costs are int(round(points * scale))).
     stages: indices of the stages to solve (None = every stage without `fixed` seats).
-    lp_guide: None = auto (CP-SAT models above `lp_guide_min_columns` use the LP bound and
-        reduced-cost pruning), True/False to force.
+    lp_guide: None = auto (LP-guided unless method == "cp_sat"), True/False to force.
+    lp_guide_min_columns: unused (kept for compatibility).
     progress: optional callable(dict) called on each improving CP-SAT solution
-        (keys: objective, bound, wall_time, solutions).
+        (keys: objective, bound, wall_time, solutions) and once per LP-guided phase
+        (keys: phase, wall_time, and bound/objective when known).
     diagnose: on infeasibility, run the counting pre-check and CP-SAT assumptions.
     """
 

@@ -71,9 +71,17 @@ class Lottery:
 
 def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
                   max_iter: int = 200, time_limit: float = 120.0, rel_tol: float = 1e-6,
-                  gap_tol: float = 1e-2) -> Lottery | Plan:
+                  gap_tol: float = 1e-2, spread: float = 0.005,
+                  spread_iter: int = 100, spread_time: float = 60.0) -> Lottery | Plan:
     """Optimal lottery over feasible plans with seat probabilities <= q. Returns the deterministic
-    (INFEASIBLE) Plan when no plan exists."""
+    (INFEASIBLE) Plan when no plan exists.
+
+    The value-optimal lottery is a vertex of the master LP and often uses very few plans (two
+    disjoint plans at q = 0.5 are enough). `spread` > 0 then re-weights the generated plans to
+    minimise the largest plan weight while giving up at most `spread` (relative) of the expected
+    value, keeping the caps: far more plans in the support, so a draw is much less predictable.
+    Stops when the Lagrangian bound is within `gap_tol` of the lottery's value, or at
+    `max_iter` / `time_limit` (then `converged` is False; the value is still reported with its bound)."""
     options = options or SolveOptions()
     options = replace(options, deterministic=True, num_workers=1, progress=None)
     t0 = time.perf_counter()
@@ -116,7 +124,36 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
         plans.append(cols)
         values.append(comp.int_objective(cols))
     w, lam, mu, support = _master(plans, np.array(values, dtype=float), q, M, comp.n_cols)
-    keep = w > 1e-9
+    if spread > 0 and len(plans) > 1:
+        w0 = w
+        for _ in range(spread_iter):
+            w0 = np.r_[w0, np.zeros(len(plans) - len(w0))]
+            w, duals = _spread(plans, np.array(values, dtype=float), w0, q, spread, comp.n_cols)
+            if duals is None or time.perf_counter() - t0 > time_limit + spread_time:
+                break
+            # entering plan: max nu*v(x) - mu.x > lam (same exact solver, costs c - mu/nu; when nu ~ 0
+            # the seats with positive mu are priced out with a large factor, value breaks ties)
+            nu, mu = duals["nu"], duals["mu"]
+            factor = 1.0 / nu if nu > 1e-12 else 10.0 * float(np.abs(comp.col_cost).max()) / max(mu.max(), 1e-12)
+            cost = comp.col_cost.astype(np.float64)
+            cost[duals["support"]] -= mu * factor
+            icost = np.rint(cost).astype(np.int64)
+            pl = solve_compiled(comp, replace(options, diagnose=False), cost=icost)
+            if not pl.feasible:
+                break
+            cols = _cols_of(comp, pl)
+            pos = np.searchsorted(duals["support"], cols)
+            posc = np.minimum(pos, len(duals["support"]) - 1)
+            hit = duals["support"][posc] == cols
+            price = nu * comp.int_objective(cols) - float(mu[posc[hit]].sum())
+            if price <= duals["lam"] + 1e-9 * max(1.0, abs(duals["lam"])) or cols.tobytes() in seen:
+                break
+            seen.add(cols.tobytes())
+            plans.append(cols)
+            values.append(comp.int_objective(cols))
+        w0 = np.r_[w0, np.zeros(len(plans) - len(w0))]
+        w, _ = _spread(plans, np.array(values, dtype=float), w0, q, spread, comp.n_cols)
+    keep = w > 1e-12
     plans = [p for p, k in zip(plans, keep) if k]
     values = np.array(values, dtype=float)[keep]
     w = w[keep] / w[keep].sum()
@@ -157,6 +194,35 @@ def _master(plans, values, q, M, n_cols):
     lam = -res.eqlin.marginals[0]
     mu = -res.ineqlin.marginals  # >= 0
     return w, lam, np.maximum(mu, 0.0), support
+
+
+def _spread(plans, values, w0, q, eps, n_cols):
+    """min z s.t. w_k <= z, sum w = 1, marginals <= max(q, current), value >= (1 - eps) value(w0):
+    the smallest possible largest plan weight (maximum min-entropy) at almost optimal value."""
+    support = np.unique(np.concatenate(plans))
+    pos = np.full(n_cols, -1, dtype=np.int64)
+    pos[support] = np.arange(len(support))
+    K, J = len(plans), len(support)
+    r = np.concatenate([pos[p] for p in plans])
+    c = np.concatenate([np.full(len(p), k) for k, p in enumerate(plans)])
+    X = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(J, K))
+    cap = np.maximum(q, X @ w0)
+    v0 = float(values @ w0)
+    # variables: w (K), t
+    A_ub = sp.vstack([sp.hstack([X, sp.csr_matrix((J, 1))]),
+                      sp.csr_matrix(np.r_[-values, 0.0][None, :]),
+                      sp.hstack([sp.eye(K), -sp.csr_matrix(np.ones((K, 1)))])]).tocsr()
+    b_ub = np.r_[cap + 1e-12, -(v0 - eps * abs(v0)), np.zeros(K)]
+    A_eq = sp.csr_matrix(np.r_[np.ones(K), 0.0][None, :])
+    obj = np.r_[np.zeros(K), 1.0]
+    res = linprog(obj, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=(0, None), method="highs")
+    if res.status != 0:
+        return w0, None
+    w = np.maximum(res.x[:K], 0.0)
+    m = -res.ineqlin.marginals  # >= 0 for the <= rows
+    duals = {"mu": np.maximum(m[:J], 0.0), "nu": max(float(m[J]), 0.0), "lam": -float(res.eqlin.marginals[0]),
+             "support": support}
+    return w / w.sum(), duals
 
 
 def draw(problem: PanelProblem, q: float = 0.5, seed: int = 0, options: SolveOptions | None = None,
