@@ -500,27 +500,30 @@ def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, sour
     but void (replaced). Returns the number of rows stored."""
     if scores.empty:
         return 0
-    current = {(x.stage, x.application_id, x.expert_id, x.criterion): x for x in s.execute(
+    current = {(x.stage, x.application_id, x.expert_id, x.criterion): x.id for x in s.execute(
         select(Score).where(Score.round_id == r.id, Score.void.is_(False))).scalars()}
-    n = 0
+    news = []
     for row in scores.itertuples(index=False):
+        if row.score is None or pd.isna(row.score):
+            continue  # not scored: absent, not zero
         conf = getattr(row, "confidence", None)
         conf = None if conf is None or pd.isna(conf) else float(conf)
         void = bool(getattr(row, "void", False))
-        new = Score(round_id=r.id, stage=row.stage, application_id=row.application_id, expert_id=row.expert_id,
-                    criterion=row.criterion, family=getattr(row, "family", "") or "", score=float(row.score),
-                    confidence=conf, submitted_by=user, source=source, void=void,
-                    void_reason="scores of a replaced expert" if void else None)
-        s.add(new)
-        s.flush()
-        key = (row.stage, row.application_id, row.expert_id, row.criterion)
-        if not void and key in current:
-            s.execute(update(Score).where(Score.id == current[key].id)
+        news.append(((row.stage, row.application_id, row.expert_id, row.criterion), void, Score(
+            round_id=r.id, stage=row.stage, application_id=row.application_id, expert_id=row.expert_id,
+            criterion=row.criterion, family=getattr(row, "family", "") or "", score=float(row.score),
+            confidence=conf, submitted_by=user, source=source, void=void,
+            void_reason="scores of a replaced expert" if void else None)))
+    s.add_all([n for _, _, n in news])
+    s.flush()
+    for key, void, new in news:
+        if void:
+            continue
+        if key in current:
+            s.execute(update(Score).where(Score.id == current[key])
                       .values(void=True, void_reason=f"replaced by submission #{new.id}", replaced_by_id=new.id))
-        if not void:
-            current[key] = new
-        n += 1
-    return n
+        current[key] = new.id
+    return len(news)
 
 
 def correct_score(s: Session, r: Round, stage: str, application_id: str, expert_id: str, criterion: str,
