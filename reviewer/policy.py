@@ -262,6 +262,12 @@ class Evaluation(_Strict):
     bands: dict[str, float]
     build_period_years: int = Field(ge=1, default=3)
     consecutive_fails_to_revoke: int = Field(ge=1, default=2)
+    evaluation_month_day: str = "12-31"
+    targets_met_completion: float = Field(gt=0, default=1.0)
+    fail_bands: list[str] = ["不合格"]
+    # Per indicator: inputs (column, target, weight), curve, floor, full; checked by
+    # reviewer.evaluation.Scheme when the policy loads.
+    scoring: dict[str, dict] = {}
 
 
 class Policy(_Strict):
@@ -301,6 +307,12 @@ class Policy(_Strict):
                     f"{need} seats (>= {r['min_per_category']} of each of {len(self.panel_rules.categories)} categories, "
                     f"技术+产业 >= {self.min_tech_industry(stage)}, >= {r['min_field_matched_technical']} field-matched 技术); "
                     f"change [stages.panel] or [stages.rules.\"{stage}\"]")
+        from reviewer.evaluation import Scheme  # late: evaluation imports this module
+
+        try:
+            Scheme.from_policy(self)
+        except UserError as e:
+            raise ValueError(str(e)) from None
         fams = {f.id for f in self.rubric.families}
         for f in (*self.decision.recommend_min_family, *self.decision.tie_break_families):
             if f not in fams:
