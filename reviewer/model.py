@@ -73,6 +73,15 @@ def _check_code(v: str | None) -> str | None:
     return v
 
 
+def _one_of(*fields: str, allowed: tuple[str, ...]):
+    """A validator that accepts only `allowed` values (blank passes; required-ness is the field's)."""
+    def check(cls, v):
+        if v is not None and v not in allowed:
+            raise ValueError(f"one of {'/'.join(allowed)}")
+        return v
+    return field_validator(*fields)(classmethod(check))
+
+
 def _not_future(v: dt.date | None, info: ValidationInfo) -> dt.date | None:
     as_of = _as_of(info)
     if v is not None and as_of is not None and v > as_of:
@@ -92,19 +101,9 @@ class Member(Record):
 
     _code = field_validator("credit_code")(classmethod(lambda cls, v: _check_code(v)))
 
-    @field_validator("role")
-    @classmethod
-    def _role(cls, v: str) -> str:
-        if v not in MEMBER_ROLES:
-            raise ValueError(f"one of {'/'.join(MEMBER_ROLES)}")
-        return v
+    _role = _one_of("role", allowed=MEMBER_ROLES)
 
-    @field_validator("unit_type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        if v not in UNIT_TYPES:
-            raise ValueError(f"one of {'/'.join(UNIT_TYPES)}")
-        return v
+    _type = _one_of("unit_type", allowed=UNIT_TYPES)
 
     @property
     def is_core(self) -> bool:
@@ -120,12 +119,7 @@ class Platform(Record):
 
     _code = field_validator("holder_credit_code")(classmethod(lambda cls, v: _check_code(v)))
 
-    @field_validator("level")
-    @classmethod
-    def _level(cls, v: str) -> str:
-        if v not in PLATFORM_LEVELS:
-            raise ValueError(f"one of {'/'.join(PLATFORM_LEVELS)}")
-        return v
+    _level = _one_of("level", allowed=PLATFORM_LEVELS)
 
     @field_validator("year")
     @classmethod
@@ -187,12 +181,7 @@ class Application(Record):
                              + (f" (or {OUTSIDE_GUANGXI})" if info.field_name == "lead_city" else ""))
         return v or None
 
-    @field_validator("lead_unit_type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        if v not in UNIT_TYPES:
-            raise ValueError(f"one of {'/'.join(UNIT_TYPES)}")
-        return v
+    _type = _one_of("lead_unit_type", allowed=UNIT_TYPES)
 
     @property
     def revenues(self) -> tuple[float, float, float]:
@@ -279,12 +268,7 @@ class Expert(Record):
             raise ValueError(f"one of the expert categories {'/'.join(p.panel_rules.categories)}")
         return v
 
-    @field_validator("title_level")
-    @classmethod
-    def _title(cls, v: str) -> str:
-        if v not in TITLE_LEVELS:
-            raise ValueError(f"one of {'/'.join(TITLE_LEVELS)}")
-        return v
+    _title = _one_of("title_level", allowed=TITLE_LEVELS)
 
     @field_validator("city")
     @classmethod
