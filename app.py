@@ -9,13 +9,17 @@ import streamlit as st
 
 from reviewer import app_service as svc
 from reviewer import auth
-from reviewer.app_text import LANGS, page_title
+from reviewer.app_text import page_title
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", page_icon="🏭", layout="wide")
 
 qp = st.query_params
-if "lang" not in st.session_state:
-    st.session_state["lang"] = qp.get("lang") if qp.get("lang") in LANGS else "zh"
+if "lang_radio" not in st.session_state:
+    st.session_state["lang_radio"] = "English" if qp.get("lang") == "en" else "中文"
+with st.sidebar:
+    st.markdown("### 🏭 创新中心试点评审 MIC pilot review")
+    st.radio("语言 Language", ["中文", "English"], horizontal=True, key="lang_radio")
+st.session_state["lang"] = "zh" if st.session_state["lang_radio"] == "中文" else "en"
 
 
 def T(zh: str, en: str) -> str:
@@ -73,24 +77,15 @@ if qp.get("lang") != st.session_state["lang"]:
 
 # ---------------------------------------------------------------- sidebar
 with st.sidebar:
-    st.markdown("### 🏭 " + T("创新中心试点评审", "MIC pilot review"))
-    choice = st.radio("语言 Language", ["中文", "English"], horizontal=True,
-                      index=0 if st.session_state["lang"] == "zh" else 1)
-    new_lang = "zh" if choice == "中文" else "en"
-    if new_lang != st.session_state["lang"]:
-        st.session_state["lang"] = new_lang
-        qp["lang"] = new_lang
-        st.rerun()
     rounds = svc.list_rounds()
     ids = [r.round_id for r in rounds]
     if st.session_state.get("round_id") not in ids:
         st.session_state["round_id"] = svc.last_round()
     rid = st.selectbox(T("评审轮次", "Round"), ids, index=ids.index(st.session_state["round_id"]),
-                       format_func=lambda i: next(r.name for r in rounds if r.round_id == i), key="round_select")
+                       format_func=lambda i: next(r.name for r in rounds if r.round_id == i))
     if rid != st.session_state["round_id"]:
         st.session_state["round_id"] = rid
         svc.remember_round(rid)
-        st.rerun()
     from reviewer.auth import ROLE_ZH
     st.caption(f"{T('用户', 'User')}: {user.display_name or user.username} · {ROLE_ZH.get(user.role, user.role)}")
     if not auth.has_users():

@@ -17,7 +17,7 @@ left, right = st.columns([1, 2])
 with left:
     st.altair_chart(charts.screening_outcomes(res.summary, lang()), width="stretch")
 with right:
-    pick = st.multiselect(T("显示结果", "Show"), ["通过", "需复核", "不通过"], default=["通过", "需复核", "不通过"])
+    pick = st.multiselect(T("显示结果", "Show"), ["通过", "需人工复核", "不通过"], default=["通过", "需人工复核", "不通过"])
     view = res.summary[res.summary["outcome_zh"].isin(pick)]
     table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=360)
 

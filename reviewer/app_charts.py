@@ -22,11 +22,11 @@ def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 def screening_outcomes(summary: pd.DataFrame, lang: str = "zh") -> alt.Chart:
     d = summary.groupby("outcome_zh").size().rename("n").reset_index()
     c = alt.Chart(d).mark_bar().encode(
-        x=alt.X("outcome_zh:N", title=_t(lang, "审查结果", "outcome"), sort=["通过", "需复核", "不通过"],
+        x=alt.X("outcome_zh:N", title=_t(lang, "审查结果", "outcome"), sort=["通过", "需人工复核", "不通过"],
                 axis=alt.Axis(labelAngle=0)),
         y=alt.Y("n:Q", title=_t(lang, "申报数", "applications")),
         color=alt.Color("outcome_zh:N", legend=None,
-                        scale=alt.Scale(domain=["通过", "需复核", "不通过"], range=["#4c9a5b", "#e0a030", "#c8483a"])),
+                        scale=alt.Scale(domain=["通过", "需人工复核", "不通过"], range=["#4c9a5b", "#e0a030", "#c8483a"])),
         tooltip=["outcome_zh", "n"],
     ).properties(title=_t(lang, "形式审查结果", "Screening outcomes"), height=220)
     return _style(c)

@@ -247,7 +247,7 @@ _MEMO: dict[tuple, Any] = {}
 
 def _fingerprint(round_id: str, *names: str) -> tuple:
     d = round_dir(round_id)
-    out = [round_id]
+    out = [str(d), round_id]
     for n in names:
         p = d / n
         out.append(p.stat().st_mtime_ns if p.exists() else 0)
@@ -576,9 +576,30 @@ def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
     return SavedPlan(stage, meta=_read(d / "meta.json", {}), **frames)
 
 
+def plain_diagnostics(diag: pd.DataFrame, apps: list) -> pd.DataFrame:
+    """The solver names an application by its position ("申请 2"); staff know it by id and name."""
+    if diag.empty:
+        return diag
+    d = diag.copy()
+
+    def fix(msg: str, zh: bool) -> str:
+        def one(m):
+            j = int(m.group(1))
+            if 0 <= j < len(apps):
+                a = apps[j]
+                return f"申报 {a.application_id}（{a.name}）" if zh else f"application {a.application_id} ({a.name})"
+            return m.group(0)
+        return re.sub(r"申请 ?(\d+)" if zh else r"application (\d+)", one, str(msg))
+
+    d["message_zh"] = [fix(m, True) for m in d["message_zh"]]
+    d["message_en"] = [fix(m, False) for m in d["message_en"]]
+    return d
+
+
 def _save_plan(round_id: str, stage: str, result, meta: dict) -> SavedPlan:
     d = _plan_dir(round_id, stage)
     d.mkdir(parents=True, exist_ok=True)
+    result.diagnostics = plain_diagnostics(result.diagnostics, result.inp.applications)
     for t in PLAN_TABLES:
         df = getattr(result, t)
         if t != "summary" and "stage" in df.columns:
@@ -794,7 +815,7 @@ def round_state(round_id: str) -> pd.DataFrame:
                      "planned": "—" if p is None else ("有方案" if p.feasible else "无可行方案"),
                      "published": "已发布" if p is not None and p.published else "未发布",
                      "panels": 0 if p is None or p.panels.empty else int(p.panels.application_id.nunique()),
-                     "seed": "" if p is None else p.meta.get("seed"),
+                     "seed": "" if p is None else str(p.meta.get("seed", "")),
                      "scored": "已录入" if n_scores else "未录入",
                      "score_rows": n_scores})
     return pd.DataFrame(rows)
