@@ -218,6 +218,9 @@ cli_evaluation.register(app)
 from reviewer import cli_store  # noqa: E402
 cli_store.register(app)
 
+from reviewer import cli_app  # noqa: E402
+cli_app.register(app)
+
 
 def main(argv: list[str] | None = None) -> None:
     try:
