@@ -26,6 +26,7 @@ from reviewer.errors import UserError
 from reviewer.io import ImportReport
 from reviewer.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
 from reviewer.policy import Policy
+from reviewer.store.models import utcnow
 from reviewer.store.models import (AnnualEvaluation, Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
                                    Panel, Publication, ReviewDecision, Round, Run, RunSeat, Score, SeatRule, Waiver)
 
@@ -324,7 +325,7 @@ def decide_review(s: Session, r: Round, application_id: str, rule: str, decision
         before = {"decision": cur.decision, "reason": cur.reason, "by": cur.decided_by, "version": cur.version}
         v = cur.version if expected_version is None else expected_version
         res = s.execute(update(ReviewDecision).where(ReviewDecision.id == cur.id, ReviewDecision.version == v)
-                        .values(decision=decision, reason=reason, decided_by=user, decided_at=dt.datetime.utcnow(),
+                        .values(decision=decision, reason=reason, decided_by=user, decided_at=utcnow(),
                                 version=v + 1))
         if res.rowcount != 1:
             raise ConcurrentEditError(f"{application_id} {rule}: {cur.decided_by} changed this decision since you "
