@@ -35,7 +35,7 @@ def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra
     """Returns (status, UB, x over `cols`, cols, rc of all columns, lm, iterations)."""
     cost = comp.col_cost if cost is None else np.asarray(cost)
     t0 = time.perf_counter()
-    k0 = k0 or int(3 * comp.panel_size.max(initial=5))
+    k0 = k0 or max(40, int(6 * comp.panel_size.max(initial=5)))
     rank = _rank_in_group(comp, cost)
     inR = (rank < k0) | comp.col_lock
     if extra is not None and len(extra):
