@@ -189,6 +189,53 @@ def assign(
 
 
 @app.command()
+def repair(
+    source: Path = typer.Argument(..., help="The round's input files (as for assign)."),
+    panels: Path = typer.Option(..., "--panels", help="The published panels table (panels.csv/.xlsx from assign)."),
+    decline: list[str] = typer.Option(..., "--decline",
+                                      help="STAGE,EXPERT_ID[,APPLICATION_ID]: an expert who declined or was found "
+                                           "conflicted (no application = the whole stage). Repeatable."),
+    time_limit: float = typer.Option(30.0, "--time-limit"),
+    policy: Optional[Path] = PolicyOpt,
+    out: Path = OutOpt,
+) -> None:
+    """替换 Replace experts who declined, changing as few other seats as possible; lists alternates (候补)."""
+    import pandas as pd
+
+    from reviewer.conflicts import detect_conflicts
+    from reviewer.eligibility import screen as run_screen
+    from reviewer.planning import build_problem, plan_from_panels, repair_round
+
+    started = time.time()
+    pol = _policy(policy)
+    data, report = load_round_from(source, pol)
+    if not panels.exists():
+        raise UserError(f"{panels}: file not found")
+    published = pd.read_csv(panels, dtype=str, encoding="utf-8-sig") if panels.suffix.lower() == ".csv" \
+        else pd.read_excel(panels, dtype=str)
+    removed = []
+    for item in decline:
+        parts = [x.strip() for x in item.replace("，", ",").split(",")]
+        if len(parts) not in (2, 3) or not all(parts):
+            raise UserError(f"--decline {item!r}: expected STAGE,EXPERT_ID[,APPLICATION_ID]")
+        removed.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
+    eligible = sorted(set(published["application_id"].astype(str)))
+    inp = build_problem(data, detect_conflicts(data, pol), pol, stage_applications={
+        s: sorted(set(published.loc[published["stage"] == s, "application_id"].astype(str))) or eligible
+        for s in pol.stages.order})
+    res = repair_round(inp, plan_from_panels(inp, published), removed, time_limit=time_limit)
+    echo(f"替换 Repair: {res.changed_seats} seat(s) changed ({res.plan.path})")
+    for r in res.changes.itertuples():
+        echo(f"  {r.change_zh} {r.change}: {r.stage} {r.application_id} {r.expert_id} {r.expert_name} ({r.category})")
+    paths = write_table(res.panels, out, "panels_repaired", "专家组(替换后)")
+    paths += write_table(res.changes, out, "repair_changes", "替换明细")
+    paths += write_table(res.alternates, out, "alternates", "候补专家")
+    write_run_record(run_record("repair", report.inputs(), pol, {"panels": str(panels), "decline": decline},
+                                started, status=res.plan.status, extra={"changed_seats": res.changed_seats}), out)
+    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
+
+
+@app.command()
 def templates(out: Path = typer.Argument(Path("templates.xlsx"), help="Workbook to write.")) -> None:
     """空白模板 Write a blank input workbook with the right headers and a column guide."""
     write_template(out)

@@ -302,8 +302,88 @@ def plan_round(data: RoundData, policy: Policy, stages: list[str] | None = None,
 
 
 def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float) -> Plan:
-    """随机抽取: one random draw with every pair's probability capped at q (solver.randomized)."""
-    from solver import randomized
+    """随机抽取: one random draw with every seat's probability capped at q. The solver builds a
+    lottery over feasible plans (every plan meets every hard rule) and draws one from the seed:
+    the same inputs, q and seed give the same plan."""
+    from solver.randomized import build_lottery
 
     idx = tuple(inp.stage_index(s) for s in stages)
-    return randomized.draw(inp.problem, q=q, seed=seed, stages=idx, time_limit=time_limit)
+    lottery = build_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=seed),
+                            time_limit=max(time_limit, 1.0))
+    if isinstance(lottery, Plan):  # no feasible plan: the deterministic diagnostics explain why
+        return lottery
+    return lottery.draw(seed)
+
+
+@dataclass
+class RepairResult:
+    plan: Plan
+    panels: pd.DataFrame
+    changes: pd.DataFrame       # seats dropped and added, with names
+    alternates: pd.DataFrame    # 候补: ranked alternates per panel
+    changed_seats: int
+
+
+def repair_round(inp: PlanningInput, plan: Plan, removed: Iterable[tuple[str, str, str | None]],
+                 time_limit: float = 30.0) -> RepairResult:
+    """Replace experts who declined or were found conflicted, changing as few other seats as
+    possible. `removed`: (stage, expert_id, application_id or None for the whole stage)."""
+    from solver.repair import repair
+
+    seats = []
+    for stage, expert_id, app_id in removed:
+        seats.append((inp.stage_index(stage), inp.expert_index(expert_id),
+                      -1 if app_id in (None, "") else inp.application_index(app_id)))
+    new, info = repair(inp.problem, plan, seats, SolveOptions(time_limit=time_limit))
+    if not new.feasible:
+        raise UserError("no replacement keeps every rule: "
+                        + "; ".join(d.message_en for d in new.diagnostics) if new.diagnostics else
+                        "no replacement keeps every rule")
+    rows = []
+    for what, items in (("dropped", info.get("dropped", [])), ("added", info.get("added", []))):
+        for s, e, a in items:
+            ex, ap = inp.experts[e], inp.applications[a]
+            rows.append({"change": what, "change_zh": "撤出" if what == "dropped" else "补入",
+                         "stage": inp.stage_names[s], "application_id": ap.application_id,
+                         "expert_id": ex.expert_id, "expert_name": ex.name, "category": ex.category})
+    alt_rows = []
+    for panel in info.get("alternates", []):
+        for rank, alt in enumerate(panel["alternates"], start=1):
+            ex = inp.experts[alt["expert"]]
+            alt_rows.append({"stage": inp.stage_names[panel["stage"]],
+                             "application_id": inp.applications[panel["application"]].application_id,
+                             "rank": rank, "expert_id": ex.expert_id, "expert_name": ex.name,
+                             "category": ex.category, "affinity": round(float(alt["affinity"]), 4),
+                             "can_replace": ",".join(inp.experts[m].expert_id for m in alt["can_replace"])})
+    return RepairResult(new, panels_table(inp, new), pd.DataFrame(rows, columns=[
+        "change", "change_zh", "stage", "application_id", "expert_id", "expert_name", "category"]),
+        pd.DataFrame(alt_rows, columns=["stage", "application_id", "rank", "expert_id", "expert_name", "category",
+                                        "affinity", "can_replace"]), int(info.get("changed_seats", 0)))
+
+
+def plan_from_panels(inp: PlanningInput, panels: pd.DataFrame) -> Plan:
+    """A published plan read back from its panels table (stage, application_id, expert_id[, role]),
+    for repair or checking. Chairs come from the `role` column when present."""
+    from solver.engine import pick_chairs
+    from solver.model import FEASIBLE, StagePlan
+
+    missing = [c for c in ("stage", "application_id", "expert_id") if c not in panels.columns]
+    if missing:
+        raise UserError(f"panels table: missing column(s) {missing}; expected stage, application_id, expert_id")
+    stages = []
+    load = np.zeros((len(inp.stage_names), len(inp.experts)), dtype=np.int64)
+    for s, name in enumerate(inp.stage_names):
+        rows = panels[panels["stage"].astype(str) == name]
+        ex = np.array([inp.expert_index(str(e)) for e in rows["expert_id"]], dtype=np.int64)
+        ap = np.array([inp.application_index(str(a)) for a in rows["application_id"]], dtype=np.int64)
+        order = np.lexsort((ex, ap))
+        ex, ap = ex[order], ap[order]
+        if "role" in rows.columns and (rows["role"] == "chair").any():
+            ch = rows[rows["role"] == "chair"]
+            ca = np.array([inp.application_index(str(a)) for a in ch["application_id"]], dtype=np.int64)
+            cc = np.array([inp.expert_index(str(e)) for e in ch["expert_id"]], dtype=np.int64)
+        else:
+            ca, cc = pick_chairs(inp.problem, s, ex, ap)
+        stages.append(StagePlan(s, name, ex, ap, ca, cc))
+        np.add.at(load[s], ex, 1)
+    return Plan(FEASIBLE, "published", tuple(stages), expert_load=load)

@@ -108,3 +108,20 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len(list((tmp_path / "score_sheets" / "认定评审").glob("*.xlsx"))) == panels.loc[
         panels["stage"] == "认定评审", "expert_id"].nunique()
     assert "建议认定 recommended" in out
+
+
+def test_repair_changes_only_the_declined_seat(tmp_path, capsys):
+    code, out, err = run(["assign", str(DEMO), "--stage", "认定评审", "--out", str(tmp_path), "--time-limit", "20"], capsys)
+    assert code == 0, err
+    panels = pd.read_csv(tmp_path / "panels.csv")
+    seat = panels[panels["role"] == "member"].iloc[0]
+    code, out, err = run(["repair", str(DEMO), "--panels", str(tmp_path / "panels.csv"), "--decline",
+                          f"认定评审,{seat['expert_id']},{seat['application_id']}", "--out", str(tmp_path / "r")], capsys)
+    assert code in (0, None), err
+    assert "1 seat(s) changed" in out
+    after = pd.read_csv(tmp_path / "r" / "panels_repaired.csv")
+    key = ["stage", "application_id", "expert_id"]
+    kept = panels.merge(after, on=key)
+    assert len(kept) == len(panels) - 1
+    alts = pd.read_csv(tmp_path / "r" / "alternates.csv")
+    assert set(alts["application_id"]) == set(panels["application_id"])

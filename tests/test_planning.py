@@ -77,3 +77,24 @@ def test_locks_and_unknown_ids():
     assert ((panels["expert_id"] == "X005") & (panels["application_id"] == "A1")).any()
     with pytest.raises(UserError, match="unknown expert"):
         build_problem(data, cs, P, locks=[("初审评估", "NOPE", "A1")])
+
+
+def test_repair_keeps_every_unaffected_seat():
+    from reviewer.planning import repair_round
+    data = small_round()
+    inp = build_problem(data, detect_conflicts(data, P), P)
+    plan = solve_round(inp, time_limit=20)
+    before = panels_table(inp, plan)
+    seat = before[(before["stage"] == "认定评审") & (before["role"] == "member")].iloc[0]
+    res = repair_round(inp, plan, [("认定评审", seat["expert_id"], seat["application_id"])])
+    assert check_plan(inp.problem, res.plan) == []
+    after = res.panels
+    key = ["stage", "application_id", "expert_id"]
+    lost = before.merge(after, on=key, how="left", indicator=True)
+    lost = lost[lost["_merge"] == "left_only"][key]
+    assert len(lost) == 1 and lost.iloc[0]["expert_id"] == seat["expert_id"]   # only the declined seat left
+    assert res.changed_seats == 1
+    assert set(res.changes["change"]) == {"dropped", "added"}
+    assert not ((after["expert_id"] == seat["expert_id"]) & (after["application_id"] == seat["application_id"])
+                & (after["stage"] == "认定评审")).any()
+    assert len(res.alternates) > 0
