@@ -75,7 +75,8 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
                   stage_applications: dict[str, Iterable[str]] | None = None,
                   locks: Iterable[tuple[str, str, str]] = (), forbids: Iterable[tuple[str, str, str]] = (),
                   fixed: Iterable[tuple[str, str, str]] = (), continuity: Iterable[tuple[str, str, str]] = (),
-                  affinity_weights: AffinityWeights = AffinityWeights()) -> PlanningInput:
+                  affinity_weights: AffinityWeights = AffinityWeights(),
+                  cache_dir=None) -> PlanningInput:
     """`stage_applications`: stage -> application ids reviewed in it (default: every application
     of `data` in every stage). locks/forbids/fixed/continuity: (stage, expert_id, application_id)."""
     experts = list(data.experts)
@@ -94,7 +95,14 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
     fm = field_match(experts, apps)
     fm = sp.csr_matrix(fm.multiply(technical[:, None]).astype(bool))
     can_chair = technical & np.array([e.title_level in policy.panel_rules.chair_title_levels for e in experts])
-    aff = affinity_matrix(experts, apps, affinity_weights)
+    if cache_dir is None:
+        from reviewer.store.engine import default_home
+
+        cache_dir = default_home() / "cache"
+    try:
+        aff = affinity_matrix(experts, apps, affinity_weights, cache_dir=cache_dir)
+    except OSError:  # a read-only home: compute without the cache
+        aff = affinity_matrix(experts, apps, affinity_weights)
     excluded = conflicts.excluded_matrix()
     penalties = {"C9": policy.conflicts.same_city_penalty}
     if not policy.conflicts.applicant_declared_hard:

@@ -98,3 +98,18 @@ def test_repair_keeps_every_unaffected_seat():
     assert not ((after["expert_id"] == seat["expert_id"]) & (after["application_id"] == seat["application_id"])
                 & (after["stage"] == "认定评审")).any()
     assert len(res.alternates) > 0
+
+
+def test_affinity_is_cached_as_a_sparse_matrix(tmp_path):
+    import scipy.sparse as sp
+    from reviewer.affinity import affinity_matrix
+    data = small_round()
+    a = affinity_matrix(list(data.experts), list(data.applications), cache_dir=tmp_path)
+    files = list(tmp_path.glob("affinity_*.npz"))
+    assert len(files) == 1 and sp.issparse(sp.load_npz(files[0]))
+    b = affinity_matrix(list(data.experts), list(data.applications), cache_dir=tmp_path)
+    assert (a != b).nnz == 0
+    # field match and specialty text: an 汽车 expert is closer to an 汽车 application than a 生物医药 one
+    car = [i for i, e in enumerate(data.experts) if e.fields == ("汽车",)]
+    assert data.applications[0].field == "汽车" and data.applications[1].field == "生物医药"
+    assert all(a[i, 0] > a[i, 1] for i in car) and len(car) > 5
