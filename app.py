@@ -11,13 +11,13 @@ from reviewer import app_service as svc
 from reviewer import auth
 from reviewer.app_text import page_title
 
-st.set_page_config(page_title="制造业创新中心试点 专家评审", page_icon="🏭", layout="wide")
+st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
 
 qp = st.query_params
 if "lang_radio" not in st.session_state:
     st.session_state["lang_radio"] = "English" if qp.get("lang") == "en" else "中文"
 with st.sidebar:
-    st.markdown("### 🏭 创新中心试点评审 MIC pilot review")
+    st.markdown("### 创新中心试点评审  \nMIC pilot review")
     st.radio("语言 Language", ["中文", "English"], horizontal=True, key="lang_radio")
 st.session_state["lang"] = "zh" if st.session_state["lang_radio"] == "中文" else "en"
 
@@ -99,7 +99,7 @@ with st.sidebar:
 
 pages = {
     T("准备", "Prepare"): [
-        st.Page("pages/round.py", title=page_title("round"), default=True, url_path="round"),
+        st.Page("pages/round.py", title=page_title("round"), default=True),
         st.Page("pages/import_data.py", title=page_title("import"), url_path="import"),
         st.Page("pages/screening.py", title=page_title("screening"), url_path="screening"),
         st.Page("pages/experts.py", title=page_title("experts"), url_path="experts"),

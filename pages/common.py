@@ -72,7 +72,7 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
     for c in cols:
         label = COLUMNS.get(c, (c, c))[0 if lang() == "zh" else 1]
         if c in ("affinity", "mean_affinity", "score", "ci_low", "ci_high", "low", "high", "deviation",
-                 "mean_deviation", "panel_median", "A", "B", "C", "D", "E", "F") or c.startswith(("score_", "low_", "high_")):
+                 "mean_deviation", "panel_median", "A", "B", "C", "D", "E", "F") or c.startswith(("score_trimmed", "score_calibrated", "score_bayes", "low_", "high_")):
             cc[c] = st.column_config.NumberColumn(label, format="%.2f")
         elif c == "subsidy":
             cc[c] = st.column_config.NumberColumn(label, format="localized")

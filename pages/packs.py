@@ -1,38 +1,54 @@
-import importlib.util
-
 import pandas as pd
 import streamlit as st
 
-from pages.common import T, can_edit, guard, header, read_only_note, round_id, table
+from pages.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 from reviewer import app_service as svc
 from reviewer import auth
 
-header("packs", "为已发布阶段的每位专家生成个人链接（随机令牌，有效期可设）：专家只能看到自己的评审任务、下载自己的评分表并上传评分。",
-       "Personal links for the experts of a published stage (random, expiring tokens): an expert sees only their "
-       "own assignments, downloads their score sheet and uploads scores.")
+header("packs", "已发布阶段的专家通知包：每位专家一个文件夹（通知与任务、评分表、保密与回避承诺书、日程 .ics），只含本人任务；"
+                "另附工作人员汇总表。也可为专家生成个人链接（随机令牌，有效期可设），专家只能看到自己的任务并上传评分。",
+       "Expert packs of a published stage: one folder per expert (notice and tasks, score sheet, pledge, .ics), only "
+       "their own tasks; plus the staff summary. Personal links (random, expiring tokens): an expert sees only their "
+       "own tasks and uploads scores.")
 rid = round_id()
 read_only_note()
-if importlib.util.find_spec("reviewer.packs") is None:
-    st.info(T("专家通知包（zip）与工作人员汇总表待“通知包”模块完成后提供；目前可生成专家个人链接。",
-              "Expert packs (zip) and the staff summary come with the packs module; personal links work now."))
 policy = svc.policy_for(rid)
 published = [s for s in policy.stages.order if (p := svc.saved_plan(rid, s)) is not None and p.published]
 if not published:
     st.warning(T("尚无已发布的专家组。请先在“专家组”页发布。", "No published stage yet: publish on the Panels page."))
     st.stop()
 stage = st.radio(T("阶段", "Stage"), published, horizontal=True)
+
+st.subheader(T("专家通知包", "Expert packs"))
+if st.button(T("生成通知包", "Make the packs"), type="primary", disabled=not can_edit()):
+    out = guard(svc.make_packs, rid, stage, user_name())
+    if out is not None:
+        st.session_state["packs"] = (stage, out)
+packs = st.session_state.get("packs")
+if packs is not None and packs[0] == stage:
+    res = packs[1]
+    st.success(T(f"已生成 {res['n_experts']} 位专家的通知包。", f"Packs made for {res['n_experts']} experts."))
+    c = st.columns(2)
+    c[0].download_button(T("下载全部通知包（zip）", "Download all packs (zip)"), data=res["zip"],
+                         file_name=res["zip_name"], mime="application/zip")
+    c[1].download_button(T("下载工作人员汇总表", "Download the staff summary"), data=res["summary"],
+                         file_name=res["summary_name"],
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    table(res["experts"], list(res["experts"].columns), height=300)
+
+st.subheader(T("专家个人链接", "Personal links"))
 plan = svc.saved_plan(rid, stage)
-experts = plan.panels.drop_duplicates("expert_id")[["expert_id", "expert_name", "category", "employer"]]
+experts = svc.published_experts(rid, stage)
 c = st.columns(3)
 days = c[0].number_input(T("有效天数", "Valid for (days)"), min_value=1, max_value=90, value=14)
 base = c[1].text_input(T("系统地址", "App address"), value="http://localhost:8501")
-if c[2].button(T("生成个人链接", "Make links"), type="primary", disabled=not can_edit()):
+if c[2].button(T("生成个人链接", "Make links"), disabled=not can_edit()):
     rows = []
     for r in experts.itertuples(index=False):
         tok, exp = auth.issue_token(r.expert_id, days=float(days), round_id=rid)
         rows.append({"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base.rstrip('/')}/?token={tok}",
                      "expires": exp.isoformat()})
-    svc.audit(rid, st.session_state["user"].username, "expert_links", {"stage": stage, "n": len(rows), "days": days})
+    svc.audit(rid, user_name(), "expert_links", {"stage": stage, "n": len(rows), "days": days})
     st.session_state["links"] = pd.DataFrame(rows)
 links = st.session_state.get("links")
 if links is not None:

@@ -100,7 +100,8 @@ with tabs[0]:
     table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
                  "title_level", "employer", "role_zh", "affinity", "field_match", "same_city"], height=420)
 with tabs[1]:
-    st.altair_chart(charts.coverage_heatmap(svc.coverage_long(saved, cats), cats, lang()))
+    st.altair_chart(charts.coverage_heatmap(svc.coverage_long(saved, cats), cats, lang()),
+                    height=18 * max(1, p["application_id"].nunique()) + 90)
 with tabs[2]:
     st.altair_chart(charts.load_histogram(saved.loads, lang()), width="stretch")
     table(saved.loads.sort_values("load", ascending=False), ["expert_id", "expert_name", "category", "employer",

@@ -31,7 +31,7 @@ m[3].metric(T("建议补助合计（万元）", "Subsidy total (10k CNY)"), f"{r
 
 tabs = st.tabs([T("推荐与培育名单", "Lists"), T("方法对比", "Methods side by side"), T("各领域得分区间", "Intervals per field"),
                 T("全部排名", "Full ranking"), T("导出", "Export")])
-cols = ["rank_overall", "application_id", "name", "field", "score", "ci_low", "ci_high", "B", "E", "decision_zh",
+cols = ["rank_overall", "application_id", "name", "field", "score", "decision_zh",
         "reason_zh" if lang() == "zh" else "reason_en", "subsidy"]
 with tabs[0]:
     st.subheader(T(f"推荐认定名单（{len(rec)}）", f"Recommended for recognition ({len(rec)})"))
@@ -56,9 +56,16 @@ with tabs[1]:
     for n in notes[:3]:
         st.caption(n)
 with tabs[2]:
+    st.markdown(T("每个领域一张图：点为汇总得分，线为区间（去掉最高最低分：自助法 95%；校准：±1.96 标准误，"
+                  "各申报评审专家互不重叠时无法估计；贝叶斯：后验区间）。一领域只认定一个中心。",
+                  "One plot per field: dot = score, line = interval (trimmed: bootstrap 95%; calibrated: ±1.96 SE, "
+                  "not estimable when panels share no expert; Bayes: posterior interval). One centre per field."))
     iv = svc.intervals_long(rid, stage)
     order = rk.sort_values("score", ascending=False)["application_id"].tolist()
-    st.altair_chart(charts.score_intervals(iv, lang(), order))
+    flds = [f for f in svc.policy_for(rid).fields.all if f in set(iv["field"])]
+    grid = st.columns(3)
+    for i, f in enumerate(flds):
+        grid[i % 3].altair_chart(charts.score_intervals(iv, f, lang(), order), width="stretch")
 with tabs[3]:
     table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "A", "B", "C", "D", "E",
                "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)

@@ -43,14 +43,11 @@ with st.expander(T("新建轮次", "New round"), expanded=False):
             flash(T(f"已创建轮次 {info.name}", f"Created round {info.name}"))
             st.rerun()
 
-with st.expander(T("操作记录", "Audit log")):
+with st.expander(T("操作记录（存证 = 数据库中的哈希链审计日志）", "Audit log (chained = the store's hash-chained log)")):
     log = svc.audit_log(rid)
     if log.empty:
         st.caption(T("暂无记录", "Nothing yet"))
     else:
-        extra = [c for c in log.columns if c not in ("at", "user", "action")]
-        log["detail"] = log[extra].apply(lambda r: "; ".join(f"{k}={v}" for k, v in r.items()
-                                                              if isinstance(v, (str, int, float, list)) and v == v and v != ""),
-                                         axis=1) if extra else ""
-        table(log.head(200), ["at", "user", "action", "detail"],
-              config={"detail": st.column_config.TextColumn(T("内容", "Detail"), width="large")})
+        table(log.head(300), ["at", "user", "action", "detail", "source"],
+              config={"detail": st.column_config.TextColumn(T("内容", "Detail"), width="large"),
+                      "source": st.column_config.Column(T("来源", "Source"))})

@@ -7,6 +7,8 @@ import pandas as pd
 
 from reviewer.app_text import METHOD_LABELS, TERM_ZH
 
+METHOD_SHORT = {"trimmed": ("去高低分平均", "trimmed"), "calibrated": ("尺度校准", "calibrated"),
+                "bayes": ("贝叶斯", "Bayes")}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
@@ -69,16 +71,18 @@ def coverage_heatmap(long: pd.DataFrame, categories: list[str], lang: str = "zh"
     base = alt.Chart(long).encode(
         x=alt.X("category:N", title=_t(lang, "专家类别", "category"), sort=categories,
                 axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y("application_id:N", title=_t(lang, "申报编号", "application")),
+        y=alt.Y("application_id:N", title=_t(lang, "申报编号", "application"),
+                axis=alt.Axis(labelOverlap=False, labelFontSize=10)),
     )
-    rect = base.mark_rect().encode(
-        color=alt.Color("n:Q", title=_t(lang, "人数", "experts"), scale=alt.Scale(scheme="blues", domainMin=0)),
+    rect = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
+        color=alt.Color("n:O", title=_t(lang, "人数", "experts"), scale=alt.Scale(scheme="blues")),
         tooltip=["application_id", "category", "n"])
     text = base.mark_text(fontSize=11).encode(text="n:Q", color=alt.condition("datum.n == 0", alt.value("#c8483a"),
-                                                                              alt.value("black")))
-    c = (rect + text).properties(title=_t(lang, "各专家组的类别覆盖（每格为该类专家人数）",
-                                          "Category coverage per panel (experts per category)"),
-                                 height=alt.Step(16), width=360)
+                                                                              alt.value("white")))
+    n_apps = max(1, long["application_id"].nunique())
+    c = (rect + text).properties(title=_t(lang, "各专家组的类别覆盖（每格为该类专家人数，0 为红色）",
+                                          "Category coverage per panel (experts per category; 0 in red)"),
+                                 height=18 * n_apps, width=420)
     return _style(c)
 
 
@@ -113,25 +117,25 @@ def objective_breakdown(b: pd.DataFrame, lang: str = "zh") -> alt.Chart:
     return _style(c)
 
 
-def score_intervals(long: pd.DataFrame, lang: str = "zh", order: list[str] | None = None) -> alt.Chart:
-    """Aggregated score with its interval, per method, one panel per field."""
-    d = long.copy()
-    d["method_label"] = d["method"].map(lambda m: METHOD_LABELS.get(m, (m, m))[0 if lang == "zh" else 1])
+def score_intervals(long: pd.DataFrame, field: str, lang: str = "zh", order: list[str] | None = None) -> alt.Chart:
+    """One field's applications: aggregated score with its interval under each method."""
+    d = long[long["field"] == field].copy()
+    d["method_label"] = d["method"].map(lambda m: METHOD_SHORT.get(m, (m, m))[0 if lang == "zh" else 1])
+    lo = float(pd.concat([d["low"], d["score"]]).min())
+    hi = float(pd.concat([d["high"], d["score"]]).max())
     base = alt.Chart(d).encode(
-        y=alt.Y("application_id:N", title=_t(lang, "申报编号", "application"), sort=order),
-        color=alt.Color("method_label:N", title=_t(lang, "汇总方法", "method")),
+        y=alt.Y("application_id:N", title=_t(lang, "申报编号", "application"),
+                sort=[a for a in (order or []) if a in set(d["application_id"])] or None),
+        color=alt.Color("method_label:N", title=_t(lang, "汇总方法", "method"),
+                        legend=alt.Legend(orient="bottom", columns=3)),
         yOffset="method_label:N",
     )
+    scale = alt.Scale(domain=[max(0.0, lo - 2), min(100.0, hi + 2)])
     rule = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title=_t(lang, "汇总得分及区间", "score and interval"), scale=alt.Scale(zero=False)),
-        x2="high:Q")
-    pt = base.mark_point(filled=True, size=40).encode(
-        x="score:Q", tooltip=["application_id", "method_label", "score", "low", "high"])
-    c = (rule + pt).properties(width=520, height=alt.Step(9)).facet(
-        row=alt.Row("field:N", title=_t(lang, "领域", "field"), header=alt.Header(labelAngle=0, labelAlign="left",
-                                                                                     labelFont=FONT, titleFont=FONT)),
-    ).resolve_scale(y="independent").properties(
-        title=_t(lang, "各领域申报的汇总得分与区间（按方法对比）", "Scores with intervals per field, by method"))
+        x=alt.X("low:Q", title=_t(lang, "汇总得分及区间", "score and interval"), scale=scale), x2="high:Q")
+    pt = base.mark_point(filled=True, size=45).encode(
+        x=alt.X("score:Q", scale=scale), tooltip=["application_id", "method_label", "score", "low", "high"])
+    c = (rule + pt).properties(title=field, height=alt.Step(10))
     return _style(c)
 
 
@@ -146,4 +150,18 @@ def outlier_scatter(fl: pd.DataFrame, lang: str = "zh") -> alt.Chart:
         tooltip=["application_id", "expert_id", "score", "panel_median", "reason"],
     ).properties(title=_t(lang, "专家评分与组内中位数（偏离过大者标红）", "Scores vs panel median (outliers in red)"),
                  height=300)
+    return _style(c)
+
+
+def evaluation_bands(bands: pd.DataFrame, lang: str = "zh") -> alt.Chart:
+    order = ["优秀", "良好", "合格", "不合格"]
+    c = alt.Chart(bands).mark_bar().encode(
+        x=alt.X("year:O", title=_t(lang, "考核年度", "year"), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("n:Q", title=_t(lang, "中心数", "centres")),
+        color=alt.Color("band:N", title=_t(lang, "考核等次", "band"), sort=order,
+                        scale=alt.Scale(domain=order, range=["#2e7d32", "#7cb342", "#e0a030", "#c8483a"])),
+        order=alt.Order("band_order:Q"),
+        tooltip=["year", "band", "n"],
+    ).transform_calculate(band_order="indexof(['优秀','良好','合格','不合格'], datum.band)").properties(
+        title=_t(lang, "各年度考核等次分布", "Evaluation bands per year"), height=260)
     return _style(c)

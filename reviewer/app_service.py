@@ -8,16 +8,19 @@ folder under the app data folder::
         round.json              name, reference date, created, demo or not
         sources.json            table -> [input file, sheet] of the imported inputs
         inputs/                 uploaded files, as uploaded
-        decisions.json          staff decisions on needs-review screening checks (with reasons)
-        waivers.json            conflict waivers added in the app (with reasons)
-        constraints.json        lock / forbid pairs per stage (with reasons)
+        store.json              which import of the store these inputs are
         plans/<stage>/          panels.csv, loads.csv, summary.csv, diagnostics.csv, coverage.csv, meta.json
         scores.csv              the long score table (panel, application_id, expert_id, criterion, score, ...)
         reference_panels.csv    assignments the demo scores were given under (demo round only)
-        audit.jsonl             who did what, when, why
+        audit.jsonl             local log: planning runs, expert links, score imports (who, when, what)
 
-The app data folder is ``$REVIEWER_APP_DATA`` or ``~/.local/share/mic-reviewer``. Moving to the
-store means re-implementing the small `_read/_write` helpers and the functions named *saved_*.
+The round store (reviewer.store, via reviewer.app_store) holds the record: each import, needs-review
+decisions, waivers, locks and forbids, publications, replacements, submitted scores and the
+hash-chained audit log. The folder keeps the working copies (files as uploaded, draft plans, the
+score table used for analysis) and a local log of acts the chain has no action for (planning runs,
+expert links, score imports).
+
+The app data folder is ``$REVIEWER_APP_DATA`` or ``~/.local/share/mic-reviewer``.
 """
 from __future__ import annotations
 
@@ -97,20 +100,45 @@ def _now() -> str:
 
 
 def audit(round_id: str, user: str | None, action: str, detail: dict | None = None) -> None:
-    """Append one line to the round's audit log (moves to reviewer.audit with the store)."""
+    """Append one line to the round's local log (acts the store's audit chain has no action for;
+    decisions, waivers, locks, publications and replacements are recorded in the chain by the store)."""
     rec = {"at": _now(), "user": user or _default_user(), "action": action, **(detail or {})}
     with _LOCK, open(round_dir(round_id) / "audit.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
 
 
 def audit_log(round_id: str) -> pd.DataFrame:
+    """The round's acts, newest first: the store's hash-chained entries (source 存证) and the local log."""
+    from reviewer import app_store
+
     p = round_dir(round_id) / "audit.jsonl"
     rows = [json.loads(l) for l in p.read_text(encoding="utf-8").splitlines() if l.strip()] if p.exists() else []
-    df = pd.DataFrame(rows)
+    local = pd.DataFrame(rows)
     for c in ("at", "user", "action"):
-        if c not in df.columns:
-            df[c] = pd.Series(dtype=object)
-    return df.iloc[::-1].reset_index(drop=True)
+        if c not in local.columns:
+            local[c] = pd.Series(dtype=object)
+    if not local.empty:
+        extra = [c for c in local.columns if c not in ("at", "user", "action")]
+        local["detail"] = local[extra].apply(lambda r: "; ".join(f"{k}={v}" for k, v in r.items()
+                                                                 if isinstance(v, (str, int, float, list)) and v == v
+                                                                 and v != ""), axis=1) if extra else ""
+        local["source"] = "本地 local"
+        local = local.iloc[::-1]
+    try:
+        ch = app_store.audit_entries(round_id)
+    except UserError:
+        ch = pd.DataFrame()
+    if not ch.empty:
+        ch = ch.iloc[::-1]
+        ch = pd.DataFrame({"at": pd.to_datetime(ch["time_utc"], utc=True).dt.tz_convert(None).dt.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                           "user": ch["user"], "action": ch["action"],
+                           "detail": (ch["entity"] + "；" + ch["reason"]).str.strip("；") + "；" + ch["after"].astype(str).str.slice(0, 200),
+                           "source": "存证 chained", "hash": ch["hash"].str.slice(0, 12)})
+    out = pd.concat([x for x in (local, ch) if not x.empty], ignore_index=True) if (not local.empty or not ch.empty) \
+        else pd.DataFrame(columns=["at", "user", "action", "detail", "source"])
+    if "detail" not in out.columns:
+        out["detail"] = ""
+    return out.sort_values("at", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
 def _default_user() -> str:
@@ -205,7 +233,8 @@ def create_round(name: str, as_of: str | dt.date | None = None, copy_demo_inputs
         _write(p / "sources.json", {k: [Path(v[0]).name, v[1]] for k, v in src.items()})
     _write(p / "round.json", {"round_id": rid, "name": name, "as_of": as_of or None, "created": _now(),
                               "is_demo": False})
-    audit(rid, user, "create_round", {"name": name, "as_of": as_of})
+    from reviewer import app_store
+    app_store.ensure_round(rid, name, as_of or None, user)
     return _info(rid)
 
 
@@ -237,9 +266,10 @@ def policy_for(round_id: str) -> Policy:
 class Bundle:
     round_id: str
     policy: Policy
-    data: RoundData
+    data: RoundData          # with the store's waivers applied
     report: ImportReport
     sources: dict[str, list]
+    raw: RoundData | None = None  # as imported
 
 
 _MEMO: dict[tuple, Any] = {}
@@ -270,21 +300,45 @@ def _sources(round_id: str) -> dict[str, list]:
     return _read(round_dir(round_id) / "sources.json", {})
 
 
-def load_bundle(round_id: str) -> Bundle:
-    key = ("bundle", *_fingerprint(round_id, "round.json", "sources.json", "waivers.json"))
+def _store_version() -> int:
+    from reviewer import app_store
+    return app_store.version()
 
-    def make() -> Bundle:
+
+def _inputs(round_id: str) -> tuple[Policy, RoundData, ImportReport, dict]:
+    """The round's inputs as imported, recorded in the store as its latest import when they change."""
+    from reviewer import app_store
+
+    key = ("inputs", *_fingerprint(round_id, "round.json", "sources.json"))
+
+    def make():
         d = round_dir(round_id)
+        info = _info(round_id)
         policy = policy_for(round_id)
         src = _sources(round_id)
         sources = {k: (d / "inputs" / v[0], v[1]) for k, v in src.items()}
         data, report = load_round(sources, policy)
+        app_store.ensure_round(round_id, info.name, info.as_of)
+        app_store.ensure_import(round_id, d, src, data, report)
+        return policy, data, report, src
+
+    return _memo(key, make)
+
+
+def load_bundle(round_id: str) -> Bundle:
+    key = ("bundle", *_fingerprint(round_id, "round.json", "sources.json"), _store_version())
+
+    def make() -> Bundle:
+        from reviewer import app_store
+
+        policy, raw, report, src = _inputs(round_id)
         waivers = [Declaration(application_id=w["application_id"], expert_id=w["expert_id"],
                                kind=DeclarationKind.WAIVER, declared_by="工作人员", reason=w["reason"],
-                               rule=w["rule"]) for w in _read(d / "waivers.json", [])]
+                               rule=w["rule"]) for w in app_store.waivers(round_id)]
+        data = raw
         if waivers:
-            data = data.model_copy(update={"declarations": tuple(data.declarations) + tuple(waivers)})
-        return Bundle(round_id, policy, data, report, src)
+            data = raw.model_copy(update={"declarations": tuple(raw.declarations) + tuple(waivers)})
+        return Bundle(round_id, policy, data, report, src, raw)
 
     return _memo(key, make)
 
@@ -405,11 +459,13 @@ OUTCOMES = ("pass", "fail", "needs-review")
 
 
 def _decisions(round_id: str) -> list[dict]:
-    return _read(round_dir(round_id) / "decisions.json", [])
+    from reviewer import app_store
+    load_bundle(round_id)  # the round and its import are in the store
+    return app_store.review_decisions(round_id)
 
 
 def screening(round_id: str) -> ScreeningResult:
-    key = ("screen", *_fingerprint(round_id, "round.json", "sources.json", "decisions.json"))
+    key = ("screen", *_fingerprint(round_id, "round.json", "sources.json"), _store_version())
 
     def make():
         b = load_bundle(round_id)
@@ -441,18 +497,14 @@ def decide_review(round_id: str, application_id: str, rule: str, outcome: str, r
     items = review_items(round_id)
     if not ((items.application_id == application_id) & (items.rule == rule)).any():
         raise UserError(f"{application_id} {rule}: not a needs-review check of this round")
-    dec = [x for x in _decisions(round_id) if (x["application_id"], x["rule"]) != (application_id, rule)]
-    dec.append({"application_id": application_id, "rule": rule, "outcome": outcome, "reason": reason.strip(),
-                "user": user or _default_user(), "at": _now()})
-    _write(round_dir(round_id) / "decisions.json", dec)
-    audit(round_id, user, "screening_decision", {"application_id": application_id, "rule": rule,
-                                                 "outcome": outcome, "reason": reason.strip()})
+    from reviewer import app_store
+    app_store.decide_review(round_id, application_id, rule, outcome, reason.strip(), user or _default_user())
 
 
 # ---------------------------------------------------------------- experts and conflicts
 
 def conflicts(round_id: str) -> ConflictSet:
-    key = ("conflicts", *_fingerprint(round_id, "round.json", "sources.json", "waivers.json"))
+    key = ("conflicts", *_fingerprint(round_id, "round.json", "sources.json"), _store_version())
     return _memo(key, lambda: detect_conflicts(load_bundle(round_id).data, load_bundle(round_id).policy))
 
 
@@ -512,18 +564,14 @@ def add_waiver(round_id: str, application_id: str, expert_id: str, rule: str, re
     hits = [h for h in conflicts(round_id).pair(expert_id, application_id) if h.rule == rule]
     if not hits:
         raise UserError(f"{expert_id} – {application_id}: no {rule} conflict to waive")
-    w = _read(round_dir(round_id) / "waivers.json", [])
-    w = [x for x in w if (x["application_id"], x["expert_id"], x["rule"]) != (application_id, expert_id, rule)]
-    w.append({"application_id": application_id, "expert_id": expert_id, "rule": rule, "reason": reason.strip(),
-              "user": user or _default_user(), "at": _now()})
-    _write(round_dir(round_id) / "waivers.json", w)
-    audit(round_id, user, "waiver", {"application_id": application_id, "expert_id": expert_id, "rule": rule,
-                                     "reason": reason.strip()})
+    from reviewer import app_store
+    app_store.add_waiver(round_id, application_id, expert_id, rule, reason.strip(), user or _default_user())
 
 
 def waivers(round_id: str) -> pd.DataFrame:
-    return pd.DataFrame(_read(round_dir(round_id) / "waivers.json", []),
-                        columns=["application_id", "expert_id", "rule", "reason", "user", "at"])
+    from reviewer import app_store
+    load_bundle(round_id)
+    return pd.DataFrame(app_store.waivers(round_id), columns=["application_id", "expert_id", "rule", "reason", "user", "at"])
 
 
 # ---------------------------------------------------------------- panels
@@ -565,6 +613,7 @@ def _plan_dir(round_id: str, stage: str) -> Path:
 
 
 def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
+    load_bundle(round_id)  # the round is in the store
     d = _plan_dir(round_id, stage)
     if not (d / "meta.json").exists():
         return None
@@ -573,7 +622,13 @@ def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
         p = d / f"{t}.csv"
         frames[t] = pd.read_csv(p, dtype={"application_id": str, "expert_id": str}) if p.exists() and p.stat().st_size > 1 \
             else pd.DataFrame()
-    return SavedPlan(stage, meta=_read(d / "meta.json", {}), **frames)
+    meta = _read(d / "meta.json", {})
+    from reviewer import app_store
+    pub = app_store.publication(round_id, stage)
+    meta["published"] = pub is not None
+    if pub is not None:
+        meta["published_at"], meta["published_by"] = pub["at"], pub["by"]
+    return SavedPlan(stage, meta=meta, **frames)
 
 
 def plain_diagnostics(diag: pd.DataFrame, apps: list) -> pd.DataFrame:
@@ -610,7 +665,9 @@ def _save_plan(round_id: str, stage: str, result, meta: dict) -> SavedPlan:
 
 
 def constraints(round_id: str, stage: str | None = None) -> pd.DataFrame:
-    c = pd.DataFrame(_read(round_dir(round_id) / "constraints.json", []),
+    from reviewer import app_store
+    load_bundle(round_id)
+    c = pd.DataFrame(app_store.seat_rules(round_id),
                      columns=["stage", "kind", "expert_id", "application_id", "reason", "user", "at"])
     return c if stage is None else c[c["stage"] == stage].reset_index(drop=True)
 
@@ -637,22 +694,14 @@ def set_constraint(round_id: str, stage: str, kind: str, expert_id: str, applica
         raise UserError(f"unknown expert id {expert_id!r}")
     if application_id not in ids_a:
         raise UserError(f"unknown application id {application_id!r}")
-    c = _read(round_dir(round_id) / "constraints.json", [])
-    c = [x for x in c if (x["stage"], x["expert_id"], x["application_id"]) != (stage, expert_id, application_id)]
-    c.append({"stage": stage, "kind": kind, "expert_id": expert_id, "application_id": application_id,
-              "reason": reason.strip(), "user": user or _default_user(), "at": _now()})
-    _write(round_dir(round_id) / "constraints.json", c)
-    audit(round_id, user, kind, {"stage": stage, "expert_id": expert_id, "application_id": application_id,
-                                 "reason": reason.strip()})
+    from reviewer import app_store
+    app_store.add_seat_rule(round_id, stage, kind, expert_id, application_id, reason.strip(), user or _default_user())
 
 
 def remove_constraint(round_id: str, stage: str, expert_id: str, application_id: str, user: str | None = None) -> None:
     _check_editable(round_id, stage)
-    c = _read(round_dir(round_id) / "constraints.json", [])
-    c = [x for x in c if (x["stage"], x["expert_id"], x["application_id"]) != (stage, expert_id, application_id)]
-    _write(round_dir(round_id) / "constraints.json", c)
-    audit(round_id, user, "remove_constraint", {"stage": stage, "expert_id": expert_id,
-                                                "application_id": application_id})
+    from reviewer import app_store
+    app_store.remove_seat_rule(round_id, stage, expert_id, application_id, user or _default_user())
 
 
 def _other_stage_seats(round_id: str, stage: str) -> list[tuple[str, str, str]]:
@@ -714,9 +763,9 @@ def publish(round_id: str, stage: str, user: str | None = None) -> SavedPlan:
         raise UserError(f"{stage}: no feasible plan to publish")
     if p.published:
         raise UserError(f"{stage}: already published")
-    meta = {**p.meta, "published": True, "published_at": _now(), "published_by": user or _default_user()}
-    _write(_plan_dir(round_id, stage) / "meta.json", meta)
-    audit(round_id, user, "publish", {"stage": stage, "seats": len(p.panels), "seed": p.meta.get("seed")})
+    from reviewer import app_store
+    app_store.publish(round_id, stage, p.panels, user or _default_user(),
+                      reason=f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}")
     return saved_plan(round_id, stage)
 
 
@@ -773,16 +822,27 @@ def replace_expert(round_id: str, stage: str, expert_id: str, application_id: st
                         + "；".join(saved.diagnostics.get("message_zh", pd.Series(dtype=str)).tolist()[:3]
                                    if saved is not None else []))
     changes = diff_panels(old.panels, saved.panels)
-    meta = {**saved.meta, "published": old.published, "published_at": old.meta.get("published_at"),
-            "published_by": old.meta.get("published_by"),
+    if old.published:
+        from reviewer import app_store
+        try:
+            app_store.replace_seats(round_id, stage, changes, reason.strip(), user or _default_user(),
+                                    load_bundle(round_id).data)
+        except UserError:
+            d = _plan_dir(round_id, stage)
+            for t in PLAN_TABLES:
+                getattr(old, t).to_csv(d / f"{t}.csv", index=False, encoding="utf-8")
+            _write(d / "meta.json", old.meta)
+            raise
+    meta = {**saved.meta,
             "replacements": old.meta.get("replacements", []) + [
                 {"expert_id": expert_id, "application_id": application_id, "reason": reason.strip(),
                  "at": _now(), "user": user or _default_user(), "changed_seats": int(len(changes) // 2)}]}
     _write(_plan_dir(round_id, stage) / "meta.json", meta)
     changes.to_csv(_plan_dir(round_id, stage) / f"changes-{dt.datetime.now():%Y%m%d%H%M%S}.csv", index=False)
-    audit(round_id, user, "replace_expert", {"stage": stage, "expert_id": expert_id, "application_id": application_id,
-                                             "reason": reason.strip(),
-                                             "added": changes[changes.change == "added"].expert_id.tolist()})
+    if not old.published:
+        audit(round_id, user, "replace_expert", {"stage": stage, "expert_id": expert_id,
+                                                 "application_id": application_id, "reason": reason.strip(),
+                                                 "added": changes[changes.change == "added"].expert_id.tolist()})
     return saved_plan(round_id, stage), changes
 
 
@@ -847,19 +907,24 @@ def scores(round_id: str) -> pd.DataFrame:
 
 def assignments(round_id: str) -> pd.DataFrame:
     """Who was assigned to what, per stage: published plans, else the demo's reference panels."""
+    load_bundle(round_id)
     frames = []
     policy = policy_for(round_id)
     ref_p = round_dir(round_id) / "reference_panels.csv"
     ref = pd.read_csv(ref_p, dtype=str) if ref_p.exists() else pd.DataFrame(columns=["stage", "application_id",
                                                                                       "expert_id"])
+    from reviewer import app_store
     for s in policy.stages.order:
-        p = saved_plan(round_id, s)
-        if p is not None and p.published and not p.panels.empty:
-            frames.append(p.panels[["stage", "application_id", "expert_id"]].assign(source="published"))
+        pub = app_store.published_seats(round_id, s, include_replaced=True) \
+            if app_store.publication(round_id, s) is not None else pd.DataFrame()
+        if not pub.empty:
+            frames.append(pub[["stage", "application_id", "expert_id", "status"]].assign(source="published"))
         elif (ref["stage"] == s).any():
             frames.append(ref[ref["stage"] == s][["stage", "application_id", "expert_id"]].assign(source="reference"))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["stage", "application_id",
-                                                                                     "expert_id", "source"])
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["stage", "application_id",
+                                                                                    "expert_id", "source"])
+    out["status"] = out["status"].fillna("active") if "status" in out.columns else "active"
+    return out
 
 
 def _is_score_sheet(path: Path) -> bool:
@@ -964,6 +1029,12 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
             old = old[[k not in keys for k in zip(old.panel, old.application_id, old.expert_id)]]
         merged = pd.concat([old, new], ignore_index=True) if not old.empty else new
         merged.to_csv(round_dir(round_id) / "scores.csv", index=False, encoding="utf-8")
+        from reviewer import app_store
+        fam = {c.id: policy.rubric.family_of(c.id) for c in policy.rubric.criteria}
+        rec = new.rename(columns={"panel": "stage"}).assign(family=new["criterion"].map(fam).fillna(""), void=False)
+        load_bundle(round_id)
+        app_store.submit_scores(round_id, rec, only_expert or user or _default_user(),
+                                source=", ".join(n for n, _ in files))
     audit(round_id, only_expert or user, "import_scores", {"files": [n for n, _ in files], "rows": int(len(new)),
                                                             "errors": sum(1 for i in issues if i["severity"] == "error")})
     cols = ["severity", "file", "row", "column", "value", "expected"]
@@ -1153,6 +1224,38 @@ def export_ranking_html(round_id: str, stage: str, method: str = "trimmed") -> s
             f"</body></html>")
 
 
+# ---------------------------------------------------------------- packs (reviewer.packs)
+
+def published_experts(round_id: str, stage: str) -> pd.DataFrame:
+    from reviewer import app_store
+    seats = app_store.published_seats(round_id, stage) if app_store.publication(round_id, stage) else pd.DataFrame(
+        columns=["expert_id"])
+    ex = experts_table(load_bundle(round_id).data).rename(columns={"name": "expert_name"})
+    return ex[ex["expert_id"].isin(set(seats["expert_id"]))][["expert_id", "expert_name", "category", "employer"]] \
+        .reset_index(drop=True)
+
+
+def make_packs(round_id: str, stage: str, user: str | None = None) -> dict:
+    """Every expert's pack of a published stage (reviewer.packs, from the store's published seats):
+    the zip, the staff summary and a table of what each expert got."""
+    from reviewer import app_store
+    from reviewer.packs import make_packs as _make
+
+    load_bundle(round_id)
+    if app_store.publication(round_id, stage) is None:
+        raise UserError(f"{stage}: not published yet; packs are made from a published assignment only")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = _make(app_store.store(), round_id, stage, tmp)
+        names = {e.expert_id: e.name for e in load_bundle(round_id).data.experts}
+        rows = [{"expert_id": e, "expert_name": names.get(e, ""), "files": len(fs),
+                 "file_names": "、".join(p.name for p in fs)} for e, fs in sorted(res.packs.items())]
+        out = {"zip": res.zip_path.read_bytes(), "zip_name": res.zip_path.name,
+               "summary": res.summary_path.read_bytes(), "summary_name": res.summary_path.name,
+               "n_experts": len(res.packs), "experts": pd.DataFrame(rows)}
+    audit(round_id, user, "packs", {"stage": stage, "experts": out["n_experts"]})
+    return out
+
+
 # ---------------------------------------------------------------- the expert's own view
 
 def expert_assignments(round_id: str, expert_id: str) -> pd.DataFrame:
@@ -1162,17 +1265,19 @@ def expert_assignments(round_id: str, expert_id: str) -> pd.DataFrame:
     b = load_bundle(round_id)
     apps = {a.application_id: a for a in b.data.applications}
     rows = []
+    from reviewer import app_store
+    from reviewer.planning import ROLE_ZH
     for s in policy.stages.order:
-        p = saved_plan(round_id, s)
-        if p is None or not p.published or p.panels.empty:
+        if app_store.publication(round_id, s) is None:
             continue
-        mine = p.panels[p.panels["expert_id"] == expert_id]
+        seats = app_store.published_seats(round_id, s)
+        mine = seats[seats["expert_id"] == expert_id]
         day = policy.stages.date_of(s)
         for r in mine.itertuples(index=False):
             a = apps.get(r.application_id)
             rows.append({"stage": s, "date": day.isoformat() if day else "", "application_id": r.application_id,
                          "name": a.name if a else "", "field": a.field if a else "",
-                         "lead_city": a.lead_city if a else "", "role_zh": r.role_zh})
+                         "lead_city": a.lead_city if a else "", "role_zh": ROLE_ZH.get(r.role, r.role)})
     return pd.DataFrame(rows, columns=["stage", "date", "application_id", "name", "field", "lead_city", "role_zh"])
 
 

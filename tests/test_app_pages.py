@@ -131,7 +131,7 @@ def test_screening_page_and_review_decision(appdata):
     at.text_area[0].input("已补充证明材料，核实无误")
     button(at, "保存结论").click().run()
     assert "已保存" in texts(at)
-    assert svc.audit_log(svc.DEMO_ROUND_ID).iloc[0]["action"] == "screening_decision"
+    assert svc.audit_log(svc.DEMO_ROUND_ID).iloc[0]["action"] == "review_decision"
 
 
 # ---------------------------------------------------------------- experts and conflicts
@@ -173,9 +173,8 @@ def test_panels_page_infeasible_shows_reasons(appdata):
     rid = svc.ensure_demo_round()
     a = svc.screening(rid).eligible_ids()[0]
     fin = [x.expert_id for x in svc.load_bundle(rid).data.experts if x.category == "金融"]
-    cons = [{"stage": "初审评估", "kind": "forbid", "expert_id": x, "application_id": a, "reason": "t", "user": "t",
-             "at": ""} for x in fin]
-    (svc.round_dir(rid) / "constraints.json").write_text(json.dumps(cons, ensure_ascii=False), encoding="utf-8")
+    for x in fin:
+        svc.set_constraint(rid, "初审评估", "forbid", x, a, "测试：排除全部金融专家")
     at = start("pages/panels.py")
     button(at, "求解").click().run()
     t = texts(at)
@@ -210,6 +209,13 @@ def test_packs_page_needs_a_published_stage_then_makes_links(appdata):
     svc.plan_stage(rid, "初审评估", time_limit=20)
     svc.publish(rid, "初审评估")
     at = start("pages/packs.py")
+    button(at, "生成通知包").click().run()
+    assert not at.exception
+    assert "通知包" in texts(at)
+    labels = [d.label for d in at.get("download_button")]
+    assert any("zip" in l for l in labels) and any("汇总" in l for l in labels)
+    got = [f for f in frames(at) if "file_names" in f.columns][0]
+    assert got["file_names"].str.contains("评分表").all()
     button(at, "生成个人链接").click().run()
     links = [f for f in frames(at) if "link" in f.columns][0]
     assert links["link"].str.contains(r"\?token=").all()
@@ -260,6 +266,22 @@ def test_ranking_page_without_scores(appdata):
 def test_evaluation_page(appdata):
     at = start("pages/evaluation.py")
     assert at.title[0].value == "考核 Evaluation"
+    assert "2025 年度考核名单" in texts(at)
+    lst = [f for f in frames(at) if "band" in f.columns][0]
+    assert set(lst["band"]) <= {"优秀", "良好", "合格", "不合格"} and len(lst) >= 5
+    assert charts(at)
+
+
+def test_evaluation_page_bad_upload_shows_row_errors(appdata):
+    ind = pd.read_excel(svc.DEMO_DIR / "indicators.xlsx", dtype=str)
+    ind.iloc[1, 1] = "明年"                                       # the year column of Excel row 3
+    at = start("pages/evaluation.py")
+    at.file_uploader(key="ev_ind").set_value(("indicators.csv", ind.to_csv(index=False).encode("utf-8"), "text/csv"))
+    at.run()
+    assert not at.exception
+    assert "行数据有问题" in texts(at)
+    issues = [f for f in frames(at) if "expected" in f.columns][0]
+    assert (issues["row"] == 3).any()
 
 
 # ---------------------------------------------------------------- roles

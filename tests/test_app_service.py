@@ -104,7 +104,8 @@ def test_create_round_and_import_with_row_errors(appdata):
     with pytest.raises(UserError, match="cannot tell"):
         svc.import_files(info.round_id, [("stuff.csv", b"a,b\n1,2\n")])
     log = svc.audit_log(info.round_id)
-    assert set(log["action"]) >= {"create_round", "import"}
+    assert set(log["action"]) >= {"round.create", "import"}
+    assert set(log["source"]) == {"存证 chained", "本地 local"}
 
 
 def test_template_has_every_table():
@@ -129,7 +130,10 @@ def test_review_decision_needs_reason_and_is_audited(demo):
     c = checks[(checks.application_id == a) & (checks.rule == r)].iloc[0]
     assert c["outcome"] == "pass" and "补充材料已核实" in c["reason"]
     log = svc.audit_log(demo)
-    assert log.iloc[0]["action"] == "screening_decision" and log.iloc[0]["user"] == "zhang"
+    assert log.iloc[0]["action"] == "review_decision" and log.iloc[0]["user"] == "zhang"
+    assert log.iloc[0]["source"] == "存证 chained"
+    from reviewer import app_store
+    assert app_store.verify_chain()[0]
 
 
 def test_waiver_lifts_only_a_waivable_conflict(demo):
@@ -189,9 +193,8 @@ def test_infeasible_plan_says_why(demo):
     a = svc.screening(demo).eligible_ids()[0]
     # forbid every finance expert for one application: no panel can cover 金融
     fin = [x.expert_id for x in b.data.experts if x.category == "金融"]
-    cons = [{"stage": "初审评估", "kind": "forbid", "expert_id": x, "application_id": a, "reason": "t", "user": "t",
-             "at": ""} for x in fin]
-    (svc.round_dir(demo) / "constraints.json").write_text(json.dumps(cons, ensure_ascii=False), encoding="utf-8")
+    for x in fin:
+        svc.set_constraint(demo, "初审评估", "forbid", x, a, "测试：排除全部金融专家")
     p = svc.plan_stage(demo, "初审评估", time_limit=20, include_review=True)
     assert not p.feasible
     assert not p.diagnostics.empty
@@ -260,7 +263,7 @@ def test_every_chart_has_a_title_and_axis_titles(demo, name):
         "load": lambda: charts.load_histogram(p.loads),
         "affinity": lambda: charts.affinity_bars(svc.affinity_by_panel(p)),
         "objective": lambda: charts.objective_breakdown(p.breakdown()),
-        "intervals": lambda: charts.score_intervals(svc.intervals_long(demo, "认定评审")),
+        "intervals": lambda: charts.score_intervals(svc.intervals_long(demo, "认定评审"), "汽车"),
         "outliers": lambda: charts.outlier_scatter(svc.score_checks(demo, "认定评审")["outliers"]),
         "screening": lambda: charts.screening_outcomes(svc.screening(demo).summary),
         "conflicts": lambda: charts.conflicts_by_rule(svc.conflicts(demo).table()),
