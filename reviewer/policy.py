@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reviewer.errors import UserError
 
+# The project runs from its checkout (pip install -e .): the default policy is the repository's.
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.toml"
-# Installed (non-editable) copies ship the policy inside the package.
-PACKAGED_POLICY_PATH = Path(__file__).resolve().parent / "resources" / "policy.toml"
 
 
 class _Strict(BaseModel):
@@ -351,7 +350,7 @@ class Policy(_Strict):
 def load_policy(path: str | Path | None = None) -> Policy:
     """Load and validate a policy file; errors name the file and the offending key."""
     if path is None:
-        path = DEFAULT_POLICY_PATH if DEFAULT_POLICY_PATH.exists() else PACKAGED_POLICY_PATH
+        path = DEFAULT_POLICY_PATH
     p = Path(path)
     try:
         raw_bytes = p.read_bytes()
