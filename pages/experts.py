@@ -18,8 +18,8 @@ with tab_pool:
     c1, c2 = st.columns(2)
     c1.altair_chart(charts.pool_by_category(svc.pool_by_category(b.data, b.policy), lang()), width="stretch")
     c2.altair_chart(charts.pool_by_field(svc.pool_by_field(b.data), lang()), width="stretch")
-    table(svc.experts_table(b.data), ["expert_id", "name", "category", "title_level", "employer", "city", "fields",
-                                      "status"], height=320)
+    table(svc.experts_table(b.data), ["expert_id", "name", "category", "title_level", "status", "city", "employer",
+                                      "fields"], height=320)
 
 cs = svc.conflicts(rid)
 with tab_conf:

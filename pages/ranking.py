@@ -3,6 +3,7 @@ import streamlit as st
 from pages.common import T, guard, header, lang, round_id, table
 from reviewer import app_charts as charts
 from reviewer import app_service as svc
+from reviewer.app_charts import METHOD_SHORT
 from reviewer.app_text import METHOD_LABELS
 
 header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
@@ -46,7 +47,7 @@ with tabs[1]:
     if cmp_ is not None:
         cfg = {}
         for mm in svc.RANK_METHODS:
-            lab = METHOD_LABELS[mm][0 if lang() == "zh" else 1]
+            lab = METHOD_SHORT[mm][0 if lang() == "zh" else 1]
             cfg[f"score_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('得分', 'score')}", format="%.2f")
             cfg[f"rank_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('排名', 'rank')}")
             cfg[f"low_{mm}"] = st.column_config.NumberColumn(T("下限", "low"), format="%.1f")

@@ -47,7 +47,9 @@ with right:
     st.markdown(T("**评分一致性**（ICC 组内相关系数、Kendall W、Krippendorff α）",
                   "**Reliability** (ICC, Kendall's W, Krippendorff's alpha)"))
     rel = checks["reliability"]
-    table(rel, list(rel.columns))
+    table(rel, ["panel", "n_applications", "n_experts", "ICC2_1", "ICC2_k", "kendall_W", "krippendorff_alpha"],
+          config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%.3f")
+                  for c in ("ICC2_1", "ICC2_k", "kendall_W", "krippendorff_alpha")})
 st.subheader(T("异常分数", "Flagged scores"))
 flagged = fl[fl["flagged"]]
 if flagged.empty:

@@ -46,12 +46,13 @@ def pool_by_category(df: pd.DataFrame, lang: str = "zh") -> alt.Chart:
 
 def pool_by_field(df: pd.DataFrame, lang: str = "zh") -> alt.Chart:
     c = alt.Chart(df).mark_bar().encode(
-        y=alt.Y("field:N", title=_t(lang, "熟悉领域", "field"), sort="-x"),
+        y=alt.Y("field:N", title=_t(lang, "熟悉领域", "field"), sort="-x",
+                axis=alt.Axis(labelOverlap=False, labelLimit=160)),
         x=alt.X("sum(n):Q", title=_t(lang, "可抽取专家人数", "drawable experts")),
         color=alt.Color("category:N", title=_t(lang, "专家类别", "category")),
         tooltip=["field", "category", "n"],
     ).properties(title=_t(lang, "专家库：按领域（一人可熟悉多个领域）", "Expert pool by field (an expert may know several)"),
-                 height=320)
+                 height=alt.Step(22))
     return _style(c)
 
 

@@ -100,6 +100,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "n_panels": ("参评组数", "Panels"),
     "p_value": ("p 值", "p-value"),
     "n_applications": ("申报数", "Applications"),
+    "n_experts": ("专家数", "Experts"),
     "date": ("日期", "Date"),
     "username": ("用户名", "User name"),
     "display_name": ("姓名", "Name"),

@@ -60,8 +60,10 @@ def server(tmp_path_factory):
     exe = _need_browser()
     data = tmp_path_factory.mktemp("appdata")
     port = _free_port()
-    env = {**os.environ, "REVIEWER_APP_DATA": str(data)}
+    env = {k: v for k, v in os.environ.items() if k not in ("REVIEWER_DB_URL", "REVIEWER_HOME")}
+    env.update({"REVIEWER_APP_DATA": str(data), "PYTHONUNBUFFERED": "1"})
     log = open(data / "streamlit.log", "w")
+    _LOG["path"] = data / "streamlit.log"
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -102,8 +104,18 @@ def page(server):
         browser.close()
 
 
+_LOG: dict = {}
+
+
 def visible(page, text: str, timeout: int = WAIT):
-    page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
+    try:
+        page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
+    except Exception:
+        shot(page, "failure")
+        body = page.locator("body").inner_text()[:3000]
+        log = Path(_LOG["path"]).read_text()[-3000:] if _LOG.get("path") else ""
+        pytest.fail(f"{text!r} did not appear on {page.url} within {timeout / 1000:.0f} s.\n--- page text ---\n{body}"
+                    f"\n--- streamlit log ---\n{log}")
 
 
 def idle(page) -> None:
