@@ -76,20 +76,25 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
         raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
 
     final = policy.stages.order[-1]
-    echo(f"== 5 评分 Scores ({final}): score sheets and synthetic returned scores")
-    from reviewer.demo_data import simulate_scores
+    echo(f"== 5 评分 Scores ({final}): score sheets for the planned panels; returned scores of the demo round")
+    from reviewer.cli_scoring import read_table, validate_scores
     from reviewer.scoresheets import write_score_sheet
 
     seats = planned.panels[planned.panels["stage"] == final]
     apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
-    experts_df = pd.DataFrame([e.model_dump(exclude={"history"}) for e in data.experts])
     sheets = out / "score_sheets" / final
     for expert_id, mine in seats.groupby("expert_id"):
         write_score_sheet(sheets / f"{expert_id}.xlsx", policy, expert_id, mine["expert_name"].iloc[0], final,
                           mine.rename(columns={"application_name": "name"})[["application_id", "name", "field"]])
-    scores = simulate_scores(seats[["stage", "application_id", "expert_id"]], apps_df, experts_df, policy, seed=seed)
-    write_table(scores, out, "scores_returned", "评分")
-    echo(f"  {seats['expert_id'].nunique()} score sheets in {sheets}; {len(scores)} criterion scores returned (synthetic)")
+    # The demo's returned scores (data/demo/scores.csv) were given by the demo round's recorded panels
+    # (demo_panels.csv), so the CLI, the app and an analyst's `reviewer aggregate` all rank the same scores.
+    score_file = data_dir / "scores.csv"
+    scores, errors = validate_scores(read_table(score_file), score_file, policy)
+    for e in errors:
+        echo(f"  {e}")
+    scores = scores[scores["panel"] == final] if "panel" in scores.columns else scores
+    echo(f"  {seats['expert_id'].nunique()} score sheets written to {sheets}; {len(scores)} returned criterion "
+         f"scores of {final} read from {score_file}")
     results["scores"] = scores
 
     echo("== 6 汇总与排名 Aggregation and ranking")
