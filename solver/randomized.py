@@ -19,8 +19,13 @@ bihierarchy "implementation" of Budish et al. 2013, but valid for every hard rul
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,10 +74,10 @@ class Lottery:
                          marginals=marg)
 
 
-def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
-                  max_iter: int = 200, time_limit: float = 120.0, rel_tol: float = 1e-6,
-                  gap_tol: float = 1e-2, spread: float = 0.005,
-                  spread_iter: int = 100, spread_time: float = 60.0) -> Lottery | Plan:
+def _build_exact(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
+                 max_iter: int = 200, time_limit: float = 120.0, rel_tol: float = 1e-6,
+                 gap_tol: float = 1e-2, spread: float = 0.005,
+                 spread_iter: int = 100, spread_time: float = 60.0) -> Lottery | Plan:
     """Optimal lottery over feasible plans with seat probabilities <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
 
@@ -232,3 +237,480 @@ def draw(problem: PanelProblem, q: float = 0.5, seed: int = 0, options: SolveOpt
     if isinstance(lot, Plan):
         return lot
     return lot.draw(seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast lottery: capped LP bound, perturbed LP, face-walk decomposition, restricted column
+# generation, spreading. See build_lottery.
+# ---------------------------------------------------------------------------------------------
+
+_VERSION = "fast-1"
+_MEM_CACHE: "OrderedDict[str, Lottery]" = OrderedDict()
+_MEM_CACHE_SIZE = 8
+
+
+def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
+                  max_iter: int = 200, time_limit: float = 120.0, rel_tol: float = 1e-6,
+                  gap_tol: float = 1e-2, spread: float = 0.005,
+                  spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "fast",
+                  perturb: float = 0.5, n_decompositions: int = 4, cache_dir=None,
+                  use_cache: bool = True, spread_plans: int = 50) -> Lottery | Plan:
+    """Lottery over feasible plans with every seat probability <= q. Returns the deterministic
+    (INFEASIBLE) Plan when no plan exists.
+
+    method="fast" (default):
+      1. UB = the LP relaxation of the full model with every seat capped at q (column generation
+         over all candidates, HiGHS). No lottery with seat probabilities <= q has a larger expected
+         value (the convex hull of plans lies inside the LP polytope), so UB certifies the result.
+      2. Perturbed maximisation (Jecmen et al. 2023): the same LP with a concave, piecewise-linear
+         perturbation of each seat's value (`perturb` = curvature, relative to the median seat value),
+         which spreads probability over more experts at a small cost in value.
+      3. The perturbed fractional point is decomposed into integral plans by a face walk: an
+         integral vertex of the minimal face containing the point (HiGHS MIP restricted to that face),
+         then the largest step away from it that stays in the polytope; repeated from
+         `n_decompositions` random tie-breaks. Every plan found is an integral point of the full
+         model (all hard rules).
+      4. Master LP over the pooled plans (weights, one cap row per seat, exactly as in the exact
+         method), with column generation whose pricing is restricted to the seats of steps 1-3 (LP,
+         MIP when fractional); stops at `gap_tol` relative to UB. If the pool cannot meet the caps
+         the exact method takes over from the pool.
+      5. Spreading (`spread` > 0): minimise the largest plan weight at value >= (1 - spread) of
+         the master's value, caps kept, adding up to min(`spread_iter`, `spread_plans`) plans by
+         the same restricted pricing. Every stopping rule counts iterations (time limits are only
+         safety nets), so the lottery, hence every draw, is a function of (problem, q, parameters).
+    method="exact": the original column generation with the exact solver as pricing (slow).
+
+    Cache: the lottery is a deterministic function of the compiled problem, q and these
+    parameters (`lottery_key`). It is kept in memory (last few) and, with `cache_dir`, in
+    `cache_dir/<key>.npz`; a second call with the same inputs returns it at once.
+    """
+    options = options or SolveOptions()
+    options = replace(options, deterministic=True, num_workers=1, progress=None)
+    t0 = time.perf_counter()
+    comp = compile_problem(problem, options.scale, options.stages)
+    params = dict(method=method, q=float(q), max_iter=max_iter, rel_tol=rel_tol, gap_tol=gap_tol, spread=spread,
+                  perturb=perturb, n_decompositions=n_decompositions, spread_iter=spread_iter,
+                  spread_plans=spread_plans)
+    key = _comp_key(comp, params)
+    if use_cache:
+        lot = _MEM_CACHE.get(key)
+        if lot is not None and lot.comp.problem is problem:
+            _MEM_CACHE.move_to_end(key)
+            return lot
+        if lot is not None:
+            lot = _with_comp(lot, comp)
+            lot.cache_hit = "memory"
+            return lot
+        if cache_dir is not None:
+            lot = load_lottery(comp, _cache_path(cache_dir, key))
+            if lot is not None:
+                lot.cache_hit = "disk"
+                _remember(key, lot)
+                return lot
+    if method == "exact":
+        lot = _build_exact(problem, q, options, max_iter, time_limit, rel_tol, gap_tol, spread, spread_iter,
+                           spread_time)
+    else:
+        lot = _build_fast(comp, q, options, t0, max_iter, time_limit, rel_tol, gap_tol, spread, perturb,
+                          n_decompositions, spread_iter, spread_time, spread_plans)
+    if isinstance(lot, Plan):
+        return lot
+    lot.key = key
+    lot.cache_hit = None
+    if use_cache:
+        _remember(key, lot)
+        if cache_dir is not None:
+            save_lottery(lot, _cache_path(cache_dir, key))
+    return lot
+
+
+def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, gap_tol, spread, perturb,
+                n_decomp, spread_iter=100, spread_time=60.0, spread_plans=50):
+    from .lp import build_linear, solve_lp
+    from .lpguide import column_generation
+
+    timing = {}
+    base = solve_compiled(comp, replace(options, diagnose=options.diagnose))
+    if not base.feasible:
+        return base
+    timing["deterministic"] = time.perf_counter() - t0
+    cols0 = _cols_of(comp, base)
+    v0 = float(comp.int_objective(cols0))
+    norm = max(abs(v0), 1.0)
+    lock = comp.col_lock.astype(bool)
+    cap = np.where(lock, 1.0, q)
+    # 1. capped LP bound
+    st, ub, xc, colsc, _, _, _ = column_generation(comp, cap=cap, time_limit=max(5.0, time_limit / 4))
+    timing["capped_lp"] = time.perf_counter() - t0
+    if st != "OPTIMAL":
+        return _build_exact(comp.problem, q, options, max_iter, time_limit, rel_tol, gap_tol, spread)
+    cand = np.unique(np.r_[colsc, cols0])
+    lm = build_linear(comp, cand)
+    lmq = build_linear(comp, cand, cap=cap)
+    stq, _, xq, _ = solve_lp(lmq)
+    # 2. perturbed LP over the candidates
+    v = _perturbed_point(comp, lm, q, perturb) if perturb > 0 else None
+    timing["perturbed_lp"] = time.perf_counter() - t0
+    # 3. decompositions: of the capped LP optimum (if it decomposes fully, the lottery is optimal),
+    # then of the perturbed point from a few random tie-breaks
+    pool = {cols0.tobytes(): cols0}
+    deadline = t0 + time_limit / 2
+    points = ([(xq, 0)] if stq == "OPTIMAL" else []) + ([(v, k) for k in range(max(1, n_decomp))] if v is not None else [])
+    for point, k in points:
+        if time.perf_counter() > deadline:
+            break
+        for pc in _face_walk(lm, point, np.random.default_rng(k), deadline):
+            pool.setdefault(pc.tobytes(), pc)
+    timing["decomposition"] = time.perf_counter() - t0
+    n_decomp_plans = len(pool)
+    # 4. master with restricted pricing
+    supp = [colsc[xc > 1e-9], cols0] + list(pool.values())
+    if v is not None:
+        supp.append(cand[v[:lm.n_x] > 1e-9])
+    S = np.unique(np.concatenate(supp))
+    lmS = build_linear(comp, S)
+    plans = list(pool.values())
+    values = [float(comp.int_objective(p)) for p in plans]
+    capq = q
+    it = 0
+    converged = False
+    history = []
+    while it < max_iter and time.perf_counter() - t0 < time_limit:
+        it += 1
+        w, lam, mu, support, slack = _master_n(plans, np.array(values) / norm, capq, comp)
+        lower = float(w @ np.array(values))
+        history.append((lower, ub))
+        if slack <= 1e-9 and lower >= (1.0 - gap_tol) * ub:
+            converged = True
+            break
+        cost = comp.col_cost.astype(np.float64)
+        cost[support] -= mu * norm
+        pc = _price_restricted(comp, lmS, S, cost)
+        if pc is None:
+            break
+        price = float(cost[pc].sum()) - (float(comp.col_cost[pc].sum()) - comp.int_objective(pc))
+        if (price / norm - lam) <= rel_tol or pc.tobytes() in pool:
+            converged = slack <= 1e-9
+            break
+        pool[pc.tobytes()] = pc
+        plans.append(pc)
+        values.append(float(comp.int_objective(pc)))
+    timing["master"] = time.perf_counter() - t0
+    w, lam, mu, support, slack = _master_n(plans, np.array(values) / norm, capq, comp)
+    if slack > 1e-9:
+        # the restricted pool cannot meet the caps: the exact method (pricing over every candidate)
+        lot = _build_exact(comp.problem, q, options, max_iter, time_limit, rel_tol, gap_tol, spread)
+        if not isinstance(lot, Plan):
+            lot.info = {"fallback": "exact", "timing": timing}
+        return lot
+    value_master = float(w @ np.array(values))
+    t_master = time.perf_counter() - t0
+    spread_deadline = t0 + time_limit + spread_time  # a safety net only: the plan count decides
+    spread_iter = min(spread_iter, spread_plans)
+    if spread > 0 and len(plans) > 1:
+        w0 = w
+        vals = np.array(values) / norm
+        for _ in range(spread_iter):
+            w2, duals = _spread_n(plans, vals, w0, capq, spread, comp)
+            if w2 is None:
+                break
+            w = w2
+            if time.perf_counter() > spread_deadline:
+                break
+            # entering plan: max nu*v(x) - mu.x > lam over the restricted seats
+            nu, mu_s, sup = duals["nu"], duals["mu"], duals["support"]
+            big = 10.0 * float(np.abs(comp.col_cost).max(initial=1)) / max(float(mu_s.max(initial=0)), 1e-12)
+            factor = norm / nu if nu > 1e-12 else big
+            cost = comp.col_cost.astype(np.float64)
+            cost[sup] -= mu_s * factor
+            pc = _price_restricted(comp, lmS, S, cost)
+            if pc is None or pc.tobytes() in pool:
+                break
+            posn = np.searchsorted(sup, pc)
+            posc = np.minimum(posn, len(sup) - 1)
+            hit = sup[posc] == pc
+            price = nu * comp.int_objective(pc) / norm - float(mu_s[posc[hit]].sum())
+            if price <= duals["lam"] + 1e-9 * max(1.0, abs(duals["lam"])):
+                break
+            pool[pc.tobytes()] = pc
+            plans.append(pc)
+            values.append(float(comp.int_objective(pc)))
+            vals = np.array(values) / norm
+            w0 = np.r_[w0, 0.0]
+        if len(w) < len(plans):
+            w2, _ = _spread_n(plans, vals, w0, capq, spread, comp)
+            w = w2 if w2 is not None else np.r_[w, np.zeros(len(plans) - len(w))]
+    timing["spread"] = time.perf_counter() - t0
+    w = np.maximum(w, 0.0)
+    keep = w > 1e-12
+    plans = [p for p, k in zip(plans, keep) if k]
+    values = np.array(values, dtype=float)[keep]
+    w = w[keep] / w[keep].sum()
+    marg = np.zeros(comp.n_cols)
+    for p, wk in zip(plans, w):
+        marg[p] += wk
+    lot = Lottery(comp, plans, w, values, q, v0, marg, it, time.perf_counter() - t0, converged)
+    lot.history = history
+    lot.upper_bound = ub
+    lot.info = {"method": "fast", "timing": timing, "pool": len(pool), "decomposition_plans": n_decomp_plans,
+                "restricted_seats": int(len(S)), "master_value_ratio": value_master / ub if ub else 1.0,
+                "perturbed_lp": v is not None}
+    return lot
+
+
+def _perturbed_point(comp, lm, q, beta, K=4):
+    """max sum_j c_j x_j - beta*u*sum_j g(x_j) + load terms over the LP with x_j <= q, where g is
+    the piecewise-linear convex function with K equal segments on [0, q] approximating x^2 / ... ;
+    returns the full variable vector of `lm` (x then load segments), or None."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    nx = lm.n_x
+    cols = lm.cols
+    cx = lm.c[:nx]
+    pos = cx[cx > 0]
+    unit = float(np.median(pos)) if len(pos) else 1.0
+    lock = comp.col_lock[cols].astype(bool)
+    h = q / K
+    Ax, Ay = lm.A[:, :nx], lm.A[:, nx:]
+    A = sp.hstack([Ax] * K + [Ay]).tocsr()
+    c = np.concatenate([cx - beta * unit * (2 * k + 1) * h for k in range(K)] + [lm.c[nx:]])
+    lb = np.concatenate([np.where(lock, 1.0 / K, 0.0)] * K + [lm.lb[nx:]])
+    ub = np.concatenate([np.where(lock, 1.0 / K, h)] * K + [lm.ub[nx:]])
+    res = milp(-c / max(unit, 1.0), constraints=LinearConstraint(A, lm.lo, lm.hi), integrality=np.zeros(len(c)),
+               bounds=Bounds(lb, ub), options={"disp": False})
+    if res.x is None or res.status != 0:
+        return None
+    z = res.x
+    x = z[:K * nx].reshape(K, nx).sum(0)
+    x[lock] = 1.0
+    return np.r_[x, z[K * nx:]]
+
+
+def _face_walk(lm, v, rng, deadline, tol=1e-9):
+    """Decompose the point v of {lo <= A z <= hi, lb <= z <= ub} into integral points: an integral
+    vertex of the minimal face containing the remaining point, then the largest step away from it.
+    Stops when the face holds no integral point (the remainder is then covered by the master LP).
+    Yields column-index arrays of the integral plans."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    A = lm.A.tocsr()
+    lo, hi, lb, ub = lm.lo, lm.hi, lm.lb, lm.ub
+    fl, fh = np.isfinite(lo), np.isfinite(hi)
+    r = v.copy()
+    m = 1.0
+    while m > 1e-7 and time.perf_counter() < deadline:
+        p = r / m
+        act = np.nonzero((p > tol) | (lb > 0))[0]
+        Ap = A @ p
+        t_lo = fl & (np.abs(Ap - lo) < 1e-7)
+        t_hi = fh & (np.abs(Ap - hi) < 1e-7)
+        sub = A[:, act]
+        rlo = np.where(t_hi, hi, lo)
+        rhi = np.where(t_lo, lo, hi)
+        blo = lb[act].copy()
+        blo[p[act] > 1 - tol] = 1.0
+        obj = -(p[act] + 1e-3 * rng.random(len(act)))
+        res = milp(obj, constraints=LinearConstraint(sub, rlo, rhi), integrality=np.ones(len(act)),
+                   bounds=Bounds(blo, ub[act]), options={"disp": False, "time_limit": 10.0})
+        if res.x is None or res.status != 0:
+            return
+        z = np.zeros(len(r))
+        z[act] = np.round(res.x)
+        Az, Ar = A @ z, A @ r
+        w = m
+        for a, b in ((Ar - lo * m, Az - lo), (hi * m - Ar, hi - Az), (r - lb * m, z - lb), (ub * m - r, ub - z)):
+            k = (b > 1e-12) & np.isfinite(a)
+            if k.any():
+                w = min(w, float(np.min(a[k] / b[k])))
+        yield lm.cols[z[:lm.n_x] > 0.5]
+        if w < 1e-9:
+            return
+        r = r - w * z
+        r[np.abs(r) < 1e-12] = 0.0
+        m -= w
+
+
+def _price_restricted(comp, lmS, S, cost):
+    """Best plan using only the seats S under `cost` (LP first: integral in practice; MIP otherwise)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    c = np.r_[cost[S], lmS.c[lmS.n_x:]]
+    sc = max(1.0, float(np.abs(c).max()))
+    for integ in (0, 1):
+        res = milp(-c / sc, constraints=LinearConstraint(lmS.A, lmS.lo, lmS.hi),
+                   integrality=np.full(len(c), integ), bounds=Bounds(lmS.lb, lmS.ub),
+                   options={"disp": False, "time_limit": 30.0})
+        if res.x is None:
+            return None
+        x = res.x[:lmS.n_x]
+        if integ or np.all(np.minimum(x, 1 - x) < 1e-7):
+            return S[x > 0.5]
+    return None
+
+
+def _incidence(plans, comp):
+    support = np.unique(np.concatenate(plans))
+    pos = np.full(comp.n_cols, -1, dtype=np.int64)
+    pos[support] = np.arange(len(support))
+    r = np.concatenate([pos[p] for p in plans])
+    c = np.concatenate([np.full(len(p), k) for k, p in enumerate(plans)])
+    X = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(support), len(plans)))
+    capv = np.where(comp.col_lock[support].astype(bool), 1.0, np.nan)
+    return support, X, capv
+
+
+def _master_n(plans, values, q, comp, M=10.0):
+    """Master LP (values normalised to ~1): max w.v - M sum s, sum w = 1, X w - s <= cap."""
+    support, X, capv = _incidence(plans, comp)
+    K, J = len(plans), len(support)
+    cap = np.where(np.isnan(capv), q, 1.0)
+    A_ub = sp.hstack([X, -sp.eye(J)]).tocsr()
+    A_eq = sp.csr_matrix(np.r_[np.ones(K), np.zeros(J)][None, :])
+    obj = -np.r_[values, -M * np.ones(J)]
+    res = linprog(obj, A_ub=A_ub, b_ub=cap, A_eq=A_eq, b_eq=[1.0], bounds=(0, None), method="highs")
+    if res.x is None:
+        raise RuntimeError(f"master LP failed: {res.message}")
+    w = np.maximum(res.x[:K], 0.0)
+    w = w / w.sum()
+    over = X @ w - cap
+    slack = float(np.maximum(over, 0).max(initial=0.0)) if (over > 1e-7).any() else 0.0
+    lam = -res.eqlin.marginals[0]
+    mu = np.maximum(-res.ineqlin.marginals, 0.0)
+    return w, lam, mu, support, slack
+
+
+def _spread_n(plans, values, w0, q, eps, comp):
+    """min z s.t. w_k <= z, sum w = 1, X w <= cap, w.v >= w0.v - eps |w0.v|."""
+    support, X, capv = _incidence(plans, comp)
+    K, J = len(plans), len(support)
+    cap = np.where(np.isnan(capv), q, 1.0)
+    v0 = float(values @ w0)
+    A_ub = sp.vstack([sp.hstack([X, sp.csr_matrix((J, 1))]),
+                      sp.csr_matrix(np.r_[-values, 0.0][None, :]),
+                      sp.hstack([sp.eye(K), -sp.csr_matrix(np.ones((K, 1)))])]).tocsr()
+    b_ub = np.r_[cap, -(v0 - eps * abs(v0)), np.zeros(K)]
+    A_eq = sp.csr_matrix(np.r_[np.ones(K), 0.0][None, :])
+    res = linprog(np.r_[np.zeros(K), 1.0], A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=(0, None),
+                  method="highs")
+    if res.status != 0:
+        return None, None
+    w = np.maximum(res.x[:K], 0.0)
+    m = -res.ineqlin.marginals
+    duals = {"mu": np.maximum(m[:J], 0.0), "nu": max(float(m[J]), 0.0), "lam": -float(res.eqlin.marginals[0]),
+             "support": support}
+    return w / w.sum(), duals
+
+
+# ---------------------------------------------------------------------------------------------
+# cache
+# ---------------------------------------------------------------------------------------------
+
+def _comp_key(comp: Compiled, params: dict) -> str:
+    h = hashlib.sha256()
+    h.update(_VERSION.encode())
+    h.update(repr(sorted(params.items())).encode())
+    h.update(repr((comp.scale, list(comp.solve_stages), comp.problem.n_experts,
+                   comp.problem.n_applications)).encode())
+    for a in (comp.col_stage, comp.col_expert, comp.col_app, comp.col_panel, comp.col_leaf, comp.col_cost,
+              comp.col_aff, comp.col_soft, comp.col_cont, comp.col_lock, comp.col_emp, comp.max_load,
+              comp.min_load, comp.seg_cost, comp.tpl.lb, comp.tpl.ub, comp.panel_stage, comp.panel_app,
+              comp.panel_size, comp.emp_gid, comp.indep_gid):
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(str(a.dtype).encode() + str(a.shape).encode())
+        h.update(a.tobytes())
+    for s in sorted(comp.fixed):
+        h.update(str(s).encode())
+        for a in comp.fixed[s]:
+            h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    p = comp.problem  # chairs of a drawn plan are picked from these
+    for a in (p.expert_can_chair, p.expert_category):
+        if a is not None:
+            h.update(np.ascontiguousarray(np.asarray(a)).tobytes())
+    return h.hexdigest()[:32]
+
+
+def lottery_key(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None, **params) -> str:
+    """Cache key of `build_lottery(problem, q, options, **params)` (hash of the compiled arrays)."""
+    import inspect
+
+    options = options or SolveOptions()
+    comp = compile_problem(problem, options.scale, options.stages)
+    sig = inspect.signature(build_lottery).parameters
+    full = {k: sig[k].default for k in ("method", "max_iter", "rel_tol", "gap_tol", "spread", "perturb",
+                                         "n_decompositions", "spread_iter", "spread_plans")}
+    full.update({k: v for k, v in params.items() if k in full})
+    full["q"] = float(q)
+    return _comp_key(comp, full)
+
+
+def _cache_path(cache_dir, key):
+    return Path(cache_dir) / f"lottery-{key}.npz"
+
+
+def _remember(key, lot):
+    _MEM_CACHE[key] = lot
+    _MEM_CACHE.move_to_end(key)
+    while len(_MEM_CACHE) > _MEM_CACHE_SIZE:
+        _MEM_CACHE.popitem(last=False)
+
+
+def clear_cache(cache_dir=None):
+    """Forget the in-memory lotteries (and delete the .npz files of `cache_dir`, if given)."""
+    _MEM_CACHE.clear()
+    if cache_dir is not None:
+        for f in Path(cache_dir).glob("lottery-*.npz"):
+            f.unlink()
+
+
+def save_lottery(lot: Lottery, path) -> None:
+    """Plans (as seat indices of the compiled problem), weights and values as .npz (atomic write)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lens = np.array([len(p) for p in lot.plans], dtype=np.int64)
+    meta = {"q": lot.q, "deterministic_value": lot.deterministic_value, "iterations": lot.iterations,
+            "wall_time": lot.wall_time, "converged": bool(lot.converged),
+            "upper_bound": float(getattr(lot, "upper_bound", float("nan"))), "key": getattr(lot, "key", ""),
+            "n_cols": lot.comp.n_cols, "version": _VERSION}
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, seats=np.concatenate(lot.plans) if lot.plans else np.zeros(0, np.int64),
+                        lens=lens, weights=lot.weights, values=np.asarray(lot.values, dtype=float),
+                        meta=np.array(json.dumps(meta)))
+    os.replace(tmp, path)
+
+
+def load_lottery(comp_or_problem, path, options: SolveOptions | None = None) -> Lottery | None:
+    """The Lottery saved at `path` for this problem (None if absent or made for another problem)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    comp = comp_or_problem
+    if not isinstance(comp, Compiled):
+        options = options or SolveOptions()
+        comp = compile_problem(comp_or_problem, options.scale, options.stages)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            seats, lens, w, values = z["seats"], z["lens"], z["weights"], z["values"]
+    except Exception:
+        return None
+    if meta.get("n_cols") != comp.n_cols or meta.get("version") != _VERSION:
+        return None
+    plans = np.split(seats.astype(np.int64), np.cumsum(lens)[:-1]) if len(lens) else []
+    marg = np.zeros(comp.n_cols)
+    for p, wk in zip(plans, w):
+        marg[p] += wk
+    lot = Lottery(comp, plans, w, values, meta["q"], meta["deterministic_value"], marg, meta["iterations"],
+                  meta["wall_time"], meta["converged"])
+    lot.upper_bound = meta["upper_bound"]
+    lot.key = meta["key"]
+    lot.history = []
+    lot.info = {"method": "cache"}
+    return lot
+
+
+def _with_comp(lot: Lottery, comp: Compiled) -> Lottery:
+    new = replace(lot, comp=comp)
+    for k in ("upper_bound", "key", "history", "info"):
+        if hasattr(lot, k):
+            setattr(new, k, getattr(lot, k))
+    return new

@@ -1,0 +1,70 @@
+"""Fast randomized lottery: every support plan valid, caps, determinism, cache."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solver import SolveOptions, check_plan
+from solver.engine import make_plan
+from solver.randomized import build_lottery, clear_cache, load_lottery, lottery_key
+from solver.synthetic import guangxi_round, small_random
+
+
+def _support_ok(problem, lot, q):
+    assert abs(lot.weights.sum() - 1) < 1e-9 and (lot.weights > 0).all()
+    assert lot.marginals.max() <= q + 1e-7
+    for cols in lot.plans:
+        assert check_plan(problem, make_plan(lot.comp, cols, "OPTIMAL", "x")) == []
+    assert lot.expected_value <= lot.upper_bound * (1 + 1e-7) + 1
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.5, 0.7]))
+def test_fast_lottery_support_valid_and_capped(seed, q):
+    p = small_random(np.random.default_rng(seed))
+    lot = build_lottery(p, q=q, use_cache=False, time_limit=20, spread_plans=10)
+    if not hasattr(lot, "plans"):
+        assert lot.status == "INFEASIBLE"
+        return
+    _support_ok(p, lot, q)
+
+
+@pytest.fixture(scope="module")
+def mid_round():
+    return guangxi_round(10, 150, (10, 4), (5, 7), seed=3)
+
+
+def test_fast_lottery_quality_and_determinism(mid_round, tmp_path):
+    clear_cache()
+    a = build_lottery(mid_round, q=0.5, use_cache=False)
+    _support_ok(mid_round, a, 0.5)
+    assert a.info["method"] == "fast"
+    assert a.expected_value >= 0.9 * a.deterministic_value
+    assert len(a.plans) >= 5
+    b = build_lottery(mid_round, q=0.5, use_cache=False)
+    assert np.array_equal(a.weights, b.weights)
+    for s in (0, 7, 123):
+        x, y = a.draw(s), b.draw(s)
+        assert all(u.pairs() == v.pairs() for u, v in zip(x.stages, y.stages))
+        assert check_plan(mid_round, x) == []
+
+
+def test_lottery_cache_memory_and_disk(mid_round, tmp_path):
+    clear_cache()
+    a = build_lottery(mid_round, q=0.5, cache_dir=tmp_path)
+    assert a.cache_hit is None
+    files = list(tmp_path.glob("lottery-*.npz"))
+    assert len(files) == 1 and lottery_key(mid_round, 0.5) in files[0].name
+    b = build_lottery(mid_round, q=0.5, cache_dir=tmp_path)  # memory hit: same object
+    assert b is a
+    clear_cache()
+    c = build_lottery(mid_round, q=0.5, cache_dir=tmp_path)  # disk hit
+    assert c.cache_hit == "disk"
+    assert np.array_equal(c.weights, a.weights) and all(np.array_equal(x, y) for x, y in zip(a.plans, c.plans))
+    assert a.draw(42).stages[0].pairs() == c.draw(42).stages[0].pairs()
+    d = load_lottery(mid_round, files[0])
+    assert np.allclose(d.marginals, a.marginals)
+    # another q -> another key
+    assert lottery_key(mid_round, 0.6) != lottery_key(mid_round, 0.5)
+    clear_cache(tmp_path)
+    assert not list(tmp_path.glob("lottery-*.npz"))
