@@ -309,15 +309,21 @@ def plan_round(data: RoundData, policy: Policy, stages: list[str] | None = None,
     return result
 
 
-def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float) -> Plan:
+def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float,
+               cache_dir=None) -> Plan:
     """随机抽取: one random draw with every seat's probability capped at q. The solver builds a
     lottery over feasible plans (every plan meets every hard rule) and draws one from the seed:
     the same inputs, q and seed give the same plan."""
     from solver.randomized import build_lottery
 
     idx = tuple(inp.stage_index(s) for s in stages)
-    lottery = build_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=seed),
-                            time_limit=max(time_limit, 1.0))
+    if cache_dir is None:
+        from reviewer.store.engine import default_home
+
+        cache_dir = default_home() / "cache"
+    # The lottery depends on the problem and q, not on the seed: cached, a new draw is instant.
+    lottery = build_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0),
+                            time_limit=max(time_limit, 1.0), cache_dir=cache_dir)
     if isinstance(lottery, Plan):  # no feasible plan: the deterministic diagnostics explain why
         return lottery
     return lottery.draw(seed)
