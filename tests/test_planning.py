@@ -113,3 +113,15 @@ def test_affinity_is_cached_as_a_sparse_matrix(tmp_path):
     car = [i for i, e in enumerate(data.experts) if e.fields == ("汽车",)]
     assert data.applications[0].field == "汽车" and data.applications[1].field == "生物医药"
     assert all(a[i, 0] > a[i, 1] for i in car) and len(car) > 5
+
+
+def test_random_draw_keeps_every_rule_and_reproduces_from_its_seed(tmp_path):
+    from reviewer.planning import draw_round
+    data = small_round()
+    inp = build_problem(data, detect_conflicts(data, P), P, cache_dir=tmp_path)
+    a = draw_round(inp, ["认定评审"], seed=3, q=0.5, time_limit=60, cache_dir=tmp_path)
+    b = draw_round(inp, ["认定评审"], seed=3, q=0.5, time_limit=60, cache_dir=tmp_path)
+    assert a.feasible and a.path == "lp_randomized"
+    assert check_plan(inp.problem, a, stages=[2]) == []
+    assert panels_table(inp, a).equals(panels_table(inp, b))
+    assert a.info["max_marginal"] <= 0.5 + 1e-9 and a.info["support"] >= 2
