@@ -208,6 +208,14 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     visible(page, "专家组 Panels")
     visible(page, "随机种子 11")
 
+    # publish the plan (the expert link below shows published seats only)
+    page.get_by_role("tab", name="发布").click()
+    page.get_by_text("我已核对专家组").first.click()
+    idle(page)
+    page.get_by_role("button", name="发布", exact=True).click()
+    visible(page, "专家组已发布")
+    idle(page)
+
     # 6 评分 Scores
     page.goto(base + "/scores")
     visible(page, "评分 Scores")
@@ -227,6 +235,31 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     page.get_by_role("tab", name="各领域得分区间").click()
     idle(page)
     shot(page, "11_ranking_intervals")
+
+    # an expert's personal link, made with the CLI; expert_id=<another expert> in the URL changes nothing
+    from reviewer import app_store
+    os.environ["REVIEWER_APP_DATA"] = str(server["data"])
+    try:
+        seats = app_store.published_seats("demo-2026", "初审评估")
+    finally:
+        os.environ.pop("REVIEWER_APP_DATA", None)
+        app_store._STORES.clear()
+    mine_e = seats["expert_id"].iloc[0]
+    other_e = next(e for e in seats["expert_id"] if e != mine_e)
+    out = subprocess.run([sys.executable, "-m", "reviewer.cli", "token", mine_e, "--round", "demo-2026", "--url", base],
+                         env={**os.environ, "REVIEWER_APP_DATA": str(server["data"])}, capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip().splitlines()[-1]
+    page.goto(link + f"&expert_id={other_e}")
+    visible(page, "我的评审任务 My assignments")
+    visible(page, f"（{mine_e}）")
+    page.locator("[data-testid='stDataFrame']").first.wait_for(state="visible", timeout=WAIT)
+    idle(page)
+    shot(page, "13_expert_link")
+    body = page.locator("body").inner_text()
+    assert mine_e in body and other_e not in body
+    assert "轮次 Round" not in body                       # no staff pages
 
     # English switch
     page.goto(base + "/")
