@@ -56,8 +56,8 @@ def policy_from_text(text: str, as_of: str | None = None, source: str = "(stored
 
 
 def read_policy_text(path: str | Path | None) -> tuple[str, str]:
-    from reviewer.policy import DEFAULT_POLICY_PATH, PACKAGED_POLICY_PATH, load_policy
-    p = Path(path) if path else (DEFAULT_POLICY_PATH if DEFAULT_POLICY_PATH.exists() else PACKAGED_POLICY_PATH)
+    from reviewer.policy import DEFAULT_POLICY_PATH, load_policy
+    p = Path(path) if path else DEFAULT_POLICY_PATH
     load_policy(p)  # validates, with clear messages
     return p.read_bytes().decode("utf-8"), str(p)
 
