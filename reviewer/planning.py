@@ -299,7 +299,11 @@ def plan_round(data: RoundData, policy: Policy, stages: list[str] | None = None,
                         coverage_table(panels, list(policy.panel_rules.categories)), stages)
     if plan.feasible:
         echo(f"  {plan.status} via {plan.path} in {plan.wall_time:.2f}s: {len(panels)} seats, objective "
-             f"{plan.objective:.1f} (gap {plan.gap:.4%}); "
+             f"{plan.objective:.1f} " + (f"(random draw {plan.info.get('plan_index', 0) + 1} of "
+                                         f"{plan.info.get('support', '?')} plans, expected objective "
+                                         f"{plan.info.get('expected_ratio', float('nan')):.2%} of the optimum, max "
+                                         f"seat probability {plan.info.get('max_marginal', float('nan')):.3f}); "
+                                         if plan.path == "lp_randomized" else f"(gap {plan.gap:.4%}); ")
              + ", ".join(f"{k} {v:.1f}" for k, v in plan.breakdown.items() if k in ("affinity", "load_balance",
                                                                                     "soft_conflict", "continuity")))
     else:

@@ -54,6 +54,11 @@ class Lottery:
         return float(self.weights @ self.values)
 
     def draw(self, seed: int, path="lp_randomized") -> Plan:
+        """One plan of the support, picked with default_rng(seed) by the weights. The Plan's
+        wall_time is the draw itself (building the lottery: info["lottery_build_seconds"]); bound and
+        gap are NaN (a random draw claims no optimality; info["expected_ratio"] and
+        info["lottery_upper_bound"] describe the lottery instead)."""
+        t0 = time.perf_counter()
         rng = np.random.default_rng(seed)
         k = int(rng.choice(len(self.plans), p=self.weights))
         comp = self.comp
@@ -69,9 +74,12 @@ class Lottery:
                 "max_marginal": float(self.marginals.max(initial=0)), "iterations": self.iterations,
                 "converged": self.converged,
                 "lottery_upper_bound": getattr(self, "upper_bound", float("nan")) / comp.scale,
-                "forced_above_q": int((self.marginals > self.q + 1e-6).sum())}
-        return make_plan(comp, self.plans[k], OPTIMAL, path, None, None, self.wall_time, seed, info,
-                         marginals=marg)
+                "forced_above_q": int((self.marginals > self.q + 1e-6).sum()),
+                "plan_weight": float(self.weights[k]), "largest_weight": float(self.weights.max()),
+                "lottery_build_seconds": float(self.wall_time),
+                "lottery_cache": getattr(self, "cache_hit", None)}
+        plan = make_plan(comp, self.plans[k], OPTIMAL, path, None, None, 0.0, seed, info, marginals=marg)
+        return replace(plan, bound=float("nan"), gap=float("nan"), wall_time=time.perf_counter() - t0)
 
 
 def _build_exact(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
@@ -244,7 +252,7 @@ def draw(problem: PanelProblem, q: float = 0.5, seed: int = 0, options: SolveOpt
 # generation, spreading. See build_lottery.
 # ---------------------------------------------------------------------------------------------
 
-_VERSION = "fast-1"
+_VERSION = "fast-2"
 _MEM_CACHE: "OrderedDict[str, Lottery]" = OrderedDict()
 _MEM_CACHE_SIZE = 8
 
@@ -253,8 +261,9 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                   max_iter: int = 200, time_limit: float = 120.0, rel_tol: float = 1e-6,
                   gap_tol: float = 1e-2, spread: float = 0.005,
                   spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "fast",
-                  perturb: float = 0.5, n_decompositions: int = 4, cache_dir=None,
-                  use_cache: bool = True, spread_plans: int = 50) -> Lottery | Plan:
+                  perturb: float = 0.5, n_decompositions: int = 8, cache_dir=None,
+                  use_cache: bool = True, spread_plans: int = 50, face_gap: float = 1.0,
+                  spread_mip: bool = False) -> Lottery | Plan:
     """Lottery over feasible plans with every seat probability <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
 
@@ -290,7 +299,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
     comp = compile_problem(problem, options.scale, options.stages)
     params = dict(method=method, q=float(q), max_iter=max_iter, rel_tol=rel_tol, gap_tol=gap_tol, spread=spread,
                   perturb=perturb, n_decompositions=n_decompositions, spread_iter=spread_iter,
-                  spread_plans=spread_plans)
+                  spread_plans=spread_plans, face_gap=float(face_gap), spread_mip=bool(spread_mip))
     key = _comp_key(comp, params)
     if use_cache:
         lot = _MEM_CACHE.get(key)
@@ -312,7 +321,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                            spread_time)
     else:
         lot = _build_fast(comp, q, options, t0, max_iter, time_limit, rel_tol, gap_tol, spread, perturb,
-                          n_decompositions, spread_iter, spread_time, spread_plans)
+                          n_decompositions, spread_iter, spread_time, spread_plans, face_gap, spread_mip)
     if isinstance(lot, Plan):
         return lot
     lot.key = key
@@ -325,7 +334,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
 
 
 def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, gap_tol, spread, perturb,
-                n_decomp, spread_iter=100, spread_time=60.0, spread_plans=50):
+                n_decomp, spread_iter=100, spread_time=60.0, spread_plans=50, face_gap=1.0, spread_mip=False):
     from .lp import build_linear, solve_lp
     from .lpguide import column_generation
 
@@ -359,7 +368,7 @@ def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, g
     for point, k in points:
         if time.perf_counter() > deadline:
             break
-        for pc in _face_walk(lm, point, np.random.default_rng(k), deadline):
+        for pc in _face_walk(lm, point, np.random.default_rng(k), deadline, face_gap=face_gap):
             pool.setdefault(pc.tobytes(), pc)
     timing["decomposition"] = time.perf_counter() - t0
     n_decomp_plans = len(pool)
@@ -410,12 +419,12 @@ def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, g
     if spread > 0 and len(plans) > 1:
         w0 = w
         vals = np.array(values) / norm
-        for _ in range(spread_iter):
+        for i in range(spread_iter + 1):  # re-weight the pool, then up to spread_iter new plans
             w2, duals = _spread_n(plans, vals, w0, capq, spread, comp)
             if w2 is None:
                 break
             w = w2
-            if time.perf_counter() > spread_deadline:
+            if i == spread_iter or time.perf_counter() > spread_deadline:
                 break
             # entering plan: max nu*v(x) - mu.x > lam over the restricted seats
             nu, mu_s, sup = duals["nu"], duals["mu"], duals["support"]
@@ -423,7 +432,7 @@ def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, g
             factor = norm / nu if nu > 1e-12 else big
             cost = comp.col_cost.astype(np.float64)
             cost[sup] -= mu_s * factor
-            pc = _price_restricted(comp, lmS, S, cost)
+            pc = _price_restricted(comp, lmS, S, cost, lp_only=not spread_mip)
             if pc is None or pc.tobytes() in pool:
                 break
             posn = np.searchsorted(sup, pc)
@@ -486,7 +495,7 @@ def _perturbed_point(comp, lm, q, beta, K=4):
     return np.r_[x, z[K * nx:]]
 
 
-def _face_walk(lm, v, rng, deadline, tol=1e-9):
+def _face_walk(lm, v, rng, deadline, tol=1e-9, face_gap=1.0):
     """Decompose the point v of {lo <= A z <= hi, lb <= z <= ub} into integral points: an integral
     vertex of the minimal face containing the remaining point, then the largest step away from it.
     Stops when the face holds no integral point (the remainder is then covered by the master LP).
@@ -509,9 +518,12 @@ def _face_walk(lm, v, rng, deadline, tol=1e-9):
         rhi = np.where(t_lo, lo, hi)
         blo = lb[act].copy()
         blo[p[act] > 1 - tol] = 1.0
-        obj = -(p[act] + 1e-3 * rng.random(len(act)))
+        obj = -(p[act] + 0.05 * rng.random(len(act)))
+        # any integral point of the face will do (the step is then as long as the polytope allows):
+        # mip_rel_gap = face_gap stops HiGHS at the first good-enough one (deterministic, 1 thread)
         res = milp(obj, constraints=LinearConstraint(sub, rlo, rhi), integrality=np.ones(len(act)),
-                   bounds=Bounds(blo, ub[act]), options={"disp": False, "time_limit": 10.0})
+                   bounds=Bounds(blo, ub[act]), options={"disp": False, "time_limit": 10.0,
+                                                         "mip_rel_gap": face_gap})
         if res.x is None or res.status != 0:
             return
         z = np.zeros(len(r))
@@ -530,13 +542,14 @@ def _face_walk(lm, v, rng, deadline, tol=1e-9):
         m -= w
 
 
-def _price_restricted(comp, lmS, S, cost):
-    """Best plan using only the seats S under `cost` (LP first: integral in practice; MIP otherwise)."""
+def _price_restricted(comp, lmS, S, cost, lp_only=False):
+    """Best plan using only the seats S under `cost` (LP first: integral in practice; MIP otherwise;
+    `lp_only`: None when the LP optimum is fractional)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     c = np.r_[cost[S], lmS.c[lmS.n_x:]]
     sc = max(1.0, float(np.abs(c).max()))
-    for integ in (0, 1):
+    for integ in ((0,) if lp_only else (0, 1)):
         res = milp(-c / sc, constraints=LinearConstraint(lmS.A, lmS.lo, lmS.hi),
                    integrality=np.full(len(c), integ), bounds=Bounds(lmS.lb, lmS.ub),
                    options={"disp": False, "time_limit": 30.0})
@@ -637,7 +650,7 @@ def lottery_key(problem: PanelProblem, q: float = 0.5, options: SolveOptions | N
     comp = compile_problem(problem, options.scale, options.stages)
     sig = inspect.signature(build_lottery).parameters
     full = {k: sig[k].default for k in ("method", "max_iter", "rel_tol", "gap_tol", "spread", "perturb",
-                                         "n_decompositions", "spread_iter", "spread_plans")}
+                                         "n_decompositions", "spread_iter", "spread_plans", "face_gap", "spread_mip")}
     full.update({k: v for k, v in params.items() if k in full})
     full["q"] = float(q)
     return _comp_key(comp, full)

@@ -68,3 +68,25 @@ def test_lottery_cache_memory_and_disk(mid_round, tmp_path):
     assert lottery_key(mid_round, 0.6) != lottery_key(mid_round, 0.5)
     clear_cache(tmp_path)
     assert not list(tmp_path.glob("lottery-*.npz"))
+
+
+def test_draw_reports_draw_not_build(mid_round):
+    lot = build_lottery(mid_round, q=0.5, use_cache=False)
+    p = lot.draw(5)
+    assert np.isnan(p.bound) and np.isnan(p.gap)
+    assert p.info["lottery_build_seconds"] == pytest.approx(lot.wall_time)
+    assert p.wall_time < lot.wall_time and p.wall_time < 1.0
+    assert p.info["support"] == len(lot.plans) and 0 <= p.info["plan_index"] < len(lot.plans)
+    assert p.info["plan_weight"] == pytest.approx(lot.weights[p.info["plan_index"]])
+    assert p.info["largest_weight"] == pytest.approx(lot.weights.max())
+    assert 0.9 <= p.info["expected_ratio"] <= 1.0 + 1e-9
+    assert p.info["max_marginal"] <= 0.5 + 1e-7
+
+
+def test_spread_reweights_pool_without_new_plans(mid_round):
+    """spread_plans=0 still minimises the largest weight over the pool (no vertex lottery)."""
+    a = build_lottery(mid_round, q=0.5, use_cache=False, spread_plans=0)
+    b = build_lottery(mid_round, q=0.5, use_cache=False, spread=0.0)
+    _support_ok(mid_round, a, 0.5)
+    assert a.weights.max() <= b.weights.max() + 1e-9
+    assert a.expected_value >= (1 - 0.005) * b.expected_value - 1e-6 * abs(b.expected_value)
