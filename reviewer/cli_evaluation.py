@@ -89,6 +89,39 @@ def _fail(e: UserError) -> None:
     raise typer.Exit(2)
 
 
+def record_evaluations(ev, rp, centres_df: pd.DataFrame, db: Optional[str], user: Optional[str]) -> tuple[int, int]:
+    """Write each centre-year evaluation (total, band, state, part scores) to the store in one transaction;
+    an evaluation already stored for that centre and year is kept (the store refuses to overwrite it)."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from reviewer.store.engine import open_store
+    from reviewer.store.models import AnnualEvaluation
+    from reviewer.store.repo import record_evaluation
+
+    who = user or getpass.getuser()
+    names = dict(zip(centres_df["centre_id"], centres_df.get("name", pd.Series([""] * len(centres_df)))))
+    states = rp.states() if hasattr(rp, "states") else None
+    state_of = {}
+    if isinstance(states, pd.DataFrame) and {"centre_id", "state"} <= set(states.columns):
+        state_of = dict(zip(states["centre_id"], states["state"]))
+    store = open_store(db)
+    stored = kept = 0
+    with store.write() as s:
+        for r in ev.records:
+            exists = s.execute(select(AnnualEvaluation).where(AnnualEvaluation.centre_id == r.centre_id,
+                                                              AnnualEvaluation.year == r.year)).scalar_one_or_none()
+            if exists is not None:
+                kept += 1
+                continue
+            record_evaluation(s, r.centre_id, r.year, user=who, centre_name=str(names.get(r.centre_id, "") or ""),
+                              total=r.score, band=r.band or None, state=state_of.get(r.centre_id),
+                              indicators=r.as_dict(), note="reviewer evaluate --record")
+            stored += 1
+    return stored, kept
+
+
 def register(app: typer.Typer) -> None:
     """Add the `evaluate` and `lifecycle` commands to the main `reviewer` app."""
 
@@ -107,6 +140,10 @@ def register(app: typer.Typer) -> None:
         policy: Optional[Path] = typer.Option(None, "--policy", help="Policy file (TOML); default data/policy.toml."),
         out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for the outputs."),
         allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 even when some rows were rejected."),
+        record: bool = typer.Option(False, "--record", help="Store each centre-year evaluation in the round store "
+                                                            "(audited; years already stored are left as they are)."),
+        db: Optional[str] = typer.Option(None, "--db", help="Store URL or SQLite file (default: the local store)."),
+        user: Optional[str] = typer.Option(None, "--user", help="Who records the evaluations (default: login name)."),
     ) -> None:
         """考核评估 Annual evaluation: scores, bands 优秀/良好/合格/不合格, actions continue/rectify/revoke, report."""
         started = time.time()
@@ -161,6 +198,9 @@ def register(app: typer.Typer) -> None:
                                                "bands": ev.scores["band"].value_counts().to_dict()}), out)
             typer.echo(f"写出 Wrote: {', '.join(str(p) for p in paths[:6])}{' ...' if len(paths) > 6 else ''} "
                        f"({len(paths)} files in {out})")
+            if record:
+                stored, kept = record_evaluations(ev, rp, centres_df, db, user)
+                typer.echo(f"入库 Stored {stored} evaluation(s) in the round store; {kept} already there, left as they are")
         except UserError as e:
             _fail(e)
             return

@@ -100,3 +100,27 @@ def test_main_cli_has_both_commands():
     from reviewer.cli import app as main_app
     names = {c.name for c in main_app.registered_commands}
     assert {"evaluate", "lifecycle"} <= names
+
+
+def test_evaluate_records_evaluations_in_the_store_once(app, tmp_path):
+    db = tmp_path / "store.sqlite"
+    args = ("evaluate", DEMO / "indicators.xlsx", "--as-of", AS_OF, "--no-charts", "-o", tmp_path / "o",
+            "--record", "--db", db, "--user", "考核处")
+    r = run(app, *args)
+    assert r.exit_code == 0, r.output
+    assert "Stored 21 evaluation(s)" in r.stdout
+    r = run(app, *args)
+    assert "Stored 0 evaluation(s)" in r.stdout and "21 already there" in r.stdout
+    from reviewer.audit import verify
+    from reviewer.store.engine import open_store
+    from reviewer.store.models import AnnualEvaluation
+    from sqlalchemy import select
+    store = open_store(str(db))
+    with store.read() as s:
+        rows = s.execute(select(AnnualEvaluation).where(AnnualEvaluation.centre_id == "GXMIC-2022-07")).scalars().all()
+        assert sorted(r.year for r in rows) == [2023, 2024, 2025]
+        assert {r.year: r.band for r in rows}[2025] == "不合格" and rows[0].state == "撤销"
+        assert rows[0].evaluated_by == "考核处"
+        v = verify(s)
+        assert v.ok and v.entries == 21
+    store.dispose()
