@@ -202,6 +202,27 @@ def run_guangxi(kind):
             "solve_info": _slim(plan.info)}
 
 
+def _demo_problem():
+    """The REAL demo round (data/demo/applications.xlsx) as the app builds it: eligible applications in
+    every stage, demo policy, dense affinity (every non-excluded pair is a candidate)."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from reviewer.conflicts import detect_conflicts
+    from reviewer.eligibility import screen
+    from reviewer.io import load_round_from
+    from reviewer.pipeline import demo_policy
+    from reviewer.planning import build_problem
+    from reviewer.policy import load_policy
+
+    pol = demo_policy(load_policy())
+    data, _ = load_round_from(str(ROOT / "data" / "demo" / "applications.xlsx"), pol)
+    el = screen(data, pol).eligible_ids()
+    inp = build_problem(data, detect_conflicts(data, pol), pol, stage_applications={s: el for s in pol.stages.order},
+                        cache_dir=Path(tempfile.gettempdir()) / "bench-affcache")
+    return inp.problem, len(el)
+
+
 def run_random(draws, q, shape="40x400"):
     import tempfile
 
@@ -209,13 +230,18 @@ def run_random(draws, q, shape="40x400"):
 
     from solver import SolveOptions, check_plan, solve
     from solver.engine import make_plan
+    from solver.randomized import _VERSION as _LOTTERY_VERSION
     from solver.randomized import build_lottery, clear_cache
     from solver.synthetic import guangxi_round
 
     if shape == "150x3000":
         prob = guangxi_round(150, 3000, (150, 60, 20), (5, 5, 7), seed=0)
+    elif shape == "demo":
+        prob, n_el = _demo_problem()
+        shape = f"demo round ({n_el} eligible applications x {prob.n_experts} experts)"
     else:
         prob = guangxi_round(40, 400, (40, 16, 6), (5, 5, 7), seed=0)
+    load_avg = os.getloadavg()[0]  # other processes on the machine slow every phase
     det = solve(prob, SolveOptions())
     cache_dir = tempfile.mkdtemp(prefix="lottery-cache-")
     clear_cache()
@@ -258,7 +284,7 @@ def run_random(draws, q, shape="40x400"):
     n_pos = int((lot.marginals > 1e-12).sum())
     n_at_q = int((lot.marginals > q - 1e-6).sum())
     z = float(_norm.ppf(1 - 0.01 / max(1, n_at_q)))  # 99% for the largest of n_at_q seats at p = q
-    return {"instance": f"guangxi{shape} randomized", "shape": shape, "q": q, "draws": draws,
+    return {"instance": (shape if shape.startswith("demo") else f"guangxi{shape}") + " randomized", "shape": shape, "q": q, "draws": draws,
             "lottery_build_s": build_t, "cache_memory_hit_s": mem_hit_t, "cache_disk_hit_s": disk_hit_t,
             "per_draw_s": draw_t, "support_plans": len(lot.plans), "entropy_bits": entropy_bits,
             "max_plan_weight": float(wts.max()), "distinct_plans_drawn": int(len({int(np.random.default_rng(s).choice(len(lot.plans), p=wts)) for s in range(draws)})), "iterations": lot.iterations,
@@ -271,7 +297,8 @@ def run_random(draws, q, shape="40x400"):
             "lottery_upper_bound_ratio": float(lot.upper_bound / lot.deterministic_value),
             "violations_in_support": viol_support, "draw0_info": _slim(one.info),
             "timing": {k: float(v) for k, v in (getattr(lot, "info", {}) or {}).get("timing", {}).items()},
-            "method": (getattr(lot, "info", {}) or {}).get("method"),
+            "method": (getattr(lot, "info", {}) or {}).get("method"), "lottery_version": _LOTTERY_VERSION,
+            "load_avg_1min": load_avg,
             "sampling_tolerance_note": "3 sd at p=q for one seat; max over the seats at q: z = Phi^-1(1 - 0.01/n)",
             "tolerance": 1.5 / np.sqrt(draws), "tolerance_max": z * np.sqrt(q * (1 - q) / draws), **stage1}
 
@@ -315,7 +342,9 @@ def tasks(args):
             ts.append({"kind": "coverage", "name": n})
     ts.append({"kind": "guangxi", "name": "guangxi40x400"})
     ts.append({"kind": "guangxi", "name": "guangxi150x3000"})
-    ts.append({"kind": "random", "draws": args.draws or (200 if args.quick else 1000), "q": 0.5})
+    ts.append({"kind": "random", "name": "random40x400", "draws": args.draws or (200 if args.quick else 1000),
+               "q": 0.5})
+    ts.append({"kind": "random", "name": "randomdemo", "shape": "demo", "draws": args.draws or 1000, "q": 0.5})
     if not args.quick:
         ts.append({"kind": "random", "name": "random150x3000", "shape": "150x3000",
                    "draws": args.draws or 1000, "q": 0.5})
@@ -419,6 +448,9 @@ def write_md(path, mach, results, have):
               f"{fmt(r['expected_objective_ratio'], 4)}; no lottery with seat probabilities <= q can exceed "
               f"{fmt(r['lottery_upper_bound_ratio'], 4)} (LP relaxation with every seat capped at q).",
               f"- hard-rule violations over all plans in the support (every possible draw): {r['violations_in_support']}.",
+              f"- lottery code version: {r.get('lottery_version', 'fast-1 (an earlier build: not re-run since)')}"
+              + (f"; machine load average (1 min) at the start: {r['load_avg_1min']:.1f} on {mach['nproc']} cores "
+                 f"(other jobs running: every time above is inflated accordingly)." if "load_avg_1min" in r else "."),
               ""]
     errs = [r for r in results if "error" in r]
     if errs:
@@ -472,6 +504,8 @@ def main(argv=None):
                     help="skip the HiGHS LP bound above this many candidate pairs (use the flow optimum)")
     ap.add_argument("--draws", type=int, default=None, help="randomized draws (default 1000, quick 200)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "assignment"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the earlier results (from the .json) of the instances not run now")
     ap.add_argument("--single", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.single:
@@ -501,6 +535,11 @@ def main(argv=None):
         print("   ", {k: r[k] for k in ("path", "status", "ratio", "wall_s", "error") if k in r}, file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.merge and Path(str(out) + ".json").exists():  # keep the other instances' earlier results
+        old = json.loads(Path(str(out) + ".json").read_text(encoding="utf-8"))["results"]
+        new = {r.get("instance"): r for r in results}
+        merged = [new.pop(r.get("instance"), r) for r in old]
+        results = merged + list(new.values())
     Path(str(out) + ".json").write_text(json.dumps({"machine": mach, "results": results}, indent=1, default=float,
                                                    ensure_ascii=False), encoding="utf-8")
     write_md(str(out) + ".md", mach, results, have)

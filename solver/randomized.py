@@ -262,7 +262,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                   gap_tol: float = 1e-2, spread: float = 0.005,
                   spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "fast",
                   perturb: float = 0.5, n_decompositions: int = 8, cache_dir=None,
-                  use_cache: bool = True, spread_plans: int = 50, face_gap: float = 1.0,
+                  use_cache: bool = True, spread_plans: int = 30, face_gap: float = 1.0,
                   spread_mip: bool = False) -> Lottery | Plan:
     """Lottery over feasible plans with every seat probability <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
@@ -277,7 +277,9 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
       3. The perturbed fractional point is decomposed into integral plans by a face walk: an
          integral vertex of the minimal face containing the point (HiGHS MIP restricted to that face),
          then the largest step away from it that stays in the polytope; repeated from
-         `n_decompositions` random tie-breaks. Every plan found is an integral point of the full
+         `n_decompositions` random tie-breaks. The MIP stops at the first integral point within
+         `face_gap` (relative) of the best one: any integral point of the face is valid, and proving
+         the best one was most of the build time on the real demo round. Every plan found is an integral point of the full
          model (all hard rules).
       4. Master LP over the pooled plans (weights, one cap row per seat, exactly as in the exact
          method), with column generation whose pricing is restricted to the seats of steps 1-3 (LP,
@@ -285,7 +287,8 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
          the exact method takes over from the pool.
       5. Spreading (`spread` > 0): minimise the largest plan weight at value >= (1 - spread) of
          the master's value, caps kept, adding up to min(`spread_iter`, `spread_plans`) plans by
-         the same restricted pricing. Every stopping rule counts iterations (time limits are only
+         the same restricted pricing (LP only: the spreading stops at the first fractional pricing
+         LP unless `spread_mip`). With `spread_plans` = 0 the pool is still re-weighted. Every stopping rule counts iterations (time limits are only
          safety nets), so the lottery, hence every draw, is a function of (problem, q, parameters).
     method="exact": the original column generation with the exact solver as pricing (slow).
 
@@ -352,7 +355,12 @@ def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, g
     st, ub, xc, colsc, _, _, _ = column_generation(comp, cap=cap, time_limit=max(5.0, time_limit / 4))
     timing["capped_lp"] = time.perf_counter() - t0
     if st != "OPTIMAL":
-        return _build_exact(comp.problem, q, options, max_iter, time_limit, rel_tol, gap_tol, spread)
+        # e.g. INFEASIBLE: no point of the LP has every seat <= q (some seat is forced above q); the
+        # exact method then reports the forced seats (info["forced_above_q"] of a draw)
+        lot = _build_exact(comp.problem, q, options, max_iter, time_limit, rel_tol, gap_tol, spread)
+        if not isinstance(lot, Plan):
+            lot.info = {"method": "exact", "fallback": "exact", "capped_lp_status": st, "timing": timing}
+        return lot
     cand = np.unique(np.r_[colsc, cols0])
     lm = build_linear(comp, cand)
     lmq = build_linear(comp, cand, cap=cap)

@@ -12,10 +12,16 @@ from solver.synthetic import guangxi_round, small_random
 
 def _support_ok(problem, lot, q):
     assert abs(lot.weights.sum() - 1) < 1e-9 and (lot.weights > 0).all()
+    forced = (getattr(lot, "info", None) or {}).get("capped_lp_status") == "INFEASIBLE"
+    if forced:
+        # no fractional point has every seat <= q (a seat is forced): reported, not hidden; the
+        # exact method's bound then includes the penalty of the forced seats (not a value bound)
+        assert lot.draw(0).info["forced_above_q"] >= 1
+        q = 1.0
     assert lot.marginals.max() <= q + 1e-7
     for cols in lot.plans:
         assert check_plan(problem, make_plan(lot.comp, cols, "OPTIMAL", "x")) == []
-    assert lot.expected_value <= lot.upper_bound * (1 + 1e-7) + 1
+    assert forced or lot.expected_value <= lot.upper_bound * (1 + 1e-7) + 1
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
