@@ -631,30 +631,9 @@ def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
     return SavedPlan(stage, meta=meta, **frames)
 
 
-def plain_diagnostics(diag: pd.DataFrame, apps: list) -> pd.DataFrame:
-    """The solver names an application by its position ("申请 2"); staff know it by id and name."""
-    if diag.empty:
-        return diag
-    d = diag.copy()
-
-    def fix(msg: str, zh: bool) -> str:
-        def one(m):
-            j = int(m.group(1))
-            if 0 <= j < len(apps):
-                a = apps[j]
-                return f"申报 {a.application_id}（{a.name}）" if zh else f"application {a.application_id} ({a.name})"
-            return m.group(0)
-        return re.sub(r"申请 ?(\d+)" if zh else r"application (\d+)", one, str(msg))
-
-    d["message_zh"] = [fix(m, True) for m in d["message_zh"]]
-    d["message_en"] = [fix(m, False) for m in d["message_en"]]
-    return d
-
-
 def _save_plan(round_id: str, stage: str, result, meta: dict) -> SavedPlan:
     d = _plan_dir(round_id, stage)
     d.mkdir(parents=True, exist_ok=True)
-    result.diagnostics = plain_diagnostics(result.diagnostics, result.inp.applications)
     for t in PLAN_TABLES:
         df = getattr(result, t)
         if t != "summary" and "stage" in df.columns:

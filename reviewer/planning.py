@@ -150,7 +150,8 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
         expert_employer=conflicts.employer_groups(), expert_can_chair=can_chair,
         rules=base_rules, weights=objective_weights(policy),
         locks=seats(locks, "lock"), forbids=seats(forbids, "forbid"), fixed=seats(fixed, "fixed seat"),
-        continuity=seats(continuity, "continuity wish"))
+        continuity=seats(continuity, "continuity wish"),
+        application_labels=tuple(f"{a.application_id} {a.name}" for a in apps))
     return PlanningInput(problem, experts, apps, stage_names, unavailable)
 
 

@@ -37,6 +37,7 @@ def _counts_by_node(comp: Compiled, mask=None):
 
 def precheck(comp: Compiled) -> list:
     p = comp.problem
+    lab = p.application_label
     tpl = comp.tpl
     names = p.category_names
     out = list(comp.diagnostics)
@@ -64,38 +65,38 @@ def precheck(comp: Compiled) -> list:
         base = {"eligible": int(total[i]), "panel_size": n}
         if total[i] < n:
             out.append(Diagnostic("panel_size", s, a, -1,
-                                  f"{sn}：申请 {a} 回避与不可用排除后仅有 {total[i]} 名可选专家，需要 {n} 名。",
-                                  f"{sn}: application {a} has only {total[i]} eligible experts after conflicts "
+                                  f"{sn}：申请 {lab(a)} 回避与不可用排除后仅有 {total[i]} 名可选专家，需要 {n} 名。",
+                                  f"{sn}: application {lab(a)} has only {total[i]} eligible experts after conflicts "
                                   f"and unavailability; the panel needs {n}.", dict(base)))
         for c in range(tpl.n_cat):
             t = 2 + c
             lo = int(tpl.lb[s, t])
             if lo > 0 and cnt[i, t] < lo:
                 out.append(Diagnostic("category_coverage", s, a, c,
-                                      f"{sn}：申请 {a} 缺少“{names[c]}”类专家：回避后可选 {cnt[i, t]} 名，需要 {lo} 名"
+                                      f"{sn}：申请 {lab(a)} 缺少“{names[c]}”类专家：回避后可选 {cnt[i, t]} 名，需要 {lo} 名"
                                       f"（该申请共有 {total[i]} 名可选专家）。",
-                                      f"{sn}: application {a} lacks category '{names[c]}': {cnt[i, t]} eligible "
+                                      f"{sn}: application {lab(a)} lacks category '{names[c]}': {cnt[i, t]} eligible "
                                       f"after conflicts, needs {lo} (it has {total[i]} eligible experts in all).",
                                       dict(base, category_eligible=int(cnt[i, t]), needed=lo)))
         lo = int(tpl.lb[s, tpl.TI])
         if lo > 0 and cnt[i, tpl.TI] < lo:
             out.append(Diagnostic("tech_industry_share", s, a, -1,
-                                  f"{sn}：申请 {a} 的技术+产业类可选专家仅 {cnt[i, tpl.TI]} 名，需要 {lo} 名。",
-                                  f"{sn}: application {a} has {cnt[i, tpl.TI]} eligible technical+industry experts, "
+                                  f"{sn}：申请 {lab(a)} 的技术+产业类可选专家仅 {cnt[i, tpl.TI]} 名，需要 {lo} 名。",
+                                  f"{sn}: application {lab(a)} has {cnt[i, tpl.TI]} eligible technical+industry experts, "
                                   f"needs {lo}.", dict(base, eligible_group=int(cnt[i, tpl.TI]), needed=lo)))
         lo = int(tpl.lb[s, tpl.MATCHED])
         tc = int(p.rules.technical_category)
         if lo > 0 and cnt[i, tpl.MATCHED] < lo:
             out.append(Diagnostic("field_matched_technical", s, a, tc,
-                                  f"{sn}：申请 {a} 专业领域匹配的技术专家仅 {cnt[i, tpl.MATCHED]} 名，需要 {lo} 名。",
-                                  f"{sn}: application {a} has {cnt[i, tpl.MATCHED]} eligible technical experts "
+                                  f"{sn}：申请 {lab(a)} 专业领域匹配的技术专家仅 {cnt[i, tpl.MATCHED]} 名，需要 {lo} 名。",
+                                  f"{sn}: application {lab(a)} has {cnt[i, tpl.MATCHED]} eligible technical experts "
                                   f"matching its field, needs {lo}.",
                                   dict(base, matched_eligible=int(cnt[i, tpl.MATCHED]), needed=lo)))
         lo = int(tpl.lb[s, tpl.CHAIR])
         if lo > 0 and cnt[i, tpl.CHAIR] < lo:
             out.append(Diagnostic("chair", s, a, tc,
-                                  f"{sn}：申请 {a} 没有可担任组长的专家（高级、技术类、领域匹配且无回避）。",
-                                  f"{sn}: application {a} has no eligible chair (senior technical expert matching "
+                                  f"{sn}：申请 {lab(a)} 没有可担任组长的专家（高级、技术类、领域匹配且无回避）。",
+                                  f"{sn}: application {lab(a)} has no eligible chair (senior technical expert matching "
                                   f"its field, without conflict).", dict(base, chair_eligible=int(cnt[i, tpl.CHAIR]))))
     # distinct employers
     if p.rules.one_per_employer and comp.n_cols:
@@ -108,9 +109,9 @@ def precheck(comp: Compiled) -> list:
             if total[i] < n:
                 continue
             out.append(Diagnostic("one_per_employer", s, a, -1,
-                                  f"{p.stages[s].name}：申请 {a} 的可选专家只来自 {distinct[i]} 个不同单位，"
+                                  f"{p.stages[s].name}：申请 {lab(a)} 的可选专家只来自 {distinct[i]} 个不同单位，"
                                   f"而每单位至多一人、需要 {n} 名。",
-                                  f"{p.stages[s].name}: application {a}'s eligible experts come from only "
+                                  f"{p.stages[s].name}: application {lab(a)}'s eligible experts come from only "
                                   f"{distinct[i]} employers (one per employer), the panel needs {n}.",
                                   {"distinct_employers": int(distinct[i]), "panel_size": n}))
     # stage capacity
@@ -151,8 +152,8 @@ def precheck(comp: Compiled) -> list:
     lockcnt = np.bincount(comp.col_panel[comp.col_lock], minlength=comp.P)
     for i in np.nonzero(lockcnt > comp.panel_size)[0].tolist():
         out.append(Diagnostic("locks_and_forbids", int(comp.panel_stage[i]), int(comp.panel_app[i]), -1,
-                              f"申请 {comp.panel_app[i]} 锁定了 {lockcnt[i]} 名专家，超过组规模 {comp.panel_size[i]}。",
-                              f"Application {comp.panel_app[i]} has {lockcnt[i]} locked experts, more than the "
+                              f"申请 {lab(comp.panel_app[i])} 锁定了 {lockcnt[i]} 名专家，超过组规模 {comp.panel_size[i]}。",
+                              f"Application {lab(comp.panel_app[i])} has {lockcnt[i]} locked experts, more than the "
                               f"panel size {comp.panel_size[i]}.", {"locked": int(lockcnt[i])}))
     return out
 
@@ -164,6 +165,7 @@ def core_diagnostics(comp: Compiled, time_limit=20.0) -> list:
     ctx = build_model(comp, diagnose=True)
     res = solve_model(ctx, time_limit=time_limit, assumptions=True)
     p = comp.problem
+    lab = p.application_label
     out = []
     if res.status != "INFEASIBLE":
         return out
@@ -175,15 +177,15 @@ def core_diagnostics(comp: Compiled, time_limit=20.0) -> list:
                                   f"{p.stages[s].name}: the {fam} rule clashes with the other rules.", {}))
         elif fam == "stage_independence":
             a = int(key)
-            out.append(Diagnostic(fam, -1, a, -1, f"申请 {a}：{zh}约束与其他规则冲突。",
-                                  f"Application {a}: the stage-independence rule clashes with the other rules.", {}))
+            out.append(Diagnostic(fam, -1, a, -1, f"申请 {lab(a)}：{zh}约束与其他规则冲突。",
+                                  f"Application {lab(a)}: the stage-independence rule clashes with the other rules.", {}))
         else:
             i = int(key)
             s, a = int(comp.panel_stage[i]), int(comp.panel_app[i])
             n_el = int((comp.col_panel == i).sum())
             out.append(Diagnostic(fam, s, a, -1,
-                                  f"{p.stages[s].name}：申请 {a} 的“{zh}”规则无法与其他规则同时满足（可选专家 {n_el} 名）。",
-                                  f"{p.stages[s].name}: application {a}: the {fam} rule cannot hold together with "
+                                  f"{p.stages[s].name}：申请 {lab(a)} 的“{zh}”规则无法与其他规则同时满足（可选专家 {n_el} 名）。",
+                                  f"{p.stages[s].name}: application {lab(a)}: the {fam} rule cannot hold together with "
                                   f"the others ({n_el} eligible experts).", {"eligible": n_el}))
     if not out:
         out.append(Diagnostic("unknown", -1, -1, -1, "规则组合无解，但未能定位具体原因。",

@@ -134,6 +134,8 @@ class PanelProblem:
     fixed: ((stage, expert, application), ...) published seats of stages that are not re-solved;
         they are copied into the plan and (unless allowed) block the same pair in other stages.
     continuity: ((stage, expert, application), ...) seats wished kept (stage -1 = any stage).
+    application_labels: optional names of the applications (position -> text) for the plain-language
+        diagnostics; without them an application is named by its position.
     """
 
     expert_category: Any
@@ -151,6 +153,11 @@ class PanelProblem:
     forbids: tuple = ()
     fixed: tuple = ()
     continuity: tuple = ()
+    application_labels: tuple = ()
+
+    def application_label(self, a: int) -> str:
+        a = int(a)
+        return str(self.application_labels[a]) if 0 <= a < len(self.application_labels) else str(a)
 
     @property
     def n_experts(self) -> int:
