@@ -258,7 +258,7 @@ _MEM_CACHE_SIZE = 8
 
 
 def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
-                  max_iter: int = 200, time_limit: float = 120.0, rel_tol: float = 1e-6,
+                  max_iter: int = 100, time_limit: float = 120.0, rel_tol: float = 1e-6,
                   gap_tol: float = 1e-2, spread: float = 0.005,
                   spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "fast",
                   perturb: float = 0.5, n_decompositions: int = 8, cache_dir=None,
@@ -283,7 +283,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
          model (all hard rules).
       4. Master LP over the pooled plans (weights, one cap row per seat, exactly as in the exact
          method), with column generation whose pricing is restricted to the seats of steps 1-3 (LP,
-         MIP when fractional); stops at `gap_tol` relative to UB. If the pool cannot meet the caps
+         MIP when fractional); stops at `gap_tol` relative to UB or after `max_iter` rounds. If the pool cannot meet the caps
          the exact method takes over from the pool.
       5. Spreading (`spread` > 0): minimise the largest plan weight at value >= (1 - spread) of
          the master's value, caps kept, adding up to min(`spread_iter`, `spread_plans`) plans by
