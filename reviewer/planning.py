@@ -205,6 +205,10 @@ def summary_table(plan: Plan) -> pd.DataFrame:
             {"item": "gap", "value": plan.gap}, {"item": "wall_seconds", "value": round(plan.wall_time, 3)},
             {"item": "seed", "value": plan.seed}]
     rows += [{"item": f"objective.{k}", "value": v} for k, v in plan.breakdown.items()]
+    if plan.path == "lp_randomized":  # what the draw was drawn from: the lottery and its guarantees
+        rows += [{"item": f"draw.{k}", "value": plan.info[k]} for k in
+                 ("q", "support", "plan_index", "expected_ratio", "max_marginal", "forced_above_q",
+                  "lottery_build_seconds") if k in plan.info]
     return pd.DataFrame(rows)
 
 
@@ -299,7 +303,10 @@ def plan_round(data: RoundData, policy: Policy, stages: list[str] | None = None,
     result = PlanResult(inp, plan, panels, loads_table(inp, plan), summary_table(plan), diagnostics_table(inp, plan),
                         coverage_table(panels, list(policy.panel_rules.categories)), stages)
     if plan.feasible:
-        echo(f"  {plan.status} via {plan.path} in {plan.wall_time:.2f}s: {len(panels)} seats, objective "
+        # A draw is every rule met by construction, not an optimality claim: say "drawn", not OPTIMAL.
+        what = (f"随机抽取 DRAWN (lottery built in {plan.info.get('lottery_build_seconds', 0):.1f}s)"
+                if plan.path == "lp_randomized" else plan.status)
+        echo(f"  {what} via {plan.path} in {plan.wall_time:.2f}s: {len(panels)} seats, objective "
              f"{plan.objective:.1f} " + (f"(random draw {plan.info.get('plan_index', 0) + 1} of "
                                          f"{plan.info.get('support', '?')} plans, expected objective "
                                          f"{plan.info.get('expected_ratio', float('nan')):.2%} of the optimum, max "
