@@ -765,9 +765,8 @@ def diff_panels(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 def replace_expert(round_id: str, stage: str, expert_id: str, application_id: str | None, reason: str,
                    time_limit: float = 30.0, user: str | None = None) -> tuple[SavedPlan, pd.DataFrame]:
-    """An expert declines (one panel, or the whole stage when application_id is None): find a
-    replacement changing as little as possible. Every other seat of the stage is kept (locked);
-    only if that is impossible are the other seats of the affected panels released.
+    """An expert declines (one panel, or the whole stage when application_id is None): the solver's
+    repair refills the seats changing as few other seats as possible (reviewer.planning.repair_published).
     Works on a published plan too (the change is audited and the plan stays published)."""
     if not (reason or "").strip():
         raise UserError("replacing an expert needs a reason (e.g. 专家因故无法参加)")
@@ -779,27 +778,30 @@ def replace_expert(round_id: str, stage: str, expert_id: str, application_id: st
     if hit.empty:
         raise UserError(f"{expert_id} is not on {'the panel of ' + application_id if application_id else 'any panel'} "
                         f"in {stage}")
-    apps = sorted(set(hit.application_id))
-    forbids = [(stage, expert_id, a) for a in (apps if application_id else p.application_id.unique())]
-    keep = p[~((p.expert_id == expert_id) & p.application_id.isin(apps))]
-    attempts = [keep, keep[~keep.application_id.isin(apps)]]
-    saved = None
-    for locked in attempts:
-        locks = [(stage, e, a) for e, a in zip(locked.expert_id, locked.application_id)]
-        saved = plan_stage(round_id, stage, seed=int(old.meta.get("seed", 0)), time_limit=time_limit, user=user,
-                           extra_locks=locks, extra_forbids=forbids, action="replace",
-                           randomize=False, include_review=bool(old.meta.get("include_review", False)))
-        if saved.feasible:
-            break
-    if saved is None or not saved.feasible:
-        # keep the old plan: write it back
-        d = _plan_dir(round_id, stage)
-        for t in PLAN_TABLES:
-            getattr(old, t).to_csv(d / f"{t}.csv", index=False, encoding="utf-8")
-        _write(d / "meta.json", old.meta)
-        raise UserError(f"no replacement for {expert_id} fits the panel rules; the plan is unchanged. "
-                        + "；".join(saved.diagnostics.get("message_zh", pd.Series(dtype=str)).tolist()[:3]
-                                   if saved is not None else []))
+    # The solver's repair: the declined seats are refilled changing as few other seats as possible
+    # (lexicographically before affinity); every other stage stays as saved.
+    from reviewer.planning import repair_published
+
+    b = load_bundle(round_id)
+    c = constraints(round_id, stage)
+    locks = [(stage, e, a) for e, a in zip(c[c.kind == "lock"].expert_id, c[c.kind == "lock"].application_id)
+             if not (e == expert_id and (application_id is None or a == application_id))]
+    forbids = [(stage, e, a) for e, a in zip(c[c.kind == "forbid"].expert_id, c[c.kind == "forbid"].application_id)]
+    everything = pd.concat([p] + [sp.panels for s in b.policy.stages.order if s != stage
+                                  for sp in [saved_plan(round_id, s)] if sp is not None and sp.feasible],
+                           ignore_index=True)
+    started = time.time()
+    try:
+        result, rep = repair_published(b.data, b.policy, everything, [(stage, expert_id, application_id)],
+                                       time_limit=time_limit, locks=locks, forbids=forbids,
+                                       conflicts=conflicts(round_id))
+    except UserError as e:
+        raise UserError(f"no replacement for {expert_id} fits the panel rules; the plan is unchanged. {e}") from None
+    meta_new = {**old.meta, "status": result.plan.status, "feasible": True, "path": result.plan.path,
+                "objective": result.plan.objective, "gap": result.plan.gap,
+                "wall_seconds": round(time.time() - started, 3), "planned_at": _now(),
+                "planned_by": user or _default_user(), "action": "replace"}
+    saved = _save_plan(round_id, stage, result, meta_new)
     changes = diff_panels(old.panels, saved.panels)
     if old.published:
         from reviewer import app_store

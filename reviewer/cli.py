@@ -202,9 +202,7 @@ def repair(
     """替换 Replace experts who declined, changing as few other seats as possible; lists alternates (候补)."""
     import pandas as pd
 
-    from reviewer.conflicts import detect_conflicts
-    from reviewer.eligibility import screen as run_screen
-    from reviewer.planning import build_problem, plan_from_panels, repair_round
+    from reviewer.planning import repair_published
 
     started = time.time()
     pol = _policy(policy)
@@ -219,11 +217,7 @@ def repair(
         if len(parts) not in (2, 3) or not all(parts):
             raise UserError(f"--decline {item!r}: expected STAGE,EXPERT_ID[,APPLICATION_ID]")
         removed.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
-    eligible = sorted(set(published["application_id"].astype(str)))
-    inp = build_problem(data, detect_conflicts(data, pol), pol, stage_applications={
-        s: sorted(set(published.loc[published["stage"] == s, "application_id"].astype(str))) or eligible
-        for s in pol.stages.order})
-    res = repair_round(inp, plan_from_panels(inp, published), removed, time_limit=time_limit)
+    _, res = repair_published(data, pol, published, removed, time_limit=time_limit)
     echo(f"替换 Repair: {res.changed_seats} seat(s) changed ({res.plan.path})")
     for r in res.changes.itertuples():
         echo(f"  {r.change_zh} {r.change}: {r.stage} {r.application_id} {r.expert_id} {r.expert_name} ({r.category})")

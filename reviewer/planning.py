@@ -413,3 +413,24 @@ def plan_from_panels(inp: PlanningInput, panels: pd.DataFrame) -> Plan:
         stages.append(StagePlan(s, name, ex, ap, ca, cc))
         np.add.at(load[s], ex, 1)
     return Plan(FEASIBLE, "published", tuple(stages), expert_load=load)
+
+
+def repair_published(data: RoundData, policy: Policy, panels: pd.DataFrame,
+                     removed: Iterable[tuple[str, str, str | None]], time_limit: float = 30.0,
+                     locks=(), forbids=(), conflicts: ConflictSet | None = None) -> tuple[PlanResult, RepairResult]:
+    """Repair a plan given as its panels table (every stage that has seats): the seats of `removed`
+    experts are refilled with the fewest changes to all other seats (solver.repair). Returns the
+    repaired plan as a PlanResult (the same tables as a planning run) and the repair details."""
+    from reviewer.conflicts import detect_conflicts
+
+    conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
+    every = sorted(set(panels["application_id"].astype(str)))
+    stage_apps = {s: sorted(set(panels.loc[panels["stage"].astype(str) == s, "application_id"].astype(str))) or every
+                  for s in policy.stages.order}
+    inp = build_problem(data, conflicts, policy, stage_applications=stage_apps, locks=locks, forbids=forbids)
+    res = repair_round(inp, plan_from_panels(inp, panels), removed, time_limit=time_limit)
+    stages = [s for s in policy.stages.order if (panels["stage"].astype(str) == s).any()]
+    result = PlanResult(inp, res.plan, res.panels, loads_table(inp, res.plan), summary_table(res.plan),
+                        diagnostics_table(inp, res.plan),
+                        coverage_table(res.panels, list(policy.panel_rules.categories)), stages)
+    return result, res
