@@ -372,19 +372,47 @@ def register(app: typer.Typer) -> None:
     def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
                 application: str = typer.Option(..., "--application", "-a"),
                 old: str = typer.Option(..., "--old", help="Expert leaving the panel."),
-                new: str = typer.Option(..., "--new", help="Expert joining the panel."),
+                new: Optional[str] = typer.Option(None, "--new", help="Expert joining the panel; omitted = the "
+                                                  "solver's repair picks the replacement that changes no other seat."),
                 reason: str = ReasonOpt,
                 version: Optional[int] = typer.Option(None, "--version", help="Panel version you looked at "
                                                       "(refused if someone changed the panel since)."),
                 db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
         """替换 Replace an expert on a published panel (a recorded repair; checks conflicts; audited)."""
         from reviewer.store import repo
+        if new is None:
+            new = _pick_replacement(_store(db), round_, stage, application, old)
         with _store(db).write() as s:
             r = repo.get_round(s, round_)
             repo.replace_expert(s, r, stage, application, old, new, reason=reason, user=_user(user),
                                 expected_version=version)
             v = repo.get_panel(s, r, stage, application).version
         echo(f"替换 {stage} {application}: {old} -> {new} (panel version {v})")
+
+    def _pick_replacement(st, round_: str, stage: str, application: str, old: str) -> str:
+        """The solver's minimal-change repair over the round's published seats; only a one-seat change
+        is applied automatically (anything larger is shown for staff to apply seat by seat)."""
+        from reviewer.planning import repair_published
+        from reviewer.store import repo
+        with st.read() as s:
+            r = repo.get_round(s, round_)
+            pol = repo.round_policy(r)
+            data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
+            seats = pd.concat([repo.published_seats(s, r, stg) for stg in pol.stages.order], ignore_index=True)
+        if seats.empty or not ((seats["stage"] == stage) & (seats["application_id"] == application)
+                               & (seats["expert_id"] == old)).any():
+            raise UserError(f"{old} has no published seat on {application} in {stage}")
+        _, rep = repair_published(data, pol, seats, [(stage, old, application)])
+        added = rep.changes[rep.changes["change"] == "added"]
+        if len(added) != 1 or rep.changed_seats != 1:
+            lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
+            raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
+                            f"{lines}. Apply it seat by seat with --new")
+        pick = added.iloc[0]
+        alts = rep.alternates[rep.alternates["application_id"] == application]["expert_id"].head(5).tolist()
+        echo(f"修复 the solver picks {pick['expert_id']} {pick['expert_name']} ({pick['category']}); "
+             f"候补 alternates: {', '.join(alts) or 'none'}")
+        return str(pick["expert_id"])
 
     # ------------------------------------------------------------ scores
 
