@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from reviewer.app_text import METHOD_LABELS, TERM_ZH
+from reviewer.app_text import TERM_ZH
 
 METHOD_SHORT = {"trimmed": ("去高低分平均", "trimmed"), "calibrated": ("尺度校准", "calibrated"),
                 "bayes": ("贝叶斯", "Bayes")}

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import html
-import io
 import json
 import os
 import re
@@ -43,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from reviewer import schema
-from reviewer.conflicts import RULES as CONFLICT_RULES
 from reviewer.conflicts import ConflictSet, detect_conflicts
 from reviewer.eligibility import ScreeningResult, screen
 from reviewer.errors import UserError

@@ -52,6 +52,19 @@ def report_import(report: ImportReport) -> None:
             echo("    " + str(i))
 
 
+def _load(source: Path, pol: Policy, overrides: dict, need: tuple[str, ...], only: tuple[str, ...] | None = None):
+    """Load the round's tables, print what loaded and every issue, and insist on the tables `need`s."""
+    data, report = load_round_from(source, pol, overrides)
+    if only is not None:
+        report.tables = {k: v for k, v in report.tables.items() if k in only}
+    echo("载入 Loaded:")
+    report_import(report)
+    for name in need:
+        if name not in report.tables:
+            raise UserError(f"{source}: no {name} table found (pass it explicitly)")
+    return data, report
+
+
 def finish(report: ImportReport, allow_partial: bool) -> None:
     if report.has_errors and not allow_partial:
         n = sum(1 for i in report.all_issues if i.severity == "error")
@@ -73,21 +86,13 @@ def screen(
     """形式审查 Eligibility screening (SPEC §3): pass / fail / needs-review for every check, with evidence."""
     started = time.time()
     pol = _policy(policy)
-    data, report = load_round_from(applications, pol, {"members": members, "platforms": platforms})
-    report.tables = {k: v for k, v in report.tables.items() if k in ("applications", "members", "platforms")}
-    echo("载入 Loaded:")
-    report_import(report)
-    if "applications" not in report.tables:
-        raise UserError(f"{applications}: no applications table found")
+    data, report = _load(applications, pol, {"members": members, "platforms": platforms}, ("applications",),
+                         only=("applications", "members", "platforms"))
     result = run_screening(data, pol)
     counts = result.counts()
-    echo(f"形式审查 Screening: {len(result.summary)} applications — 通过 pass {counts.get('pass', 0)}, "
-         f"不通过 fail {counts.get('fail', 0)}, 需复核 needs-review {counts.get('needs-review', 0)}")
-    for _, r in result.summary.iterrows():
-        if r["outcome"] != "pass":
-            echo(f"  {r['application_id']} {r['name']} [{r['outcome_zh']} {r['outcome']}]: {r['reasons']}")
-    paths = write_table(result.summary, out, "screening_summary", "形式审查汇总")
-    paths += write_table(result.checks, out, "screening_checks", "形式审查明细")
+    for line in result.report_lines():
+        echo(line)
+    paths = result.write(out)
     if report.all_issues:
         paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
     write_run_record(run_record("screening", report.inputs(), pol, {}, started,
@@ -110,13 +115,8 @@ def conflicts(
     """回避 Conflicts of interest (SPEC §4): every excluded expert-application pair with rule and evidence."""
     started = time.time()
     pol = _policy(policy)
-    data, report = load_round_from(source, pol, {"experts": experts, "expert_history": history,
-                                                 "declared_conflicts": declared})
-    echo("载入 Loaded:")
-    report_import(report)
-    for need in ("applications", "experts"):
-        if need not in report.tables:
-            raise UserError(f"{source}: no {need} table found (pass it explicitly)")
+    data, report = _load(source, pol, {"experts": experts, "expert_history": history,
+                                       "declared_conflicts": declared}, ("applications", "experts"))
     cs = detect_conflicts(data, pol)
     table = cs.table()
     hard = table[table["excludes"]]
@@ -167,12 +167,7 @@ def assign(
 
     started = time.time()
     pol = _policy(policy)
-    data, report = load_round_from(source, pol)
-    echo("载入 Loaded:")
-    report_import(report)
-    for need in ("applications", "experts"):
-        if need not in report.tables:
-            raise UserError(f"{source}: no {need} table found")
+    data, report = _load(source, pol, {}, ("applications", "experts"))
     result = plan_round(data, pol, stages=stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
                         include_review=include_review, locks=_parse_seats(lock, "lock"),
                         forbids=_parse_seats(forbid, "forbid"), echo=echo)
@@ -206,7 +201,7 @@ def repair(
 
     started = time.time()
     pol = _policy(policy)
-    data, report = load_round_from(source, pol)
+    data, report = _load(source, pol, {}, ("applications", "experts"))
     if not panels.exists():
         raise UserError(f"{panels}: file not found")
     published = pd.read_csv(panels, dtype=str, encoding="utf-8-sig") if panels.suffix.lower() == ".csv" \

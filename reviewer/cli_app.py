@@ -16,7 +16,6 @@ from typing import Optional
 import typer
 
 from reviewer import auth
-from reviewer.errors import UserError
 
 
 def register(app: typer.Typer) -> None:

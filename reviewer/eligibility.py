@@ -199,6 +199,22 @@ class ScreeningResult:
     def counts(self) -> dict[str, int]:
         return self.summary["outcome"].value_counts().to_dict()
 
+    def report_lines(self) -> list[str]:
+        """The summary line and one line per application that did not pass, with its reasons."""
+        c = self.counts()
+        lines = [f"形式审查 Screening: {len(self.summary)} applications — 通过 pass {c.get('pass', 0)}, "
+                 f"不通过 fail {c.get('fail', 0)}, 需复核 needs-review {c.get('needs-review', 0)}"]
+        for _, r in self.summary.iterrows():
+            if r["outcome"] != "pass":
+                lines.append(f"  {r['application_id']} {r['name']} [{r['outcome_zh']} {r['outcome']}]: {r['reasons']}")
+        return lines
+
+    def write(self, out) -> list:
+        from reviewer.exports import write_table
+
+        return (write_table(self.summary, out, "screening_summary", "形式审查汇总")
+                + write_table(self.checks, out, "screening_checks", "形式审查明细"))
+
     def eligible_ids(self, include_review: bool = False) -> list[str]:
         ok = {Outcome.PASS.value} | ({Outcome.REVIEW.value} if include_review else set())
         return self.summary.loc[self.summary["outcome"].isin(ok), "application_id"].tolist()

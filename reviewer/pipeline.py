@@ -46,13 +46,9 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     echo("== 2 形式审查 Screening")
     screening = screen(data, policy)
     counts = screening.counts()
-    echo(f"  通过 pass {counts.get('pass', 0)}, 不通过 fail {counts.get('fail', 0)}, "
-         f"需复核 needs-review {counts.get('needs-review', 0)}")
-    for _, r in screening.summary.iterrows():
-        if r["outcome"] != "pass":
-            echo(f"  {r['application_id']} [{r['outcome_zh']}] {r['reasons']}")
-    write_table(screening.summary, out, "screening_summary", "形式审查汇总")
-    write_table(screening.checks, out, "screening_checks", "形式审查明细")
+    for line in screening.report_lines():
+        echo("  " + line)
+    screening.write(out)
     results["screening"] = screening
 
     echo("== 3 回避 Conflicts")

@@ -247,7 +247,7 @@ class PlanResult:
     stages: list[str]
 
     def write(self, out) -> list:
-        from reviewer.exports import write_table, write_xlsx
+        from reviewer.exports import write_table
 
         paths = []
         if not self.panels.empty:

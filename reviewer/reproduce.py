@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
 from sqlalchemy import select
 
 from reviewer.errors import UserError

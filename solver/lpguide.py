@@ -17,7 +17,7 @@ import numpy as np
 
 from .compile import Compiled
 from .lp import build_linear, reduced_costs, solve_lp, solve_milp
-from .model import FEASIBLE, INFEASIBLE, OPTIMAL, UNKNOWN, SolveOptions
+from .model import FEASIBLE, OPTIMAL, UNKNOWN, SolveOptions
 
 
 def _rank_in_group(comp: Compiled, cost):

@@ -5,7 +5,6 @@ decisions in force). `compute_*` are pure (no database) and shared with `reviewe
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
@@ -15,7 +14,7 @@ from reviewer.model import RoundData
 from reviewer.policy import Policy
 from reviewer.store import repo
 from reviewer.store.engine import Store
-from reviewer.store.models import ConflictHitRow, RankingRow, Round, Run, RunSeat, ScreeningResult
+from reviewer.store.models import ConflictHitRow, RankingRow, Run, RunSeat, ScreeningResult
 
 Echo = Callable[[str], None]
 
