@@ -22,6 +22,13 @@ def _fit_columns(ws, df: pd.DataFrame) -> None:
         width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in values)
         ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
     ws.freeze_panes = "A2"
+    # Printed by staff: landscape A4, all columns on one page width, the header row on every page.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:

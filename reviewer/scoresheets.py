@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 
 from reviewer.errors import UserError
 from reviewer.io import ImportIssue, is_blank
@@ -33,6 +34,68 @@ COMMENT = "评审意见"
 TOTAL = "合计"
 SCORE_COLUMNS = ["stage", "application_id", "expert_id", "criterion", "family", "score", "confidence",
                  "file", "row", "void"]
+
+
+def _print_setup(ws, title_rows: str | None = None) -> None:
+    """Experts print their sheets: landscape, all columns on one page width, headers repeated."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+PRINT_SHEET = "打印版"
+
+
+def _print_sheet(wb, entry, policy: Policy, expert_id: str, expert_name: str, stage: str,
+                 applications: pd.DataFrame, first_crit_col: int) -> None:
+    """A portrait, one-application-per-page view for printing and signing: criteria as rows with
+    their maximum, the score shown from the entry sheet by formula (so it is never typed twice)."""
+    ps = wb.create_sheet(PRINT_SHEET)
+    for col, w in zip("ABCDE", (14, 30, 10, 10, 30)):
+        ps.column_dimensions[col].width = w
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    r = 1
+    for i, (_, a) in enumerate(applications.iterrows()):
+        entry_row = 3 + i
+        ps.cell(r, 1, f"{stage} 评分表").font = Font(bold=True, size=13)
+        ps.cell(r + 1, 1, f"申报 {a['application_id']}  {a.get('name', '')}  （{a.get('field', '')}）")
+        ps.cell(r + 2, 1, f"评审专家 {expert_name}（{expert_id}）")
+        r += 4
+        for k, h in enumerate(("类别", "评分项", "满分", "得分", "说明")):
+            c = ps.cell(r, k + 1, h)
+            c.font, c.fill = bold, fill
+        r += 1
+        k = 0
+        for fam in policy.rubric.families:
+            for crit in fam.criteria:
+                col = get_column_letter(first_crit_col + k)
+                ps.cell(r, 1, f"{fam.id} {fam.name}")
+                ps.cell(r, 2, f"{crit.id} {crit.name}")
+                ps.cell(r, 3, crit.max)
+                ps.cell(r, 4, f"=IF('{SHEET}'!{col}{entry_row}=\"\",\"\",'{SHEET}'!{col}{entry_row})")
+                r += 1
+                k += 1
+        ps.cell(r, 2, "合计").font = bold
+        ps.cell(r, 3, policy.rubric.total)
+        ps.cell(r, 4, f"=IF(COUNT(D{r - k}:D{r - 1})=0,\"\",SUM(D{r - k}:D{r - 1}))")
+        r += 2
+        ps.cell(r, 1, "评审意见：")
+        r += 3
+        ps.cell(r, 1, "评审专家签字：______________        日期：______年____月____日")
+        r += 1
+        if i < len(applications) - 1:
+            ps.row_breaks.append(Break(id=r))
+        r += 1
+    ps.page_setup.orientation = "portrait"
+    ps.page_setup.paperSize = ps.PAPERSIZE_A4
+    ps.sheet_properties.pageSetUpPr.fitToPage = True
+    ps.page_setup.fitToWidth = 1
+    ps.page_setup.fitToHeight = 0
 
 
 def criterion_header(c) -> str:
@@ -83,6 +146,9 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     ws.freeze_panes = ws.cell(3, first_crit_col)
     ws.cell(n_last + 2, 1, "说明：每项在 0 至该项满分之间打分，可保留一位小数；未评的申报整行留空。"
                            "评审专家须遵守保密与回避承诺。")
+    ws.cell(n_last + 4, 1, "评审专家签字：______________        日期：______年____月____日")
+    _print_setup(ws, title_rows="1:2")
+    _print_sheet(wb, ws, policy, expert_id, expert_name, stage, applications, first_crit_col)
     meta = wb.create_sheet(META)
     meta.append(["expert_id", expert_id])
     meta.append(["stage", stage])
