@@ -89,3 +89,20 @@ def test_not_a_score_sheet(tmp_path):
     pd.DataFrame({"a": [1]}).to_excel(p)
     with pytest.raises(UserError, match="not a score sheet"):
         read_score_sheet(p, P)
+
+
+def test_print_view_shows_entered_scores_one_application_per_page(tmp_path):
+    p = write_score_sheet(tmp_path / "s.xlsx", P, "E1", "张伟", "认定评审", APPS)
+    wb = load_workbook(p)
+    ps = wb["打印版"]
+    assert ps.page_setup.orientation == "portrait" and ps.page_setup.fitToWidth == 1
+    assert len(ps.row_breaks.brk) == len(APPS) - 1            # one application per printed page
+    texts = [c.value for row in ps.iter_rows() for c in row if isinstance(c.value, str)]
+    assert sum("评审专家签字" in t for t in texts) == len(APPS)
+    # the score cells are formulas into the entry sheet: a score is typed once
+    formulas = [t for t in texts if t.startswith("=IF('评分表'!D3")]
+    assert formulas, "A1 of the first application should read 评分表!D3"
+    assert wb[SHEET].page_setup.orientation == "landscape"
+    # reading back ignores the print view
+    fill(p, {3: full(0.5)})
+    assert read_score_sheet(p, P).issues == []
