@@ -88,7 +88,8 @@ def test_killing_the_writer_mid_import_keeps_committed_data_and_drops_the_partia
     child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
-        if progress.exists() and progress.read_text() and int(progress.read_text()) >= 100:
+        seen = progress.read_text().strip() if progress.exists() else ""
+        if seen.isdigit() and int(seen) >= 100:
             break
         if child.poll() is not None:
             pytest.fail(f"writer ended before it was killed: {child.stdout.read().decode()}")

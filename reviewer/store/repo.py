@@ -178,8 +178,10 @@ def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *
         for k, row in enumerate(rows, start=1):
             s.add(ImportRow(**row))
             s.flush()
-            if progress:
-                Path(progress).write_text(str(k))
+            if progress:  # written whole then renamed, so a reader never sees a half-written number
+                tmp = Path(progress).with_suffix(".tmp")
+                tmp.write_text(str(k))
+                os.replace(tmp, progress)
             time.sleep(delay)
     else:
         s.execute(ImportRow.__table__.insert(), rows)
