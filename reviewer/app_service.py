@@ -694,43 +694,36 @@ def _other_stage_seats(round_id: str, stage: str) -> list[tuple[str, str, str]]:
 
 def plan_stage(round_id: str, stage: str, *, randomize: bool = False, seed: int = 0, time_limit: float = 30.0,
                include_review: bool = False, echo: Callable[[str], None] = lambda s: None,
-               user: str | None = None, extra_locks: Iterable = (), extra_forbids: Iterable = (),
-               action: str = "plan") -> SavedPlan:
+               user: str | None = None, action: str = "plan") -> SavedPlan:
     """Solve (or randomly draw) the panels of one stage with the round's locks and forbids, and
-    save the result; other stages' saved panels stay fixed. Infeasible results are saved too, with
-    their plain-language reasons (diagnostics)."""
-    from reviewer.planning import plan_round
+    save the result; other stages' saved panels stay fixed. The plan is a recorded store run
+    (reviewer.store.runs.run_planning: one solver worker, deterministic), so a plan published from
+    the app can be reproduced with `reviewer reproduce RUN_ID`. Infeasible results are saved too,
+    with their plain-language reasons (diagnostics)."""
+    from reviewer import app_store
+    from reviewer.store.runs import run_planning
 
     if action == "plan":
         _check_editable(round_id, stage)
     if not 1 <= float(time_limit) <= 600:
         raise UserError(f"time limit {time_limit}: expected 1 to 600 seconds")
-    b = load_bundle(round_id)
+    b = load_bundle(round_id)  # also records the round's current inputs in the store
     c = constraints(round_id, stage)
-    locks = [(stage, e, a) for e, a in zip(c[c.kind == "lock"].expert_id, c[c.kind == "lock"].application_id)]
-    forbids = [(stage, e, a) for e, a in zip(c[c.kind == "forbid"].expert_id, c[c.kind == "forbid"].application_id)]
-    locks += list(extra_locks)
-    forbids += list(extra_forbids)
     started = time.time()
-    try:
-        result = plan_round(b.data, b.policy, stages=[stage], seed=int(seed), randomize=randomize,
-                            time_limit=float(time_limit), include_review=include_review, locks=locks,
-                            forbids=forbids, fixed=_other_stage_seats(round_id, stage), echo=echo,
-                            screening=screening(round_id), conflicts=conflicts(round_id))
-    except TypeError as e:
-        if randomize:
-            raise UserError(f"随机抽取暂不可用 the random draw is not available in this build ({e})") from None
-        raise
+    run, result = run_planning(app_store.store(), round_id, user=user or _default_user(), stages=[stage],
+                               seed=int(seed), randomize=randomize, time_limit=float(time_limit), workers=1,
+                               include_review=include_review, echo=echo,
+                               fixed=_other_stage_seats(round_id, stage))
     plan = result.plan
     meta = {"stage": stage, "status": plan.status, "feasible": bool(plan.feasible), "path": plan.path,
             "seed": int(seed), "randomize": bool(randomize), "time_limit": float(time_limit),
             "objective": plan.objective, "gap": plan.gap, "wall_seconds": round(time.time() - started, 3),
-            "locks": len(locks), "forbids": len(forbids), "include_review": include_review,
-            "planned_at": _now(), "planned_by": user or _default_user(), "published": False,
-            "policy_sha256": b.policy.sha256, "action": action}
+            "locks": int((c.kind == "lock").sum()), "forbids": int((c.kind == "forbid").sum()),
+            "include_review": include_review, "planned_at": _now(), "planned_by": user or _default_user(),
+            "published": False, "policy_sha256": b.policy.sha256, "action": action, "run_id": run.id}
     saved = _save_plan(round_id, stage, result, meta)
     audit(round_id, user, action, {k: meta[k] for k in ("stage", "status", "seed", "randomize", "time_limit",
-                                                        "locks", "forbids")})
+                                                        "locks", "forbids", "run_id")})
     return saved
 
 
@@ -742,7 +735,8 @@ def publish(round_id: str, stage: str, user: str | None = None) -> SavedPlan:
         raise UserError(f"{stage}: already published")
     from reviewer import app_store
     app_store.publish(round_id, stage, p.panels, user or _default_user(),
-                      reason=f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}")
+                      reason=f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}",
+                      run_id=p.meta.get("run_id"))
     return saved_plan(round_id, stage)
 
 
@@ -798,7 +792,8 @@ def replace_expert(round_id: str, stage: str, expert_id: str, application_id: st
     meta_new = {**old.meta, "status": result.plan.status, "feasible": True, "path": result.plan.path,
                 "objective": result.plan.objective, "gap": result.plan.gap,
                 "wall_seconds": round(time.time() - started, 3), "planned_at": _now(),
-                "planned_by": user or _default_user(), "action": "replace"}
+                "planned_by": user or _default_user(), "action": "replace",
+                "run_id": None}  # repaired seats are no longer the recorded run's result
     saved = _save_plan(round_id, stage, result, meta_new)
     changes = diff_panels(old.panels, saved.panels)
     if old.published:

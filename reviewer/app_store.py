@@ -183,11 +183,12 @@ def publication(round_id: str, stage: str) -> dict | None:
         return None if p is None else {"at": p.published_at.isoformat(timespec="seconds"), "by": p.published_by}
 
 
-def publish(round_id: str, stage: str, panels: pd.DataFrame, user: str | None, reason: str = "") -> None:
+def publish(round_id: str, stage: str, panels: pd.DataFrame, user: str | None, reason: str = "",
+            run_id: int | None = None) -> None:
     seats = panels[["stage", "application_id", "expert_id", "role"]]
     with store().write() as s:
         repo.publish(s, repo.get_round(s, round_id), stage, seats, user=_user(user), reason=reason,
-                     source="staff app")
+                     run_id=run_id, source="staff app" + (f", run #{run_id}" if run_id else ""))
 
 
 def published_seats(round_id: str, stage: str, include_replaced: bool = False) -> pd.DataFrame:

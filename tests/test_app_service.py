@@ -286,3 +286,20 @@ def test_every_chart_has_a_title_and_axis_titles(demo, name):
                 assert enc[axis]["title"], (name, axis)
                 found += 1
     assert found >= 2, name
+
+
+def test_plan_published_from_the_app_is_a_reproducible_store_run(demo):
+    from reviewer import app_store
+    from reviewer.reproduce import reproduce
+    from reviewer.store import repo
+    p1 = svc.plan_stage(demo, "初审评估", seed=5, time_limit=20)
+    p2 = svc.plan_stage(demo, "现场考察", seed=6, time_limit=20)        # 初审评估's seats held fixed
+    assert p1.meta["run_id"] and p2.meta["run_id"] and p2.meta["run_id"] != p1.meta["run_id"]
+    pairs1 = set(zip(p1.panels.expert_id, p1.panels.application_id))
+    assert not pairs1 & set(zip(p2.panels.expert_id, p2.panels.application_id))   # stage independence
+    svc.publish(demo, "现场考察")
+    with app_store.store().read() as s:
+        pub = repo.publication(s, repo.get_round(s, demo), "现场考察")
+        assert pub.run_id == p2.meta["run_id"]
+    rep = reproduce(app_store.store(), p2.meta["run_id"])
+    assert rep.identical, rep

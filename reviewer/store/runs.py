@@ -113,7 +113,8 @@ def compute_plan(data: RoundData, policy: Policy, params: dict, echo: Echo = _qu
     conflicts = detect_conflicts(data, policy)
     inp = build_problem(data, conflicts, policy, stage_applications={s: eligible for s in policy.stages.order},
                         locks=[tuple(x) for x in params.get("locks", [])],
-                        forbids=[tuple(x) for x in params.get("forbids", [])])
+                        forbids=[tuple(x) for x in params.get("forbids", [])],
+                        fixed=[tuple(x) for x in params.get("fixed", [])])
     echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
          f"seed {params['seed']}, {params.get('workers', 1)} worker(s)" + (", 随机抽取 random draw" if params.get("randomize") else ""))
     if params.get("randomize"):
@@ -133,7 +134,7 @@ def plan_seats(panels: pd.DataFrame) -> list[tuple[str, str, str, str]]:
 
 def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None = None, seed: int = 0,
                  randomize: bool = False, time_limit: float = 60.0, workers: int = 1, include_review: bool = False,
-                 echo: Echo = _quiet) -> tuple[Run, Any]:
+                 echo: Echo = _quiet, fixed: list | None = None) -> tuple[Run, Any]:
     """Plan from the round's latest import with the staff's locks, forbids, waivers and needs-review
     decisions; record the run (policy text, seed, solver status, gap, time, breakdown, seats) in one
     transaction. workers=1 makes the solver deterministic, so `reviewer reproduce` gives the same seats."""
@@ -153,7 +154,9 @@ def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None
             raise UserError(f"unknown stage {st!r}; stages are {', '.join(pol.stages.order)}")
     params = {"stages": stages, "seed": int(seed), "randomize": bool(randomize), "time_limit": float(time_limit),
               "workers": int(workers), "include_review": bool(include_review), "locks": rules["lock"],
-              "forbids": rules["forbid"], "waivers": w, "review_decisions": decisions}
+              "forbids": rules["forbid"], "waivers": w, "review_decisions": decisions,
+              # seats of other stages held fixed (e.g. already planned or published in the app)
+              "fixed": [list(x) for x in (fixed or [])]}
     res = compute_plan(data, pol, params, echo)
     p = res.plan
     seats = plan_seats(res.panels)
