@@ -166,6 +166,11 @@ def _build_exact(problem: PanelProblem, q: float = 0.5, options: SolveOptions | 
             values.append(comp.int_objective(cols))
         w0 = np.r_[w0, np.zeros(len(plans) - len(w0))]
         w, _ = _spread(plans, np.array(values, dtype=float), w0, q, spread, comp.n_cols)
+    return _lottery(comp, plans, values, w, q, v0, it, t0, converged, history, best_upper)
+
+
+def _lottery(comp, plans, values, w, q, v0, it, t0, converged, history, upper) -> Lottery:
+    """Drop zero-weight plans, renormalise, and compute each seat's probability."""
     keep = w > 1e-12
     plans = [p for p, k in zip(plans, keep) if k]
     values = np.array(values, dtype=float)[keep]
@@ -175,7 +180,7 @@ def _build_exact(problem: PanelProblem, q: float = 0.5, options: SolveOptions | 
         marg[p] += wk
     lot = Lottery(comp, plans, w, values, q, v0, marg, it, time.perf_counter() - t0, converged)
     lot.history = history
-    lot.upper_bound = best_upper
+    lot.upper_bound = upper
     return lot
 
 
@@ -458,17 +463,7 @@ def _build_fast(comp: Compiled, q, options, t0, max_iter, time_limit, rel_tol, g
             w2, _ = _spread_n(plans, vals, w0, capq, spread, comp)
             w = w2 if w2 is not None else np.r_[w, np.zeros(len(plans) - len(w))]
     timing["spread"] = time.perf_counter() - t0
-    w = np.maximum(w, 0.0)
-    keep = w > 1e-12
-    plans = [p for p, k in zip(plans, keep) if k]
-    values = np.array(values, dtype=float)[keep]
-    w = w[keep] / w[keep].sum()
-    marg = np.zeros(comp.n_cols)
-    for p, wk in zip(plans, w):
-        marg[p] += wk
-    lot = Lottery(comp, plans, w, values, q, v0, marg, it, time.perf_counter() - t0, converged)
-    lot.history = history
-    lot.upper_bound = ub
+    lot = _lottery(comp, plans, values, np.maximum(w, 0.0), q, v0, it, t0, converged, history, ub)
     lot.info = {"method": "fast", "timing": timing, "pool": len(pool), "decomposition_plans": n_decomp_plans,
                 "restricted_seats": int(len(S)), "master_value_ratio": value_master / ub if ub else 1.0,
                 "perturbed_lp": v is not None}
