@@ -1,15 +1,15 @@
 """制造业创新中心试点 专家评审 — the staff app (`streamlit run app.py`).
 
-A thin view: pages in pages/ call reviewer.app_service (and through it reviewer/ and solver/).
+A thin view: pages in pages/ call reviewer.app.service (and through it reviewer/ and solver/).
 This file only does sign-in, the expert link, the sidebar (round, language) and navigation.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from reviewer import app_service as svc
-from reviewer import auth
-from reviewer.app_text import page_title
+from reviewer.app import service as svc
+from reviewer.app import auth
+from reviewer.app.text import page_title
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
 
@@ -86,7 +86,7 @@ with st.sidebar:
     if rid != st.session_state["round_id"]:
         st.session_state["round_id"] = rid
         svc.remember_round(rid)
-    from reviewer.auth import ROLE_ZH
+    from reviewer.app.auth import ROLE_ZH
     st.caption(f"{T('用户', 'User')}: {user.display_name or user.username} · {ROLE_ZH.get(user.role, user.role)}")
     if not auth.has_users():
         st.caption(T("尚未创建账户：演示模式，无需登录。用 `reviewer user add` 创建账户后需登录。",

@@ -38,7 +38,7 @@ PUBLISHED = {  # BENCHMARKS.md (OpenReview matcher MinMax flow, 2-core machine)
 
 
 def data_dir() -> Path | None:
-    d = Path(os.environ.get("PEER_REVIEW_DATA", ROOT / ".." / "shared" / "data" / "peer-review"))
+    d = Path(os.environ.get("PEER_REVIEW_DATA", ROOT / ".." / "shared" / "reviewer" / "data" / "peer-review"))
     return d if d.is_dir() else None
 
 
@@ -203,20 +203,20 @@ def run_guangxi(kind):
 
 
 def _demo_problem():
-    """The REAL demo round (data/demo/applications.xlsx) as the app builds it: eligible applications in
+    """The REAL demo round (reviewer/data/demo/applications.xlsx) as the app builds it: eligible applications in
     every stage, demo policy, dense affinity (every non-excluded pair is a candidate)."""
     import tempfile
 
     sys.path.insert(0, str(ROOT))
-    from reviewer.conflicts import detect_conflicts
-    from reviewer.eligibility import screen
-    from reviewer.io import load_round_from
-    from reviewer.pipeline import demo_policy
-    from reviewer.planning import build_problem
+    from reviewer.conflicts.detector import detect_conflicts
+    from reviewer.screening.eligibility import screen
+    from reviewer.intake.io import load_round_from
+    from reviewer.demo.pipeline import demo_policy
+    from reviewer.panels.planning import build_problem
     from reviewer.policy import load_policy
 
     pol = demo_policy(load_policy())
-    data, _ = load_round_from(str(ROOT / "data" / "demo" / "applications.xlsx"), pol)
+    data, _ = load_round_from(str(ROOT / "reviewer" / "data" / "demo" / "applications.xlsx"), pol)
     el = screen(data, pol).eligible_ids()
     inp = build_problem(data, detect_conflicts(data, pol), pol, stage_applications={s: el for s in pol.stages.order},
                         cache_dir=Path(tempfile.gettempdir()) / "bench-affcache")

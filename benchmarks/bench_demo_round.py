@@ -1,4 +1,4 @@
-"""Benchmark: the real demo round (data/demo), planned end to end through the domain layer.
+"""Benchmark: the real demo round (reviewer/data/demo), planned end to end through the domain layer.
 
     python benchmarks/bench_demo_round.py            # writes benchmarks/results/demo_round.{md,json}
 
@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewer.conflicts import detect_conflicts  # noqa: E402
-from reviewer.eligibility import screen  # noqa: E402
-from reviewer.io import load_round_from  # noqa: E402
-from reviewer.pipeline import demo_policy  # noqa: E402
-from reviewer.planning import build_problem, panels_table, solve_round  # noqa: E402
+from reviewer.conflicts.detector import detect_conflicts  # noqa: E402
+from reviewer.screening.eligibility import screen  # noqa: E402
+from reviewer.intake.io import load_round_from  # noqa: E402
+from reviewer.demo.pipeline import demo_policy  # noqa: E402
+from reviewer.panels.planning import build_problem, panels_table, solve_round  # noqa: E402
 from reviewer.policy import load_policy  # noqa: E402
 from solver.check import check_plan  # noqa: E402
 
@@ -54,7 +54,7 @@ def machine() -> dict:
 def main() -> None:
     policy = demo_policy(load_policy())
     t0 = time.perf_counter()
-    data, report = load_round_from(ROOT / "data" / "demo" / "applications.xlsx", policy)
+    data, report = load_round_from(ROOT / "reviewer" / "data" / "demo" / "applications.xlsx", policy)
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
     eligible = screen(data, policy).eligible_ids()

@@ -32,9 +32,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewer.aggregation import TrimmedMean  # noqa: E402
-from reviewer.calibration import Calibration  # noqa: E402
-from reviewer.uncertainty import bootstrap  # noqa: E402
+from reviewer.scoring.aggregation import TrimmedMean  # noqa: E402
+from reviewer.scoring.calibration import Calibration  # noqa: E402
+from reviewer.scoring.uncertainty import bootstrap  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

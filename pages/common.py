@@ -6,9 +6,9 @@ from typing import Iterable
 import pandas as pd
 import streamlit as st
 
-from reviewer import app_service as svc
-from reviewer.app_text import COLUMNS, page_title
-from reviewer.auth import ROLE_ZH, User
+from reviewer.app import service as svc
+from reviewer.app.text import COLUMNS, page_title
+from reviewer.app.auth import ROLE_ZH, User
 from reviewer.errors import UserError
 
 

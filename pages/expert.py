@@ -1,7 +1,7 @@
 """The expert's own page, reached by a personal link ?token=... — shows only this expert's seats."""
 import streamlit as st
 
-from reviewer import app_service as svc
+from reviewer.app import service as svc
 
 lang = st.session_state.get("lang", "zh")
 

@@ -1,9 +1,9 @@
 import streamlit as st
 
 from pages.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
-from reviewer import app_charts as charts
-from reviewer import app_service as svc
-from reviewer.conflicts import RULES
+from reviewer.app import charts as charts
+from reviewer.app import service as svc
+from reviewer.conflicts.detector import RULES
 
 header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",
        "The pool by category and field; per application the excluded experts with rule (C1–C9) and evidence; waivers.")

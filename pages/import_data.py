@@ -1,8 +1,8 @@
 import streamlit as st
 
 from pages.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
-from reviewer import app_service as svc
-from reviewer import schema
+from reviewer.app import service as svc
+from reviewer.intake import schema
 
 header("import", "上传申报书、成员单位、创新平台、专家库、专家履历、回避申报（.xlsx 或 .csv，中文表头，英文别名亦可）。"
                  "一个工作簿可包含多张表（每表一个工作表）；单个文件按文件名识别（如 `专家库.xlsx`），也可手动指定。"

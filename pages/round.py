@@ -3,7 +3,7 @@ import datetime as dt
 import streamlit as st
 
 from pages.common import T, flash, can_edit, guard, header, round_id, table, user_name
-from reviewer import app_service as svc
+from reviewer.app import service as svc
 
 header("round", "本轮评审的进度一览：申报与专家数量、形式审查结果、各阶段专家组与评分状态。",
        "The round at a glance: applications and experts, screening, and per stage the panels and scores.")

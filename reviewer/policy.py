@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from reviewer.errors import UserError
 
 # The project runs from its checkout (pip install -e .): the default policy is the repository's.
-DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.toml"
+from reviewer.resources import DEFAULT_POLICY_PATH  # noqa: E402  (re-exported)
 
 
 class _Strict(BaseModel):
@@ -265,7 +265,7 @@ class Evaluation(_Strict):
     targets_met_completion: float = Field(gt=0, default=1.0)
     fail_bands: list[str] = ["不合格"]
     # Per indicator: inputs (column, target, weight), curve, floor, full; checked by
-    # reviewer.evaluation.Scheme when the policy loads.
+    # reviewer.centres.evaluation.Scheme when the policy loads.
     scoring: dict[str, dict] = {}
 
 
@@ -306,7 +306,7 @@ class Policy(_Strict):
                     f"{need} seats (>= {r['min_per_category']} of each of {len(self.panel_rules.categories)} categories, "
                     f"技术+产业 >= {self.min_tech_industry(stage)}, >= {r['min_field_matched_technical']} field-matched 技术); "
                     f"change [stages.panel] or [stages.rules.\"{stage}\"]")
-        from reviewer.evaluation import Scheme  # late: evaluation imports this module
+        from reviewer.centres.evaluation import Scheme  # late: evaluation imports this module
 
         try:
             Scheme.from_policy(self)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from reviewer.credit_code import make_credit_code
-from reviewer.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
+from reviewer.intake.credit_code import make_credit_code
+from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
 from reviewer.policy import Policy, load_policy
 
 AS_OF = dt.date(2026, 11, 1)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from reviewer.aggregation import (
+from reviewer.scoring.aggregation import (
     HuberM,
     Mean,
     Median,

@@ -5,8 +5,8 @@ import sqlite3
 
 from typer.testing import CliRunner
 
-from reviewer import auth
-from reviewer.cli import app
+from reviewer.app import auth
+from reviewer.cli.main import app
 
 
 def test_user_add_list_and_token(tmp_path, monkeypatch):
@@ -28,7 +28,7 @@ def test_user_add_list_and_token(tmp_path, monkeypatch):
 
 def test_user_add_rejects_bad_input(tmp_path, monkeypatch):
     monkeypatch.setenv("REVIEWER_APP_DATA", str(tmp_path))
-    from reviewer.cli import main
+    from reviewer.cli.main import main
     import pytest
     with pytest.raises(SystemExit) as e:
         main(["user", "add", "zhang", "--password", "short"])

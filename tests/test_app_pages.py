@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reviewer import app_service as svc
-from reviewer import auth
+from reviewer.app import service as svc
+from reviewer.app import auth
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120

@@ -9,9 +9,9 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from reviewer import app_charts as charts
-from reviewer import app_service as svc
-from reviewer import auth
+from reviewer.app import charts as charts
+from reviewer.app import service as svc
+from reviewer.app import auth
 from reviewer.errors import UserError
 
 
@@ -132,7 +132,7 @@ def test_review_decision_needs_reason_and_is_audited(demo):
     log = svc.audit_log(demo)
     assert log.iloc[0]["action"] == "review_decision" and log.iloc[0]["user"] == "zhang"
     assert log.iloc[0]["source"] == "存证 chained"
-    from reviewer import app_store
+    from reviewer.app import store as app_store
     assert app_store.verify_chain()[0]
 
 
@@ -289,8 +289,8 @@ def test_every_chart_has_a_title_and_axis_titles(demo, name):
 
 
 def test_plan_published_from_the_app_is_a_reproducible_store_run(demo):
-    from reviewer import app_store
-    from reviewer.reproduce import reproduce
+    from reviewer.app import store as app_store
+    from reviewer.store.reproduce import reproduce
     from reviewer.store import repo
     p1 = svc.plan_stage(demo, "初审评估", seed=5, time_limit=20)
     p2 = svc.plan_stage(demo, "现场考察", seed=6, time_limit=20)        # 初审评估's seats held fixed

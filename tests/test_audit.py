@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from reviewer import audit
+from reviewer.store import audit
 from reviewer.store import Store, repo
 from tests.test_store_support import demo_store, run_cli, store_url  # noqa: F401
 

@@ -149,7 +149,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     # 2 导入 Import: a file with two bad rows shows the row errors, the good rows load
     page.goto(base + "/import")
     visible(page, "导入 Import")
-    apps = pd.read_excel(ROOT / "data" / "demo" / "round2026.xlsx", sheet_name="申报书", dtype=str)
+    apps = pd.read_excel(ROOT / "reviewer" / "data" / "demo" / "round2026.xlsx", sheet_name="申报书", dtype=str)
     apps.loc[2, "牵头单位统一社会信用代码"] = "NOT-A-CODE"
     page.locator("input[type='file']").first.set_input_files(
         files=[{"name": "申报书.csv", "mimeType": "text/csv", "buffer": apps.to_csv(index=False).encode("utf-8")}])
@@ -161,7 +161,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     txt = main_text(page)
     assert "处错误" in txt and "本次导入" in txt
     # put the demo workbook back so the round is whole again
-    page.locator("input[type='file']").first.set_input_files(str(ROOT / "data" / "demo" / "round2026.xlsx"))
+    page.locator("input[type='file']").first.set_input_files(str(ROOT / "reviewer" / "data" / "demo" / "round2026.xlsx"))
     visible(page, "round2026.xlsx")
     page.get_by_role("button", name="导入", exact=True).click()
     visible(page, "导入成功")
@@ -237,7 +237,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     shot(page, "11_ranking_intervals")
 
     # an expert's personal link, made with the CLI; expert_id=<another expert> in the URL changes nothing
-    from reviewer import app_store
+    from reviewer.app import store as app_store
     os.environ["REVIEWER_APP_DATA"] = str(server["data"])
     try:
         seats = app_store.published_seats("demo-2026", "初审评估")
@@ -246,7 +246,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
         app_store._STORES.clear()
     mine_e = seats["expert_id"].iloc[0]
     other_e = next(e for e in seats["expert_id"] if e != mine_e)
-    out = subprocess.run([sys.executable, "-m", "reviewer.cli", "token", mine_e, "--round", "demo-2026", "--url", base],
+    out = subprocess.run([sys.executable, "-m", "reviewer.cli.main", "token", mine_e, "--round", "demo-2026", "--url", base],
                          env={**os.environ, "REVIEWER_APP_DATA": str(server["data"])}, capture_output=True, text=True,
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr

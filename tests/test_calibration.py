@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewer.aggregation import make_aggregator
-from reviewer.calibration import BayesRank, Calibration
+from reviewer.scoring.aggregation import make_aggregator
+from reviewer.scoring.calibration import BayesRank, Calibration
 from reviewer.errors import UserError
 from reviewer.policy import load_policy
 
@@ -127,7 +127,7 @@ def test_bayes_sucra_identity_and_reproducible():
 
 
 def test_lottery_groups_edge_cases():
-    from reviewer.calibration import _lottery_groups
+    from reviewer.scoring.calibration import _lottery_groups
     er = np.array([1.0, 2.0, 3.0, 4.0])
     ids = np.array(["a", "b", "c", "d"])
     pm = -er

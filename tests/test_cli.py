@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reviewer.cli import main
+from reviewer.cli.main import main
 
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 
 
 def run(args, capsys):
@@ -57,13 +57,13 @@ def test_bad_rows_exit_1_unless_allow_partial(tmp_path, capsys):
 
 def test_user_errors_are_one_line_without_traceback(tmp_path):
     bad_policy = tmp_path / "p.toml"
-    bad_policy.write_text((Path(__file__).resolve().parent.parent / "data" / "policy.toml").read_text(encoding="utf-8")
+    bad_policy.write_text((Path(__file__).resolve().parent.parent / "reviewer" / "data" / "policy.toml").read_text(encoding="utf-8")
                           .replace("min_rd_ratio_percent = 2.0", "min_rd_ratio_percent = -2"), encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "reviewer.cli", "screen", str(DEMO / "applications.xlsx"),
+    r = subprocess.run([sys.executable, "-m", "reviewer.cli.main", "screen", str(DEMO / "applications.xlsx"),
                         "--policy", str(bad_policy), "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "min_rd_ratio_percent" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "reviewer.cli", "screen", str(tmp_path / "nope.xlsx")],
+    r = subprocess.run([sys.executable, "-m", "reviewer.cli.main", "screen", str(tmp_path / "nope.xlsx")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
 

@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from reviewer.cli_scoring import map_headers, register, SCORE_COLUMNS
+from reviewer.cli.scoring import map_headers, register, SCORE_COLUMNS
 from reviewer.policy import load_policy
 
 POL = load_policy()

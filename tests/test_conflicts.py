@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewer.conflicts import detect_conflicts, within_window, years_before
+from reviewer.conflicts.detector import detect_conflicts, within_window, years_before
 from tests.factories import AS_OF, CODES, application, declaration, expert, history, member, platform, policy, round_data
 
 P = policy()

@@ -1,4 +1,4 @@
-"""The bundled demo round (data/demo): reproducible from its seed, valid, and planted with the
+"""The bundled demo round (reviewer/data/demo): reproducible from its seed, valid, and planted with the
 cases the rest of the pipeline must meet (screening failures, conflicts, scoring quirks)."""
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reviewer import schema
-from reviewer.credit_code import is_valid_credit_code
-from reviewer.demo_data import (DEFAULT_SEED, INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS, SCORE_COLUMNS, build_round,
+from reviewer.intake import schema
+from reviewer.intake.credit_code import is_valid_credit_code
+from reviewer.demo.generate import (DEFAULT_SEED, INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS, SCORE_COLUMNS, build_round,
                                 generate_demo, simulate_scores)
 from reviewer.policy import load_policy
 
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 REF = dt.date(2026, 11, 1)
 XLSX = ("applications", "members", "platforms", "experts", "expert_history", "declared_conflicts", "round2026",
         "scores", "past_centres", "indicators")
@@ -194,9 +194,9 @@ def test_failing_share_and_planted_outcomes(planted):
 
 def test_screening_and_conflicts_agree_with_the_planted_record(regenerated, planted, policy):
     """End to end through the importer, the screening and the conflict detector."""
-    io = pytest.importorskip("reviewer.io")
-    from reviewer.conflicts import detect_conflicts
-    from reviewer.eligibility import screen
+    io = pytest.importorskip("reviewer.intake.io")
+    from reviewer.conflicts.detector import detect_conflicts
+    from reviewer.screening.eligibility import screen
 
     out, _ = regenerated
     pol = policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": REF.isoformat()})})

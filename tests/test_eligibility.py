@@ -1,7 +1,7 @@
 """Each screening rule at its boundary."""
 import pytest
 
-from reviewer.eligibility import Outcome, screen, screen_application
+from reviewer.screening.eligibility import Outcome, screen, screen_application
 from tests.factories import CODES, application, member, platform, policy, round_data
 
 P = policy()

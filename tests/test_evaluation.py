@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from reviewer.errors import UserError
-from reviewer.evaluation import (INDICATORS, EvaluationResult, PartRule, Scheme, evaluate, load_centres,
+from reviewer.centres.evaluation import (INDICATORS, EvaluationResult, PartRule, Scheme, evaluate, load_centres,
                                  load_expert_scores, load_indicators, schedule_share)
-from reviewer.evaluation_report import annual_list, trend_chart, trend_frame
-from reviewer.lifecycle import replay
+from reviewer.centres.report import annual_list, trend_chart, trend_frame
+from reviewer.centres.lifecycle import replay
 from reviewer.policy import load_policy
 
 POL = load_policy()
 SCHEME = Scheme.from_policy(POL)
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 TARGETS = dict(contract_count=10, contract_amount=8_000_000, invention_grants=8, standards=2, industrialised_count=5,
                industrialised_rate=0.6, rd_input=30_000_000, rd_staff=60, collaboration_services=40)
 CENTRES = pd.DataFrame([{"centre_id": "C1", "name": "c1", "field": "机械", "build_start": dt.date(2023, 1, 1)}])

@@ -6,9 +6,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from reviewer.cli_evaluation import register
+from reviewer.cli.centres import register
 
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 AS_OF = "2026-11-26"
 
 
@@ -97,7 +97,7 @@ def test_evaluate_bad_input_lines_and_exit_codes(app, tmp_path):
 
 
 def test_main_cli_has_both_commands():
-    from reviewer.cli import app as main_app
+    from reviewer.cli.main import app as main_app
     names = {c.name for c in main_app.registered_commands}
     assert {"evaluate", "lifecycle"} <= names
 
@@ -111,7 +111,7 @@ def test_evaluate_records_evaluations_in_the_store_once(app, tmp_path):
     assert "Stored 21 evaluation(s)" in r.stdout
     r = run(app, *args)
     assert "Stored 0 evaluation(s)" in r.stdout and "21 already there" in r.stdout
-    from reviewer.audit import verify
+    from reviewer.store.audit import verify
     from reviewer.store.engine import open_store
     from reviewer.store.models import AnnualEvaluation
     from sqlalchemy import select

@@ -4,10 +4,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from reviewer import schema
-from reviewer.credit_code import credit_code_problem, is_valid_credit_code
+from reviewer.intake import schema
+from reviewer.intake.credit_code import credit_code_problem, is_valid_credit_code
 from reviewer.errors import UserError
-from reviewer.io import load_round, load_table, parse_cell, write_template
+from reviewer.intake.io import load_round, load_table, parse_cell, write_template
 from tests.factories import CODES, policy
 
 P = policy()

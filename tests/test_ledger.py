@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from reviewer.errors import UserError
-from reviewer.evaluation import EvaluationResult
-from reviewer.ledger import Ledger, LedgerEntry, SubsidyKind, SubsidyRefused
-from reviewer.lifecycle import Event, State, replay
+from reviewer.centres.evaluation import EvaluationResult
+from reviewer.centres.ledger import Ledger, LedgerEntry, SubsidyKind, SubsidyRefused
+from reviewer.centres.lifecycle import Event, State, replay
 from reviewer.policy import load_policy
 
 POL = load_policy()

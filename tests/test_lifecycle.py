@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from reviewer.errors import UserError
-from reviewer.evaluation import EvaluationResult, Scheme, build_deadline
-from reviewer.ledger import Ledger
-from reviewer.lifecycle import (ALLOWED, CentreLife, Event, IllegalTransition, State, build_period_overrun,
+from reviewer.centres.evaluation import EvaluationResult, Scheme, build_deadline
+from reviewer.centres.ledger import Ledger
+from reviewer.centres.lifecycle import (ALLOWED, CentreLife, Event, IllegalTransition, State, build_period_overrun,
                                 consecutive_fails, parse_event, parse_state, replay, replay_centre)
 from reviewer.policy import load_policy
 

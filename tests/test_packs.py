@@ -12,15 +12,15 @@ import pytest
 from icalendar import Calendar
 from openpyxl import load_workbook
 
-from reviewer.packs import site_schedule
-from reviewer.scoresheets import read_score_sheet
+from reviewer.documents.packs import site_schedule
+from reviewer.scoring.scoresheets import read_score_sheet
 from reviewer.store import repo
 from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    from reviewer.cli_store import read_panels
+    from reviewer.cli.store import read_panels
     url = f"sqlite:///{tmp_path_factory.mktemp('packs') / 'reviewer.sqlite'}"
     st = demo_store(url)
     with st.write() as s:

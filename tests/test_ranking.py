@@ -4,7 +4,7 @@ import pytest
 
 from reviewer.errors import UserError
 from reviewer.policy import load_policy
-from reviewer.ranking import recognition_ranking
+from reviewer.scoring.ranking import recognition_ranking
 
 POL = load_policy()
 

@@ -4,7 +4,7 @@ import pytest
 
 from reviewer.errors import UserError
 from reviewer.policy import load_policy
-from reviewer.reliability import (
+from reviewer.scoring.reliability import (
     expert_deviation,
     flag_outliers,
     icc,

@@ -4,7 +4,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reviewer.errors import UserError
-from reviewer.scoresheets import SHEET, expert_totals, import_score_sheets, read_score_sheet, write_score_sheet
+from reviewer.scoring.scoresheets import SHEET, expert_totals, import_score_sheets, read_score_sheet, write_score_sheet
 from tests.factories import policy
 
 P = policy()

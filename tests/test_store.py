@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from reviewer import audit
+from reviewer.store import audit
 from reviewer.errors import UserError
 from reviewer.store import ConcurrentEditError, Store, repo
 from reviewer.store.models import Assignment, AuditEntry, ImportRow, ImportSnapshot, Score
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def demo_panels(stage: str | None = None) -> pd.DataFrame:
-    from reviewer.cli_store import read_panels
+    from reviewer.cli.store import read_panels
     df = read_panels(DEMO / "demo_panels.csv")
     return df if stage is None else df[df["stage"] == stage]
 
@@ -83,7 +83,7 @@ def test_killing_the_writer_mid_import_keeps_committed_data_and_drops_the_partia
     progress = tmp_path / "progress"
     env = {**os.environ, "REVIEWER_TEST_SLOW_IMPORT": "0.01", "REVIEWER_TEST_IMPORT_PROGRESS": str(progress),
            "PYTHONPATH": str(ROOT)}
-    code = ("import sys; from reviewer.cli import main; "
+    code = ("import sys; from reviewer.cli.main import main; "
             f"main(['import', '--round', '2026', {str(DEMO / 'round2026.xlsx')!r}, '--db', {store_url!r}, '--user', 'w'])")
     child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
@@ -146,7 +146,7 @@ def test_published_assignment_is_immutable(store_url):
 
 
 def _free_expert(data, app_id: str, panel: list[str], policy) -> str:
-    from reviewer.conflicts import detect_conflicts
+    from reviewer.conflicts.detector import detect_conflicts
     cs = detect_conflicts(data, policy)
     employers = {data.expert(e).employer_key for e in panel}
     for e in data.experts:
@@ -189,7 +189,7 @@ def test_replacement_is_recorded_and_a_concurrent_edit_is_refused(store_url):
         last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc())).scalars().first()
         assert last.action == "replacement" and last.reason == "专家因病请假" and panel[1] in last.before
     # a replacement with a conflict of interest is refused
-    from reviewer.conflicts import detect_conflicts
+    from reviewer.conflicts.detector import detect_conflicts
     cs = detect_conflicts(data, pol)
     conflicted = next(e for e in cs.expert_ids if cs.is_excluded(e, app_id) and data.expert(e).drawable)
     with pytest.raises(UserError, match="conflict of interest"):

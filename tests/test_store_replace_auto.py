@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.cli import main
+from reviewer.cli.main import main
 
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 
 
 def run(args, capsys):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 AS_OF = "2026-11-01"
 PG_ENV = "REVIEWER_TEST_PG_URL"
 
@@ -65,8 +65,8 @@ def store_url(request, tmp_path):
 @lru_cache(maxsize=1)
 def demo_loaded():
     """The demo round loaded once per test process (data, report)."""
-    from reviewer.io import load_round_from
-    from reviewer.pipeline import demo_policy
+    from reviewer.intake.io import load_round_from
+    from reviewer.demo.pipeline import demo_policy
     from reviewer.policy import load_policy
     return load_round_from(DEMO / "round2026.xlsx", demo_policy(load_policy()))
 
@@ -84,7 +84,7 @@ def demo_store(url: str, code: str = "2026", user: str = "张三"):
 
 def run_cli(args: list[str], capsys) -> tuple[int, str]:
     """Run `reviewer ARGS` in-process; returns (exit code, stdout+stderr)."""
-    from reviewer.cli import main
+    from reviewer.cli.main import main
     code = 0
     try:
         main(args)

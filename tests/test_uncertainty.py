@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewer.aggregation import HuberM, Median, TrimmedMean, WinsorizedMean, _sort_groups
-from reviewer.calibration import Calibration
+from reviewer.scoring.aggregation import HuberM, Median, TrimmedMean, WinsorizedMean, _sort_groups
+from reviewer.scoring.calibration import Calibration
 from reviewer.errors import UserError
-from reviewer.uncertainty import bootstrap, leave_one_expert_out
+from reviewer.scoring.uncertainty import bootstrap, leave_one_expert_out
 
 
 def panel_table(seed=0, n_apps=12, k=7):

@@ -2,7 +2,7 @@
 
 Every function takes an open `Session` (from `Store.write()` / `Store.read()`), so an import, a
 run or a publication with its audit entry lands in one transaction or not at all. Manual acts
-write an audit entry (`reviewer.audit.record`). Published seats and submitted scores are only
+write an audit entry (`reviewer.store.audit.record`). Published seats and submitted scores are only
 ever added or marked replaced / void (the database refuses anything else, see migration 0002).
 """
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reviewer import audit
+from reviewer.store import audit
 from reviewer.errors import UserError
-from reviewer.io import ImportReport
-from reviewer.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
+from reviewer.intake.io import ImportReport
+from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
 from reviewer.policy import Policy
 from reviewer.store.models import utcnow
 from reviewer.store.models import (AnnualEvaluation, Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
@@ -462,7 +462,7 @@ def replace_expert(s: Session, r: Round, stage: str, application_id: str, old_ex
         e_new = data.expert(new_expert)
     except KeyError:
         raise UserError(f"unknown expert id {new_expert!r} in round {r.code}") from None
-    from reviewer.conflicts import detect_conflicts
+    from reviewer.conflicts.detector import detect_conflicts
     pol = round_policy(r)
     if not e_new.drawable:
         raise UserError(f"expert {new_expert} cannot be drawn (状态 {e_new.status})")

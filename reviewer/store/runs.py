@@ -1,6 +1,6 @@
 """Runs against the store: screening, planning and aggregation from stored data, recorded with
 everything needed to reproduce them (import snapshot, policy text, seed, parameters, staff
-decisions in force). `compute_*` are pure (no database) and shared with `reviewer.reproduce`.
+decisions in force). `compute_*` are pure (no database) and shared with `reviewer.store.reproduce`.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from reviewer.errors import UserError
-from reviewer.model import RoundData
+from reviewer.intake.model import RoundData
 from reviewer.policy import Policy
 from reviewer.store import repo
 from reviewer.store.engine import Store
@@ -26,7 +26,7 @@ def _quiet(_: str) -> None:
 # ---------------------------------------------------------------- screening
 
 def compute_screening(data: RoundData, policy: Policy, params: dict):
-    from reviewer.eligibility import screen
+    from reviewer.screening.eligibility import screen
     overrides = {(d["application_id"], d["rule"]): (d["decision"], d["reason"])
                  for d in params.get("review_decisions", [])}
     return screen(data, policy, overrides)
@@ -67,7 +67,7 @@ def run_screening(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
 # ---------------------------------------------------------------- conflicts
 
 def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
-    from reviewer.conflicts import detect_conflicts
+    from reviewer.conflicts.detector import detect_conflicts
     with store.read() as s:
         r = repo.get_round(s, code)
         snap = repo.latest_import(s, r)
@@ -99,9 +99,9 @@ def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
 
 def compute_plan(data: RoundData, policy: Policy, params: dict, echo: Echo = _quiet):
     """Plan panels exactly as recorded in `params` (stages, seed, randomize, time_limit, workers,
-    include_review, locks, forbids, review_decisions). Returns reviewer.planning.PlanResult."""
-    from reviewer.conflicts import detect_conflicts
-    from reviewer.planning import (PlanResult, build_problem, coverage_table, diagnostics_table, draw_round,
+    include_review, locks, forbids, review_decisions). Returns reviewer.panels.planning.PlanResult."""
+    from reviewer.conflicts.detector import detect_conflicts
+    from reviewer.panels.planning import (PlanResult, build_problem, coverage_table, diagnostics_table, draw_round,
                                    loads_table, panels_table, solve_round, summary_table)
 
     screening = compute_screening(data, policy, params)
@@ -202,7 +202,7 @@ def _num(x) -> float | None:
 # ---------------------------------------------------------------- aggregation
 
 def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
-    from reviewer.cli_scoring import aggregate_scores
+    from reviewer.cli.scoring import aggregate_scores
     df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)

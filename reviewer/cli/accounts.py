@@ -1,0 +1,65 @@
+"""`reviewer user add/list` and `reviewer token`: accounts of the staff app and expert links.
+
+    reviewer user add NAME [--role staff|analyst|admin] [--name 显示名] [--replace]   (asks for the password)
+    reviewer user list
+    reviewer token EXPERT_ID [--days 14] [--round ROUND_ID] [--url http://host:8501]
+
+Accounts live in the app data folder ($REVIEWER_APP_DATA, default ~/.local/share/mic-reviewer);
+passwords are stored as salted scrypt hashes, expert tokens as SHA-256 digests (the link is
+printed once).
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+
+from reviewer.app import auth
+
+
+def register(app: typer.Typer) -> None:
+    user_app = typer.Typer(help="工作人员账户 Staff accounts of the app (`streamlit run app.py`).",
+                           no_args_is_help=True)
+    app.add_typer(user_app, name="user")
+
+    @user_app.command("add")
+    def add(
+        username: str = typer.Argument(..., help="User name (2-64 letters, digits, Chinese characters, _ . @ -)."),
+        role: str = typer.Option("staff", "--role", help="staff (may change a round), analyst (read-only) or admin."),
+        name: str = typer.Option("", "--name", help="Display name, e.g. 张三."),
+        replace: bool = typer.Option(False, "--replace", help="Set a new password for an existing user."),
+        password: Optional[str] = typer.Option(None, "--password", envvar="REVIEWER_NEW_PASSWORD",
+                                               help="Password (default: asked twice, not echoed)."),
+    ) -> None:
+        """添加账户 Add a staff or analyst account (password stored as a salted scrypt hash)."""
+        if password is None:
+            password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+        u = auth.add_user(username, password, role=role, display_name=name, replace=replace)
+        typer.echo(f"已添加 added {u.username} ({auth.ROLE_ZH[u.role]} {u.role}) in {auth.db_path()}")
+
+    @user_app.command("list")
+    def list_() -> None:
+        """列出账户 List accounts (never passwords)."""
+        users = auth.list_users()
+        if not users:
+            typer.echo("no accounts: the app runs in demo mode without sign-in")
+        for u in users:
+            typer.echo(f"{u['username']}\t{u['role']}\t{u['display_name']}\t{u['created']}"
+                       + ("" if u["active"] else "\tinactive"))
+
+    @app.command("token")
+    def token(
+        expert_id: str = typer.Argument(..., help="Expert id (专家编号), e.g. ZJ0001."),
+        days: float = typer.Option(14, "--days", help="Days the link stays valid."),
+        round_id: Optional[str] = typer.Option(None, "--round", help="Round id (default: the app's current round)."),
+        url: str = typer.Option(os.environ.get("REVIEWER_APP_URL", "http://localhost:8501"), "--url",
+                                help="Address of the app."),
+    ) -> None:
+        """专家个人链接 A personal link for one expert: shows only their own assignments; expires."""
+        if round_id is not None:
+            from reviewer.app import service as app_service
+            app_service.round_dir(round_id)  # must exist
+        tok, expires = auth.issue_token(expert_id, days=days, round_id=round_id)
+        typer.echo(f"{url.rstrip('/')}/?token={tok}")
+        typer.echo(f"expert {expert_id}, valid until {expires.isoformat()} (shown once; only a hash is stored)", err=True)

@@ -1,0 +1,1 @@
+"""The synthetic demo round: its generator and the whole-round demo pipeline."""

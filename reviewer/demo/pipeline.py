@@ -1,0 +1,138 @@
+"""The demo pipeline: the whole round on the bundled demo data, writing every output.
+
+Later stages (panels, scores, ranking) join here as they land; each step prints what it did.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from reviewer.conflicts.detector import detect_conflicts
+from reviewer.screening.eligibility import screen
+from reviewer.errors import UserError
+from reviewer.exports import run_record, write_run_record, write_table
+from reviewer.intake.io import load_round_from
+from reviewer.policy import Policy
+
+# The demo round is dated: conflict windows and "not in the future" are judged on this day, so
+# the demo gives the same result whenever it runs.
+DEMO_AS_OF = "2026-11-01"
+
+
+def demo_policy(policy: Policy) -> Policy:
+    if policy.meta.as_of:
+        return policy
+    return policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": DEMO_AS_OF})})
+
+
+def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], None] = print, seed: int = 0,
+             time_limit: float = 30.0) -> dict:
+    started = time.time()
+    data_dir, out = Path(data_dir), Path(out)
+    if not data_dir.exists():
+        raise UserError(f"{data_dir}: demo data folder not found")
+    policy = demo_policy(policy)
+    echo(f"== 1 导入 Import ({data_dir}, reference date {policy.as_of_date()})")
+    data, report = load_round_from(data_dir / "applications.xlsx", policy)
+    for line in report.summary_lines():
+        echo("  " + line)
+    for issue in report.all_issues:
+        echo("  " + str(issue))
+    results: dict = {"import": report}
+
+    echo("== 2 形式审查 Screening")
+    screening = screen(data, policy)
+    counts = screening.counts()
+    for line in screening.report_lines():
+        echo("  " + line)
+    screening.write(out)
+    results["screening"] = screening
+
+    echo("== 3 回避 Conflicts")
+    cs = detect_conflicts(data, policy)
+    table = cs.table()
+    echo(f"  {len(table)} hits, {int(cs.excluded_matrix().sum())} excluded pairs; by rule: "
+         + ", ".join(f"{k} {v}" for k, v in table.groupby("rule").size().items()))
+    write_table(table, out, "conflicts", "回避明细")
+    write_table(cs.per_application(), out, "conflicts_per_application", "各申报可用专家")
+    results["conflicts"] = cs
+
+    echo("== 4 专家组 Panels (all three stages)")
+    from reviewer.panels.planning import plan_round
+
+    planned = plan_round(data, policy, seed=seed, time_limit=time_limit, echo=echo, screening=screening,
+                         conflicts=cs)
+    planned.write(out)
+    results["plan"] = planned
+
+    if not planned.plan.feasible:
+        raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
+
+    final = policy.stages.order[-1]
+    echo(f"== 5 评分 Scores ({final}): score sheets for the planned panels; returned scores of the demo round")
+    from reviewer.cli.scoring import read_table, validate_scores
+    from reviewer.scoring.scoresheets import write_score_sheet
+
+    seats = planned.panels[planned.panels["stage"] == final]
+    apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
+    sheets = out / "score_sheets" / final
+    for expert_id, mine in seats.groupby("expert_id"):
+        write_score_sheet(sheets / f"{expert_id}.xlsx", policy, expert_id, mine["expert_name"].iloc[0], final,
+                          mine.rename(columns={"application_name": "name"})[["application_id", "name", "field"]])
+    # The demo's returned scores (reviewer/data/demo/scores.csv) were given by the demo round's recorded panels
+    # (demo_panels.csv), so the CLI, the app and an analyst's `reviewer aggregate` all rank the same scores.
+    score_file = data_dir / "scores.csv"
+    scores, errors = validate_scores(read_table(score_file), score_file, policy)
+    for e in errors:
+        echo(f"  {e}")
+    scores = scores[scores["panel"] == final] if "panel" in scores.columns else scores
+    echo(f"  {seats['expert_id'].nunique()} score sheets written to {sheets}; {len(scores)} returned criterion "
+         f"scores of {final} read from {score_file}")
+    results["scores"] = scores
+
+    echo("== 6 汇总与排名 Aggregation and ranking")
+    from reviewer.cli.scoring import aggregate_scores
+    from reviewer.scoring.ranking import recognition_ranking
+    from reviewer.scoring.reliability import expert_deviation, flag_outliers
+
+    long = scores[["expert_id", "application_id", "criterion", "score"]]
+    fields = apps_df.set_index("application_id")["field"]
+    agg, notes = aggregate_scores(long.assign(field=long["application_id"].map(fields)), policy,
+                                  policy.aggregation.method)
+    for n in notes:
+        echo(f"  note: {n}")
+    outliers = flag_outliers(long, policy)
+    flagged = outliers[outliers["flagged"]]
+    echo(f"  {len(agg)} applications aggregated ({policy.aggregation.method}); {len(flagged)} outlier scores flagged")
+    # Applications that failed screening stay in the list with their reasons (never silently dropped).
+    failed = screening.summary[~screening.summary["application_id"].isin(agg["application_id"])]
+    ranking_input = pd.concat([agg.assign(field=agg["application_id"].map(fields), eligible=True),
+                               pd.DataFrame({"application_id": failed["application_id"], "field": failed["field"],
+                                             "eligible": False, "ineligible_reason": failed["reasons"]})],
+                              ignore_index=True)
+    ranking = recognition_ranking(ranking_input, policy)
+    write_table(agg, out, "aggregated_scores", "汇总得分")
+    write_table(outliers, out, "score_outliers", "异常评分")
+    for r in flagged.itertuples():
+        echo(f"  outlier: {r.expert_id} on {r.application_id}: {r.reason}")
+    deviation = expert_deviation(long, alpha=policy.aggregation.expert_bias_alpha,
+                                 min_groups=policy.aggregation.expert_bias_min_panels)
+    write_table(deviation, out, "expert_deviation", "专家评分偏差")
+    for r in deviation[deviation["flagged"]].itertuples():
+        echo(f"  systematic: {r.expert_id}: {r.reason}")
+    write_table(ranking, out, "recognition_ranking", "认定排名")
+    for label, code in (("建议认定 recommended", "recommend"), ("培育 cultivation", "cultivation")):
+        rows = ranking[ranking["decision"] == code]
+        echo(f"  {label}: " + ("、".join(f"{r.application_id}({r.field} {r.score:.2f})" for r in rows.itertuples())
+                                   or "无 none"))
+    results["ranking"] = ranking
+
+    write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
+                                extra={"screening": counts, **planned.record(),
+                                       "recommended": ranking.loc[ranking["decision"] == "recommend",
+                                                                  "application_id"].tolist()}), out)
+    echo(f"== 完成 Done: outputs in {out}/")
+    return results

@@ -1,0 +1,1 @@
+"""Documents for people outside the office: expert packs (notices, pledges, score sheets, calendars)."""

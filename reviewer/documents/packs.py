@@ -1,0 +1,258 @@
+"""专家通知 Expert packs for a published stage: one folder per expert with only that expert's
+assignments (application, field, lead unit, stage, date and place), their score sheet, the
+confidentiality and conflict-of-interest pledge (保密与回避承诺书) and an .ics calendar of the
+dated events; plus a zip of all packs and a staff summary workbook.
+
+Dates and places come from the round settings (`reviewer round settings`): a meeting per stage
+(date, time, place, contact) and, for 现场考察, a first inspection day: site inspections are at the
+lead unit, and the applications of one city are grouped on one day (several days when a city has
+more than `site_per_day` applications), cities one after another on working days.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from reviewer.errors import UserError
+from reviewer.exports import write_xlsx
+from reviewer.intake.model import Application, RoundData
+from reviewer.policy import Policy
+from reviewer.scoring.scoresheets import write_score_sheet
+
+SITE_STAGE = "现场考察"
+TZ = ZoneInfo("Asia/Shanghai")
+ROLE_ZH = {"chair": "组长", "member": "成员"}
+
+PLEDGE = """评审专家保密与回避承诺书
+
+本人{name}（专家编号 {expert_id}）受邀参加{round_name}{stage}工作，郑重承诺：
+
+一、严格遵守国家和自治区有关专家评审工作的纪律和保密规定，对申报材料、评审过程、评审意见和评审结果严格保密，不向任何单位和个人泄露，不复制、留存或对外提供评审材料，不对外透露本人的评审任务。
+二、独立、客观、公正地开展评审，不受任何单位和个人的干预，不接受申报单位及相关人员的宴请、礼品、礼金、有价证券或其他利益，不私下接触申报单位。
+三、本人与所评申报存在下列情形之一的，主动申请回避：近三年在牵头单位或成员单位任职、兼职；近三年担任其董事、监事、高级管理人员或为其控股股东；与其法定代表人或中心负责人有亲属、师生关系，或近三年有合作项目、合著论文；本人所在单位在同一领域申报；其他可能影响公正评审的情形。
+四、评审期间发现存在上述情形的，立即向组织单位报告并停止对该申报的评审。
+五、如违反上述承诺，本人愿意承担相应责任，接受取消评审专家资格等处理。
+
+承诺人（签字）：______________        日期：______年____月____日
+"""
+
+
+@dataclass
+class Event:
+    stage: str
+    title: str
+    date: dt.date | None
+    time: str            # "09:00" or ""
+    place: str
+    application_id: str = ""
+    note: str = ""
+
+
+@dataclass
+class PackResult:
+    out: Path
+    zip_path: Path
+    summary_path: Path
+    packs: dict[str, list[Path]] = field(default_factory=dict)   # expert_id -> files
+
+
+def _safe(name: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_") or "x"
+
+
+def _date(v) -> dt.date | None:
+    if not v:
+        return None
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        raise UserError(f"round settings: {v!r} is not a date like 2026-12-01") from None
+
+
+def site_schedule(apps: list[Application], start: dt.date | None, per_day: int, city_order: list[str]) -> dict[str, dt.date | None]:
+    """Day of the site inspection of each application: one city per day (or several days for a
+    city with more than `per_day` applications), cities in the policy's order, working days only."""
+    if start is None:
+        return {a.application_id: None for a in apps}
+    by_city: dict[str, list[Application]] = {}
+    for a in sorted(apps, key=lambda a: a.application_id):
+        by_city.setdefault(a.lead_city, []).append(a)
+    order = sorted(by_city, key=lambda c: (city_order.index(c) if c in city_order else len(city_order), c))
+    day, out = start, {}
+
+    def working(d: dt.date) -> dt.date:
+        while d.weekday() >= 5:
+            d += dt.timedelta(days=1)
+        return d
+
+    day = working(day)
+    for city in order:
+        group = by_city[city]
+        for k in range(0, len(group), max(1, per_day)):
+            for a in group[k:k + per_day]:
+                out[a.application_id] = day
+            day = working(day + dt.timedelta(days=1))
+    return out
+
+
+def expert_events(stage: str, seats: pd.DataFrame, apps: dict[str, Application], settings: dict,
+                  schedule: dict[str, dt.date | None]) -> list[Event]:
+    meeting = (settings.get("meetings") or {}).get(stage, {})
+    if stage == SITE_STAGE:
+        events = []
+        for x in seats.itertuples(index=False):
+            a = apps[x.application_id]
+            events.append(Event(stage, f"{stage}：{a.name}（{a.application_id}）", schedule.get(a.application_id),
+                                meeting.get("time", ""), f"{a.lead_city} {a.lead_unit}（牵头单位）", a.application_id,
+                                meeting.get("contact", "")))
+        return events
+    return [Event(stage, f"{stage}评审会", _date(meeting.get("date")), meeting.get("time", ""),
+                  meeting.get("place", ""), "", meeting.get("contact", ""))]
+
+
+def write_ics(path: Path, events: list[Event], expert_id: str, round_code: str) -> Path | None:
+    from icalendar import Calendar, Event as VEvent
+
+    dated = [e for e in events if e.date is not None]
+    if not dated:
+        return None
+    cal = Calendar()
+    cal.add("prodid", "-//Guangxi MIC pilot review//mic-reviewer//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"评审日程 {round_code}")
+    stamp = dt.datetime.now(dt.timezone.utc)
+    for e in dated:
+        ev = VEvent()
+        ev.add("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"mic-reviewer/{round_code}/{e.stage}/{expert_id}/"
+                                     f"{e.application_id}")) + "@mic-reviewer")
+        ev.add("dtstamp", stamp)
+        ev.add("summary", e.title)
+        if e.time:
+            h, m = (int(x) for x in e.time.split(":")[:2])
+            start = dt.datetime.combine(e.date, dt.time(h, m), tzinfo=TZ)
+            ev.add("dtstart", start)
+            ev.add("dtend", start + dt.timedelta(hours=4))
+        else:
+            ev.add("dtstart", e.date)
+            ev.add("dtend", e.date + dt.timedelta(days=1))
+        if e.place:
+            ev.add("location", e.place)
+        ev.add("description", "；".join(x for x in (e.note and f"联系人 {e.note}", "请携带专家通知与评分表") if x))
+        cal.add_component(ev)
+    if hasattr(cal, "add_missing_timezones"):
+        cal.add_missing_timezones()
+    path.write_bytes(cal.to_ical())
+    return path
+
+
+def _event_cells(e: Event) -> dict:
+    return {"日期 date": e.date.isoformat() if e.date else "待定 to be announced", "时间 time": e.time or "",
+            "地点 place": e.place or "待定 to be announced"}
+
+
+def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str, out: str | Path, *,
+                round_code: str, round_name: str, settings: dict) -> PackResult:
+    """Write every expert's pack for `stage` from its active published `seats` (columns
+    application_id, expert_id, role). Nothing of another expert goes into a pack."""
+    out = Path(out)
+    seats = seats[seats["stage"] == stage] if "stage" in seats.columns else seats
+    if seats.empty:
+        raise UserError(f"no published seats for stage {stage}")
+    apps = {a.application_id: a for a in data.applications}
+    experts = {e.expert_id: e for e in data.experts}
+    missing = sorted(set(seats["application_id"]) - set(apps)) + sorted(set(seats["expert_id"]) - set(experts))
+    if missing:
+        raise UserError(f"published seats name ids not in the round's data: {', '.join(missing[:5])}")
+    per_day = int(settings.get("site_per_day", 3) or 3)
+    schedule = (site_schedule([apps[a] for a in seats["application_id"].unique()], _date(settings.get("site_start")),
+                              per_day, list(policy.cities.names)) if stage == SITE_STAGE else {})
+    meeting = (settings.get("meetings") or {}).get(stage, {})
+    pack_root = out / f"专家通知_{_safe(round_code)}_{_safe(stage)}"
+    result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
+                        out / f"工作人员汇总_{_safe(round_code)}_{_safe(stage)}.xlsx")
+    summary_rows, schedule_rows = [], []
+    for expert_id, mine in seats.groupby("expert_id", sort=True):
+        e = experts[expert_id]
+        mine = mine.sort_values("application_id")
+        folder = pack_root / _safe(f"{expert_id}_{e.name}")
+        folder.mkdir(parents=True, exist_ok=True)
+        events = expert_events(stage, mine, apps, settings, schedule)
+        by_app = {ev.application_id: ev for ev in events}
+        rows = []
+        for x in mine.itertuples(index=False):
+            a = apps[x.application_id]
+            ev = by_app.get(x.application_id) or events[0]
+            rows.append({"申报编号 application": a.application_id, "创新中心名称 name": a.name, "领域 field": a.field,
+                         "牵头单位 lead unit": a.lead_unit, "牵头单位所在市 city": a.lead_city, "阶段 stage": stage,
+                         "本人角色 role": ROLE_ZH.get(x.role, x.role), **_event_cells(ev)})
+        tasks = pd.DataFrame(rows)
+        when = events[0] if stage != SITE_STAGE else None
+        notice = [f"{e.name} 专家：", f"您好！诚邀您参加{round_name}的{stage}工作。",
+                  f"您的评审任务共 {len(mine)} 项，见“评审任务”表；评分请使用随附的评分表。"]
+        if when is not None:
+            notice.append(f"会议时间：{_event_cells(when)['日期 date']} {when.time}；地点：{_event_cells(when)['地点 place']}")
+        else:
+            notice.append("现场考察在牵头单位进行，同一城市的考察安排在同一天，日期见“评审任务”表。")
+        if meeting.get("contact"):
+            notice.append(f"联系人：{meeting['contact']}")
+        notice += ["请签署“保密与回避承诺书”，并于评审开始前交组织单位。如与所评申报存在回避情形，请立即告知组织单位。",
+                   "本通知仅发送给您本人，请勿转发。"]
+        pledge = PLEDGE.format(name=e.name, expert_id=expert_id, round_name=round_name, stage=stage)
+        files = [write_xlsx({"通知 notice": pd.DataFrame({"专家通知": notice}), "评审任务 assignments": tasks,
+                             "保密与回避承诺书": pd.DataFrame({"保密与回避承诺书": pledge.splitlines()})},
+                            folder / f"专家通知_{_safe(expert_id)}.xlsx")]
+        sheet_apps = pd.DataFrame([{"application_id": a, "name": apps[a].name, "field": apps[a].field}
+                                   for a in mine["application_id"]])
+        files.append(write_score_sheet(folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", policy, expert_id,
+                                       e.name, stage, sheet_apps))
+        pledge_path = folder / f"保密与回避承诺书_{_safe(expert_id)}.txt"
+        pledge_path.write_text(pledge, encoding="utf-8-sig")
+        files.append(pledge_path)
+        ics = write_ics(folder / f"日程_{_safe(expert_id)}.ics", events, expert_id, round_code)
+        if ics:
+            files.append(ics)
+        result.packs[expert_id] = files
+        summary_rows.append({"专家编号 expert": expert_id, "姓名 name": e.name, "类别 category": e.category,
+                             "工作单位 employer": e.employer, "手机 phone": e.phone or "", "邮箱 email": e.email or "",
+                             "任务数 tasks": len(mine), "组长 chair of": ",".join(mine.loc[mine["role"] == "chair", "application_id"]),
+                             "申报 applications": ",".join(mine["application_id"]),
+                             "日期 dates": ",".join(sorted({_event_cells(ev)["日期 date"] for ev in events})),
+                             "材料 files": ", ".join(p.name for p in files)})
+    for a_id in sorted(seats["application_id"].unique()):
+        a = apps[a_id]
+        day = schedule.get(a_id) if stage == SITE_STAGE else _date(meeting.get("date"))
+        schedule_rows.append({"申报编号 application": a_id, "创新中心名称 name": a.name, "牵头单位所在市 city": a.lead_city,
+                              "日期 date": day.isoformat() if day else "待定",
+                              "地点 place": f"{a.lead_city} {a.lead_unit}" if stage == SITE_STAGE else meeting.get("place", ""),
+                              "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"])})
+    write_xlsx({"专家 experts": pd.DataFrame(summary_rows), "日程 schedule": pd.DataFrame(schedule_rows)},
+               result.summary_path)
+    with zipfile.ZipFile(result.zip_path, "w", zipfile.ZIP_DEFLATED) as z:
+        for files in result.packs.values():
+            for p in files:
+                z.write(p, p.relative_to(out).as_posix())
+    return result
+
+
+def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResult:
+    """Packs of a published stage of a stored round."""
+    from reviewer.store import repo
+    with store.read() as s:
+        r = repo.get_round(s, round_code)
+        if repo.publication(s, r, stage) is None:
+            raise UserError(f"round {round_code} stage {stage} is not published yet (reviewer publish ...); packs "
+                            "are made from a published assignment only")
+        seats = repo.published_seats(s, r, stage)
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+        pol = repo.round_policy(r)
+        settings, name = dict(r.settings or {}), r.name
+    return build_packs(data, pol, seats, stage, out, round_code=round_code, round_name=name, settings=settings)

@@ -1,0 +1,1 @@
+"""Scoring and ranking: score tables and sheets, aggregation, calibration, reliability, uncertainty, ranking."""

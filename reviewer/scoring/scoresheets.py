@@ -1,0 +1,319 @@
+"""Score sheets (评分表): one workbook per expert per stage, generated from the rubric of the policy,
+and the import of filled sheets back into a long score table with validation.
+
+Layout of a sheet (`评分表`): one row per assigned application, one column per rubric criterion
+with its maximum in the header (e.g. "A1 研发投入强度 (≤6)"), a total formula, confidence
+(信心 1-5, optional) and comments. A hidden sheet `_meta` holds the expert id, stage and the
+criterion ids, so a sheet can be read back whatever its file name. Excel data validation stops
+out-of-range entries at typing time; the import checks them again, because sheets come back
+edited by hand.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
+
+from reviewer.errors import UserError
+from reviewer.intake.io import ImportIssue, is_blank
+from reviewer.policy import Policy
+
+SHEET = "评分表"
+META = "_meta"
+FIXED_COLUMNS = ("申报编号", "创新中心名称", "领域")
+CONFIDENCE = "信心(1-5)"
+COMMENT = "评审意见"
+TOTAL = "合计"
+SCORE_COLUMNS = ["stage", "application_id", "expert_id", "criterion", "family", "score", "confidence",
+                 "file", "row", "void"]
+
+
+def _print_setup(ws, title_rows: str | None = None) -> None:
+    """Experts print their sheets: landscape, all columns on one page width, headers repeated."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+PRINT_SHEET = "打印版"
+
+
+def _print_sheet(wb, entry, policy: Policy, expert_id: str, expert_name: str, stage: str,
+                 applications: pd.DataFrame, first_crit_col: int) -> None:
+    """A portrait, one-application-per-page view for printing and signing: criteria as rows with
+    their maximum, the score shown from the entry sheet by formula (so it is never typed twice)."""
+    ps = wb.create_sheet(PRINT_SHEET)
+    for col, w in zip("ABCDE", (14, 30, 10, 10, 30)):
+        ps.column_dimensions[col].width = w
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    r = 1
+    for i, (_, a) in enumerate(applications.iterrows()):
+        entry_row = 3 + i
+        ps.cell(r, 1, f"{stage} 评分表").font = Font(bold=True, size=13)
+        ps.cell(r + 1, 1, f"申报 {a['application_id']}  {a.get('name', '')}  （{a.get('field', '')}）")
+        ps.cell(r + 2, 1, f"评审专家 {expert_name}（{expert_id}）")
+        r += 4
+        for k, h in enumerate(("类别", "评分项", "满分", "得分", "说明")):
+            c = ps.cell(r, k + 1, h)
+            c.font, c.fill = bold, fill
+        r += 1
+        k = 0
+        for fam in policy.rubric.families:
+            for crit in fam.criteria:
+                col = get_column_letter(first_crit_col + k)
+                ps.cell(r, 1, f"{fam.id} {fam.name}")
+                ps.cell(r, 2, f"{crit.id} {crit.name}")
+                ps.cell(r, 3, crit.max)
+                ps.cell(r, 4, f"=IF('{SHEET}'!{col}{entry_row}=\"\",\"\",'{SHEET}'!{col}{entry_row})")
+                r += 1
+                k += 1
+        ps.cell(r, 2, "合计").font = bold
+        ps.cell(r, 3, policy.rubric.total)
+        ps.cell(r, 4, f"=IF(COUNT(D{r - k}:D{r - 1})=0,\"\",SUM(D{r - k}:D{r - 1}))")
+        r += 2
+        ps.cell(r, 1, "评审意见：")
+        r += 3
+        ps.cell(r, 1, "评审专家签字：______________        日期：______年____月____日")
+        r += 1
+        if i < len(applications) - 1:
+            ps.row_breaks.append(Break(id=r))
+        r += 1
+    ps.page_setup.orientation = "portrait"
+    ps.page_setup.paperSize = ps.PAPERSIZE_A4
+    ps.sheet_properties.pageSetUpPr.fitToPage = True
+    ps.page_setup.fitToWidth = 1
+    ps.page_setup.fitToHeight = 0
+
+
+def criterion_header(c) -> str:
+    return f"{c.id} {c.name} (≤{c.max:g})"
+
+
+def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_name: str, stage: str,
+                      applications: pd.DataFrame) -> Path:
+    """One expert's sheet for one stage. `applications` has columns application_id, name, field."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    crit = policy.rubric.criteria
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    ws.append([f"{stage} 评分表 — 专家 {expert_name} ({expert_id})  满分 {policy.rubric.total:g}"])
+    ws["A1"].font = Font(bold=True, size=13)
+    headers = [*FIXED_COLUMNS, *(criterion_header(c) for c in crit), TOTAL, CONFIDENCE, COMMENT]
+    ws.append(headers)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.fill = fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    first_crit_col = len(FIXED_COLUMNS) + 1
+    last_crit_col = first_crit_col + len(crit) - 1
+    for i, (_, a) in enumerate(applications.iterrows()):
+        r = 3 + i
+        ws.append([a["application_id"], a.get("name", ""), a.get("field", "")] + [None] * len(crit))
+        ws.cell(r, last_crit_col + 1,
+                f"=IF(COUNT({get_column_letter(first_crit_col)}{r}:{get_column_letter(last_crit_col)}{r})=0,\"\","
+                f"SUM({get_column_letter(first_crit_col)}{r}:{get_column_letter(last_crit_col)}{r}))")
+    n_last = 2 + len(applications)
+    for k, c in enumerate(crit):
+        col = get_column_letter(first_crit_col + k)
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=f"{c.max:g}",
+                            showErrorMessage=True, errorTitle="超出范围", error=f"{c.id} 得分应在 0 到 {c.max:g} 之间")
+        ws.add_data_validation(dv)
+        dv.add(f"{col}3:{col}{max(3, n_last)}")
+    conf_col = get_column_letter(last_crit_col + 2)
+    dv = DataValidation(type="whole", operator="between", formula1="1", formula2="5", allow_blank=True)
+    ws.add_data_validation(dv)
+    dv.add(f"{conf_col}3:{conf_col}{max(3, n_last)}")
+    widths = [12, 30, 14] + [11] * len(crit) + [8, 9, 40]
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    ws.row_dimensions[2].height = 48
+    ws.freeze_panes = ws.cell(3, first_crit_col)
+    ws.cell(n_last + 2, 1, "说明：每项在 0 至该项满分之间打分，可保留一位小数；未评的申报整行留空。"
+                           "评审专家须遵守保密与回避承诺。")
+    ws.cell(n_last + 4, 1, "评审专家签字：______________        日期：______年____月____日")
+    _print_setup(ws, title_rows="1:2")
+    _print_sheet(wb, ws, policy, expert_id, expert_name, stage, applications, first_crit_col)
+    meta = wb.create_sheet(META)
+    meta.append(["expert_id", expert_id])
+    meta.append(["stage", stage])
+    meta.append(["criteria", ",".join(c.id for c in crit)])
+    meta.append(["policy_sha256", policy.sha256])
+    meta.sheet_state = "hidden"
+    wb.save(path)
+    return path
+
+
+@dataclass
+class ScoreImport:
+    scores: pd.DataFrame
+    issues: list[ImportIssue] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+
+def _number(v: Any) -> float | None:
+    if is_blank(v):
+        return None
+    if isinstance(v, bool):
+        raise ValueError
+    if isinstance(v, (int, float)):
+        return float(v)
+    return float(str(v).strip())
+
+
+def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
+    """Read one filled sheet into long rows; every problem is an issue, good rows are kept."""
+    path = Path(path)
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as e:
+        raise UserError(f"{path}: not a readable .xlsx score sheet ({type(e).__name__})") from None
+    if SHEET not in wb.sheetnames or META not in wb.sheetnames:
+        raise UserError(f"{path}: not a score sheet of this system (no {SHEET!r} / {META!r} sheet)")
+    meta = {r[0]: r[1] for r in wb[META].iter_rows(values_only=True) if r and r[0]}
+    expert_id, stage = str(meta.get("expert_id", "")), str(meta.get("stage", ""))
+    crit_by_id = {c.id: c for c in policy.rubric.criteria}
+    ids = [c for c in str(meta.get("criteria", "")).split(",") if c]
+    issues: list[ImportIssue] = []
+    if ids != [c.id for c in policy.rubric.criteria]:
+        issues.append(ImportIssue(str(path), META, None, "criteria", meta.get("criteria"),
+                                  f"the rubric criteria of this policy ({','.join(crit_by_id)}); the sheet was made for another rubric"))
+        return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
+    ws = wb[SHEET]
+    rows = list(ws.iter_rows(values_only=True))
+    header = [str(h) if h is not None else "" for h in rows[1]]
+    col = {h: i for i, h in enumerate(header)}
+    crit_cols = [(c, col.get(criterion_header(crit_by_id[c]))) for c in ids]
+    for c, i in crit_cols:
+        if i is None:
+            issues.append(ImportIssue(str(path), SHEET, 2, criterion_header(crit_by_id[c]), None,
+                                      "the criterion column as generated (do not rename or delete columns)"))
+    if any(i is None for _, i in crit_cols):
+        return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
+    out = []
+    seen: dict[str, int] = {}
+    for r_idx, row in enumerate(rows[2:], start=3):
+        app_id = row[0] if row else None
+        if is_blank(app_id) or str(app_id).startswith("说明"):
+            continue
+        app_id = str(app_id).strip()
+        values, bad = {}, False
+        for c, i in crit_cols:
+            v = row[i] if i < len(row) else None
+            try:
+                x = _number(v)
+            except ValueError:
+                issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[c]), v,
+                                          f"a number from 0 to {crit_by_id[c].max:g}"))
+                bad = True
+                continue
+            if x is not None and not (0 <= x <= crit_by_id[c].max) or (x is not None and math.isnan(x)):
+                issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[c]), v,
+                                          f"a score from 0 to {crit_by_id[c].max:g}"))
+                bad = True
+                continue
+            values[c] = x
+        filled = [c for c, x in values.items() if x is not None]
+        if not filled and not bad:
+            continue  # the expert did not score this application: absent, not zero
+        missing = [c for c, x in values.items() if x is None]
+        if missing and not bad:
+            issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[missing[0]]), None,
+                                      f"a score for every criterion ({len(missing)} missing: {','.join(missing)}); "
+                                      "a total from part of the rubric would not be comparable"))
+            bad = True
+        if app_id in seen:
+            issues.append(ImportIssue(str(path), SHEET, r_idx, FIXED_COLUMNS[0], app_id,
+                                      f"each application once per sheet; row {seen[app_id]} has it already"))
+            continue
+        seen[app_id] = r_idx
+        if bad:
+            continue
+        conf_i = col.get(CONFIDENCE)
+        conf = row[conf_i] if conf_i is not None and conf_i < len(row) else None
+        confidence = None
+        if not is_blank(conf):
+            try:
+                confidence = float(conf)
+                if not 1 <= confidence <= 5:
+                    raise ValueError
+            except ValueError:
+                issues.append(ImportIssue(str(path), SHEET, r_idx, CONFIDENCE, conf, "1 to 5, or blank", "warning"))
+                confidence = None
+        for c in ids:
+            out.append({"stage": stage, "application_id": app_id, "expert_id": expert_id, "criterion": c,
+                        "family": policy.rubric.family_of(c), "score": values[c], "confidence": confidence,
+                        "file": str(path), "row": r_idx, "void": False})
+    return ScoreImport(pd.DataFrame(out, columns=SCORE_COLUMNS), issues)
+
+
+def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd.DataFrame) -> ScoreImport:
+    """Read filled sheets and check them against the published assignment.
+
+    `assignments` has columns stage, application_id, expert_id and optionally `status`
+    (active / replaced). A score by an expert not assigned to that application is rejected; a
+    replaced expert's scores are kept but void (the replacement re-scores in full); the same
+    expert-application-stage from two files is a duplicate and the second is rejected.
+    """
+    frames, issues = [], []
+    seen: dict[tuple[str, str, str], str] = {}
+    status = {}
+    for r in assignments.itertuples(index=False):
+        status[(str(r.stage), str(r.expert_id), str(r.application_id))] = getattr(r, "status", "active") or "active"
+    for p in paths:
+        res = read_score_sheet(p, policy)
+        issues += res.issues
+        df = res.scores
+        if df.empty:
+            frames.append(df)
+            continue
+        keep = []
+        for (stage, expert, app), g in df.groupby(["stage", "expert_id", "application_id"], sort=False):
+            row = int(g["row"].iloc[0])
+            st = status.get((stage, expert, app))
+            if st is None:
+                issues.append(ImportIssue(str(p), SHEET, row, FIXED_COLUMNS[0], app,
+                                          f"an application assigned to expert {expert} in {stage}; this score was rejected"))
+                continue
+            if (stage, expert, app) in seen:
+                issues.append(ImportIssue(str(p), SHEET, row, FIXED_COLUMNS[0], app,
+                                          f"one sheet per expert and stage; already imported from {seen[(stage, expert, app)]}"))
+                continue
+            seen[(stage, expert, app)] = str(p)
+            if st == "replaced":
+                issues.append(ImportIssue(str(p), SHEET, row, FIXED_COLUMNS[0], app,
+                                          f"scores of an active panel member; expert {expert} was replaced, "
+                                          "so these scores are kept but void", "warning"))
+                g = g.assign(void=True)
+            keep.append(g)
+        frames.append(pd.concat(keep) if keep else df.iloc[0:0])
+    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
+    return ScoreImport(scores, issues)
+
+
+def expert_totals(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (stage, application, expert): the total and family subtotals of valid (non-void) scores."""
+    s = scores[~scores["void"].astype(bool)]
+    tot = s.groupby(["stage", "application_id", "expert_id"], as_index=False).agg(
+        score=("score", "sum"), confidence=("confidence", "first"))
+    fam = s.pivot_table(index=["stage", "application_id", "expert_id"], columns="family", values="score",
+                        aggfunc="sum").reset_index()
+    return tot.merge(fam, on=["stage", "application_id", "expert_id"])
