@@ -6,7 +6,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from reviewer.cli.scoring import map_headers, register, SCORE_COLUMNS
+from reviewer.cli.scoring import register
+from reviewer.scoring.scoretable import SCORE_COLUMNS, map_headers
 from reviewer.policy import load_policy
 
 POL = load_policy()

@@ -179,7 +179,7 @@ def ensure_demo_round() -> str:
         src = discover_sources(tmp / "inputs" / "round2026.xlsx")
         _write(tmp / "sources.json", {k: [Path(v[0]).name, v[1]] for k, v in src.items()})
         if (DEMO_DIR / "scores.csv").exists():
-            from reviewer.cli.scoring import read_table, validate_scores
+            from reviewer.scoring.scoretable import read_table, validate_scores
             df, _ = validate_scores(read_table(DEMO_DIR / "scores.csv"), DEMO_DIR / "scores.csv", load_policy())
             df.to_csv(tmp / "scores.csv", index=False, encoding="utf-8")
         if (DEMO_DIR / "demo_panels.csv").exists():
@@ -940,7 +940,7 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
     New rows replace earlier rows of the same stage, application and expert.
     `only_expert`: an expert's own upload; rows of anyone else are rejected.
     Returns (rows added, issues table)."""
-    from reviewer.cli.scoring import read_table, validate_scores
+    from reviewer.scoring.scoretable import read_table, validate_scores
     from reviewer.scoring.scoresheets import import_score_sheets
 
     if not files:
@@ -1065,7 +1065,7 @@ RANK_METHODS = ("trimmed", "calibrated", "bayes")
 
 
 def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int | None = None) -> tuple[pd.DataFrame, list[str]]:
-    from reviewer.cli.scoring import aggregate_scores
+    from reviewer.scoring.scoretable import aggregate_scores
 
     key = ("agg", stage, method, resamples, *_fingerprint(round_id, "scores.csv", "round.json", "sources.json"))
 

@@ -535,7 +535,7 @@ PANEL_HEADERS = {"阶段": "stage", "stage": "stage", "申报编号": "applicati
 
 
 def read_panels(path: Path) -> pd.DataFrame:
-    from reviewer.cli.scoring import read_table
+    from reviewer.scoring.scoretable import read_table
     raw = read_table(path)
     df = raw.rename(columns={c: PANEL_HEADERS.get(str(c).strip(), c) for c in raw.columns})
     missing = [c for c in ("stage", "application_id", "expert_id") if c not in df.columns]
@@ -562,7 +562,7 @@ def read_scores(path: Path, policy, assignments: pd.DataFrame, stage: Optional[s
         if is_sheet:
             res = import_score_sheets([path], policy, assignments)
             return res.scores, [str(i) for i in res.issues]
-    from reviewer.cli.scoring import read_table, validate_scores
+    from reviewer.scoring.scoretable import read_table, validate_scores
     df, errors = validate_scores(read_table(path), path, policy)
     errors = ["ERROR " + e for e in errors]
     if "panel" not in df.columns or df["panel"].isna().all():

@@ -73,7 +73,7 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
 
     final = policy.stages.order[-1]
     echo(f"== 5 评分 Scores ({final}): score sheets for the planned panels; returned scores of the demo round")
-    from reviewer.cli.scoring import read_table, validate_scores
+    from reviewer.scoring.scoretable import read_table, validate_scores
     from reviewer.scoring.scoresheets import write_score_sheet
 
     seats = planned.panels[planned.panels["stage"] == final]
@@ -94,7 +94,7 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     results["scores"] = scores
 
     echo("== 6 汇总与排名 Aggregation and ranking")
-    from reviewer.cli.scoring import aggregate_scores
+    from reviewer.scoring.scoretable import aggregate_scores
     from reviewer.scoring.ranking import recognition_ranking
     from reviewer.scoring.reliability import expert_deviation, flag_outliers
 

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from reviewer.panels.affinity import AffinityWeights, affinity_matrix, field_match
 from reviewer.conflicts.detector import ConflictSet
+from reviewer import home
 from reviewer.errors import UserError
 from reviewer.intake.model import Application, Expert, RoundData
 from reviewer.policy import Policy
@@ -96,9 +97,7 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
     fm = sp.csr_matrix(fm.multiply(technical[:, None]).astype(bool))
     can_chair = technical & np.array([e.title_level in policy.panel_rules.chair_title_levels for e in experts])
     if cache_dir is None:
-        from reviewer.store.engine import default_home
-
-        cache_dir = default_home() / "cache"
+        cache_dir = home.cache_dir()
     try:
         aff = affinity_matrix(experts, apps, affinity_weights, cache_dir=cache_dir)
     except OSError:  # a read-only home: compute without the cache
@@ -330,9 +329,7 @@ def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_
 
     idx = tuple(inp.stage_index(s) for s in stages)
     if cache_dir is None:
-        from reviewer.store.engine import default_home
-
-        cache_dir = default_home() / "cache"
+        cache_dir = home.cache_dir()
     # The lottery depends on the problem and q, not on the seed: cached, a new draw is instant.
     lottery = build_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0),
                             time_limit=max(time_limit, 1.0), cache_dir=cache_dir)

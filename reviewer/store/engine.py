@@ -18,15 +18,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
+from reviewer.home import default_home
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def default_home() -> Path:
-    if os.environ.get("REVIEWER_HOME"):
-        return Path(os.environ["REVIEWER_HOME"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "mic-reviewer"
 
 
 def default_url() -> str:

@@ -202,7 +202,7 @@ def _num(x) -> float | None:
 # ---------------------------------------------------------------- aggregation
 
 def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
-    from reviewer.cli.scoring import aggregate_scores
+    from reviewer.scoring.scoretable import aggregate_scores
     df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)
