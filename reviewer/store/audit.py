@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
 from reviewer.store.models import AuditEntry
+from reviewer.exports import write_xlsx
 
 GENESIS = "0" * 64
 
@@ -168,7 +169,6 @@ def export(s: Session, path: str | Path, round_code: str | None = None) -> Path:
     if suffix == ".csv":
         df.to_csv(path, index=False, encoding="utf-8-sig")
     elif suffix == ".xlsx":
-        from reviewer.exports import write_xlsx
         write_xlsx({"审计日志 audit log": df, "校验 verification": check}, path)
     elif suffix == ".json":
         payload = {"verification": check.iloc[0].to_dict(), "entries": df.to_dict(orient="records")}

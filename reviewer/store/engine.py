@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -79,11 +83,6 @@ class Store:
 
     def upgrade(self) -> None:
         """Create the schema on first use, or bring it to the newest migration."""
-        from alembic import command
-        from alembic.config import Config
-        from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
-
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         head = ScriptDirectory.from_config(cfg).get_current_head()
