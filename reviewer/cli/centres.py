@@ -95,6 +95,29 @@ def _finish(n_err: int, allow_partial: bool) -> None:
         raise typer.Exit(1)
 
 
+def _print_lives(rp) -> None:
+    """Each centre's state and transitions, the refused events, and the subsidy ledger."""
+    typer.echo(f"状态 States as of {rp.as_of.isoformat()}:")
+    for c in rp.lives.values():
+        last = c.history[-1] if c.history else None
+        typer.echo(f"  {c.centre_id} {c.name} [{c.field}]: {c.state.label}"
+                   + (f" since {last.date.isoformat()} ({last.cause})" if last else ""))
+        for t in c.history:
+            typer.echo(f"      {t.date.isoformat()} {t.from_state} -> {t.to_state}: {t.reason}")
+        for note in c.notes:
+            typer.echo(f"      note: {note}")
+    for line in rp.refused:
+        typer.echo(f"  拒绝 refused: {line}", err=True)
+    ledger = rp.ledger
+    typer.echo(f"补助台账 Subsidy ledger: {sum(e.status == 'granted' for e in ledger.entries)} granted, "
+               f"{sum(e.status == 'refused' for e in ledger.entries)} refused, total {ledger.total() / 10_000:g}万元")
+    for e in ledger.entries:
+        typer.echo(f"  {e.date.isoformat()} {e.centre_id} {e.field} {e.kind}: {e.status} "
+                   f"{e.amount / 10_000:g}万元 — {e.reason}")
+    for r in ledger.totals_by_year().itertuples(index=False):
+        typer.echo(f"  {r.year}: {r.total / 10_000:g}万元 ({r.centres} centres)")
+
+
 def record_evaluations(ev, rp, centres_df: pd.DataFrame, db: Optional[str], user: Optional[str]) -> tuple[int, int]:
     """Write each centre-year evaluation (total, band, state, part scores) to the store in one transaction;
     an evaluation already stored for that centre and year is kept (the store refuses to overwrite it)."""
@@ -247,25 +270,8 @@ def lifecycle_cmd(
             typer.echo("  (no indicators: only explicit events and the build-period rule apply)")
         rp = replay(cen.frame, ev, pol, _as_of(as_of, pol.as_of_date()), events,
                     auto_recognise=not no_auto_recognise, scheme=scheme)
-        typer.echo(f"状态 States as of {rp.as_of.isoformat()}:")
-        for c in rp.lives.values():
-            last = c.history[-1] if c.history else None
-            typer.echo(f"  {c.centre_id} {c.name} [{c.field}]: {c.state.label}"
-                       + (f" since {last.date.isoformat()} ({last.cause})" if last else ""))
-            for t in c.history:
-                typer.echo(f"      {t.date.isoformat()} {t.from_state} -> {t.to_state}: {t.reason}")
-            for note in c.notes:
-                typer.echo(f"      note: {note}")
-        for line in rp.refused:
-            typer.echo(f"  拒绝 refused: {line}", err=True)
+        _print_lives(rp)
         ledger = rp.ledger
-        typer.echo(f"补助台账 Subsidy ledger: {sum(e.status == 'granted' for e in ledger.entries)} granted, "
-                   f"{sum(e.status == 'refused' for e in ledger.entries)} refused, total {ledger.total() / 10_000:g}万元")
-        for e in ledger.entries:
-            typer.echo(f"  {e.date.isoformat()} {e.centre_id} {e.field} {e.kind}: {e.status} "
-                       f"{e.amount / 10_000:g}万元 — {e.reason}")
-        for r in ledger.totals_by_year().itertuples(index=False):
-            typer.echo(f"  {r.year}: {r.total / 10_000:g}万元 ({r.centres} centres)")
         counts = rp.states()["state"].value_counts().to_dict()
         paths = write_table(rp.states(), out, "centre_states", "状态")
         paths += write_table(rp.transitions(), out, "centre_transitions", "状态变迁")

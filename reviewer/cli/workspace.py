@@ -14,6 +14,7 @@ import typer
 from reviewer.cli.common import PolicyOpt, echo
 from reviewer.demo.pipeline import run_demo
 from reviewer.errors import UserError
+from reviewer.intake import schema
 from reviewer.intake.io import write_template
 from reviewer.policy import load_policy
 from reviewer.resources import DEFAULT_POLICY_PATH, DEMO_DIR
@@ -70,7 +71,8 @@ def init(
                        (TEMPLATES_FILE, "空白输入模板 blank input templates"),
                        (DEMO_FOLDER + "/", "演示批次 demo round"), (README_FILE, "说明 what each file is")):
         echo(f"  {folder / name}  {what}")
-    echo(f"下一步 next: reviewer round create 2026 --policy {folder / POLICY_FILE}")
+    echo(f"下一步 next: reviewer round create 2026 --policy {folder / POLICY_FILE}; "
+         f"reviewer import --round 2026 FILE (见 see {folder / README_FILE})")
 
 
 def init_targets(folder: Path) -> list[Path]:
@@ -83,6 +85,7 @@ def init_targets(folder: Path) -> list[Path]:
 def readme_text(folder: Path) -> str:
     """The README.txt of a department's folder: what each file is and the next commands (Chinese first)."""
     policy, tmpl, demo_dir = folder / POLICY_FILE, folder / TEMPLATES_FILE, folder / DEMO_FOLDER
+    sheets = "、".join(t.zh for t in schema.TABLES.values())
     return f"""制造业创新中心试点 专家评审 —— 本部门工作目录
 Expert review of manufacturing innovation centre pilots — this department's folder
 
@@ -93,7 +96,7 @@ Expert review of manufacturing innovation centre pilots — this department's fo
                   改动后在命令中用 --policy 指定；建批次时规则全文随批次保存。
                   The review policy, an editable copy of the bundled default (screening thresholds, rubric,
                   panel make-up, conflict rules). Pass it with --policy; a round stores the text it was created with.
-  {TEMPLATES_FILE}  空白输入模板：每张表一个工作表（申报书、成员单位、创新平台、专家库、专家履历、回避申报），
+  {TEMPLATES_FILE}  空白输入模板：每张表一个工作表（{sheets}），
                   另有列说明。填好后导入。
                   Blank input workbook: one sheet per table, plus a sheet explaining every column. Fill it in, then import it.
   {DEMO_FOLDER}/           演示批次（合成数据），可先用它熟悉命令；round2026.xlsx 是整批次工作簿。
