@@ -55,7 +55,7 @@ def test_init_refuses_to_overwrite_unless_force(tmp_path, capsys):
     assert "已有" in err and "--force" in err and "nothing was written" in err and "policy.toml" in err
     assert (d / "policy.toml").read_text(encoding="utf-8") == "# edited by the department\n"
     assert not (d / "demo" / "experts.xlsx").exists()                     # nothing written at all
-    code, out, err = run(["init", d, "--force"], capsys)
+    code, _, err = run(["init", d, "--force"], capsys)
     assert code in (0, None), err
     assert (d / "policy.toml").read_bytes() == DEFAULT_POLICY_PATH.read_bytes()
     assert (d / "demo" / "experts.xlsx").exists()
@@ -86,7 +86,7 @@ def test_the_written_policy_is_the_one_the_commands_use(tmp_path, capsys):
     pol = d / "policy.toml"
     pol.write_text(pol.read_text(encoding="utf-8").replace("min_rd_ratio_percent = 2.0", "min_rd_ratio_percent = -2"),
                    encoding="utf-8")
-    code, out, err = run(["screen", d / "demo", "--policy", pol, "--out", tmp_path / "o2"], capsys)
+    code, _, err = run(["screen", d / "demo", "--policy", pol, "--out", tmp_path / "o2"], capsys)
     assert code == 2 and "min_rd_ratio_percent" in err
 
 
