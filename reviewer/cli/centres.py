@@ -224,7 +224,6 @@ def evaluate_cmd(
     _finish(n_err, allow_partial)
 
 
-
 def lifecycle_cmd(
     centres: Optional[Path] = typer.Argument(None, help="Pilot centres (试点中心) .xlsx/.csv; default: the bundled demo."),
     indicators: Optional[Path] = typer.Option(None, "--indicators",

@@ -40,8 +40,9 @@ def echo_wrote(paths: list[Path]) -> None:
 
 
 def fail(e: UserError) -> None:
-    """Print a user's mistake as one line on standard error and exit 2 (for commands run without
-    :func:`reviewer.cli.main.main` around them, e.g. through typer's CliRunner)."""
+    """Print a user's mistake as one line on standard error and exit 2: what :func:`reviewer.cli.main.main`
+    does, for commands that catch their own mistakes (aggregate, rank, evaluate, lifecycle) and so behave
+    the same when run alone, e.g. through typer's CliRunner."""
     typer.echo(f"错误 error: {e}", err=True)
     raise typer.Exit(2)
 

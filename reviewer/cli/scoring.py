@@ -146,7 +146,6 @@ def aggregate(
         raise typer.Exit(1)
 
 
-
 def rank(
     aggregated: Path = typer.Argument(..., help="Aggregated table (.csv/.xlsx): 申报编号/application_id, 总分/score, "
                                                  "领域/field, family subtotals A..F (or their names); optional "
