@@ -51,7 +51,7 @@ def test_reproduce_reports_differences(planned, capsys):
 def test_screening_and_aggregation_runs_are_reproduced(store_url, capsys):
     st = demo_store(store_url)
     run_s, _ = run_screening(st, "2026", user="张三")
-    from reviewer.cli.store import read_panels
+    from reviewer.cli.publication import read_panels
     panels = read_panels(DEMO / "demo_panels.csv")
     raw = pd.read_csv(DEMO / "scores.csv", dtype=str)
     scores = pd.DataFrame({"stage": raw["阶段"], "application_id": raw["申报编号"], "expert_id": raw["专家编号"],

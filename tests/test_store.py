@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def demo_panels(stage: str | None = None) -> pd.DataFrame:
-    from reviewer.cli.store import read_panels
+    from reviewer.cli.publication import read_panels
     df = read_panels(DEMO / "demo_panels.csv")
     return df if stage is None else df[df["stage"] == stage]
 

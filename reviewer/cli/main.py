@@ -1,264 +1,42 @@
-"""The `reviewer` command line.
+"""The `reviewer` command line: the app object, its command groups, and :func:`main`.
 
-Every command reads the policy (`--policy`, default reviewer/data/policy.toml), prints what it loaded and
-every rejected row, writes its tables as CSV and XLSX plus a run record, and exits non-zero when
-any input row was rejected (unless `--allow-partial`). A user's mistake is one clear line, never a
-traceback.
+Each command group lives in its own module of reviewer/cli with its commands at module level
+(importable and testable alone) and a ``register(app)`` that adds them here:
+
+- files: screen, conflicts, assign, repair (a round straight from its files, no store)
+- workspace: init, templates, demo
+- scoring: aggregate, rank (from score tables)
+- centres: evaluate, lifecycle (the pilot centres after recognition)
+- rounds (`round`), imports (`import`), runs (`run`), decisions (lock, forbid, waive, decide),
+  publication (publish, replace, packs), audit (`audit`, reproduce), scores (`scores`): the review store
+- accounts: user, token (the app's accounts and expert links)
+
+A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
+an unexpected error is one line and exit code 3 (REVIEWER_DEBUG=1 shows the traceback).
 """
 from __future__ import annotations
 
 import os
 import sys
-import time
-from pathlib import Path
-from typing import Optional
 
 import typer
 
-from reviewer.conflicts.detector import detect_conflicts
-from reviewer.screening.eligibility import screen as run_screening
+from reviewer.cli import (accounts, audit, centres, decisions, files, imports, publication, rounds, runs, scores,
+                          scoring, workspace)
 from reviewer.errors import UserError
-from reviewer.exports import run_record, write_run_record, write_table
-from reviewer.intake.io import ImportReport, load_round_from, write_template
-from reviewer.policy import Policy, load_policy
 
 app = typer.Typer(
     help="制造业创新中心试点 专家评审: 形式审查、回避、专家组、评分与排名 / "
          "Expert review of manufacturing innovation centre pilots: screening, conflicts, panels, scores, rankings.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
-from reviewer.resources import DEMO_DIR  # noqa: E402
-
-PolicyOpt = typer.Option(None, "--policy", help="Policy file (TOML); default reviewer/data/policy.toml.")
-OutOpt = typer.Option(Path("out"), "--out", "-o", help="Folder for the output tables.")
-PartialOpt = typer.Option(False, "--allow-partial", help="Exit 0 even when some input rows were rejected.")
-
-
-def echo(msg: str = "") -> None:
-    typer.echo(msg)
-
-
-def _policy(path: Optional[Path]) -> Policy:
-    return load_policy(path)
-
-
-def report_import(report: ImportReport) -> None:
-    for line in report.summary_lines():
-        echo("  " + line)
-    issues = report.all_issues
-    if issues:
-        echo(f"  {len(issues)} 条问题 issues:")
-        for i in issues:
-            echo("    " + str(i))
-
-
-def _load(source: Path, pol: Policy, overrides: dict, need: tuple[str, ...], only: tuple[str, ...] | None = None):
-    """Load the round's tables, print what loaded and every issue, and insist on the tables `need`s."""
-    data, report = load_round_from(source, pol, overrides)
-    if only is not None:
-        report.tables = {k: v for k, v in report.tables.items() if k in only}
-    echo("载入 Loaded:")
-    report_import(report)
-    for name in need:
-        if name not in report.tables:
-            raise UserError(f"{source}: no {name} table found (pass it explicitly)")
-    return data, report
-
-
-def finish(report: ImportReport, allow_partial: bool) -> None:
-    if report.has_errors and not allow_partial:
-        n = sum(1 for i in report.all_issues if i.severity == "error")
-        echo(f"有 {n} 条输入错误；结果仅含成功载入的行。修正后重跑，或加 --allow-partial。 / "
-             f"{n} input errors: the results cover the loaded rows only. Fix them, or pass --allow-partial.")
-        raise typer.Exit(1)
-
-
-@app.command()
-def screen(
-    applications: Path = typer.Argument(..., help="Applications file (.xlsx/.csv), a round workbook, or a folder. "
-                                                   "members/platforms are found beside it unless given."),
-    members: Optional[Path] = typer.Option(None, help="Member units file (成员单位)."),
-    platforms: Optional[Path] = typer.Option(None, help="Innovation platforms file (创新平台)."),
-    policy: Optional[Path] = PolicyOpt,
-    out: Path = OutOpt,
-    allow_partial: bool = PartialOpt,
-) -> None:
-    """形式审查 Eligibility screening (SPEC §3): pass / fail / needs-review for every check, with evidence."""
-    started = time.time()
-    pol = _policy(policy)
-    data, report = _load(applications, pol, {"members": members, "platforms": platforms}, ("applications",),
-                         only=("applications", "members", "platforms"))
-    result = run_screening(data, pol)
-    counts = result.counts()
-    for line in result.report_lines():
-        echo(line)
-    paths = result.write(out)
-    if report.all_issues:
-        paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
-    write_run_record(run_record("screening", report.inputs(), pol, {}, started,
-                                extra={"counts": counts}), out)
-    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
-    finish(report, allow_partial)
-
-
-@app.command()
-def conflicts(
-    source: Path = typer.Argument(..., help="A round workbook, or a folder / file beside which experts.xlsx, "
-                                            "expert_history.xlsx, declared_conflicts.xlsx, applications.xlsx, members.xlsx are."),
-    experts: Optional[Path] = typer.Option(None, help="Expert pool file (专家库)."),
-    history: Optional[Path] = typer.Option(None, help="Expert history file (专家履历)."),
-    declared: Optional[Path] = typer.Option(None, help="Declared conflicts and waivers (回避申报)."),
-    policy: Optional[Path] = PolicyOpt,
-    out: Path = OutOpt,
-    allow_partial: bool = PartialOpt,
-) -> None:
-    """回避 Conflicts of interest (SPEC §4): every excluded expert-application pair with rule and evidence."""
-    started = time.time()
-    pol = _policy(policy)
-    data, report = _load(source, pol, {"experts": experts, "expert_history": history,
-                                       "declared_conflicts": declared}, ("applications", "experts"))
-    cs = detect_conflicts(data, pol)
-    table = cs.table()
-    hard = table[table["excludes"]]
-    echo(f"回避 Conflicts: {len(table)} hits; {hard[['expert_id', 'application_id']].drop_duplicates().shape[0]} "
-         f"expert-application pairs excluded; soft {int((table['severity'] == 'soft').sum())}; "
-         f"waived {int(table['waived'].sum())}")
-    for rule, n in table.groupby("rule").size().items():
-        echo(f"  {rule} {table.loc[table['rule'] == rule, 'rule_zh'].iloc[0]}: {n}")
-    per_app = cs.per_application()
-    thin = per_app.sort_values("eligible_experts").head(3)
-    echo("  fewest eligible experts: " + ", ".join(f"{r.application_id} {r.eligible_experts}" for r in thin.itertuples()))
-    paths = write_table(table, out, "conflicts", "回避明细")
-    paths += write_table(per_app, out, "conflicts_per_application", "各申报可用专家")
-    if report.all_issues:
-        paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
-    write_run_record(run_record("conflicts", report.inputs(), pol, {}, started,
-                                extra={"hits": len(table), "excluded_pairs": int(cs.excluded_matrix().sum())}), out)
-    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
-    finish(report, allow_partial)
-
-
-def _parse_seats(items: list[str], what: str) -> list[tuple[str, str, str]]:
-    out = []
-    for item in items:
-        parts = [x.strip() for x in item.replace("，", ",").split(",")]
-        if len(parts) != 3 or not all(parts):
-            raise UserError(f"--{what} {item!r}: expected STAGE,EXPERT_ID,APPLICATION_ID (e.g. 初审评估,E0012,GX2026-003)")
-        out.append((parts[0], parts[1], parts[2]))
-    return out
-
-
-@app.command()
-def assign(
-    source: Path = typer.Argument(..., help="A round workbook, or a folder / applications file with the other tables beside it."),
-    stage: list[str] = typer.Option([], "--stage", "-s", help="Stage(s) to plan (初审评估/现场考察/认定评审); default all three."),
-    seed: int = typer.Option(0, help="Seed (logged; the same seed reproduces the plan)."),
-    randomize: bool = typer.Option(False, "--randomize", help="随机抽取: random draw with a cap on each pair's probability."),
-    time_limit: float = typer.Option(30.0, "--time-limit", help="Solver time limit in seconds."),
-    include_review: bool = typer.Option(False, "--include-review", help="Also plan applications whose screening needs review."),
-    lock: list[str] = typer.Option([], "--lock", help="Force a seat: STAGE,EXPERT_ID,APPLICATION_ID (repeatable)."),
-    forbid: list[str] = typer.Option([], "--forbid", help="Forbid a seat: STAGE,EXPERT_ID,APPLICATION_ID (repeatable)."),
-    policy: Optional[Path] = PolicyOpt,
-    out: Path = OutOpt,
-    allow_partial: bool = PartialOpt,
-) -> None:
-    """专家组 Plan expert panels (SPEC §5): conflicts, five categories, loads, chairs; explains infeasibility."""
-    from reviewer.panels.planning import plan_round
-
-    started = time.time()
-    pol = _policy(policy)
-    data, report = _load(source, pol, {}, ("applications", "experts"))
-    result = plan_round(data, pol, stages=stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
-                        include_review=include_review, locks=_parse_seats(lock, "lock"),
-                        forbids=_parse_seats(forbid, "forbid"), echo=echo)
-    paths = result.write(out)
-    write_run_record(run_record("assignment", report.inputs(), pol,
-                                {"stages": stage or pol.stages.order, "seed": seed, "randomize": randomize,
-                                 "time_limit": time_limit, "include_review": include_review,
-                                 "locks": lock, "forbids": forbid}, started,
-                                status=result.plan.status, extra=result.record()), out)
-    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
-    if not result.plan.feasible:
-        raise typer.Exit(1)
-    finish(report, allow_partial)
-
-
-@app.command()
-def repair(
-    source: Path = typer.Argument(..., help="The round's input files (as for assign)."),
-    panels: Path = typer.Option(..., "--panels", help="The published panels table (panels.csv/.xlsx from assign)."),
-    decline: list[str] = typer.Option(..., "--decline",
-                                      help="STAGE,EXPERT_ID[,APPLICATION_ID]: an expert who declined or was found "
-                                           "conflicted (no application = the whole stage). Repeatable."),
-    time_limit: float = typer.Option(30.0, "--time-limit"),
-    policy: Optional[Path] = PolicyOpt,
-    out: Path = OutOpt,
-) -> None:
-    """替换 Replace experts who declined, changing as few other seats as possible; lists alternates (候补)."""
-    import pandas as pd
-
-    from reviewer.panels.planning import repair_published
-
-    started = time.time()
-    pol = _policy(policy)
-    data, report = _load(source, pol, {}, ("applications", "experts"))
-    if not panels.exists():
-        raise UserError(f"{panels}: file not found")
-    published = pd.read_csv(panels, dtype=str, encoding="utf-8-sig") if panels.suffix.lower() == ".csv" \
-        else pd.read_excel(panels, dtype=str)
-    removed = []
-    for item in decline:
-        parts = [x.strip() for x in item.replace("，", ",").split(",")]
-        if len(parts) not in (2, 3) or not all(parts):
-            raise UserError(f"--decline {item!r}: expected STAGE,EXPERT_ID[,APPLICATION_ID]")
-        removed.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
-    _, res = repair_published(data, pol, published, removed, time_limit=time_limit)
-    echo(f"替换 Repair: {res.changed_seats} seat(s) changed ({res.plan.path})")
-    for r in res.changes.itertuples():
-        echo(f"  {r.change_zh} {r.change}: {r.stage} {r.application_id} {r.expert_id} {r.expert_name} ({r.category})")
-    paths = write_table(res.panels, out, "panels_repaired", "专家组(替换后)")
-    paths += write_table(res.changes, out, "repair_changes", "替换明细")
-    paths += write_table(res.alternates, out, "alternates", "候补专家")
-    write_run_record(run_record("repair", report.inputs(), pol, {"panels": str(panels), "decline": decline},
-                                started, status=res.plan.status, extra={"changed_seats": res.changed_seats}), out)
-    echo(f"写出 Wrote: {', '.join(str(p) for p in paths)}")
-
-
-@app.command()
-def templates(out: Path = typer.Argument(Path("templates.xlsx"), help="Workbook to write.")) -> None:
-    """空白模板 Write a blank input workbook with the right headers and a column guide."""
-    write_template(out)
-    echo(f"写出 Wrote {out}")
-
-
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Folder for the outputs."),
-    data_dir: Path = typer.Option(DEMO_DIR, "--data", help="Demo data folder."),
-    policy: Optional[Path] = PolicyOpt,
-) -> None:
-    """演示 Run the whole pipeline on the bundled demo round and write every output."""
-    from reviewer.demo.pipeline import run_demo
-
-    run_demo(data_dir, out, _policy(policy), echo)
-
-
-from reviewer.cli import scoring as cli_scoring  # noqa: E402  (commands register on the app above)
-
-cli_scoring.register(app)
-
-
-from reviewer.cli import centres as cli_evaluation  # noqa: E402
-cli_evaluation.register(app)
-
-from reviewer.cli import store as cli_store  # noqa: E402
-cli_store.register(app)
-
-from reviewer.cli import accounts as cli_app  # noqa: E402
-cli_app.register(app)
+for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, audit, scores,
+              accounts):
+    group.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command line; turn a user's mistake into one line and exit code 2, a bug into exit code 3."""
     try:
         app(args=argv, standalone_mode=True)
     except UserError as e:

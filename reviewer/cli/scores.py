@@ -1,0 +1,131 @@
+"""`reviewer scores import|correct|list`: the scores of a stored round.
+
+`app` is the `scores` sub-app; the main app adds it with :func:`register`. Submitted scores are
+checked against the published assignment; a filled score sheet is validated by
+reviewer.scoring.scoresheets, a long score table by reviewer.scoring.scoretable.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from openpyxl import load_workbook
+
+from reviewer.cli.common import DbOpt, ReasonOpt, RoundOpt, UserOpt, current_user, echo, open_store
+from reviewer.errors import UserError
+from reviewer.exports import write_table
+from reviewer.policy import Policy
+from reviewer.scoring.scoresheets import import_score_sheets
+from reviewer.scoring.scoretable import read_table, validate_scores
+from reviewer.store import repo
+
+app = typer.Typer(help="评分 Scores of a round: import submitted sheets, correct, list.", no_args_is_help=True)
+
+SCORE_FIELDS = ["stage", "application_id", "expert_id", "criterion", "family", "score", "confidence", "void"]
+
+
+def register(main_app: typer.Typer) -> None:
+    """Add the `scores` sub-app to the main `reviewer` app."""
+    main_app.add_typer(app, name="scores")
+
+
+@app.command("import")
+def scores_import(files: list[Path] = typer.Argument(..., help="Filled score sheets (.xlsx from the packs) or "
+                                                     "long score tables (.csv/.xlsx with 阶段/申报编号/专家编号/评分项/得分)."),
+                  round_: str = RoundOpt, stage: Optional[str] = typer.Option(None, "--stage", "-s",
+                                                                               help="Stage of long tables without a 阶段 column."),
+                  db: Optional[str] = DbOpt, user: Optional[str] = UserOpt,
+                  allow_partial: bool = typer.Option(False, "--allow-partial")) -> None:
+    """Store submitted scores, checked against the published assignment; a resubmission voids the old score."""
+    st = open_store(db)
+    u = current_user(user)
+    with st.read() as s:
+        r = repo.get_round(s, round_)
+        pol = repo.round_policy(r)
+        assign = pd.concat([repo.published_seats(s, r, stg, include_replaced=True)
+                            for stg in pol.stages.order], ignore_index=True)
+    if assign.empty:
+        raise UserError(f"round {round_} has no published assignment: scores are checked against it")
+    assign = assign.assign(status=assign["status"].map({"active": "active", "replaced": "replaced"}))
+    frames, problems = [], []
+    for f in files:
+        df, errs = read_scores(f, pol, assign, stage)
+        frames.append(df)
+        problems += errs
+    for p in problems:
+        echo("  " + p)
+    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    with st.write() as s:
+        n = repo.submit_scores(s, repo.get_round(s, round_), scores, user=u,
+                               source=", ".join(f.name for f in files))
+    echo(f"评分 stored {n} score rows in round {round_}; {len(problems)} problems")
+    if [p for p in problems if p.startswith("ERROR")] and not allow_partial:
+        raise typer.Exit(1)
+
+
+@app.command("correct")
+def scores_correct(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
+                   application: str = typer.Option(..., "--application", "-a"),
+                   expert: str = typer.Option(..., "--expert", "-e"),
+                   criterion: str = typer.Option(..., "--criterion", "-c"),
+                   score: float = typer.Option(..., "--score"), reason: str = ReasonOpt,
+                   db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """更正 Correct one submitted score (the old one is kept but void; audited)."""
+    with open_store(db).write() as s:
+        new = repo.correct_score(s, repo.get_round(s, round_), stage, application, expert, criterion, score,
+                                 reason=reason, user=current_user(user))
+    echo(f"更正 score #{new.id}: {stage} {application} {expert} {criterion} = {score:g}")
+
+
+@app.command("list")
+def scores_list(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None, "--stage", "-s"),
+                include_void: bool = typer.Option(False, "--include-void"),
+                out: Optional[Path] = typer.Option(None, "--out", "-o"), db: Optional[str] = DbOpt) -> None:
+    """List stored scores (who submitted them and when; void ones with --include-void)."""
+    with open_store(db).read() as s:
+        df = repo.scores_frame(s, repo.get_round(s, round_), stage, include_void=include_void)
+    if out:
+        write_table(df, out, "scores", "评分")
+    echo(df.to_csv(index=False) if len(df) <= 200 else f"{len(df)} rows (use --out)")
+
+
+def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
+                stage: Optional[str]) -> tuple[pd.DataFrame, list[str]]:
+    """A filled score sheet or a long score table, as rows of SCORE_FIELDS and problem lines ("ERROR ..."
+    for a rejected row); a score of a seat that was replaced is kept but void."""
+    if path.suffix.lower() == ".xlsx":
+        try:
+            is_sheet = "_meta" in load_workbook(path, read_only=True).sheetnames
+        except Exception:
+            raise UserError(f"{path}: not a readable .xlsx file") from None
+        if is_sheet:
+            res = import_score_sheets([path], policy, assignments)
+            return res.scores, [str(i) for i in res.issues]
+    df, errors = validate_scores(read_table(path), path, policy)
+    errors = ["ERROR " + e for e in errors]
+    if "panel" not in df.columns or df["panel"].isna().all():
+        if not stage:
+            raise UserError(f"{path}: no 阶段 column; pass --stage")
+        df["panel"] = stage
+    if "criterion" not in df.columns:
+        raise UserError(f"{path}: a 评分项/criterion column is needed (scores are stored per criterion)")
+    df = df.rename(columns={"panel": "stage"})
+    status = {(str(a.stage), str(a.expert_id), str(a.application_id)): a.status
+              for a in assignments.itertuples(index=False)}
+    keep = []
+    for x in df.itertuples(index=False):
+        assigned = (x.stage, x.expert_id, x.application_id) in status
+        if not assigned:
+            errors.append(f"ERROR {path}: {x.stage} {x.application_id} {x.expert_id}: expected an application assigned "
+                          "to this expert in the published assignment; rejected")
+        keep.append(assigned)
+    df = df[keep].copy()
+    df["void"] = [status[(a, e, p)] == "replaced" for a, e, p in zip(df["stage"], df["expert_id"], df["application_id"])]
+    criteria = {k.id for k in policy.rubric.criteria}
+    df["family"] = df["criterion"].map(lambda c: policy.rubric.family_of(c) if c in criteria else "")
+    df = df[df["score"].notna()]
+    if "confidence" not in df.columns:
+        df["confidence"] = None
+    return df[SCORE_FIELDS], errors
