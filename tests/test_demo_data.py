@@ -13,8 +13,9 @@ import pytest
 
 from reviewer.intake import schema
 from reviewer.intake.credit_code import is_valid_credit_code
-from reviewer.demo.generate import (DEFAULT_SEED, INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS, SCORE_COLUMNS, build_round,
-                                generate_demo, simulate_scores)
+from reviewer.demo.centres import INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS
+from reviewer.demo.generate import DEFAULT_SEED, build_round, generate_demo
+from reviewer.demo.scores import SCORE_COLUMNS, simulate_scores
 from reviewer.policy import load_policy
 
 DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
