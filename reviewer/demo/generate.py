@@ -3,7 +3,8 @@
 Everything here is fictional: firm names, people, phone numbers and figures are invented
 (universities, research institutes and banks are real Guangxi institutions, their codes are not).
 The generator is deterministic: the same seed gives the same tables, whatever today's date is.
-The round is dated on `REFERENCE_DATE` (2026-11-01), the day conflict windows are judged on.
+The round is dated on `reviewer.demo.reference.REFERENCE_DATE` (2026-11-01), the day conflict windows are judged on
+(unless the policy given names its own meta.as_of).
 
     python -m reviewer.demo.generate [--out reviewer/data/demo] [--seed 2026]
 
@@ -15,10 +16,11 @@ Input tables (headers = the `zh` names of `reviewer.intake.schema`, in schema or
 ``round2026.xlsx`` holds the same six sheets in one workbook; ``csv/<table>.csv`` are UTF-8-with-BOM
 copies (``utf-8-sig``, so Excel shows the Chinese correctly).
 
-Demo panels and scores (until the optimiser exists, a simple random draw of our own):
-``demo_panels.csv`` — 阶段 stage, 申报编号 application_id, 专家编号 expert_id, 角色 role (组长 chair / 成员 member),
-  drawn by `draw_demo_panels` for 现场考察 (5) and 认定评审 (7) on the applications planted to pass
-  (stage days from the policy's [stages] dates, else `STAGE_DATES`);
+Demo panels and scores:
+``demo_panels.csv`` — 阶段 stage, 申报编号 application_id, 专家编号 expert_id, 角色 role (组长 chair / 成员 member):
+  the 现场考察 (5) and 认定评审 (7) panels of the applications that pass screening, planned by the real
+  planner on the generated round (imported, screened and conflict-checked by the product's own code;
+  see `reviewer.demo.panels`), so they are the panels `reviewer demo` plans;
 ``scores.csv`` / ``scores.xlsx`` (sheet 评分) — long format, one row per expert, application and criterion:
   阶段 stage, 申报编号 application_id, 专家编号 expert_id, 评分项 criterion (A1..F3 of the policy rubric),
   得分 score (0..criterion max; one decimal, or whole points for experts who score that way; blank = not scored).
@@ -46,6 +48,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -54,11 +57,12 @@ from reviewer.demo.applications import build_applications
 from reviewer.demo.centres import build_past_centres
 from reviewer.demo.experts import build_experts
 from reviewer.demo.names import Firms, Names
-from reviewer.demo.panels import REFERENCE_DATE, draw_demo_panels, excluded_pairs
+from reviewer.demo.panels import plan_demo_panels
 from reviewer.demo.planting import Planter
 from reviewer.demo.proposals import PLANTED_SCREENING
+from reviewer.demo.reference import demo_policy
 from reviewer.demo.scores import simulate_scores
-from reviewer.demo.writer import schema_frame, write_demo
+from reviewer.demo.writer import schema_frame, write_demo, write_input_csv
 from reviewer.intake import schema
 from reviewer.policy import Policy, load_policy
 from reviewer.resources import DEMO_DIR as DEFAULT_OUT
@@ -93,8 +97,8 @@ def _expected_screening(apps) -> dict[str, dict]:
 
 def build_round(seed: int = DEFAULT_SEED, policy: Policy | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
     """All demo tables (English keys) and the planted-cases record, without writing anything."""
-    policy = policy or load_policy()
-    as_of = dt.date.fromisoformat(policy.meta.as_of) if policy.meta.as_of else REFERENCE_DATE
+    policy = demo_policy(policy or load_policy())
+    as_of = dt.date.fromisoformat(policy.meta.as_of)
     rng = random.Random(seed)
     names = Names(random.Random(f"names:{seed}"))
     firms = Firms(random.Random(f"firms:{seed}"))
@@ -104,11 +108,10 @@ def build_round(seed: int = DEFAULT_SEED, policy: Policy | None = None) -> tuple
     planter.run()
     declared = planter.declared
 
-    excluded = excluded_pairs(apps, experts, history, declared, policy, as_of)
-    drawn = [a for a in apps if not PLANTED_SCREENING.get(a.proposal.flag)]
-    panels = draw_demo_panels(drawn, experts, excluded, policy, seed)
-
     tables = _input_frames(apps, platforms, experts, history, declared)
+    with tempfile.TemporaryDirectory(prefix="reviewer-demo-") as tmp:   # the round as the importer reads it
+        write_input_csv(tables, Path(tmp))
+        panels = plan_demo_panels(Path(tmp), policy)
     weak_b = flags.get("weakB")
     quality = {weak_b: {"total": 87, "families": {"B": -0.32}}} if weak_b else {}
     scores = simulate_scores(panels, tables["applications"], tables["experts"], policy, seed, quality)

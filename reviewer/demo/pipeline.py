@@ -15,17 +15,10 @@ from reviewer.screening.eligibility import screen
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.intake.io import load_round_from
+from reviewer.demo.reference import DEMO_AS_OF, demo_policy
 from reviewer.policy import Policy
 
-# The demo round is dated: conflict windows and "not in the future" are judged on this day, so
-# the demo gives the same result whenever it runs.
-DEMO_AS_OF = "2026-11-01"
-
-
-def demo_policy(policy: Policy) -> Policy:
-    if policy.meta.as_of:
-        return policy
-    return policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": DEMO_AS_OF})})
+__all__ = ["DEMO_AS_OF", "demo_policy", "run_demo"]
 
 
 def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], None] = print, seed: int = 0,
