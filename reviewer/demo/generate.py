@@ -53,7 +53,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reviewer.demo.applications import build_applications
+from reviewer.demo.applications import DemoApp, build_applications
 from reviewer.demo.centres import build_past_centres
 from reviewer.demo.experts import build_experts
 from reviewer.demo.names import Firms, Names
@@ -70,7 +70,8 @@ from reviewer.resources import DEMO_DIR as DEFAULT_OUT
 DEFAULT_SEED = 2026
 
 
-def _input_frames(apps, platforms, experts, history, declared) -> dict[str, pd.DataFrame]:
+def _input_frames(apps: list[DemoApp], platforms: list[dict], experts: list[dict], history: list[dict],
+                  declared: list[dict]) -> dict[str, pd.DataFrame]:
     return {
         "applications": schema_frame([a.row for a in apps], schema.APPLICATIONS),
         "members": schema_frame([m for a in apps for m in a.members], schema.MEMBERS),
@@ -84,7 +85,8 @@ def _input_frames(apps, platforms, experts, history, declared) -> dict[str, pd.D
     }
 
 
-def _expected_screening(apps) -> dict[str, dict]:
+def _expected_screening(apps: list[DemoApp]) -> dict[str, dict]:
+    """Application id -> the screening outcome its planted case expects under the default policy."""
     expected = {}
     for a in apps:
         p = a.proposal
@@ -96,7 +98,9 @@ def _expected_screening(apps) -> dict[str, dict]:
 
 
 def build_round(seed: int = DEFAULT_SEED, policy: Policy | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
-    """All demo tables (English keys) and the planted-cases record, without writing anything."""
+    """All demo tables (English keys) and the planted-cases record. Nothing is written to the output
+    folder: the input tables pass through a temporary folder only, for the importer (the panels are
+    planned on the round as the importer reads it)."""
     policy = demo_policy(policy or load_policy())
     as_of = dt.date.fromisoformat(policy.meta.as_of)
     rng = random.Random(seed)
