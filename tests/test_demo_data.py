@@ -11,11 +11,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reviewer.intake import schema
+from reviewer.conflicts.detector import detect_conflicts
+from reviewer.demo.centres import INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS
+from reviewer.demo.generate import DEFAULT_SEED, build_round, generate_demo
+from reviewer.demo.panels import DEMO_STAGES
+from reviewer.demo.reference import demo_policy
+from reviewer.demo.scores import SCORE_COLUMNS, simulate_scores
+from reviewer.intake import io, schema
 from reviewer.intake.credit_code import is_valid_credit_code
-from reviewer.demo.generate import (DEFAULT_SEED, INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS, SCORE_COLUMNS, build_round,
-                                generate_demo, simulate_scores)
+from reviewer.panels.planning import plan_round
 from reviewer.policy import load_policy
+from reviewer.screening.eligibility import screen
 
 DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 REF = dt.date(2026, 11, 1)
@@ -194,10 +200,6 @@ def test_failing_share_and_planted_outcomes(planted):
 
 def test_screening_and_conflicts_agree_with_the_planted_record(regenerated, planted, policy):
     """End to end through the importer, the screening and the conflict detector."""
-    io = pytest.importorskip("reviewer.intake.io")
-    from reviewer.conflicts.detector import detect_conflicts
-    from reviewer.screening.eligibility import screen
-
     out, _ = regenerated
     pol = policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": REF.isoformat()})})
     data, report = io.load_round_from(out / "applications.xlsx", pol)
@@ -283,6 +285,20 @@ def test_demo_panels(t, policy):
         chair = g[g["role"] == "组长"]["expert_id"]
         assert len(chair) == 1 and e.loc[chair.iloc[0], "title_level"] == "正高级"
     assert not p.duplicated(["application_id", "expert_id"]).any()       # independent stages
+
+
+def test_demo_panels_are_the_panels_reviewer_demo_plans(regenerated, policy):
+    """The returned scores were given on the panels `reviewer demo` plans for the round, so its
+    score sheets name the experts whose scores come back."""
+    out, _ = regenerated
+    pol = demo_policy(policy)
+    data, _ = io.load_round_from(out / "applications.xlsx", pol)
+    planned = plan_round(data, pol, seed=0).panels
+    planned = planned[planned["stage"].isin(DEMO_STAGES)]
+    demo = pd.read_csv(out / "demo_panels.csv", encoding="utf-8-sig")
+    assert len(demo) == len(planned) > 0
+    assert set(zip(demo["阶段"], demo["申报编号"], demo["专家编号"], demo["角色"])) == \
+        set(zip(planned["stage"], planned["application_id"], planned["expert_id"], planned["role_zh"]))
 
 
 def test_scores(t, planted, policy):

@@ -1,6 +1,7 @@
 """The demo pipeline: the whole round on the bundled demo data, writing every output.
 
-Later stages (panels, scores, ranking) join here as they land; each step prints what it did.
+Import, screening, conflicts, panels of every stage, score sheets of the recognition stage, the
+demo round's returned scores, aggregation and the recognition list; each step prints what it did.
 """
 from __future__ import annotations
 
@@ -10,47 +11,35 @@ from typing import Callable
 
 import pandas as pd
 
-from reviewer.conflicts.detector import detect_conflicts
-from reviewer.screening.eligibility import screen
+from reviewer.conflicts.detector import ConflictSet, detect_conflicts
+from reviewer.demo.reference import DEMO_AS_OF, demo_policy
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.intake.io import load_round_from
+from reviewer.intake.model import RoundData
+from reviewer.panels.planning import PlanResult, plan_round
 from reviewer.policy import Policy
+from reviewer.scoring.ranking import recognition_ranking
+from reviewer.scoring.reliability import expert_deviation, flag_outliers
+from reviewer.scoring.scoresheets import write_score_sheet
+from reviewer.scoring.scoretable import aggregate_scores, read_table, validate_scores
+from reviewer.screening.eligibility import ScreeningResult, screen
 
-# The demo round is dated: conflict windows and "not in the future" are judged on this day, so
-# the demo gives the same result whenever it runs.
-DEMO_AS_OF = "2026-11-01"
+__all__ = ["DEMO_AS_OF", "demo_policy", "run_demo"]
+
+Echo = Callable[[str], None]
 
 
-def demo_policy(policy: Policy) -> Policy:
-    if policy.meta.as_of:
-        return policy
-    return policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": DEMO_AS_OF})})
-
-
-def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], None] = print, seed: int = 0,
-             time_limit: float = 30.0) -> dict:
-    started = time.time()
-    data_dir, out = Path(data_dir), Path(out)
-    if not data_dir.exists():
-        raise UserError(f"{data_dir}: demo data folder not found")
-    policy = demo_policy(policy)
-    echo(f"== 1 导入 Import ({data_dir}, reference date {policy.as_of_date()})")
-    data, report = load_round_from(data_dir / "applications.xlsx", policy)
-    for line in report.summary_lines():
-        echo("  " + line)
-    for issue in report.all_issues:
-        echo("  " + str(issue))
-    results: dict = {"import": report}
-
+def _screening(data: RoundData, policy: Policy, out: Path, echo: Echo) -> ScreeningResult:
     echo("== 2 形式审查 Screening")
     screening = screen(data, policy)
-    counts = screening.counts()
     for line in screening.report_lines():
         echo("  " + line)
     screening.write(out)
-    results["screening"] = screening
+    return screening
 
+
+def _conflicts(data: RoundData, policy: Policy, out: Path, echo: Echo) -> ConflictSet:
     echo("== 3 回避 Conflicts")
     cs = detect_conflicts(data, policy)
     table = cs.table()
@@ -58,32 +47,21 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
          + ", ".join(f"{k} {v}" for k, v in table.groupby("rule").size().items()))
     write_table(table, out, "conflicts", "回避明细")
     write_table(cs.per_application(), out, "conflicts_per_application", "各申报可用专家")
-    results["conflicts"] = cs
+    return cs
 
-    echo("== 4 专家组 Panels (all three stages)")
-    from reviewer.panels.planning import plan_round
 
-    planned = plan_round(data, policy, seed=seed, time_limit=time_limit, echo=echo, screening=screening,
-                         conflicts=cs)
-    planned.write(out)
-    results["plan"] = planned
-
-    if not planned.plan.feasible:
-        raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
-
+def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo: Echo) -> pd.DataFrame:
+    """Score sheets for the recognition stage's planned panels, and the demo round's returned scores."""
     final = policy.stages.order[-1]
     echo(f"== 5 评分 Scores ({final}): score sheets for the planned panels; returned scores of the demo round")
-    from reviewer.scoring.scoretable import read_table, validate_scores
-    from reviewer.scoring.scoresheets import write_score_sheet
-
     seats = planned.panels[planned.panels["stage"] == final]
-    apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
     sheets = out / "score_sheets" / final
     for expert_id, mine in seats.groupby("expert_id"):
         write_score_sheet(sheets / f"{expert_id}.xlsx", policy, expert_id, mine["expert_name"].iloc[0], final,
                           mine.rename(columns={"application_name": "name"})[["application_id", "name", "field"]])
-    # The demo's returned scores (reviewer/data/demo/scores.csv) were given by the demo round's recorded panels
-    # (demo_panels.csv), so the CLI, the app and an analyst's `reviewer aggregate` all rank the same scores.
+    # The demo's returned scores (reviewer/data/demo/scores.csv) were simulated on the panels the planner
+    # gives this round (demo_panels.csv, see reviewer.demo.panels), so the CLI, the app and an analyst's
+    # `reviewer aggregate` all rank the same scores, given by the experts the score sheets name.
     score_file = data_dir / "scores.csv"
     scores, errors = validate_scores(read_table(score_file), score_file, policy)
     for e in errors:
@@ -91,15 +69,13 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
     scores = scores[scores["panel"] == final] if "panel" in scores.columns else scores
     echo(f"  {seats['expert_id'].nunique()} score sheets written to {sheets}; {len(scores)} returned criterion "
          f"scores of {final} read from {score_file}")
-    results["scores"] = scores
+    return scores
 
+
+def _ranking(scores: pd.DataFrame, fields: pd.Series, screening: ScreeningResult, policy: Policy, out: Path,
+             echo: Echo) -> pd.DataFrame:
     echo("== 6 汇总与排名 Aggregation and ranking")
-    from reviewer.scoring.scoretable import aggregate_scores
-    from reviewer.scoring.ranking import recognition_ranking
-    from reviewer.scoring.reliability import expert_deviation, flag_outliers
-
     long = scores[["expert_id", "application_id", "criterion", "score"]]
-    fields = apps_df.set_index("application_id")["field"]
     agg, notes = aggregate_scores(long.assign(field=long["application_id"].map(fields)), policy,
                                   policy.aggregation.method)
     for n in notes:
@@ -128,10 +104,43 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Callable[[str], No
         rows = ranking[ranking["decision"] == code]
         echo(f"  {label}: " + ("、".join(f"{r.application_id}({r.field} {r.score:.2f})" for r in rows.itertuples())
                                    or "无 none"))
-    results["ranking"] = ranking
+    return ranking
+
+
+def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed: int = 0,
+             time_limit: float = 30.0) -> dict:
+    """Run the whole round on the demo data in `data_dir`, writing every output to `out`; returns
+    each step's result (import report, screening, conflicts, plan, scores, ranking)."""
+    started = time.time()
+    data_dir, out = Path(data_dir), Path(out)
+    if not data_dir.exists():
+        raise UserError(f"{data_dir}: demo data folder not found")
+    policy = demo_policy(policy)
+    echo(f"== 1 导入 Import ({data_dir}, reference date {policy.as_of_date()})")
+    data, report = load_round_from(data_dir / "applications.xlsx", policy)
+    for line in report.summary_lines():
+        echo("  " + line)
+    for issue in report.all_issues:
+        echo("  " + str(issue))
+    results: dict = {"import": report}
+    screening = results["screening"] = _screening(data, policy, out, echo)
+    cs = results["conflicts"] = _conflicts(data, policy, out, echo)
+
+    echo("== 4 专家组 Panels (all three stages)")
+    planned = plan_round(data, policy, seed=seed, time_limit=time_limit, echo=echo, screening=screening,
+                         conflicts=cs)
+    planned.write(out)
+    results["plan"] = planned
+    if not planned.plan.feasible:
+        raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
+
+    scores = results["scores"] = _scores(data_dir, out, policy, planned, echo)
+    apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
+    fields = apps_df.set_index("application_id")["field"]
+    ranking = results["ranking"] = _ranking(scores, fields, screening, policy, out, echo)
 
     write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
-                                extra={"screening": counts, **planned.record(),
+                                extra={"screening": screening.counts(), **planned.record(),
                                        "recommended": ranking.loc[ranking["decision"] == "recommend",
                                                                   "application_id"].tolist()}), out)
     echo(f"== 完成 Done: outputs in {out}/")

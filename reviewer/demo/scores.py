@@ -1,0 +1,134 @@
+"""Simulated rubric scores of the demo round's panels, with planted scoring quirks."""
+from __future__ import annotations
+
+import random
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from reviewer.intake import schema
+from reviewer.policy import Policy
+
+SCORE_COLUMNS = (("stage", "阶段"), ("application_id", "申报编号"), ("expert_id", "专家编号"),
+                 ("criterion", "评分项"), ("score", "得分"))
+_SHEET = ["stage", "application_id", "expert_id"]
+
+
+def _keyed(df: pd.DataFrame, columns: Iterable[tuple[str, str]]) -> pd.DataFrame:
+    return df.rename(columns={zh: key for key, zh in columns})
+
+
+class _Profiles:
+    """Each application's planted true quality (about 74 of 100, sd 7, from the seed and its id;
+    `quality` may override it) and per-criterion deviations."""
+
+    def __init__(self, policy: Policy, seed: int, quality: dict[str, dict]):
+        self.criteria = policy.rubric.criteria
+        self.family = {c.id: policy.rubric.family_of(c.id) for c in self.criteria}
+        self.seed, self.quality = seed, quality
+
+    def __call__(self, app_id: str) -> tuple[float, dict[str, float]]:
+        r = random.Random(f"quality:{self.seed}:{app_id}")
+        q = min(93.0, max(52.0, r.gauss(74, 7)))
+        dev = {c.id: r.gauss(0, 0.05) for c in self.criteria}
+        over = self.quality.get(app_id, {})
+        q = float(over.get("total", q))
+        for c in self.criteria:
+            dev[c.id] += float(over.get("families", {}).get(self.family[c.id], 0.0))
+        return q / 100, dev
+
+
+def _leniencies(a: pd.DataFrame, rng: random.Random, seed: int) -> tuple[dict, list[str], dict[str, Any]]:
+    """(expert id -> (bias, noise sd, scores in whole points), the quirky raters, their record).
+    The quirky raters are drawn among the busiest experts, so their effect shows across panels."""
+    experts_in = sorted(set(a["expert_id"]))
+    counts = a.groupby("expert_id").size()
+    regulars = sorted(experts_in, key=lambda e: (-int(counts.get(e, 0)), e))[:max(7, len(experts_in) // 10)]
+    special = rng.sample(regulars, min(len(regulars), 7))
+    harsh, lenient, erratic = sorted(special[:3]), sorted(special[3:6]), special[6:7]
+    lean: dict[str, tuple[float, float, bool]] = {}
+    for e in experts_in:
+        r = random.Random(f"leniency:{seed}:{e}")
+        bias = r.gauss(0, 0.025)
+        sd = 0.045
+        if e in harsh:
+            bias = -0.09 - r.random() * 0.03
+        elif e in lenient:
+            bias = 0.07 + r.random() * 0.03
+        elif e in erratic:
+            sd = 0.2
+        lean[e] = (bias, sd, r.random() < 0.4)
+    return lean, special, {"harsh": harsh, "lenient": lenient, "erratic": erratic}
+
+
+def _plant_quirks(df: pd.DataFrame, sheets: list[tuple], rng: random.Random, policy: Policy,
+                  planted: dict[str, Any]) -> pd.DataFrame:
+    """One sheet far below its panel's median, one sheet not returned, one criterion left blank."""
+    criteria = policy.rubric.criteria
+    out_sheet, absent_sheet, blank_sheet = rng.sample(sheets, 3)
+    st, app_id, eid = out_sheet
+    tot = df.groupby(_SHEET)["score"].sum()
+    panel = tot.loc[(st, app_id)].drop(eid)
+    target = max(20.0, float(panel.median()) - policy.aggregation.outlier_points - 7.0)
+    frac = target / policy.rubric.total
+    m = (df["stage"] == st) & (df["application_id"] == app_id) & (df["expert_id"] == eid)
+    maxes = {c.id: c.max for c in criteria}
+    df.loc[m, "score"] = [round(maxes[cid] * frac, 1) for cid in df.loc[m, "criterion"]]
+    planted["outlier"] = {"stage": st, "application_id": app_id, "expert_id": eid,
+                          "total": round(float(df.loc[m, "score"].sum()), 1), "panel_median": float(panel.median())}
+    st, app_id, eid = absent_sheet
+    df = df[~((df["stage"] == st) & (df["application_id"] == app_id) & (df["expert_id"] == eid))]
+    planted["absent_sheet"] = {"stage": st, "application_id": app_id, "expert_id": eid}
+    st, app_id, eid = blank_sheet
+    crit = rng.choice(criteria).id
+    m = (df["stage"] == st) & (df["application_id"] == app_id) & (df["expert_id"] == eid) & (df["criterion"] == crit)
+    df.loc[m, "score"] = np.nan
+    planted["blank_score"] = {"stage": st, "application_id": app_id, "expert_id": eid, "criterion": crit}
+    return df
+
+
+def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, experts: pd.DataFrame,
+                    policy: Policy, seed: int, quality: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Rubric scores, long format (stage, application_id, expert_id, criterion, score), for a panel plan.
+
+    Each application has a planted true quality (about 74 of 100, sd 7, from the seed and its id;
+    `quality` may override it: {application_id: {"total": 82, "families": {"B": -0.25}}}); each
+    expert a leniency (small, with a few harsh and lenient experts and one erratic); plus noise.
+    Planted quirks (listed in `.attrs["planted"]`): one sheet whose total is more than the policy's
+    outlier distance below its panel median, one sheet not returned (its rows absent), and one
+    criterion left blank (score NaN). Headers may be the English keys or the Chinese ones.
+    """
+    a = _keyed(assignments, SCORE_COLUMNS)[_SHEET].copy()
+    apps = _keyed(applications, [(c.key, c.zh) for c in schema.APPLICATIONS.columns])
+    exps = _keyed(experts, [(c.key, c.zh) for c in schema.EXPERTS.columns])
+    missing = sorted(set(a["application_id"]) - set(apps["application_id"]))
+    if missing:
+        raise ValueError(f"assignments name applications not in the applications table: {missing[:5]}")
+    profile = _Profiles(policy, seed, quality or {})
+    rng = random.Random(f"scores:{seed}")
+    lean, special, planted = _leniencies(a, rng, seed)
+    unknown = sorted(set(lean) - set(exps["expert_id"]))
+    if unknown:
+        raise ValueError(f"assignments name experts not in the experts table: {unknown[:5]}")
+
+    rows = []
+    for st, app_id, eid in a.itertuples(index=False):
+        q, dev = profile(app_id)
+        bias, sd, whole = lean[eid]
+        r = random.Random(f"sheet:{seed}:{st}:{app_id}:{eid}")
+        for c in policy.rubric.criteria:
+            x = min(1.0, max(0.0, q + dev[c.id] + bias + r.gauss(0, sd)))
+            s = c.max * x
+            s = float(round(s)) if whole else round(s, 1)
+            rows.append((st, app_id, eid, c.id, s))
+    df = pd.DataFrame(rows, columns=[k for k, _ in SCORE_COLUMNS])
+
+    sheets = a.drop_duplicates().reset_index(drop=True)
+    candidates = [tuple(s) for s in sheets.itertuples(index=False) if s.expert_id not in special]
+    if len(candidates) >= 3:
+        df = _plant_quirks(df, candidates, rng, policy, planted)
+    planted["quality"] = {app_id: round(profile(app_id)[0] * 100, 1) for app_id in sorted(set(a["application_id"]))}
+    df = df.reset_index(drop=True)
+    df.attrs["planted"] = planted
+    return df
