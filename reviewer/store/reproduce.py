@@ -12,7 +12,8 @@ from reviewer.errors import UserError
 from reviewer.store import repo
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
-from reviewer.store.runs import (compute_aggregation, compute_plan, compute_screening, plan_seats, ranking_rows)
+from reviewer.panels.tables import plan_seats
+from reviewer.store.runs import compute_aggregation, compute_plan, compute_screening, ranking_rows
 
 
 @dataclass
