@@ -45,6 +45,14 @@ def quiet(_: str) -> None:
     """An echo that says nothing."""
 
 
+def check_stage_names(policy: Policy, names: Iterable[str], what: str) -> None:
+    """UserError naming the first of `names` that is not a stage of the policy."""
+    order = list(policy.stages.order)
+    for name in names:
+        if name not in order:
+            raise UserError(f"未知阶段 unknown stage {name!r} ({what}); stages are {', '.join(order)}")
+
+
 def _bad(what: str, value: Any, expected: str) -> UserError:
     return UserError(f"规划参数错误 invalid planning parameter {what}={value!r}: expected {expected}")
 
@@ -132,12 +140,10 @@ class PlanParams:
         return params
 
     def check_stages(self, policy: Policy) -> None:
-        order = list(policy.stages.order)
-        named = [(s, "stages") for s in self.stages]
-        named += [(x[0], what) for what in ("locks", "forbids", "fixed") for x in getattr(self, what)]
-        for s, what in named:
-            if s not in order:
-                raise UserError(f"未知阶段 unknown stage {s!r} ({what}); stages are {', '.join(order)}")
+        """Every stage named (to plan, or of a lock, forbid or fixed seat) is a stage of the policy."""
+        check_stage_names(policy, self.stages, "stages")
+        for what in ("locks", "forbids", "fixed"):
+            check_stage_names(policy, [x[0] for x in getattr(self, what)], what)
 
     def to_record(self) -> dict[str, Any]:
         """The JSON a store run records (`Run.parameters`); `from_record` reads it back."""
@@ -326,10 +332,7 @@ def check_seats(data: RoundData, policy: Policy, panels: pd.DataFrame, *, locks:
     the round's conflicts, `locks` / `forbids`, and `fixed` seats of other stages. Unknown stage,
     expert or application ids are a UserError."""
     seats = seat_frame(panels)
-    unknown = sorted(set(seats["stage"]) - set(policy.stages.order))
-    if unknown:
-        raise UserError(f"未知阶段 unknown stage(s) {', '.join(unknown)}; stages are "
-                        f"{', '.join(policy.stages.order)}")
+    check_stage_names(policy, sorted(set(seats["stage"])), "panels table")
     stages = seated_stages(policy, seats)
     inp = planning_input(data, policy, stage_applications(policy, seats), locks=locks, forbids=forbids,
                          fixed=[x for x in fixed if x[0] not in stages], conflicts=conflicts)

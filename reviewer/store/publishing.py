@@ -76,13 +76,14 @@ def violation_lines(check: SeatCheck, limit: int = 20) -> list[str]:
     return out
 
 
-def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: str, sha256: str,
+def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: str, sha256: str | None,
                         user: str) -> Run:
     """Check a panels table (stage/阶段, application_id/申报编号, expert_id/专家编号, role/角色) with
     the independent checker against the round's latest import (with its waivers), policy, locks,
     forbids and the published seats of the stages it does not hold; a broken rule is a UserError
     naming the rule. A table that keeps every rule is recorded as a run of kind "imported" with
-    its seats, the file's sha256 and the result hash."""
+    its seats, the file's sha256 and the result hash. `sha256`: of the file the table was read from
+    (None when the seats come from no file, e.g. a plan repaired in the app: the seats' own hash)."""
     seats = seat_frame(panels, source)
     if seats.empty:
         raise UserError(f"{source}: no seats to import")
@@ -99,6 +100,7 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
         raise UserError(f"{source}: 不符合规则，拒绝导入 breaks {len(check.violations)} hard rule(s) of round "
                         f"{r.code}; nothing was recorded:\n  " + "\n  ".join(violation_lines(check)))
     res = check.result
+    sha256 = sha256 or repo.seats_digest(plan_seats(seats))
     params = {"file": source, "file_sha256": sha256, "locks": [list(x) for x in rules["lock"]],
               "forbids": [list(x) for x in rules["forbid"]], "fixed": [list(x) for x in fixed],
               "waivers": waivers}
@@ -116,7 +118,7 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
     return run
 
 
-def publish_file(s: Session, r: Round, stage: str, panels: pd.DataFrame, *, source: str, sha256: str,
+def publish_file(s: Session, r: Round, stage: str, panels: pd.DataFrame, *, source: str, sha256: str | None,
                  user: str, reason: str = "") -> Publication:
     """`reviewer publish --from-file`: the table is checked and recorded as an imported run, then
     its seats of `stage` are published from that run (all in the caller's transaction)."""
