@@ -12,11 +12,14 @@ import pandas as pd
 
 from sqlalchemy.orm import Session
 
+from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels.service import PlanParams, PlanResult, plan
 from reviewer.panels.tables import SEAT_COLUMNS, plan_seats
 from reviewer.policy import Policy
+from reviewer.scoring.scoretable import aggregate_scores
+from reviewer.screening.eligibility import screen
 from reviewer.store import repo
 from reviewer.store.engine import Store
 from reviewer.store.models import ConflictHitRow, RankingRow, Run, RunSeat, ScreeningResult
@@ -31,7 +34,6 @@ def _quiet(_: str) -> None:
 # ---------------------------------------------------------------- screening
 
 def compute_screening(data: RoundData, policy: Policy, params: dict):
-    from reviewer.screening.eligibility import screen
     overrides = {(d["application_id"], d["rule"]): (d["decision"], d["reason"])
                  for d in params.get("review_decisions", [])}
     return screen(data, policy, overrides)
@@ -72,7 +74,6 @@ def run_screening(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
 # ---------------------------------------------------------------- conflicts
 
 def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
-    from reviewer.conflicts.detector import detect_conflicts
     with store.read() as s:
         r = repo.get_round(s, code)
         snap = repo.latest_import(s, r)
@@ -184,7 +185,6 @@ def _num(x) -> float | None:
 # ---------------------------------------------------------------- aggregation
 
 def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
-    from reviewer.scoring.scoretable import aggregate_scores
     df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)
