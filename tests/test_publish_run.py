@@ -42,12 +42,13 @@ def test_run_records_the_hash_of_its_sorted_seats(planned):
     assert run.result_sha256 == repo.seats_digest(plan_seats(res.panels))
 
 
-def test_seats_changed_behind_the_programs_back_are_not_published(planned):
+@pytest.mark.parametrize("column, value", [("expert_id", "ZJ9999"), ("role", "member")])
+def test_seats_changed_behind_the_programs_back_are_not_published(planned, column, value):
     st, run, _ = planned
-    with st.engine.begin() as c:   # someone edits a stored seat of the run with SQL
-        sid, original = c.execute(text("SELECT id, expert_id FROM run_seats WHERE run_id = :r ORDER BY id LIMIT 1"),
-                                  {"r": run.id}).one()
-        c.execute(text("UPDATE run_seats SET expert_id = 'ZJ9999' WHERE id = :i"), {"i": sid})
+    with st.engine.begin() as c:   # someone edits a stored seat of the run (a chair's) with SQL
+        sid, original = c.execute(text(f"SELECT id, {column} FROM run_seats WHERE run_id = :r AND role = 'chair' "
+                                       "ORDER BY id LIMIT 1"), {"r": run.id}).one()
+        c.execute(text(f"UPDATE run_seats SET {column} = :v WHERE id = :i"), {"v": value, "i": sid})
     try:
         with st.write() as s, pytest.raises(UserError, match=rf"run #{run.id}\b.*result hash") as e:
             publish_run(s, repo.get_round(s, "2026"), STAGE, run.id, user="张三", reason="发布")
@@ -56,7 +57,7 @@ def test_seats_changed_behind_the_programs_back_are_not_published(planned):
             assert repo.publication(s, repo.get_round(s, "2026"), STAGE) is None
     finally:
         with st.engine.begin() as c:
-            c.execute(text("UPDATE run_seats SET expert_id = :e WHERE id = :i"), {"e": original, "i": sid})
+            c.execute(text(f"UPDATE run_seats SET {column} = :v WHERE id = :i"), {"v": original, "i": sid})
 
 
 def test_a_run_with_its_recorded_seats_is_published_and_carries_the_run_id(planned):

@@ -97,8 +97,9 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
              for x in repo.published_seats(s, r, stg).itertuples(index=False)]
     check = check_seats(data, pol, seats, locks=rules["lock"], forbids=rules["forbid"], fixed=fixed)
     if not check.ok:
-        raise UserError(f"{source}: 不符合规则，拒绝导入 breaks {len(check.violations)} hard rule(s) of round "
-                        f"{r.code}; nothing was recorded:\n  " + "\n  ".join(violation_lines(check)))
+        raise UserError(f"{source}: 违反 {len(check.violations)} 项硬性规则，未导入、未发布 breaks "
+                        f"{len(check.violations)} hard rule(s) of round {r.code}; nothing was recorded or "
+                        "published:\n  " + "\n  ".join(violation_lines(check)))
     res = check.result
     sha256 = sha256 or repo.seats_digest(plan_seats(seats))
     params = {"file": source, "file_sha256": sha256, "locks": [list(x) for x in rules["lock"]],
