@@ -128,7 +128,7 @@ class PlanParams:
         set_(self, "review_decisions", _decisions(self.review_decisions))
 
     @classmethod
-    def for_policy(cls, policy: Policy, stages: Iterable[str] | None = None, **values: Any) -> "PlanParams":
+    def for_policy(cls, policy: Policy, stages: Iterable[str] | None = None, **values: Any) -> PlanParams:
         """Parameters checked against the round's policy: `stages` default to every stage; an unknown
         stage (of the plan or of a lock, forbid or fixed seat) is a UserError; a random draw without
         `q` gets the policy's cap."""
@@ -159,7 +159,7 @@ class PlanParams:
         return out
 
     @classmethod
-    def from_record(cls, policy: Policy, record: Mapping[str, Any]) -> "PlanParams":
+    def from_record(cls, policy: Policy, record: Mapping[str, Any]) -> PlanParams:
         """Parameters of a recorded run. Keys that are not planning parameters (e.g. the store's
         `waivers`, applied to the records before planning) are left to the caller."""
         names = {f.name for f in fields(cls)} - {"stages"}

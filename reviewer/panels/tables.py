@@ -95,7 +95,7 @@ def seat_frame(raw: pd.DataFrame, source: str = "panels table") -> pd.DataFrame:
     if "role" not in df.columns:
         df["role"] = "member"
     for c in SEAT_COLUMNS:
-        df[c] = df[c].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip())
+        df[c] = df[c].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
     df["role"] = df["role"].map(lambda v: {"组长": "chair", "成员": "member", "": "member"}.get(v, v))
     bad = df[~df["role"].isin(["chair", "member"])]
     if len(bad):

@@ -57,8 +57,9 @@ def recheck_imported(data, pol, run, seats, recorded: list[tuple], notes: list[s
     diffs += [f"hard rule broken: {line}" for line in violation_lines(check, limit=50)]
     if repo.seats_digest(recorded) != run.result_sha256:
         diffs.append("the stored seats do not match the result hash recorded when the run was made")
-    return diffs, [*notes, f"file {params.get('file', '?')} sha256 {str(params.get('file_sha256', '?'))[:12]}…, "
-                           "checked by solver.check_plan"]
+    note = (f"file {params.get('file', '?')} sha256 {str(params.get('file_sha256', '?'))[:12]}…, "
+            "checked by solver.check_plan")
+    return diffs, [*notes, note]
 
 
 def reproduce(store: Store, run_id: int) -> Reproduction:
