@@ -21,8 +21,8 @@ from reviewer.errors import UserError
 from reviewer.intake.model import Application, Expert, RoundData
 from reviewer.panels.affinity import AffinityWeights, affinity_matrix, field_match
 from reviewer.policy import Policy
-from solver.engine import pick_chairs
-from solver.model import FEASIBLE, ObjectiveWeights, PanelProblem, PanelRules, Plan, StagePlan, StageSpec
+from solver import ObjectiveWeights, PanelProblem, PanelRules, Plan, StagePlan, StageSpec, pick_chairs
+from solver.model import FEASIBLE
 
 TABLE_PATH = "table"   # Plan.path of a plan read from a panels table
 

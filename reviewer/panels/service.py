@@ -27,11 +27,8 @@ from reviewer.panels.tables import (coverage_table, diagnostics_table, loads_tab
                                     summary_table)
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
-from solver.check import check_plan
-from solver.engine import solve
-from solver.model import Plan, SolveOptions, Violation
-from solver.randomized import build_lottery
-from solver.repair import repair as solver_repair
+from solver import Plan, SolveOptions, Violation, build_lottery, check_plan, solve
+from solver import repair as solver_repair
 
 Echo = Callable[[str], None]
 Seat = tuple[str, str, str]   # (stage, expert_id, application_id)
