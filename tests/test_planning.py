@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from reviewer.conflicts.detector import detect_conflicts
-from reviewer.panels.planning import build_problem, coverage_table, diagnostics_table, loads_table, panels_table, solve_round
+from reviewer.panels.problem import build_problem
+from reviewer.panels.service import solve_round
+from reviewer.panels.tables import coverage_table, diagnostics_table, loads_table, panels_table
 from solver.check import check_plan
 from tests.factories import CODES, application, expert, member, platform, policy, round_data
 
@@ -80,7 +82,7 @@ def test_locks_and_unknown_ids():
 
 
 def test_repair_keeps_every_unaffected_seat():
-    from reviewer.panels.planning import repair_round
+    from reviewer.panels.service import repair_round
     data = small_round()
     inp = build_problem(data, detect_conflicts(data, P), P)
     plan = solve_round(inp, time_limit=20)
@@ -116,7 +118,7 @@ def test_affinity_is_cached_as_a_sparse_matrix(tmp_path):
 
 
 def test_random_draw_keeps_every_rule_and_reproduces_from_its_seed(tmp_path):
-    from reviewer.panels.planning import draw_round
+    from reviewer.panels.service import draw_round
     data = small_round()
     inp = build_problem(data, detect_conflicts(data, P), P, cache_dir=tmp_path)
     a = draw_round(inp, ["认定评审"], seed=3, q=0.5, time_limit=60, cache_dir=tmp_path)

@@ -93,11 +93,13 @@ class ImportIssueRow(Base):
 
 
 class Run(Base):
-    """Every screening, conflicts, planning or aggregation run: inputs, policy snapshot, seed, result."""
+    """Every screening, conflicts, planning, imported (a checked panels file) or aggregation run:
+    inputs, policy snapshot, seed, result and `result_sha256`, the hash of the result when the run
+    was made (for planning and imported runs: of its sorted seats, checked again on publication)."""
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))         # screening / conflicts / planning / aggregation
+    kind: Mapped[str] = mapped_column(String(20))  # screening / conflicts / planning / imported / aggregation
     import_id: Mapped[Optional[int]] = mapped_column(ForeignKey("imports.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100), default="")

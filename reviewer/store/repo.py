@@ -385,7 +385,9 @@ def publication(s: Session, r: Round, stage: str) -> Publication | None:
 
 def publish(s: Session, r: Round, stage: str, seats: pd.DataFrame, *, user: str, reason: str = "",
             run_id: int | None = None, source: str = "") -> Publication:
-    """Publish the assignment of one stage: from then on it changes only through recorded repairs."""
+    """Write the publication of one stage from the given seats: from then on it changes only through
+    recorded repairs. The writer under `reviewer.store.publishing.publish_run`, which publishes the
+    seats of a stored run after checking them against the run's result hash; publish through that."""
     pol = round_policy(r)
     if stage not in pol.stages.order:
         raise UserError(f"unknown stage {stage!r}; stages are {', '.join(pol.stages.order)}")

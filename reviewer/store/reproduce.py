@@ -1,7 +1,10 @@
 """`reviewer reproduce RUN_ID`: rerun a recorded run from what the store holds (the imported rows,
 the policy text, the seed and the recorded parameters, never the original files or today's
 settings) and compare the result with the recorded one: the same seats for a planning run, the
-same scores and ranks for an aggregation run, the same outcomes for a screening run."""
+same scores and ranks for an aggregation run, the same outcomes for a screening run. An imported
+run (a panels file published with `reviewer publish --from-file`) is checked again by the
+independent checker against its recorded import, policy and rules, and must give the same seats.
+Planning goes through the planning service (`reviewer.panels.service`), like the run itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +15,10 @@ from reviewer.errors import UserError
 from reviewer.store import repo
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
-from reviewer.store.runs import (compute_aggregation, compute_plan, compute_screening, plan_seats, ranking_rows)
+from reviewer.panels.service import check_seats
+from reviewer.panels.tables import plan_seats
+from reviewer.store.publishing import violation_lines
+from reviewer.store.runs import compute_aggregation, compute_plan, compute_screening, ranking_rows
 
 
 @dataclass
@@ -27,7 +33,7 @@ class Reproduction:
     def lines(self) -> list[str]:
         head = (f"运行 run #{self.run_id} ({self.kind}): " +
                 ("结果一致 IDENTICAL — the rerun gives the recorded result "
-                 f"({self.recorded} {'seats' if self.kind == 'planning' else 'rows'} compared)" if self.identical else
+                 f"({self.recorded} {'seats' if self.kind in ('planning', 'imported') else 'rows'} compared)" if self.identical else
                  f"结果不一致 DIFFERENT — {len(self.differences)} differences"))
         return [head, *("  " + n for n in self.notes), *("  " + d for d in self.differences[:50]),
                 *(["  …"] if len(self.differences) > 50 else [])]
@@ -40,6 +46,22 @@ def _diff(recorded: list[tuple], rerun: list[tuple], what: str) -> list[str]:
     return out
 
 
+def recheck_imported(data, pol, run, seats, recorded: list[tuple], notes: list[str]):
+    """An imported run: its stored seats against its result hash, and checked again by the
+    independent checker with what the run recorded. Returns (differences, notes)."""
+    params = run.parameters or {}
+    check = check_seats(data, pol, seats, locks=[tuple(x) for x in params.get("locks", [])],
+                        forbids=[tuple(x) for x in params.get("forbids", [])],
+                        fixed=[tuple(x) for x in params.get("fixed", [])])
+    diffs = _diff(recorded, plan_seats(check.result.panels), "seat")
+    diffs += [f"hard rule broken: {line}" for line in violation_lines(check, limit=50)]
+    if repo.seats_digest(recorded) != run.result_sha256:
+        diffs.append("the stored seats do not match the result hash recorded when the run was made")
+    note = (f"file {params.get('file', '?')} sha256 {str(params.get('file_sha256', '?'))[:12]}…, "
+            "checked by solver.check_plan")
+    return diffs, [*notes, note]
+
+
 def reproduce(store: Store, run_id: int) -> Reproduction:
     with store.read() as s:
         run = repo.get_run(s, run_id)
@@ -49,12 +71,11 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             raise UserError(f"run #{run_id}: the stored policy text does not match its recorded sha256")
         params = dict(run.parameters or {})
         kind = run.kind
-        if kind in ("planning", "screening", "conflicts"):
+        if kind in ("planning", "imported", "screening", "conflicts"):
             data = repo.load_data(s, run.import_id, params.get("waivers", []))
-        if kind == "planning":
-            recorded = [tuple(x) for x in repo.run_seats(s, run_id)[["stage", "application_id", "expert_id", "role"]]
-                        .itertuples(index=False, name=None)]
-            recorded = sorted(recorded)
+        if kind in ("planning", "imported"):
+            seats = repo.run_seats(s, run_id)
+            recorded = plan_seats(seats)
             status = run.status
         elif kind == "aggregation":
             scores = repo.scores_frame(s, r, include_void=True, ids=params["score_ids"])
@@ -65,7 +86,8 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             recorded = sorted((x.application_id, x.outcome) for x in s.execute(
                 select(ScreeningResult).where(ScreeningResult.run_id == run_id)).scalars())
         else:
-            raise UserError(f"run #{run_id} is a {kind} run; reproduce handles planning, aggregation and screening runs")
+            raise UserError(f"run #{run_id} is a {kind} run; reproduce handles planning, imported, aggregation and "
+                            "screening runs")
     notes = [f"policy sha256 {pol.sha256[:12]}…, reference date {pol.as_of_date()}, seed {run.seed}"]
     if kind == "planning":
         res = compute_plan(data, pol, params)
@@ -75,6 +97,8 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             notes.append(f"solver status {res.plan.status} (recorded {status})")
         notes.append(f"solver {res.plan.path}, objective {res.plan.objective:.3f} (recorded "
                      f"{run.objective if run.objective is not None else 'n/a'}), {res.plan.wall_time:.1f}s")
+    elif kind == "imported":
+        diffs, notes = recheck_imported(data, pol, run, seats, recorded, notes)
     elif kind == "aggregation":
         if len(scores) != len(params["score_ids"]):
             raise UserError(f"run #{run_id}: {len(params['score_ids']) - len(scores)} of its scores are missing "

@@ -1,6 +1,7 @@
 """Runs against the store: screening, planning and aggregation from stored data, recorded with
 everything needed to reproduce them (import snapshot, policy text, seed, parameters, staff
-decisions in force). `compute_*` are pure (no database) and shared with `reviewer.store.reproduce`.
+decisions in force). `compute_*` are pure (no database) and shared with `reviewer.store.reproduce`;
+planning goes through the planning service (`reviewer.panels.service.plan`).
 """
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from sqlalchemy.orm import Session
+
+from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
+from reviewer.panels.service import PlanParams, PlanResult, plan
+from reviewer.panels.tables import SEAT_COLUMNS, plan_seats
 from reviewer.policy import Policy
+from reviewer.scoring.scoretable import aggregate_scores
+from reviewer.screening.eligibility import screen
 from reviewer.store import repo
 from reviewer.store.engine import Store
 from reviewer.store.models import ConflictHitRow, RankingRow, Run, RunSeat, ScreeningResult
@@ -26,7 +34,6 @@ def _quiet(_: str) -> None:
 # ---------------------------------------------------------------- screening
 
 def compute_screening(data: RoundData, policy: Policy, params: dict):
-    from reviewer.screening.eligibility import screen
     overrides = {(d["application_id"], d["rule"]): (d["decision"], d["reason"])
                  for d in params.get("review_decisions", [])}
     return screen(data, policy, overrides)
@@ -67,7 +74,6 @@ def run_screening(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
 # ---------------------------------------------------------------- conflicts
 
 def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
-    from reviewer.conflicts.detector import detect_conflicts
     with store.read() as s:
         r = repo.get_round(s, code)
         snap = repo.latest_import(s, r)
@@ -97,84 +103,61 @@ def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
 
 # ---------------------------------------------------------------- planning
 
-def compute_plan(data: RoundData, policy: Policy, params: dict, echo: Echo = _quiet):
-    """Plan panels exactly as recorded in `params` (stages, seed, randomize, time_limit, workers,
-    include_review, locks, forbids, review_decisions). Returns reviewer.panels.planning.PlanResult."""
-    from reviewer.conflicts.detector import detect_conflicts
-    from reviewer.panels.planning import (PlanResult, build_problem, coverage_table, diagnostics_table, draw_round,
-                                   loads_table, panels_table, solve_round, summary_table)
-
-    screening = compute_screening(data, policy, params)
-    eligible = screening.eligible_ids(include_review=params.get("include_review", False))
-    if not eligible:
-        raise UserError("no application passed screening, so there is nothing to plan "
-                        "(decide the needs-review items, or --include-review)")
-    stages = list(params["stages"])
-    conflicts = detect_conflicts(data, policy)
-    inp = build_problem(data, conflicts, policy, stage_applications={s: eligible for s in policy.stages.order},
-                        locks=[tuple(x) for x in params.get("locks", [])],
-                        forbids=[tuple(x) for x in params.get("forbids", [])],
-                        fixed=[tuple(x) for x in params.get("fixed", [])])
-    echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
-         f"seed {params['seed']}, {params.get('workers', 1)} worker(s)" + (", 随机抽取 random draw" if params.get("randomize") else ""))
-    if params.get("randomize"):
-        plan = draw_round(inp, stages, params["seed"], policy.random_draw.max_pair_probability, params["time_limit"])
-    else:
-        plan = solve_round(inp, stages=stages, seed=params["seed"], time_limit=params["time_limit"],
-                           workers=params.get("workers", 1))
-    panels = panels_table(inp, plan)
-    return PlanResult(inp, plan, panels, loads_table(inp, plan), summary_table(plan), diagnostics_table(inp, plan),
-                      coverage_table(panels, list(policy.panel_rules.categories)), stages)
+def compute_plan(data: RoundData, policy: Policy, params: dict, echo: Echo = _quiet) -> PlanResult:
+    """Plan panels exactly as recorded in a run's `params` (Run.parameters): the planning service
+    with `PlanParams.from_record`. `data` already carries the recorded waivers."""
+    return plan(data, policy, PlanParams.from_record(policy, params), echo=echo)
 
 
-def plan_seats(panels: pd.DataFrame) -> list[tuple[str, str, str, str]]:
-    return sorted((str(x.stage), str(x.application_id), str(x.expert_id), str(x.role))
-                  for x in panels.itertuples(index=False))
+def record_run_seats(s: Session, run_id: int, panels: pd.DataFrame) -> None:
+    """Store the seats of a run (RunSeat rows): its result, before any publication."""
+    if panels.empty:
+        return
+    aff = panels["affinity"] if "affinity" in panels.columns else pd.Series(None, index=panels.index)
+    cat = panels["category"] if "category" in panels.columns else pd.Series("", index=panels.index)
+    s.execute(RunSeat.__table__.insert(), [
+        {"run_id": run_id, "stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
+         "role": x.role, "category": c, "affinity": _num(a)}
+        for x, c, a in zip(panels[list(SEAT_COLUMNS)].itertuples(index=False), cat, aff)])
 
 
 def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None = None, seed: int = 0,
                  randomize: bool = False, time_limit: float = 60.0, workers: int = 1, include_review: bool = False,
-                 echo: Echo = _quiet, fixed: list | None = None) -> tuple[Run, Any]:
+                 echo: Echo = _quiet, fixed: list | None = None) -> tuple[Run, PlanResult]:
     """Plan from the round's latest import with the staff's locks, forbids, waivers and needs-review
-    decisions; record the run (policy text, seed, solver status, gap, time, breakdown, seats) in one
-    transaction. workers=1 makes the solver deterministic, so `reviewer reproduce` gives the same seats."""
+    decisions; record the run (policy text, seed, parameters, solver status, gap, time, breakdown,
+    seats and `result_sha256`, the hash of its sorted seats that publishing checks) in one
+    transaction. workers=1 makes the solver deterministic, so `reviewer reproduce` gives the same seats.
+    `fixed`: (stage, expert_id, application_id) seats of other stages held as they are."""
     with store.read() as s:
         r = repo.get_round(s, code)
         snap = repo.latest_import(s, r)
         w = repo.waivers(s, r)
         rules = repo.seat_rules(s, r)
-        decisions = [{"application_id": a, "rule": k, "decision": d, "reason": why}
-                     for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
+        decisions = [(a, k, d, why) for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
         data = repo.load_data(s, snap.id, w)
         pol = repo.round_policy(r)
         inputs = repo.import_inputs(s, snap.id)
-    stages = list(stages or pol.stages.order)
-    for st in stages:
-        if st not in pol.stages.order:
-            raise UserError(f"unknown stage {st!r}; stages are {', '.join(pol.stages.order)}")
-    params = {"stages": stages, "seed": int(seed), "randomize": bool(randomize), "time_limit": float(time_limit),
-              "workers": int(workers), "include_review": bool(include_review), "locks": rules["lock"],
-              "forbids": rules["forbid"], "waivers": w, "review_decisions": decisions,
-              # seats of other stages held fixed (e.g. already planned or published in the app)
-              "fixed": [list(x) for x in (fixed or [])]}
-    res = compute_plan(data, pol, params, echo)
+    params = PlanParams.for_policy(pol, stages, seed=seed, randomize=randomize, time_limit=time_limit,
+                                   workers=workers, include_review=include_review, locks=tuple(rules["lock"]),
+                                   forbids=tuple(rules["forbid"]), fixed=tuple(tuple(x) for x in fixed or ()),
+                                   review_decisions=tuple(decisions))
+    record = {**params.to_record(), "waivers": w}
+    res = plan(data, pol, params, echo=echo)
     p = res.plan
     seats = plan_seats(res.panels)
     with store.write() as s:
         r = repo.get_round(s, code)
         run = Run(round_id=r.id, kind="planning", import_id=snap.id, created_by=user, policy_text=r.policy_text,
-                  policy_sha256=pol.sha256, as_of=r.as_of, stages=stages, seed=int(seed), parameters=params,
-                  inputs=inputs, status=p.status, solver_path=p.path, objective=_num(p.objective), gap=_num(p.gap),
-                  wall_seconds=float(p.wall_time), breakdown={k: float(v) for k, v in p.breakdown.items()},
+                  policy_sha256=pol.sha256, as_of=r.as_of, stages=list(params.stages), seed=params.seed,
+                  parameters=record, inputs=inputs, status=p.status, solver_path=p.path, objective=_num(p.objective),
+                  gap=_num(p.gap), wall_seconds=float(p.wall_time),
+                  breakdown={k: float(v) for k, v in p.breakdown.items()},
                   summary={"seats": len(seats), "diagnostics": res.diagnostics.to_dict(orient="records")},
                   result_sha256=repo.seats_digest(seats))
         s.add(run)
         s.flush()
-        if not res.panels.empty:
-            s.execute(RunSeat.__table__.insert(), [
-                {"run_id": run.id, "stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
-                 "role": x.role, "category": x.category, "affinity": float(x.affinity)}
-                for x in res.panels.itertuples(index=False)])
+        record_run_seats(s, run.id, res.panels)
     return run, res
 
 
@@ -202,7 +185,6 @@ def _num(x) -> float | None:
 # ---------------------------------------------------------------- aggregation
 
 def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
-    from reviewer.scoring.scoretable import aggregate_scores
     df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)
