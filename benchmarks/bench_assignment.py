@@ -212,7 +212,7 @@ def _demo_problem():
     from reviewer.screening.eligibility import screen
     from reviewer.intake.io import load_round_from
     from reviewer.demo.pipeline import demo_policy
-    from reviewer.panels.planning import build_problem
+    from reviewer.panels.problem import build_problem
     from reviewer.policy import load_policy
 
     pol = demo_policy(load_policy())

@@ -24,7 +24,9 @@ from reviewer.conflicts.detector import detect_conflicts  # noqa: E402
 from reviewer.screening.eligibility import screen  # noqa: E402
 from reviewer.intake.io import load_round_from  # noqa: E402
 from reviewer.demo.pipeline import demo_policy  # noqa: E402
-from reviewer.panels.planning import build_problem, panels_table, solve_round  # noqa: E402
+from reviewer.panels.problem import build_problem  # noqa: E402
+from reviewer.panels.service import solve_round  # noqa: E402
+from reviewer.panels.tables import panels_table  # noqa: E402
 from reviewer.policy import load_policy  # noqa: E402
 from solver.check import check_plan  # noqa: E402
 

@@ -19,7 +19,7 @@ from reviewer.demo.reference import demo_policy
 from reviewer.demo.scores import SCORE_COLUMNS, simulate_scores
 from reviewer.intake import io, schema
 from reviewer.intake.credit_code import is_valid_credit_code
-from reviewer.panels.planning import plan_round
+from reviewer.panels.service import PlanParams, plan
 from reviewer.policy import load_policy
 from reviewer.screening.eligibility import screen
 
@@ -293,7 +293,7 @@ def test_demo_panels_are_the_panels_reviewer_demo_plans(regenerated, policy):
     out, _ = regenerated
     pol = demo_policy(policy)
     data, _ = io.load_round_from(out / "applications.xlsx", pol)
-    planned = plan_round(data, pol, seed=0).panels
+    planned = plan(data, pol, PlanParams.for_policy(pol, seed=0, workers=2)).panels
     planned = planned[planned["stage"].isin(DEMO_STAGES)]
     demo = pd.read_csv(out / "demo_panels.csv", encoding="utf-8-sig")
     assert len(demo) == len(planned) > 0

@@ -20,7 +20,7 @@ from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    from reviewer.cli.store import read_panels
+    from reviewer.cli.publication import read_panels
     url = f"sqlite:///{tmp_path_factory.mktemp('packs') / 'reviewer.sqlite'}"
     st = demo_store(url)
     with st.write() as s:

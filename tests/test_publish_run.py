@@ -30,7 +30,7 @@ def planned(tmp_path_factory):
 
 
 def file_panels():
-    from reviewer.cli.store import read_panels
+    from reviewer.cli.publication import read_panels
     return read_panels(PANELS), hashlib.sha256(PANELS.read_bytes()).hexdigest()
 
 

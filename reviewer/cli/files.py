@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
 import typer
 
 from reviewer.cli.common import OutOpt, PartialOpt, PolicyOpt, echo, echo_wrote
@@ -18,8 +17,11 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.intake.io import ImportReport, load_round_from
-from reviewer.panels.planning import plan_round, repair_published
+from reviewer.panels import service
+from reviewer.panels.service import PlanParams
+from reviewer.panels.tables import seat_frame
 from reviewer.policy import Policy, load_policy
+from reviewer.scoring.scoretable import read_table
 from reviewer.screening.eligibility import screen as run_screening
 
 
@@ -167,9 +169,12 @@ def assign(
     started = time.time()
     pol = load_policy(policy)
     data, report = load_tables(source, pol, {}, ("applications", "experts"))
-    result = plan_round(data, pol, stages=stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
-                        include_review=include_review, locks=parse_seats(lock, "lock"),
-                        forbids=parse_seats(forbid, "forbid"), echo=echo)
+    params = PlanParams.for_policy(pol, stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
+                                   workers=2, include_review=include_review, locks=parse_seats(lock, "lock"),
+                                   forbids=parse_seats(forbid, "forbid"))
+    result = service.plan(data, pol, params, echo=echo, progress=service.echo_progress(echo))
+    for line in service.outcome_lines(result):
+        echo(line)
     paths = result.write(out)
     write_run_record(run_record("assignment", report.inputs(), pol,
                                 {"stages": stage or pol.stages.order, "seed": seed, "randomize": randomize,
@@ -198,9 +203,8 @@ def repair(
     data, report = load_tables(source, pol, {}, ("applications", "experts"))
     if not panels.exists():
         raise UserError(f"{panels}: file not found")
-    published = pd.read_csv(panels, dtype=str, encoding="utf-8-sig") if panels.suffix.lower() == ".csv" \
-        else pd.read_excel(panels, dtype=str)
-    _, res = repair_published(data, pol, published, parse_declines(decline), time_limit=time_limit)
+    published = seat_frame(read_table(panels), str(panels))
+    _, res = service.repair(data, pol, published, parse_declines(decline), time_limit=time_limit)
     echo(f"替换 Repair: {res.changed_seats} seat(s) changed ({res.plan.path})")
     for r in res.changes.itertuples():
         echo(f"  {r.change_zh} {r.change}: {r.stage} {r.application_id} {r.expert_id} {r.expert_name} ({r.category})")

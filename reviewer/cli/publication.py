@@ -1,6 +1,7 @@
 """`reviewer publish|replace|packs`: publishing a stage's panels, recorded replacements, expert packs."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Optional
 
@@ -10,13 +11,10 @@ import typer
 from reviewer.cli.common import DbOpt, ReasonOpt, RoundOpt, UserOpt, current_user, echo, open_store
 from reviewer.documents.packs import make_packs
 from reviewer.errors import UserError
-from reviewer.panels.planning import repair_published
+from reviewer.panels import service
+from reviewer.panels.tables import seat_frame
 from reviewer.scoring.scoretable import read_table
-from reviewer.store import Store, repo
-
-PANEL_HEADERS = {"阶段": "stage", "stage": "stage", "申报编号": "application_id", "application_id": "application_id",
-                 "专家编号": "expert_id", "expert_id": "expert_id", "角色": "role", "role": "role"}
-
+from reviewer.store import Store, publishing, repo
 
 def register(app: typer.Typer) -> None:
     """Add `publish`, `replace` and `packs` to the main `reviewer` app."""
@@ -37,15 +35,14 @@ def publish(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
     with open_store(db).write() as s:
         r = repo.get_round(s, round_)
         if run is not None:
-            rec = repo.get_run(s, run)
-            if rec.kind != "planning" or rec.round_id != r.id:
-                raise UserError(f"run #{run} is not a planning run of round {round_}")
-            if rec.status not in ("OPTIMAL", "FEASIBLE"):
-                raise UserError(f"run #{run} found no plan ({rec.status}); nothing to publish")
-            seats, source = repo.run_seats(s, run), f"run #{run}"
+            pub, source = publishing.publish_run(s, r, stage, run, user=current_user(user), reason=reason), f"run #{run}"
         else:
-            seats, source = read_panels(from_file), str(from_file)
-        pub = repo.publish(s, r, stage, seats, user=current_user(user), reason=reason, run_id=run, source=source)
+            if not from_file.exists():
+                raise UserError(f"{from_file}: 文件不存在 file not found")
+            source = str(from_file)
+            pub = publishing.publish_file(s, r, stage, read_panels(from_file), source=source,
+                                          sha256=hashlib.sha256(from_file.read_bytes()).hexdigest(),
+                                          user=current_user(user), reason=reason)
         n = len(repo.published_seats(s, r, stage))
     echo(f"发布 published {stage} of round {round_} (#{pub.id}, {n} seats, from {source})")
 
@@ -81,7 +78,7 @@ def pick_replacement(st: Store, round_: str, stage: str, application: str, old: 
     if seats.empty or not ((seats["stage"] == stage) & (seats["application_id"] == application)
                            & (seats["expert_id"] == old)).any():
         raise UserError(f"{old} has no published seat on {application} in {stage}")
-    _, rep = repair_published(data, pol, seats, [(stage, old, application)])
+    _, rep = service.repair(data, pol, seats, [(stage, old, application)])
     added = rep.changes[rep.changes["change"] == "added"]
     if len(added) != 1 or rep.changed_seats != 1:
         lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
@@ -104,15 +101,4 @@ def packs(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"
 def read_panels(path: Path) -> pd.DataFrame:
     """A panels table (.csv/.xlsx; Chinese or English headers 阶段/stage, 申报编号/application_id,
     专家编号/expert_id, optional 角色/role) as stage, application_id, expert_id, role (chair/member)."""
-    raw = read_table(path)
-    df = raw.rename(columns={c: PANEL_HEADERS.get(str(c).strip(), c) for c in raw.columns})
-    missing = [c for c in ("stage", "application_id", "expert_id") if c not in df.columns]
-    if missing:
-        raise UserError(f"{path}: missing column(s) {missing}; expected 阶段, 申报编号, 专家编号, 角色")
-    if "role" not in df.columns:
-        df["role"] = "member"
-    df["role"] = df["role"].map(lambda v: {"组长": "chair", "成员": "member"}.get(str(v).strip(), str(v).strip()))
-    bad = df[~df["role"].isin(["chair", "member"])]
-    if len(bad):
-        raise UserError(f"{path}: row {bad.index[0] + 2}, column 角色: {bad['role'].iloc[0]!r}; expected 组长 or 成员")
-    return df[["stage", "application_id", "expert_id", "role"]].astype(str)
+    return seat_frame(read_table(path), str(path))

@@ -4,7 +4,7 @@
 The generated input tables are read back through the importer (`reviewer.intake.io`), screened
 (`reviewer.screening`), their conflicts found by the conflict detector (`reviewer.conflicts`), and
 the panels of every stage planned for the applications that pass screening
-(`reviewer.panels.planning`, exact solver, one worker, seed 0). The simulated scores are given on
+(`reviewer.panels`, exact solver, one worker, seed 0). The simulated scores are given on
 the panels of `DEMO_STAGES`, so the score sheets `reviewer demo` writes for its plan name the
 experts whose scores the demo round returns.
 """
@@ -16,7 +16,9 @@ import pandas as pd
 
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.intake.io import load_round_from
-from reviewer.panels.planning import build_problem, panels_table, solve_round
+from reviewer.panels.problem import build_problem
+from reviewer.panels.service import solve_round
+from reviewer.panels.tables import panels_table
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
 from solver.model import OPTIMAL

@@ -17,7 +17,8 @@ from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.intake.io import load_round_from
 from reviewer.intake.model import RoundData
-from reviewer.panels.planning import PlanResult, plan_round
+from reviewer.panels import service
+from reviewer.panels.service import PlanParams, PlanResult
 from reviewer.policy import Policy
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.reliability import expert_deviation, flag_outliers
@@ -127,8 +128,10 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed
     cs = results["conflicts"] = _conflicts(data, policy, out, echo)
 
     echo("== 4 专家组 Panels (all three stages)")
-    planned = plan_round(data, policy, seed=seed, time_limit=time_limit, echo=echo, screening=screening,
-                         conflicts=cs)
+    planned = service.plan(data, policy, PlanParams.for_policy(policy, seed=seed, time_limit=time_limit, workers=2),
+                           screening=screening, conflicts=cs, echo=echo, progress=service.echo_progress(echo))
+    for line in service.outcome_lines(planned):
+        echo(line)
     planned.write(out)
     results["plan"] = planned
     if not planned.plan.feasible:
