@@ -32,65 +32,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from reviewer.errors import UserError
-from reviewer.centres.evaluation import (Evaluated, EvaluationResult, Loaded, Scheme, _as_date, _col, build_deadline,
-                                 load_rows)
+from reviewer.centres.evaluation import Evaluated, EvaluationResult, build_deadline
 from reviewer.centres.ledger import Ledger, SubsidyKind
-from reviewer.policy import Policy
+from reviewer.centres.states import ALLOWED, IllegalTransition, State, parse_state
+from reviewer.centres.tables import Loaded, as_date, load_rows, table_column
+from reviewer.errors import UserError
+from reviewer.evaluation_scheme import Scheme
 from reviewer.intake.schema import Table
+from reviewer.policy import Policy
 
-
-class State(str, Enum):
-    APPLIED = "申报"
-    PILOT = "试点"
-    RECOGNISED = "认定"
-    REVOKED = "撤销"
-    NATIONAL = "国家级"
-
-    @property
-    def en(self) -> str:
-        return {"申报": "applied", "试点": "pilot", "认定": "recognised", "撤销": "revoked", "国家级": "national"}[self.value]
-
-    @property
-    def label(self) -> str:
-        return f"{self.value} {self.en}"
-
-
-ALLOWED: dict[State, frozenset[State]] = {
-    State.APPLIED: frozenset({State.PILOT}),
-    State.PILOT: frozenset({State.RECOGNISED, State.REVOKED}),
-    State.RECOGNISED: frozenset({State.NATIONAL, State.REVOKED}),
-    State.REVOKED: frozenset(),
-    State.NATIONAL: frozenset(),
-}
-
-_ALIASES = {
-    "申报": State.APPLIED, "applied": State.APPLIED, "application": State.APPLIED, "申请": State.APPLIED,
-    "试点": State.PILOT, "pilot": State.PILOT, "试点中心": State.PILOT, "建设": State.PILOT,
-    "认定": State.RECOGNISED, "recognised": State.RECOGNISED, "recognized": State.RECOGNISED, "正式认定": State.RECOGNISED,
-    "撤销": State.REVOKED, "revoked": State.REVOKED, "取消": State.REVOKED, "取消试点资格": State.REVOKED,
-    "国家级": State.NATIONAL, "national": State.NATIONAL, "国家制造业创新中心": State.NATIONAL,
-}
-
-
-def parse_state(s: Any) -> State:
-    if isinstance(s, State):
-        return s
-    key = str(s).strip()
-    st = _ALIASES.get(key) or _ALIASES.get(key.lower())
-    if st is None:
-        raise UserError(f"state {s!r}: expected one of 申报/applied, 试点/pilot, 认定/recognised, 撤销/revoked, 国家级/national")
-    return st
-
-
-class IllegalTransition(UserError):
-    """A transition the state machine does not allow; the message says what is allowed."""
+__all__ = ["ALLOWED", "CAUSES", "HISTORY", "CentreLife", "Event", "IllegalTransition", "Replay", "State", "Transition",
+           "build_period_overrun", "consecutive_fails", "load_history", "parse_event", "parse_state", "replay",
+           "replay_centre"]
 
 
 # Causes of transitions (machine-readable) with their Chinese names.
@@ -231,11 +189,12 @@ HISTORY = Table(
     name="centre_history", zh="状态变更", key=(), sheet_names=("状态变更", "history", "events"),
     doc="Explicit events of the centres' lives: one row per event.",
     columns=(
-        _col("centre_id", "中心编号", "str", ("centre",), required=True),
-        _col("date", "日期", "date", ("event_date", "变更日期"), required=True),
-        _col("to_state", "状态", "str", ("state", "事件", "event", "新状态"), "申报/试点/认定/撤销/国家级", required=True),
-        _col("reason", "原因", "str", ("说明", "依据"), "why (批复文号, 考核结论 ...)", required=True),
-        _col("amount", "补助金额", "money", ("subsidy",), "subsidy granted with this event (default: the cap)"),
+        table_column("centre_id", "中心编号", "str", ("centre",), required=True),
+        table_column("date", "日期", "date", ("event_date", "变更日期"), required=True),
+        table_column("to_state", "状态", "str", ("state", "事件", "event", "新状态"), "申报/试点/认定/撤销/国家级",
+                     required=True),
+        table_column("reason", "原因", "str", ("说明", "依据"), "why (批复文号, 考核结论 ...)", required=True),
+        table_column("amount", "补助金额", "money", ("subsidy",), "subsidy granted with this event (default: the cap)"),
     ))
 
 
@@ -261,7 +220,7 @@ def load_history(path: str | Path, sheet: str | None = None) -> tuple[Loaded, li
         return []
 
     loaded = load_rows(path, HISTORY, check=check, sheet=sheet)
-    events = [Event(r.centre_id, _as_date(r.date), parse_state(r.to_state), r.reason,
+    events = [Event(r.centre_id, as_date(r.date), parse_state(r.to_state), r.reason,
                     None if pd.isna(r.amount) else float(r.amount)) for r in loaded.frame.itertuples(index=False)]
     return loaded, events
 
@@ -342,7 +301,7 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
     refused = refused if refused is not None else []
     cid = str(centre["centre_id"])
     life = CentreLife(cid, str(centre.get("field") or ""), str(centre.get("name") or ""),
-                      _as_date(centre.get("build_start")), scheme.build_period_years)
+                      as_date(centre.get("build_start")), scheme.build_period_years)
     evs = sorted((e for e in evaluations if e.date <= as_of), key=lambda e: (e.date, e.year))
     later = [e for e in evaluations if e.date > as_of]
     if later:

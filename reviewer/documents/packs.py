@@ -19,12 +19,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from icalendar import Calendar
+from icalendar import Event as VEvent
 
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
+from reviewer.store import repo
 
 SITE_STAGE = "现场考察"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -118,8 +121,6 @@ def expert_events(stage: str, seats: pd.DataFrame, apps: dict[str, Application],
 
 
 def write_ics(path: Path, events: list[Event], expert_id: str, round_code: str) -> Path | None:
-    from icalendar import Calendar, Event as VEvent
-
     dated = [e for e in events if e.date is not None]
     if not dated:
         return None
@@ -245,7 +246,6 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
 
 def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResult:
     """Packs of a published stage of a stored round."""
-    from reviewer.store import repo
     with store.read() as s:
         r = repo.get_round(s, round_code)
         if repo.publication(s, r, stage) is None:

@@ -28,7 +28,7 @@ funding line lies between rank n and n + 1: applications whose rank interval lie
 the first n ranks are *funded*, those whose interval crosses the line form the *lottery* group
 (a random draw among them fills the remaining ``lottery_slots_``; Heyard et al. draw the line
 at the ER of the last fundable proposal, we use the rank scale so integer rank bounds compare
-cleanly), the rest are *not funded*.  See :func:`_lottery_groups` for the edge cases.
+cleanly), the rest are *not funded*.  See :func:`lottery_groups` for the edge cases.
 """
 from __future__ import annotations
 
@@ -41,26 +41,17 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, cg
 from scipy.stats import norm
 
-from reviewer.scoring.aggregation import (
-    APP,
-    CONFIDENCE,
-    EXPERT,
-    SCORE,
-    Rounding,
-    _check_rounding,
-    normalize_scores,
-    round_half,
-)
 from reviewer.errors import UserError
+from reviewer.scoring.scores import APP, CONFIDENCE, EXPERT, SCORE, Rounding, check_rounding, normalize_scores, round_half
 
-__all__ = ["Calibration", "BayesRank", "connectivity"]
+__all__ = ["Calibration", "BayesRank", "connectivity", "lottery_groups"]
 
 
 class _Model:
     method = "model"
 
     def __init__(self, *, decimals: int = 2, rounding: Rounding = "half_up", use_confidence: bool = True) -> None:
-        _check_rounding(rounding)
+        check_rounding(rounding)
         self.decimals = int(decimals)
         self.rounding = rounding
         self.use_confidence = bool(use_confidence)
@@ -241,7 +232,7 @@ class Calibration(_Model):
         return res
 
 
-def _lottery_groups(er, r_lo, r_hi, pm, ids, n_slots):
+def lottery_groups(er, r_lo, r_hi, pm, ids, n_slots):
     """Funding line between rank n_slots and n_slots + 1 (Heyard et al. 2022, on the rank scale).
 
     Funded: rank interval wholly within the slots (upper bound <= n_slots); should more than
@@ -397,7 +388,7 @@ class BayesRank(_Model):
         res["method"] = self.method
         res["rule"] = np.where(scored, "bayes (Gibbs, expert effects)", "no scores")
         if self.n_slots is not None:
-            grp, fl = _lottery_groups(er, r_lo, r_hi, pm, np.asarray(apps)[idx], self.n_slots)
+            grp, fl = lottery_groups(er, r_lo, r_hi, pm, np.asarray(apps)[idx], self.n_slots)
             res["group"] = pd.Series([None] * nA_all, dtype=object)
             res.loc[idx, "group"] = grp
             res.loc[~scored, "group"] = "no scores"

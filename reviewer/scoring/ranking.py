@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewer.scoring.aggregation import APP, SCORE, _as_id
 from reviewer.errors import UserError
+from reviewer.policy import Policy
+from reviewer.scoring.scores import APP, SCORE, as_id
 
 __all__ = ["recognition_ranking", "DECISION_LABELS", "parse_bool"]
 
@@ -80,12 +81,10 @@ def _money(x: float) -> str:
     return f"{x / 10_000:g}万元"
 
 
-def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: float | None = None,
+def recognition_ranking(agg: pd.DataFrame, policy: Policy, *, total_budget: float | None = None,
                         partial_last: bool = False) -> pd.DataFrame:
-    """Apply the decision and funding rules; one row per application, best first (see module doc)."""
-    if policy is None:
-        from reviewer.policy import load_policy
-        policy = load_policy()
+    """Apply the decision and funding rules of `policy` (required: there is no hidden default);
+    one row per application, best first (see module doc)."""
     dec, fun, flds = policy.decision, policy.funding, policy.fields
     fam_ids = [f.id for f in policy.rubric.families]
     fam_by_name = {f.name: f.id for f in policy.rubric.families}
@@ -96,7 +95,7 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
     if miss:
         raise UserError(f"ranking input: missing column(s) {miss}; expected application_id, score, field and the "
                         f"family subtotals {fam_ids} (family ids or names {list(fam_by_name)}); got {list(d.columns)}")
-    d[APP] = _as_id(d[APP])
+    d[APP] = as_id(d[APP])
     if d[APP].duplicated().any():
         dup = d.loc[d[APP].duplicated(), APP].iloc[0]
         raise UserError(f"ranking input: application_id {dup!r} appears more than once; expected one row per application")

@@ -26,19 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from reviewer.scoring.aggregation import (
-    APP,
-    EXPERT,
-    PANEL,
-    SCORE,
-    _Base,
-    _factorize,
-    _sort_groups,
-    add_rank,
-    group_keys,
-    normalize_scores,
-)
 from reviewer.errors import UserError
+from reviewer.scoring.aggregation import Aggregator, add_rank, factorize_groups, sort_groups
+from reviewer.scoring.scores import APP, EXPERT, PANEL, SCORE, group_keys, normalize_scores
 
 __all__ = ["bootstrap", "BootstrapResult", "leave_one_expert_out"]
 
@@ -76,13 +66,13 @@ def _nanquantile(a: np.ndarray, qs: list[float]) -> list[np.ndarray]:
     return out
 
 
-def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, seed: int = 0,
+def bootstrap(df: pd.DataFrame, aggregator: Aggregator, *, n_resamples: int = 1000, seed: int = 0,
               level: float = 0.95, fields: Mapping[str, str] | pd.Series | None = None,
               batch: int = 16, n_jobs: int | None = None) -> BootstrapResult:
     """Bootstrap intervals of score and rank (see module doc).  Seeded: same inputs + seed ->
     same intervals, whatever ``n_jobs`` (threads; default: all cores).  ``fields`` maps
     application_id -> field for P(first in field)."""
-    if not isinstance(aggregator, _Base):
+    if not isinstance(aggregator, Aggregator):
         raise UserError(f"bootstrap: method {getattr(aggregator, 'method', aggregator)!r} is not resampled; "
                         f"use trimmed, median, mean, winsorized or huber (calibrated/bayes give their own intervals)")
     if int(n_resamples) < 1:
@@ -93,14 +83,14 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
     point, _ = aggregator._fit_totals(totals)
     totals = totals[totals[SCORE].notna()].reset_index(drop=True)
     keys = group_keys(totals)
-    codes, uniq = _factorize(totals, keys)
+    codes, uniq = factorize_groups(totals, keys)
     G = len(uniq)
     # keep the point table's group order
     point = point.merge(uniq.assign(_g=np.arange(G)), on=keys, how="left")
     gpos = point["_g"].fillna(-1).to_numpy().astype(np.intp)
     x = totals[SCORE].to_numpy(dtype=float)
     ecodes = pd.factorize(totals[EXPERT], sort=True)[0]
-    s = _sort_groups(codes, x, ecodes, G)
+    s = sort_groups(codes, x, ecodes, G)
     # slots = (panel unit, expert) pairs; panel unit = panel column, else the group itself
     unit = pd.factorize(totals[PANEL])[0] if PANEL in totals.columns else codes
     n_e = int(ecodes.max()) + 1 if ecodes.size else 1
@@ -176,13 +166,13 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
     return BootstrapResult(table=table, samples=samples, n_resamples=R, seed=seed, level=level)
 
 
-def leave_one_expert_out(df: pd.DataFrame, aggregator: _Base, *, experts: list[str] | None = None,
+def leave_one_expert_out(df: pd.DataFrame, aggregator: Aggregator, *, experts: list[str] | None = None,
                          only_changes: bool = True) -> pd.DataFrame:
     """For each expert (default: all), refit without their scores and compare ranks (competition
     rank on the rounded score, 1 = best) and scores.  Returns one row per (expert, application)
     whose rank changed (all rows if ``only_changes=False``), with the expert's influence summary
     columns ``n_rank_changes`` and ``max_abs_rank_change``."""
-    if not isinstance(aggregator, _Base):
+    if not isinstance(aggregator, Aggregator):
         raise UserError("leave-one-expert-out: use trimmed, median, mean, winsorized or huber")
     totals, _ = normalize_scores(df, criteria=aggregator.criteria, families=aggregator.families)
     keys = group_keys(totals)
