@@ -237,6 +237,40 @@ def _aggregate_experts(expert_scores: pd.DataFrame, policy: Policy, method: str 
                          "rule": res["rule"].astype(str), "method": agg.method})
 
 
+def _score_part(p: PartRule, df: pd.DataFrame, sched: np.ndarray, ex_map: dict, scheme: Scheme
+                ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Points, fractions, details and methods of part `p` for every row of `df`: its curve over
+    the inputs, replaced by the experts' aggregated points where `ex_map` has them."""
+    n = len(df)
+    frac = np.full(n, np.nan)
+    det = [""] * n
+    if p.curve != "expert":
+        num = np.zeros(n)
+        wsum = sum(i.weight for i in p.inputs)
+        parts_txt: list[list[str]] = [[] for _ in range(n)]
+        for i in p.inputs:
+            v = pd.to_numeric(df[i.column], errors="coerce").to_numpy(dtype=float)
+            t = sched if i.target == "schedule" else pd.to_numeric(df[i.target], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(t > 0, v / t, np.nan)
+            f = p.fraction(r)
+            num = num + i.weight * f
+            for j in range(n):
+                tname = "schedule" if i.target == "schedule" else "target"
+                parts_txt[j].append(f"{i.column} {_fmt(v[j])} / {tname} {_fmt(t[j])} = {r[j]:.2f}")
+        frac = num / wsum
+        det = ["; ".join(x) for x in parts_txt]
+    meth = [p.describe()] * n
+    for j in range(n):
+        e = ex_map.get((df.at[j, "centre_id"], int(df.at[j, "year"]), p.id))
+        if e is not None and not math.isnan(e.points):
+            frac[j] = e.points / p.max
+            meth[j] = f"expert: {e.method} ({e.rule}, n={e.n})"
+            det[j] = f"panel of {e.n} experts: {e.points:g} / {p.max:g}"
+    pts = np.where(np.isnan(frac), np.nan, round_half(np.nan_to_num(frac) * p.max, scheme.decimals, scheme.rounding))
+    return pts, frac, det, meth
+
+
 def evaluate(indicators: pd.DataFrame, policy: Policy, centres: pd.DataFrame | None = None,
              expert_scores: pd.DataFrame | None = None, scheme: Scheme | None = None,
              aggregation_method: str | None = None) -> Evaluated:
@@ -264,33 +298,7 @@ def evaluate(indicators: pd.DataFrame, policy: Policy, centres: pd.DataFrame | N
     details: dict[str, list[str]] = {}
     methods: dict[str, list[str]] = {}
     for p in scheme.parts:
-        frac = np.full(n, np.nan)
-        det = [""] * n
-        if p.curve != "expert":
-            num = np.zeros(n)
-            wsum = sum(i.weight for i in p.inputs)
-            parts_txt: list[list[str]] = [[] for _ in range(n)]
-            for i in p.inputs:
-                v = pd.to_numeric(df[i.column], errors="coerce").to_numpy(dtype=float)
-                t = sched if i.target == "schedule" else pd.to_numeric(df[i.target], errors="coerce").to_numpy(dtype=float)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    r = np.where(t > 0, v / t, np.nan)
-                f = p.fraction(r)
-                num = num + i.weight * f
-                for j in range(n):
-                    tname = "schedule" if i.target == "schedule" else "target"
-                    parts_txt[j].append(f"{i.column} {_fmt(v[j])} / {tname} {_fmt(t[j])} = {r[j]:.2f}")
-            frac = num / wsum
-            det = ["; ".join(x) for x in parts_txt]
-        meth = [p.describe()] * n
-        for j in range(n):
-            e = ex_map.get((df.at[j, "centre_id"], int(df.at[j, "year"]), p.id))
-            if e is not None and not math.isnan(e.points):
-                frac[j] = e.points / p.max
-                meth[j] = f"expert: {e.method} ({e.rule}, n={e.n})"
-                det[j] = f"panel of {e.n} experts: {e.points:g} / {p.max:g}"
-        pts = np.where(np.isnan(frac), np.nan, round_half(np.nan_to_num(frac) * p.max, scheme.decimals, scheme.rounding))
-        points[p.id], fractions[p.id], details[p.id], methods[p.id] = pts, frac, det, meth
+        points[p.id], fractions[p.id], details[p.id], methods[p.id] = _score_part(p, df, sched, ex_map, scheme)
 
     out = df[["centre_id", "year"]].copy()
     for p in scheme.parts:
