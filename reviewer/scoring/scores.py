@@ -89,6 +89,23 @@ def normalize_scores(
     table for that panel).  Programmatic mistakes (missing column, non-numeric score) raise
     :class:`UserError`; the CLI validates files row by row before calling this.
     """
+    d = _checked_scores(df, source)
+    problems: list[dict] = []
+    pkeys = [PANEL] if PANEL in d.columns else []
+    pair = [*pkeys, EXPERT, APP]
+    if CRITERION in d.columns:
+        totals = _criterion_totals(d, pair, criteria, families, problems)
+    else:
+        d, probs = _dedupe(d, pair)
+        problems += probs
+        totals = d.reset_index(drop=True)
+    totals = totals[[c for c in totals.columns]].reset_index(drop=True)
+    return totals, pd.DataFrame(problems, columns=_PROBLEM_COLS)
+
+
+def _checked_scores(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The score table's columns with clean ids, numeric scores and confidences; a clear error
+    for a missing column, an empty id or a value that is not a number."""
     if not isinstance(df, pd.DataFrame):
         raise UserError(f"{source}: expected a table (DataFrame), got {type(df).__name__}")
     missing = [c for c in (EXPERT, APP, SCORE) if c not in df.columns]
@@ -125,78 +142,75 @@ def normalize_scores(
             raise UserError(f"{source}: row {d.index[i]!r}, column confidence: value "
                             f"{d[CONFIDENCE].iloc[i]!r}; expected a positive number")
         d[CONFIDENCE] = conf.fillna(1.0)
-    problems: list[dict] = []
-    pkeys = [PANEL] if PANEL in d.columns else []
-    pair = [*pkeys, EXPERT, APP]
+    return d
 
-    if CRITERION in d.columns:
-        d = d[d[CRITERION].notna()]
-        d, probs = _dedupe(d, [*pair, CRITERION])
-        problems += probs
-        expected_all = list(dict.fromkeys(criteria)) if criteria is not None else None
-        if expected_all is not None and not set(d[CRITERION].unique()) & set(expected_all):
-            problems.append(_problem("unknown_criterion", f"no criterion of the table is in the rubric "
-                                     f"{expected_all}; using the criteria found in the table"))
-            expected_all = None
-        # observed (expert, application) pairs only; a pair whose scores are all blank stays (absent)
-        wide = d.set_index([*pair, CRITERION])[SCORE].unstack(CRITERION).sort_index()
-        wide = wide.reindex(columns=sorted(wide.columns, key=str))
-        if expected_all is not None:
-            extra = [c for c in wide.columns if c not in set(expected_all)]
-            for c in extra:
-                problems.append(_problem("unknown_criterion", f"criterion {c!r} is not in the rubric "
-                                         f"{expected_all}; ignored", **{CRITERION: c}))
-            wide = wide.reindex(columns=expected_all)
-        # expected criteria per panel (default: those present in that panel's rows)
-        if expected_all is None and pkeys:
-            present = d.groupby(PANEL, observed=True)[CRITERION].unique()
-            exp_mask = np.zeros(wide.shape, dtype=bool)
-            panels = wide.index.get_level_values(PANEL)
-            colpos = {c: j for j, c in enumerate(wide.columns)}
-            for p, crits in present.items():
-                rows = np.asarray(panels == p)
-                for c in crits:
-                    exp_mask[rows, colpos[c]] = True
-        else:
-            exp_mask = np.ones(wide.shape, dtype=bool)
-        vals = wide.to_numpy(dtype=float)
-        miss = np.isnan(vals) & exp_mask
-        total = np.where(exp_mask, np.nan_to_num(vals), 0.0).sum(axis=1)
-        incomplete = miss.any(axis=1)
-        # a pair where every expected criterion is blank is simply absent, not incomplete
-        all_blank = miss.sum(axis=1) == exp_mask.sum(axis=1)
-        total[incomplete] = np.nan
-        for i in np.flatnonzero(incomplete & ~all_blank):
-            key = dict(zip(pair, wide.index[i] if len(pair) > 1 else (wide.index[i],)))
-            crit = [str(c) for c, m in zip(wide.columns, miss[i]) if m]
-            problems.append(_problem(
-                "missing_criterion",
-                f"expert {key[EXPERT]} on application {key[APP]}: no score for criterion "
-                f"{', '.join(crit)}; the expert's total is missing (not counted), not a partial sum",
-                **key, **{CRITERION: ",".join(crit)}))
-        out = wide.index.to_frame(index=False)
-        out[SCORE] = total
-        if families:
-            fam_of = {c: families.get(c) for c in wide.columns}
-            unknown = sorted(str(c) for c, f in fam_of.items() if f is None)
-            if unknown and expected_all is None:
-                problems.append(_problem("unknown_criterion", f"criteria {unknown} have no rubric family; "
-                                         f"left out of the family subtotals"))
-            for fam in dict.fromkeys(f for f in fam_of.values() if f is not None):
-                idx = [j for j, c in enumerate(wide.columns) if fam_of[c] == fam]
-                sub = np.where(exp_mask[:, idx], np.nan_to_num(vals[:, idx]), 0.0).sum(axis=1)
-                sub[incomplete] = np.nan
-                out[fam] = sub
-        if CONFIDENCE in d.columns:
-            conf = d.groupby(pair, observed=True, sort=True)[CONFIDENCE].mean()
-            out[CONFIDENCE] = conf.reindex(wide.index).to_numpy()
-        totals = out
+
+def _criterion_totals(d: pd.DataFrame, pair: list[str], criteria: Iterable[str] | None,
+                      families: Mapping[str, str] | None, problems: list[dict]) -> pd.DataFrame:
+    """Criterion rows -> one total per (panel,) expert, application (NaN when an expected criterion
+    is missing) with family subtotals; appends what was wrong to `problems`."""
+    pkeys = pair[:-2]
+    d = d[d[CRITERION].notna()]
+    d, probs = _dedupe(d, [*pair, CRITERION])
+    problems += probs
+    expected_all = list(dict.fromkeys(criteria)) if criteria is not None else None
+    if expected_all is not None and not set(d[CRITERION].unique()) & set(expected_all):
+        problems.append(_problem("unknown_criterion", f"no criterion of the table is in the rubric "
+                                 f"{expected_all}; using the criteria found in the table"))
+        expected_all = None
+    # observed (expert, application) pairs only; a pair whose scores are all blank stays (absent)
+    wide = d.set_index([*pair, CRITERION])[SCORE].unstack(CRITERION).sort_index()
+    wide = wide.reindex(columns=sorted(wide.columns, key=str))
+    if expected_all is not None:
+        extra = [c for c in wide.columns if c not in set(expected_all)]
+        for c in extra:
+            problems.append(_problem("unknown_criterion", f"criterion {c!r} is not in the rubric "
+                                     f"{expected_all}; ignored", **{CRITERION: c}))
+        wide = wide.reindex(columns=expected_all)
+    # expected criteria per panel (default: those present in that panel's rows)
+    if expected_all is None and pkeys:
+        present = d.groupby(PANEL, observed=True)[CRITERION].unique()
+        exp_mask = np.zeros(wide.shape, dtype=bool)
+        panels = wide.index.get_level_values(PANEL)
+        colpos = {c: j for j, c in enumerate(wide.columns)}
+        for p, crits in present.items():
+            rows = np.asarray(panels == p)
+            for c in crits:
+                exp_mask[rows, colpos[c]] = True
     else:
-        d, probs = _dedupe(d, pair)
-        problems += probs
-        totals = d.reset_index(drop=True)
-    totals = totals[[c for c in totals.columns]].reset_index(drop=True)
-    return totals, pd.DataFrame(problems, columns=_PROBLEM_COLS)
+        exp_mask = np.ones(wide.shape, dtype=bool)
+    vals = wide.to_numpy(dtype=float)
+    miss = np.isnan(vals) & exp_mask
+    total = np.where(exp_mask, np.nan_to_num(vals), 0.0).sum(axis=1)
+    incomplete = miss.any(axis=1)
+    # a pair where every expected criterion is blank is simply absent, not incomplete
+    all_blank = miss.sum(axis=1) == exp_mask.sum(axis=1)
+    total[incomplete] = np.nan
+    for i in np.flatnonzero(incomplete & ~all_blank):
+        key = dict(zip(pair, wide.index[i] if len(pair) > 1 else (wide.index[i],)))
+        crit = [str(c) for c, m in zip(wide.columns, miss[i]) if m]
+        problems.append(_problem(
+            "missing_criterion",
+            f"expert {key[EXPERT]} on application {key[APP]}: no score for criterion "
+            f"{', '.join(crit)}; the expert's total is missing (not counted), not a partial sum",
+            **key, **{CRITERION: ",".join(crit)}))
+    out = wide.index.to_frame(index=False)
+    out[SCORE] = total
+    if families:
+        fam_of = {c: families.get(c) for c in wide.columns}
+        unknown = sorted(str(c) for c, f in fam_of.items() if f is None)
+        if unknown and expected_all is None:
+            problems.append(_problem("unknown_criterion", f"criteria {unknown} have no rubric family; "
+                                     f"left out of the family subtotals"))
+        for fam in dict.fromkeys(f for f in fam_of.values() if f is not None):
+            idx = [j for j, c in enumerate(wide.columns) if fam_of[c] == fam]
+            sub = np.where(exp_mask[:, idx], np.nan_to_num(vals[:, idx]), 0.0).sum(axis=1)
+            sub[incomplete] = np.nan
+            out[fam] = sub
+    if CONFIDENCE in d.columns:
+        conf = d.groupby(pair, observed=True, sort=True)[CONFIDENCE].mean()
+        out[CONFIDENCE] = conf.reindex(wide.index).to_numpy()
+    return out
 
 
 def _dedupe(d: pd.DataFrame, key: list[str]) -> tuple[pd.DataFrame, list[dict]]:
