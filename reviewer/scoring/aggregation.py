@@ -163,7 +163,7 @@ class Aggregator:
     def _rule_names(self) -> dict[int, str]:
         return {0: self.method}
 
-    def _raw(self, s: Sorted, counts: np.ndarray) -> np.ndarray:
+    def raw_estimate(self, s: Sorted, counts: np.ndarray) -> np.ndarray:
         """Unrounded estimate per group for integer multiplicities (bootstrap fast path);
         NaN for groups whose multiplicities are all zero."""
         c, cstart, n_row = _positions(s, counts)
@@ -212,11 +212,13 @@ class Aggregator:
     def fit(self, df: pd.DataFrame) -> pd.DataFrame:
         """Aggregate a long score table; returns one row per application (per panel)."""
         totals, problems = normalize_scores(df, criteria=self.criteria, families=self.families)
-        res, scores = self._fit_totals(totals)
+        res, scores = self.fit_totals(totals)
         self.result_, self.scores_, self.problems_, self.totals_ = res, scores, problems, totals
         return res
 
-    def _fit_totals(self, totals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def fit_totals(self, totals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Aggregate expert totals already checked by `normalize_scores` (the bootstrap refits
+        resamples this way); returns the result table and the per-score weights."""
         keys = group_keys(totals)
         codes, uniq = factorize_groups(totals, keys)
         ecodes = pd.factorize(totals[EXPERT], sort=True)[0]
@@ -378,7 +380,7 @@ class HuberM(Aggregator):
     def _rule_names(self):
         return {0: f"huber c={self.c:g}", 1: "median (MAD=0 or n<min_n)"}
 
-    def _raw(self, s, counts):
+    def raw_estimate(self, s, counts):
         with np.errstate(invalid="ignore", divide="ignore"):
             return self._estimate(s, counts=counts, exact=False)[0]
 
