@@ -180,23 +180,8 @@ class Calibration(_Model):
         resid = y - v[ai] - b[ej]
         dof = N - int(scored.sum()) - nE + nc
         sigma2 = float(np.sum(w * resid**2) / dof) if dof > 0 else np.nan
-        # standard errors
-        if 0 < nE <= self.exact_se_max_experts and N <= 5_000_000:
-            A = sparse.diags(1.0 / Dv_safe) @ W
-            L = np.diag(Db) - (WT @ A).toarray()
-            P = np.zeros((nE, nE))
-            for c in range(nc):
-                idx = np.flatnonzero(comp_e == c)
-                P[np.ix_(idx, idx)] = 1.0 / len(idx)
-            M = np.linalg.inv(L + P) - P
-            var_b = np.clip(np.diag(M), 0, None)
-            quad = np.asarray((A @ M * A.toarray()).sum(axis=1)).ravel() if nA * nE <= 30_000_000 else \
-                np.asarray((A.multiply(A)) @ var_b).ravel()
-            se_method = "exact"
-        else:
-            var_b = 1.0 / np.where(Ldiag > 1e-12, Ldiag, np.inf)
-            quad = np.asarray((W.multiply(W)) @ var_b).ravel() / Dv_safe**2
-            se_method = "diagonal approximation"
+        var_b, quad, se_method = _variance_terms(W, WT, Db, Dv_safe, Ldiag, comp_e, nc,
+                                                 exact=0 < nE <= self.exact_se_max_experts and N <= 5_000_000)
         se_b = np.sqrt(sigma2 * var_b)
         se_v = np.where(scored, np.sqrt(sigma2 * (1.0 / Dv_safe + quad)), np.nan)
         z = norm.ppf(0.5 + self.level / 2)
@@ -230,6 +215,30 @@ class Calibration(_Model):
         self.se_method_ = se_method
         self.result_, self.problems_, self.totals_ = res, problems, totals
         return res
+
+
+def _variance_terms(W, WT, Db, Dv_safe, Ldiag, comp_e, nc: int, exact: bool):
+    """Variance factors of the leniencies (var_b) and the quadratic terms of the calibrated scores'
+    variance (quad), both to be scaled by sigma^2: exact (dense pseudo-inverse of the Laplacian)
+    or the diagonal approximation."""
+    nA, nE = W.shape
+    if exact:
+        A = sparse.diags(1.0 / Dv_safe) @ W
+        L = np.diag(Db) - (WT @ A).toarray()
+        P = np.zeros((nE, nE))
+        for c in range(nc):
+            idx = np.flatnonzero(comp_e == c)
+            P[np.ix_(idx, idx)] = 1.0 / len(idx)
+        M = np.linalg.inv(L + P) - P
+        var_b = np.clip(np.diag(M), 0, None)
+        quad = np.asarray((A @ M * A.toarray()).sum(axis=1)).ravel() if nA * nE <= 30_000_000 else \
+            np.asarray((A.multiply(A)) @ var_b).ravel()
+        se_method = "exact"
+    else:
+        var_b = 1.0 / np.where(Ldiag > 1e-12, Ldiag, np.inf)
+        quad = np.asarray((W.multiply(W)) @ var_b).ravel() / Dv_safe**2
+        se_method = "diagonal approximation"
+    return var_b, quad, se_method
 
 
 def lottery_groups(er, r_lo, r_hi, pm, ids, n_slots):
