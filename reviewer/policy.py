@@ -1,7 +1,9 @@
 """The policy file: every configurable DEFAULT of the spec, loaded from TOML and validated.
 
-Nothing in the rest of the code base hard-codes a threshold, a category name or a soft-rule code;
-it reads them from a `Policy`. Stage names are checked in one place, :meth:`Policy.stage`.
+Thresholds, the technical category, the 技术+产业 categories, the soft-rule codes and the
+site-inspection stage are policy fields, for the rest of the code base to read rather than
+hard-code. Stage names are checked in one place, :meth:`Policy.stage`; the 技术+产业 minimum is
+computed in one place, :meth:`Policy.min_tech_industry`.
 """
 from __future__ import annotations
 
@@ -140,6 +142,16 @@ class Stages(_Strict):
     panel: dict[str, int]
     dates: dict[str, str] = {}
     rules: dict[str, StageRules] = {}
+    # The stage held at the applicants' sites (inspections at the lead units, grouped by city);
+    # not given = "现场考察" when the policy has that stage; "" = none.
+    site_stage: str | None = None
+
+    @property
+    def site(self) -> str:
+        """The site-inspection stage ("" when there is none)."""
+        if self.site_stage is None:
+            return "现场考察" if "现场考察" in self.order else ""
+        return self.site_stage
 
     @field_validator("dates")
     @classmethod
@@ -166,6 +178,8 @@ class Stages(_Strict):
         for s in self.rules:
             if s not in self.order:
                 raise ValueError(f"[stages.rules] names unknown stage {s!r}")
+        if self.site_stage and self.site_stage not in self.order:
+            raise ValueError(f"site_stage {self.site_stage!r} is not one of the stages {self.order} (\"\" = none)")
         return self
 
 

@@ -54,12 +54,13 @@ def test_vocabulary_defaults_and_indices():
 
 def test_an_old_policy_file_without_the_new_keys_loads_with_the_same_defaults(tmp_path):
     old = "\n".join(line for line in DEFAULT_TEXT.splitlines()
-                    if not line.startswith(("technical_category", "unsuitable_rule", "same_city_rule")))
+                    if not line.startswith(("technical_category", "unsuitable_rule", "same_city_rule", "site_stage")))
     assert old != DEFAULT_TEXT
     p = load_policy(write(tmp_path, old))
     assert p.panel_rules.technical_category == "技术"
     assert (p.conflicts.unsuitable_rule, p.conflicts.same_city_rule) == ("C6", "C9")
-    assert p.model_dump(exclude={"source", "sha256"}) == POL.model_dump(exclude={"source", "sha256"})
+    assert p.stages.site == "现场考察"
+    assert p.model_dump(exclude={"source", "sha256", "stages"}) == POL.model_dump(exclude={"source", "sha256", "stages"})
 
 
 def test_technical_category_must_be_a_category_or_none(tmp_path):
@@ -116,3 +117,13 @@ def test_scoring_needs_an_explicit_policy(fn):
     assert param.default is inspect.Parameter.empty
     with pytest.raises(TypeError):
         fn(pd.DataFrame({"expert_id": ["a"], "application_id": ["X"], "score": [80.0]}))
+
+
+def test_the_site_inspection_stage_is_a_policy_field(tmp_path):
+    assert POL.stages.site == "现场考察"
+    unset = POL.stages.model_copy(update={"site_stage": None})
+    assert unset.site == "现场考察"
+    assert POL.stages.model_copy(update={"site_stage": ""}).site == ""
+    bad = DEFAULT_TEXT.replace('site_stage = "现场考察"', 'site_stage = "现场"')
+    with pytest.raises(UserError, match=r"\[stages\] site_stage '现场' is not one of the stages"):
+        load_policy(write(tmp_path, bad))
