@@ -1,6 +1,9 @@
 """The policy file: every configurable DEFAULT of the spec, loaded from TOML and validated.
 
-Nothing in the rest of the code base hard-codes a threshold; it reads it from a `Policy`.
+Thresholds, the technical category, the 技术+产业 categories, the soft-rule codes and the
+site-inspection stage are policy fields, for the rest of the code base to read rather than
+hard-code. Stage names are checked in one place, :meth:`Policy.stage`; the 技术+产业 minimum is
+computed in one place, :meth:`Policy.min_tech_industry`.
 """
 from __future__ import annotations
 
@@ -8,15 +11,18 @@ import datetime as dt
 import hashlib
 import math
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from reviewer.errors import UserError
+from reviewer.evaluation_scheme import Scheme
+# The default policy is package data (reviewer/data/policy.toml); re-exported here.
+from reviewer.resources import DEFAULT_POLICY_PATH
 
-# The project runs from its checkout (pip install -e .): the default policy is the repository's.
-from reviewer.resources import DEFAULT_POLICY_PATH  # noqa: E402  (re-exported)
+RULE_IDS = tuple(f"C{i}" for i in range(1, 10))   # conflict rules of SPEC §4
 
 
 class _Strict(BaseModel):
@@ -88,14 +94,38 @@ class Conflicts(_Strict):
     applicant_declared_hard: bool = True
     one_per_employer_per_panel: bool = True
     waivable_rules: list[str] = ["C6", "C9"]
+    # Rule ids of the two rules that may be soft (a penalty in the objective instead of an exclusion).
+    unsuitable_rule: str = "C6"      # named unsuitable by the applicant (申报单位提出不适宜)
+    same_city_rule: str = "C9"       # same city as the lead unit (同城回避)
 
     @field_validator("waivable_rules")
     @classmethod
     def _rules(cls, v: list[str]) -> list[str]:
-        bad = [r for r in v if r not in {f"C{i}" for i in range(1, 10)}]
+        bad = [r for r in v if r not in RULE_IDS]
         if bad:
             raise ValueError(f"rule ids C1..C9, got {bad}")
         return v
+
+    @field_validator("unsuitable_rule", "same_city_rule")
+    @classmethod
+    def _rule(cls, v: str) -> str:
+        if v not in RULE_IDS:
+            raise ValueError(f"a rule id C1..C9, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Conflicts":
+        if self.unsuitable_rule == self.same_city_rule:
+            raise ValueError(f"unsuitable_rule and same_city_rule must differ, both are {self.same_city_rule!r}")
+        return self
+
+    def soft_penalties(self) -> dict[str, float]:
+        """Objective penalty per soft conflict hit, by rule id: a same-city pair costs
+        `same_city_penalty`; a pair named unsuitable costs 1 when that rule is soft."""
+        penalties = {self.same_city_rule: self.same_city_penalty}
+        if not self.applicant_declared_hard:
+            penalties[self.unsuitable_rule] = 1.0
+        return penalties
 
 
 class StageRules(_Strict):
@@ -112,6 +142,16 @@ class Stages(_Strict):
     panel: dict[str, int]
     dates: dict[str, str] = {}
     rules: dict[str, StageRules] = {}
+    # The stage held at the applicants' sites (inspections at the lead units, grouped by city);
+    # not given = "现场考察" when the policy has that stage; "" = none.
+    site_stage: str | None = None
+
+    @property
+    def site(self) -> str:
+        """The site-inspection stage ("" when there is none)."""
+        if self.site_stage is None:
+            return "现场考察" if "现场考察" in self.order else ""
+        return self.site_stage
 
     @field_validator("dates")
     @classmethod
@@ -138,12 +178,16 @@ class Stages(_Strict):
         for s in self.rules:
             if s not in self.order:
                 raise ValueError(f"[stages.rules] names unknown stage {s!r}")
+        if self.site_stage and self.site_stage not in self.order:
+            raise ValueError(f"site_stage {self.site_stage!r} is not one of the stages {self.order} (\"\" = none)")
         return self
 
 
 class PanelRules(_Strict):
     categories: list[str]
     min_per_category: int = Field(ge=0)
+    # The category whose experts chair panels and must match the field ("" = none).
+    technical_category: str = "技术"
     tech_industry_categories: list[str]
     tech_industry_share: float = Field(ge=0, le=1)
     min_field_matched_technical: int = Field(ge=0)
@@ -152,8 +196,23 @@ class PanelRules(_Strict):
     max_load_per_stage: int = Field(ge=1)
     min_load_per_stage: int = Field(ge=0, default=0)
 
-    def min_tech_industry(self, panel_size: int) -> int:
-        return math.ceil(panel_size * self.tech_industry_share - 1e-9)
+    @model_validator(mode="after")
+    def _known_categories(self) -> "PanelRules":
+        if self.technical_category and self.technical_category not in self.categories:
+            raise ValueError(f"technical_category {self.technical_category!r} is not one of the categories "
+                             f"{self.categories} (\"\" = no technical category)")
+        return self
+
+    @property
+    def technical_index(self) -> int:
+        """Position of the technical category in `categories`, -1 when there is none."""
+        cats = self.categories
+        return cats.index(self.technical_category) if self.technical_category in cats else -1
+
+    @property
+    def tech_industry_indices(self) -> tuple[int, ...]:
+        """Positions of `tech_industry_categories` in `categories` (checked when the policy loads)."""
+        return tuple(self.categories.index(c) for c in self.tech_industry_categories)
 
 
 class Objective(_Strict):
@@ -265,8 +324,17 @@ class Evaluation(_Strict):
     targets_met_completion: float = Field(gt=0, default=1.0)
     fail_bands: list[str] = ["不合格"]
     # Per indicator: inputs (column, target, weight), curve, floor, full; checked by
-    # reviewer.centres.evaluation.Scheme when the policy loads.
+    # reviewer.evaluation_scheme.Scheme when the policy loads.
     scoring: dict[str, dict] = {}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One review stage of the policy (from :meth:`Policy.stage`)."""
+    name: str
+    index: int                 # position in [stages] order
+    panel_size: int
+    date: dt.date | None       # None = not yet scheduled
 
 
 class Policy(_Strict):
@@ -301,13 +369,12 @@ class Policy(_Strict):
             need = self.min_panel_seats(stage)
             if need > self.panel_size(stage):
                 r = self.stage_rules(stage)
+                ti, tech = "+".join(self.panel_rules.tech_industry_categories), self.panel_rules.technical_category
                 raise ValueError(
                     f"stage {stage}: a panel of {self.panel_size(stage)} cannot satisfy its rules, which need at least "
                     f"{need} seats (>= {r['min_per_category']} of each of {len(self.panel_rules.categories)} categories, "
-                    f"技术+产业 >= {self.min_tech_industry(stage)}, >= {r['min_field_matched_technical']} field-matched 技术); "
-                    f"change [stages.panel] or [stages.rules.\"{stage}\"]")
-        from reviewer.centres.evaluation import Scheme  # late: evaluation imports this module
-
+                    f"{ti} >= {self.min_tech_industry(stage)}, >= {r['min_field_matched_technical']} field-matched "
+                    f"{tech}); change [stages.panel] or [stages.rules.\"{stage}\"]")
         try:
             Scheme.from_policy(self)
         except UserError as e:
@@ -321,11 +388,19 @@ class Policy(_Strict):
     def as_of_date(self) -> dt.date:
         return dt.date.fromisoformat(self.meta.as_of) if self.meta.as_of else dt.date.today()
 
+    def stage(self, name: str) -> Stage:
+        """The stage called `name`; a clear error naming the policy's stages when there is none."""
+        order = self.stages.order
+        if name not in order:
+            raise UserError(f"未知阶段 unknown stage {name!r}: expected one of {', '.join(order)}")
+        return Stage(name, order.index(name), self.stages.panel[name], self.stages.date_of(name))
+
     def panel_size(self, stage: str) -> int:
-        return self.stages.panel[stage]
+        return self.stage(stage).panel_size
 
     def stage_rules(self, stage: str) -> dict:
         """The panel rules in force for `stage`: [panel_rules] with [stages.rules.STAGE] applied."""
+        self.stage(stage)
         base = {k: getattr(self.panel_rules, k) for k in
                 ("min_per_category", "tech_industry_share", "min_field_matched_technical", "chair_required")}
         over = self.stages.rules.get(stage)
@@ -334,6 +409,8 @@ class Policy(_Strict):
         return base
 
     def min_tech_industry(self, stage: str) -> int:
+        """Fewest experts of the 技术+产业 categories a panel of `stage` needs:
+        ceil(panel size x tech_industry_share). The one place this minimum is computed."""
         return math.ceil(self.panel_size(stage) * self.stage_rules(stage)["tech_industry_share"] - 1e-9)
 
     def min_panel_seats(self, stage: str) -> int:
@@ -342,7 +419,7 @@ class Policy(_Strict):
         cats, ti = self.panel_rules.categories, self.panel_rules.tech_industry_categories
         m = r["min_per_category"]
         technical = max(m, r["min_field_matched_technical"], 1 if r["chair_required"] else 0)
-        ti_seats = sum(technical if c == "技术" else m for c in ti)
+        ti_seats = sum(technical if c == self.panel_rules.technical_category else m for c in ti)
         ti_seats = max(ti_seats, self.min_tech_industry(stage))
         return (len(cats) - len(ti)) * m + ti_seats
 

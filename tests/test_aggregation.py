@@ -249,7 +249,7 @@ def test_input_errors_name_column_and_value():
     with pytest.raises(UserError):
         TrimmedMean(k=-1)
     with pytest.raises(UserError):
-        make_aggregator("best")
+        make_aggregator("best", load_policy())
 
 
 def test_ids_normalised():

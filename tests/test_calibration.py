@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from reviewer.scoring.aggregation import make_aggregator
-from reviewer.scoring.calibration import BayesRank, Calibration
+from reviewer.scoring.calibration import BayesRank, Calibration, lottery_groups
 from reviewer.errors import UserError
 from reviewer.policy import load_policy
 
@@ -126,25 +126,24 @@ def test_bayes_sucra_identity_and_reproducible():
     assert (res.rank_low <= res.rank_high).all() and (res.rank_low >= 1).all() and (res.rank_high <= N).all()
 
 
-def test_lottery_groups_edge_cases():
-    from reviewer.scoring.calibration import _lottery_groups
+def testlottery_groups_edge_cases():
     er = np.array([1.0, 2.0, 3.0, 4.0])
     ids = np.array(["a", "b", "c", "d"])
     pm = -er
     # degenerate intervals: no draw, best two funded
-    g, fl = _lottery_groups(er, er, er, pm, ids, 2)
+    g, fl = lottery_groups(er, er, er, pm, ids, 2)
     assert list(g) == ["funded", "funded", "not funded", "not funded"] and fl == 2.5
     # b and c overlap the line at 2: b, c share the second slot
-    g, _ = _lottery_groups(er, np.array([1, 1.5, 1.8, 4]), np.array([1, 2.5, 3.5, 4]), pm, ids, 2)
+    g, _ = lottery_groups(er, np.array([1, 1.5, 1.8, 4]), np.array([1, 2.5, 3.5, 4]), pm, ids, 2)
     assert list(g) == ["funded", "lottery", "lottery", "not funded"]
-    assert list(_lottery_groups(er, er, er, pm, ids, 0)[0]) == ["not funded"] * 4
+    assert list(lottery_groups(er, er, er, pm, ids, 0)[0]) == ["not funded"] * 4
     # slots already filled by certain ones: the crossing candidate is not funded
-    g, _ = _lottery_groups(er, np.array([1, 1, 2, 4]), np.array([1, 2, 3, 4]), pm, ids, 2)
+    g, _ = lottery_groups(er, np.array([1, 1, 2, 4]), np.array([1, 2, 3, 4]), pm, ids, 2)
     assert list(g) == ["funded", "funded", "not funded", "not funded"]
     # exactly as many candidates as slots left: no draw
-    g, _ = _lottery_groups(er, np.array([1, 1, 3, 4]), np.array([1, 3, 4, 4]), pm, ids, 2)
+    g, _ = lottery_groups(er, np.array([1, 1, 3, 4]), np.array([1, 3, 4, 4]), pm, ids, 2)
     assert list(g) == ["funded", "funded", "not funded", "not funded"]
-    assert list(_lottery_groups(er, er, er, pm, ids, 9)[0]) == ["funded"] * 4
+    assert list(lottery_groups(er, er, er, pm, ids, 9)[0]) == ["funded"] * 4
 
 
 def test_bayes_expert_effects_recovered():

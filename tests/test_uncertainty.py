@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewer.scoring.aggregation import HuberM, Median, TrimmedMean, WinsorizedMean, _sort_groups
+from reviewer.scoring.aggregation import HuberM, Median, TrimmedMean, WinsorizedMean, sort_groups
 from reviewer.scoring.calibration import Calibration
 from reviewer.errors import UserError
 from reviewer.scoring.uncertainty import bootstrap, leave_one_expert_out
@@ -28,7 +28,7 @@ def test_weighted_estimate_equals_expanded_multiset(agg):
         c = rng.integers(0, 3, n)
         if c.sum() == 0:
             continue
-        s = _sort_groups(np.zeros(n, dtype=np.intp), x, np.arange(n), 1)
+        s = sort_groups(np.zeros(n, dtype=np.intp), x, np.arange(n), 1)
         raw = agg._estimate(s, counts=c[s.order], exact=False)[0][0]
         expanded = np.repeat(x, c)
         ref = agg.fit(pd.DataFrame({"expert_id": [f"e{i}" for i in range(expanded.size)],

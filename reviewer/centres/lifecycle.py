@@ -32,65 +32,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from reviewer.errors import UserError
-from reviewer.centres.evaluation import (Evaluated, EvaluationResult, Loaded, Scheme, _as_date, _col, build_deadline,
-                                 load_rows)
+from reviewer.centres.evaluation import Evaluated, EvaluationResult, build_deadline
 from reviewer.centres.ledger import Ledger, SubsidyKind
-from reviewer.policy import Policy
+from reviewer.centres.states import ALLOWED, IllegalTransition, State, parse_state
+from reviewer.centres.tables import Loaded, as_date, load_rows, table_column
+from reviewer.errors import UserError
+from reviewer.evaluation_scheme import Scheme
 from reviewer.intake.schema import Table
+from reviewer.policy import Policy
 
-
-class State(str, Enum):
-    APPLIED = "申报"
-    PILOT = "试点"
-    RECOGNISED = "认定"
-    REVOKED = "撤销"
-    NATIONAL = "国家级"
-
-    @property
-    def en(self) -> str:
-        return {"申报": "applied", "试点": "pilot", "认定": "recognised", "撤销": "revoked", "国家级": "national"}[self.value]
-
-    @property
-    def label(self) -> str:
-        return f"{self.value} {self.en}"
-
-
-ALLOWED: dict[State, frozenset[State]] = {
-    State.APPLIED: frozenset({State.PILOT}),
-    State.PILOT: frozenset({State.RECOGNISED, State.REVOKED}),
-    State.RECOGNISED: frozenset({State.NATIONAL, State.REVOKED}),
-    State.REVOKED: frozenset(),
-    State.NATIONAL: frozenset(),
-}
-
-_ALIASES = {
-    "申报": State.APPLIED, "applied": State.APPLIED, "application": State.APPLIED, "申请": State.APPLIED,
-    "试点": State.PILOT, "pilot": State.PILOT, "试点中心": State.PILOT, "建设": State.PILOT,
-    "认定": State.RECOGNISED, "recognised": State.RECOGNISED, "recognized": State.RECOGNISED, "正式认定": State.RECOGNISED,
-    "撤销": State.REVOKED, "revoked": State.REVOKED, "取消": State.REVOKED, "取消试点资格": State.REVOKED,
-    "国家级": State.NATIONAL, "national": State.NATIONAL, "国家制造业创新中心": State.NATIONAL,
-}
-
-
-def parse_state(s: Any) -> State:
-    if isinstance(s, State):
-        return s
-    key = str(s).strip()
-    st = _ALIASES.get(key) or _ALIASES.get(key.lower())
-    if st is None:
-        raise UserError(f"state {s!r}: expected one of 申报/applied, 试点/pilot, 认定/recognised, 撤销/revoked, 国家级/national")
-    return st
-
-
-class IllegalTransition(UserError):
-    """A transition the state machine does not allow; the message says what is allowed."""
+__all__ = ["ALLOWED", "CAUSES", "HISTORY", "CentreLife", "Event", "IllegalTransition", "Replay", "State", "Transition",
+           "build_period_overrun", "consecutive_fails", "load_history", "parse_event", "parse_state", "replay",
+           "replay_centre"]
 
 
 # Causes of transitions (machine-readable) with their Chinese names.
@@ -231,11 +189,12 @@ HISTORY = Table(
     name="centre_history", zh="状态变更", key=(), sheet_names=("状态变更", "history", "events"),
     doc="Explicit events of the centres' lives: one row per event.",
     columns=(
-        _col("centre_id", "中心编号", "str", ("centre",), required=True),
-        _col("date", "日期", "date", ("event_date", "变更日期"), required=True),
-        _col("to_state", "状态", "str", ("state", "事件", "event", "新状态"), "申报/试点/认定/撤销/国家级", required=True),
-        _col("reason", "原因", "str", ("说明", "依据"), "why (批复文号, 考核结论 ...)", required=True),
-        _col("amount", "补助金额", "money", ("subsidy",), "subsidy granted with this event (default: the cap)"),
+        table_column("centre_id", "中心编号", "str", ("centre",), required=True),
+        table_column("date", "日期", "date", ("event_date", "变更日期"), required=True),
+        table_column("to_state", "状态", "str", ("state", "事件", "event", "新状态"), "申报/试点/认定/撤销/国家级",
+                     required=True),
+        table_column("reason", "原因", "str", ("说明", "依据"), "why (批复文号, 考核结论 ...)", required=True),
+        table_column("amount", "补助金额", "money", ("subsidy",), "subsidy granted with this event (default: the cap)"),
     ))
 
 
@@ -261,7 +220,7 @@ def load_history(path: str | Path, sheet: str | None = None) -> tuple[Loaded, li
         return []
 
     loaded = load_rows(path, HISTORY, check=check, sheet=sheet)
-    events = [Event(r.centre_id, _as_date(r.date), parse_state(r.to_state), r.reason,
+    events = [Event(r.centre_id, as_date(r.date), parse_state(r.to_state), r.reason,
                     None if pd.isna(r.amount) else float(r.amount)) for r in loaded.frame.itertuples(index=False)]
     return loaded, events
 
@@ -342,7 +301,7 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
     refused = refused if refused is not None else []
     cid = str(centre["centre_id"])
     life = CentreLife(cid, str(centre.get("field") or ""), str(centre.get("name") or ""),
-                      _as_date(centre.get("build_start")), scheme.build_period_years)
+                      as_date(centre.get("build_start")), scheme.build_period_years)
     evs = sorted((e for e in evaluations if e.date <= as_of), key=lambda e: (e.date, e.year))
     later = [e for e in evaluations if e.date > as_of]
     if later:
@@ -350,7 +309,19 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
     events = sorted((e for e in events if e.date <= as_of), key=lambda e: e.date)
     recorded = centre.get("state")
     recorded = None if recorded is None or (isinstance(recorded, float) and pd.isna(recorded)) else parse_state(recorded)
+    items = _timeline(life, evs, events, recorded, as_of)
+    run = _Replay(life, life.deadline, scheme, ledger, as_of, list(evaluations), auto_recognise, refused)
+    for day, _prio, kind, obj in items:
+        run.step(day, kind, obj)
+    if recorded is not None and recorded != life.state:
+        life.notes.append(f"recorded state {recorded.value}, replay gives {life.state.value}")
+    return life
 
+
+def _timeline(life: CentreLife, evs: list[EvaluationResult], events: list[Event], recorded: State | None,
+              as_of: dt.date) -> list[tuple[dt.date, int, str, Any]]:
+    """What happens to a centre, in date order: approval, evaluations, explicit events, the day
+    after the build deadline (same-day order: approval, evaluation, event, deadline)."""
     items: list[tuple[dt.date, int, str, Any]] = []
     explicit_pilot = any(e.to_state == State.PILOT for e in events)
     if life.build_start is None and explicit_pilot:
@@ -370,14 +341,27 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
         if check_day <= as_of:
             items.append((check_day, 3, "deadline", None))
     items.sort(key=lambda x: (x[0], x[1]))
+    return items
 
-    n_fail = scheme.consecutive_fails_to_revoke
-    seen: list[EvaluationResult] = []
 
-    def grant(kind: SubsidyKind, day: dt.date, amount: float | None, why: str) -> None:
-        ledger.decide(cid, life.field, kind, day, amount, why)
+@dataclass
+class _Replay:
+    """One centre's replay in progress: applies each dated item of its timeline to `life`."""
+    life: CentreLife
+    build_deadline: dt.date | None     # fixed when the timeline is made
+    scheme: Scheme
+    ledger: Ledger
+    as_of: dt.date
+    evaluations: list[EvaluationResult]
+    auto_recognise: bool
+    refused: list[str]
+    seen: list[EvaluationResult] = dc_field(default_factory=list)
 
-    for day, _prio, kind, obj in items:
+    def grant(self, kind: SubsidyKind, day: dt.date, amount: float | None, why: str) -> None:
+        self.ledger.decide(self.life.centre_id, self.life.field, kind, day, amount, why)
+
+    def step(self, day: dt.date, kind: str, obj: Any) -> None:
+        life, scheme, deadline = self.life, self.scheme, self.build_deadline
         if kind == "approve":
             life.transition(State.PILOT, day, f"批复为自治区制造业创新中心试点，建设期 {day.isoformat()} 至 "
                             f"{deadline.isoformat() if deadline else '?'} / approved as a pilot; the build period "
@@ -389,76 +373,90 @@ def replay_centre(centre: Mapping[str, Any], evaluations: Iterable[EvaluationRes
                             {"build_start": None})
             life.build_start = None
         elif kind == "evaluation":
-            e: EvaluationResult = obj
-            seen.append(e)
-            if life.state not in (State.PILOT, State.RECOGNISED):
-                if life.state in (State.REVOKED,):
-                    life.notes.append(f"evaluation {_eval_text(e)} after revocation: no effect")
-                continue
-            hit = consecutive_fails([x for x in seen if x.complete], n_fail)
-            if hit is e:
-                run = [x for x in sorted(seen, key=lambda x: x.year) if x.complete][-n_fail:]
-                life.transition(
-                    State.REVOKED, e.date,
-                    f"连续 {n_fail} 次考核不合格 ({'; '.join(_eval_text(x) for x in run)})，取消资格 / "
-                    f"{n_fail} consecutive failed annual evaluations", "consecutive_fails",
-                    {"evaluations": [x.year for x in run], "scores": [x.score for x in run]})
-                continue
-            if (life.state == State.PILOT and auto_recognise and e.complete and not e.failed and e.targets_met
-                    and (deadline is None or e.year <= deadline.year)):
-                t = life.transition(
-                    State.RECOGNISED, e.date,
-                    f"建设任务完成 {e.build_completion:.0%}，{e.year} 年度考核 {e.band} {e.score:g}，视为终期考核合格，正式认定 / "
-                    f"build tasks complete and the {e.year} evaluation passed ({e.band} {e.score:g}): taken as the "
-                    "final assessment", "final_assessment",
-                    {"year": e.year, "score": e.score, "band": e.band, "build_completion": e.build_completion})
-                grant(SubsidyKind.NEW_CENTRE, t.date, None, "新认定自治区制造业创新中心一次性补助 / newly recognised centre")
+            self.evaluation(obj)
         elif kind == "event":
-            ev: Event = obj
-            if ev.to_state == State.APPLIED and life.state == State.APPLIED and not life.history:
-                continue  # the initial state, nothing to do
-            cause = {State.PILOT: "approved", State.RECOGNISED: "final_assessment", State.NATIONAL: "national"}.get(
-                ev.to_state, "manual")
-            try:
-                t = life.transition(ev.to_state, ev.date, ev.reason, cause, {"source": "history"})
-            except IllegalTransition as err:
-                refused.append(str(err))
-                continue
-            if ev.to_state == State.RECOGNISED:
-                grant(SubsidyKind.NEW_CENTRE, t.date, ev.amount, ev.reason)
-            elif ev.to_state == State.NATIONAL:
-                grant(SubsidyKind.NATIONAL, t.date, ev.amount, ev.reason)
+            self.event(obj)
         elif kind == "deadline":
-            if life.state != State.PILOT:
-                continue
-            within = [x for x in evaluations if x.year <= deadline.year and x.date <= as_of]
-            met = [x for x in within if x.complete and not x.failed and x.targets_met]
-            if met:
-                if not auto_recognise:
-                    life.notes.append(f"build period ended {deadline.isoformat()}; targets met in {met[0].year}: "
-                                      "awaiting the final assessment")
-                continue
-            due = scheme.evaluation_date(deadline.year)
-            has_final_year = any(x.year == deadline.year for x in within)
-            if not has_final_year and as_of < due:
-                life.notes.append(f"build period ended {deadline.isoformat()}; targets not met so far — the "
-                                  f"{deadline.year} evaluation (due {due.isoformat()}) decides")
-                continue
-            last = max(within, key=lambda x: x.year) if within else None
-            shown = (f"latest evaluation {_eval_text(last)}, build tasks "
-                     f"{'?' if last.build_completion is None else f'{last.build_completion:.0%}'}"
-                     if last else "no evaluation")
+            self.deadline(day)
+
+    def evaluation(self, e: EvaluationResult) -> None:
+        """Revoke at the n-th failed evaluation in a row; recognise a pilot whose passing evaluation
+        shows the build targets met (with `auto_recognise`)."""
+        life, scheme, deadline, seen = self.life, self.scheme, self.build_deadline, self.seen
+        n_fail = scheme.consecutive_fails_to_revoke
+        seen.append(e)
+        if life.state not in (State.PILOT, State.RECOGNISED):
+            if life.state in (State.REVOKED,):
+                life.notes.append(f"evaluation {_eval_text(e)} after revocation: no effect")
+            return
+        hit = consecutive_fails([x for x in seen if x.complete], n_fail)
+        if hit is e:
+            run = [x for x in sorted(seen, key=lambda x: x.year) if x.complete][-n_fail:]
             life.transition(
-                State.REVOKED, day,
-                f"建设期 {life.build_start.isoformat()} 至 {deadline.isoformat()} ({scheme.build_period_years} 年) 已过，"
-                f"仍未达到考核要求 ({shown})，取消试点资格 / the build period passed without meeting the targets",
-                "build_overrun",
-                {"build_start": life.build_start.isoformat(), "build_deadline": deadline.isoformat(),
-                 "latest_year": last.year if last else None,
-                 "build_completion": last.build_completion if last else None})
-    if recorded is not None and recorded != life.state:
-        life.notes.append(f"recorded state {recorded.value}, replay gives {life.state.value}")
-    return life
+                State.REVOKED, e.date,
+                f"连续 {n_fail} 次考核不合格 ({'; '.join(_eval_text(x) for x in run)})，取消资格 / "
+                f"{n_fail} consecutive failed annual evaluations", "consecutive_fails",
+                {"evaluations": [x.year for x in run], "scores": [x.score for x in run]})
+            return
+        if (life.state == State.PILOT and self.auto_recognise and e.complete and not e.failed and e.targets_met
+                and (deadline is None or e.year <= deadline.year)):
+            t = life.transition(
+                State.RECOGNISED, e.date,
+                f"建设任务完成 {e.build_completion:.0%}，{e.year} 年度考核 {e.band} {e.score:g}，视为终期考核合格，正式认定 / "
+                f"build tasks complete and the {e.year} evaluation passed ({e.band} {e.score:g}): taken as the "
+                "final assessment", "final_assessment",
+                {"year": e.year, "score": e.score, "band": e.band, "build_completion": e.build_completion})
+            self.grant(SubsidyKind.NEW_CENTRE, t.date, None, "新认定自治区制造业创新中心一次性补助 / newly recognised centre")
+
+    def event(self, ev: Event) -> None:
+        """An explicit event, applied as given; an illegal one is refused (listed), never applied."""
+        life = self.life
+        if ev.to_state == State.APPLIED and life.state == State.APPLIED and not life.history:
+            return  # the initial state, nothing to do
+        cause = {State.PILOT: "approved", State.RECOGNISED: "final_assessment", State.NATIONAL: "national"}.get(
+            ev.to_state, "manual")
+        try:
+            t = life.transition(ev.to_state, ev.date, ev.reason, cause, {"source": "history"})
+        except IllegalTransition as err:
+            self.refused.append(str(err))
+            return
+        if ev.to_state == State.RECOGNISED:
+            self.grant(SubsidyKind.NEW_CENTRE, t.date, ev.amount, ev.reason)
+        elif ev.to_state == State.NATIONAL:
+            self.grant(SubsidyKind.NATIONAL, t.date, ev.amount, ev.reason)
+
+    def deadline(self, day: dt.date) -> None:
+        """The day after the build deadline: revoke a pilot that has not met the targets, unless the
+        evaluation of the deadline's year is still to come."""
+        life, scheme, deadline, as_of = self.life, self.scheme, self.build_deadline, self.as_of
+        evaluations, auto_recognise = self.evaluations, self.auto_recognise
+        if life.state != State.PILOT:
+            return
+        within = [x for x in evaluations if x.year <= deadline.year and x.date <= as_of]
+        met = [x for x in within if x.complete and not x.failed and x.targets_met]
+        if met:
+            if not auto_recognise:
+                life.notes.append(f"build period ended {deadline.isoformat()}; targets met in {met[0].year}: "
+                                  "awaiting the final assessment")
+            return
+        due = scheme.evaluation_date(deadline.year)
+        has_final_year = any(x.year == deadline.year for x in within)
+        if not has_final_year and as_of < due:
+            life.notes.append(f"build period ended {deadline.isoformat()}; targets not met so far — the "
+                              f"{deadline.year} evaluation (due {due.isoformat()}) decides")
+            return
+        last = max(within, key=lambda x: x.year) if within else None
+        shown = (f"latest evaluation {_eval_text(last)}, build tasks "
+                 f"{'?' if last.build_completion is None else f'{last.build_completion:.0%}'}"
+                 if last else "no evaluation")
+        life.transition(
+            State.REVOKED, day,
+            f"建设期 {life.build_start.isoformat()} 至 {deadline.isoformat()} ({scheme.build_period_years} 年) 已过，"
+            f"仍未达到考核要求 ({shown})，取消试点资格 / the build period passed without meeting the targets",
+            "build_overrun",
+            {"build_start": life.build_start.isoformat(), "build_deadline": deadline.isoformat(),
+             "latest_year": last.year if last else None,
+             "build_completion": last.build_completion if last else None})
 
 
 def replay(centres: pd.DataFrame, evaluated: Evaluated | Sequence[EvaluationResult] | None, policy: Policy,

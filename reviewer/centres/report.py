@@ -15,9 +15,11 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from reviewer.centres.evaluation import INDICATORS, Evaluated, EvaluationResult, ZH
+from reviewer.centres.evaluation import Evaluated, EvaluationResult
+from reviewer.centres.lifecycle import Replay
+from reviewer.centres.states import State
+from reviewer.centres.tables import INDICATORS, ZH
 from reviewer.exports import write_xlsx
-from reviewer.centres.lifecycle import Replay, State
 
 ACTIONS = {"continue": "继续支持", "rectify": "限期整改", "revoke": "撤销", "pending": "待补评"}
 

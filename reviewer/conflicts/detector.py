@@ -14,6 +14,9 @@ C7 expert under a credit ban or marked unavailable (never drawn);
 C8 at most one expert per employer in a panel (a panel rule: exposed as employer groups);
 C9 same city as the lead unit (soft by default).
 
+The two rules that may be soft are identified by the policy ([conflicts] unsuitable_rule = "C6",
+same_city_rule = "C9"), which the planner reads too (`Conflicts.soft_penalties`).
+
 Lookups go through indexes (unit code -> applications), so the cost grows with the number of
 history records, not with experts x applications.
 """
@@ -249,7 +252,7 @@ class _Detector:
     def same_city(self, e: Expert, apps_by_lead_city: dict[str, list[Application]]) -> None:
         severity = "hard" if self.c.same_city_hard else "soft"
         for a in apps_by_lead_city.get(e.city, []):
-            self.add(e, a, "C9", f"专家与牵头单位同在{e.city} same city as the lead unit", severity)
+            self.add(e, a, self.c.same_city_rule, f"专家与牵头单位同在{e.city} same city as the lead unit", severity)
 
     # C3 / C6 declarations and waivers ----------------------------------------------------
     def declarations(self) -> None:
@@ -261,7 +264,7 @@ class _Detector:
                 continue
             if d.kind == DeclarationKind.UNSUITABLE:
                 sev = "hard" if self.c.applicant_declared_hard else "soft"
-                self.add(e, a, "C6", f"申报单位提出不适宜 named unsuitable by the applicant"
+                self.add(e, a, self.c.unsuitable_rule, f"申报单位提出不适宜 named unsuitable by the applicant"
                                      f"{': ' + d.reason if d.reason else ''}", sev)
             elif d.kind == DeclarationKind.RECUSAL:
                 self.add(e, a, "C3", f"主动回避 declared recusal ({d.declared_by or '专家'})"

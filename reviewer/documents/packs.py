@@ -4,8 +4,8 @@ confidentiality and conflict-of-interest pledge (保密与回避承诺书) and a
 dated events; plus a zip of all packs and a staff summary workbook.
 
 Dates and places come from the round settings (`reviewer round settings`): a meeting per stage
-(date, time, place, contact) and, for 现场考察, a first inspection day: site inspections are at the
-lead unit, and the applications of one city are grouped on one day (several days when a city has
+(date, time, place, contact) and, for the site-inspection stage (policy [stages] site_stage, DEFAULT
+现场考察), a first inspection day: site inspections are at the lead unit, and the applications of one city are grouped on one day (several days when a city has
 more than `site_per_day` applications), cities one after another on working days.
 """
 from __future__ import annotations
@@ -19,14 +19,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from icalendar import Calendar
+from icalendar import Event as VEvent
 
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
+from reviewer.store import repo
 
-SITE_STAGE = "现场考察"
 TZ = ZoneInfo("Asia/Shanghai")
 ROLE_ZH = {"chair": "组长", "member": "成员"}
 
@@ -103,9 +105,10 @@ def site_schedule(apps: list[Application], start: dt.date | None, per_day: int, 
 
 
 def expert_events(stage: str, seats: pd.DataFrame, apps: dict[str, Application], settings: dict,
-                  schedule: dict[str, dt.date | None]) -> list[Event]:
+                  schedule: dict[str, dt.date | None], site: bool) -> list[Event]:
+    """One expert's dated events of `stage`: a visit per application at a `site` stage, else the meeting."""
     meeting = (settings.get("meetings") or {}).get(stage, {})
-    if stage == SITE_STAGE:
+    if site:
         events = []
         for x in seats.itertuples(index=False):
             a = apps[x.application_id]
@@ -118,8 +121,6 @@ def expert_events(stage: str, seats: pd.DataFrame, apps: dict[str, Application],
 
 
 def write_ics(path: Path, events: list[Event], expert_id: str, round_code: str) -> Path | None:
-    from icalendar import Calendar, Event as VEvent
-
     dated = [e for e in events if e.date is not None]
     if not dated:
         return None
@@ -164,6 +165,8 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     """Write every expert's pack for `stage` from its active published `seats` (columns
     application_id, expert_id, role). Nothing of another expert goes into a pack."""
     out = Path(out)
+    policy.stage(stage)                       # the clear error for an unknown stage
+    site = stage == policy.stages.site
     seats = seats[seats["stage"] == stage] if "stage" in seats.columns else seats
     if seats.empty:
         raise UserError(f"no published seats for stage {stage}")
@@ -174,7 +177,7 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
         raise UserError(f"published seats name ids not in the round's data: {', '.join(missing[:5])}")
     per_day = int(settings.get("site_per_day", 3) or 3)
     schedule = (site_schedule([apps[a] for a in seats["application_id"].unique()], _date(settings.get("site_start")),
-                              per_day, list(policy.cities.names)) if stage == SITE_STAGE else {})
+                              per_day, list(policy.cities.names)) if site else {})
     meeting = (settings.get("meetings") or {}).get(stage, {})
     pack_root = out / f"专家通知_{_safe(round_code)}_{_safe(stage)}"
     result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
@@ -185,7 +188,7 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
         mine = mine.sort_values("application_id")
         folder = pack_root / _safe(f"{expert_id}_{e.name}")
         folder.mkdir(parents=True, exist_ok=True)
-        events = expert_events(stage, mine, apps, settings, schedule)
+        events = expert_events(stage, mine, apps, settings, schedule, site)
         by_app = {ev.application_id: ev for ev in events}
         rows = []
         for x in mine.itertuples(index=False):
@@ -195,7 +198,7 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
                          "牵头单位 lead unit": a.lead_unit, "牵头单位所在市 city": a.lead_city, "阶段 stage": stage,
                          "本人角色 role": ROLE_ZH.get(x.role, x.role), **_event_cells(ev)})
         tasks = pd.DataFrame(rows)
-        when = events[0] if stage != SITE_STAGE else None
+        when = events[0] if not site else None
         notice = [f"{e.name} 专家：", f"您好！诚邀您参加{round_name}的{stage}工作。",
                   f"您的评审任务共 {len(mine)} 项，见“评审任务”表；评分请使用随附的评分表。"]
         if when is not None:
@@ -229,10 +232,10 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
                              "材料 files": ", ".join(p.name for p in files)})
     for a_id in sorted(seats["application_id"].unique()):
         a = apps[a_id]
-        day = schedule.get(a_id) if stage == SITE_STAGE else _date(meeting.get("date"))
+        day = schedule.get(a_id) if site else _date(meeting.get("date"))
         schedule_rows.append({"申报编号 application": a_id, "创新中心名称 name": a.name, "牵头单位所在市 city": a.lead_city,
                               "日期 date": day.isoformat() if day else "待定",
-                              "地点 place": f"{a.lead_city} {a.lead_unit}" if stage == SITE_STAGE else meeting.get("place", ""),
+                              "地点 place": f"{a.lead_city} {a.lead_unit}" if site else meeting.get("place", ""),
                               "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"])})
     write_xlsx({"专家 experts": pd.DataFrame(summary_rows), "日程 schedule": pd.DataFrame(schedule_rows)},
                result.summary_path)
@@ -245,7 +248,6 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
 
 def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResult:
     """Packs of a published stage of a stored round."""
-    from reviewer.store import repo
     with store.read() as s:
         r = repo.get_round(s, round_code)
         if repo.publication(s, r, stage) is None:

@@ -1,5 +1,6 @@
 """Domain records: applications with their founding units and platforms, experts with their
-history, declarations, and the review stages. Validated with pydantic.
+history, and declarations. Validated with pydantic. (The review stages are the policy's:
+`reviewer.policy.Policy.stage`.)
 
 Checks that need the policy (is the field one of the key fields, the city one of the 14, the
 category one of the five) run through pydantic's validation context: pass
@@ -14,16 +15,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from reviewer.intake.credit_code import credit_code_problem
-
-
-class Stage(str, Enum):
-    PRELIMINARY = "初审评估"
-    SITE = "现场考察"
-    RECOGNITION = "认定评审"
-
-    @property
-    def en(self) -> str:
-        return {"初审评估": "preliminary review", "现场考察": "site inspection", "认定评审": "recognition review"}[self.value]
 
 
 class HistoryKind(str, Enum):

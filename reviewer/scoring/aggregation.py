@@ -30,28 +30,29 @@ resp. highest, expert id among the tied experts, for a deterministic audit trail
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reviewer.errors import UserError
+from reviewer.policy import Policy
+from reviewer.scoring.calibration import BayesRank, Calibration
+from reviewer.scoring.scores import (APP, CONFIDENCE, CRITERION, EXPERT, MAD_TO_SD, PANEL, SCORE, Rounding,
+                                     check_rounding, group_keys, int_scale, normalize_scores, round_half,
+                                     round_rational)
 
-APP = "application_id"
-EXPERT = "expert_id"
-SCORE = "score"
-CRITERION = "criterion"
-CONFIDENCE = "confidence"
-PANEL = "panel"
-
-Rounding = Literal["half_up", "half_even"]
-MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD of a normal sample -> sigma
-
+# The score table's names and rounding live in reviewer.scoring.scores; re-exported here.
 __all__ = [
+    "APP", "EXPERT", "SCORE", "CRITERION", "CONFIDENCE", "PANEL", "MAD_TO_SD", "Rounding",
     "normalize_scores",
     "group_keys",
     "round_half",
     "round_rational",
+    "Aggregator",
+    "Sorted",
+    "sort_groups",
+    "factorize_groups",
     "Mean",
     "Median",
     "TrimmedMean",
@@ -64,264 +65,10 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------
-# input normalisation
-# --------------------------------------------------------------------------------------
-def _problem(kind: str, message: str, **kw: Any) -> dict:
-    return {"kind": kind, "panel": kw.get("panel"), EXPERT: kw.get(EXPERT), APP: kw.get(APP),
-            CRITERION: kw.get(CRITERION), "value": kw.get("value"), "message": message}
-
-
-_PROBLEM_COLS = ["kind", PANEL, EXPERT, APP, CRITERION, "value", "message"]
-
-
-def _as_id(s: pd.Series) -> pd.Series:
-    """Ids as clean strings (1001 and '1001' and 1001.0 are the same id); missing stays missing."""
-    if pd.api.types.is_float_dtype(s):
-        s2 = s.astype("Float64")
-        if bool(((s2 % 1) == 0).fillna(True).all()):
-            return s2.astype("Int64").astype("string").astype(str).where(s.notna())
-        return s.astype(str).where(s.notna())
-    if pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
-        return s.astype(str)
-    if s.dtype != object and pd.api.types.is_string_dtype(s):
-        return s.str.strip()
-    def one(v):
-        if v is None or (isinstance(v, float) and v != v):
-            return None
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v).strip()
-
-    return s.map(one)
-
-
-def group_keys(df: pd.DataFrame) -> list[str]:
-    """Group key of the aggregation: ``[panel, application_id]`` if panel is given."""
-    return [PANEL, APP] if PANEL in df.columns else [APP]
-
-
-def normalize_scores(
-    df: pd.DataFrame,
-    *,
-    criteria: Iterable[str] | None = None,
-    families: Mapping[str, str] | None = None,
-    source: str = "scores",
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Check a long score table and collapse criterion rows to expert totals.
-
-    Returns ``(totals, problems)``.  ``totals`` has one row per (panel,) expert, application with
-    ``score`` (NaN = absent / incomplete), optional ``confidence`` and, when ``families`` maps
-    criterion ids to rubric family ids, one subtotal column per family.  ``problems`` lists what was
-    wrong (missing criterion, conflicting duplicates) with the ids involved.
-
-    ``criteria``: the criteria an expert must score (default: every criterion that occurs in the
-    table for that panel).  Programmatic mistakes (missing column, non-numeric score) raise
-    :class:`UserError`; the CLI validates files row by row before calling this.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise UserError(f"{source}: expected a table (DataFrame), got {type(df).__name__}")
-    missing = [c for c in (EXPERT, APP, SCORE) if c not in df.columns]
-    if missing:
-        raise UserError(
-            f"{source}: missing column(s) {missing}; expected columns expert_id, application_id, score "
-            f"(optional criterion, confidence, panel); got {list(df.columns)}"
-        )
-    cols = [c for c in (PANEL, EXPERT, APP, CRITERION, SCORE, CONFIDENCE) if c in df.columns]
-    d = df[cols].copy()
-    for c in (PANEL, EXPERT, APP, CRITERION):
-        if c in d.columns:
-            d[c] = _as_id(d[c])
-    for c in (EXPERT, APP):
-        bad = d[c].isna() | (d[c] == "")
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UserError(f"{source}: row {d.index[i]!r}, column {c}: empty; expected an id")
-    num = pd.to_numeric(d[SCORE], errors="coerce")
-    bad = num.isna() & d[SCORE].notna() & (d[SCORE].astype(str).str.strip() != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(f"{source}: row {d.index[i]!r}, column score: value {d[SCORE].iloc[i]!r}; "
-                        f"expected a number (blank = absent)")
-    d[SCORE] = num.astype(float)
-    if not np.isfinite(d[SCORE].fillna(0).to_numpy()).all():
-        raise UserError(f"{source}: column score: infinite value; expected a finite number")
-    if CONFIDENCE in d.columns:
-        conf = pd.to_numeric(d[CONFIDENCE], errors="coerce").astype(float)
-        badc = (conf.notna() & ~(conf > 0)) | (conf.isna() & d[CONFIDENCE].notna()
-                                              & (d[CONFIDENCE].astype(str).str.strip() != ""))
-        if badc.any():
-            i = int(np.flatnonzero(badc.to_numpy())[0])
-            raise UserError(f"{source}: row {d.index[i]!r}, column confidence: value "
-                            f"{d[CONFIDENCE].iloc[i]!r}; expected a positive number")
-        d[CONFIDENCE] = conf.fillna(1.0)
-    problems: list[dict] = []
-    pkeys = [PANEL] if PANEL in d.columns else []
-    pair = [*pkeys, EXPERT, APP]
-
-    if CRITERION in d.columns:
-        d = d[d[CRITERION].notna()]
-        d, probs = _dedupe(d, [*pair, CRITERION])
-        problems += probs
-        expected_all = list(dict.fromkeys(criteria)) if criteria is not None else None
-        if expected_all is not None and not set(d[CRITERION].unique()) & set(expected_all):
-            problems.append(_problem("unknown_criterion", f"no criterion of the table is in the rubric "
-                                     f"{expected_all}; using the criteria found in the table"))
-            expected_all = None
-        # observed (expert, application) pairs only; a pair whose scores are all blank stays (absent)
-        wide = d.set_index([*pair, CRITERION])[SCORE].unstack(CRITERION).sort_index()
-        wide = wide.reindex(columns=sorted(wide.columns, key=str))
-        if expected_all is not None:
-            extra = [c for c in wide.columns if c not in set(expected_all)]
-            for c in extra:
-                problems.append(_problem("unknown_criterion", f"criterion {c!r} is not in the rubric "
-                                         f"{expected_all}; ignored", **{CRITERION: c}))
-            wide = wide.reindex(columns=expected_all)
-        # expected criteria per panel (default: those present in that panel's rows)
-        if expected_all is None and pkeys:
-            present = d.groupby(PANEL, observed=True)[CRITERION].unique()
-            exp_mask = np.zeros(wide.shape, dtype=bool)
-            panels = wide.index.get_level_values(PANEL)
-            colpos = {c: j for j, c in enumerate(wide.columns)}
-            for p, crits in present.items():
-                rows = np.asarray(panels == p)
-                for c in crits:
-                    exp_mask[rows, colpos[c]] = True
-        else:
-            exp_mask = np.ones(wide.shape, dtype=bool)
-        vals = wide.to_numpy(dtype=float)
-        miss = np.isnan(vals) & exp_mask
-        total = np.where(exp_mask, np.nan_to_num(vals), 0.0).sum(axis=1)
-        incomplete = miss.any(axis=1)
-        # a pair where every expected criterion is blank is simply absent, not incomplete
-        all_blank = miss.sum(axis=1) == exp_mask.sum(axis=1)
-        total[incomplete] = np.nan
-        for i in np.flatnonzero(incomplete & ~all_blank):
-            key = dict(zip(pair, wide.index[i] if len(pair) > 1 else (wide.index[i],)))
-            crit = [str(c) for c, m in zip(wide.columns, miss[i]) if m]
-            problems.append(_problem(
-                "missing_criterion",
-                f"expert {key[EXPERT]} on application {key[APP]}: no score for criterion "
-                f"{', '.join(crit)}; the expert's total is missing (not counted), not a partial sum",
-                **key, **{CRITERION: ",".join(crit)}))
-        out = wide.index.to_frame(index=False)
-        out[SCORE] = total
-        if families:
-            fam_of = {c: families.get(c) for c in wide.columns}
-            unknown = sorted(str(c) for c, f in fam_of.items() if f is None)
-            if unknown and expected_all is None:
-                problems.append(_problem("unknown_criterion", f"criteria {unknown} have no rubric family; "
-                                         f"left out of the family subtotals"))
-            for fam in dict.fromkeys(f for f in fam_of.values() if f is not None):
-                idx = [j for j, c in enumerate(wide.columns) if fam_of[c] == fam]
-                sub = np.where(exp_mask[:, idx], np.nan_to_num(vals[:, idx]), 0.0).sum(axis=1)
-                sub[incomplete] = np.nan
-                out[fam] = sub
-        if CONFIDENCE in d.columns:
-            conf = d.groupby(pair, observed=True, sort=True)[CONFIDENCE].mean()
-            out[CONFIDENCE] = conf.reindex(wide.index).to_numpy()
-        totals = out
-    else:
-        d, probs = _dedupe(d, pair)
-        problems += probs
-        totals = d.reset_index(drop=True)
-    totals = totals[[c for c in totals.columns]].reset_index(drop=True)
-    return totals, pd.DataFrame(problems, columns=_PROBLEM_COLS)
-
-
-def _dedupe(d: pd.DataFrame, key: list[str]) -> tuple[pd.DataFrame, list[dict]]:
-    """Identical duplicates: keep one.  Conflicting duplicates: exclude all copies, report."""
-    dup = d.duplicated(key, keep=False)
-    if not dup.any():
-        return d, []
-    problems = []
-    dd = d[dup]
-    nuniq = dd.groupby(key, observed=True, dropna=False)[SCORE].nunique(dropna=False)
-    conflicting = nuniq[nuniq > 1]
-    for k in conflicting.index:
-        kk = dict(zip(key, k if isinstance(k, tuple) else (k,)))
-        vals = dd.loc[(dd[key] == pd.Series(kk)).all(axis=1), SCORE].tolist()
-        problems.append(_problem("duplicate", f"{len(vals)} different scores {vals} for the same "
-                                 f"{', '.join(f'{a}={b}' for a, b in kk.items())}; all excluded "
-                                 f"(cannot tell which is right)", value=str(vals), **kk))
-    n_ident = int(len(nuniq) - len(conflicting))
-    if n_ident:
-        problems.append(_problem("duplicate", f"{n_ident} identical duplicate score row(s) kept once"))
-    keep = ~d.duplicated(key, keep="first")
-    if len(conflicting):
-        ck = pd.MultiIndex.from_frame(conflicting.index.to_frame(index=False)) if len(key) > 1 \
-            else pd.Index(conflicting.index)
-        idx = pd.MultiIndex.from_frame(d[key]) if len(key) > 1 else pd.Index(d[key[0]])
-        keep &= ~np.asarray(idx.isin(ck))
-    return d[keep], problems
-
-
-# --------------------------------------------------------------------------------------
-# exact rounding
-# --------------------------------------------------------------------------------------
-def _check_rounding(rounding: str) -> None:
-    if rounding not in ("half_up", "half_even"):
-        raise UserError(f"rounding {rounding!r}: expected 'half_up' or 'half_even'")
-
-
-def round_rational(num: np.ndarray, den: np.ndarray, decimals: int, rounding: Rounding = "half_up") -> np.ndarray:
-    """Round the exact rationals num/den (int arrays, den > 0) to ``decimals`` places.
-
-    half_up rounds halves away from zero (decimal.ROUND_HALF_UP), half_even to the even digit.
-    Returns floats (the nearest double to the rounded decimal); NaN where den == 0.
-    """
-    _check_rounding(rounding)
-    num = np.asarray(num)
-    den = np.asarray(den)
-    ok = den > 0
-    scale = 10 ** int(decimals)
-    big = num.size and (np.abs(num).max(initial=0) > (2**62) // max(2 * scale, 1))
-    dt = object if big else np.int64
-    n = num.astype(dt) * scale
-    dd = np.where(ok, den, 1).astype(dt)
-    a = np.abs(n)
-    q, r = a // dd, a % dd
-    twice = 2 * r
-    if rounding == "half_up":
-        up = twice >= dd
-    else:
-        up = (twice > dd) | ((twice == dd) & (q % 2 == 1))
-    q = q + up.astype(dt)
-    out = (np.sign(n).astype(float) * q.astype(float)) / scale
-    return np.where(ok, out, np.nan)
-
-
-def round_half(x: np.ndarray | float, decimals: int, rounding: Rounding = "half_up") -> np.ndarray:
-    """Round floats by a decimal rule.  Values within 1e-6 of a unit of the last kept place of a
-    half are treated as the half (so float noise such as 84.12499999999999 for 84.125 rounds up)."""
-    _check_rounding(rounding)
-    x = np.asarray(x, dtype=float)
-    scale = 10.0 ** int(decimals)
-    y = x * scale
-    snapped = np.round(y * 1e6) / 1e6
-    a = np.abs(snapped)
-    if rounding == "half_up":
-        q = np.floor(a + 0.5)
-    else:
-        q = np.round(a)  # numpy rounds halves to even
-    return np.sign(snapped) * q / scale
-
-
-def _int_scale(x: np.ndarray, max_decimals: int = 6) -> int | None:
-    """Smallest d <= max_decimals with x * 10**d integral (within float noise), else None."""
-    if x.size == 0:
-        return 0
-    for d in range(max_decimals + 1):
-        y = x * 10.0**d
-        if np.all(np.abs(y - np.round(y)) <= 1e-7 * np.maximum(1.0, np.abs(y))) and np.abs(y).max() < 2**40:
-            return d
-    return None
-
-
-# --------------------------------------------------------------------------------------
 # vectorised machinery over sorted groups
 # --------------------------------------------------------------------------------------
 @dataclass
-class _Sorted:
+class Sorted:
     """Present scores sorted by (group, score, expert)."""
     order: np.ndarray          # positions into the totals table (present rows only)
     x: np.ndarray              # sorted scores
@@ -331,13 +78,13 @@ class _Sorted:
     n_groups: int
 
 
-def _sort_groups(codes: np.ndarray, x: np.ndarray, tiebreak: np.ndarray, n_groups: int) -> _Sorted:
+def sort_groups(codes: np.ndarray, x: np.ndarray, tiebreak: np.ndarray, n_groups: int) -> Sorted:
     present = np.flatnonzero(~np.isnan(x))
     o = np.lexsort((tiebreak[present], x[present], codes[present]))
     order = present[o]
     gs = codes[order]
     starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]) if gs.size else np.zeros(0, dtype=np.intp)
-    return _Sorted(order=order, x=x[order], g=gs, starts=starts, gid=gs[starts] if gs.size else gs,
+    return Sorted(order=order, x=x[order], g=gs, starts=starts, gid=gs[starts] if gs.size else gs,
                    n_groups=n_groups)
 
 
@@ -358,7 +105,7 @@ def _window(cstart: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -
     return np.maximum(np.minimum(cstart + c, hi) - np.maximum(cstart, lo), 0)
 
 
-def _positions(s: _Sorted, counts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _positions(s: Sorted, counts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(c, cstart, n_row): multiplicity, first expanded position of each row within its group,
     group size (expanded) broadcast to rows."""
     size = s.x.size
@@ -372,13 +119,13 @@ def _positions(s: _Sorted, counts: np.ndarray | None) -> tuple[np.ndarray, np.nd
     return c, cstart, n_row
 
 
-class _Base:
+class Aggregator:
     """Common fit/predict plumbing.  Subclasses implement ``_weights``."""
 
     method = "base"
 
     def __init__(self, *, decimals: int = 2, rounding: Rounding = "half_up") -> None:
-        _check_rounding(rounding)
+        check_rounding(rounding)
         if int(decimals) < 0:
             raise UserError(f"decimals {decimals}: expected an integer >= 0")
         self.decimals = int(decimals)
@@ -390,7 +137,7 @@ class _Base:
     def get_params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
 
-    def set_params(self, **params: Any) -> "_Base":
+    def set_params(self, **params: Any) -> "Aggregator":
         for k, v in params.items():
             if k not in self.get_params():
                 raise UserError(f"{type(self).__name__}: unknown parameter {k!r}; expected one of "
@@ -402,21 +149,21 @@ class _Base:
         ps = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if k not in ("criteria", "families"))
         return f"{type(self).__name__}({ps})"
 
-    def with_rubric(self, policy: Any) -> "_Base":
+    def with_rubric(self, policy: Policy) -> "Aggregator":
         """Use the policy rubric: expected criteria and criterion -> family map."""
         self.criteria = [c.id for c in policy.rubric.criteria]
         self.families = {c.id: f.id for f in policy.rubric.families for c in f.criteria}
         return self
 
     # -- the per-estimator part ---------------------------------------------------------
-    def _weights(self, s: _Sorted, c, cstart, n_row):  # pragma: no cover - abstract
+    def _weights(self, s: Sorted, c, cstart, n_row):  # pragma: no cover - abstract
         """Integer position weights m (per sorted row), denominators per row, rule codes per row."""
         raise NotImplementedError
 
     def _rule_names(self) -> dict[int, str]:
         return {0: self.method}
 
-    def _raw(self, s: _Sorted, counts: np.ndarray) -> np.ndarray:
+    def raw_estimate(self, s: Sorted, counts: np.ndarray) -> np.ndarray:
         """Unrounded estimate per group for integer multiplicities (bootstrap fast path);
         NaN for groups whose multiplicities are all zero."""
         c, cstart, n_row = _positions(s, counts)
@@ -431,7 +178,7 @@ class _Base:
             out[s.gid] = np.where((den_g > 0) & (n_g > 0), num / np.where(den_g > 0, den_g, 1), np.nan)
         return out
 
-    def _estimate(self, s: _Sorted, counts: np.ndarray | None = None, exact: bool = True):
+    def _estimate(self, s: Sorted, counts: np.ndarray | None = None, exact: bool = True):
         """Per-group (raw float, rounded, n_used, rule code) and per-row float weights."""
         c, cstart, n_row = _positions(s, counts)
         m, den_row, rule_row = self._weights(s, c, cstart, n_row)
@@ -447,7 +194,7 @@ class _Base:
         with np.errstate(invalid="ignore", divide="ignore"):
             raw_g = np.where(den_g > 0, num_f / np.where(den_g > 0, den_g, 1), np.nan)
             w_row = np.where(den_row > 0, m / np.where(den_row > 0, den_row, 1), 0.0)
-        d = _int_scale(s.x) if exact else None
+        d = int_scale(s.x) if exact else None
         if d is not None:
             xi = np.round(s.x * 10.0**d).astype(np.int64)
             num_i = _segment_sum(m.astype(np.int64) * xi, s.starts)
@@ -465,17 +212,19 @@ class _Base:
     def fit(self, df: pd.DataFrame) -> pd.DataFrame:
         """Aggregate a long score table; returns one row per application (per panel)."""
         totals, problems = normalize_scores(df, criteria=self.criteria, families=self.families)
-        res, scores = self._fit_totals(totals)
+        res, scores = self.fit_totals(totals)
         self.result_, self.scores_, self.problems_, self.totals_ = res, scores, problems, totals
         return res
 
-    def _fit_totals(self, totals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def fit_totals(self, totals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Aggregate expert totals already checked by `normalize_scores` (the bootstrap refits
+        resamples this way); returns the result table and the per-score weights."""
         keys = group_keys(totals)
-        codes, uniq = _factorize(totals, keys)
+        codes, uniq = factorize_groups(totals, keys)
         ecodes = pd.factorize(totals[EXPERT], sort=True)[0]
         x = totals[SCORE].to_numpy(dtype=float)
         G = len(uniq)
-        s = _sort_groups(codes, x, ecodes, G)
+        s = sort_groups(codes, x, ecodes, G)
         raw, rounded, n_used, rule, w_row = self._estimate(s)
         n_scores = np.bincount(codes[~np.isnan(x)], minlength=G)
         n_rows = np.bincount(codes, minlength=G)
@@ -505,7 +254,7 @@ class _Base:
         return res, scores
 
 
-def _factorize(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+def factorize_groups(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     if len(keys) == 1:
         codes, uniq = pd.factorize(df[keys[0]], sort=True)
         return codes.astype(np.intp), pd.DataFrame({keys[0]: np.asarray(uniq, dtype=object)})
@@ -515,7 +264,7 @@ def _factorize(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFr
     return codes, uniq.astype(object)
 
 
-class Mean(_Base):
+class Mean(Aggregator):
     """Arithmetic mean of the scores present."""
 
     method = "mean"
@@ -524,7 +273,7 @@ class Mean(_Base):
         return c.copy(), n_row, np.zeros_like(n_row)
 
 
-class Median(_Base):
+class Median(Aggregator):
     """Median of the scores present (mean of the two middle ones for an even count)."""
 
     method = "median"
@@ -542,7 +291,7 @@ def _median_weights(c, cstart, n_row):
 _FALLBACKS = ("median", "mean", "nan")
 
 
-class TrimmedMean(_Base):
+class TrimmedMean(Aggregator):
     """Drop the ``k`` highest and ``k`` lowest scores, average the rest (去掉最高分和最低分).
 
     Trims only when n >= ``min_n`` (and n > 2k); below that uses ``fallback``
@@ -608,7 +357,7 @@ class WinsorizedMean(TrimmedMean):
         return np.where(ok, m_w, m_f), np.where(ok, n_row, den_f), np.where(ok, 0, 1)
 
 
-class HuberM(_Base):
+class HuberM(Aggregator):
     """Huber M-estimate of location with tuning constant ``c`` (DEFAULT 1.345, 95% efficiency at
     the normal) and a fixed scale = MAD * 1.4826 of the group, solved by iteratively reweighted
     means (vectorised over groups).  Groups with MAD = 0 or n < ``min_n`` get the median."""
@@ -631,7 +380,7 @@ class HuberM(_Base):
     def _rule_names(self):
         return {0: f"huber c={self.c:g}", 1: "median (MAD=0 or n<min_n)"}
 
-    def _raw(self, s, counts):
+    def raw_estimate(self, s, counts):
         with np.errstate(invalid="ignore", divide="ignore"):
             return self._estimate(s, counts=counts, exact=False)[0]
 
@@ -682,17 +431,14 @@ class HuberM(_Base):
 METHODS = ("trimmed", "median", "mean", "winsorized", "huber", "calibrated", "bayes")
 
 
-def make_aggregator(name: str | None = None, policy: Any = None, **overrides: Any):
+def make_aggregator(name: str | None, policy: Policy, **overrides: Any):
     """Build a configured aggregator from the policy's [aggregation] section plus overrides.
 
-    ``name``: one of METHODS (default: policy.aggregation.method).  ``policy``: a
-    :class:`reviewer.policy.Policy` (default: the default policy file).  Overrides are the
+    ``name``: one of METHODS (None: policy.aggregation.method).  ``policy``: the round's
+    :class:`reviewer.policy.Policy` (required: there is no hidden default).  Overrides are the
     estimator's own parameters (e.g. ``k=2``, ``decimals=1``, ``seed=7``).  When the policy has a
     rubric, the aggregator expects its criteria and reports family subtotals.
     """
-    if policy is None:
-        from reviewer.policy import load_policy
-        policy = load_policy()
     a = policy.aggregation
     name = name or a.method
     common = {"decimals": a.decimals, "rounding": a.rounding}
@@ -709,10 +455,8 @@ def make_aggregator(name: str | None = None, policy: Any = None, **overrides: An
     elif name == "huber":
         params, cls = {**common, "c": a.huber_c}, HuberM
     elif name == "calibrated":
-        from reviewer.scoring.calibration import Calibration
         params, cls = dict(common), Calibration
     elif name == "bayes":
-        from reviewer.scoring.calibration import BayesRank
         params, cls = {**common, "seed": a.seed, "draws": a.bayes_draws, "credible": a.bayes_credible}, BayesRank
     else:
         raise UserError(f"aggregation method {name!r}: expected one of {list(METHODS)}")

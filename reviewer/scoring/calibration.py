@@ -28,7 +28,7 @@ funding line lies between rank n and n + 1: applications whose rank interval lie
 the first n ranks are *funded*, those whose interval crosses the line form the *lottery* group
 (a random draw among them fills the remaining ``lottery_slots_``; Heyard et al. draw the line
 at the ER of the last fundable proposal, we use the rank scale so integer rank bounds compare
-cleanly), the rest are *not funded*.  See :func:`_lottery_groups` for the edge cases.
+cleanly), the rest are *not funded*.  See :func:`lottery_groups` for the edge cases.
 """
 from __future__ import annotations
 
@@ -41,26 +41,17 @@ from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, cg
 from scipy.stats import norm
 
-from reviewer.scoring.aggregation import (
-    APP,
-    CONFIDENCE,
-    EXPERT,
-    SCORE,
-    Rounding,
-    _check_rounding,
-    normalize_scores,
-    round_half,
-)
 from reviewer.errors import UserError
+from reviewer.scoring.scores import APP, CONFIDENCE, EXPERT, SCORE, Rounding, check_rounding, normalize_scores, round_half
 
-__all__ = ["Calibration", "BayesRank", "connectivity"]
+__all__ = ["Calibration", "BayesRank", "connectivity", "lottery_groups"]
 
 
 class _Model:
     method = "model"
 
     def __init__(self, *, decimals: int = 2, rounding: Rounding = "half_up", use_confidence: bool = True) -> None:
-        _check_rounding(rounding)
+        check_rounding(rounding)
         self.decimals = int(decimals)
         self.rounding = rounding
         self.use_confidence = bool(use_confidence)
@@ -189,23 +180,8 @@ class Calibration(_Model):
         resid = y - v[ai] - b[ej]
         dof = N - int(scored.sum()) - nE + nc
         sigma2 = float(np.sum(w * resid**2) / dof) if dof > 0 else np.nan
-        # standard errors
-        if 0 < nE <= self.exact_se_max_experts and N <= 5_000_000:
-            A = sparse.diags(1.0 / Dv_safe) @ W
-            L = np.diag(Db) - (WT @ A).toarray()
-            P = np.zeros((nE, nE))
-            for c in range(nc):
-                idx = np.flatnonzero(comp_e == c)
-                P[np.ix_(idx, idx)] = 1.0 / len(idx)
-            M = np.linalg.inv(L + P) - P
-            var_b = np.clip(np.diag(M), 0, None)
-            quad = np.asarray((A @ M * A.toarray()).sum(axis=1)).ravel() if nA * nE <= 30_000_000 else \
-                np.asarray((A.multiply(A)) @ var_b).ravel()
-            se_method = "exact"
-        else:
-            var_b = 1.0 / np.where(Ldiag > 1e-12, Ldiag, np.inf)
-            quad = np.asarray((W.multiply(W)) @ var_b).ravel() / Dv_safe**2
-            se_method = "diagonal approximation"
+        var_b, quad, se_method = _variance_terms(W, WT, Db, Dv_safe, Ldiag, comp_e, nc,
+                                                 exact=0 < nE <= self.exact_se_max_experts and N <= 5_000_000)
         se_b = np.sqrt(sigma2 * var_b)
         se_v = np.where(scored, np.sqrt(sigma2 * (1.0 / Dv_safe + quad)), np.nan)
         z = norm.ppf(0.5 + self.level / 2)
@@ -241,7 +217,31 @@ class Calibration(_Model):
         return res
 
 
-def _lottery_groups(er, r_lo, r_hi, pm, ids, n_slots):
+def _variance_terms(W, WT, Db, Dv_safe, Ldiag, comp_e, nc: int, exact: bool):
+    """Variance factors of the leniencies (var_b) and the quadratic terms of the calibrated scores'
+    variance (quad), both to be scaled by sigma^2: exact (dense pseudo-inverse of the Laplacian)
+    or the diagonal approximation."""
+    nA, nE = W.shape
+    if exact:
+        A = sparse.diags(1.0 / Dv_safe) @ W
+        L = np.diag(Db) - (WT @ A).toarray()
+        P = np.zeros((nE, nE))
+        for c in range(nc):
+            idx = np.flatnonzero(comp_e == c)
+            P[np.ix_(idx, idx)] = 1.0 / len(idx)
+        M = np.linalg.inv(L + P) - P
+        var_b = np.clip(np.diag(M), 0, None)
+        quad = np.asarray((A @ M * A.toarray()).sum(axis=1)).ravel() if nA * nE <= 30_000_000 else \
+            np.asarray((A.multiply(A)) @ var_b).ravel()
+        se_method = "exact"
+    else:
+        var_b = 1.0 / np.where(Ldiag > 1e-12, Ldiag, np.inf)
+        quad = np.asarray((W.multiply(W)) @ var_b).ravel() / Dv_safe**2
+        se_method = "diagonal approximation"
+    return var_b, quad, se_method
+
+
+def lottery_groups(er, r_lo, r_hi, pm, ids, n_slots):
     """Funding line between rank n_slots and n_slots + 1 (Heyard et al. 2022, on the rank scale).
 
     Funded: rank interval wholly within the slots (upper bound <= n_slots); should more than
@@ -397,7 +397,7 @@ class BayesRank(_Model):
         res["method"] = self.method
         res["rule"] = np.where(scored, "bayes (Gibbs, expert effects)", "no scores")
         if self.n_slots is not None:
-            grp, fl = _lottery_groups(er, r_lo, r_hi, pm, np.asarray(apps)[idx], self.n_slots)
+            grp, fl = lottery_groups(er, r_lo, r_hi, pm, np.asarray(apps)[idx], self.n_slots)
             res["group"] = pd.Series([None] * nA_all, dtype=object)
             res.loc[idx, "group"] = grp
             res.loc[~scored, "group"] = "no scores"

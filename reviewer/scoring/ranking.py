@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewer.scoring.aggregation import APP, SCORE, _as_id
 from reviewer.errors import UserError
+from reviewer.policy import Policy
+from reviewer.scoring.scores import APP, SCORE, as_id
 
 __all__ = ["recognition_ranking", "DECISION_LABELS", "parse_bool"]
 
@@ -80,13 +81,34 @@ def _money(x: float) -> str:
     return f"{x / 10_000:g}万元"
 
 
-def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: float | None = None,
+def recognition_ranking(agg: pd.DataFrame, policy: Policy, *, total_budget: float | None = None,
                         partial_last: bool = False) -> pd.DataFrame:
-    """Apply the decision and funding rules; one row per application, best first (see module doc)."""
-    if policy is None:
-        from reviewer.policy import load_policy
-        policy = load_policy()
-    dec, fun, flds = policy.decision, policy.funding, policy.fields
+    """Apply the decision and funding rules of `policy` (required: there is no hidden default);
+    one row per application, best first (see module doc)."""
+    d = _ranking_input(agg, policy)
+    decision, rzh, ren = _screen_out(d, policy)
+    r, tie = _order(d, decision == "", list(policy.decision.tie_break_families))
+    _decide(d, r, tie, policy, decision, rzh, ren)
+    d["decision"] = decision
+    d["decision_zh"] = [DECISION_LABELS[x][0] for x in decision]
+    d["reason_zh"] = rzh
+    d["reason_en"] = ren
+    has_centre, tech = set(policy.fields.has_recognised_centre), set(policy.fields.has_tech_innovation_centre)
+    d["field_has_centre"] = [f in has_centre for f in d["field"]]
+    d["field_has_tech_centre"] = [f in tech for f in d["field"]]
+    _fund(d, decision, policy, total_budget, partial_last)
+    d = d.sort_values(["rank_overall", APP], na_position="last", kind="mergesort").reset_index(drop=True)
+    fam_ids = [f.id for f in policy.rubric.families]
+    front = [APP, "field", SCORE, *[f for f in fam_ids if f in d.columns], "rank_overall", "rank_in_field",
+             "decision", "decision_zh", "reason_zh", "reason_en", "subsidy", "subsidy_cap",
+             "funding_note_zh", "funding_note_en", "tie_broken_by", "field_has_centre", "field_has_tech_centre",
+             "eligible", "national"]
+    return d[[*front, *[c for c in d.columns if c not in front]]]
+
+
+def _ranking_input(agg: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The ranking table checked and typed: family names -> ids, clean ids, numbers, booleans."""
+    dec = policy.decision
     fam_ids = [f.id for f in policy.rubric.families]
     fam_by_name = {f.name: f.id for f in policy.rubric.families}
     d = agg.copy()
@@ -96,7 +118,7 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
     if miss:
         raise UserError(f"ranking input: missing column(s) {miss}; expected application_id, score, field and the "
                         f"family subtotals {fam_ids} (family ids or names {list(fam_by_name)}); got {list(d.columns)}")
-    d[APP] = _as_id(d[APP])
+    d[APP] = as_id(d[APP])
     if d[APP].duplicated().any():
         dup = d.loc[d[APP].duplicated(), APP].iloc[0]
         raise UserError(f"ranking input: application_id {dup!r} appears more than once; expected one row per application")
@@ -115,11 +137,13 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
                 for i, v in enumerate(d["national"] if "national" in d else [None] * len(d))]
     d["eligible"] = elig
     d["national"] = national
-    known = set(flds.all)
-    has_centre = set(flds.has_recognised_centre)
-    tech = set(flds.has_tech_innovation_centre)
-    rec_min, cul_min = dec.recommend_min_score, dec.cultivation_min_score
+    return d
 
+
+def _screen_out(d: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decision and reasons (zh, en) of the rows that take no rank: ineligible, unknown field, no score;
+    "" for the rows that are ranked."""
+    known = set(policy.fields.all)
     n = len(d)
     decision = np.full(n, "", dtype=object)
     rzh = np.full(n, "", dtype=object)
@@ -139,10 +163,13 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
             decision[i] = "not_scored"
             rzh[i] = "无有效汇总得分"
             ren[i] = "no aggregated score"
+    return decision, rzh, ren
 
-    # ---- order among eligible scored applications
-    ranked = decision == ""
-    tb = list(dec.tie_break_families)
+
+def _order(d: pd.DataFrame, ranked: np.ndarray, tb: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Rank the `ranked` rows (score, then the tie-break families, then id); sets rank_overall,
+    rank_in_field and tie_broken_by on `d`. Returns the ranked rows in order and how each tie
+    with a neighbour was decided."""
     r = d[ranked].copy()
     sort_cols = [SCORE, *tb, APP]
     r = r.sort_values(sort_cols, ascending=[False] * (1 + len(tb)) + [True], kind="mergesort",
@@ -164,8 +191,15 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
     d["rank_overall"] = r["rank_overall"].reindex(d.index).astype("Int64")
     d["rank_in_field"] = r["rank_in_field"].reindex(d.index).astype("Int64")
     d["tie_broken_by"] = pd.Series(tie, dtype=object).reindex(d.index)
+    return r, tie
 
-    # ---- decisions for ranked rows, field by field in rank order
+
+def _decide(d: pd.DataFrame, r: pd.DataFrame, tie: dict, policy: Policy, decision: np.ndarray, rzh: np.ndarray,
+            ren: np.ndarray) -> None:
+    """Decisions and reasons of the ranked rows `r`, field by field in rank order (in place)."""
+    dec = policy.decision
+    has_centre = set(policy.fields.has_recognised_centre)
+    rec_min, cul_min = dec.recommend_min_score, dec.cultivation_min_score
     pos = {idx: k for k, idx in enumerate(d.index)}
     taken: dict[str, str] = {}
     for idx in r.index:
@@ -217,14 +251,14 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
             ren[i] = f"score {_fmt(s)} below the cultivation line {_fmt(cul_min)}"
         rzh[i] += tie_txt_zh
         ren[i] += tie_txt_en
-    d["decision"] = decision
-    d["decision_zh"] = [DECISION_LABELS[x][0] for x in decision]
-    d["reason_zh"] = rzh
-    d["reason_en"] = ren
-    d["field_has_centre"] = [f in has_centre for f in d["field"]]
-    d["field_has_tech_centre"] = [f in tech for f in d["field"]]
 
-    # ---- funding
+
+def _fund(d: pd.DataFrame, decision: np.ndarray, policy: Policy, total_budget: float | None,
+          partial_last: bool) -> None:
+    """Subsidy of each recommended centre in rank order, within the total budget (in place)."""
+    fun = policy.funding
+    n = len(d)
+    pos = {idx: k for k, idx in enumerate(d.index)}
     budget = fun.total_budget if total_budget is None else float(total_budget)
     if budget < 0:
         raise UserError(f"total budget {budget}: expected >= 0 (0 = no limit)")
@@ -269,9 +303,3 @@ def recognition_ranking(agg: pd.DataFrame, policy: Any = None, *, total_budget: 
     d["subsidy"] = amount
     d["funding_note_zh"] = fzh
     d["funding_note_en"] = fen
-    d = d.sort_values(["rank_overall", APP], na_position="last", kind="mergesort").reset_index(drop=True)
-    front = [APP, "field", SCORE, *[f for f in fam_ids if f in d.columns], "rank_overall", "rank_in_field",
-             "decision", "decision_zh", "reason_zh", "reason_en", "subsidy", "subsidy_cap",
-             "funding_note_zh", "funding_note_en", "tie_broken_by", "field_has_centre", "field_has_tech_centre",
-             "eligible", "national"]
-    return d[[*front, *[c for c in d.columns if c not in front]]]

@@ -24,18 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reviewer.scoring.aggregation import APP, EXPERT, MAD_TO_SD, PANEL, SCORE, group_keys, normalize_scores
 from reviewer.errors import UserError
+from reviewer.policy import Policy
+from reviewer.scoring.scores import APP, EXPERT, MAD_TO_SD, PANEL, SCORE, group_keys, normalize_scores
 
 __all__ = ["flag_outliers", "expert_deviation", "icc", "icc_oneway", "kendalls_w", "krippendorff_alpha",
            "reliability_report"]
-
-
-def _policy_agg(policy: Any):
-    if policy is None:
-        from reviewer.policy import load_policy
-        policy = load_policy()
-    return policy.aggregation
 
 
 def _totals(df: pd.DataFrame, criteria=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,11 +37,11 @@ def _totals(df: pd.DataFrame, criteria=None) -> tuple[pd.DataFrame, pd.DataFrame
     return totals[totals[SCORE].notna()].reset_index(drop=True), problems
 
 
-def flag_outliers(df: pd.DataFrame, policy: Any = None, *, points: float | None = None,
+def flag_outliers(df: pd.DataFrame, policy: Policy, *, points: float | None = None,
                   robust_z: float | None = None) -> pd.DataFrame:
     """One row per score present: panel median, deviation, robust z and the flags with reasons.
     Thresholds default to the policy's [aggregation] outlier_points / outlier_robust_z."""
-    agg = _policy_agg(policy)
+    agg = policy.aggregation
     points = agg.outlier_points if points is None else float(points)
     robust_z = agg.outlier_robust_z if robust_z is None else float(robust_z)
     t, _ = _totals(df)

@@ -16,6 +16,9 @@ import pandas as pd
 from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.scoring.aggregation import METHODS, add_rank, make_aggregator
+from reviewer.scoring.ranking import parse_bool
+from reviewer.scoring.reliability import flag_outliers
+from reviewer.scoring.uncertainty import bootstrap
 
 SCORE_COLUMNS: dict[str, list[str]] = {
     "expert_id": ["expert_id", "expert", "专家编号", "专家", "专家id", "专家代码", "评审专家", "评审专家编号"],
@@ -199,7 +202,6 @@ def aggregate_scores(df: pd.DataFrame, policy: Policy, method: str, *, trim: int
         if fields is not None:
             res["field"] = res["application_id"].map(fields)
     elif interval:
-        from reviewer.scoring.uncertainty import bootstrap
         n = policy.aggregation.bootstrap_resamples if resamples is None else resamples
         res = bootstrap(df.drop(columns=["field"], errors="ignore"), agg, n_resamples=n, seed=seed,
                         fields=fields).table
@@ -210,7 +212,6 @@ def aggregate_scores(df: pd.DataFrame, policy: Policy, method: str, *, trim: int
     if "panel" in res.columns:
         res["rank_in_panel"] = res.groupby("panel")["score"].rank(ascending=False, method="min").astype("Int64")
     # outlier flags per application
-    from reviewer.scoring.reliability import flag_outliers
     fl = flag_outliers(df.drop(columns=["field"], errors="ignore"), policy)
     keys = [k for k in ("panel", "application_id") if k in res.columns and k in fl.columns]
     cnt = fl.groupby(keys, observed=True)["flagged"].sum().rename("n_outliers").reset_index()
@@ -237,7 +238,6 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
         raise UserError(f"{path}: missing column(s) {missing}; expected 申报编号/application_id, 总分/score, 领域/field "
                         f"and the family subtotals {[f.id for f in policy.rubric.families]} (or their names "
                         f"{[f.name for f in policy.rubric.families]}); found {[str(c) for c in raw.columns]}")
-    from reviewer.scoring.ranking import parse_bool
     errors = [f"{path}: {w}" for w in warns]
     keep = np.ones(len(d), dtype=bool)
     numeric = ["score", *[f.id for f in policy.rubric.families if f.id in d.columns]]

@@ -26,19 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from reviewer.scoring.aggregation import (
-    APP,
-    EXPERT,
-    PANEL,
-    SCORE,
-    _Base,
-    _factorize,
-    _sort_groups,
-    add_rank,
-    group_keys,
-    normalize_scores,
-)
 from reviewer.errors import UserError
+from reviewer.scoring.aggregation import Aggregator, add_rank, factorize_groups, sort_groups
+from reviewer.scoring.scores import APP, EXPERT, PANEL, SCORE, group_keys, normalize_scores
 
 __all__ = ["bootstrap", "BootstrapResult", "leave_one_expert_out"]
 
@@ -76,32 +66,10 @@ def _nanquantile(a: np.ndarray, qs: list[float]) -> list[np.ndarray]:
     return out
 
 
-def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, seed: int = 0,
-              level: float = 0.95, fields: Mapping[str, str] | pd.Series | None = None,
-              batch: int = 16, n_jobs: int | None = None) -> BootstrapResult:
-    """Bootstrap intervals of score and rank (see module doc).  Seeded: same inputs + seed ->
-    same intervals, whatever ``n_jobs`` (threads; default: all cores).  ``fields`` maps
-    application_id -> field for P(first in field)."""
-    if not isinstance(aggregator, _Base):
-        raise UserError(f"bootstrap: method {getattr(aggregator, 'method', aggregator)!r} is not resampled; "
-                        f"use trimmed, median, mean, winsorized or huber (calibrated/bayes give their own intervals)")
-    if int(n_resamples) < 1:
-        raise UserError(f"bootstrap resamples {n_resamples}: expected an integer >= 1")
-    if not 0 < level < 1:
-        raise UserError(f"level {level}: expected a number between 0 and 1")
-    totals, problems = normalize_scores(df, criteria=aggregator.criteria, families=aggregator.families)
-    point, _ = aggregator._fit_totals(totals)
-    totals = totals[totals[SCORE].notna()].reset_index(drop=True)
-    keys = group_keys(totals)
-    codes, uniq = _factorize(totals, keys)
-    G = len(uniq)
-    # keep the point table's group order
-    point = point.merge(uniq.assign(_g=np.arange(G)), on=keys, how="left")
-    gpos = point["_g"].fillna(-1).to_numpy().astype(np.intp)
-    x = totals[SCORE].to_numpy(dtype=float)
-    ecodes = pd.factorize(totals[EXPERT], sort=True)[0]
-    s = _sort_groups(codes, x, ecodes, G)
-    # slots = (panel unit, expert) pairs; panel unit = panel column, else the group itself
+def _slots(totals: pd.DataFrame, codes: np.ndarray, ecodes: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resampling slots = (panel unit, expert) pairs, grouped by unit (panel unit = the panel
+    column, else the group itself): each slot's unit start and unit size, and each score row's slot."""
     unit = pd.factorize(totals[PANEL])[0] if PANEL in totals.columns else codes
     n_e = int(ecodes.max()) + 1 if ecodes.size else 1
     slot_codes, slot_uniq = pd.factorize(unit.astype(np.int64) * n_e + ecodes)
@@ -116,6 +84,57 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
     u_len = np.diff(np.r_[u_start, S])
     slot_start = np.repeat(u_start, u_len)
     slot_len = np.repeat(u_len, u_len)
+    return slot_start, slot_len, row_slot
+
+
+def _p_first_in_field(samples: np.ndarray, f: pd.Series) -> np.ndarray:
+    """Per application, the share of resamples in which it is first in its field `f` (ties share)."""
+    R, G = samples.shape
+    fc, funiq = pd.factorize(f)
+    p = np.full(G, np.nan)
+    has = fc >= 0
+    if has.any():
+        filled = np.where(np.isnan(samples), -np.inf, samples)
+        fmax = np.full((R, len(funiq)), -np.inf)
+        for j in range(len(funiq)):
+            cols = np.flatnonzero(fc == j)
+            fmax[:, j] = filled[:, cols].max(axis=1)
+        is_max = (filled == fmax[:, np.where(has, fc, 0)]) & np.isfinite(filled) & has[None, :]
+        n_ties = np.zeros((R, len(funiq)))
+        for j in range(len(funiq)):
+            n_ties[:, j] = is_max[:, fc == j].sum(axis=1)
+        share = np.where(is_max, 1.0 / np.maximum(n_ties[:, np.where(has, fc, 0)], 1), 0.0)
+        p[has] = share.mean(axis=0)[has]
+    return p
+
+
+def bootstrap(df: pd.DataFrame, aggregator: Aggregator, *, n_resamples: int = 1000, seed: int = 0,
+              level: float = 0.95, fields: Mapping[str, str] | pd.Series | None = None,
+              batch: int = 16, n_jobs: int | None = None) -> BootstrapResult:
+    """Bootstrap intervals of score and rank (see module doc).  Seeded: same inputs + seed ->
+    same intervals, whatever ``n_jobs`` (threads; default: all cores).  ``fields`` maps
+    application_id -> field for P(first in field)."""
+    if not isinstance(aggregator, Aggregator):
+        raise UserError(f"bootstrap: method {getattr(aggregator, 'method', aggregator)!r} is not resampled; "
+                        f"use trimmed, median, mean, winsorized or huber (calibrated/bayes give their own intervals)")
+    if int(n_resamples) < 1:
+        raise UserError(f"bootstrap resamples {n_resamples}: expected an integer >= 1")
+    if not 0 < level < 1:
+        raise UserError(f"level {level}: expected a number between 0 and 1")
+    totals, problems = normalize_scores(df, criteria=aggregator.criteria, families=aggregator.families)
+    point, _ = aggregator.fit_totals(totals)
+    totals = totals[totals[SCORE].notna()].reset_index(drop=True)
+    keys = group_keys(totals)
+    codes, uniq = factorize_groups(totals, keys)
+    G = len(uniq)
+    # keep the point table's group order
+    point = point.merge(uniq.assign(_g=np.arange(G)), on=keys, how="left")
+    gpos = point["_g"].fillna(-1).to_numpy().astype(np.intp)
+    x = totals[SCORE].to_numpy(dtype=float)
+    ecodes = pd.factorize(totals[EXPERT], sort=True)[0]
+    s = sort_groups(codes, x, ecodes, G)
+    slot_start, slot_len, row_slot = _slots(totals, codes, ecodes)
+    S = slot_start.size
     rows_sorted_slot = row_slot[s.order]
     R = int(n_resamples)
     samples = np.full((R, G), np.nan)
@@ -128,7 +147,7 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
         cnt = np.bincount((draw + (np.arange(B) * S)[:, None]).ravel(), minlength=B * S).reshape(B, S)
         cnt = cnt.astype(np.int32)
         for i in range(B):
-            samples[b0 + i] = aggregator._raw(s, cnt[i][rows_sorted_slot])
+            samples[b0 + i] = aggregator.raw_estimate(s, cnt[i][rows_sorted_slot])
 
     starts = list(range(0, R, batch))
     jobs = max(1, min(int(n_jobs or os.cpu_count() or 1), len(starts)))
@@ -155,44 +174,29 @@ def bootstrap(df: pd.DataFrame, aggregator: _Base, *, n_resamples: int = 1000, s
         fmap = pd.Series(fields) if not isinstance(fields, pd.Series) else fields
         f = table[APP].map(fmap)
         table["field"] = f.to_numpy()
-        fc, funiq = pd.factorize(f)
-        p = np.full(G, np.nan)
-        has = fc >= 0
-        if has.any():
-            filled = np.where(np.isnan(samples), -np.inf, samples)
-            fmax = np.full((R, len(funiq)), -np.inf)
-            for j in range(len(funiq)):
-                cols = np.flatnonzero(fc == j)
-                fmax[:, j] = filled[:, cols].max(axis=1)
-            is_max = (filled == fmax[:, np.where(has, fc, 0)]) & np.isfinite(filled) & has[None, :]
-            n_ties = np.zeros((R, len(funiq)))
-            for j in range(len(funiq)):
-                n_ties[:, j] = is_max[:, fc == j].sum(axis=1)
-            share = np.where(is_max, 1.0 / np.maximum(n_ties[:, np.where(has, fc, 0)], 1), 0.0)
-            p[has] = share.mean(axis=0)[has]
-        table["p_first_in_field"] = p
+        table["p_first_in_field"] = _p_first_in_field(samples, f)
     table["n_resamples"] = R
     table["interval"] = f"bootstrap {level:.0%} (experts resampled within panels)"
     return BootstrapResult(table=table, samples=samples, n_resamples=R, seed=seed, level=level)
 
 
-def leave_one_expert_out(df: pd.DataFrame, aggregator: _Base, *, experts: list[str] | None = None,
+def leave_one_expert_out(df: pd.DataFrame, aggregator: Aggregator, *, experts: list[str] | None = None,
                          only_changes: bool = True) -> pd.DataFrame:
     """For each expert (default: all), refit without their scores and compare ranks (competition
     rank on the rounded score, 1 = best) and scores.  Returns one row per (expert, application)
     whose rank changed (all rows if ``only_changes=False``), with the expert's influence summary
     columns ``n_rank_changes`` and ``max_abs_rank_change``."""
-    if not isinstance(aggregator, _Base):
+    if not isinstance(aggregator, Aggregator):
         raise UserError("leave-one-expert-out: use trimmed, median, mean, winsorized or huber")
     totals, _ = normalize_scores(df, criteria=aggregator.criteria, families=aggregator.families)
     keys = group_keys(totals)
-    base, _ = aggregator._fit_totals(totals)
+    base, _ = aggregator.fit_totals(totals)
     base = add_rank(base)[[*keys, SCORE, "rank"]]
     ex = sorted(pd.unique(totals[EXPERT])) if experts is None else list(experts)
     out = []
     for e in ex:
         sub = totals[totals[EXPERT] != e]
-        res, _ = aggregator._fit_totals(sub)
+        res, _ = aggregator.fit_totals(sub)
         res = add_rank(res)[[*keys, SCORE, "rank"]]
         m = base.merge(res, on=keys, how="left", suffixes=("_before", "_after"))
         m.insert(0, EXPERT, e)

@@ -12,6 +12,7 @@ from enum import Enum
 
 import pandas as pd
 
+from reviewer.exports import write_table
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 
@@ -210,8 +211,6 @@ class ScreeningResult:
         return lines
 
     def write(self, out) -> list:
-        from reviewer.exports import write_table
-
         return (write_table(self.summary, out, "screening_summary", "形式审查汇总")
                 + write_table(self.checks, out, "screening_checks", "形式审查明细"))
 
