@@ -133,7 +133,7 @@ def test_current_user(monkeypatch):
 def test_check_stage():
     pol = load_policy()
     assert common.check_stage("认定评审", pol) == "认定评审"
-    with pytest.raises(UserError, match="unknown stage '复审'; stages are 初审评估, 现场考察, 认定评审"):
+    with pytest.raises(UserError, match="未知阶段 unknown stage '复审': expected one of 初审评估, 现场考察, 认定评审"):
         common.check_stage("复审", pol)
 
 

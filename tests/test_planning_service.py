@@ -17,7 +17,7 @@ STAGES = tuple(P.stages.order)
 
 @pytest.mark.parametrize("values, match", [
     ({"stages": ["初审"]}, "unknown stage '初审'"),
-    ({"locks": [("复审", "X1", "A1")]}, r"unknown stage '复审' \(locks\)"),
+    ({"locks": [("复审", "X1", "A1")]}, r"locks: 未知阶段 unknown stage '复审'"),
     ({"forbids": [("初审评估", "X1")]}, "forbids"),
     ({"seed": -1}, "seed=-1"),
     ({"seed": 1.5}, "seed=1.5"),

@@ -56,12 +56,11 @@ class PlanningInput:
 
 def panel_rules(policy: Policy) -> PanelRules:
     r = policy.panel_rules
-    cats = list(r.categories)
     return PanelRules(
         min_per_category=r.min_per_category,
-        tech_industry_categories=tuple(cats.index(c) for c in r.tech_industry_categories),
+        tech_industry_categories=r.tech_industry_indices,
         tech_industry_share=r.tech_industry_share,
-        technical_category=cats.index("技术") if "技术" in cats else -1,
+        technical_category=r.technical_index,
         min_field_matched_technical=r.min_field_matched_technical,
         chair_required=r.chair_required,
         one_per_employer=policy.conflicts.one_per_employer_per_panel,
@@ -95,7 +94,7 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
     a_idx = {a.application_id: j for j, a in enumerate(apps)}
     cats = list(policy.panel_rules.categories)
     category = np.array([cats.index(e.category) for e in experts], dtype=np.int64)
-    technical = category == (cats.index("技术") if "技术" in cats else -1)
+    technical = category == policy.panel_rules.technical_index
     fm = field_match(experts, apps)
     fm = sp.csr_matrix(fm.multiply(technical[:, None]).astype(bool))
     can_chair = technical & np.array([e.title_level in policy.panel_rules.chair_title_levels for e in experts])
@@ -106,10 +105,7 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
     except OSError:  # a read-only home: compute without the cache
         aff = affinity_matrix(experts, apps, affinity_weights)
     excluded = conflicts.excluded_matrix()
-    penalties = {"C9": policy.conflicts.same_city_penalty}
-    if not policy.conflicts.applicant_declared_hard:
-        penalties["C6"] = 1.0
-    soft = conflicts.soft_matrix(penalties)
+    soft = conflicts.soft_matrix(policy.conflicts.soft_penalties())
 
     stage_names = list(policy.stages.order)
     base_rules = panel_rules(policy)

@@ -44,10 +44,11 @@ def quiet(_: str) -> None:
 
 def check_stage_names(policy: Policy, names: Iterable[str], what: str) -> None:
     """UserError naming the first of `names` that is not a stage of the policy."""
-    order = list(policy.stages.order)
     for name in names:
-        if name not in order:
-            raise UserError(f"未知阶段 unknown stage {name!r} ({what}); stages are {', '.join(order)}")
+        try:
+            policy.stage(name)
+        except UserError as e:
+            raise UserError(f"{what}: {e}") from None
 
 
 def _bad(what: str, value: Any, expected: str) -> UserError:

@@ -25,7 +25,9 @@ from reviewer.store import audit
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
-from reviewer.policy import Policy
+from reviewer.conflicts.detector import detect_conflicts
+from reviewer.policy import Policy, load_policy
+from reviewer.resources import DEFAULT_POLICY_PATH
 from reviewer.store.models import utcnow
 from reviewer.store.models import (AnnualEvaluation, Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
                                    Panel, Publication, ReviewDecision, Round, Run, RunSeat, Score, SeatRule, Waiver)
@@ -56,7 +58,6 @@ def policy_from_text(text: str, as_of: str | None = None, source: str = "(stored
 
 
 def read_policy_text(path: str | Path | None) -> tuple[str, str]:
-    from reviewer.policy import DEFAULT_POLICY_PATH, load_policy
     p = Path(path) if path else DEFAULT_POLICY_PATH
     load_policy(p)  # validates, with clear messages
     return p.read_bytes().decode("utf-8"), str(p)
@@ -285,9 +286,7 @@ def add_seat_rule(s: Session, r: Round, kind: str, stage: str, expert_id: str, a
         raise ValueError(kind)
     if not reason.strip():
         raise UserError(f"a {kind} needs a reason (--reason): Chinese rules require a reason for any manual pick")
-    pol = round_policy(r)
-    if stage not in pol.stages.order:
-        raise UserError(f"unknown stage {stage!r}; stages are {', '.join(pol.stages.order)}")
+    round_policy(r).stage(stage)
     _check_ids(s, r, experts=[expert_id], applications=[application_id])
     x = SeatRule(round_id=r.id, kind=kind, stage=stage, expert_id=expert_id, application_id=application_id,
                  reason=reason, created_by=user)
@@ -389,8 +388,7 @@ def publish(s: Session, r: Round, stage: str, seats: pd.DataFrame, *, user: str,
     recorded repairs. The writer under `reviewer.store.publishing.publish_run`, which publishes the
     seats of a stored run after checking them against the run's result hash; publish through that."""
     pol = round_policy(r)
-    if stage not in pol.stages.order:
-        raise UserError(f"unknown stage {stage!r}; stages are {', '.join(pol.stages.order)}")
+    pol.stage(stage)
     old = publication(s, r, stage)
     if old is not None:
         raise UserError(f"round {r.code} stage {stage} was published already (#{old.id} by {old.published_by} at "
@@ -464,7 +462,6 @@ def replace_expert(s: Session, r: Round, stage: str, application_id: str, old_ex
         e_new = data.expert(new_expert)
     except KeyError:
         raise UserError(f"unknown expert id {new_expert!r} in round {r.code}") from None
-    from reviewer.conflicts.detector import detect_conflicts
     pol = round_policy(r)
     if not e_new.drawable:
         raise UserError(f"expert {new_expert} cannot be drawn (状态 {e_new.status})")
