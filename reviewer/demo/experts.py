@@ -64,6 +64,7 @@ class _Pool:
 
     def __init__(self, rng: random.Random, policy: Policy, names: Names, firms: Firms, apps: list[DemoApp]):
         self.rng, self.names, self.fields = rng, names, policy.fields.all
+        self.tech = policy.panel_rules.technical_category
         self.field_units: dict[str, set[str]] = {f: set() for f in self.fields}
         self.applicant_firms: dict[str, list[Org]] = {f: [] for f in self.fields}
         seen_firm: set[str] = set()
@@ -121,7 +122,7 @@ class _Pool:
             related = RELATED_FIELDS[f]
             flds = [f] + rng.sample(related, rng.choice([0, 1, 1, 2]) if len(related) > 1 else rng.choice([0, 1]))
             spec = self.kw(f, rng.randint(2, 3)) + ([rng.choice(FIELD_KEYWORDS[flds[1]])] if len(flds) > 1 else [])
-            self.add("技术", org, level, title, flds, spec)
+            self.add(self.tech, org, level, title, flds, spec)
 
     def industry(self) -> None:
         """产业 (~20%): industry people, mostly from firms and associations."""

@@ -97,11 +97,11 @@ def _expected_screening(apps: list[DemoApp]) -> dict[str, dict]:
     return expected
 
 
-def build_round(seed: int = DEFAULT_SEED, policy: Policy | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
+def build_round(seed: int, policy: Policy) -> tuple[dict[str, pd.DataFrame], dict]:
     """All demo tables (English keys) and the planted-cases record. Nothing is written to the output
     folder: the input tables pass through a temporary folder only, for the importer (the panels are
     planned on the round as the importer reads it)."""
-    policy = demo_policy(policy or load_policy())
+    policy = demo_policy(policy)
     as_of = dt.date.fromisoformat(policy.meta.as_of)
     rng = random.Random(seed)
     names = Names(random.Random(f"names:{seed}"))
@@ -127,8 +127,7 @@ def build_round(seed: int = DEFAULT_SEED, policy: Policy | None = None) -> tuple
     return tables, planted
 
 
-def generate_demo(out_dir: str | Path = DEFAULT_OUT, seed: int = DEFAULT_SEED,
-                  policy: Policy | None = None) -> dict[str, pd.DataFrame]:
+def generate_demo(out_dir: str | Path, seed: int, policy: Policy) -> dict[str, pd.DataFrame]:
     """Generate the demo round and write its files to `out_dir`; returns the tables (English keys)."""
     tables, planted = build_round(seed, policy)
     write_demo(tables, planted, out_dir)
@@ -140,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                                  description="Write the synthetic demo round (2026) and past-centre indicators.")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: reviewer/data/demo)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    ap.add_argument("--policy", default=None, help="policy file (default: reviewer/data/policy.toml)")
+    ap.add_argument("--policy", default=None, help="policy file (default: the bundled policy)")
     args = ap.parse_args(argv)
-    tables = generate_demo(args.out, args.seed, load_policy(args.policy) if args.policy else None)
+    tables = generate_demo(args.out, args.seed, load_policy(args.policy))
     for name, df in tables.items():
         print(f"{name:20s} {len(df):6d} rows")
     print(f"written to {args.out}")

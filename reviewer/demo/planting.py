@@ -30,6 +30,7 @@ class Planter:
                  policy: Policy, as_of: dt.date):
         self.rng, self.apps, self.experts, self.history = rng, apps, experts, history
         self.policy, self.as_of = policy, as_of
+        self.tech = policy.panel_rules.technical_category   # the policy names the technical category
         self.taken: set[str] = set()
         self.cases: list[dict] = []
         self.declared: list[dict] = []
@@ -113,7 +114,7 @@ class Planter:
                 (years_before(ref, 4) - dt.timedelta(days=1), "member", "not excluded"),
                 (y3, "lead", "excluded (boundary: ended exactly 3 years before the reference date)")):
             a = self.next_app()
-            e = self.pick("技术", a.proposal.field)
+            e = self.pick(self.tech, a.proposal.field)
             name, code = self.unit_of(a, unit)
             start = rand_date(self.rng, dt.date(2008, 7, 1), dt.date(2016, 12, 31))
             # this past job replaces any other past job; the current one starts the day after it ended
@@ -135,7 +136,7 @@ class Planter:
                 ("董监高", "董事", dt.date(2016, 6, 1), dt.date(ref.year - 4, 12, 31), "lead", "not excluded"),
                 ("股东", "股东（持股12%）", dt.date(2020, 3, 1), None, "member", "excluded")):
             a = self.next_app()
-            e = self.pick(self.rng.choice(("技术", "产业", "金融")))
+            e = self.pick(self.rng.choice((self.tech, "产业", "金融")))
             name, code = self.unit_of(a, unit)
             self.hist(e, kind=kind, org_name=name, org_credit_code=code, role=role, start=start, end=end)
             self.case(e, a, "C2", expected, f"{role} of {name} {start.isoformat()}–{end.isoformat() if end else '至今'}")
@@ -149,27 +150,27 @@ class Planter:
                   role="兄弟", note="与牵头单位法定代表人为兄弟关系")
         self.case(e, a, "C3", "excluded", "亲属: brother of the legal representative")
         a = self.next_app()
-        e = self.pick("技术", a.proposal.field, "正高级")
+        e = self.pick(self.tech, a.proposal.field, "正高级")
         self.hist(e, kind="师生", org_name=a.lead.name, org_credit_code=a.lead.code, person=a.row["centre_head"],
                   role="博士生导师", start=dt.date(2008, 9, 1), end=dt.date(2012, 6, 30),
                   note="中心负责人攻读博士学位期间的导师")
         self.case(e, a, "C3", "excluded", "师生: doctoral advisor of the centre head (ended 2012; advisor ties have no window)")
         a = self.next_app()
         m = self.member_firm(a)
-        e = self.pick("技术", a.proposal.field)
+        e = self.pick(self.tech, a.proposal.field)
         self.hist(e, kind="合作", org_name=m["unit_name"], org_credit_code=m["credit_code"], role="项目负责人",
                   start=dt.date(ref.year - 3, 1, 1), end=dt.date(ref.year - 1, 12, 31),
                   note="共同承担自治区科技重大专项（桂科AA23xxxxxx）")
         self.case(e, a, "C3", "excluded", f"合作 co-project with member {m['unit_name']} until {ref.year - 1}-12-31")
         a = self.next_app()
         m = self.member_firm(a)
-        e = self.pick("技术", a.proposal.field)
+        e = self.pick(self.tech, a.proposal.field)
         self.hist(e, kind="合作", org_name=m["unit_name"], org_credit_code=m["credit_code"], role="课题参与人",
                   start=dt.date(ref.year - 7, 1, 1), end=dt.date(ref.year - 4, 6, 30),
                   note="共同承担国家重点研发计划课题（已结题）")
         self.case(e, a, "C3", "not excluded", f"合作 co-project ended {ref.year - 4}-06-30, outside the 3-year window")
         a = self.next_app()
-        e = self.pick("技术", a.proposal.field)
+        e = self.pick(self.tech, a.proposal.field)
         d = dt.date(ref.year - 2, 9, 15)
         self.hist(e, kind="合作", org_name=a.lead.name, org_credit_code=a.lead.code, person=a.row["centre_head"],
                   role="合著者", start=d, end=d, note="与中心负责人合著期刊论文")
@@ -180,7 +181,7 @@ class Planter:
         expert at an applicant member unit recorded without a credit code (matched by name)."""
         a = self.app(field="汽车", exclude=self.used_apps)
         self.used_apps.append(a.app_id)
-        e = self.pick("技术", a.proposal.field, clean=False)
+        e = self.pick(self.tech, a.proposal.field, clean=False)
         e.update(employer=a.lead.name, employer_credit_code=a.lead.code, employer_type="企业", city=a.lead.city,
                  title="教授级高级工程师", title_level="正高级")
         cur = self.current_job(e)
@@ -228,7 +229,7 @@ class Planter:
 
     def namesakes(self) -> None:
         """Two different experts who share a name."""
-        e1 = self.pick("技术", clean=False)
+        e1 = self.pick(self.tech, clean=False)
         e2 = self.pick("经济", clean=False, not_employer=e1["employer"])
         e2["name"] = e1["name"]
         e2["email"] = f"{pinyin(e1['name'])}{self.rng.randint(100, 999)}@126.com"
@@ -243,20 +244,20 @@ class Planter:
         for n in (2, 3, 1):
             a = self.next_app()
             for k in range(n):
-                e = self.pick("技术" if k != 1 else "产业", a.proposal.field)
+                e = self.pick(self.tech if k != 1 else "产业", a.proposal.field)
                 self.declared.append(dict(application_id=a.app_id, expert_id=e["expert_id"], kind="不适宜",
                                           declared_by="申报单位", reason=_UNSUITABLE_REASONS[k], rule=None,
                                           date=a.row["submitted_on"]))
-                self.case(e, a, "C6", "excluded", "named unsuitable by the applicant")
+                self.case(e, a, self.policy.conflicts.unsuitable_rule, "excluded", "named unsuitable by the applicant")
                 unsuitable.append((a, e, self.cases[-1]))
         a, e, waived_case = unsuitable[2]
         waived_case["expected"] = "not excluded (C6 waived by staff)"
         self.declared.append(dict(application_id=a.app_id, expert_id=e["expert_id"], kind="豁免", declared_by="工作人员",
                                   reason="经核查，该专家所在单位与申报单位无竞争和业务往来，申报单位所列理由不成立，经处务会研究同意豁免",
-                                  rule="C6", date=dt.date(ref.year, 10, 20)))
+                                  rule=self.policy.conflicts.unsuitable_rule, date=dt.date(ref.year, 10, 20)))
         for reason, who in _RECUSALS:
             a = self.next_app()
-            e = self.pick("技术", a.proposal.field)
+            e = self.pick(self.tech, a.proposal.field)
             self.declared.append(dict(application_id=a.app_id, expert_id=e["expert_id"], kind="回避", declared_by=who,
                                       reason=reason, rule=None, date=dt.date(ref.year, 10, self.rng.randint(8, 28))))
             self.case(e, a, "C3", "excluded", f"declared recusal ({who})")
