@@ -10,7 +10,8 @@ from reviewer.cli.main import app
 
 
 def test_user_add_list_and_token(tmp_path, monkeypatch):
-    monkeypatch.setenv("REVIEWER_APP_DATA", str(tmp_path))
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
     r = CliRunner().invoke(app, ["user", "add", "zhang", "--name", "张三"], input="pass-word-1\npass-word-1\n")
     assert r.exit_code == 0, r.output
     assert auth.verify("zhang", "pass-word-1").display_name == "张三"
@@ -27,7 +28,8 @@ def test_user_add_list_and_token(tmp_path, monkeypatch):
 
 
 def test_user_add_rejects_bad_input(tmp_path, monkeypatch):
-    monkeypatch.setenv("REVIEWER_APP_DATA", str(tmp_path))
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
     from reviewer.cli.main import main
     import pytest
     with pytest.raises(SystemExit) as e:
