@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -387,3 +386,14 @@ def test_expert_can_download_and_upload_own_sheet(appdata):
     sc = svc_scores.scores(rid)
     mine = sc[(sc.panel == "初审评估")]
     assert set(mine["expert_id"]) == {a}
+
+
+def test_the_checkout_launcher_runs_the_packaged_app(appdata):
+    """`streamlit run app.py` in a source checkout is the packaged app (reviewer/app/ui/main.py)."""
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "轮次 Round"
+    at.switch_page(str(MAIN.parent / "pages" / "ranking.py")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "排名 Ranking"

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 
-import altair as alt
 import pandas as pd
 import pytest
 
@@ -313,3 +311,44 @@ def test_plan_published_from_the_app_is_a_reproducible_store_run(demo):
         assert pub.run_id == p2.meta["run_id"]
     rep = reproduce(app_store.store(), p2.meta["run_id"])
     assert rep.identical, rep
+
+
+def test_a_plan_is_its_store_run_and_draft_replacements_are_recorded_at_publication(demo, appdata):
+    """No plan is read back from a file: the app shows the run's seats, publishes them with the run id,
+    and a replacement made on the draft becomes a recorded replacement of the publication."""
+    from reviewer.app import store as app_store
+    from reviewer.store import repo
+    from reviewer.store.reproduce import reproduce
+    stage = "初审评估"
+    p = svc_panels.plan_stage(demo, stage, seed=2, time_limit=20)
+    run_id = p.meta["run_id"]
+    pairs = lambda df: set(zip(df.application_id, df.expert_id))
+    assert pairs(app_store.run_seats(run_id, stage)) == pairs(p.panels)
+    e, a = p.panels.expert_id.iloc[3], p.panels.application_id.iloc[3]
+    draft, changes = svc_panels.replace_expert(demo, stage, e, a, "专家因病无法参加", time_limit=20)
+    assert draft.meta["run_id"] == run_id and len(draft.meta["replacements"]) == 1
+    assert (e, a) not in set(zip(draft.panels.expert_id, draft.panels.application_id))
+    assert pairs(svc_panels.saved_plan(demo, stage).panels) == pairs(draft.panels)    # a refresh shows the same
+    svc_panels.publish(demo, stage, user="zhang")
+    with app_store.store().read() as s:
+        pub = repo.publication(s, repo.get_round(s, demo), stage)
+        assert pub.run_id == run_id
+    assert pairs(app_store.published_seats(demo, stage)) == pairs(draft.panels)
+    chain = app_store.audit_entries(demo)
+    rep = chain[chain.action == "replacement"]
+    assert len(rep) == int((changes.change == "removed").sum()) and (rep.reason == "专家因病无法参加").all()
+    assert reproduce(app_store.store(), run_id).identical
+    folder = svc_rounds.round_dir(demo)
+    assert not [x for x in folder.rglob("*") if x.is_file() and "plans" in x.parts]   # no copy of a plan kept
+    assert not [x for x in folder.glob("*.csv") if x.name not in ("scores.csv", "reference_panels.csv")]
+
+
+def test_a_plan_made_with_the_store_commands_shows_in_the_app(demo):
+    from reviewer.cli.main import main
+    svc_imports.load_bundle(demo)          # the app records the round's inputs in the store on first use
+    with pytest.raises(SystemExit) as e:
+        main(["run", "assign", "--round", demo, "--stage", "现场考察", "--seed", "4", "--time-limit", "20"])
+    assert e.value.code == 0
+    p = svc_panels.saved_plan(demo, "现场考察")
+    assert p is not None and p.feasible and p.meta["seed"] == 4 and p.panels["application_id"].nunique() == 29
+    assert svc_overview.round_state(demo).set_index("stage").loc["现场考察", "planned"] == "有方案"

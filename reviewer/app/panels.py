@@ -16,7 +16,6 @@ run and every change after the solver is on the audit chain with its reason. The
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from typing import Callable
 

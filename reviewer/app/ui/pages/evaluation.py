@@ -1,9 +1,9 @@
 import streamlit as st
 
-from reviewer.app.ui.common import T, guard, header, lang, round_id, table
 from reviewer.app import charts as charts
 from reviewer.app import evaluation as ae
 from reviewer.app import rounds as svc_rounds
+from reviewer.app.ui.common import T, guard, header, lang, round_id, table
 
 header("evaluation", "试点中心年度考核评估（百分制；优秀 ≥ 90、良好 ≥ 80、合格 ≥ 60、不合格 < 60）与中心状态"
                      "（试点、认定、撤销：连续两年不合格或建设期满三年未达标即撤销）。默认显示演示数据，可上传本年度指标。",

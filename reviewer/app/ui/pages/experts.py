@@ -1,9 +1,9 @@
 import streamlit as st
 
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.app import charts as charts
 from reviewer.app import conflicts as svc_conflicts
 from reviewer.app import imports as svc_imports
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.conflicts.detector import RULES
 
 header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",

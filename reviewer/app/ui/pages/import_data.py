@@ -1,7 +1,7 @@
 import streamlit as st
 
-from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 from reviewer.app import imports as svc_imports
+from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 from reviewer.intake import schema
 
 header("import", "上传申报书、成员单位、创新平台、专家库、专家履历、回避申报（.xlsx 或 .csv，中文表头，英文别名亦可）。"

@@ -1,10 +1,10 @@
 import pandas as pd
 import streamlit as st
 
-from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 from reviewer.app import packs as svc_packs
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import auth
+from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 
 header("packs", "已发布阶段的专家通知包：每位专家一个文件夹（通知与任务、评分表、保密与回避承诺书、日程 .ics），只含本人任务；"
                 "另附工作人员汇总表。也可为专家生成个人链接（随机令牌，有效期可设），专家只能看到自己的任务并上传评分。",

@@ -2,10 +2,10 @@ import random
 
 import streamlit as st
 
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",

@@ -1,12 +1,12 @@
 import streamlit as st
 
-from reviewer.app.ui.common import T, guard, header, lang, round_id, table
 from reviewer.app import charts as charts
 from reviewer.app import ranking as svc_ranking
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
 from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
+from reviewer.app.ui.common import T, guard, header, lang, round_id, table
 
 header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
        "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "

@@ -3,9 +3,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from reviewer.app.ui.common import T, flash, can_edit, guard, header, round_id, table, user_name
 from reviewer.app import overview as svc_overview
 from reviewer.app import rounds as svc_rounds
+from reviewer.app.ui.common import T, flash, can_edit, guard, header, round_id, table, user_name
 
 header("round", "本轮评审的进度一览：申报与专家数量、形式审查结果、各阶段专家组与评分状态。",
        "The round at a glance: applications and experts, screening, and per stage the panels and scores.")

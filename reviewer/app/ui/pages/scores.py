@@ -1,8 +1,8 @@
 import streamlit as st
 
-from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.app import charts as charts
 from reviewer.app import scores as svc_scores
+from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, user_name
 
 header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
                  "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from reviewer.app.ui.common import T, flash, can_edit, guard, header, read_only_note, round_id, table, user_name, lang
 from reviewer.app import charts as charts
 from reviewer.app import screening as svc_screening
+from reviewer.app.ui.common import T, flash, can_edit, guard, header, read_only_note, round_id, table, user_name, lang
 
 header("screening", "每个申报逐项审查（E1–E9）：通过、不通过或需复核，并给出依据和规则。不通过的申报保留在名单中，并写明原因。",
        "Every application is checked (E1–E9): pass, fail or needs review, with evidence and rule. "
