@@ -1,8 +1,7 @@
-"""The staff app in a real browser: `reviewer app --port N` (Streamlit on the packaged app) on a free port,
-headless Chromium
-(Debian's `chromium`, driven by Playwright) through round -> import -> screening -> experts ->
-panels (solve) -> scores -> ranking, a screenshot of each page in tests/artifacts/, assertions on
-visible text. In CI (CI=true) a missing Chromium is a failure, not a skip."""
+"""The staff app in a real browser: `reviewer app --port N` (Streamlit on the packaged app) on a free
+port, headless Chromium (Debian's `chromium`, driven by Playwright) through round -> import ->
+screening -> experts -> panels (solve) -> scores -> ranking, a screenshot of each page in
+tests/artifacts/, assertions on visible text. In CI (CI=true) a missing Chromium is a failure, not a skip."""
 from __future__ import annotations
 
 import os
@@ -153,6 +152,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     page.locator("input[type='file']").first.set_input_files(
         files=[{"name": "申报书.csv", "mimeType": "text/csv", "buffer": apps.to_csv(index=False).encode("utf-8")}])
     visible(page, "申报书.csv")
+    idle(page)  # the upload's rerun is over before the click
     page.get_by_role("button", name="导入", exact=True).click()
     visible(page, "逐行错误")
     idle(page)
@@ -162,6 +162,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     # put the demo workbook back so the round is whole again
     page.locator("input[type='file']").first.set_input_files(str(ROOT / "reviewer" / "data" / "demo" / "round2026.xlsx"))
     visible(page, "round2026.xlsx")
+    idle(page)
     page.get_by_role("button", name="导入", exact=True).click()
     visible(page, "导入成功")
     idle(page)

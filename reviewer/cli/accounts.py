@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         address: Optional[str] = typer.Option(None, "--address",
                                               help="Address to listen on (default: all; 127.0.0.1 for this machine only)."),
     ) -> None:
-        """评审系统 Start the staff app (Streamlit) in this folder's home ($REVIEWER_HOME)."""
+        """评审系统 Start the staff app (Streamlit) on the store and accounts of the home folder ($REVIEWER_HOME)."""
         _start_app(port, address)
 
     @user_app.command("add")
