@@ -154,12 +154,15 @@ def ensure_demo_round() -> str:
             return DEMO_ROUND_ID
         tmp = Path(tempfile.mkdtemp(prefix="demo-", dir=rounds_root()))
         _fill_demo_folder(tmp)
-        try:
-            if p.exists() and not any(p.iterdir()):
-                p.rmdir()
-            tmp.rename(p)
-        except OSError:  # another session made it first
-            shutil.rmtree(tmp, ignore_errors=True)
+        p.mkdir(exist_ok=True)
+        # sources.json last: its presence says the folder is complete
+        for item in sorted(tmp.iterdir(), key=lambda x: x.name == "sources.json"):
+            try:
+                if not (p / item.name).exists():
+                    item.rename(p / item.name)
+            except OSError:  # another session moved it first
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
         return DEMO_ROUND_ID
 
 
