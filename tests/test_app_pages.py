@@ -2,23 +2,30 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reviewer.app import service as svc
+from reviewer.app import expert_view as svc_expert_view
+from reviewer.app import imports as svc_imports
+from reviewer.app import panels as svc_panels
+from reviewer.app import rounds as svc_rounds
+from reviewer.app import scores as svc_scores
+from reviewer.app import screening as svc_screening
+from reviewer.resources import DEMO_DIR
 from reviewer.app import auth
+from reviewer.app.ui import MAIN
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(MAIN)   # the packaged entry script (reviewer/app/ui/main.py); pages are relative to it
 TIMEOUT = 120
 
 
 @pytest.fixture()
 def appdata(tmp_path, monkeypatch):
-    monkeypatch.setenv("REVIEWER_APP_DATA", str(tmp_path))
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
     return tmp_path
 
 
@@ -74,8 +81,8 @@ def test_round_page_creates_a_round_and_rejects_a_blank_name(appdata):
     at.text_input[0].input("2027年度试点")  # a form: the value goes with the submit
     [b for b in at.button if b.label == "创建"][0].click().run()
     assert "已创建轮次 2027年度试点" in texts(at)
-    assert at.session_state["round_id"] != svc.DEMO_ROUND_ID
-    assert any(r.name == "2027年度试点" for r in svc.list_rounds())
+    assert at.session_state["round_id"] != svc_rounds.DEMO_ROUND_ID
+    assert any(r.name == "2027年度试点" for r in svc_rounds.list_rounds())
 
 
 def test_language_switch(appdata):
@@ -95,7 +102,7 @@ def test_import_page_bad_upload_shows_row_errors(appdata):
     at = start("pages/import_data.py")
     assert at.title[0].value == "导入 Import"
     assert any("模板" in d.label for d in at.get("download_button"))
-    apps = pd.read_excel(svc.DEMO_DIR / "round2026.xlsx", sheet_name="申报书", dtype=str)
+    apps = pd.read_excel(DEMO_DIR / "round2026.xlsx", sheet_name="申报书", dtype=str)
     apps.loc[2, "牵头单位统一社会信用代码"] = "NOT-A-CODE"
     apps.loc[4, "领域"] = "造船"
     at.file_uploader[0].set_value(("申报书.csv", apps.to_csv(index=False).encode("utf-8"), "text/csv"))
@@ -110,7 +117,7 @@ def test_import_page_bad_upload_shows_row_errors(appdata):
 
 def test_import_page_good_upload(appdata):
     at = start("pages/import_data.py")
-    data = (svc.DEMO_DIR / "round2026.xlsx").read_bytes()
+    data = (DEMO_DIR / "round2026.xlsx").read_bytes()
     at.file_uploader[0].set_value(("round2026.xlsx", data, "application/octet-stream"))
     at.run()
     button(at, "导入").click().run()
@@ -131,7 +138,7 @@ def test_screening_page_and_review_decision(appdata):
     at.text_area[0].input("已补充证明材料，核实无误")
     button(at, "保存结论").click().run()
     assert "已保存" in texts(at)
-    assert svc.audit_log(svc.DEMO_ROUND_ID).iloc[0]["action"] == "review_decision"
+    assert svc_rounds.audit_log(svc_rounds.DEMO_ROUND_ID).iloc[0]["action"] == "review_decision"
 
 
 # ---------------------------------------------------------------- experts and conflicts
@@ -170,11 +177,11 @@ def test_panels_page_solves_and_publishes(appdata):
 
 
 def test_panels_page_infeasible_shows_reasons(appdata):
-    rid = svc.ensure_demo_round()
-    a = svc.screening(rid).eligible_ids()[0]
-    fin = [x.expert_id for x in svc.load_bundle(rid).data.experts if x.category == "金融"]
+    rid = svc_rounds.ensure_demo_round()
+    a = svc_screening.screening(rid).eligible_ids()[0]
+    fin = [x.expert_id for x in svc_imports.load_bundle(rid).data.experts if x.category == "金融"]
     for x in fin:
-        svc.set_constraint(rid, "初审评估", "forbid", x, a, "测试：排除全部金融专家")
+        svc_panels.set_constraint(rid, "初审评估", "forbid", x, a, "测试：排除全部金融专家")
     at = start("pages/panels.py")
     button(at, "求解").click().run()
     t = texts(at)
@@ -183,9 +190,9 @@ def test_panels_page_infeasible_shows_reasons(appdata):
 
 
 def test_panels_page_replace_declining_expert(appdata):
-    rid = svc.ensure_demo_round()
-    p = svc.plan_stage(rid, "初审评估", time_limit=20)
-    svc.publish(rid, "初审评估")
+    rid = svc_rounds.ensure_demo_round()
+    p = svc_panels.plan_stage(rid, "初审评估", time_limit=20)
+    svc_panels.publish(rid, "初审评估")
     at = start("pages/panels.py")
     e = p.panels.expert_id.iloc[0]
     sel = [s for s in at.selectbox if s.label == "请辞专家"][0]
@@ -205,9 +212,9 @@ def test_panels_page_replace_declining_expert(appdata):
 def test_packs_page_needs_a_published_stage_then_makes_links(appdata):
     at = start("pages/packs.py")
     assert "尚无已发布的专家组" in texts(at)
-    rid = svc.ensure_demo_round()
-    svc.plan_stage(rid, "初审评估", time_limit=20)
-    svc.publish(rid, "初审评估")
+    rid = svc_rounds.ensure_demo_round()
+    svc_panels.plan_stage(rid, "初审评估", time_limit=20)
+    svc_panels.publish(rid, "初审评估")
     at = start("pages/packs.py")
     button(at, "生成通知包").click().run()
     assert not at.exception
@@ -255,7 +262,7 @@ def test_ranking_page_lists_methods_and_exports(appdata):
 
 
 def test_ranking_page_without_scores(appdata):
-    info = svc.create_round("空轮次")
+    info = svc_rounds.create_round("空轮次")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["round_id"] = info.round_id
     at.run()
@@ -273,7 +280,7 @@ def test_evaluation_page(appdata):
 
 
 def test_evaluation_page_bad_upload_shows_row_errors(appdata):
-    ind = pd.read_excel(svc.DEMO_DIR / "indicators.xlsx", dtype=str)
+    ind = pd.read_excel(DEMO_DIR / "indicators.xlsx", dtype=str)
     ind.iloc[1, 1] = "明年"                                       # the year column of Excel row 3
     at = start("pages/evaluation.py")
     at.file_uploader(key="ev_ind").set_value(("indicators.csv", ind.to_csv(index=False).encode("utf-8"), "text/csv"))
@@ -319,9 +326,9 @@ def test_analyst_is_read_only(appdata):
 # ---------------------------------------------------------------- the expert link (URL tampering)
 
 def _published_two_experts():
-    rid = svc.ensure_demo_round()
-    p = svc.plan_stage(rid, "初审评估", time_limit=20)
-    svc.publish(rid, "初审评估")
+    rid = svc_rounds.ensure_demo_round()
+    p = svc_panels.plan_stage(rid, "初审评估", time_limit=20)
+    svc_panels.publish(rid, "初审评估")
     load = p.panels.groupby("expert_id")["application_id"].apply(set)
     a, b = load.index[0], next(e for e in load.index[1:] if load[e] != load[load.index[0]])
     return rid, p.panels, a, b, load
@@ -365,9 +372,9 @@ def test_expert_can_download_and_upload_own_sheet(appdata):
     assert any("评分表" in d.label for d in at.get("download_button"))
     # fill the expert's own sheet and upload it
     from openpyxl import load_workbook
-    wb = load_workbook(io.BytesIO(svc.expert_score_sheet(rid, a, "初审评估")))
+    wb = load_workbook(io.BytesIO(svc_expert_view.expert_score_sheet(rid, a, "初审评估")))
     ws = wb["评分表"]
-    crit = svc.policy_for(rid).rubric.criteria
+    crit = svc_rounds.policy_for(rid).rubric.criteria
     for r in range(3, 3 + len(load[a])):
         for k, c in enumerate(crit):
             ws.cell(r, 4 + k, c.max * 0.8)
@@ -376,6 +383,17 @@ def test_expert_can_download_and_upload_own_sheet(appdata):
     at.file_uploader[0].set_value(("mine.xlsx", buf.getvalue(), "application/octet-stream")).run()
     button(at, "提交评分").click().run()
     assert "已提交" in texts(at)
-    sc = svc.scores(rid)
+    sc = svc_scores.scores(rid)
     mine = sc[(sc.panel == "初审评估")]
     assert set(mine["expert_id"]) == {a}
+
+
+def test_the_checkout_launcher_runs_the_packaged_app(appdata):
+    """`streamlit run app.py` in a source checkout is the packaged app (reviewer/app/ui/main.py)."""
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "轮次 Round"
+    at.switch_page(str(MAIN.parent / "pages" / "ranking.py")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "排名 Ranking"

@@ -1,7 +1,7 @@
-"""The staff app in a real browser: `streamlit run app.py` on a free port, headless Chromium
-(Debian's `chromium`, driven by Playwright) through round -> import -> screening -> experts ->
-panels (solve) -> scores -> ranking, a screenshot of each page in tests/artifacts/, assertions on
-visible text. In CI (CI=true) a missing Chromium is a failure, not a skip."""
+"""The staff app in a real browser: `reviewer app --port N` (Streamlit on the packaged app) on a free
+port, headless Chromium (Debian's `chromium`, driven by Playwright) through round -> import ->
+screening -> experts -> panels (solve) -> scores -> ranking, a screenshot of each page in
+tests/artifacts/, assertions on visible text. In CI (CI=true) a missing Chromium is a failure, not a skip."""
 from __future__ import annotations
 
 import os
@@ -61,13 +61,11 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("appdata")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REVIEWER_DB_URL", "REVIEWER_HOME")}
-    env.update({"REVIEWER_APP_DATA": str(data), "PYTHONUNBUFFERED": "1"})
+    env.update({"REVIEWER_HOME": str(data), "PYTHONUNBUFFERED": "1", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
     log = open(data / "streamlit.log", "w")
     _LOG["path"] = data / "streamlit.log"
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "reviewer.cli.main", "app", "--port", str(port),
+                             "--address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -154,6 +152,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     page.locator("input[type='file']").first.set_input_files(
         files=[{"name": "申报书.csv", "mimeType": "text/csv", "buffer": apps.to_csv(index=False).encode("utf-8")}])
     visible(page, "申报书.csv")
+    idle(page)  # the upload's rerun is over before the click
     page.get_by_role("button", name="导入", exact=True).click()
     visible(page, "逐行错误")
     idle(page)
@@ -163,6 +162,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     # put the demo workbook back so the round is whole again
     page.locator("input[type='file']").first.set_input_files(str(ROOT / "reviewer" / "data" / "demo" / "round2026.xlsx"))
     visible(page, "round2026.xlsx")
+    idle(page)
     page.get_by_role("button", name="导入", exact=True).click()
     visible(page, "导入成功")
     idle(page)
@@ -238,16 +238,20 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
 
     # an expert's personal link, made with the CLI; expert_id=<another expert> in the URL changes nothing
     from reviewer.app import store as app_store
-    os.environ["REVIEWER_APP_DATA"] = str(server["data"])
+    old_home = os.environ.get("REVIEWER_HOME")
+    os.environ["REVIEWER_HOME"] = str(server["data"])
     try:
         seats = app_store.published_seats("demo-2026", "初审评估")
     finally:
-        os.environ.pop("REVIEWER_APP_DATA", None)
+        if old_home is None:
+            os.environ.pop("REVIEWER_HOME", None)
+        else:
+            os.environ["REVIEWER_HOME"] = old_home
         app_store._STORES.clear()
     mine_e = seats["expert_id"].iloc[0]
     other_e = next(e for e in seats["expert_id"] if e != mine_e)
     out = subprocess.run([sys.executable, "-m", "reviewer.cli.main", "token", mine_e, "--round", "demo-2026", "--url", base],
-                         env={**os.environ, "REVIEWER_APP_DATA": str(server["data"])}, capture_output=True, text=True,
+                         env={**os.environ, "REVIEWER_HOME": str(server["data"])}, capture_output=True, text=True,
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr
     link = out.stdout.strip().splitlines()[-1]

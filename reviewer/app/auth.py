@@ -10,8 +10,8 @@
 * a signed-in browser gets a session id (random, expiring; hash stored) that the app keeps in the
   URL, so a refresh keeps the user signed in.
 
-Storage: one SQLite file ``auth.sqlite`` in the app data folder (`reviewer.app.service.data_dir`).
-Everything goes through the functions below, so it can move into the round store later.
+Storage: one SQLite file ``auth.sqlite`` in the home folder (`reviewer.home.default_home()`,
+$REVIEWER_HOME). Everything goes through the functions below, so it can move into the round store later.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviewer.app.base import home
 from reviewer.errors import UserError
 
 ROLES = ("admin", "staff", "analyst")
@@ -57,10 +58,7 @@ def _now() -> dt.datetime:
 
 
 def db_path(folder: str | Path | None = None) -> Path:
-    if folder is None:
-        from reviewer.app.service import data_dir
-        folder = data_dir()
-    p = Path(folder)
+    p = home() if folder is None else Path(folder)
     p.mkdir(parents=True, exist_ok=True)
     return p / "auth.sqlite"
 

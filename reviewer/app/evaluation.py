@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from reviewer.centres.evaluation import Scheme, evaluate, load_centres, load_indicators
+from reviewer.centres.lifecycle import replay
+from reviewer.centres.report import annual_list
 from reviewer.errors import UserError
 from reviewer.policy import Policy
-
-from reviewer.resources import DEMO_DIR  # noqa: E402
+from reviewer.resources import DEMO_DIR
 
 
 @dataclass
@@ -37,10 +39,6 @@ def _issues(loaded) -> pd.DataFrame:
 
 def evaluate_files(indicators: str | Path, centres: str | Path | None, policy: Policy, year: int | None = None,
                    as_of: dt.date | None = None) -> EvaluationView:
-    from reviewer.centres.evaluation import Scheme, evaluate, load_centres, load_indicators
-    from reviewer.centres.report import annual_list
-    from reviewer.centres.lifecycle import replay
-
     scheme = Scheme.from_policy(policy)
     cen = load_centres(centres, policy) if centres else None
     ind = load_indicators(indicators, policy, scheme, cen.frame if cen is not None else None)

@@ -1,18 +1,19 @@
-"""The staff app's link to the round store (reviewer.store, issue 5).
+"""The staff app's link to the round store (reviewer.store): the same database as the `reviewer`
+commands, so a round made with `reviewer round create` is a round of the app and the other way round.
 
 The store is the record of everything a person decides or that must not change afterwards:
-the round and each import (files, hashes, rows), needs-review decisions, waivers, locks and forbids,
-publications, replacements of published seats, submitted scores and the hash-chained audit log.
-The app's round folder (reviewer.app.service) keeps working copies: uploaded files, draft plans,
-UI state. Every function here opens its own short transaction.
+the rounds, each import (files, hashes, rows), needs-review decisions, waivers, locks and forbids,
+planning runs and their seats, publications, replacements of published seats, submitted scores and
+the hash-chained audit log. A round's working folder (reviewer.app.rounds) keeps only working files:
+uploaded files, the score table used for analysis, the draft's pending replacements, UI state.
+Every function here opens its own short transaction.
 
-Database: $REVIEWER_DB_URL, else SQLite `reviewer.sqlite` in the app data folder.
+Database: $REVIEWER_DB_URL, else SQLite `reviewer.sqlite` in the home folder (reviewer.store.engine).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,22 +21,21 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from reviewer.store import audit as chain
+from reviewer.app.base import acting_user
 from reviewer.errors import UserError
+from reviewer.policy import Policy
+from reviewer.store import audit as chain
 from reviewer.store import models as m
 from reviewer.store import repo
-from reviewer.store.engine import Store
+from reviewer.store.engine import Store, resolve_url
 
 _STORES: dict[str, Store] = {}
 _LOCK = threading.RLock()
-APP_USER = "app"
 
 
 def url() -> str:
-    if os.environ.get("REVIEWER_DB_URL"):
-        return os.environ["REVIEWER_DB_URL"]
-    from reviewer.app.service import data_dir
-    return f"sqlite:///{data_dir() / 'reviewer.sqlite'}"
+    """The store's URL: $REVIEWER_DB_URL, else <home>/reviewer.sqlite (as for the `reviewer` commands)."""
+    return resolve_url(None)
 
 
 def store() -> Store:
@@ -52,21 +52,49 @@ def version() -> int:
         return chain.count(s)
 
 
-def _user(user: str | None) -> str:
-    return (user or "").strip() or APP_USER
-
-
 # ---------------------------------------------------------------- rounds and imports
 
-def ensure_round(round_id: str, name: str, as_of: str | None, user: str | None = None) -> None:
+def _round_dict(r: m.Round) -> dict:
+    return {"code": r.code, "name": r.name, "as_of": r.as_of, "year": r.year,
+            "created": r.created_at.isoformat(timespec="seconds"), "created_by": r.created_by}
+
+
+def rounds() -> list[dict]:
+    """Every round of the store (code, name, as_of, year, created, created_by), oldest first."""
     with store().read() as s:
-        if s.execute(select(m.Round.id).where(m.Round.code == round_id)).scalar_one_or_none() is not None:
-            return
+        return [_round_dict(r) for r in repo.list_rounds(s)]
+
+
+def find_round(code: str) -> dict | None:
+    with store().read() as s:
+        r = s.execute(select(m.Round).where(m.Round.code == code)).scalar_one_or_none()
+        return None if r is None else _round_dict(r)
+
+
+def get_round(code: str) -> dict:
+    """The round, or UserError naming the rounds there are."""
+    with store().read() as s:
+        return _round_dict(repo.get_round(s, code))
+
+
+def create_round(code: str, name: str, as_of: str | None, user: str | None = None) -> dict:
+    with store().write() as s:
+        return _round_dict(repo.create_round(s, code, user=acting_user(user), name=name, as_of=as_of))
+
+
+def ensure_round(round_id: str, name: str, as_of: str | None, user: str | None = None) -> None:
+    if find_round(round_id) is not None:
+        return
     try:
-        with store().write() as s:
-            repo.create_round(s, round_id, user=_user(user), name=name, as_of=as_of)
+        create_round(round_id, name, as_of, user)
     except UserError:
         pass  # created by a concurrent session
+
+
+def round_policy(code: str) -> Policy:
+    """The policy stored with the round (its text when the round was made, with the round's reference date)."""
+    with store().read() as s:
+        return repo.round_policy(repo.get_round(s, code))
 
 
 def sources_digest(sources: dict) -> str:
@@ -88,7 +116,7 @@ def ensure_import(round_id: str, folder: Path, sources: dict, data, report, user
     with _LOCK:
         with store().write() as s:
             r = repo.get_round(s, round_id)
-            snap = repo.record_import(s, r, data, report, user=_user(user),
+            snap = repo.record_import(s, r, data, report, user=acting_user(user),
                                       source="app: " + ", ".join(sorted({v[0] for v in sources.values()})))
             import_id = snap.id
         marker.write_text(json.dumps({"sources": digest, "url": url(), "import_id": import_id}), encoding="utf-8")
@@ -109,7 +137,7 @@ def review_decisions(round_id: str) -> list[dict]:
 def decide_review(round_id: str, application_id: str, rule: str, outcome: str, reason: str, user: str | None) -> None:
     with store().write() as s:
         repo.decide_review(s, repo.get_round(s, round_id), application_id, rule, outcome, reason=reason,
-                           user=_user(user))
+                           user=acting_user(user))
 
 
 def waivers(round_id: str) -> list[dict]:
@@ -128,7 +156,7 @@ def add_waiver(round_id: str, application_id: str, expert_id: str, rule: str, re
                                                      m.Waiver.rule == rule)).scalar_one_or_none()
         if exists is not None:
             raise UserError(f"{expert_id} – {application_id} {rule} is waived already")
-        repo.add_waiver(s, r, expert_id, application_id, rule, reason=reason, user=_user(user))
+        repo.add_waiver(s, r, expert_id, application_id, rule, reason=reason, user=acting_user(user))
 
 
 def seat_rules(round_id: str) -> list[dict]:
@@ -154,11 +182,11 @@ def add_seat_rule(round_id: str, stage: str, kind: str, expert_id: str, applicat
                                                  m.SeatRule.stage == stage, m.SeatRule.expert_id == expert_id,
                                                  m.SeatRule.application_id == application_id)).scalar_one_or_none()
         if old is None:
-            repo.add_seat_rule(s, r, kind, stage, expert_id, application_id, reason=reason, user=_user(user))
+            repo.add_seat_rule(s, r, kind, stage, expert_id, application_id, reason=reason, user=acting_user(user))
         else:
             s.execute(update(m.SeatRule).where(m.SeatRule.id == old.id)
-                      .values(active=True, reason=reason, created_by=_user(user), created_at=m.utcnow()))
-            chain.record(s, user=_user(user), action=kind, reason=reason, round_code=round_id,
+                      .values(active=True, reason=reason, created_by=acting_user(user), created_at=m.utcnow()))
+            chain.record(s, user=acting_user(user), action=kind, reason=reason, round_code=round_id,
                          entity=f"{stage} {expert_id} × {application_id}", before=None,
                          after={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id})
 
@@ -171,8 +199,40 @@ def remove_seat_rule(round_id: str, stage: str, expert_id: str, application_id: 
                                                  m.SeatRule.application_id == application_id,
                                                  m.SeatRule.active).values(active=False))
         if res.rowcount:
-            chain.record(s, user=_user(user), action="seat_rule.remove", reason="", round_code=round_id,
+            chain.record(s, user=acting_user(user), action="seat_rule.remove", reason="", round_code=round_id,
                          entity=f"{stage} {expert_id} × {application_id}")
+
+
+# ---------------------------------------------------------------- planning runs
+
+def _run_dict(run: m.Run) -> dict:
+    return {"id": run.id, "stages": list(run.stages or []), "status": run.status, "path": run.solver_path,
+            "seed": run.seed, "parameters": dict(run.parameters or {}), "objective": run.objective,
+            "gap": run.gap, "wall_seconds": run.wall_seconds, "breakdown": dict(run.breakdown or {}),
+            "summary": dict(run.summary or {}), "created": run.created_at.isoformat(timespec="seconds"),
+            "created_by": run.created_by, "policy_sha256": run.policy_sha256}
+
+
+def latest_plan_run(round_id: str, stage: str) -> dict | None:
+    """The round's newest planning run that planned `stage` (made in the app or with `reviewer run plan`)."""
+    with store().read() as s:
+        r = repo.get_round(s, round_id)
+        runs = s.execute(select(m.Run).where(m.Run.round_id == r.id, m.Run.kind == "planning")
+                         .order_by(m.Run.id.desc())).scalars()
+        run = next((x for x in runs if stage in (x.stages or [])), None)
+        return None if run is None else _run_dict(run)
+
+
+def plan_run(run_id: int) -> dict:
+    with store().read() as s:
+        return _run_dict(repo.get_run(s, run_id))
+
+
+def run_seats(run_id: int, stage: str) -> pd.DataFrame:
+    """The seats a recorded run gave one stage: stage, application_id, expert_id, role."""
+    with store().read() as s:
+        seats = repo.run_seats(s, run_id)
+    return seats[seats["stage"] == stage][["stage", "application_id", "expert_id", "role"]].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- publication and replacements
@@ -180,15 +240,22 @@ def remove_seat_rule(round_id: str, stage: str, expert_id: str, application_id: 
 def publication(round_id: str, stage: str) -> dict | None:
     with store().read() as s:
         p = repo.publication(s, repo.get_round(s, round_id), stage)
-        return None if p is None else {"at": p.published_at.isoformat(timespec="seconds"), "by": p.published_by}
+        return None if p is None else {"at": p.published_at.isoformat(timespec="seconds"), "by": p.published_by,
+                                       "run_id": p.run_id}
 
 
-def publish(round_id: str, stage: str, panels: pd.DataFrame, user: str | None, reason: str = "",
-            run_id: int | None = None) -> None:
-    seats = panels[["stage", "application_id", "expert_id", "role"]]
+def publish(round_id: str, stage: str, seats: pd.DataFrame, user: str | None, reason: str = "",
+            run_id: int | None = None, replacements: list[dict] = (), data=None) -> None:
+    """Publish `seats` (the run's seats when `run_id` is given) and then record each replacement made
+    on the draft before publication ({"pairs": [[application, old, new]], "reason", "user"}): one
+    transaction, so the publication and its replacements land together or not at all."""
+    seats = seats[["stage", "application_id", "expert_id", "role"]]
     with store().write() as s:
-        repo.publish(s, repo.get_round(s, round_id), stage, seats, user=_user(user), reason=reason,
+        r = repo.get_round(s, round_id)
+        repo.publish(s, r, stage, seats, user=acting_user(user), reason=reason,
                      run_id=run_id, source="staff app" + (f", run #{run_id}" if run_id else ""))
+        for rep in replacements:
+            _replace(s, r, stage, rep["pairs"], rep["reason"], rep.get("user") or user, data)
 
 
 def published_seats(round_id: str, stage: str, include_replaced: bool = False) -> pd.DataFrame:
@@ -196,30 +263,28 @@ def published_seats(round_id: str, stage: str, include_replaced: bool = False) -
         return repo.published_seats(s, repo.get_round(s, round_id), stage, include_replaced=include_replaced)
 
 
-def replace_seats(round_id: str, stage: str, changes: pd.DataFrame, reason: str, user: str | None, data) -> None:
-    """Record the replacements of a published stage: per application, removed expert -> added expert."""
+def _replace(s, r, stage: str, pairs, reason: str, user: str | None, data) -> None:
+    for app_id, old, new in pairs:
+        repo.replace_expert(s, r, stage, app_id, old, new, reason=reason, user=acting_user(user), data=data)
+
+
+def replace_seats(round_id: str, stage: str, pairs: list, reason: str, user: str | None, data) -> None:
+    """Record replacements of a published stage: (application, removed expert, added expert) each."""
     with store().write() as s:
-        r = repo.get_round(s, round_id)
-        for app_id, g in changes.groupby("application_id"):
-            out = list(g[g["change"] == "removed"]["expert_id"])
-            inn = list(g[g["change"] == "added"]["expert_id"])
-            if len(out) != len(inn):
-                raise UserError(f"{app_id}: {len(out)} seats out but {len(inn)} in; the published panel must keep its size")
-            for old, new in zip(out, inn):
-                repo.replace_expert(s, r, stage, app_id, old, new, reason=reason, user=_user(user), data=data)
+        _replace(s, repo.get_round(s, round_id), stage, pairs, reason, user, data)
 
 
 # ---------------------------------------------------------------- scores and audit
 
 def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str) -> int:
     with store().write() as s:
-        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=_user(user), source=source)
+        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source)
 
 
 def record(round_id: str, user: str | None, action: str, reason: str = "", entity: str = "", before: Any = None,
            after: Any = None) -> None:
     with store().write() as s:
-        chain.record(s, user=_user(user), action=action, reason=reason, round_code=round_id, entity=entity,
+        chain.record(s, user=acting_user(user), action=action, reason=reason, round_code=round_id, entity=entity,
                      before=before, after=after)
 
 

@@ -1,27 +1,47 @@
-"""`reviewer user add/list` and `reviewer token`: accounts of the staff app and expert links.
+"""`reviewer app`, `reviewer user add/list` and `reviewer token`: the staff app, its accounts and expert links.
 
+    reviewer app [--port 8501] [--address 0.0.0.0]                                    (starts the app)
     reviewer user add NAME [--role staff|analyst|admin] [--name 显示名] [--replace]   (asks for the password)
     reviewer user list
-    reviewer token EXPERT_ID [--days 14] [--round ROUND_ID] [--url http://host:8501]
+    reviewer token EXPERT_ID [--days 14] [--round ROUND] [--url http://host:8501]
 
-Accounts live in the app data folder ($REVIEWER_APP_DATA, default ~/.local/share/mic-reviewer);
-passwords are stored as salted scrypt hashes, expert tokens as SHA-256 digests (the link is
-printed once).
+Everything lives in the home folder ($REVIEWER_HOME, default ~/.local/share/mic-reviewer) beside the
+store: passwords as salted scrypt hashes, expert tokens as SHA-256 digests (the link is printed once).
+The app's rounds are the store's rounds (`reviewer round list`).
 """
 from __future__ import annotations
 
 import os
+import subprocess
 from typing import Optional
 
 import typer
 
 from reviewer.app import auth
+from reviewer.app.ui import streamlit_command
+
+
+def _start_app(port: Optional[int], address: Optional[str]) -> None:
+    """Replace this process by Streamlit serving the packaged app (so signals reach the server itself)."""
+    cmd = streamlit_command(port, address)
+    typer.echo("启动 starting: " + " ".join(cmd), err=True)
+    if os.name == "posix":
+        os.execv(cmd[0], cmd)
+    raise typer.Exit(subprocess.call(cmd))
 
 
 def register(app: typer.Typer) -> None:
-    user_app = typer.Typer(help="工作人员账户 Staff accounts of the app (`streamlit run app.py`).",
-                           no_args_is_help=True)
+    user_app = typer.Typer(help="工作人员账户 Staff accounts of the app (`reviewer app`).", no_args_is_help=True)
     app.add_typer(user_app, name="user")
+
+    @app.command("app")
+    def app_(
+        port: Optional[int] = typer.Option(None, "--port", help="Port to serve on (default Streamlit's, 8501)."),
+        address: Optional[str] = typer.Option(None, "--address",
+                                              help="Address to listen on (default: all; 127.0.0.1 for this machine only)."),
+    ) -> None:
+        """评审系统 Start the staff app (Streamlit) on the store and accounts of the home folder ($REVIEWER_HOME)."""
+        _start_app(port, address)
 
     @user_app.command("add")
     def add(
@@ -52,14 +72,15 @@ def register(app: typer.Typer) -> None:
     def token(
         expert_id: str = typer.Argument(..., help="Expert id (专家编号), e.g. ZJ0001."),
         days: float = typer.Option(14, "--days", help="Days the link stays valid."),
-        round_id: Optional[str] = typer.Option(None, "--round", help="Round id (default: the app's current round)."),
+        round_id: Optional[str] = typer.Option(None, "--round", help="Round code (reviewer round list; "
+                                                                     "default: the app's current round)."),
         url: str = typer.Option(os.environ.get("REVIEWER_APP_URL", "http://localhost:8501"), "--url",
                                 help="Address of the app."),
     ) -> None:
         """专家个人链接 A personal link for one expert: shows only their own assignments; expires."""
         if round_id is not None:
-            from reviewer.app import service as app_service
-            app_service.round_dir(round_id)  # must exist
+            from reviewer.app import rounds  # loads the store: only when needed, as the store commands do
+            rounds.require_round(round_id)  # a round of the store (reviewer round create)
         tok, expires = auth.issue_token(expert_id, days=days, round_id=round_id)
         typer.echo(f"{url.rstrip('/')}/?token={tok}")
         typer.echo(f"expert {expert_id}, valid until {expires.isoformat()} (shown once; only a hash is stored)", err=True)

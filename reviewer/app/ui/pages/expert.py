@@ -1,7 +1,9 @@
 """The expert's own page, reached by a personal link ?token=... — shows only this expert's seats."""
 import streamlit as st
 
-from reviewer.app import service as svc
+from reviewer.app import expert_view as svc_expert_view
+from reviewer.app import rounds as svc_rounds
+from reviewer.app import scores as svc_scores
 
 lang = st.session_state.get("lang", "zh")
 
@@ -15,17 +17,17 @@ tok = st.session_state.get("expert_token")
 if tok is None:
     st.error(T("链接无效或已过期，请联系工作人员。", "This link is invalid or has expired; please contact the staff."))
     st.stop()
-rid = tok.round_id or svc.last_round()
+rid = tok.round_id or svc_rounds.last_round()
 try:
-    info = svc.round_info(rid)
+    info = svc_rounds.round_info(rid)
 except Exception:
     st.error(T("链接对应的评审轮次不存在。", "The round of this link does not exist."))
     st.stop()
-name = svc.expert_name(rid, tok.expert_id)
+name = svc_expert_view.expert_name(rid, tok.expert_id)
 st.markdown(f"**{name}**（{tok.expert_id}）· {info.name} · {T('链接有效期至', 'link valid until')} {tok.expires:%Y-%m-%d}")
 st.caption(T("请遵守保密与回避承诺：如与下列申报有利害关系，请立即告知工作人员。",
              "Keep the review confidential; tell the staff at once if you have a conflict with any application below."))
-mine = svc.expert_assignments(rid, tok.expert_id)
+mine = svc_expert_view.expert_assignments(rid, tok.expert_id)
 if mine.empty:
     st.info(T("目前没有已发布的评审任务。", "No published assignment yet."))
     st.stop()
@@ -36,14 +38,14 @@ st.dataframe(mine, hide_index=True, width="stretch", column_config={
     "lead_city": st.column_config.Column(T("所在市", "City")), "role_zh": st.column_config.Column(T("角色", "Role"))})
 for stage in mine["stage"].unique():
     st.download_button(T(f"下载 {stage} 评分表", f"Download the {stage} score sheet"),
-                       data=svc.expert_score_sheet(rid, tok.expert_id, stage),
+                       data=svc_expert_view.expert_score_sheet(rid, tok.expert_id, stage),
                        file_name=f"评分表_{stage}_{tok.expert_id}.xlsx", key=f"sheet_{stage}",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 st.subheader(T("上传已填好的评分表", "Upload your filled score sheet"))
 f = st.file_uploader(T("评分表（.xlsx）", "Score sheet (.xlsx)"), type=["xlsx"], key="expert_upload")
 if f is not None and st.button(T("提交评分", "Submit scores"), type="primary"):
     try:
-        n, issues = svc.import_scores(rid, [(f.name, f.getvalue())], only_expert=tok.expert_id)
+        n, issues = svc_scores.import_scores(rid, [(f.name, f.getvalue())], only_expert=tok.expert_id)
     except Exception as e:  # a user mistake, shown in one line
         st.error(str(e))
     else:

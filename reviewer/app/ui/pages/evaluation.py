@@ -1,16 +1,16 @@
 import streamlit as st
 
-from pages.common import T, guard, header, lang, round_id, table
 from reviewer.app import charts as charts
 from reviewer.app import evaluation as ae
-from reviewer.app import service as svc
+from reviewer.app import rounds as svc_rounds
+from reviewer.app.ui.common import T, guard, header, lang, round_id, table
 
 header("evaluation", "试点中心年度考核评估（百分制；优秀 ≥ 90、良好 ≥ 80、合格 ≥ 60、不合格 < 60）与中心状态"
                      "（试点、认定、撤销：连续两年不合格或建设期满三年未达标即撤销）。默认显示演示数据，可上传本年度指标。",
        "Annual evaluation of pilot centres (100 points; bands) and the centre's state (pilot, recognised, revoked "
        "after two failed years or a 3-year build period without meeting the targets). Demo data by default; upload "
        "this year's indicators.")
-policy = svc.policy_for(round_id())
+policy = svc_rounds.policy_for(round_id())
 with st.expander(T("上传年度指标（可选）", "Upload indicators (optional)")):
     c = st.columns(2)
     ind = c[0].file_uploader(T("年度指标（中心编号、年度、各项指标与目标）", "Indicators"), type=["xlsx", "csv"], key="ev_ind")

@@ -2,9 +2,10 @@ import random
 
 import streamlit as st
 
-from pages.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.app import charts as charts
-from reviewer.app import service as svc
+from reviewer.app import imports as svc_imports
+from reviewer.app import panels as svc_panels
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
@@ -12,7 +13,7 @@ header("panels", "为一个阶段组建专家组：确定性优化或随机抽�
        "conflicts, load caps; lock or forbid pairs, replace a declining expert, plain reasons when no plan exists; "
        "publish (then immutable).")
 rid = round_id()
-b = guard(svc.load_bundle, rid)
+b = guard(svc_imports.load_bundle, rid)
 if b is None or not b.data.applications or not b.data.experts:
     st.info(T("请先导入申报和专家库。", "Import applications and experts first."))
     st.stop()
@@ -20,7 +21,7 @@ policy = b.policy
 cats = list(policy.panel_rules.categories)
 stage = st.radio(T("评审阶段", "Stage"), policy.stages.order, horizontal=True, key="panel_stage",
                  format_func=lambda s: f"{s}（{policy.panel_size(s)}人）")
-saved = svc.saved_plan(rid, stage)
+saved = svc_panels.saved_plan(rid, stage)
 published = saved is not None and saved.published
 
 # ---------------------------------------------------------------- solve
@@ -52,7 +53,7 @@ with st.container(border=True):
                 status.write(line)
                 bar.progress(min(0.95, 0.1 + 0.1 * len(lines)))
 
-            res = guard(svc.plan_stage, rid, stage, randomize=(mode == "draw"), seed=int(seed), time_limit=float(tl),
+            res = guard(svc_panels.plan_stage, rid, stage, randomize=(mode == "draw"), seed=int(seed), time_limit=float(tl),
                         include_review=inc, echo=echo, user=user_name())
             bar.progress(1.0)
             if res is None:
@@ -100,14 +101,14 @@ with tabs[0]:
     table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
                  "title_level", "employer", "role_zh", "affinity", "field_match", "same_city"], height=420)
 with tabs[1]:
-    st.altair_chart(charts.coverage_heatmap(svc.coverage_long(saved, cats), cats, lang()),
+    st.altair_chart(charts.coverage_heatmap(svc_panels.coverage_long(saved, cats), cats, lang()),
                     height=18 * max(1, p["application_id"].nunique()) + 90)
 with tabs[2]:
     st.altair_chart(charts.load_histogram(saved.loads, lang()), width="stretch")
     table(saved.loads.sort_values("load", ascending=False), ["expert_id", "expert_name", "category", "employer",
                                                              "load", "max_load"], height=280)
 with tabs[3]:
-    aff = svc.affinity_by_panel(saved)
+    aff = svc_panels.affinity_by_panel(saved)
     st.altair_chart(charts.affinity_bars(aff, lang()), width="stretch")
 with tabs[4]:
     st.altair_chart(charts.objective_breakdown(saved.breakdown(), lang()), width="stretch")
@@ -115,7 +116,7 @@ with tabs[4]:
 with tabs[5]:
     st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。修改后请重新求解。",
                   "Lock forces a pair, forbid excludes it. A manual pick needs a reason. Re-solve afterwards."))
-    con = svc.constraints(rid, stage)
+    con = svc_panels.constraints(rid, stage)
     table(con, ["kind", "expert_id", "application_id", "reason", "user", "at"])
     with st.form("constraint"):
         cc = st.columns([1, 1, 1, 2])
@@ -125,7 +126,7 @@ with tabs[5]:
         aid = cc[2].selectbox(T("申报编号", "Application"), sorted(p["application_id"].unique()))
         why = cc[3].text_input(T("理由", "Reason"))
         ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit() or published)
-    if ok and guard(svc.set_constraint, rid, stage, kind, eid.strip(), aid, why, user_name()) is not None:
+    if ok and guard(svc_panels.set_constraint, rid, stage, kind, eid.strip(), aid, why, user_name()) is not None:
         flash(T("已添加，请重新求解。", "Added: re-solve now."))
         st.rerun()
 with tabs[6]:
@@ -142,7 +143,7 @@ with tabs[6]:
         why = cc[2].text_input(T("理由", "Reason"), placeholder="专家因故无法参加")
         ok = st.form_submit_button(T("替换", "Replace"), type="primary", disabled=not can_edit())
     if ok:
-        out = guard(svc.replace_expert, rid, stage, eid, scope or None, why, float(tl), user_name())
+        out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), user_name())
         if out is not None:
             st.session_state["last_changes"] = out[1]
     ch = st.session_state.get("last_changes")
@@ -157,6 +158,6 @@ with tabs[7]:
     else:
         sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
         if st.button(T("发布", "Publish"), type="primary", disabled=not (sure and can_edit())):
-            if guard(svc.publish, rid, stage, user_name()) is not None:
+            if guard(svc_panels.publish, rid, stage, user_name()) is not None:
                 flash(T(f"{stage} 专家组已发布。", f"{stage} published."))
                 st.rerun()

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from pages.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.app import charts as charts
-from reviewer.app import service as svc
+from reviewer.app import scores as svc_scores
+from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, user_name
 
 header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
                  "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",
@@ -14,7 +14,7 @@ read_only_note()
 files = st.file_uploader(T("评分文件", "Score files"), type=["xlsx", "csv"], accept_multiple_files=True,
                          disabled=not can_edit(), key="score_files")
 if st.button(T("导入评分", "Import scores"), type="primary", disabled=not (files and can_edit())):
-    out = guard(svc.import_scores, rid, [(f.name, f.getvalue()) for f in files], user_name())
+    out = guard(svc_scores.import_scores, rid, [(f.name, f.getvalue()) for f in files], user_name())
     if out is not None:
         st.session_state["last_score_import"] = out
 out = st.session_state.get("last_score_import")
@@ -26,17 +26,17 @@ if out is not None:
     if not issues.empty:
         table(issues, ["severity", "file", "row", "column", "value", "expected"], height=260)
 
-stages = svc.scored_stages(rid)
+stages = svc_scores.scored_stages(rid)
 if not stages:
     st.info(T("本轮尚无评分。", "No scores yet."))
     st.stop()
 stage = st.radio(T("评审阶段", "Stage"), stages, index=len(stages) - 1, horizontal=True, key="score_stage")
-d = svc.stage_scores(rid, stage)
+d = svc_scores.stage_scores(rid, stage)
 c = st.columns(4)
 c[0].metric(T("评分行数", "Score rows"), len(d))
 c[1].metric(T("申报", "Applications"), d["application_id"].nunique())
 c[2].metric(T("专家", "Experts"), d["expert_id"].nunique())
-checks = guard(svc.score_checks, rid, stage)
+checks = guard(svc_scores.score_checks, rid, stage)
 if checks is None:
     st.stop()
 fl = checks["outliers"]

@@ -1,4 +1,4 @@
-"""Shared view helpers of the app pages (Streamlit only; every computation is in reviewer/)."""
+"""Shared view helpers of the app pages (Streamlit only; every computation is in reviewer.app's modules)."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -6,10 +6,13 @@ from typing import Iterable
 import pandas as pd
 import streamlit as st
 
-from reviewer.app import service as svc
-from reviewer.app.text import COLUMNS, page_title
+from reviewer.app import auth
+from reviewer.app import rounds
 from reviewer.app.auth import ROLE_ZH, User
+from reviewer.app.text import COLUMNS, page_title
 from reviewer.errors import UserError
+
+DEMO_USER = User("demo", "staff", "演示用户 demo")
 
 
 def lang() -> str:
@@ -20,8 +23,22 @@ def T(zh: str, en: str) -> str:
     return zh if lang() == "zh" else en
 
 
-def user() -> User:
-    return st.session_state["user"]
+def current_user() -> User | None:
+    """Who is signed in on this browser session: the demo user while there are no accounts, else the
+    user of the session id kept in the session or the URL (so a refresh stays signed in), else None.
+    The entry script calls it once per run and keeps the answer as st.session_state["user"]."""
+    if not auth.has_users():
+        return DEMO_USER
+    sid = st.session_state.get("sid") or st.query_params.get("sid")
+    u = auth.session_user(sid)
+    if u is not None:
+        st.session_state["sid"] = sid
+    return u
+
+
+def user() -> User | None:
+    """The signed-in user of this run (see `current_user`)."""
+    return st.session_state.get("user")
 
 
 def user_name() -> str:
@@ -29,23 +46,23 @@ def user_name() -> str:
 
 
 def can_edit() -> bool:
-    u = st.session_state.get("user")
+    u = user()
     return bool(u and u.can_edit)
 
 
 def round_id() -> str:
     rid = st.session_state.get("round_id")
     if not rid:
-        rid = svc.last_round()
+        rid = rounds.last_round()
         st.session_state["round_id"] = rid
     return rid
 
 
 def header(key: str, intro_zh: str = "", intro_en: str = "") -> None:
     st.title(page_title(key))
-    info = svc.round_info(round_id())
+    info = rounds.round_info(round_id())
     st.caption(f"{T('当前轮次', 'Round')}: **{info.name}** · {T('基准日', 'reference date')} "
-               f"{svc.policy_for(round_id()).as_of_date().isoformat()}"
+               f"{rounds.policy_for(round_id()).as_of_date().isoformat()}"
                + ("" if can_edit() else " · " + T("只读（分析人员）", "read-only (analyst)")))
     if intro_zh:
         st.markdown(T(intro_zh, intro_en))

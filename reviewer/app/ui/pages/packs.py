@@ -1,9 +1,10 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
-from reviewer.app import service as svc
+from reviewer.app import packs as svc_packs
+from reviewer.app import rounds as svc_rounds
 from reviewer.app import auth
+from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 
 header("packs", "已发布阶段的专家通知包：每位专家一个文件夹（通知与任务、评分表、保密与回避承诺书、日程 .ics），只含本人任务；"
                 "另附工作人员汇总表。也可为专家生成个人链接（随机令牌，有效期可设），专家只能看到自己的任务并上传评分。",
@@ -12,8 +13,8 @@ header("packs", "已发布阶段的专家通知包：每位专家一个文件夹
        "own tasks and uploads scores.")
 rid = round_id()
 read_only_note()
-policy = svc.policy_for(rid)
-published = [s for s in policy.stages.order if (p := svc.saved_plan(rid, s)) is not None and p.published]
+policy = svc_rounds.policy_for(rid)
+published = svc_packs.published_stages(rid, policy.stages.order)
 if not published:
     st.warning(T("尚无已发布的专家组。请先在“专家组”页发布。", "No published stage yet: publish on the Panels page."))
     st.stop()
@@ -21,7 +22,7 @@ stage = st.radio(T("阶段", "Stage"), published, horizontal=True)
 
 st.subheader(T("专家通知包", "Expert packs"))
 if st.button(T("生成通知包", "Make the packs"), type="primary", disabled=not can_edit()):
-    out = guard(svc.make_packs, rid, stage, user_name())
+    out = guard(svc_packs.make_packs, rid, stage, user_name())
     if out is not None:
         st.session_state["packs"] = (stage, out)
 packs = st.session_state.get("packs")
@@ -37,8 +38,7 @@ if packs is not None and packs[0] == stage:
     table(res["experts"], list(res["experts"].columns), height=300)
 
 st.subheader(T("专家个人链接", "Personal links"))
-plan = svc.saved_plan(rid, stage)
-experts = svc.published_experts(rid, stage)
+experts = svc_packs.published_experts(rid, stage)
 c = st.columns(3)
 days = c[0].number_input(T("有效天数", "Valid for (days)"), min_value=1, max_value=90, value=14)
 base = c[1].text_input(T("系统地址", "App address"), value="http://localhost:8501")
@@ -48,7 +48,7 @@ if c[2].button(T("生成个人链接", "Make links"), disabled=not can_edit()):
         tok, exp = auth.issue_token(r.expert_id, days=float(days), round_id=rid)
         rows.append({"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base.rstrip('/')}/?token={tok}",
                      "expires": exp.isoformat()})
-    svc.audit(rid, user_name(), "expert_links", {"stage": stage, "n": len(rows), "days": days})
+    svc_rounds.audit(rid, user_name(), "expert_links", {"stage": stage, "n": len(rows), "days": days})
     st.session_state["links"] = pd.DataFrame(rows)
 links = st.session_state.get("links")
 if links is not None:

@@ -1,7 +1,7 @@
 import streamlit as st
 
-from pages.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
-from reviewer.app import service as svc
+from reviewer.app import imports as svc_imports
+from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
 from reviewer.intake import schema
 
 header("import", "上传申报书、成员单位、创新平台、专家库、专家履历、回避申报（.xlsx 或 .csv，中文表头，英文别名亦可）。"
@@ -13,7 +13,7 @@ header("import", "上传申报书、成员单位、创新平台、专家库、�
 rid = round_id()
 read_only_note()
 st.download_button(T("下载空白模板（含列说明）", "Download the blank template (with a column guide)"),
-                   data=svc.template_bytes(), file_name="导入模板_template.xlsx",
+                   data=svc_imports.template_bytes(), file_name="导入模板_template.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 files = st.file_uploader(T("选择文件", "Choose files"), type=["xlsx", "csv"], accept_multiple_files=True,
@@ -22,12 +22,12 @@ table_for = {}
 if files:
     names = {t.name: f"{t.zh} {t.name}" for t in schema.TABLES.values()}
     for f in files:
-        if svc._table_of_file(f.name) is None and not f.name.lower().endswith(".xlsx"):
+        if svc_imports.table_of_file(f.name) is None and not f.name.lower().endswith(".xlsx"):
             pick = st.selectbox(T(f"“{f.name}” 是哪张表？", f"Which table is “{f.name}”?"), list(names),
                                 format_func=names.get, key=f"table_for_{f.name}")
             table_for[f.name] = pick
 if st.button(T("导入", "Import"), type="primary", disabled=not (files and can_edit())):
-    out = guard(svc.import_files, rid, [(f.name, f.getvalue()) for f in files], table_for, user_name())
+    out = guard(svc_imports.import_files, rid, [(f.name, f.getvalue()) for f in files], table_for, user_name())
     if out is not None:
         st.session_state["last_import"] = out
 
@@ -48,13 +48,13 @@ if out is not None:
         table(out.issues, ["severity", "file", "sheet", "row", "column", "value", "expected"])
 
 st.subheader(T("本轮当前数据", "Current inputs of the round"))
-b = guard(svc.load_bundle, rid)
+b = guard(svc_imports.load_bundle, rid)
 if b is not None:
     if not b.report.tables:
         st.info(T("尚未导入数据。", "Nothing imported yet."))
     else:
-        table(svc.import_summary(b.report), ["table_zh", "file", "sheet", "rows", "loaded", "rejected"])
-        iss = svc.issues_table(b.report)
+        table(svc_imports.import_summary(b.report), ["table_zh", "file", "sheet", "rows", "loaded", "rejected"])
+        iss = svc_imports.issues_table(b.report)
         if not iss.empty:
             with st.expander(T(f"当前数据中的问题（{len(iss)}）", f"Problems in the current inputs ({len(iss)})")):
                 table(iss, ["severity", "file", "sheet", "row", "column", "value", "expected"])

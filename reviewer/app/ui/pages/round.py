@@ -1,14 +1,16 @@
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
-from pages.common import T, flash, can_edit, guard, header, round_id, table, user_name
-from reviewer.app import service as svc
+from reviewer.app import overview as svc_overview
+from reviewer.app import rounds as svc_rounds
+from reviewer.app.ui.common import T, flash, can_edit, guard, header, round_id, table, user_name
 
 header("round", "本轮评审的进度一览：申报与专家数量、形式审查结果、各阶段专家组与评分状态。",
        "The round at a glance: applications and experts, screening, and per stage the panels and scores.")
 rid = round_id()
-ov = guard(svc.round_overview, rid)
+ov = guard(svc_overview.round_overview, rid)
 if ov:
     c = st.columns(6)
     c[0].metric(T("申报", "Applications"), ov["applications"])
@@ -19,11 +21,10 @@ if ov:
     c[5].metric(T("导入错误", "Import errors"), ov["import_errors"])
 
 st.subheader(T("各阶段状态", "Stages"))
-table(svc.round_state(rid), ["stage", "planned", "published", "panels", "seed", "scored", "score_rows"])
+table(svc_overview.round_state(rid), ["stage", "planned", "published", "panels", "seed", "scored", "score_rows"])
 
 st.subheader(T("所有轮次", "All rounds"))
-rounds = svc.list_rounds()
-import pandas as pd
+rounds = svc_rounds.list_rounds()
 table(pd.DataFrame([{"name": r.name, "round_id": r.round_id, "date": r.as_of or "", "created": r.created,
                      "kind": T("演示", "demo") if r.is_demo else ""} for r in rounds]),
       config={"round_id": st.column_config.Column(T("轮次编号", "Round id"))})
@@ -36,15 +37,15 @@ with st.expander(T("新建轮次", "New round"), expanded=False):
         demo = st.checkbox(T("复制演示数据作为输入", "Start from the demo inputs"))
         ok = st.form_submit_button(T("创建", "Create"), type="primary", disabled=not can_edit())
     if ok:
-        info = guard(svc.create_round, name, as_of, demo, user_name())
+        info = guard(svc_rounds.create_round, name, as_of, demo, user_name())
         if info:
             st.session_state["round_id"] = info.round_id
-            svc.remember_round(info.round_id)
+            svc_rounds.remember_round(info.round_id)
             flash(T(f"已创建轮次 {info.name}", f"Created round {info.name}"))
             st.rerun()
 
 with st.expander(T("操作记录（存证 = 数据库中的哈希链审计日志）", "Audit log (chained = the store's hash-chained log)")):
-    log = svc.audit_log(rid)
+    log = svc_rounds.audit_log(rid)
     if log.empty:
         st.caption(T("暂无记录", "Nothing yet"))
     else:

@@ -1,27 +1,29 @@
 import streamlit as st
 
-from pages.common import T, guard, header, lang, round_id, table
 from reviewer.app import charts as charts
-from reviewer.app import service as svc
+from reviewer.app import ranking as svc_ranking
+from reviewer.app import rounds as svc_rounds
+from reviewer.app import scores as svc_scores
 from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
+from reviewer.app.ui.common import T, guard, header, lang, round_id, table
 
 header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
        "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
        "reasons, and funding; export Excel and a printable report.")
 rid = round_id()
-stages = svc.scored_stages(rid)
+stages = svc_scores.scored_stages(rid)
 if not stages:
     st.info(T("本轮尚无评分，请先在“评分”页导入。", "No scores yet: import them on the Scores page."))
     st.stop()
 c = st.columns([2, 3])
 stage = c[0].radio(T("评审阶段", "Stage"), stages, index=len(stages) - 1, horizontal=True, key="rank_stage")
-method = c[1].radio(T("用于结论的汇总方法", "Method for the decision"), list(svc.RANK_METHODS), horizontal=True,
+method = c[1].radio(T("用于结论的汇总方法", "Method for the decision"), list(svc_ranking.RANK_METHODS), horizontal=True,
                     format_func=lambda m: METHOD_LABELS[m][0 if lang() == "zh" else 1], key="rank_method")
-rk = guard(svc.ranking, rid, stage, method)
+rk = guard(svc_ranking.ranking, rid, stage, method)
 if rk is None:
     st.stop()
-_, notes = svc.aggregate(rid, stage, method)
+_, notes = svc_ranking.aggregate(rid, stage, method)
 rec = rk[rk["decision"] == "recommend"]
 cul = rk[rk["decision"] == "cultivation"]
 m = st.columns(4)
@@ -43,16 +45,16 @@ with tabs[1]:
     st.markdown(T("同一批评分用三种方法汇总：去掉最高最低分的平均（默认）、校准专家宽严尺度、贝叶斯。排名差异大的申报值得复核。",
                   "The same scores under three methods: trimmed mean (default), rater-calibrated, Bayesian. "
                   "Large rank differences deserve a second look."))
-    cmp_ = guard(svc.compare_methods, rid, stage)
+    cmp_ = guard(svc_ranking.compare_methods, rid, stage)
     if cmp_ is not None:
         cfg = {}
-        for mm in svc.RANK_METHODS:
+        for mm in svc_ranking.RANK_METHODS:
             lab = METHOD_SHORT[mm][0 if lang() == "zh" else 1]
             cfg[f"score_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('得分', 'score')}", format="%.2f")
             cfg[f"rank_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('排名', 'rank')}")
             cfg[f"low_{mm}"] = st.column_config.NumberColumn(T("下限", "low"), format="%.1f")
             cfg[f"high_{mm}"] = st.column_config.NumberColumn(T("上限", "high"), format="%.1f")
-        table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc.RANK_METHODS for k in ("score", "rank")]],
+        table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc_ranking.RANK_METHODS for k in ("score", "rank")]],
               config=cfg, height=420)
     for n in notes[:3]:
         st.caption(n)
@@ -61,9 +63,9 @@ with tabs[2]:
                   "各申报评审专家互不重叠时无法估计；贝叶斯：后验区间）。一领域只认定一个中心。",
                   "One plot per field: dot = score, line = interval (trimmed: bootstrap 95%; calibrated: ±1.96 SE, "
                   "not estimable when panels share no expert; Bayes: posterior interval). One centre per field."))
-    iv = svc.intervals_long(rid, stage)
+    iv = svc_ranking.intervals_long(rid, stage)
     order = rk.sort_values("score", ascending=False)["application_id"].tolist()
-    flds = [f for f in svc.policy_for(rid).fields.all if f in set(iv["field"])]
+    flds = [f for f in svc_rounds.policy_for(rid).fields.all if f in set(iv["field"])]
     grid = st.columns(3)
     for i, f in enumerate(flds):
         grid[i % 3].altair_chart(charts.score_intervals(iv, f, lang(), order), width="stretch")
@@ -72,8 +74,8 @@ with tabs[3]:
                "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)
 with tabs[4]:
     st.download_button(T("下载 Excel 排名报告", "Download the Excel report"),
-                       data=svc.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
+                       data=svc_ranking.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.download_button(T("下载可打印报告（HTML，浏览器打印为 PDF）", "Download the printable report (HTML → print to PDF)"),
-                       data=svc.export_ranking_html(rid, stage, method).encode("utf-8"),
+                       data=svc_ranking.export_ranking_html(rid, stage, method).encode("utf-8"),
                        file_name=f"认定排名_{stage}_{method}.html", mime="text/html")

@@ -1,14 +1,15 @@
 import streamlit as st
 
-from pages.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.app import charts as charts
-from reviewer.app import service as svc
+from reviewer.app import conflicts as svc_conflicts
+from reviewer.app import imports as svc_imports
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
 from reviewer.conflicts.detector import RULES
 
 header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",
        "The pool by category and field; per application the excluded experts with rule (C1–C9) and evidence; waivers.")
 rid = round_id()
-b = guard(svc.load_bundle, rid)
+b = guard(svc_imports.load_bundle, rid)
 if b is None or not b.data.experts:
     st.info(T("尚无专家库，请先导入。", "No expert pool yet: import first."))
     st.stop()
@@ -16,12 +17,12 @@ if b is None or not b.data.experts:
 tab_pool, tab_conf, tab_waive = st.tabs([T("专家库", "Pool"), T("回避", "Conflicts"), T("豁免", "Waivers")])
 with tab_pool:
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.pool_by_category(svc.pool_by_category(b.data, b.policy), lang()), width="stretch")
-    c2.altair_chart(charts.pool_by_field(svc.pool_by_field(b.data), lang()), width="stretch")
-    table(svc.experts_table(b.data), ["expert_id", "name", "category", "title_level", "status", "city", "employer",
+    c1.altair_chart(charts.pool_by_category(svc_conflicts.pool_by_category(b.data, b.policy), lang()), width="stretch")
+    c2.altair_chart(charts.pool_by_field(svc_conflicts.pool_by_field(b.data), lang()), width="stretch")
+    table(svc_conflicts.experts_table(b.data), ["expert_id", "name", "category", "title_level", "status", "city", "employer",
                                       "fields"], height=320)
 
-cs = svc.conflicts(rid)
+cs = svc_conflicts.conflicts(rid)
 with tab_conf:
     t = cs.table()
     c1, c2 = st.columns([1, 1])
@@ -29,12 +30,12 @@ with tab_conf:
     with c2:
         st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
                       "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
-        ov = svc.conflicts_overview(rid)
+        ov = svc_conflicts.conflicts_overview(rid)
         table(ov, height=300)
     apps = [a.application_id for a in b.data.applications]
     names = {a.application_id: a.name for a in b.data.applications}
     app = st.selectbox(T("查看申报", "Application"), apps, format_func=lambda a: f"{a} {names[a]}")
-    hits = svc.conflicts_of(rid, app)
+    hits = svc_conflicts.conflicts_of(rid, app)
     hits = hits[hits["rule"] != "C7"]
     st.caption(T(f"{app} 共 {hits['expert_id'].nunique()} 位专家有回避关系（不含 C7 不可抽取）",
                  f"{app}: {hits['expert_id'].nunique()} experts with a conflict (C7 unavailable not shown)"))
@@ -56,10 +57,10 @@ with tab_waive:
             ok = st.form_submit_button(T("豁免", "Waive"), type="primary", disabled=not can_edit())
         if ok:
             a, e, r = k.split(" ")
-            if guard(svc.add_waiver, rid, a, e, r, reason, user_name()) is not None:
+            if guard(svc_conflicts.add_waiver, rid, a, e, r, reason, user_name()) is not None:
                 flash(T(f"已豁免 {a} – {e}（{r}）", f"Waived {a} – {e} ({r})"))
                 st.rerun()
-    w = svc.waivers(rid)
+    w = svc_conflicts.waivers(rid)
     st.markdown(T("**本轮在系统中添加的豁免**", "**Waivers added here**"))
     table(w, ["application_id", "expert_id", "rule", "reason", "user", "at"])
     inputs = t[t["waived"]]

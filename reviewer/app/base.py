@@ -1,0 +1,86 @@
+"""The bottom of the staff app's service layer: its home folder, small JSON files, who is acting,
+and a small memo for results recomputed from a round's state. Imports nothing else of the app.
+
+Every file of the app lives under the one home folder of the program, `reviewer.home.default_home()`
+($REVIEWER_HOME, else ~/.local/share/mic-reviewer): the store (reviewer.sqlite, unless
+$REVIEWER_DB_URL names another database), accounts and expert links (auth.sqlite), the working
+folder of each round (rounds/<round>/) and the app's last choices (app_state.json).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from reviewer.home import default_home
+
+LOCK = threading.RLock()
+APP_USER = "app"
+
+
+def home() -> Path:
+    """The home folder, created on first use."""
+    p = default_home()
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def rounds_root() -> Path:
+    """Where the rounds' working folders live: <home>/rounds."""
+    p = home() / "rounds"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write atomically (a reader sees the old or the new file, never half of one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def acting_user(user: str | None = None) -> str:
+    """Who an act is recorded for. The one place that decides it: the name given (the app passes its
+    signed-in user), else $REVIEWER_USER, else the login name of the process, else "app"."""
+    name = (user or "").strip() or os.environ.get("REVIEWER_USER", "").strip()
+    if not name:
+        try:
+            name = getpass.getuser().strip()
+        except Exception:  # no login name (some containers)
+            name = ""
+    return name or APP_USER
+
+
+# ---------------------------------------------------------------- memo
+
+_MEMO: dict[tuple, Any] = {}
+
+
+def memo(key: tuple, make: Callable[[], Any]) -> Any:
+    """`make()` once per key (keys carry file times and the store's version, so a change makes a new
+    key); at most 64 entries are kept."""
+    with LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+    val = make()
+    with LOCK:
+        if len(_MEMO) > 64:
+            _MEMO.clear()
+        _MEMO[key] = val
+    return val

@@ -1,0 +1,363 @@
+"""Panels in the staff app: plan a stage, locks and forbids, replace a declining expert, publish.
+
+Every plan is a recorded store run (reviewer.store.runs.run_planning: one solver worker, so
+`reviewer reproduce RUN_ID` gives the same seats). A stage's plan is what the store says:
+
+* published: the publication's seats as they stand (replacements included);
+* else the draft: the seats of the round's newest planning run of the stage, with the
+  replacements made on it since (kept in the round folder as plans/<stage>.json, keyed by that
+  run's id: (application, expert out, expert in) and the reason of each).
+
+Publishing publishes the run's seats with its run id and records the draft's replacements as
+replacements of the published panels, in one transaction, so the publication reproduces from its
+run and every change after the solver is on the audit chain with its reason. The tables shown
+(panels with names, loads, coverage) are derived from the seats each time, never read back.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from reviewer.app import store as app_store
+from reviewer.app.base import acting_user, memo, now, read_json, write_json
+from reviewer.app.conflicts import conflicts
+from reviewer.app.imports import Bundle, load_bundle, store_version
+from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
+from reviewer.errors import UserError
+from reviewer.panels.planning import (build_problem, coverage_table, loads_table, panels_table, plan_from_panels,
+                                      repair_published)
+from reviewer.store.runs import run_planning
+from solver.model import FEASIBLE, OPTIMAL
+
+PLAN_TABLES = ("panels", "loads", "summary", "diagnostics", "coverage")
+DIAGNOSTIC_COLS = ["rule", "stage", "application_id", "category", "message_zh", "message_en", "counts"]
+SEAT_COLS = ["stage", "application_id", "expert_id", "role"]
+
+
+@dataclass
+class SavedPlan:
+    stage: str
+    panels: pd.DataFrame
+    loads: pd.DataFrame
+    summary: pd.DataFrame
+    diagnostics: pd.DataFrame
+    coverage: pd.DataFrame
+    meta: dict
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.meta.get("feasible"))
+
+    @property
+    def published(self) -> bool:
+        return bool(self.meta.get("published"))
+
+    def breakdown(self) -> pd.DataFrame:
+        s = self.summary
+        b = s[s["item"].astype(str).str.startswith("objective.")].copy()
+        b["term"] = b["item"].str.slice(len("objective."))
+        b["value"] = pd.to_numeric(b["value"], errors="coerce")
+        return b[b["term"].isin(["affinity", "load_balance", "soft_conflict", "continuity"])][["term", "value"]]
+
+
+# ---------------------------------------------------------------- the draft's replacements
+
+def _check_stage(round_id: str, stage: str) -> None:
+    policy = policy_for(round_id)
+    if stage not in policy.stages.order:
+        raise UserError(f"unknown stage {stage!r}; stages are {', '.join(policy.stages.order)}")
+
+
+def _draft_file(round_id: str, stage: str):
+    return round_dir(round_id) / "plans" / f"{stage}.json"
+
+
+def draft_replacements(round_id: str, stage: str, run_id: int) -> list[dict]:
+    """Replacements made on the draft of run `run_id` (none once another run is the draft)."""
+    d = read_json(_draft_file(round_id, stage), {})
+    return list(d.get("replacements", [])) if d.get("run_id") == run_id else []
+
+
+def _add_draft_replacement(round_id: str, stage: str, run_id: int, rep: dict) -> None:
+    write_json(_draft_file(round_id, stage),
+               {"run_id": run_id, "replacements": draft_replacements(round_id, stage, run_id) + [rep]})
+
+
+def _clear_draft(round_id: str, stage: str) -> None:
+    _draft_file(round_id, stage).unlink(missing_ok=True)
+
+
+def apply_pairs(seats: pd.DataFrame, pairs) -> pd.DataFrame:
+    """Seats after replacements (application, expert out, expert in): the new expert takes the seat's role,
+    as reviewer.store.repo.replace_expert does for a published panel."""
+    seats = seats.copy()
+    for app_id, old, new in pairs:
+        hit = (seats["application_id"] == app_id) & (seats["expert_id"] == old)
+        if not hit.any():
+            raise UserError(f"{old} is not on the panel of {app_id}")
+        seats.loc[hit, "expert_id"] = new
+    return seats
+
+
+def pair_changes(changes: pd.DataFrame) -> list[list[str]]:
+    """(application, removed expert, added expert) of a seat diff (`diff_panels`), per application."""
+    pairs = []
+    for app_id, g in changes.groupby("application_id"):
+        out = list(g[g["change"] == "removed"]["expert_id"])
+        inn = list(g[g["change"] == "added"]["expert_id"])
+        if len(out) != len(inn):
+            raise UserError(f"{app_id}: {len(out)} seats out but {len(inn)} in; the published panel must keep its size")
+        pairs += [[app_id, o, i] for o, i in zip(out, inn)]
+    return pairs
+
+
+# ---------------------------------------------------------------- a stage's plan, from the store
+
+def plan_state(round_id: str, stage: str) -> tuple[dict | None, dict | None, pd.DataFrame | None]:
+    """(run, publication, seats) of a stage: the published seats, else the newest run's seats with the
+    draft's replacements; seats None when there is no plan, empty when the run found none."""
+    pub = app_store.publication(round_id, stage)
+    if pub is not None:
+        run = app_store.plan_run(pub["run_id"]) if pub["run_id"] else None
+        return run, pub, app_store.published_seats(round_id, stage)[SEAT_COLS]
+    run = app_store.latest_plan_run(round_id, stage)
+    if run is None:
+        return None, None, None
+    seats = app_store.run_seats(run["id"], stage)
+    pairs = [p for r in draft_replacements(round_id, stage, run["id"]) for p in r["pairs"]]
+    return run, None, apply_pairs(seats, pairs)
+
+
+def stage_seats(round_id: str, stage: str) -> pd.DataFrame | None:
+    """The seats (stage, application_id, expert_id, role) of a stage's plan, None without a plan."""
+    return plan_state(round_id, stage)[2]
+
+
+def _tables(round_id: str, b: Bundle, stage: str, seats: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
+    """Panels (with names, affinity, field match), loads and coverage of `seats`, as a planning run makes them."""
+    digest = hashlib.sha256(repr(sorted(map(tuple, seats[SEAT_COLS].astype(str).values))).encode()).hexdigest()
+
+    def make():
+        inp = build_problem(b.data, conflicts(round_id), b.policy)
+        plan = plan_from_panels(inp, seats)
+        panels = panels_table(inp, plan)
+        loads = loads_table(inp, plan)
+        return (panels, loads[loads["stage"] == stage].reset_index(drop=True),
+                coverage_table(panels, list(b.policy.panel_rules.categories)))
+
+    return memo(("plan_tables", *fingerprint(round_id, "sources.json"), store_version(), stage, digest), make)
+
+
+def _summary(run: dict | None) -> pd.DataFrame:
+    if run is None:
+        return pd.DataFrame(columns=["item", "value"])
+    rows = [{"item": k, "value": v} for k, v in (("status", run["status"]), ("path", run["path"]),
+                                                 ("objective", run["objective"]), ("gap", run["gap"]),
+                                                 ("wall_seconds", round(run["wall_seconds"] or 0, 3)),
+                                                 ("seed", run["seed"]))]
+    rows += [{"item": f"objective.{k}", "value": v} for k, v in run["breakdown"].items()]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _meta(stage: str, run: dict | None, pub: dict | None, pending: list[dict]) -> dict:
+    p = (run or {}).get("parameters", {})
+    feasible = pub is not None or (run is not None and run["status"] in (OPTIMAL, FEASIBLE))
+    meta = {"stage": stage, "run_id": run and run["id"], "status": run["status"] if run else "PUBLISHED",
+            "feasible": feasible, "path": run and run["path"], "seed": run and run["seed"],
+            "randomize": bool(p.get("randomize")), "time_limit": p.get("time_limit"),
+            "objective": run and run["objective"], "gap": run and run["gap"],
+            "wall_seconds": round((run or {}).get("wall_seconds") or 0.0, 3),
+            "locks": sum(1 for x in p.get("locks", []) if x[0] == stage),
+            "forbids": sum(1 for x in p.get("forbids", []) if x[0] == stage),
+            "include_review": bool(p.get("include_review")), "planned_at": (run or {}).get("created", ""),
+            "planned_by": (run or {}).get("created_by", ""), "policy_sha256": (run or {}).get("policy_sha256"),
+            "published": pub is not None, "replacements": pending}
+    if pub is not None:
+        meta["published_at"], meta["published_by"] = pub["at"], pub["by"]
+    return meta
+
+
+def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
+    """The stage's plan (published, else the draft) with its tables, or None before the first plan."""
+    b = load_bundle(round_id)  # the round and its inputs are in the store
+    _check_stage(round_id, stage)
+    run, pub, seats = plan_state(round_id, stage)
+    if seats is None:
+        return None
+    pending = draft_replacements(round_id, stage, run["id"]) if pub is None else []
+    if seats.empty:
+        panels, loads, coverage = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    else:
+        panels, loads, coverage = _tables(round_id, b, stage, seats)
+    diagnostics = pd.DataFrame((run or {}).get("summary", {}).get("diagnostics", []), columns=DIAGNOSTIC_COLS)
+    return SavedPlan(stage, panels, loads, _summary(run), diagnostics, coverage, _meta(stage, run, pub, pending))
+
+
+# ---------------------------------------------------------------- locks and forbids
+
+def constraints(round_id: str, stage: str | None = None) -> pd.DataFrame:
+    load_bundle(round_id)
+    c = pd.DataFrame(app_store.seat_rules(round_id),
+                     columns=["stage", "kind", "expert_id", "application_id", "reason", "user", "at"])
+    return c if stage is None else c[c["stage"] == stage].reset_index(drop=True)
+
+
+def _check_editable(round_id: str, stage: str) -> None:
+    if app_store.publication(round_id, stage) is not None:
+        raise UserError(f"{stage}: 已发布，不可更改 the plan is published and cannot change "
+                        f"(replace a declining expert instead)")
+
+
+def set_constraint(round_id: str, stage: str, kind: str, expert_id: str, application_id: str, reason: str,
+                   user: str | None = None) -> None:
+    """Lock (force) or forbid an expert-application pair in a stage; a manual pick needs a reason."""
+    if kind not in ("lock", "forbid"):
+        raise UserError(f"{kind!r}: expected lock or forbid")
+    if not (reason or "").strip():
+        raise UserError("a lock or forbid needs a reason (manual picks are recorded)")
+    _check_editable(round_id, stage)
+    b = load_bundle(round_id)
+    if expert_id not in {e.expert_id for e in b.data.experts}:
+        raise UserError(f"unknown expert id {expert_id!r}")
+    if application_id not in {a.application_id for a in b.data.applications}:
+        raise UserError(f"unknown application id {application_id!r}")
+    app_store.add_seat_rule(round_id, stage, kind, expert_id, application_id, reason.strip(), user)
+
+
+def remove_constraint(round_id: str, stage: str, expert_id: str, application_id: str, user: str | None = None) -> None:
+    _check_editable(round_id, stage)
+    app_store.remove_seat_rule(round_id, stage, expert_id, application_id, user)
+
+
+# ---------------------------------------------------------------- planning and publication
+
+def _other_stage_seats(round_id: str, stage: str) -> list[tuple[str, str, str]]:
+    seats = []
+    for s in policy_for(round_id).stages.order:
+        x = stage_seats(round_id, s) if s != stage else None
+        if x is not None and not x.empty:
+            seats += [(s, e, a) for e, a in zip(x.expert_id, x.application_id)]
+    return seats
+
+
+def plan_stage(round_id: str, stage: str, *, randomize: bool = False, seed: int = 0, time_limit: float = 30.0,
+               include_review: bool = False, echo: Callable[[str], None] = lambda s: None,
+               user: str | None = None, action: str = "plan") -> SavedPlan:
+    """Solve (or randomly draw) the panels of one stage with the round's locks and forbids; other
+    stages' plans stay fixed. The plan is a recorded store run (one solver worker, deterministic), which
+    becomes the stage's draft. An infeasible run is the draft too, with its plain-language reasons."""
+    _check_stage(round_id, stage)
+    if action == "plan":
+        _check_editable(round_id, stage)
+    if not 1 <= float(time_limit) <= 600:
+        raise UserError(f"time limit {time_limit}: expected 1 to 600 seconds")
+    load_bundle(round_id)  # also records the round's current inputs in the store
+    run, _ = run_planning(app_store.store(), round_id, user=acting_user(user), stages=[stage],
+                          seed=int(seed), randomize=randomize, time_limit=float(time_limit), workers=1,
+                          include_review=include_review, echo=echo,
+                          fixed=_other_stage_seats(round_id, stage))
+    _clear_draft(round_id, stage)
+    saved = saved_plan(round_id, stage)
+    audit(round_id, user, action, {"stage": stage, "status": run.status, "seed": int(seed), "randomize": bool(randomize),
+                                   "time_limit": float(time_limit), "locks": saved.meta["locks"],
+                                   "forbids": saved.meta["forbids"], "run_id": run.id})
+    return saved
+
+
+def publish(round_id: str, stage: str, user: str | None = None) -> SavedPlan:
+    """Publish the draft: the run's seats with its run id, then the draft's replacements (recorded)."""
+    p = saved_plan(round_id, stage)
+    if p is None or not p.feasible:
+        raise UserError(f"{stage}: no feasible plan to publish")
+    if p.published:
+        raise UserError(f"{stage}: already published")
+    run_id = p.meta["run_id"]
+    app_store.publish(round_id, stage, app_store.run_seats(run_id, stage), user,
+                      reason=f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}",
+                      run_id=run_id, replacements=p.meta["replacements"], data=load_bundle(round_id).data)
+    _clear_draft(round_id, stage)
+    return saved_plan(round_id, stage)
+
+
+def diff_panels(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Seats removed and added between two panel tables (stage, application_id, expert_id)."""
+    key = ["stage", "application_id", "expert_id"]
+    cols = key + [c for c in ("expert_name", "category", "role_zh") if c in new.columns or c in old.columns]
+    o = old[[c for c in cols if c in old.columns]].copy()
+    n = new[[c for c in cols if c in new.columns]].copy()
+    m = o.merge(n[key], on=key, how="left", indicator=True)
+    removed = m[m["_merge"] == "left_only"].drop(columns="_merge").assign(change="removed")
+    m = n.merge(o[key], on=key, how="left", indicator=True)
+    added = m[m["_merge"] == "left_only"].drop(columns="_merge").assign(change="added")
+    out = pd.concat([removed, added], ignore_index=True)
+    out["change_zh"] = out["change"].map({"removed": "移出", "added": "补入"})
+    return out.sort_values(["application_id", "change"], ascending=[True, False], ignore_index=True)
+
+
+def _repair(round_id: str, stage: str, old: SavedPlan, expert_id: str, application_id: str | None,
+            time_limit: float) -> pd.DataFrame:
+    """The solver's repair (reviewer.panels.planning.repair_published): the declined seats refilled changing
+    as few other seats as possible; every other stage stays as it is. Returns the stage's new panels."""
+    b = load_bundle(round_id)
+    c = constraints(round_id, stage)
+    locks = [(stage, e, a) for e, a in zip(c[c.kind == "lock"].expert_id, c[c.kind == "lock"].application_id)
+             if not (e == expert_id and (application_id is None or a == application_id))]
+    forbids = [(stage, e, a) for e, a in zip(c[c.kind == "forbid"].expert_id, c[c.kind == "forbid"].application_id)]
+    others = [x for s in b.policy.stages.order if s != stage for x in [stage_seats(round_id, s)]
+              if x is not None and not x.empty]
+    everything = pd.concat([old.panels[SEAT_COLS], *others], ignore_index=True)
+    try:
+        result, _ = repair_published(b.data, b.policy, everything, [(stage, expert_id, application_id)],
+                                     time_limit=time_limit, locks=locks, forbids=forbids,
+                                     conflicts=conflicts(round_id))
+    except UserError as e:
+        raise UserError(f"no replacement for {expert_id} fits the panel rules; the plan is unchanged. {e}") from None
+    return result.panels[result.panels["stage"] == stage]
+
+
+def replace_expert(round_id: str, stage: str, expert_id: str, application_id: str | None, reason: str,
+                   time_limit: float = 30.0, user: str | None = None) -> tuple[SavedPlan, pd.DataFrame]:
+    """An expert declines (one panel, or the whole stage when application_id is None): the solver's
+    repair refills the seats changing as few other seats as possible. On a published plan each change is
+    recorded in the store at once; on a draft it is kept with the draft and recorded when it is published."""
+    if not (reason or "").strip():
+        raise UserError("replacing an expert needs a reason (e.g. 专家因故无法参加)")
+    old = saved_plan(round_id, stage)
+    if old is None or old.panels.empty:
+        raise UserError(f"{stage}: no plan yet")
+    p = old.panels
+    hit = p[(p.expert_id == expert_id) & ((p.application_id == application_id) if application_id else True)]
+    if hit.empty:
+        raise UserError(f"{expert_id} is not on {'the panel of ' + application_id if application_id else 'any panel'} "
+                        f"in {stage}")
+    changes = diff_panels(p, _repair(round_id, stage, old, expert_id, application_id, time_limit))
+    pairs = pair_changes(changes)
+    if old.published:
+        app_store.replace_seats(round_id, stage, pairs, reason.strip(), user, load_bundle(round_id).data)
+    else:
+        _add_draft_replacement(round_id, stage, old.meta["run_id"],
+                               {"pairs": pairs, "reason": reason.strip(), "user": acting_user(user), "at": now(),
+                                "expert_id": expert_id, "application_id": application_id})
+        audit(round_id, user, "replace_expert", {"stage": stage, "expert_id": expert_id,
+                                                 "application_id": application_id, "reason": reason.strip(),
+                                                 "added": [x[2] for x in pairs], "run_id": old.meta["run_id"]})
+    return saved_plan(round_id, stage), changes
+
+
+def affinity_by_panel(plan: SavedPlan) -> pd.DataFrame:
+    p = plan.panels
+    if p.empty:
+        return pd.DataFrame(columns=["application_id", "mean_affinity", "field_matched", "same_city"])
+    return p.groupby("application_id").agg(mean_affinity=("affinity", "mean"), field_matched=("field_match", "sum"),
+                                           same_city=("same_city", "sum")).reset_index()
+
+
+def coverage_long(plan: SavedPlan, categories: list[str]) -> pd.DataFrame:
+    c = plan.coverage
+    if c.empty:
+        return pd.DataFrame(columns=["application_id", "category", "n"])
+    return c.melt(id_vars=["stage", "application_id"], value_vars=[x for x in categories if x in c.columns],
+                  var_name="category", value_name="n")

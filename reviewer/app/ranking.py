@@ -1,0 +1,150 @@
+"""Ranking in the staff app: aggregated scores (three methods, with intervals), the recognition and
+cultivation lists with reasons and funding (reviewer.scoring.ranking), and the exported reports."""
+from __future__ import annotations
+
+import html
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from reviewer.app.base import memo, now
+from reviewer.app.imports import load_bundle
+from reviewer.app.rounds import fingerprint, policy_for, round_info
+from reviewer.app.scores import stage_scores
+from reviewer.app.screening import screening
+from reviewer.errors import UserError
+from reviewer.exports import write_xlsx
+from reviewer.scoring.ranking import recognition_ranking
+from reviewer.scoring.scoretable import aggregate_scores
+
+RANK_METHODS = ("trimmed", "calibrated", "bayes")
+
+
+def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+    key = ("agg", stage, method, resamples, *fingerprint(round_id, "scores.csv", "sources.json"))
+
+    def make():
+        d = stage_scores(round_id, stage)
+        if d.empty:
+            raise UserError(f"{stage}: no scores yet; import score sheets first")
+        policy = policy_for(round_id)
+        fields = {a.application_id: a.field for a in load_bundle(round_id).data.applications}
+        d = d.assign(field=d["application_id"].map(fields))
+        n = resamples if resamples is not None else min(policy.aggregation.bootstrap_resamples, 400)
+        res, notes = aggregate_scores(d, policy, method, resamples=n)
+        res["field"] = res["application_id"].map(fields)
+        return res, notes
+
+    return memo(key, make)
+
+
+def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | None = None) -> pd.DataFrame:
+    """Recognition and cultivation lists with reasons and funding (reviewer.scoring.ranking), on the
+    aggregated score of `method`; family subtotals (for the B minimum and tie-breaks) come from the
+    trimmed mean of each expert's family sums. Applications that failed screening stay in the list."""
+    b = load_bundle(round_id)
+    agg, _ = aggregate(round_id, stage, method)
+    fam = [f.id for f in b.policy.rubric.families]
+    if method != "trimmed":
+        tr, _ = aggregate(round_id, stage, "trimmed")
+        agg = agg.merge(tr[["application_id", *[f for f in fam if f in tr.columns]]], on="application_id", how="left")
+    sc = screening(round_id).summary.set_index("application_id")
+    rows = []
+    by_id = agg.set_index("application_id")
+    for a in b.data.applications:
+        r = {"application_id": a.application_id, "name": a.name, "field": a.field,
+             "eligible": bool(sc.loc[a.application_id, "outcome"] == "pass"),
+             "ineligible_reason": sc.loc[a.application_id, "reasons"] or sc.loc[a.application_id, "outcome_zh"]}
+        if a.application_id in by_id.index:
+            x = by_id.loc[a.application_id]
+            r["score"] = x["score"]
+            for f in fam:
+                r[f] = x.get(f, np.nan)
+            for c in ("ci_low", "ci_high"):
+                r[c] = x.get(c, np.nan)
+        else:
+            r["score"] = np.nan
+            for f in fam:
+                r[f] = np.nan
+        rows.append(r)
+    df = pd.DataFrame(rows)
+    out = recognition_ranking(df, b.policy, total_budget=budget)
+    extra = df[["application_id", "name", *[c for c in ("ci_low", "ci_high") if c in df.columns]]]
+    out = out.drop(columns=[c for c in ("name", "ci_low", "ci_high") if c in out.columns]).merge(extra, on="application_id", how="left")
+    return out
+
+
+def compare_methods(round_id: str, stage: str, methods: Iterable[str] = RANK_METHODS) -> pd.DataFrame:
+    """One row per application: score, interval and rank under each method, side by side."""
+    out = None
+    for m in methods:
+        r, _ = aggregate(round_id, stage, m)
+        part = r[["application_id", "field", "score", "rank", "ci_low", "ci_high"]].rename(
+            columns={"score": f"score_{m}", "rank": f"rank_{m}", "ci_low": f"low_{m}", "ci_high": f"high_{m}"})
+        out = part if out is None else out.merge(part.drop(columns=["field"]), on="application_id", how="outer")
+    return out.sort_values(f"rank_{list(methods)[0]}", ignore_index=True)
+
+
+def intervals_long(round_id: str, stage: str, methods: Iterable[str] = RANK_METHODS) -> pd.DataFrame:
+    frames = []
+    for m in methods:
+        r, _ = aggregate(round_id, stage, m)
+        frames.append(pd.DataFrame({"application_id": r.application_id, "field": r.field, "method": m,
+                                    "score": r.score, "low": r.ci_low, "high": r.ci_high}))
+    return pd.concat(frames, ignore_index=True)
+
+
+RANKING_EXPORT_COLS = ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "ci_low",
+                       "ci_high", "A", "B", "C", "D", "E", "F", "decision_zh", "reason_zh", "subsidy"]
+RANKING_HEADERS_ZH = {"rank_overall": "总排名", "rank_in_field": "领域内排名", "application_id": "申报编号",
+                      "name": "创新中心名称", "field": "领域", "score": "汇总得分", "ci_low": "区间下限",
+                      "ci_high": "区间上限", "decision_zh": "结论", "reason_zh": "理由", "subsidy": "建议补助（元）",
+                      "A": "A 创新资源", "B": "B 核心定位", "C": "C 协同化", "D": "D 市场化", "E": "E 产业化",
+                      "F": "F 可持续"}
+
+
+def _export_frame(rk: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in RANKING_EXPORT_COLS if c in rk.columns]
+    return rk[cols].rename(columns=RANKING_HEADERS_ZH)
+
+
+def export_ranking_xlsx(round_id: str, stage: str, method: str = "trimmed") -> bytes:
+    rk = ranking(round_id, stage, method)
+    cmp_ = compare_methods(round_id, stage)
+    sheets = {"认定排名": _export_frame(rk),
+              "推荐认定": _export_frame(rk[rk["decision"] == "recommend"]),
+              "培育名单": _export_frame(rk[rk["decision"] == "cultivation"]),
+              "方法对比": cmp_}
+    with tempfile.TemporaryDirectory() as tmp:
+        p = write_xlsx(sheets, Path(tmp) / "ranking.xlsx")
+        return p.read_bytes()
+
+
+def export_ranking_html(round_id: str, stage: str, method: str = "trimmed") -> str:
+    """A printable report (A4, Chinese), open in a browser and print to PDF."""
+    info = round_info(round_id)
+    rk = ranking(round_id, stage, method)
+    b = load_bundle(round_id)
+
+    def table(df: pd.DataFrame) -> str:
+        return _export_frame(df).to_html(index=False, na_rep="", float_format=lambda x: f"{x:,.2f}", border=0,
+                                          classes="t")
+
+    rec, cul = rk[rk["decision"] == "recommend"], rk[rk["decision"] == "cultivation"]
+    css = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei','SimSun',sans-serif;margin:2em;font-size:11pt}"
+           "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.5em}table.t{border-collapse:collapse;width:100%}"
+           ".t th,.t td{border:1px solid #999;padding:3px 5px;text-align:left}.t th{background:#eee}"
+           "@page{size:A4 landscape;margin:12mm}@media print{h2{page-break-before:auto}}")
+    return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(info.name)} 认定排名</title>"
+            f"<style>{css}</style></head><body>"
+            f"<h1>{html.escape(info.name)} — {html.escape(stage)} 认定排名报告</h1>"
+            f"<p>汇总方法 method: {html.escape(method)}；推荐门槛 {b.policy.decision.recommend_min_score:g} 分，"
+            f"培育门槛 {b.policy.decision.cultivation_min_score:g} 分；生成时间 {now()}；"
+            f"政策文件 SHA-256 {b.policy.sha256[:12]}…</p>"
+            f"<h2>推荐认定名单（{len(rec)}）</h2>{table(rec)}"
+            f"<h2>培育名单（{len(cul)}）</h2>{table(cul)}"
+            f"<h2>全部申报排名（{len(rk)}）</h2>{table(rk)}"
+            f"</body></html>")

@@ -1,0 +1,221 @@
+"""Scores in the staff app: importing returned score sheets or long tables, checked against who was
+assigned; the round's score table; outlier, deviation and reliability checks of a stage."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import load_workbook
+
+from reviewer.app import store as app_store
+from reviewer.app.base import memo
+from reviewer.app.imports import load_bundle, safe_name
+from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
+from reviewer.errors import UserError
+from reviewer.policy import Policy
+from reviewer.scoring.reliability import expert_deviation, flag_outliers, reliability_report
+from reviewer.scoring.scoresheets import META, SHEET, import_score_sheets
+from reviewer.scoring.scoretable import read_table, validate_scores
+
+SCORE_COLS = ["panel", "application_id", "expert_id", "criterion", "score", "confidence"]
+ISSUE_COLS = ["severity", "file", "row", "column", "value", "expected"]
+
+
+def scores(round_id: str) -> pd.DataFrame:
+    p = round_dir(round_id) / "scores.csv"
+    if not p.exists():
+        return pd.DataFrame(columns=SCORE_COLS)
+    key = ("scores", *fingerprint(round_id, "scores.csv"))
+    return memo(key, lambda: pd.read_csv(p, dtype={"panel": str, "application_id": str, "expert_id": str,
+                                                   "criterion": str}))
+
+
+def assignments(round_id: str) -> pd.DataFrame:
+    """Who was assigned to what, per stage: published plans, else the demo's reference panels."""
+    load_bundle(round_id)
+    frames = []
+    ref_p = round_dir(round_id) / "reference_panels.csv"
+    ref = pd.read_csv(ref_p, dtype=str) if ref_p.exists() else pd.DataFrame(columns=["stage", "application_id",
+                                                                                      "expert_id"])
+    for s in policy_for(round_id).stages.order:
+        pub = app_store.published_seats(round_id, s, include_replaced=True) \
+            if app_store.publication(round_id, s) is not None else pd.DataFrame()
+        if not pub.empty:
+            frames.append(pub[["stage", "application_id", "expert_id", "status"]].assign(source="published"))
+        elif (ref["stage"] == s).any():
+            frames.append(ref[ref["stage"] == s][["stage", "application_id", "expert_id"]].assign(source="reference"))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["stage", "application_id",
+                                                                                    "expert_id", "source"])
+    out["status"] = out["status"].fillna("active") if "status" in out.columns else "active"
+    return out
+
+
+# ---------------------------------------------------------------- importing score files
+
+def _is_score_sheet(path: Path) -> bool:
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        wb = load_workbook(path, read_only=True)
+        return SHEET in wb.sheetnames and META in wb.sheetnames
+    except Exception:
+        return False
+
+
+def _issue(file: str, expected: str, column: str | None = None, value=None, row=None) -> dict:
+    return {"file": file, "row": row, "column": column, "value": value, "expected": expected, "severity": "error"}
+
+
+def _issue_rows(issues) -> list[dict]:
+    return [{"file": Path(i.file).name, "row": i.row, "column": i.column,
+             "value": None if i.value is None else str(i.value), "expected": i.expected, "severity": i.severity}
+            for i in issues]
+
+
+_LINE = re.compile(r"^(?P<file>.+?): row (?P<row>\d+), column (?P<col>'[^']*'|\S+)[^:]*: (?P<rest>.*)$")
+
+
+def _line_rows(lines: list[str]) -> list[dict]:
+    out = []
+    for l in lines:
+        m = _LINE.match(l)
+        if m:
+            out.append(_issue(Path(m["file"]).name, m["rest"], m["col"].strip("'"), row=int(m["row"])))
+        else:
+            out.append(_issue("", l))
+    return out
+
+
+def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict]) -> pd.DataFrame:
+    """A score sheet made by the system (import_score_sheets checks it against the assignments)."""
+    res = import_score_sheets([p], policy, asg)
+    issues += _issue_rows(res.issues)
+    df = res.scores
+    df = df[~df["void"].astype(bool)] if not df.empty else df
+    return df.rename(columns={"stage": "panel"})[[c for c in SCORE_COLS if c in df.columns or c == "panel"]]
+
+
+def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issues: list[dict]) -> pd.DataFrame | None:
+    """A long table (阶段, 申报编号, 专家编号, 评分项, 得分); scores by unassigned experts are rejected."""
+    try:
+        df, errs = validate_scores(read_table(p), p, policy)
+    except UserError as e:
+        issues.append(_issue(Path(name).name, str(e)))
+        return None
+    issues += _line_rows(errs)
+    if "panel" not in df.columns:
+        issues.append(_issue(Path(name).name, "a 阶段/panel column naming the stage of each score", "阶段"))
+        return None
+    if not asg.empty and not df.empty:
+        ok = set(zip(asg.stage, asg.application_id, asg.expert_id))
+        stages_known = set(asg.stage)
+        bad = [(i, r) for i, r in enumerate(df.itertuples(index=False))
+               if r.panel in stages_known and (r.panel, r.application_id, r.expert_id) not in ok]
+        for _, r in bad[:200]:
+            issues.append(_issue(Path(name).name, f"an expert assigned to {r.application_id} in {r.panel}; score rejected",
+                                 "专家编号", r.expert_id))
+        if bad:
+            df = df.drop(index=[i for i, _ in bad]).reset_index(drop=True)
+    return df
+
+
+def _only(new: pd.DataFrame, expert_id: str | None, issues: list[dict]) -> pd.DataFrame:
+    """An expert's own upload: rows of anyone else are rejected."""
+    if expert_id is None or new.empty:
+        return new
+    other = new["expert_id"] != expert_id
+    if other.any():
+        issues.append(_issue("", "your own scores only; these rows were rejected", "专家编号",
+                             ", ".join(sorted(set(new.expert_id[other])))))
+    return new[~other]
+
+
+def _merge_and_submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, source: str) -> None:
+    """New rows replace earlier rows of the same stage, application and expert; submitted to the store."""
+    old = scores(round_id)
+    keys = set(zip(new.panel, new.application_id, new.expert_id))
+    if not old.empty:
+        old = old[[k not in keys for k in zip(old.panel, old.application_id, old.expert_id)]]
+    merged = pd.concat([old, new], ignore_index=True) if not old.empty else new
+    merged.to_csv(round_dir(round_id) / "scores.csv", index=False, encoding="utf-8")
+    fam = {c.id: policy.rubric.family_of(c.id) for c in policy.rubric.criteria}
+    rec = new.rename(columns={"panel": "stage"}).assign(family=new["criterion"].map(fam).fillna(""), void=False)
+    load_bundle(round_id)
+    app_store.submit_scores(round_id, rec, user, source=source)
+
+
+def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | None = None,
+                  only_expert: str | None = None) -> tuple[int, pd.DataFrame]:
+    """Add returned score sheets (.xlsx made by the system) or long score tables (.csv/.xlsx with
+    专家编号, 申报编号, 得分 ...). Scores by an expert not assigned to that application are rejected.
+    New rows replace earlier rows of the same stage, application and expert.
+    `only_expert`: an expert's own upload; rows of anyone else are rejected.
+    Returns (rows added, issues table)."""
+    if not files:
+        raise UserError("no file uploaded")
+    policy = policy_for(round_id)
+    asg = assignments(round_id)
+    folder = round_dir(round_id) / "inputs" / f"scores-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
+    folder.mkdir(parents=True)
+    frames, issues = [], []
+    for name, content in files:
+        p = folder / safe_name(name)
+        p.write_bytes(content)
+        df = _read_sheet(p, policy, asg, issues) if _is_score_sheet(p) else _read_long_table(p, name, policy, asg, issues)
+        if df is not None:
+            frames.append(df)
+    new = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLS)
+    new = _only(new, only_expert, issues)
+    for c in SCORE_COLS:
+        if c not in new.columns:
+            new[c] = np.nan
+    new = new[SCORE_COLS]
+    if not new.empty:
+        _merge_and_submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files))
+    audit(round_id, only_expert or user, "import_scores", {"files": [n for n, _ in files], "rows": int(len(new)),
+                                                            "errors": sum(1 for i in issues if i["severity"] == "error")})
+    out = pd.DataFrame(issues, columns=ISSUE_COLS)
+    out["row"] = out["row"].astype("Int64")
+    return int(len(new)), out
+
+
+# ---------------------------------------------------------------- a stage's scores and checks
+
+def scored_stages(round_id: str) -> list[str]:
+    sc = scores(round_id)
+    have = set(sc["panel"].dropna()) if not sc.empty else set()
+    return [s for s in policy_for(round_id).stages.order if s in have]
+
+
+def stage_scores(round_id: str, stage: str) -> pd.DataFrame:
+    sc = scores(round_id)
+    if sc.empty:
+        return sc
+    d = sc[sc["panel"] == stage].reset_index(drop=True)
+    if "confidence" in d.columns and d["confidence"].isna().all():
+        d = d.drop(columns=["confidence"])
+    return d
+
+
+def score_checks(round_id: str, stage: str) -> dict[str, pd.DataFrame]:
+    """Outlier flags, systematic expert deviation and reliability of one stage's scores."""
+    key = ("checks", stage, *fingerprint(round_id, "scores.csv"))
+
+    def make():
+        d = stage_scores(round_id, stage)
+        if d.empty:
+            raise UserError(f"{stage}: no scores yet")
+        return {"outliers": flag_outliers(d, policy_for(round_id)), "deviation": expert_deviation(d),
+                "reliability": reliability_report(d)}
+
+    return memo(key, make)
+
+
+def expert_totals_table(round_id: str, stage: str) -> pd.DataFrame:
+    d = stage_scores(round_id, stage)
+    if d.empty:
+        return pd.DataFrame(columns=["application_id", "expert_id", "total"])
+    return d.groupby(["application_id", "expert_id"], as_index=False)["score"].sum().rename(columns={"score": "total"})
