@@ -11,7 +11,7 @@ from reviewer.app import store as app_store
 from reviewer.app.imports import load_bundle
 from reviewer.app.rounds import policy_for
 from reviewer.errors import UserError
-from reviewer.panels.planning import ROLE_ZH
+from reviewer.panels.tables import ROLE_ZH
 from reviewer.scoring.scoresheets import write_score_sheet
 
 COLS = ["stage", "date", "application_id", "name", "field", "lead_city", "role_zh"]

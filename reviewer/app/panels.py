@@ -27,8 +27,9 @@ from reviewer.app.conflicts import conflicts
 from reviewer.app.imports import Bundle, load_bundle, store_version
 from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
 from reviewer.errors import UserError
-from reviewer.panels.planning import (build_problem, coverage_table, loads_table, panels_table, plan_from_panels,
-                                      repair_published)
+from reviewer.panels import service
+from reviewer.panels.problem import build_problem, plan_from_panels
+from reviewer.panels.tables import coverage_table, loads_table, panels_table
 from reviewer.store.runs import run_planning
 from solver.model import FEASIBLE, OPTIMAL
 
@@ -66,9 +67,7 @@ class SavedPlan:
 # ---------------------------------------------------------------- the draft's replacements
 
 def _check_stage(round_id: str, stage: str) -> None:
-    policy = policy_for(round_id)
-    if stage not in policy.stages.order:
-        raise UserError(f"unknown stage {stage!r}; stages are {', '.join(policy.stages.order)}")
+    policy_for(round_id).stage(stage)
 
 
 def _draft_file(round_id: str, stage: str):
@@ -275,9 +274,9 @@ def publish(round_id: str, stage: str, user: str | None = None) -> SavedPlan:
     if p.published:
         raise UserError(f"{stage}: already published")
     run_id = p.meta["run_id"]
-    app_store.publish(round_id, stage, app_store.run_seats(run_id, stage), user,
+    app_store.publish(round_id, stage, run_id, user,
                       reason=f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}",
-                      run_id=run_id, replacements=p.meta["replacements"], data=load_bundle(round_id).data)
+                      replacements=p.meta["replacements"], data=load_bundle(round_id).data)
     _clear_draft(round_id, stage)
     return saved_plan(round_id, stage)
 
@@ -299,7 +298,7 @@ def diff_panels(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 def _repair(round_id: str, stage: str, old: SavedPlan, expert_id: str, application_id: str | None,
             time_limit: float) -> pd.DataFrame:
-    """The solver's repair (reviewer.panels.planning.repair_published): the declined seats refilled changing
+    """The solver's repair (reviewer.panels.service.repair): the declined seats refilled changing
     as few other seats as possible; every other stage stays as it is. Returns the stage's new panels."""
     b = load_bundle(round_id)
     c = constraints(round_id, stage)
@@ -310,7 +309,7 @@ def _repair(round_id: str, stage: str, old: SavedPlan, expert_id: str, applicati
               if x is not None and not x.empty]
     everything = pd.concat([old.panels[SEAT_COLS], *others], ignore_index=True)
     try:
-        result, _ = repair_published(b.data, b.policy, everything, [(stage, expert_id, application_id)],
+        result, _ = service.repair(b.data, b.policy, everything, [(stage, expert_id, application_id)],
                                      time_limit=time_limit, locks=locks, forbids=forbids,
                                      conflicts=conflicts(round_id))
     except UserError as e:

@@ -26,7 +26,7 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import audit as chain
 from reviewer.store import models as m
-from reviewer.store import repo
+from reviewer.store import publishing, repo
 from reviewer.store.engine import Store, resolve_url
 
 _STORES: dict[str, Store] = {}
@@ -244,16 +244,15 @@ def publication(round_id: str, stage: str) -> dict | None:
                                        "run_id": p.run_id}
 
 
-def publish(round_id: str, stage: str, seats: pd.DataFrame, user: str | None, reason: str = "",
-            run_id: int | None = None, replacements: list[dict] = (), data=None) -> None:
-    """Publish `seats` (the run's seats when `run_id` is given) and then record each replacement made
-    on the draft before publication ({"pairs": [[application, old, new]], "reason", "user"}): one
-    transaction, so the publication and its replacements land together or not at all."""
-    seats = seats[["stage", "application_id", "expert_id", "role"]]
+def publish(round_id: str, stage: str, run_id: int, user: str | None, reason: str = "",
+            replacements: list[dict] = (), data=None) -> None:
+    """Publish the stored seats of planning run `run_id` (refused when they no longer match the run's
+    result hash: `reviewer.store.publishing.publish_run`) and then record each replacement made on the
+    draft before publication ({"pairs": [[application, old, new]], "reason", "user"}): one transaction,
+    so the publication and its replacements land together or not at all."""
     with store().write() as s:
         r = repo.get_round(s, round_id)
-        repo.publish(s, r, stage, seats, user=acting_user(user), reason=reason,
-                     run_id=run_id, source="staff app" + (f", run #{run_id}" if run_id else ""))
+        publishing.publish_run(s, r, stage, run_id, user=acting_user(user), reason=reason)
         for rep in replacements:
             _replace(s, r, stage, rep["pairs"], rep["reason"], rep.get("user") or user, data)
 
