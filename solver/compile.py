@@ -370,8 +370,11 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
             if -1 in ss or int(col_stage[j]) in ss:
                 col_cont[j] = 1.0
     w = problem.weights
-    col_cost = np.rint(scale * (w.affinity * col_aff - w.soft_conflict * col_soft
-                                + w.continuity * col_cont)).astype(np.int64)
+    units = scale * (w.affinity * col_aff - w.soft_conflict * col_soft + w.continuity * col_cont)
+    if not np.all(np.isfinite(units)) or np.abs(units).max(initial=0.0) > 2.0 ** 52:
+        raise ValueError("affinity / soft_penalty values (times weights and scale) must be finite and below "
+                         "2**52 objective units: NaN, inf or a huge value among the candidate pairs")
+    col_cost = np.rint(units).astype(np.int64)
     if extra_bonus:
         keys = (col_stage * E + col_expert) * A + col_app
         bk = {(int(s) * E + int(e)) * A + int(a): int(v) for (s, e, a), v in extra_bonus.items()}

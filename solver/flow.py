@@ -40,6 +40,8 @@ class FlowSplit:
 
 
 def non_flow_parts(comp: Compiled) -> FlowSplit:
+    """Split the groups of every group family: a group whose seats all go to one template leaf of
+    one panel is a capacity-1 node of the network; any other group is dropped (verified later)."""
     dropped, laminar = {}, []
     for f in group_families():
         out = []

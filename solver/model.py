@@ -225,8 +225,8 @@ class SolveOptions:
 class Diagnostic:
     """One plain-language reason why no plan exists (or a warning).
 
-    rule: family name (see solver.families.FAMILIES), or "unknown" when no smaller cause was found. stage / application: indices or -1.
-    category: category index or -1. counts: numbers behind the message (eligible, needed, ...).
+    rule: family name (see solver.families.FAMILIES), or "unknown" when no smaller cause was found.
+    stage / application: indices or -1. category: category index or -1. counts: numbers behind the message (eligible, needed, ...).
     """
 
     rule: str

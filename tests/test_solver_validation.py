@@ -95,3 +95,11 @@ def test_stages_to_solve_out_of_range():
         compile_problem(_problem(), stages=(1,))
     with pytest.raises(ValueError, match="out of range"):
         solve(_problem(), SolveOptions(stages=(3,)))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e300])
+def test_non_finite_or_huge_affinity_is_refused(value):
+    aff = np.ones((6, 3))
+    aff[2, 1] = value
+    with pytest.raises(ValueError, match="finite"):
+        solve(_problem(affinity=aff))
