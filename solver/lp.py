@@ -75,7 +75,6 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
     s_, e_ = uk // E, uk % E
     mx = comp.max_load[s_, e_]
     mn = comp.min_load[s_, e_]
-    per = np.bincount(inv, minlength=len(uk))
     use_seg = comp.seg_cost.size > 0 and comp.seg_cost.max() > 0
     nrow = len(uk)
     rows_r.append(r + inv)

@@ -309,19 +309,19 @@ class Plan:
         """One dict per seat: stage, stage_name, application, expert, role (chair/member),
         and with `problem`: category index/name, affinity, soft_penalty, field_match."""
         out = []
-        for sp in self.stages:
-            if len(sp.experts) == 0:
+        for stp in self.stages:
+            if len(stp.experts) == 0:
                 continue
-            order = np.lexsort((sp.experts, sp.applications))
-            ex, ap = sp.experts[order], sp.applications[order]
-            chair = dict(zip(sp.chair_applications.tolist(), sp.chairs.tolist()))
+            order = np.lexsort((stp.experts, stp.applications))
+            ex, ap = stp.experts[order], stp.applications[order]
+            chair = dict(zip(stp.chair_applications.tolist(), stp.chairs.tolist()))
             extra = {}
             if problem is not None:
                 extra["affinity"] = values_at(problem.affinity, ex, ap, 0.0)
                 extra["soft_penalty"] = values_at(problem.soft_penalty, ex, ap, 0.0)
                 extra["field_match"] = values_at(problem.field_match, ex, ap, False)
             for i, (e, a) in enumerate(zip(ex.tolist(), ap.tolist())):
-                rec = {"stage": sp.stage, "stage_name": sp.name, "application": a, "expert": e,
+                rec = {"stage": stp.stage, "stage_name": stp.name, "application": a, "expert": e,
                        "role": "chair" if chair.get(a, -1) == e else "member"}
                 if problem is not None:
                     c = int(np.asarray(problem.expert_category)[e])

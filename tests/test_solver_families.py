@@ -12,19 +12,19 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
-from solver import FAMILIES, HARD_FAMILIES, PanelProblem, PanelRules, Plan, SolveOptions, StagePlan, StageSpec
-from solver import check_plan, pick_chairs, solve
+from solver import (FAMILIES, HARD_FAMILIES, PanelProblem, PanelRules, Plan, SolveOptions, StagePlan, StageSpec,
+                    check_plan, pick_chairs, solve)
 
 OPTS = SolveOptions(time_limit=10, num_workers=1)
 METHODS = ("auto", "cp_sat")
 
 
-def problem(E=4, A=1, size=2, cats=None, names=("a",), rules=PanelRules(), n_stages=1, max_load=1, **kw):
+def problem(E=4, A=1, size=2, cats=None, names=("a",), rules=None, n_stages=1, max_load=1, **kw):
     """E experts, A applications, every stage reviews every application with panels of `size`."""
     aff = np.tile(np.linspace(1.0, 0.5, E)[:, None], (1, A))
     stages = tuple(StageSpec(f"s{s}", size, np.arange(A), max_load) for s in range(n_stages))
     cats = np.zeros(E, dtype=np.int64) if cats is None else np.asarray(cats)
-    return PanelProblem(cats, names, aff, stages, rules=rules, **kw)
+    return PanelProblem(cats, names, aff, stages, rules=rules or PanelRules(), **kw)
 
 
 def plan(p: PanelProblem, *panels) -> Plan:

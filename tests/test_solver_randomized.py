@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver import SolveOptions, check_plan
+from solver import check_plan
 from solver.compile import compile_problem
 from solver.lottery import LOTTERY_DEFAULTS, lottery_from_data, lottery_key, lottery_params, lottery_to_data
 from solver.plans import make_plan
