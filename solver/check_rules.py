@@ -52,6 +52,7 @@ class PlanView:
     problem: PanelProblem
     stages: list  # StageView of every checked stage
     seat_stages: dict = field(default_factory=dict)  # (expert, application) -> checked stages with that seat
+    field_match: object = None  # problem.field_match, as CSR when sparse
 
     @property
     def rules(self) -> PanelRules:
@@ -67,9 +68,7 @@ class PlanView:
         """Members that are technical and match application a's field."""
         tech = int(self.rules.technical_category)
         cat = np.asarray(self.problem.expert_category)
-        fm = self.problem.field_match
-        fm = fm.tocsr() if sp.issparse(fm) else fm
-        return [e for e in members if tech >= 0 and int(cat[e]) == tech and bool(_cell(fm, e, a, False))]
+        return [e for e in members if tech >= 0 and int(cat[e]) == tech and bool(_cell(self.field_match, e, a, False))]
 
 
 def plan_view(problem: PanelProblem, plan: Plan, stages=None) -> PlanView:
@@ -78,7 +77,8 @@ def plan_view(problem: PanelProblem, plan: Plan, stages=None) -> PlanView:
     by_stage = {sp_.stage: sp_ for sp_ in plan.stages}
     if stages is None:
         stages = sorted(s for s, x in by_stage.items() if len(x.experts) > 0)
-    view = PlanView(problem, [])
+    fm = problem.field_match
+    view = PlanView(problem, [], field_match=fm.tocsr() if sp.issparse(fm) else fm)
     seat_stages = defaultdict(list)
     for s in stages:
         st = problem.stages[s]

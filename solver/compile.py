@@ -124,14 +124,19 @@ def required_size(tpl: Template, s: int) -> np.ndarray:
     return need
 
 
+def group_order(gid: np.ndarray):
+    """(column indices ordered by group id, start position of each group in that order) of a
+    per-column group id (-1 = in no group)."""
+    idx = np.nonzero(gid >= 0)[0]
+    o = idx[np.argsort(gid[idx], kind="stable")]
+    starts = np.r_[0, np.nonzero(np.diff(gid[o]))[0] + 1] if len(o) else np.zeros(0, dtype=np.int64)
+    return o, starts
+
+
 def groups_of(gid: np.ndarray) -> list:
     """Column-index arrays of the groups of a per-column group id (-1 = in no group), by group id."""
-    idx = np.nonzero(gid >= 0)[0]
-    if len(idx) == 0:
-        return []
-    o = idx[np.argsort(gid[idx], kind="stable")]
-    cuts = np.nonzero(np.diff(gid[o]))[0] + 1
-    return np.split(o, cuts)
+    o, starts = group_order(gid)
+    return np.split(o, starts[1:]) if len(o) else []
 
 
 @dataclass

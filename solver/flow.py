@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .compile import Compiled, groups_of
+from .compile import Compiled, group_order
 from .families import group_families
 
 
@@ -44,11 +44,14 @@ def non_flow_parts(comp: Compiled) -> FlowSplit:
     one panel is a capacity-1 node of the network; any other group is dropped (verified later)."""
     dropped, laminar = {}, []
     for f in group_families():
+        o, starts = group_order(f.group_ids(comp))
+        if not len(o):
+            continue
+        node = comp.col_panel[o] * comp.tpl.T + comp.col_leaf[o]
+        one_node = np.minimum.reduceat(node, starts) == np.maximum.reduceat(node, starts)
         out = []
-        for g in groups_of(f.group_ids(comp)):
-            pan, leaf = comp.col_panel[g], comp.col_leaf[g]
-            one_node = pan.min() == pan.max() and leaf.min() == leaf.max()
-            (laminar if one_node else out).append(g)
+        for g, one in zip(np.split(o, starts[1:]), one_node.tolist()):
+            (laminar if one else out).append(g)
         if out:
             dropped[f.name] = out
     return FlowSplit(dropped, laminar)
