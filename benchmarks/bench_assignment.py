@@ -228,10 +228,11 @@ def run_random(draws, q, shape="40x400"):
 
     from scipy.stats import norm as _norm
 
+    from reviewer.panels.lottery_cache import cached_lottery, clear_cache
     from solver import SolveOptions, check_plan, solve
-    from solver.engine import make_plan
-    from solver.randomized import _VERSION as _LOTTERY_VERSION
-    from solver.randomized import build_lottery, clear_cache
+    from solver.lottery import LOTTERY_VERSION
+    from solver.plans import make_plan
+    from solver.randomized import build_lottery
     from solver.synthetic import guangxi_round
 
     if shape == "150x3000":
@@ -246,20 +247,20 @@ def run_random(draws, q, shape="40x400"):
     cache_dir = tempfile.mkdtemp(prefix="lottery-cache-")
     clear_cache()
     t0 = time.perf_counter()
-    lot = build_lottery(prob, q=q, options=SolveOptions(), cache_dir=cache_dir)
+    lot = cached_lottery(prob, q=q, options=SolveOptions(), cache_dir=cache_dir)
     build_t = time.perf_counter() - t0
     t0 = time.perf_counter()
-    build_lottery(prob, q=q, options=SolveOptions(), cache_dir=cache_dir)
+    cached_lottery(prob, q=q, options=SolveOptions(), cache_dir=cache_dir)
     mem_hit_t = time.perf_counter() - t0
     clear_cache()
     t0 = time.perf_counter()
-    build_lottery(prob, q=q, options=SolveOptions(), cache_dir=cache_dir)
+    cached_lottery(prob, q=q, options=SolveOptions(), cache_dir=cache_dir)
     disk_hit_t = time.perf_counter() - t0
     clear_cache(cache_dir)
     stage1 = {}
     if shape != "150x3000":
         t0 = time.perf_counter()
-        l1 = build_lottery(prob, q=q, options=SolveOptions(stages=(0,)), use_cache=False)
+        l1 = build_lottery(prob, q=q, options=SolveOptions(stages=(0,)))
         stage1 = {"stage1_build_s": time.perf_counter() - t0, "stage1_support": len(l1.plans),
                   "stage1_max_weight": float(l1.weights.max()),
                   "stage1_expected_ratio": l1.expected_value / l1.deterministic_value,
@@ -297,7 +298,7 @@ def run_random(draws, q, shape="40x400"):
             "lottery_upper_bound_ratio": float(lot.upper_bound / lot.deterministic_value),
             "violations_in_support": viol_support, "draw0_info": _slim(one.info),
             "timing": {k: float(v) for k, v in (getattr(lot, "info", {}) or {}).get("timing", {}).items()},
-            "method": (getattr(lot, "info", {}) or {}).get("method"), "lottery_version": _LOTTERY_VERSION,
+            "method": (getattr(lot, "info", {}) or {}).get("method"), "lottery_version": LOTTERY_VERSION,
             "load_avg_1min": load_avg,
             "sampling_tolerance_note": "3 sd at p=q for one seat; max over the seats at q: z = Phi^-1(1 - 0.01/n)",
             "tolerance": 1.5 / np.sqrt(draws), "tolerance_max": z * np.sqrt(q * (1 - q) / draws), **stage1}

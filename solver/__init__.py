@@ -3,16 +3,24 @@
 Entry points (see README in benchmarks/README_assignment.md for the measured performance):
 
     solve(problem, options) -> Plan          deterministic optimum (flow / LP-guided / CP-SAT)
-    draw(problem, q, seed, options) -> Plan  randomized draw with seat probability <= q
+    build_lottery(problem, q, options)       lottery over valid plans, seat probability <= q
+    draw(problem, q, seed, options) -> Plan  randomized draw from that lottery
     repair(problem, plan, removed, options)  minimal-change replacement + alternates
     check_plan(problem, plan) -> [Violation] independent checker of every hard rule
+
+The hard rules are one registry, solver.families.FAMILIES (HARD_FAMILIES: their names).
 """
 from .check import check_plan
-from .engine import pick_chairs, solve
-from .randomized import Lottery, build_lottery, draw
+from .engine import solve
+from .families import FAMILIES, HARD_FAMILIES, Family
+from .lottery import Lottery, lottery_from_data, lottery_key, lottery_to_data
+from .model import (OBJECTIVE_TERMS, Diagnostic, ObjectiveWeights, PanelProblem, PanelRules, Plan, SolveOptions,
+                    StagePlan, StageSpec, Violation)
+from .plans import pick_chairs
+from .randomized import build_lottery, draw
 from .repair import alternates, repair
-from .model import (HARD_FAMILIES, OBJECTIVE_TERMS, Diagnostic, ObjectiveWeights, PanelProblem, PanelRules, Plan,
-                    SolveOptions, StagePlan, StageSpec, Violation)
 
-__all__ = ["solve", "draw", "build_lottery", "Lottery", "repair", "alternates", "check_plan", "pick_chairs", "PanelProblem", "PanelRules", "StageSpec", "ObjectiveWeights",
-           "SolveOptions", "Plan", "StagePlan", "Diagnostic", "Violation", "HARD_FAMILIES", "OBJECTIVE_TERMS"]
+__all__ = ["solve", "draw", "build_lottery", "Lottery", "lottery_key", "lottery_to_data", "lottery_from_data",
+           "repair", "alternates", "check_plan", "pick_chairs", "PanelProblem", "PanelRules", "StageSpec",
+           "ObjectiveWeights", "SolveOptions", "Plan", "StagePlan", "Diagnostic", "Violation", "Family", "FAMILIES",
+           "HARD_FAMILIES", "OBJECTIVE_TERMS"]

@@ -23,51 +23,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .model import Diagnostic, PanelProblem
+from .arrays import per_category, per_expert, values_at
+from .model import PanelProblem
 
-
-def values_at(M, rows, cols, default=0.0) -> np.ndarray:
-    """Values of a dense or sparse matrix at (rows[i], cols[i]); `default` for None."""
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
-    if M is None:
-        return np.full(len(rows), default, dtype=type(default) if not isinstance(default, bool) else bool)
-    if sp.issparse(M):
-        return _sparse_lookup(M, rows, cols)
-    return np.asarray(M)[rows, cols]
-
-
-def _sparse_lookup(M, rows, cols):
-    M = M.tocsr()
-    if not M.has_sorted_indices:
-        M = M.sorted_indices()
-    out = np.zeros(len(rows), dtype=M.dtype)
-    if len(rows) == 0 or M.nnz == 0:
-        return out
-    A = M.shape[1]
-    indptr, indices, data = M.indptr, M.indices, M.data
-    keys = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(indptr)) * A + indices
-    q = rows * A + cols
-    pos = np.searchsorted(keys, q)
-    pos_c = np.minimum(pos, len(keys) - 1)
-    hit = keys[pos_c] == q
-    out[hit] = data[pos_c[hit]]
-    return out
-
-
-def _per_expert(x, E, what):
-    arr = np.asarray(x)
-    if arr.ndim == 0:
-        return np.full(E, int(arr), dtype=np.int64)
-    if arr.shape != (E,):
-        raise ValueError(f"{what} must be an int or an array of length {E}")
-    return arr.astype(np.int64)
+# Why a locked seat cannot become a column (compile_problem's `bad_locks`; the diagnostics word it).
+LOCK_NOT_IN_STAGE = "application_not_in_stage"
+LOCK_UNAVAILABLE = "expert_unavailable"
+LOCK_FORBIDDEN = "seat_forbidden"
+LOCK_EXCLUDED = "pair_excluded"
+LOCK_OTHER_STAGE = "pair_in_other_stage"
 
 
 @dataclass
 class Template:
+    """The counting tree of every panel. Node indices: 0 = panel (root), TI = technical+industry
+    group, 2 + c = category c, then MATCHED, CHAIR, UNMATCHED, MATCHED_OTHER (technical split).
+    Which hard-rule family bounds which node is solver.families' business (`tree_nodes`)."""
+
     names: list
-    family: list
     parent: np.ndarray
     category: np.ndarray  # category of a category node, else -1
     lb: np.ndarray  # [S, T]
@@ -91,8 +64,6 @@ def build_template(problem: PanelProblem) -> Template:
     S = len(problem.stages)
     names = ["panel", "tech_industry"] + [f"category:{c}" for c in range(K)] + [
         "matched_technical", "chair_eligible", "technical_unmatched", "matched_not_chair"]
-    family = ["panel_size", "tech_industry_share"] + ["category_coverage"] * K + [
-        "field_matched_technical", "chair", "category_coverage", "field_matched_technical"]
     MATCHED, CHAIR, UNM, MO = 2 + K, 3 + K, 4 + K, 5 + K
     T = 6 + K
     tech = int(r.technical_category)
@@ -104,11 +75,9 @@ def build_template(problem: PanelProblem) -> Template:
     if tech >= 0:
         parent[MATCHED] = 2 + tech
         parent[UNM] = 2 + tech
-    else:
+    else:  # PanelProblem refuses field-matched / chair rules without a technical category
         parent[MATCHED] = 0
         parent[UNM] = 0
-        if r.min_field_matched_technical > 0 or r.chair_required:
-            raise ValueError("field-matched and chair rules need rules.technical_category >= 0")
     parent[CHAIR] = MATCHED
     parent[MO] = MATCHED
     category = np.full(T, -1, dtype=np.int64)
@@ -117,8 +86,7 @@ def build_template(problem: PanelProblem) -> Template:
     ub = np.zeros((S, T), dtype=np.int64)
     for s, st in enumerate(problem.stages):
         rs = st.rules if st.rules is not None else r
-        minc = np.asarray(rs.min_per_category)
-        minc = np.full(K, int(minc)) if minc.ndim == 0 else minc.astype(np.int64)
+        minc = per_category(rs.min_per_category, K, "min_per_category")
         n = int(st.panel_size)
         ub[s, :] = n
         lb[s, 0] = n
@@ -126,8 +94,7 @@ def build_template(problem: PanelProblem) -> Template:
                     if (r.tech_industry_categories and rs.tech_industry_share > 0) else 0)
         lb[s, 2:2 + K] = minc
         if rs.max_per_category is not None:
-            maxc = np.asarray(rs.max_per_category)
-            maxc = np.full(K, int(maxc)) if maxc.ndim == 0 else maxc.astype(np.int64)
+            maxc = per_category(rs.max_per_category, K, "max_per_category")
             ub[s, 2:2 + K] = np.minimum(maxc, n)
         lb[s, MATCHED] = int(rs.min_field_matched_technical) if tech >= 0 else 0
         lb[s, CHAIR] = 1 if (rs.chair_required and tech >= 0) else 0
@@ -139,7 +106,7 @@ def build_template(problem: PanelProblem) -> Template:
             chain.append(v)
             v = int(parent[v])
         leaf_anc[leaf] = chain
-    return Template(names, family, parent, category, lb, ub, leaf_anc, K, 1, MATCHED, CHAIR, UNM, MO)
+    return Template(names, parent, category, lb, ub, leaf_anc, K, 1, MATCHED, CHAIR, UNM, MO)
 
 
 def required_size(tpl: Template, s: int) -> np.ndarray:
@@ -155,6 +122,21 @@ def required_size(tpl: Template, s: int) -> np.ndarray:
                 need[t] = v
                 changed = True
     return need
+
+
+def group_order(gid: np.ndarray):
+    """(column indices ordered by group id, start position of each group in that order) of a
+    per-column group id (-1 = in no group)."""
+    idx = np.nonzero(gid >= 0)[0]
+    o = idx[np.argsort(gid[idx], kind="stable")]
+    starts = np.r_[0, np.nonzero(np.diff(gid[o]))[0] + 1] if len(o) else np.zeros(0, dtype=np.int64)
+    return o, starts
+
+
+def groups_of(gid: np.ndarray) -> list:
+    """Column-index arrays of the groups of a per-column group id (-1 = in no group), by group id."""
+    o, starts = group_order(gid)
+    return np.split(o, starts[1:]) if len(o) else []
 
 
 @dataclass
@@ -183,7 +165,7 @@ class Compiled:
     min_load: np.ndarray  # [S, E]
     seg_cost: np.ndarray  # int64 [Lmax]: cost of the k-th unit of load (k = 1..)
     fixed: dict  # stage -> (experts, apps)
-    diagnostics: list = field(default_factory=list)
+    bad_locks: list = field(default_factory=list)  # (stage, expert, app, LOCK_* reason): locks that are no column
 
     @property
     def n_cols(self):
@@ -225,22 +207,13 @@ class Compiled:
                 self._emp_gid = self._gid(key, self.col_emp >= 0)
         return self._emp_gid
 
-    @staticmethod
-    def _lists(gid):
-        idx = np.nonzero(gid >= 0)[0]
-        if len(idx) == 0:
-            return []
-        o = idx[np.argsort(gid[idx], kind="stable")]
-        cuts = np.nonzero(np.diff(gid[o]))[0] + 1
-        return np.split(o, cuts)
-
     def indep_groups(self):
         """(e, a) keys shared by columns of two or more stages, as a list of column-index arrays."""
-        return self._lists(self.indep_gid)
+        return groups_of(self.indep_gid)
 
     def employer_groups(self):
         """(panel, employer) groups with >= 2 candidate columns, as column-index arrays."""
-        return self._lists(self.emp_gid)
+        return groups_of(self.emp_gid)
 
     def objective_points(self, cols: np.ndarray) -> dict:
         """Breakdown (points) of a set of chosen column indices."""
@@ -279,12 +252,9 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
     if stages is None:
         stages = [s for s in range(S) if s not in fixed]
     stages = sorted(int(s) for s in stages)
-    cat = np.asarray(problem.expert_category, dtype=np.int64)
-    if cat.shape != (E,):
-        raise ValueError(f"expert_category must have length {E}")
-    K = tpl.n_cat
-    if len(cat) and (cat.min() < 0 or cat.max() >= K):
-        raise ValueError("expert_category out of range of category_names")
+    if any(not 0 <= s < S for s in stages):
+        raise ValueError(f"stages to solve {stages}: a stage index is out of range 0..{S - 1}")
+    cat = np.asarray(problem.expert_category, dtype=np.int64)  # shapes and ranges: PanelProblem checks them
     emp = (np.asarray(problem.expert_employer, dtype=np.int64) if problem.expert_employer is not None
            else np.full(E, -1, dtype=np.int64))
     can_chair = (np.asarray(problem.expert_can_chair, dtype=bool) if problem.expert_can_chair is not None
@@ -292,8 +262,8 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
     max_load = np.zeros((S, E), dtype=np.int64)
     min_load = np.zeros((S, E), dtype=np.int64)
     for s, st in enumerate(problem.stages):
-        max_load[s] = _per_expert(st.max_load, E, "max_load")
-        min_load[s] = _per_expert(st.min_load, E, "min_load")
+        max_load[s] = per_expert(st.max_load, E, "max_load")
+        min_load[s] = per_expert(st.min_load, E, "min_load")
     forb = {(int(s), int(e), int(a)) for (s, e, a) in problem.forbids}
     aff_sparse = sp.issparse(problem.affinity)
     if aff_sparse:
@@ -304,7 +274,7 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
     if not r.allow_same_expert_across_stages and fixed:
         block_keys = np.unique(np.concatenate([fe * A + fa for (fe, fa) in fixed.values()]))
 
-    diags = []
+    bad_locks = []
     parts = []
     panel_stage, panel_app, panel_size = [], [], []
     pidx = {}
@@ -349,21 +319,17 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
                     continue
                 why = None
                 if not in_stage[a]:
-                    why = ("该申请不在本阶段", "the application is not in this stage")
+                    why = LOCK_NOT_IN_STAGE
                 elif max_load[s, e] <= 0:
-                    why = ("该专家本阶段不可用", "the expert is unavailable in this stage")
+                    why = LOCK_UNAVAILABLE
                 elif (s, e, a) in forb:
-                    why = ("同一席位既被锁定又被禁止", "the seat is both locked and forbidden")
+                    why = LOCK_FORBIDDEN
                 elif problem.excluded is not None and bool(values_at(problem.excluded, [e], [a], False)[0]):
-                    why = ("该专家与申请存在回避关系", "the pair is excluded (conflict of interest)")
+                    why = LOCK_EXCLUDED
                 elif k in set(block_keys.tolist()):
-                    why = ("该专家已在其他阶段评审该申请", "the expert already sits on this application in another stage")
+                    why = LOCK_OTHER_STAGE
                 if why is not None:
-                    diags.append(Diagnostic(
-                        "locks_and_forbids", s, a, -1,
-                        f"锁定的专家 {e} 无法评审申请 {a}：{why[0]}。",
-                        f"Locked expert {e} cannot sit on application {a}: {why[1]}.",
-                        {"expert": e}))
+                    bad_locks.append((s, e, a, why))
                     continue
                 ce = np.r_[ce, e]
                 ca = np.r_[ca, a]
@@ -409,8 +375,11 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
             if -1 in ss or int(col_stage[j]) in ss:
                 col_cont[j] = 1.0
     w = problem.weights
-    col_cost = np.rint(scale * (w.affinity * col_aff - w.soft_conflict * col_soft
-                                + w.continuity * col_cont)).astype(np.int64)
+    units = scale * (w.affinity * col_aff - w.soft_conflict * col_soft + w.continuity * col_cont)
+    if not np.all(np.isfinite(units)) or np.abs(units).max(initial=0.0) > 2.0 ** 52:
+        raise ValueError("affinity / soft_penalty values (times weights and scale) must be finite and below "
+                         "2**52 objective units: NaN, inf or a huge value among the candidate pairs")
+    col_cost = np.rint(units).astype(np.int64)
     if extra_bonus:
         keys = (col_stage * E + col_expert) * A + col_app
         bk = {(int(s) * E + int(e)) * A + int(a): int(v) for (s, e, a), v in extra_bonus.items()}
@@ -423,5 +392,5 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
     c = Compiled(problem, tpl, stages, int(scale), panel_stage, panel_app, panel_size,
                  col_stage[order], col_expert[order], col_app[order], col_panel[order], col_leaf[order],
                  col_emp[order], col_aff[order], col_soft[order], col_cont[order], col_cost[order],
-                 col_lock[order], max_load, min_load, seg_cost, fixed, diags)
+                 col_lock[order], max_load, min_load, seg_cost, fixed, bad_locks)
     return c

@@ -5,8 +5,10 @@ Network: source -> (stage, expert) [load segments; convex load-balance cost]
          -> ... template tree (lower/upper bounds) ... -> panel root (demand = panel size).
 Lower bounds (category minima, locks, min load) are removed by the standard transformation
 (capacity - lb, supply moved to the arc's ends), so the flow is exact: no big-M.
-The families that are not a flow (stage independence when stages share applications, employer
-groups that span several leaves) are dropped; the caller checks them on the result.
+The group families of the registry (solver.families: at most one seat per group) stay in the network
+as capacity-1 nodes when a group's seats all go to one leaf of one panel (employer groups inside one
+category); the other groups (employer groups spanning leaves, stage independence) are dropped and the
+caller checks them on the result (`violates`).
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .compile import Compiled
+from .compile import Compiled, group_order
+from .families import group_families
 
 
 @dataclass
@@ -27,18 +30,34 @@ class FlowResult:
     n_arcs: int
 
 
-def non_flow_parts(comp: Compiled):
-    """(independence groups, employer groups spanning several leaves, laminar employer groups)."""
-    indep = comp.indep_groups()
-    emp = comp.employer_groups()
-    lam, cross = [], []
-    for g in emp:
-        lv = comp.col_leaf[g]
-        (lam if lv.min() == lv.max() else cross).append(g)
-    return indep, cross, lam
+@dataclass
+class FlowSplit:
+    """The group families' groups: `laminar` ones are capacity-1 nodes of the network; `dropped`
+    (family name -> groups) are not in it and must be verified on the flow's answer."""
+
+    dropped: dict
+    laminar: list
 
 
-def solve_flow(comp: Compiled, cost=None, parts=None) -> FlowResult:
+def non_flow_parts(comp: Compiled) -> FlowSplit:
+    """Split the groups of every group family: a group whose seats all go to one template leaf of
+    one panel is a capacity-1 node of the network; any other group is dropped (verified later)."""
+    dropped, laminar = {}, []
+    for f in group_families():
+        o, starts = group_order(f.group_ids(comp))
+        if not len(o):
+            continue
+        node = comp.col_panel[o] * comp.tpl.T + comp.col_leaf[o]
+        one_node = np.minimum.reduceat(node, starts) == np.maximum.reduceat(node, starts)
+        out = []
+        for g, one in zip(np.split(o, starts[1:]), one_node.tolist()):
+            (laminar if one else out).append(g)
+        if out:
+            dropped[f.name] = out
+    return FlowSplit(dropped, laminar)
+
+
+def solve_flow(comp: Compiled, cost=None, parts: FlowSplit | None = None) -> FlowResult:
     """Max-weight flow over the columns of `comp` (cost override optional, int64 per column)."""
     tpl = comp.tpl
     E = comp.problem.n_experts
@@ -46,8 +65,9 @@ def solve_flow(comp: Compiled, cost=None, parts=None) -> FlowResult:
     T = tpl.T
     P = comp.P
     cost = comp.col_cost if cost is None else np.asarray(cost, dtype=np.int64)
-    indep, cross, lam = parts if parts is not None else non_flow_parts(comp)
-    dropped = tuple(n for n, g in (("stage_independence", indep), ("one_per_employer", cross)) if g)
+    parts = parts if parts is not None else non_flow_parts(comp)
+    lam = parts.laminar
+    dropped = tuple(parts.dropped)
 
     # node ids
     se_key = comp.col_stage * E + comp.col_expert
@@ -145,7 +165,7 @@ def solve_flow(comp: Compiled, cost=None, parts=None) -> FlowResult:
 
 
 def violates(comp: Compiled, cols: np.ndarray, groups) -> bool:
-    """True if more than one column of some group (independence / employer) is chosen."""
+    """True if more than one column of some group (of a group family) is chosen."""
     if not groups:
         return False
     gid = np.full(comp.n_cols, -1, dtype=np.int64)

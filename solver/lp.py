@@ -2,8 +2,8 @@
 
 Variables: x_j (one per column, [0, 1], 1 if locked) then load segments y_(s,e,k) in [0, 1]
 (y_k = the k-th unit of load, cost seg_cost[k]; convex so the LP fills them in order).
-Rows (each tagged with its family): template-tree counts per panel, load linking per
-(stage, expert), employer groups, stage independence groups.
+Rows (each tagged with its family of the registry, solver.families): template-tree counts per panel,
+load linking per (stage, expert), then the at-most-one rows of each group family.
 """
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from .compile import Compiled
+from .families import group_families, load_family, node_families
 
 
 @dataclass
@@ -32,6 +34,7 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
     """`cap`: optional per-column upper bound (e.g. q for the randomized LP)."""
     cols = np.arange(comp.n_cols) if cols is None else np.asarray(cols, dtype=np.int64)
     tpl = comp.tpl
+    node_fam = node_families(tpl)
     E = comp.problem.n_experts
     nx = len(cols)
     cost = comp.col_cost if cost is None else cost
@@ -64,7 +67,7 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
         rows_v.append(np.ones(keep.sum()))
         lo.append(lbs[need].astype(float))
         hi.append(ubs[need].astype(float))
-        fam += [tpl.family[t]] * int(need.sum())
+        fam += [node_fam[t]] * int(need.sum())
         r += int(need.sum())
     # load rows
     key = comp.col_stage[cols] * E + comp.col_expert[cols]
@@ -72,7 +75,6 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
     s_, e_ = uk // E, uk % E
     mx = comp.max_load[s_, e_]
     mn = comp.min_load[s_, e_]
-    per = np.bincount(inv, minlength=len(uk))
     use_seg = comp.seg_cost.size > 0 and comp.seg_cost.max() > 0
     nrow = len(uk)
     rows_r.append(r + inv)
@@ -96,13 +98,14 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
     else:
         lo.append(mn.astype(float))
         hi.append(mx.astype(float))
-    fam += ["expert_load"] * nrow
+    fam += [load_family().name] * nrow
     r_load = r
     r += nrow
-    # employer / independence groups (rows only for groups with >= 2 columns in `cols`)
+    # at most one seat per group (rows only for groups with >= 2 columns in `cols`)
     group_rows = {}
-    for name, gid_all in (("one_per_employer", comp.emp_gid), ("stage_independence", comp.indep_gid)):
-        gid = gid_all[cols]
+    for f in group_families():
+        name = f.name
+        gid = f.group_ids(comp)[cols]
         m = gid >= 0
         if not m.any():
             group_rows[name] = np.zeros(0, dtype=np.int64)
@@ -136,8 +139,6 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
 def solve_lp(lm: LinearModel, time_limit=None):
     """LP relaxation with HiGHS. Returns (status, objective, x, row duals y) with y such that the
     reduced cost (maximisation) of a column a is c_a - A[:, a]^T y."""
-    from scipy.optimize import linprog
-
     eq = lm.lo == lm.hi
     up = ~eq & np.isfinite(lm.hi)
     dn = ~eq & np.isfinite(lm.lo)
@@ -166,8 +167,6 @@ def solve_lp(lm: LinearModel, time_limit=None):
 
 def solve_milp(lm: LinearModel, time_limit=60.0, mip_rel_gap=0.0):
     """Integer solve with HiGHS MIP. Returns (status, objective, x, dual bound)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     integ = np.ones(len(lm.c), dtype=np.uint8)
     res = milp(-lm.c, constraints=LinearConstraint(lm.A, lm.lo, lm.hi), integrality=integ,
                bounds=Bounds(lm.lb, lm.ub),
@@ -204,8 +203,9 @@ def reduced_costs(comp: Compiled, lm: LinearModel, y: np.ndarray, cost=None) -> 
     hit = (len(uk) > 0) & (uk[posc] == key) if len(uk) else np.zeros(len(key), dtype=bool)
     default = float(comp.seg_cost[0]) if lm.use_seg else 0.0
     rc -= np.where(hit, y[r0 + posc] if len(uk) else 0.0, default)
-    for name, gid_all in (("one_per_employer", comp.emp_gid), ("stage_independence", comp.indep_gid)):
-        gr = lm.group_rows.get(name)
+    for f in group_families():
+        gid_all = f.group_ids(comp)
+        gr = lm.group_rows.get(f.name)
         if gr is None or len(gr) == 0 or isinstance(gr, np.ndarray):
             continue
         r_start, ug = gr

@@ -16,8 +16,10 @@ import time
 import numpy as np
 
 from .compile import Compiled
+from .diagnose import infeasible_plan
 from .lp import build_linear, reduced_costs, solve_lp, solve_milp
 from .model import FEASIBLE, OPTIMAL, UNKNOWN, SolveOptions
+from .plans import make_plan
 
 
 def _rank_in_group(comp: Compiled, cost):
@@ -64,8 +66,6 @@ def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra
 
 
 def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=None, cost=None):
-    from .engine import _infeasible, make_plan
-
     cost = comp.col_cost if cost is None else np.asarray(cost)
     tl = options.time_limit
     extra = flow_res.cols if flow_res is not None else None
@@ -74,7 +74,7 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     info.update(lp_iterations=it, lp_columns=len(cols), lp_bound=ub / comp.scale if np.isfinite(ub) else None,
                 lp_time=time.perf_counter() - t0)
     if st == "INFEASIBLE":
-        return _infeasible(comp, "lp_guided", t0, options)
+        return infeasible_plan(comp, "lp_guided", t0, options)
     if st != "OPTIMAL":
         return make_plan(comp, [], UNKNOWN, "lp_guided", wall=time.perf_counter() - t0, seed=options.seed, info=info)
     frac = (x > 1e-6) & (x < 1 - 1e-6)

@@ -20,26 +20,19 @@ or any ``scipy.sparse`` matrix:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+import scipy.sparse as sp
 
-# Names of the constraint families and objective terms (shared by the model, the plan's
-# breakdown, the checker and the infeasibility report).
-HARD_FAMILIES = (
-    "excluded_pairs",
-    "panel_size",
-    "category_coverage",
-    "tech_industry_share",
-    "field_matched_technical",
-    "chair",
-    "one_per_employer",
-    "expert_load",
-    "locks_and_forbids",
-    "stage_independence",
-)
+from .arrays import values_at
+
+# Names of the objective terms (the plan's breakdown). The hard rules are the registry in
+# solver.families (solver.HARD_FAMILIES is the tuple of their names).
 OBJECTIVE_TERMS = ("affinity", "load_balance", "soft_conflict", "continuity")
+METHODS = ("auto", "min_cost_flow", "cp_sat")
 
 OPTIMAL = "OPTIMAL"
 FEASIBLE = "FEASIBLE"
@@ -136,6 +129,9 @@ class PanelProblem:
     continuity: ((stage, expert, application), ...) seats wished kept (stage -1 = any stage).
     application_labels: optional names of the applications (position -> text) for the plain-language
         diagnostics; without them an application is named by its position.
+
+    Checked when built (shapes, index ranges, sizes, rule bounds): ValueError names the field. Whether
+    the rules can all hold is not checked here: that is the solver's diagnostics.
     """
 
     expert_category: Any
@@ -154,6 +150,9 @@ class PanelProblem:
     fixed: tuple = ()
     continuity: tuple = ()
     application_labels: tuple = ()
+
+    def __post_init__(self):
+        _validate_problem(self)
 
     def application_label(self, a: int) -> str:
         a = int(a)
@@ -201,6 +200,8 @@ class SolveOptions:
         (keys: objective, bound, wall_time, solutions) and once per LP-guided phase
         (keys: phase, wall_time, and bound/objective when known).
     diagnose: on infeasibility, run the counting pre-check and CP-SAT assumptions.
+
+    Checked when built: ValueError names the field (an unknown method lists the allowed ones).
     """
 
     method: str = "auto"
@@ -216,13 +217,16 @@ class SolveOptions:
     diagnose: bool = True
     log: bool = False
 
+    def __post_init__(self):
+        _validate_options(self)
+
 
 @dataclass(frozen=True)
 class Diagnostic:
     """One plain-language reason why no plan exists (or a warning).
 
-    rule: family name (see HARD_FAMILIES) or "capacity". stage / application: indices or -1.
-    category: category index or -1. counts: numbers behind the message (eligible, needed, ...).
+    rule: family name (see solver.families.FAMILIES), or "unknown" when no smaller cause was found.
+    stage / application: indices or -1. category: category index or -1. counts: numbers behind the message (eligible, needed, ...).
     """
 
     rule: str
@@ -304,22 +308,20 @@ class Plan:
     def to_records(self, problem: PanelProblem | None = None) -> list[dict]:
         """One dict per seat: stage, stage_name, application, expert, role (chair/member),
         and with `problem`: category index/name, affinity, soft_penalty, field_match."""
-        from .compile import values_at
-
         out = []
-        for sp in self.stages:
-            if len(sp.experts) == 0:
+        for stp in self.stages:
+            if len(stp.experts) == 0:
                 continue
-            order = np.lexsort((sp.experts, sp.applications))
-            ex, ap = sp.experts[order], sp.applications[order]
-            chair = dict(zip(sp.chair_applications.tolist(), sp.chairs.tolist()))
+            order = np.lexsort((stp.experts, stp.applications))
+            ex, ap = stp.experts[order], stp.applications[order]
+            chair = dict(zip(stp.chair_applications.tolist(), stp.chairs.tolist()))
             extra = {}
             if problem is not None:
                 extra["affinity"] = values_at(problem.affinity, ex, ap, 0.0)
                 extra["soft_penalty"] = values_at(problem.soft_penalty, ex, ap, 0.0)
                 extra["field_match"] = values_at(problem.field_match, ex, ap, False)
             for i, (e, a) in enumerate(zip(ex.tolist(), ap.tolist())):
-                rec = {"stage": sp.stage, "stage_name": sp.name, "application": a, "expert": e,
+                rec = {"stage": stp.stage, "stage_name": stp.name, "application": a, "expert": e,
                        "role": "chair" if chair.get(a, -1) == e else "member"}
                 if problem is not None:
                     c = int(np.asarray(problem.expert_category)[e])
@@ -337,3 +339,152 @@ class Plan:
             return []
         s, e = np.nonzero(self.expert_load)
         return [{"stage": int(a), "expert": int(b), "load": int(self.expert_load[a, b])} for a, b in zip(s, e)]
+
+
+# ---- validation (one place: the dataclasses' __post_init__) ---------------------------------
+
+def _fail(where: str, what: str):
+    raise ValueError(f"{where}: {what}")
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _int_at_least(x, lo: int, where: str):
+    if not _is_int(x) or x < lo:
+        _fail(where, f"expected an integer >= {lo}, got {x!r}")
+
+
+def _ints(x, where: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        _fail(where, f"expected integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _in_range(arr: np.ndarray, lo: int, hi: int, where: str):
+    """Every value of `arr` in [lo, hi)."""
+    if arr.size and (arr.min() < lo or arr.max() >= hi):
+        bad = arr[(arr < lo) | (arr >= hi)][0]
+        _fail(where, f"index {int(bad)} out of range {lo}..{hi - 1}")
+
+
+def _shape(M, shape: tuple, where: str):
+    if M is None:
+        return
+    got = M.shape if sp.issparse(M) else np.shape(M)
+    if tuple(got) != shape:
+        _fail(where, f"shape {tuple(got)}, expected {shape}")
+
+
+def _per_expert_or_int(x, E: int, where: str):
+    arr = _ints(x, where)
+    if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape != (E,)):
+        _fail(where, f"expected an int or {E} ints (one per expert), got shape {arr.shape}")
+    if arr.size and arr.min() < 0:
+        _fail(where, "must be >= 0")
+
+
+def _per_category_or_int(x, K: int, where: str):
+    arr = _ints(x, where)
+    if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape != (K,)):
+        _fail(where, f"expected an int or {K} ints (one per category), got shape {arr.shape}")
+    if arr.size and arr.min() < 0:
+        _fail(where, "must be >= 0")
+
+
+def _validate_rules(r, K: int, where: str):
+    if not isinstance(r, PanelRules):
+        _fail(where, f"expected PanelRules, got {type(r).__name__}")
+    _per_category_or_int(r.min_per_category, K, f"{where}.min_per_category")
+    if r.max_per_category is not None:
+        _per_category_or_int(r.max_per_category, K, f"{where}.max_per_category")
+    _in_range(_ints(list(r.tech_industry_categories), f"{where}.tech_industry_categories"), 0, K,
+              f"{where}.tech_industry_categories")
+    if not 0.0 <= float(r.tech_industry_share) <= 1.0:
+        _fail(f"{where}.tech_industry_share", f"expected a share in [0, 1], got {r.tech_industry_share!r}")
+    _int_at_least(r.min_field_matched_technical, 0, f"{where}.min_field_matched_technical")
+
+
+def _validate_stage(st, s: int, E: int, A: int, K: int, technical: int):
+    where = f"PanelProblem.stages[{s}]"
+    if not isinstance(st, StageSpec):
+        _fail(where, f"expected StageSpec, got {type(st).__name__}")
+    _int_at_least(st.panel_size, 1, f"{where}.panel_size")
+    apps = _ints(st.applications, f"{where}.applications")
+    if apps.ndim != 1:
+        _fail(f"{where}.applications", f"expected a 1-D array of application indices, got shape {apps.shape}")
+    _in_range(apps, 0, A, f"{where}.applications")
+    _per_expert_or_int(st.max_load, E, f"{where}.max_load")
+    _per_expert_or_int(st.min_load, E, f"{where}.min_load")
+    if st.rules is not None:
+        _validate_rules(st.rules, K, f"{where}.rules")
+        if technical < 0 and (st.rules.min_field_matched_technical > 0 or st.rules.chair_required):
+            _fail(f"{where}.rules", "field-matched and chair rules need rules.technical_category >= 0")
+
+
+def _validate_seats(seats, S: int, E: int, A: int, where: str, any_stage: bool = False):
+    for i, seat in enumerate(seats):
+        if len(seat) != 3 or not all(_is_int(v) for v in seat):
+            _fail(f"{where}[{i}]", f"expected (stage, expert, application) integers, got {seat!r}")
+        s, e, a = (int(v) for v in seat)
+        if not (-1 if any_stage else 0) <= s < S:
+            _fail(f"{where}[{i}]", f"stage {s} out of range 0..{S - 1}" + (" (or -1 = any)" if any_stage else ""))
+        if not 0 <= e < E:
+            _fail(f"{where}[{i}]", f"expert {e} out of range 0..{E - 1}")
+        if not 0 <= a < A:
+            _fail(f"{where}[{i}]", f"application {a} out of range 0..{A - 1}")
+
+
+def _validate_problem(p: "PanelProblem"):
+    shape = p.affinity.shape if sp.issparse(p.affinity) else np.shape(p.affinity)
+    if len(shape) != 2:
+        _fail("PanelProblem.affinity", f"expected an (experts, applications) matrix, got shape {tuple(shape)}")
+    E, A = (int(x) for x in shape)
+    K = len(p.category_names)
+    if K < 1:
+        _fail("PanelProblem.category_names", "needs at least one category")
+    cat = _ints(p.expert_category, "PanelProblem.expert_category")
+    if cat.shape != (E,):
+        _fail("PanelProblem.expert_category", f"expected {E} entries (one per expert), got shape {cat.shape}")
+    _in_range(cat, 0, K, "PanelProblem.expert_category")
+    for name in ("excluded", "soft_penalty", "field_match"):
+        _shape(getattr(p, name), (E, A), f"PanelProblem.{name}")
+    for name in ("expert_employer", "expert_can_chair"):
+        _shape(getattr(p, name), (E,), f"PanelProblem.{name}")
+    _validate_rules(p.rules, K, "PanelProblem.rules")
+    tech = p.rules.technical_category
+    if not _is_int(tech) or not -1 <= tech < K:
+        _fail("PanelProblem.rules.technical_category", f"expected -1 (none) or a category index 0..{K - 1}, got {tech!r}")
+    if tech < 0 and (p.rules.min_field_matched_technical > 0 or p.rules.chair_required):
+        _fail("PanelProblem.rules", "field-matched and chair rules need rules.technical_category >= 0")
+    if not isinstance(p.weights, ObjectiveWeights):
+        _fail("PanelProblem.weights", f"expected ObjectiveWeights, got {type(p.weights).__name__}")
+    if len(p.stages) < 1:
+        _fail("PanelProblem.stages", "needs at least one stage")
+    for s, st in enumerate(p.stages):
+        _validate_stage(st, s, E, A, K, tech)
+    S = len(p.stages)
+    for name in ("locks", "forbids", "fixed"):
+        _validate_seats(getattr(p, name), S, E, A, f"PanelProblem.{name}")
+    _validate_seats(p.continuity, S, E, A, "PanelProblem.continuity", any_stage=True)
+
+
+def _validate_options(o: "SolveOptions"):
+    if o.method not in METHODS:
+        _fail("SolveOptions.method", f"{o.method!r} is not one of {', '.join(repr(m) for m in METHODS)}")
+    if not isinstance(o.time_limit, numbers.Real) or not o.time_limit > 0:  # also rejects NaN
+        _fail("SolveOptions.time_limit", f"expected seconds > 0, got {o.time_limit!r}")
+    _int_at_least(o.num_workers, 1, "SolveOptions.num_workers")
+    _int_at_least(o.seed, 0, "SolveOptions.seed")
+    _int_at_least(o.scale, 1, "SolveOptions.scale")
+    _int_at_least(o.lp_guide_min_columns, 0, "SolveOptions.lp_guide_min_columns")
+    if o.stages is not None:
+        if isinstance(o.stages, (str, bytes)) or not all(_is_int(s) and s >= 0 for s in o.stages):
+            _fail("SolveOptions.stages", f"expected None or stage indices >= 0, got {o.stages!r}")
+        object.__setattr__(o, "stages", tuple(int(s) for s in o.stages))
+    if o.lp_guide is not None and not isinstance(o.lp_guide, bool):
+        _fail("SolveOptions.lp_guide", f"expected None, True or False, got {o.lp_guide!r}")
+    if o.progress is not None and not callable(o.progress):
+        _fail("SolveOptions.progress", "expected None or a callable(dict)")

@@ -12,9 +12,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from .compile import compile_problem, values_at
+from .arrays import values_at
+from .check import check_plan
+from .compile import compile_problem
 from .engine import solve_compiled
-from .model import PanelProblem, Plan, SolveOptions
+from .model import PanelProblem, Plan, SolveOptions, StagePlan
+from .plans import pick_chairs
 
 
 def repair(problem: PanelProblem, plan: Plan, removed, options: SolveOptions | None = None,
@@ -66,10 +69,6 @@ def repair(problem: PanelProblem, plan: Plan, removed, options: SolveOptions | N
 
 
 def _panel_ok(problem: PanelProblem, s: int, a: int, members) -> bool:
-    from .check import check_plan
-    from .engine import pick_chairs
-    from .model import Plan, StagePlan
-
     ex = np.asarray(members, dtype=np.int64)
     ap = np.full(len(ex), a, dtype=np.int64)
     ca, ch = pick_chairs(problem, s, ex, ap)

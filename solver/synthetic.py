@@ -1,6 +1,8 @@
 """Seeded synthetic PanelProblems (tests and benchmarks only; no file access)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .model import ObjectiveWeights, PanelProblem, PanelRules, StageSpec
@@ -78,7 +80,6 @@ def small_random(rng: np.random.Generator, E=None, A=None, n_stages=None, rules_
     p = guangxi_round(A, E, tuple(stage_apps), tuple(sizes), seed=int(rng.integers(1 << 30)), n_fields=3,
                       exclusion_rate=0.05, max_load=int(rng.integers(2, 5)), shared_employer_share=0.5)
     if not rules_on:
-        from dataclasses import replace
         p = replace(p, rules=PanelRules(allow_same_expert_across_stages=bool(rng.random() < 0.5)),
                     stages=tuple(replace(s, rules=None) for s in p.stages))
     return p

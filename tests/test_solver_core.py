@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver import PanelProblem, PanelRules, SolveOptions, StageSpec, check_plan, solve
+from solver import PanelProblem, SolveOptions, check_plan, solve
 from solver.synthetic import CATEGORIES, guangxi_round, small_random
 
 FAST = SolveOptions(time_limit=20, num_workers=1)
@@ -129,7 +129,6 @@ def test_fixed_earlier_stage_blocks_pairs():
 
 
 def test_sparse_affinity_candidates_only():
-    rng = np.random.default_rng(5)
     S = sp.random(30, 20, density=0.5, random_state=1, format="csr")
     p = PanelProblem.plain(S, demand=2, max_load=3)
     plan = solve(p, FAST)

@@ -77,7 +77,7 @@ def test_randomized_marginals_capped_and_draws_feasible(small_round, lottery):
         assert check_plan(small_round, d) == []
         assert d.path == "lp_randomized"
     # every plan in the support is valid (so every possible draw is)
-    from solver.engine import make_plan
+    from solver.plans import make_plan
     for cols in lottery.plans:
         assert check_plan(small_round, make_plan(lottery.comp, cols, "OPTIMAL", "x")) == []
     assert lottery.expected_value >= 0.9 * lottery.deterministic_value

@@ -1,12 +1,16 @@
-"""Fast randomized lottery: every support plan valid, caps, determinism, cache."""
+"""Fast randomized lottery: every support plan valid, caps, determinism, key and plain data."""
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver import SolveOptions, check_plan
-from solver.engine import make_plan
-from solver.randomized import build_lottery, clear_cache, load_lottery, lottery_key
+from solver import check_plan
+from solver.compile import compile_problem
+from solver.lottery import LOTTERY_DEFAULTS, lottery_from_data, lottery_key, lottery_params, lottery_to_data
+from solver.plans import make_plan
+from solver.randomized import build_lottery
 from solver.synthetic import guangxi_round, small_random
 
 
@@ -28,7 +32,7 @@ def _support_ok(problem, lot, q):
 @given(st.integers(0, 2**31 - 1), st.sampled_from([0.5, 0.7]))
 def test_fast_lottery_support_valid_and_capped(seed, q):
     p = small_random(np.random.default_rng(seed))
-    lot = build_lottery(p, q=q, use_cache=False, time_limit=20, spread_plans=10)
+    lot = build_lottery(p, q=q, time_limit=20, spread_plans=10)
     if not hasattr(lot, "plans"):
         assert lot.status == "INFEASIBLE"
         return
@@ -41,13 +45,12 @@ def mid_round():
 
 
 def test_fast_lottery_quality_and_determinism(mid_round, tmp_path):
-    clear_cache()
-    a = build_lottery(mid_round, q=0.5, use_cache=False)
+    a = build_lottery(mid_round, q=0.5)
     _support_ok(mid_round, a, 0.5)
     assert a.info["method"] == "fast"
     assert a.expected_value >= 0.9 * a.deterministic_value
     assert len(a.plans) >= 5
-    b = build_lottery(mid_round, q=0.5, use_cache=False)
+    b = build_lottery(mid_round, q=0.5)
     assert np.array_equal(a.weights, b.weights)
     for s in (0, 7, 123):
         x, y = a.draw(s), b.draw(s)
@@ -55,29 +58,46 @@ def test_fast_lottery_quality_and_determinism(mid_round, tmp_path):
         assert check_plan(mid_round, x) == []
 
 
-def test_lottery_cache_memory_and_disk(mid_round, tmp_path):
-    clear_cache()
-    a = build_lottery(mid_round, q=0.5, cache_dir=tmp_path)
-    assert a.cache_hit is None
-    files = list(tmp_path.glob("lottery-*.npz"))
-    assert len(files) == 1 and lottery_key(mid_round, 0.5) in files[0].name
-    b = build_lottery(mid_round, q=0.5, cache_dir=tmp_path)  # memory hit: same object
-    assert b is a
-    clear_cache()
-    c = build_lottery(mid_round, q=0.5, cache_dir=tmp_path)  # disk hit
-    assert c.cache_hit == "disk"
-    assert np.array_equal(c.weights, a.weights) and all(np.array_equal(x, y) for x, y in zip(a.plans, c.plans))
-    assert a.draw(42).stages[0].pairs() == c.draw(42).stages[0].pairs()
-    d = load_lottery(mid_round, files[0])
-    assert np.allclose(d.marginals, a.marginals)
-    # another q -> another key
-    assert lottery_key(mid_round, 0.6) != lottery_key(mid_round, 0.5)
-    clear_cache(tmp_path)
-    assert not list(tmp_path.glob("lottery-*.npz"))
+def test_lottery_plain_data_round_trip(mid_round):
+    a = build_lottery(mid_round, q=0.5)
+    data = lottery_to_data(a)
+    assert all(isinstance(v, np.ndarray) for v in data.values())
+    comp = compile_problem(mid_round)
+    b = lottery_from_data(comp, data)
+    assert np.array_equal(b.weights, a.weights) and all(np.array_equal(x, y) for x, y in zip(a.plans, b.plans))
+    assert np.allclose(b.marginals, a.marginals) and b.upper_bound == a.upper_bound
+    assert a.draw(42).stages[0].pairs() == b.draw(42).stages[0].pairs()
+    bad = dict(data, weights=data["weights"] * 2)  # no longer a probability vector
+    with pytest.raises(ValueError):
+        lottery_from_data(comp, bad)
+    with pytest.raises(ValueError):  # another problem
+        lottery_from_data(compile_problem(guangxi_round(8, 150, (8, 4), (5, 7), seed=3)), data)
+
+
+def test_lottery_key_and_parameters(mid_round):
+    k = lottery_key(mid_round, 0.5)
+    assert k == lottery_key(compile_problem(mid_round), 0.5)  # the problem or its compilation
+    assert lottery_key(mid_round, 0.6) != k and lottery_key(mid_round, 0.5, spread=0.0) != k
+    assert lottery_key(mid_round, 0.5, time_limit=5) == k  # safety nets are not inputs
+    with pytest.raises(TypeError, match="unknown lottery parameter"):
+        lottery_key(mid_round, 0.5, spreadd=0.1)
+    with pytest.raises(ValueError):
+        lottery_params(0.0)
+    with pytest.raises(ValueError, match="method"):
+        build_lottery(mid_round, q=0.5, method="fastest")
+    # the key's defaults are build_lottery's defaults
+    sig = inspect.signature(build_lottery).parameters
+    assert {k: sig[k].default for k in LOTTERY_DEFAULTS} == LOTTERY_DEFAULTS
+
+
+def test_build_lottery_cache_arguments_are_deprecated(mid_round, tmp_path):
+    with pytest.warns(DeprecationWarning, match="cached_lottery"):
+        lot = build_lottery(mid_round, q=0.5, cache_dir=tmp_path, spread_plans=0)
+    assert lot.cache_hit is None and not list(tmp_path.iterdir())
 
 
 def test_draw_reports_draw_not_build(mid_round):
-    lot = build_lottery(mid_round, q=0.5, use_cache=False)
+    lot = build_lottery(mid_round, q=0.5)
     p = lot.draw(5)
     assert np.isnan(p.bound) and np.isnan(p.gap)
     assert p.info["lottery_build_seconds"] == pytest.approx(lot.wall_time)
@@ -91,8 +111,8 @@ def test_draw_reports_draw_not_build(mid_round):
 
 def test_spread_reweights_pool_without_new_plans(mid_round):
     """spread_plans=0 still minimises the largest weight over the pool (no vertex lottery)."""
-    a = build_lottery(mid_round, q=0.5, use_cache=False, spread_plans=0)
-    b = build_lottery(mid_round, q=0.5, use_cache=False, spread=0.0)
+    a = build_lottery(mid_round, q=0.5, spread_plans=0)
+    b = build_lottery(mid_round, q=0.5, spread=0.0)
     _support_ok(mid_round, a, 0.5)
     assert a.weights.max() <= b.weights.max() + 1e-9
     assert a.expected_value >= (1 - 0.005) * b.expected_value - 1e-6 * abs(b.expected_value)
