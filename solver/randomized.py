@@ -11,7 +11,6 @@ The solver keeps no cache: reviewer.panels.lottery_cache keeps lotteries by `lot
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import replace
 
 from .compile import Compiled, compile_problem
@@ -29,8 +28,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                   gap_tol: float = 1e-2, spread: float = 0.005,
                   spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "fast",
                   perturb: float = 0.5, n_decompositions: int = 8, spread_plans: int = 30, face_gap: float = 1.0,
-                  spread_mip: bool = False, comp: Compiled | None = None, cache_dir=None,
-                  use_cache=None) -> Lottery | Plan:
+                  spread_mip: bool = False, comp: Compiled | None = None) -> Lottery | Plan:
     """Lottery over feasible plans with every seat probability <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
 
@@ -63,13 +61,8 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
     `comp`: the problem already compiled with (options.scale, options.stages), to compile once when
     the caller also needs `lottery_key(comp, ...)`. The lottery is a deterministic function of the
     compiled problem, q and the parameters (`lottery_key`); the solver keeps no cache
-    (reviewer.panels.lottery_cache.cached_lottery does). `cache_dir` / `use_cache` are ignored,
-    with a DeprecationWarning.
+    (reviewer.panels.lottery_cache.cached_lottery does).
     """
-    if cache_dir is not None or use_cache is not None:
-        warnings.warn("build_lottery no longer caches (cache_dir / use_cache are ignored): call "
-                      "reviewer.panels.lottery_cache.cached_lottery for a cached lottery", DeprecationWarning,
-                      stacklevel=2)
     lottery_params(q, method=method)  # ValueError on a bad method or q
     options = replace(options or SolveOptions(), deterministic=True, num_workers=1, progress=None)
     t0 = time.perf_counter()

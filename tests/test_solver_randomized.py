@@ -90,10 +90,11 @@ def test_lottery_key_and_parameters(mid_round):
     assert {k: sig[k].default for k in LOTTERY_DEFAULTS} == LOTTERY_DEFAULTS
 
 
-def test_build_lottery_cache_arguments_are_deprecated(mid_round, tmp_path):
-    with pytest.warns(DeprecationWarning, match="cached_lottery"):
-        lot = build_lottery(mid_round, q=0.5, cache_dir=tmp_path, spread_plans=0)
-    assert lot.cache_hit is None and not list(tmp_path.iterdir())
+def test_solver_keeps_no_cache(mid_round):
+    """The solver works on plain arrays and writes no files: caching is the domain's job
+    (reviewer.panels.lottery_cache)."""
+    with pytest.raises(TypeError):
+        build_lottery(mid_round, q=0.5, cache_dir="/tmp", spread_plans=0)
 
 
 def test_draw_reports_draw_not_build(mid_round):

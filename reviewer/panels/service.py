@@ -27,7 +27,8 @@ from reviewer.panels.tables import (coverage_table, diagnostics_table, loads_tab
                                     summary_table)
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
-from solver import Plan, SolveOptions, Violation, build_lottery, check_plan, solve
+from reviewer.panels.lottery_cache import cached_lottery
+from solver import Plan, SolveOptions, Violation, check_plan, solve
 from solver import repair as solver_repair
 
 Echo = Callable[[str], None]
@@ -235,8 +236,8 @@ def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_
     if cache_dir is None:
         cache_dir = home.cache_dir()
     # The lottery depends on the problem and q, not on the seed: cached, a new draw is instant.
-    lottery = build_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0),
-                            time_limit=max(time_limit, 1.0), cache_dir=cache_dir)
+    lottery = cached_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0), cache_dir=cache_dir,
+                             time_limit=max(time_limit, 1.0))
     if isinstance(lottery, Plan):  # no feasible plan: the deterministic diagnostics explain why
         return lottery
     return lottery.draw(seed)

@@ -22,7 +22,7 @@ from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.store import repo
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_run_seats
-from solver.diagnose import FAMILY_ZH
+from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.model import FEASIBLE, OPTIMAL
 
 PUBLISHABLE_KINDS = ("planning", "imported")
@@ -70,7 +70,8 @@ def violation_lines(check: SeatCheck, limit: int = 20) -> list[str]:
         where = [inp.stage_names[v.stage] if 0 <= v.stage < len(inp.stage_names) else "",
                  inp.applications[v.application].application_id if v.application >= 0 else "",
                  inp.experts[v.expert].expert_id if v.expert >= 0 else ""]
-        out.append(f"{FAMILY_ZH.get(v.rule, v.rule)} ({v.rule}): {' '.join(x for x in where if x)}: {v.message}")
+        label = FAMILIES_BY_NAME[v.rule].label_zh if v.rule in FAMILIES_BY_NAME else v.rule
+        out.append(f"{label} ({v.rule}): {' '.join(x for x in where if x)}: {v.message}")
     if len(check.violations) > limit:
         out.append(f"… {len(check.violations) - limit} more")
     return out
