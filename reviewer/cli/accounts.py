@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from reviewer.app import auth
+from reviewer.app import auth, rounds
 from reviewer.app.ui import streamlit_command
 
 
@@ -31,56 +31,62 @@ def _start_app(port: Optional[int], address: Optional[str]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    user_app = typer.Typer(help="工作人员账户 Staff accounts of the app (`reviewer app`).", no_args_is_help=True)
+    """Add `app`, `user add|list` and `token` to the main `reviewer` app."""
+    app.command("app")(app_)
     app.add_typer(user_app, name="user")
+    app.command("token")(token)
 
-    @app.command("app")
-    def app_(
-        port: Optional[int] = typer.Option(None, "--port", help="Port to serve on (default Streamlit's, 8501)."),
-        address: Optional[str] = typer.Option(None, "--address",
-                                              help="Address to listen on (default: all; 127.0.0.1 for this machine only)."),
-    ) -> None:
-        """评审系统 Start the staff app (Streamlit) on the store and accounts of the home folder ($REVIEWER_HOME)."""
-        _start_app(port, address)
 
-    @user_app.command("add")
-    def add(
-        username: str = typer.Argument(..., help="User name (2-64 letters, digits, Chinese characters, _ . @ -)."),
-        role: str = typer.Option("staff", "--role", help="staff (may change a round), analyst (read-only) or admin."),
-        name: str = typer.Option("", "--name", help="Display name, e.g. 张三."),
-        replace: bool = typer.Option(False, "--replace", help="Set a new password for an existing user."),
-        password: Optional[str] = typer.Option(None, "--password", envvar="REVIEWER_NEW_PASSWORD",
-                                               help="Password (default: asked twice, not echoed)."),
-    ) -> None:
-        """添加账户 Add a staff or analyst account (password stored as a salted scrypt hash)."""
-        if password is None:
-            password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-        u = auth.add_user(username, password, role=role, display_name=name, replace=replace)
-        typer.echo(f"已添加 added {u.username} ({auth.ROLE_ZH[u.role]} {u.role}) in {auth.db_path()}")
+user_app = typer.Typer(help="工作人员账户 Staff accounts of the app (`reviewer app`).", no_args_is_help=True)
 
-    @user_app.command("list")
-    def list_() -> None:
-        """列出账户 List accounts (never passwords)."""
-        users = auth.list_users()
-        if not users:
-            typer.echo("no accounts: the app runs in demo mode without sign-in")
-        for u in users:
-            typer.echo(f"{u['username']}\t{u['role']}\t{u['display_name']}\t{u['created']}"
-                       + ("" if u["active"] else "\tinactive"))
 
-    @app.command("token")
-    def token(
-        expert_id: str = typer.Argument(..., help="Expert id (专家编号), e.g. ZJ0001."),
-        days: float = typer.Option(14, "--days", help="Days the link stays valid."),
-        round_id: Optional[str] = typer.Option(None, "--round", help="Round code (reviewer round list; "
-                                                                     "default: the app's current round)."),
-        url: str = typer.Option(os.environ.get("REVIEWER_APP_URL", "http://localhost:8501"), "--url",
-                                help="Address of the app."),
-    ) -> None:
-        """专家个人链接 A personal link for one expert: shows only their own assignments; expires."""
-        if round_id is not None:
-            from reviewer.app import rounds  # loads the store: only when needed, as the store commands do
-            rounds.require_round(round_id)  # a round of the store (reviewer round create)
-        tok, expires = auth.issue_token(expert_id, days=days, round_id=round_id)
-        typer.echo(f"{url.rstrip('/')}/?token={tok}")
-        typer.echo(f"expert {expert_id}, valid until {expires.isoformat()} (shown once; only a hash is stored)", err=True)
+def app_(
+    port: Optional[int] = typer.Option(None, "--port", help="Port to serve on (default Streamlit's, 8501)."),
+    address: Optional[str] = typer.Option(None, "--address",
+                                          help="Address to listen on (default: all; 127.0.0.1 for this machine only)."),
+) -> None:
+    """评审系统 Start the staff app (Streamlit) on the store and accounts of the home folder ($REVIEWER_HOME)."""
+    _start_app(port, address)
+
+
+@user_app.command("add")
+def add(
+    username: str = typer.Argument(..., help="User name (2-64 letters, digits, Chinese characters, _ . @ -)."),
+    role: str = typer.Option("staff", "--role", help="staff (may change a round), analyst (read-only) or admin."),
+    name: str = typer.Option("", "--name", help="Display name, e.g. 张三."),
+    replace: bool = typer.Option(False, "--replace", help="Set a new password for an existing user."),
+    password: Optional[str] = typer.Option(None, "--password", envvar="REVIEWER_NEW_PASSWORD",
+                                           help="Password (default: asked twice, not echoed)."),
+) -> None:
+    """添加账户 Add a staff or analyst account (password stored as a salted scrypt hash)."""
+    if password is None:
+        password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    u = auth.add_user(username, password, role=role, display_name=name, replace=replace)
+    typer.echo(f"已添加 added {u.username} ({auth.ROLE_ZH[u.role]} {u.role}) in {auth.db_path()}")
+
+
+@user_app.command("list")
+def list_() -> None:
+    """列出账户 List accounts (never passwords)."""
+    users = auth.list_users()
+    if not users:
+        typer.echo("no accounts: the app runs in demo mode without sign-in")
+    for u in users:
+        typer.echo(f"{u['username']}\t{u['role']}\t{u['display_name']}\t{u['created']}"
+                   + ("" if u["active"] else "\tinactive"))
+
+
+def token(
+    expert_id: str = typer.Argument(..., help="Expert id (专家编号), e.g. ZJ0001."),
+    days: float = typer.Option(14, "--days", help="Days the link stays valid."),
+    round_id: Optional[str] = typer.Option(None, "--round", help="Round code (reviewer round list; "
+                                                                 "default: the app's current round)."),
+    url: str = typer.Option(os.environ.get("REVIEWER_APP_URL", "http://localhost:8501"), "--url",
+                            help="Address of the app."),
+) -> None:
+    """专家个人链接 A personal link for one expert: shows only their own assignments; expires."""
+    if round_id is not None:
+        rounds.require_round(round_id)  # a round of the store (reviewer round create)
+    tok, expires = auth.issue_token(expert_id, days=days, round_id=round_id)
+    typer.echo(f"{url.rstrip('/')}/?token={tok}")
+    typer.echo(f"expert {expert_id}, valid until {expires.isoformat()} (shown once; only a hash is stored)", err=True)
