@@ -276,8 +276,12 @@ class StagePlan:
 class Plan:
     """Result of solve / draw / repair.
 
-    status: OPTIMAL | FEASIBLE | INFEASIBLE | UNKNOWN. path: which solver ran
-    ("min_cost_flow", "cp_sat", "cp_sat+lp_guide", "lp_randomized", "repair:...").
+    status: OPTIMAL | FEASIBLE | INFEASIBLE | UNKNOWN. path: how the plan was found:
+    "min_cost_flow" (exact flow), "lp_integral" (the LP relaxation was integral: proven optimal),
+    "milp_highs" / "milp_highs+lp_guide" (the HiGHS MIP after a fractional LP), "lp_guided" (the LP found
+    no plan), "cp_sat" (the CP-SAT model), "precheck"
+    (infeasible before solving: the counting pre-check), "lp_randomized" (a draw from a lottery),
+    "repair:<path>" (a minimal-change repair); the domain adds "table" for a plan read from a panels table.
     stages: one StagePlan per stage of the problem (empty arrays for stages not solved).
     objective / bound in objective points (higher is better); gap = (bound - objective)/|bound|.
     breakdown: points per objective term (affinity, load_balance, soft_conflict, continuity)
