@@ -152,3 +152,17 @@ def test_help_texts_name_no_checkout_paths():
 
     walk(cmd, [])
     assert {"init", "demo", "round create", "run assign", "scores import", "audit verify"} <= set(seen)
+
+
+def test_one_rule_for_who_acts(monkeypatch):
+    """The CLI and the app record the same name for the same person; only the app has a fallback."""
+    from reviewer.app.base import acting_user as app_user
+    from reviewer.cli.common import current_user
+    monkeypatch.setenv("REVIEWER_USER", "李四")
+    assert current_user(None) == app_user(None) == "李四"
+    assert current_user(" 王五 ") == app_user("王五") == "王五"
+    monkeypatch.delenv("REVIEWER_USER")
+    monkeypatch.setattr("getpass.getuser", lambda: (_ for _ in ()).throw(KeyError("no login")))
+    assert app_user(None) == "app"
+    with pytest.raises(UserError, match="say who you are"):
+        current_user(None)

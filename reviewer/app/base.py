@@ -9,13 +9,12 @@ folder of each round (rounds/<round>/) and the app's last choices (app_state.jso
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from reviewer import identity
 from reviewer.home import default_home
 
 LOCK = threading.RLock()
@@ -56,15 +55,9 @@ def now() -> str:
 
 
 def acting_user(user: str | None = None) -> str:
-    """Who an act is recorded for. The one place that decides it: the name given (the app passes its
-    signed-in user), else $REVIEWER_USER, else the login name of the process, else "app"."""
-    name = (user or "").strip() or os.environ.get("REVIEWER_USER", "").strip()
-    if not name:
-        try:
-            name = getpass.getuser().strip()
-        except Exception:  # no login name (some containers)
-            name = ""
-    return name or APP_USER
+    """Who an act in the app is recorded for (`reviewer.identity.acting_user`): the name given (the app
+    passes its signed-in user), else $REVIEWER_USER, else the login name, else "app"."""
+    return identity.acting_user(user, fallback=APP_USER)
 
 
 # ---------------------------------------------------------------- memo

@@ -5,13 +5,13 @@ Every command module of reviewer/cli imports from here; nothing here imports a c
 """
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from reviewer.errors import UserError
+from reviewer.identity import acting_user
 from reviewer.policy import Policy
 from reviewer.store import Store
 
@@ -53,16 +53,9 @@ def open_store(db: Optional[str]) -> Store:
 
 
 def current_user(user: Optional[str]) -> str:
-    """Who acts: `--user` / $REVIEWER_USER, else the login name; a clear error when neither is known."""
-    u = (user or "").strip()
-    if not u:
-        try:
-            u = getpass.getuser()
-        except Exception:
-            u = ""
-    if not u:
-        raise UserError("say who you are: --user NAME (or set REVIEWER_USER)")
-    return u
+    """Who acts (`reviewer.identity.acting_user`): `--user` / $REVIEWER_USER, else the login name; a clear
+    error when neither is known."""
+    return acting_user(user)
 
 
 def check_stage(stage: str, policy: Policy) -> str:
