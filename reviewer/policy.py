@@ -292,6 +292,11 @@ class Aggregation(_Strict):
     outlier_robust_z: float = Field(gt=0, default=3.5)
     bootstrap_resamples: int = Field(ge=1, default=1000)
     seed: int = 0
+    # Quorum (reviewer.scoring.quorum): an application is ranked only with at least min_scores valid
+    # expert totals, at least quorum_share of its panel's seats when the panel is known, and always
+    # what the estimator needs (2k + 1 for the trimmed / winsorised mean).
+    min_scores: int = Field(ge=1, default=3)
+    quorum_share: float = Field(ge=0, le=1, default=0.66)
 
 
 class Decision(_Strict):

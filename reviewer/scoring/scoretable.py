@@ -18,6 +18,8 @@ from reviewer.policy import Policy
 from reviewer.scoring.aggregation import METHODS, add_rank, make_aggregator
 from reviewer.scoring.ranking import parse_bool
 from reviewer.scoring.reliability import flag_outliers
+from reviewer.scoring.scorecheck import (check_cells, check_duplicates, check_structure, check_total_rows, is_blank,
+                                         number)
 from reviewer.scoring.uncertainty import bootstrap
 
 SCORE_COLUMNS: dict[str, list[str]] = {
@@ -90,22 +92,11 @@ def read_table(path: Path, sheet: Optional[str] = None) -> pd.DataFrame:
     raise UserError(f"{path}: unsupported file type {suf!r}; expected .csv or .xlsx")
 
 
-def is_blank(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-        return float(v)
-    s = str(v).strip().replace(",", "").replace("，", "")
-    try:
-        return float(s)
-    except ValueError:
-        return None
-
-
 def validate_scores(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.DataFrame, list[str]]:
-    """Row-level checks of a long score table.  Returns (good rows with canonical columns, errors)."""
+    """Row-level checks of a long score table (reviewer.scoring.scorecheck).  Returns (good rows
+    with canonical columns, errors: one line per bad cell naming file, row, column, value and
+    what was expected).  Total rows (评分项 合计) are checked and dropped; criterion names become
+    ids.  A missing column, or a mistake that would reject most rows, is one UserError."""
     mapping, warns = map_headers(list(raw.columns), SCORE_COLUMNS)
     missing = [c for c in ("expert_id", "application_id", "score") if c not in mapping.values()]
     if missing:
@@ -113,50 +104,28 @@ def validate_scores(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.D
                         f"申报编号/application_id, 得分/score (optional 评分项/criterion, 信心/confidence, "
                         f"阶段/panel); found {[str(c) for c in raw.columns]}")
     inv = {v: k for k, v in mapping.items()}
-    d = raw[list(mapping)].rename(columns=mapping)
-    maxpts = {c.id: c.max for c in policy.rubric.criteria}
-    errors = [f"{path}: {w}" for w in warns]
-    keep = np.ones(len(d), dtype=bool)
+    d = raw[list(mapping)].rename(columns=mapping).reset_index(drop=True)
     cols = {c: d[c].tolist() for c in d.columns}
-    scores = np.full(len(d), np.nan)
-    conf = np.full(len(d), np.nan)
-    for i in range(len(d)):
-        row = i + 2  # header is row 1
-        bad = []
-        for c in ("expert_id", "application_id"):
-            if is_blank(cols[c][i]):
-                bad.append(f"column {inv[c]!r} ({c}): empty; expected an id")
-        v = cols["score"][i]
-        if not is_blank(v):
-            x = _num(v)
-            crit = None if "criterion" not in cols or is_blank(cols["criterion"][i]) else str(cols["criterion"][i]).strip()
-            if x is None or not np.isfinite(x):
-                bad.append(f"column {inv['score']!r} (score): value {v!r}; expected a number (blank = not scored)")
-            elif x < 0:
-                bad.append(f"column {inv['score']!r} (score): value {v!r}; expected a number >= 0")
-            elif crit in maxpts and x > maxpts[crit]:
-                bad.append(f"column {inv['score']!r} (score): value {v!r}; expected 0..{maxpts[crit]:g} for criterion {crit}")
-            else:
-                scores[i] = x
-        if "confidence" in cols and not is_blank(cols["confidence"][i]):
-            x = _num(cols["confidence"][i])
-            if x is None or not (x > 0) or not np.isfinite(x):
-                bad.append(f"column {inv['confidence']!r} (confidence): value {cols['confidence'][i]!r}; "
-                           f"expected a positive number")
-            else:
-                conf[i] = x
-        if bad:
-            keep[i] = False
-            errors += [f"{path}: row {row}, {b}" for b in bad]
+    check_structure(cols, path, policy)
+    found, scores, conf, crits, bad = check_cells(cols, inv, policy)
+    raw_scores = cols["score"]
     d = d.copy()
     d["score"] = scores
     if "confidence" in d.columns:
         d["confidence"] = conf
-    for c in ("expert_id", "application_id", "criterion", "panel", "field"):
+    for c in ("expert_id", "application_id", "panel", "field"):
         if c in d.columns:
             d[c] = [None if is_blank(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
                     for v in d[c]]
-    return d[keep].reset_index(drop=True), errors
+    if "criterion" in d.columns:
+        d["criterion"] = crits
+    ok = ~bad
+    found += check_duplicates(d, ok, inv)
+    more, is_total = check_total_rows(d, ok, inv, raw_scores)
+    found += more
+    errors = [f"{path}: {w}" for w in warns]
+    errors += [f"{path}: row {i + 2}, {m}" for i, m in sorted(found, key=lambda t: t[0])]
+    return d[ok & ~is_total].reset_index(drop=True), errors
 
 
 def aggregate_scores(df: pd.DataFrame, policy: Policy, method: str, *, trim: int | None = None,
@@ -256,7 +225,7 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
                        f"expected one row per application (all copies set aside)")
         for c in numeric:
             v = d[c].iat[i]
-            if not is_blank(v) and (_num(v) is None or not np.isfinite(_num(v))):
+            if not is_blank(v) and (number(v) is None or not np.isfinite(number(v))):
                 bad.append(f"column {inv[c]!r} ({c}): value {v!r}; expected a number")
         for c, default in (("eligible", True), ("national", False)):
             if c in d.columns:
@@ -269,7 +238,7 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
             errors += [f"{path}: row {row}, {b}" for b in bad]
     d["application_id"] = ids
     for c in numeric:
-        d[c] = [np.nan if is_blank(v) or _num(v) is None else _num(v) for v in d[c]]
+        d[c] = [np.nan if is_blank(v) or number(v) is None else number(v) for v in d[c]]
     return d[keep].reset_index(drop=True), errors
 
 
