@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select
 
 from reviewer.policy import load_policy
 from reviewer.scoring.quorum import required_scores
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.store import repo
+from reviewer.store.models import RankingRow
 from reviewer.store.runs import run_aggregation
 from tests.test_store_support import DEMO, demo_store, run_cli
 
@@ -100,10 +101,10 @@ def test_run_aggregate_lists_an_incomplete_panel_as_insufficient(tmp_path, capsy
     assert all(e in line for e in seats[2:]) and not any(e in line for e in seats[:2])
     assert "2/5" in line
     with st.read() as s:
-        rows = {x["application_id"]: x for x in s.execute(
-            text("SELECT application_id, score, rank, data FROM ranking_rows")).mappings()}
-    assert rows["GX2026-003"]["rank"] is None and rows["GX2026-003"]["score"] is None
-    ranked = [x["rank"] for x in rows.values() if x["rank"] is not None]
+        rows = {x.application_id: x for x in s.execute(select(RankingRow)).scalars()}
+        assert rows["GX2026-003"].rank is None and rows["GX2026-003"].score is None
+        assert rows["GX2026-003"].data["status"] == "insufficient_scores"
+        ranked = [x.rank for x in rows.values() if x.rank is not None]
     assert sorted(ranked)[-1] <= len(rows) - 1
     code, out = run_cli(["reproduce", "1", "--db", url], capsys)
     assert code == 0 and "IDENTICAL" in out, out

@@ -33,8 +33,9 @@ from reviewer.exports import run_record, write_run_record, write_xlsx
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.aggregation import METHODS
 from reviewer.scoring.ranking import recognition_ranking
-from reviewer.scoring.scoretable import (SCORE_COLUMNS, aggregate_scores, is_blank, map_headers, read_table,
-                                         validate_ranking, validate_scores)
+from reviewer.scoring.quorum import insufficient_lines
+from reviewer.scoring.scoretable import (aggregate_scores, attach_fields, read_table, select_stage, validate_ranking,
+                                         validate_scores)
 
 
 def register(app: typer.Typer) -> None:
@@ -62,20 +63,6 @@ def _record(kind: str, out: Path, inputs: list[Path], policy: Policy, params: di
     ins = [{"file": str(p), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in inputs]
     rec = run_record(kind, ins, policy, params, started, status=status)
     write_run_record(rec, out.parent, name=out.name + ".run.json")
-
-
-def _attach_fields(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    raw = read_table(path)
-    mapping, _ = map_headers(list(raw.columns), {"application_id": SCORE_COLUMNS["application_id"],
-                                                 "field": SCORE_COLUMNS["field"]})
-    if set(mapping.values()) != {"application_id", "field"}:
-        raise UserError(f"--fields {path}: expected columns 申报编号/application_id and 领域/field; "
-                        f"found {[str(c) for c in raw.columns]}")
-    f = raw[list(mapping)].rename(columns=mapping)
-    f["application_id"] = [None if is_blank(v) else str(v).strip() for v in f["application_id"]]
-    f = f.dropna(subset=["application_id"]).drop_duplicates("application_id")
-    out = df.drop(columns=["field"], errors="ignore").merge(f, on="application_id", how="left")
-    return out
 
 
 def aggregate(
@@ -106,15 +93,8 @@ def aggregate(
         m = method or pol.aggregation.method
         raw = read_table(scores, sheet)
         df, errors = validate_scores(raw, scores, pol)
-        if panel is not None:
-            if "panel" not in df.columns:
-                raise UserError(f"--panel {panel}: {scores} has no 阶段/panel column")
-            have = sorted(df["panel"].dropna().unique())
-            if panel not in have:
-                raise UserError(f"--panel {panel!r}: not in {scores}; expected one of {have}")
-            df = df[df["panel"] == panel].reset_index(drop=True)
-        if fields is not None:
-            df = _attach_fields(df, fields)
+        df = select_stage(df, panel, scores, pol)
+        df, field_src, field_note = attach_fields(df, scores, fields)
         if df.empty:
             raise UserError(f"{scores}: no valid score rows ({len(errors)} rejected)")
         res, notes = aggregate_scores(df, pol, m, trim=trim, decimals=round_, seed=seed, resamples=resamples,
@@ -126,14 +106,17 @@ def aggregate(
         typer.echo(line, err=True)
     for line in notes:
         typer.echo(f"{scores}: {line}", err=True)
+    typer.echo(field_note, err=True)
+    for line in insufficient_lines(res):
+        typer.echo(f"评分不足 insufficient scores: {line}", err=True)
     typer.echo(f"载入 loaded {len(df)} score rows from {scores} ({len(errors)} rejected); method {m}; "
-               f"{len(res)} applications", err=True)
+               f"{len(res)} applications, {int(res['rank'].notna().sum())} ranked", err=True)
     if out is None:
         typer.echo(res.to_csv(index=False))
     else:
         try:
             _write(res, out)
-            _record("aggregate", out, [scores, *([fields] if fields else [])], pol,
+            _record("aggregate", out, [scores, *([field_src] if field_src else [])], pol,
                     {"method": m, "trim": trim, "round": round_, "seed": seed, "resamples": resamples,
                      "slots": slots, "interval": not no_interval, "panel": panel}, started,
                     "partial" if errors else "ok")

@@ -27,7 +27,7 @@ import pandas as pd
 from reviewer.errors import UserError
 from reviewer.policy import Policy
 
-__all__ = ["TOTAL_LABELS", "is_blank", "number", "criterion_lookup", "check_cells", "check_structure",
+__all__ = ["TOTAL_LABELS", "is_blank", "number", "cell_text", "criterion_lookup", "check_cells", "check_structure",
            "check_duplicates", "check_total_rows"]
 
 TOTAL_LABELS = ("合计", "总分", "总计", "total", "sum")
@@ -62,7 +62,8 @@ def criterion_lookup(policy: Policy) -> dict[str, str]:
     return out
 
 
-def _cell_text(v: Any) -> str | None:
+def cell_text(v: Any) -> str | None:
+    """A cell as clean text (an id read as 1001.0 is '1001'); None when blank."""
     if is_blank(v):
         return None
     return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
@@ -74,13 +75,13 @@ def check_structure(cols: dict[str, list], path: Path, policy: Policy) -> None:
     if "criterion" in cols:
         look = criterion_lookup(policy)
         given = [v for v in cols["criterion"] if not is_blank(v)]
-        if given and not any(_key(_cell_text(v)) in look for v in given):
-            seen = list(dict.fromkeys(_cell_text(v) for v in given))[:5]
+        if given and not any(_key(cell_text(v)) in look for v in given):
+            seen = list(dict.fromkeys(cell_text(v) for v in given))[:5]
             ids = ", ".join(c.id for c in policy.rubric.criteria)
             raise UserError(f"{path}: column 评分项/criterion: 没有一项是本评分细则的评分项 / none of its values "
                             f"{seen} is a criterion of the policy's rubric; expected {ids} (or their names)")
         return
-    keys = [tuple(_cell_text(cols[c][i]) for c in ("panel", "expert_id", "application_id") if c in cols)
+    keys = [tuple(cell_text(cols[c][i]) for c in ("panel", "expert_id", "application_id") if c in cols)
             for i in range(n)]
     distinct = len(set(keys))
     if n >= 4 and distinct * 2 <= n:
@@ -115,7 +116,7 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
                 if is_blank(cols[c][i])]
         crit, top = None, total_max
         if "criterion" in cols:
-            raw = _cell_text(cols["criterion"][i])
+            raw = cell_text(cols["criterion"][i])
             crit = look.get(_key(raw)) if raw is not None else None
             if raw is None:
                 msgs.append(f"column {inv['criterion']!r} (criterion): empty; 缺少评分项 / expected a criterion "
