@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 
 from reviewer.policy import load_policy
 from reviewer.scoring.scoresheets import SHEET, TOTAL, read_score_sheet, write_score_sheet
-from tests.test_store_support import run_cli
+from reviewer.store import repo
+from tests.test_store_support import DEMO, demo_store, run_cli
 
 POL = load_policy()
 CRIT = POL.rubric.criteria
@@ -148,3 +149,24 @@ def test_criterion_names_are_accepted(tmp_path, capsys):
     assert stdout_table(out)["score"].iloc[0] == 80
 
 
+
+
+def test_scores_import_rejects_duplicate_and_unknown_criteria(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'reviewer.sqlite'}"
+    st = demo_store(url)
+    panels = pd.read_csv(DEMO / "demo_panels.csv", dtype=str).rename(
+        columns={"阶段": "stage", "申报编号": "application_id", "专家编号": "expert_id", "角色": "role"})
+    site = panels[panels["stage"] == "现场考察"]
+    with st.write() as s:
+        repo.publish(s, repo.get_round(s, "2026"), "现场考察", site, user="张三", source="demo_panels.csv")
+    expert = site[site["application_id"] == "GX2026-003"]["expert_id"].iloc[0]
+    rows = [("现场考察", "GX2026-003", expert, c.id, c.max) for c in CRIT]
+    rows += [("现场考察", "GX2026-003", expert, "A1", 1.0), ("现场考察", "GX2026-003", expert, "Z9", 2.0)]
+    f = write_csv(tmp_path / "long.csv", rows, ("阶段", "申报编号", "专家编号", "评分项", "得分"))
+    code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, str(f)], capsys)
+    assert code == 1, out
+    assert f"row {len(CRIT) + 3}, column '评分项' (criterion): value 'Z9'" in out
+    assert f"row {len(CRIT) + 2}, column '评分项' (criterion): value 'A1'" in out
+    with st.read() as s:
+        stored = repo.scores_frame(s, repo.get_round(s, "2026"), "现场考察")
+    assert sorted(stored["criterion"]) == sorted(c.id for c in CRIT if c.id != "A1")

@@ -69,6 +69,14 @@ def test_file_below_the_count_rule_is_listed_not_ranked(tmp_path, capsys):
     assert pd.isna(res.loc["GX2026-003", "rank"]) and pd.isna(res.loc["GX2026-003", "score"])
     assert res.loc["GX2026-003", "n_scores"] == 2 and res.loc["GX2026-003", "n_required"] == 3
     assert res.loc["GX2026-001", "rank"] == 1 and res.loc["GX2026-002", "rank"] == 2
+    # rank reads the status: the application takes no rank and no decision
+    agg2 = tmp_path / "agg2.csv"
+    res.reset_index().assign(field="汽车", B=20.0, E=10.0).to_csv(agg2, index=False)
+    code, out = run_cli(["rank", str(agg2)], capsys)
+    assert code == 0, out
+    rk = stdout_table(out).set_index("application_id")
+    assert rk.loc["GX2026-003", "decision_zh"] == "评分不足" and pd.isna(rk.loc["GX2026-003", "rank_overall"])
+    assert "至少需要 3 份" in rk.loc["GX2026-003", "reason_zh"]
 
 
 def store_with_partial_panel(url):

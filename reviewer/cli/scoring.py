@@ -10,12 +10,21 @@ Usage (the main app in reviewer/cli/main.py calls :func:`register`; the commands
     reviewer rank AGG.csv|.xlsx [--out FILE] [--policy FILE] [--budget YUAN] [--partial-last]
 
 Headers may be Chinese or English (专家编号/expert_id, 申报编号/application_id, 得分/score,
-评分项/criterion, 信心/confidence, 阶段/panel; optional 领域/field for P(first in field)).
-A bad row gives one line naming file, row, column, value and what was expected; the good rows
-are kept and aggregated.  The exit code is 1 when rows were rejected (the output is still
-written) unless --allow-partial; 2 for a mistake that stops the run (missing column, bad
-option); never a traceback.  Each output gets a run record FILE.run.json (inputs' hashes,
-policy hash, parameters, seed).
+评分项/criterion, 信心/confidence, 阶段/panel; optional 领域/field).
+A bad row gives one line naming file, row, column, value and what was expected (a total outside
+0..the rubric maximum, a criterion score above its maximum, a criterion not in the rubric, the
+same score twice, a 合计 row that is not the sum of its criteria); the good rows are kept and
+aggregated.  The exit code is 1 when rows were rejected (the output is still written) unless
+--allow-partial; 2 for a mistake that stops the run (missing column, bad option, a table of
+several stages without --panel); never a traceback.  Each output gets a run record
+FILE.run.json (inputs' hashes, policy hash, parameters, seed).
+
+`aggregate` ranks one stage: a table of several stages needs --panel STAGE.  Applications below
+the quorum (policy [aggregation] min_scores, quorum_share; reviewer.scoring.quorum) are listed
+as 评分不足 and not ranked.  Its output carries 领域/field (from --fields, the table's 领域 column,
+or the applications table next to the score file) and the family subtotals for every method,
+which is what `rank` reads: ``reviewer aggregate s.csv --panel 认定评审 --out agg.csv`` then
+``reviewer rank agg.csv``.
 """
 from __future__ import annotations
 
@@ -79,14 +88,17 @@ def aggregate(
     slots: Optional[int] = typer.Option(None, "--slots", help="bayes: number of fundable slots (the funding line)."),
     no_interval: bool = typer.Option(False, "--no-interval", help="Skip the bootstrap."),
     panel: Optional[str] = typer.Option(None, "--panel", "--stage",
-                                        help="Use only the rows of this panel/stage (e.g. 认定评审)."),
+                                        help="Use only the rows of this panel/stage (e.g. 认定评审); required "
+                                             "when the table holds several stages."),
     fields: Optional[Path] = typer.Option(None, "--fields",
                                           help="Table with 申报编号/application_id and 领域/field (e.g. the "
-                                               "applications file): adds field and P(first in field)."),
+                                               "applications file): adds field and P(first in field). Default: "
+                                               "the table's 领域 column, else applications.xlsx beside it."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 even when some rows were rejected."),
 ) -> None:
-    """汇总评分 Aggregate a long score table: one row per application with score, rank, n_scores, interval."""
+    """汇总评分 Aggregate one stage of a long score table: one row per application with score, rank,
+    n_scores, interval, family subtotals and field; below the quorum: 评分不足, not ranked."""
     started = time.time()
     try:
         pol = load_policy(policy)

@@ -1,5 +1,7 @@
 """Long score tables: header mapping (Chinese or English), row validation with one message per bad
-cell, and aggregation of a validated table into one row per application with rank and interval.
+cell (the checks are in reviewer.scoring.scorecheck), the stage and field of a table, and
+aggregation of a validated table of one stage into one row per application with rank, interval,
+family subtotals and the quorum status (reviewer.scoring.quorum).
 
 Used by the CLI (`reviewer aggregate`, `reviewer rank`), the store's aggregation runs, the app and
 the demo, so that every path reads and aggregates scores the same way.
