@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from reviewer.errors import UserError
 from reviewer.policy import load_policy
 from reviewer.scoring.quorum import required_scores
 from reviewer.scoring.ranking import recognition_ranking
@@ -54,6 +55,13 @@ def test_policy_quorum_defaults_and_old_policy_files_load(tmp_path):
     assert required_scores(POL, "trimmed", panel_size=7) == 5
     assert required_scores(POL, "trimmed", trim=2) == 5                 # trimming 2+2 needs 5
     assert required_scores(POL, "median") == POL.aggregation.min_scores  # a file: count rule only
+
+
+def test_policy_refuses_a_quorum_no_panel_can_meet(tmp_path):
+    text = Path(POL.source).read_text(encoding="utf-8").replace("min_scores = 3 ", "min_scores = 6 ")
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match="seats of stage 初审评估"):
+        load_policy(tmp_path / "p.toml")
 
 
 def test_file_below_the_count_rule_is_listed_not_ranked(tmp_path, capsys):

@@ -16,7 +16,6 @@ an expert with a missing criterion counts as missing, never as a partial score.
 """
 from __future__ import annotations
 
-import math
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -25,32 +24,19 @@ import pandas as pd
 from reviewer.policy import Policy
 from reviewer.scoring.scores import APP, EXPERT, PANEL, SCORE
 
-__all__ = ["STATUS_OK", "STATUS_INSUFFICIENT", "STATUS_ZH", "QUORUM_COLUMNS", "trim_need", "required_scores",
+__all__ = ["STATUS_OK", "STATUS_INSUFFICIENT", "STATUS_ZH", "QUORUM_COLUMNS", "required_scores",
            "quorum_table", "insufficient_lines"]
 
 STATUS_OK = "ok"
 STATUS_INSUFFICIENT = "insufficient_scores"
 STATUS_ZH = {STATUS_OK: "有效 ok", STATUS_INSUFFICIENT: "评分不足 insufficient scores"}
 QUORUM_COLUMNS = ["status", "status_zh", "n_panel", "n_required", "missing_experts", "quorum_note"]
-TRIMMING = ("trimmed", "winsorized")
-
-
-def trim_need(policy: Policy, method: str, trim: int | None = None) -> int:
-    """Scores the estimator `method` needs to do what it says: 2k + 1 for a trimmed or winsorised
-    mean (k from `trim`, else the policy), 1 otherwise."""
-    if method not in TRIMMING:
-        return 1
-    k = policy.aggregation.trim_k if trim is None else int(trim)
-    return 2 * k + 1
 
 
 def required_scores(policy: Policy, method: str, *, trim: int | None = None, panel_size: int | None = None) -> int:
-    """Valid expert totals an application needs to be ranked (see the module doc)."""
-    a = policy.aggregation
-    need = max(a.min_scores, trim_need(policy, method, trim))
-    if panel_size:
-        need = max(need, math.ceil(a.quorum_share * panel_size - 1e-9))
-    return need
+    """Valid expert totals an application needs to be ranked (see the module doc; computed by
+    :meth:`reviewer.policy.Aggregation.required_scores`)."""
+    return policy.aggregation.required_scores(method, trim=trim, panel_size=panel_size)
 
 
 def quorum_table(totals: pd.DataFrame, policy: Policy, method: str, *, trim: int | None = None,

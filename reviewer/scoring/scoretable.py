@@ -281,7 +281,8 @@ def _finish(res: pd.DataFrame, q: pd.DataFrame, scores: pd.DataFrame, policy: Po
     if not low.empty:
         res = pd.concat([res.astype({"rank": "Int64"}), low], ignore_index=True)
     res["rank"] = res["rank"].astype("Int64")
-    res["n_scores"] = res["n_scores"].astype("Int64")
+    if "n_scores" in res.columns:
+        res["n_scores"] = res["n_scores"].astype("Int64")
     if fields is not None:
         res["field"] = res[APP].map(fields)
     if PANEL in res.columns:
