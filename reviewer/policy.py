@@ -292,6 +292,24 @@ class Aggregation(_Strict):
     outlier_robust_z: float = Field(gt=0, default=3.5)
     bootstrap_resamples: int = Field(ge=1, default=1000)
     seed: int = 0
+    # Quorum (reviewer.scoring.quorum): an application is ranked only with at least min_scores valid
+    # expert totals, at least quorum_share of its panel's seats when the panel is known, and always
+    # what the estimator needs (2k + 1 for the trimmed / winsorised mean).
+    min_scores: int = Field(ge=1, default=3)
+    quorum_share: float = Field(ge=0, le=1, default=0.66)
+
+    def required_scores(self, method: str | None = None, *, trim: int | None = None,
+                        panel_size: int | None = None) -> int:
+        """Valid expert totals an application needs to be ranked with `method` (default: this
+        section's): min_scores; 2k + 1 for the trimmed or winsorised mean (k = `trim`, else trim_k);
+        ceil(quorum_share x panel_size) when the panel is known. The one place the quorum is computed."""
+        method = method or self.method
+        need = self.min_scores
+        if method in ("trimmed", "winsorized"):
+            need = max(need, 2 * (self.trim_k if trim is None else int(trim)) + 1)
+        if panel_size:
+            need = max(need, math.ceil(self.quorum_share * panel_size - 1e-9))
+        return need
 
 
 class Decision(_Strict):
@@ -412,6 +430,18 @@ class Policy(_Strict):
         """Fewest experts of the 技术+产业 categories a panel of `stage` needs:
         ceil(panel size x tech_industry_share). The one place this minimum is computed."""
         return math.ceil(self.panel_size(stage) * self.stage_rules(stage)["tech_industry_share"] - 1e-9)
+
+    @model_validator(mode="after")
+    def _quorum_fits(self) -> "Policy":
+        for stage in self.stages.order:
+            size = self.panel_size(stage)
+            need = self.aggregation.required_scores(panel_size=size)
+            if need > size:
+                raise ValueError(
+                    f"[aggregation] the quorum ({need} scores: min_scores {self.aggregation.min_scores}, "
+                    f"quorum_share {self.aggregation.quorum_share:g}, method {self.aggregation.method}) is more than "
+                    f"the {size} seats of stage {stage}: no application of that stage could be ranked")
+        return self
 
     def min_panel_seats(self, stage: str) -> int:
         """Fewest experts a panel of `stage` needs to meet its composition rules."""

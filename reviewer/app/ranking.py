@@ -13,7 +13,7 @@ import pandas as pd
 from reviewer.app.base import memo, now
 from reviewer.app.imports import load_bundle
 from reviewer.app.rounds import fingerprint, policy_for, round_info
-from reviewer.app.scores import stage_scores
+from reviewer.app.scores import stage_panels, stage_scores
 from reviewer.app.screening import screening
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
@@ -21,10 +21,13 @@ from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
 
 RANK_METHODS = ("trimmed", "calibrated", "bayes")
+QUORUM_CARRIED = ("status", "n_scores", "n_required", "missing_experts")
 
 
 def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int | None = None) -> tuple[pd.DataFrame, list[str]]:
-    key = ("agg", stage, method, resamples, *fingerprint(round_id, "scores.csv", "sources.json"))
+    panels = stage_panels(round_id, stage)
+    key = ("agg", stage, method, resamples, *fingerprint(round_id, "scores.csv", "sources.json"),
+           tuple((a, tuple(e)) for a, e in sorted(panels.items())))
 
     def make():
         d = stage_scores(round_id, stage)
@@ -34,7 +37,7 @@ def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int
         fields = {a.application_id: a.field for a in load_bundle(round_id).data.applications}
         d = d.assign(field=d["application_id"].map(fields))
         n = resamples if resamples is not None else min(policy.aggregation.bootstrap_resamples, 400)
-        res, notes = aggregate_scores(d, policy, method, resamples=n)
+        res, notes = aggregate_scores(d, policy, method, resamples=n, panels=panels)
         res["field"] = res["application_id"].map(fields)
         return res, notes
 
@@ -43,14 +46,12 @@ def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int
 
 def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | None = None) -> pd.DataFrame:
     """Recognition and cultivation lists with reasons and funding (reviewer.scoring.ranking), on the
-    aggregated score of `method`; family subtotals (for the B minimum and tie-breaks) come from the
-    trimmed mean of each expert's family sums. Applications that failed screening stay in the list."""
+    aggregated score of `method`; family subtotals (for the B minimum and tie-breaks) come with it
+    (for calibrated and bayes: the trimmed mean of each expert's family sums). Applications below
+    the quorum are listed as 评分不足; applications that failed screening stay in the list."""
     b = load_bundle(round_id)
     agg, _ = aggregate(round_id, stage, method)
     fam = [f.id for f in b.policy.rubric.families]
-    if method != "trimmed":
-        tr, _ = aggregate(round_id, stage, "trimmed")
-        agg = agg.merge(tr[["application_id", *[f for f in fam if f in tr.columns]]], on="application_id", how="left")
     sc = screening(round_id).summary.set_index("application_id")
     rows = []
     by_id = agg.set_index("application_id")
@@ -63,7 +64,7 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
             r["score"] = x["score"]
             for f in fam:
                 r[f] = x.get(f, np.nan)
-            for c in ("ci_low", "ci_high"):
+            for c in ("ci_low", "ci_high", *QUORUM_CARRIED):
                 r[c] = x.get(c, np.nan)
         else:
             r["score"] = np.nan

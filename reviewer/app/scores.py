@@ -53,6 +53,14 @@ def assignments(round_id: str) -> pd.DataFrame:
     return out
 
 
+def stage_panels(round_id: str, stage: str) -> dict[str, list[str]]:
+    """application_id -> the experts of its active seats in `stage` (published, else the demo's
+    reference panels): the panels the quorum of an aggregation counts against."""
+    a = assignments(round_id)
+    a = a[(a["stage"] == stage) & (a["status"] == "active")]
+    return {app: sorted(g["expert_id"].astype(str)) for app, g in a.groupby("application_id")}
+
+
 # ---------------------------------------------------------------- importing score files
 
 def _is_score_sheet(path: Path) -> bool:

@@ -11,6 +11,7 @@ import typer
 
 from reviewer.cli.common import DbOpt, RoundOpt, UserOpt, current_user, echo, open_store
 from reviewer.exports import write_table
+from reviewer.scoring.quorum import insufficient_lines
 from reviewer.store import runs as store_runs
 
 app = typer.Typer(help="运行 Run screening / conflicts / planning / aggregation on a stored round and "
@@ -87,8 +88,12 @@ def run_aggregate(round_: str = RoundOpt, stage: str = typer.Option(..., "--stag
     """汇总评分 Aggregate the stage's valid stored scores; the run and its ranking are recorded."""
     run, res = store_runs.run_aggregation(open_store(db), round_, stage, user=current_user(user), method=method,
                                           seed=seed, resamples=resamples, interval=not no_interval)
-    echo(f"run #{run.id} aggregation ({run.parameters['method']}): {len(res)} applications")
-    cols = [c for c in ("application_id", "field", "score", "rank", "n_scores", "ci_low", "ci_high") if c in res.columns]
+    echo(f"run #{run.id} aggregation ({run.parameters['method']}): {len(res)} applications, "
+         f"{int(res['rank'].notna().sum())} ranked")
+    for line in insufficient_lines(res):
+        echo(f"评分不足 insufficient scores: {line}")
+    cols = [c for c in ("application_id", "field", "score", "rank", "status", "n_scores", "n_required", "ci_low",
+                        "ci_high") if c in res.columns]
     echo(res[cols].head(50).to_string(index=False))
     if out:
         write_table(res, out, "aggregated", "汇总评分")

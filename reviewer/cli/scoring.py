@@ -10,12 +10,21 @@ Usage (the main app in reviewer/cli/main.py calls :func:`register`; the commands
     reviewer rank AGG.csv|.xlsx [--out FILE] [--policy FILE] [--budget YUAN] [--partial-last]
 
 Headers may be Chinese or English (专家编号/expert_id, 申报编号/application_id, 得分/score,
-评分项/criterion, 信心/confidence, 阶段/panel; optional 领域/field for P(first in field)).
-A bad row gives one line naming file, row, column, value and what was expected; the good rows
-are kept and aggregated.  The exit code is 1 when rows were rejected (the output is still
-written) unless --allow-partial; 2 for a mistake that stops the run (missing column, bad
-option); never a traceback.  Each output gets a run record FILE.run.json (inputs' hashes,
-policy hash, parameters, seed).
+评分项/criterion, 信心/confidence, 阶段/panel; optional 领域/field).
+A bad row gives one line naming file, row, column, value and what was expected (a total outside
+0..the rubric maximum, a criterion score above its maximum, a criterion not in the rubric, the
+same score twice, a 合计 row that is not the sum of its criteria); the good rows are kept and
+aggregated.  The exit code is 1 when rows were rejected (the output is still written) unless
+--allow-partial; 2 for a mistake that stops the run (missing column, bad option, a table of
+several stages without --panel); never a traceback.  Each output gets a run record
+FILE.run.json (inputs' hashes, policy hash, parameters, seed).
+
+`aggregate` ranks one stage: a table of several stages needs --panel STAGE.  Applications below
+the quorum (policy [aggregation] min_scores, quorum_share; reviewer.scoring.quorum) are listed
+as 评分不足 and not ranked.  Its output carries 领域/field (from --fields, the table's 领域 column,
+or the applications table next to the score file) and the family subtotals for every method,
+which is what `rank` reads: ``reviewer aggregate s.csv --panel 认定评审 --out agg.csv`` then
+``reviewer rank agg.csv``.
 """
 from __future__ import annotations
 
@@ -33,8 +42,9 @@ from reviewer.exports import run_record, write_run_record, write_xlsx
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.aggregation import METHODS
 from reviewer.scoring.ranking import recognition_ranking
-from reviewer.scoring.scoretable import (SCORE_COLUMNS, aggregate_scores, is_blank, map_headers, read_table,
-                                         validate_ranking, validate_scores)
+from reviewer.scoring.quorum import insufficient_lines
+from reviewer.scoring.scoretable import (aggregate_scores, attach_fields, read_table, select_stage, validate_ranking,
+                                         validate_scores)
 
 
 def register(app: typer.Typer) -> None:
@@ -64,20 +74,6 @@ def _record(kind: str, out: Path, inputs: list[Path], policy: Policy, params: di
     write_run_record(rec, out.parent, name=out.name + ".run.json")
 
 
-def _attach_fields(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    raw = read_table(path)
-    mapping, _ = map_headers(list(raw.columns), {"application_id": SCORE_COLUMNS["application_id"],
-                                                 "field": SCORE_COLUMNS["field"]})
-    if set(mapping.values()) != {"application_id", "field"}:
-        raise UserError(f"--fields {path}: expected columns 申报编号/application_id and 领域/field; "
-                        f"found {[str(c) for c in raw.columns]}")
-    f = raw[list(mapping)].rename(columns=mapping)
-    f["application_id"] = [None if is_blank(v) else str(v).strip() for v in f["application_id"]]
-    f = f.dropna(subset=["application_id"]).drop_duplicates("application_id")
-    out = df.drop(columns=["field"], errors="ignore").merge(f, on="application_id", how="left")
-    return out
-
-
 def aggregate(
     scores: Path = typer.Argument(..., help="Long score table (.csv/.xlsx): 专家编号/expert_id, 申报编号/application_id, "
                                              "得分/score; optional 评分项/criterion, 信心/confidence, 阶段/panel, 领域/field."),
@@ -92,29 +88,25 @@ def aggregate(
     slots: Optional[int] = typer.Option(None, "--slots", help="bayes: number of fundable slots (the funding line)."),
     no_interval: bool = typer.Option(False, "--no-interval", help="Skip the bootstrap."),
     panel: Optional[str] = typer.Option(None, "--panel", "--stage",
-                                        help="Use only the rows of this panel/stage (e.g. 认定评审)."),
+                                        help="Use only the rows of this panel/stage (e.g. 认定评审); required "
+                                             "when the table holds several stages."),
     fields: Optional[Path] = typer.Option(None, "--fields",
                                           help="Table with 申报编号/application_id and 领域/field (e.g. the "
-                                               "applications file): adds field and P(first in field)."),
+                                               "applications file): adds field and P(first in field). Default: "
+                                               "the table's 领域 column, else applications.xlsx beside it."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 even when some rows were rejected."),
 ) -> None:
-    """汇总评分 Aggregate a long score table: one row per application with score, rank, n_scores, interval."""
+    """汇总评分 Aggregate one stage of a long score table: one row per application with score, rank,
+    n_scores, interval, family subtotals and field; below the quorum: 评分不足, not ranked."""
     started = time.time()
     try:
         pol = load_policy(policy)
         m = method or pol.aggregation.method
         raw = read_table(scores, sheet)
         df, errors = validate_scores(raw, scores, pol)
-        if panel is not None:
-            if "panel" not in df.columns:
-                raise UserError(f"--panel {panel}: {scores} has no 阶段/panel column")
-            have = sorted(df["panel"].dropna().unique())
-            if panel not in have:
-                raise UserError(f"--panel {panel!r}: not in {scores}; expected one of {have}")
-            df = df[df["panel"] == panel].reset_index(drop=True)
-        if fields is not None:
-            df = _attach_fields(df, fields)
+        df = select_stage(df, panel, scores, pol)
+        df, field_src, field_note = attach_fields(df, scores, fields)
         if df.empty:
             raise UserError(f"{scores}: no valid score rows ({len(errors)} rejected)")
         res, notes = aggregate_scores(df, pol, m, trim=trim, decimals=round_, seed=seed, resamples=resamples,
@@ -126,14 +118,17 @@ def aggregate(
         typer.echo(line, err=True)
     for line in notes:
         typer.echo(f"{scores}: {line}", err=True)
+    typer.echo(field_note, err=True)
+    for line in insufficient_lines(res):
+        typer.echo(f"评分不足 insufficient scores: {line}", err=True)
     typer.echo(f"载入 loaded {len(df)} score rows from {scores} ({len(errors)} rejected); method {m}; "
-               f"{len(res)} applications", err=True)
+               f"{len(res)} applications, {int(res['rank'].notna().sum())} ranked", err=True)
     if out is None:
         typer.echo(res.to_csv(index=False))
     else:
         try:
             _write(res, out)
-            _record("aggregate", out, [scores, *([fields] if fields else [])], pol,
+            _record("aggregate", out, [scores, *([field_src] if field_src else [])], pol,
                     {"method": m, "trim": trim, "round": round_, "seed": seed, "resamples": resamples,
                      "slots": slots, "interval": not no_interval, "panel": panel}, started,
                     "partial" if errors else "ok")

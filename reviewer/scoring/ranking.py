@@ -8,7 +8,9 @@ e.g. ``核心定位``).  Optional: ``eligible`` (screening result; false = ineli
 Decision rules, in order (every row gets a decision and its reason in Chinese and English):
 
 1. ``ineligible`` — failed screening (``eligible`` false), or the field is not a key field.
-2. ``not_scored`` — no aggregated score.
+2. ``insufficient_scores`` (评分不足) — the application is below the quorum of its panel (column
+   ``status``, from the aggregation; reviewer.scoring.quorum): the reason names the count and who is
+   missing. ``not_scored`` — no aggregated score.
 3. ``field_has_centre`` — the field already has a recognised centre ([fields] has_recognised_centre):
    no new centre there (一领域一中心), whatever the score; the row says what the score alone would give.
 4. ``recommend`` — score >= recommend_min_score and every family minimum (recommend_min_family)
@@ -40,6 +42,7 @@ import pandas as pd
 
 from reviewer.errors import UserError
 from reviewer.policy import Policy
+from reviewer.scoring.quorum import STATUS_INSUFFICIENT, STATUS_ZH
 from reviewer.scoring.scores import APP, SCORE, as_id
 
 __all__ = ["recognition_ranking", "DECISION_LABELS", "parse_bool"]
@@ -51,6 +54,7 @@ DECISION_LABELS = {
     "field_has_centre": ("该领域已有认定中心，不再新增", "field already has a centre"),
     "ineligible": ("形式审查未通过", "ineligible"),
     "not_scored": ("无有效评分", "no valid score"),
+    "insufficient_scores": ("评分不足", "insufficient scores"),
 }
 
 _TRUE = {"true", "1", "yes", "y", "t", "是", "通过", "合格", "pass", "passed", "eligible", "符合"}
@@ -145,6 +149,8 @@ def _screen_out(d: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray
     "" for the rows that are ranked."""
     known = set(policy.fields.all)
     n = len(d)
+    insufficient = (d["status"].astype(str).str.strip().isin([STATUS_INSUFFICIENT, STATUS_ZH[STATUS_INSUFFICIENT]])
+                    .to_numpy() if "status" in d.columns else np.zeros(n, dtype=bool))
     decision = np.full(n, "", dtype=object)
     rzh = np.full(n, "", dtype=object)
     ren = np.full(n, "", dtype=object)
@@ -159,11 +165,28 @@ def _screen_out(d: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray
             decision[i] = "ineligible"
             rzh[i] = f"领域“{f}”不是重点领域"
             ren[i] = f"field {f!r} is not one of the key fields"
+        elif insufficient[i]:
+            decision[i] = "insufficient_scores"
+            rzh[i], ren[i] = _insufficient_reason(d.iloc[i])
         elif not np.isfinite(d[SCORE].iat[i]):
             decision[i] = "not_scored"
             rzh[i] = "无有效汇总得分"
             ren[i] = "no aggregated score"
     return decision, rzh, ren
+
+
+def _insufficient_reason(x: pd.Series) -> tuple[str, str]:
+    """Why an application below the quorum takes no rank (reviewer.scoring.quorum), zh and en."""
+    def cell(name: str) -> str:
+        v = x.get(name)
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+
+    n, need, missing = cell("n_scores"), cell("n_required"), cell("missing_experts")
+    counts_zh = f"：{n} 份有效评分，至少需要 {need} 份" if n and need else ""
+    counts_en = f": {n} valid scores, at least {need} needed" if n and need else ""
+    who = missing.replace(";", "、")
+    return (f"评分不足{counts_zh}，不予排名和推荐" + (f"；缺评专家 {who}" if who else ""),
+            f"insufficient scores{counts_en}; not ranked or decided" + (f"; missing: {missing}" if missing else ""))
 
 
 def _order(d: pd.DataFrame, ranked: np.ndarray, tb: list[str]) -> tuple[pd.DataFrame, dict]:

@@ -240,6 +240,8 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
                                       f"a score for every criterion ({len(missing)} missing: {','.join(missing)}); "
                                       "a total from part of the rubric would not be comparable"))
             bad = True
+        if not missing and not bad:
+            bad = _total_mismatch(path, r_idx, row, col.get(TOTAL), values, issues)
         if app_id in seen:
             issues.append(ImportIssue(str(path), SHEET, r_idx, FIXED_COLUMNS[0], app_id,
                                       f"each application once per sheet; row {seen[app_id]} has it already"))
@@ -263,6 +265,24 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
                         "family": policy.rubric.family_of(c), "score": values[c], "confidence": confidence,
                         "file": str(path), "row": r_idx, "void": False})
     return ScoreImport(pd.DataFrame(out, columns=SCORE_COLUMNS), issues)
+
+
+def _total_mismatch(path: Path, r_idx: int, row: tuple, i: int | None, values: dict[str, float],
+                    issues: list[ImportIssue]) -> bool:
+    """A 合计 cell that holds a number (typed over the formula, or the value Excel saved) must be
+    the sum of the criterion scores; True (and an issue) when it is not."""
+    v = row[i] if i is not None and i < len(row) else None
+    try:
+        x = _number(v)
+    except ValueError:
+        x = None
+    total = sum(values.values())
+    if x is None or abs(x - total) <= 1e-6:
+        return False
+    issues.append(ImportIssue(str(path), SHEET, r_idx, TOTAL, v,
+                              f"合计应为各评分项之和 {total:g} / the sum of the criterion scores, {total:g}; "
+                              "the row is rejected: check the scores and the total"))
+    return True
 
 
 def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd.DataFrame) -> ScoreImport:

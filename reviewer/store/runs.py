@@ -18,6 +18,7 @@ from reviewer.intake.model import RoundData
 from reviewer.panels.service import PlanParams, PlanResult, plan
 from reviewer.panels.tables import SEAT_COLUMNS, plan_seats
 from reviewer.policy import Policy
+from reviewer.scoring.quorum import QUORUM_COLUMNS, insufficient_lines
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.screening.eligibility import screen
 from reviewer.store import repo
@@ -185,12 +186,26 @@ def _num(x) -> float | None:
 # ---------------------------------------------------------------- aggregation
 
 def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
+    """Aggregate a stage's stored scores as recorded in a run's `params`. A run recorded with
+    `quorum` applies it against the recorded panel (`panels`: application -> the published experts
+    at the time of the run); runs recorded before the quorum existed are redone without it."""
     df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)
+    quorum = params.get("quorum", False)
     res, _notes = aggregate_scores(df, policy, params["method"], seed=params.get("seed"),
-                                   resamples=params.get("resamples"), interval=params.get("interval", True))
+                                   resamples=params.get("resamples"), interval=params.get("interval", True),
+                                   panels=params.get("panels"), quorum=quorum)
+    if not quorum:   # a run of an older version: no quorum, as it was recorded
+        res = res.drop(columns=[c for c in QUORUM_COLUMNS if c in res.columns])
     return res
+
+
+def stage_panels(s: Session, r, stage: str) -> dict[str, list[str]]:
+    """application_id -> the expert ids of its published, active seats in `stage` (empty when the
+    stage is not published)."""
+    seats = repo.published_seats(s, r, stage)
+    return {a: sorted(g["expert_id"]) for a, g in seats.groupby("application_id")}
 
 
 def ranking_rows(res: pd.DataFrame) -> list[tuple]:
@@ -206,13 +221,15 @@ def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: s
         scores = repo.scores_frame(s, r, stage)
         snap = repo.latest_import(s, r)
         data = repo.load_data(s, snap.id)
+        panels = stage_panels(s, r, stage)
     if scores.empty:
         raise UserError(f"round {code} has no valid scores for stage {stage} (reviewer scores import ...)")
     fields = {a.application_id: a.field for a in data.applications}
     params = {"stage": stage, "method": method or pol.aggregation.method,
               "seed": pol.aggregation.seed if seed is None else int(seed),
               "resamples": resamples, "interval": bool(interval),
-              "score_ids": [int(i) for i in scores["score_id"]], "fields": fields}
+              "score_ids": [int(i) for i in scores["score_id"]], "fields": fields,
+              "quorum": True, "panels": panels}
     started = time.time()
     res = compute_aggregation(scores, fields, pol, params)
     with store.write() as s:
@@ -222,7 +239,9 @@ def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: s
                   inputs=[{"table": "scores", "rows": len(scores),
                            "sha256": repo.seats_digest(scores[["score_id", "score"]].itertuples(index=False))}],
                   status="ok", wall_seconds=time.time() - started,
-                  summary={"applications": len(res)}, result_sha256=repo.seats_digest(ranking_rows(res)))
+                  summary={"applications": len(res), "ranked": int(res["rank"].notna().sum()),
+                           "insufficient_scores": insufficient_lines(res)},
+                  result_sha256=repo.seats_digest(ranking_rows(res)))
         s.add(run)
         s.flush()
         for x in res.to_dict(orient="records"):
