@@ -74,11 +74,13 @@ def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo
 
 
 def _ranking(scores: pd.DataFrame, fields: pd.Series, screening: ScreeningResult, policy: Policy, out: Path,
-             echo: Echo) -> pd.DataFrame:
+             echo: Echo, panels: dict[str, list[str]]) -> pd.DataFrame:
+    """Aggregate the returned scores (quorum against the planned `panels`: application -> its experts),
+    flag outliers and rank."""
     echo("== 6 汇总与排名 Aggregation and ranking")
     long = scores[["expert_id", "application_id", "criterion", "score"]]
     agg, notes = aggregate_scores(long.assign(field=long["application_id"].map(fields)), policy,
-                                  policy.aggregation.method)
+                                  policy.aggregation.method, panels=panels)
     for n in notes:
         echo(f"  note: {n}")
     outliers = flag_outliers(long, policy)
@@ -140,7 +142,9 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed
     scores = results["scores"] = _scores(data_dir, out, policy, planned, echo)
     apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
     fields = apps_df.set_index("application_id")["field"]
-    ranking = results["ranking"] = _ranking(scores, fields, screening, policy, out, echo)
+    final = planned.panels[planned.panels["stage"] == policy.stages.order[-1]]
+    panels = final.groupby("application_id")["expert_id"].apply(list).to_dict()
+    ranking = results["ranking"] = _ranking(scores, fields, screening, policy, out, echo, panels)
 
     write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
                                 extra={"screening": screening.counts(), **planned.record(),
