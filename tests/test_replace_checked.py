@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from reviewer.app import store as app_store
+from reviewer.app.panels import with_overrides
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.panels import service
@@ -146,7 +148,7 @@ def test_a_manual_change_that_drops_a_category_is_refused_naming_the_rule(db, ca
     assert state(st, run_id)[0].equals(before)
 
 
-def test_an_override_with_a_reason_is_recorded_and_shown(db, capsys):
+def test_an_override_with_a_reason_is_recorded_and_shown(db, capsys, monkeypatch):
     st, path, run_id = db
     app, econ, tech = category_breaker(st, run_id)
     code, out = run_cli(["replace", "--round", "2026", "-s", SITE, "-a", app, "--old", econ, "--new", tech,
@@ -164,6 +166,22 @@ def test_an_override_with_a_reason_is_recorded_and_shown(db, capsys):
     assert shown[["application_id", "expert_id", "rule"]].values.tolist() == [[app, tech, "category_coverage"]]
     code, out = run_cli(["round", "show", "2026", "--db", str(path)], capsys)
     assert code == 0 and f"{SITE} {app} {tech}: 例外 override: category_coverage" in out
+    # the staff summary of the packs and the app's panel page show it too
+    code, out = run_cli(["packs", "--round", "2026", "--stage", SITE, "--out", str(path.parent / "packs"),
+                         "--db", str(path)], capsys)
+    assert code == 0, out
+    summary = next((path.parent / "packs").glob("工作人员汇总_*.xlsx"))
+    sheets = pd.read_excel(summary, sheet_name=None, dtype=str)
+    assert sheets["例外 overrides"][["申报编号 application", "规则 rule", "理由 reason"]].values.tolist() == [
+        [app, "category_coverage", "台风停航，经济专家无法到场"]]
+    day = sheets["日程 schedule"]
+    assert "例外 override: category_coverage" in day.loc[day["申报编号 application"] == app, "例外 override"].iloc[0]
+    monkeypatch.setenv("REVIEWER_DB_URL", f"sqlite:///{path}")
+    panels, shown_app = with_overrides(state(st, run_id)[0], app_store.overrides("2026", SITE))
+    assert [o["rule"] for o in shown_app] == ["category_coverage"]
+    seat = panels[(panels["application_id"] == app) & (panels["expert_id"] == tech)]
+    assert seat["override"].iloc[0].startswith("例外 override: category_coverage")
+    assert (panels.loc[panels["expert_id"] != tech, "override"] == "").all()
     # a later change on the same panel is not blamed for the overridden finding; the override stays shown
     # only while its seat is active
     site = state(st, run_id)[0]
@@ -225,7 +243,6 @@ def test_repair_decline_of_an_expert_not_on_the_panel_is_refused(tmp_path, capsy
 def test_the_apps_replacement_goes_through_the_same_check(db, monkeypatch):
     st, path, run_id = db
     monkeypatch.setenv("REVIEWER_DB_URL", f"sqlite:///{path}")
-    from reviewer.app import store as app_store
     app, econ, tech = category_breaker(st, run_id)
     before = state(st, run_id)[0]
     data, _ = demo_loaded()
