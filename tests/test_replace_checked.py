@@ -249,3 +249,19 @@ def test_the_apps_replacement_goes_through_the_same_check(db, monkeypatch):
     with pytest.raises(UserError, match="category_coverage"):
         app_store.replace_seats("2026", SITE, [[app, econ, tech]], "专家因病请假", "张三", data)
     assert state(st, run_id)[0].equals(before)
+
+
+def test_publishing_a_stage_that_breaks_stage_independence_with_a_published_one_is_refused(db):
+    st, path, run_id = db
+    site, _, _ = state(st, run_id)
+    run, res = run_planning(st, "2026", user="张三", stages=[RECOG], seed=7, time_limit=120, workers=1)  # no fixed
+    both = res.panels.merge(site, on=["application_id", "expert_id"])
+    assert not both.empty   # planned alone, 认定评审 reuses 现场考察 experts on the same applications
+    with st.write() as s, pytest.raises(UserError, match="发布后违反 stage_independence") as e:
+        publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run.id, user="张三", reason="发布")
+    x = both.iloc[0]
+    assert x["application_id"] in str(e.value) and x["expert_id"] in str(e.value)
+    with st.read() as s:
+        assert repo.publication(s, repo.get_round(s, "2026"), RECOG) is None
+    with st.write() as s:   # the run planned with 现场考察 (run 1) keeps every rule and publishes
+        publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run_id, user="张三", reason="发布")

@@ -348,13 +348,16 @@ def violation_key(v: Violation) -> tuple[str, int, int, int]:
 
 def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, after: pd.DataFrame, *,
                       locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (), fixed: Iterable[Seat] = (),
-                      conflicts: ConflictSet | None = None) -> SeatCheck:
+                      conflicts: ConflictSet | None = None,
+                      again: Iterable[tuple[str, str, str, str]] = ()) -> SeatCheck:
     """A change of seats (a replacement on published panels) checked like a plan: `after` (stage,
     application_id, expert_id, role: every seat of every stage it holds) goes through
     `solver.check_plan` over every hard-rule family, with the round's conflicts, locks, forbids and
     `fixed` seats of stages `after` does not hold (stage independence). The result's violations
     are the findings the change brings: those already found on `before` (same rule, stage,
-    application and expert) are not the change's doing and are left out."""
+    application and expert) are not the change's doing and are left out, except the ones in `again`
+    (rule, stage, application_id, expert_id, "" for none: e.g. findings an override of a seat that
+    leaves had covered)."""
     seats_after, seats_before = seat_frame(after), seat_frame(before)
     check_stage_names(policy, sorted(set(seats_after["stage"])), "panels table")
     stages = seated_stages(policy, seats_after)
@@ -363,6 +366,8 @@ def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, aft
     idx = [inp.stage_index(s) for s in stages]
     plan_after = plan_from_panels(inp, seats_after)
     known = {violation_key(v) for v in check_plan(inp.problem, plan_from_panels(inp, seats_before), stages=idx)}
+    known -= {(rule, inp.stage_index(stg), inp.application_index(a) if a else -1, inp.expert_index(e) if e else -1)
+              for rule, stg, a, e in again}
     found = [v for v in check_plan(inp.problem, plan_after, stages=idx) if violation_key(v) not in known]
     return SeatCheck(result_of(inp, plan_after, policy, stages), found)
 

@@ -44,7 +44,7 @@ SEAT_COLS = ["stage", "application_id", "expert_id", "role"]
 OVERRIDE_ACTION = "rule_override"
 EXCLUDED_PAIRS = "excluded_pairs"
 OVERRIDE_COLS = ["stage", "application_id", "expert_id", "assignment_id", "rule", "label_zh", "reason", "user",
-                 "at", "violations", "text"]
+                 "at", "violations", "keys", "text"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Override:
     rule: str
     label_zh: str
     lines: tuple[str, ...]
+    keys: tuple[tuple[str, str, str, str], ...]   # (rule, stage, application_id, expert_id; "" for none)
 
 
 def round_seats(s: Session, r: Round) -> pd.DataFrame:
@@ -89,6 +90,14 @@ def known_rules(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def violation_ids(check: service.SeatCheck, v: Violation) -> tuple[str, str, str, str]:
+    """A finding as ids: (rule, stage, application_id, expert_id), "" where it names none."""
+    inp = check.result.inp
+    return (v.rule, inp.stage_names[v.stage] if 0 <= v.stage < len(inp.stage_names) else "",
+            inp.applications[v.application].application_id if v.application >= 0 else "",
+            inp.experts[v.expert].expert_id if v.expert >= 0 else "")
+
+
 def violation_lines(check: service.SeatCheck, found: Sequence[Violation], conflicts=None) -> list[str]:
     """Each finding as "rule id (label): stage application expert: what"; a conflict of interest
     also names its conflict rules (C1-C9) when `conflicts` is given."""
@@ -108,23 +117,30 @@ def violation_lines(check: service.SeatCheck, found: Sequence[Violation], confli
 
 
 def check_change(s: Session, r: Round, data: RoundData, after: pd.DataFrame,
-                 override_rules: Iterable[str] = ()) -> list[Override]:
+                 override_rules: Iterable[str] = (), act: str = "替换",
+                 leaving: Iterable[tuple[str, str, str]] = ()) -> list[Override]:
     """The shared check of a change to a published round: `after` (every active published seat of
     every stage after the change) against every hard rule, as for a plan. Refused (UserError naming
     each rule and seat) unless every finding's rule is in `override_rules`; every rule named must be
-    broken, and a non-waivable conflict of interest is never overridden. Returns the overrides."""
+    broken, and a non-waivable conflict of interest is never overridden. Returns the overrides.
+    `act`: what the change is, in the refusal (替换 a replacement, 发布 a publication). `leaving`:
+    the seats (stage, application_id, expert_id) the change removes: findings their overrides covered
+    count as the change's own again (an override stays with its seat)."""
     pol = repo.round_policy(r)
     rules = known_rules(override_rules)
     seat_rules = repo.seat_rules(s, r)
     conflicts = detect_conflicts(data, pol)
     pending = [tuple(x) for x in pending_seats(s, r)[["stage", "expert_id", "application_id"]].itertuples(index=False)]
+    gone = set(leaving)
+    again = [tuple(k) for o in overrides(s, r).itertuples(index=False)
+             if (o.stage, o.application_id, o.expert_id) in gone for k in o.keys]
     check = service.check_seat_change(data, pol, round_seats(s, r), after, locks=seat_rules["lock"],
-                                      forbids=seat_rules["forbid"], fixed=pending, conflicts=conflicts)
+                                      forbids=seat_rules["forbid"], fixed=pending, conflicts=conflicts, again=again)
     found = check.violations
     unnamed = [v for v in found if v.rule not in rules]
     if unnamed:
-        raise UserError("替换后违反硬性规则，未替换 the change breaks hard rule(s) of round "
-                        f"{r.code}; nothing was changed:\n  替换后违反 " + "\n  替换后违反 ".join(
+        raise UserError(f"{act}后违反硬性规则，未{act} the change breaks hard rule(s) of round "
+                        f"{r.code}; nothing was changed:\n  {act}后违反 " + f"\n  {act}后违反 ".join(
                             violation_lines(check, unnamed, conflicts)))
     _refuse_fixed_conflicts(check, found, conflicts, pol.conflicts.waivable_rules)
     broken = {v.rule for v in found}
@@ -133,7 +149,8 @@ def check_change(s: Session, r: Round, data: RoundData, after: pd.DataFrame,
         raise UserError(f"例外无效 the change keeps rule(s) {', '.join(unused)}: an override names only rules the "
                         "change breaks; drop --override-rule " + " --override-rule ".join(unused))
     return [Override(x, FAMILIES_BY_NAME[x].label_zh,
-                     tuple(violation_lines(check, [v for v in found if v.rule == x], conflicts))) for x in rules]
+                     tuple(violation_lines(check, [v for v in found if v.rule == x], conflicts)),
+                     tuple(violation_ids(check, v) for v in found if v.rule == x)) for x in rules]
 
 
 def _refuse_fixed_conflicts(check: service.SeatCheck, found: Sequence[Violation], conflicts,
@@ -190,7 +207,7 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
         on_panel = (after["stage"] == stage) & (after["application_id"] == app_id)
         _check_pair(data, r, stage, app_id, old, new, after.loc[on_panel, "expert_id"].tolist())
         after.loc[on_panel & (after["expert_id"] == old), "expert_id"] = new
-    found = check_change(s, r, data, after, override_rules)
+    found = check_change(s, r, data, after, override_rules, leaving=[(stage, a, old) for a, old, _ in pairs])
     written = [_write_pair(s, r, stage, app_id, old, new, reason=reason, user=user,
                            expected_version=expected_version if len(pairs) == 1 else None)
                for app_id, old, new in pairs]
@@ -198,6 +215,7 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
         audit.record(s, user=user, action=OVERRIDE_ACTION, reason=reason, round_code=r.code,
                      entity=f"{stage} {pairs[0][0]}: {o.rule}",
                      after={"stage": stage, "rule": o.rule, "label_zh": o.label_zh, "violations": list(o.lines),
+                            "keys": [list(k) for k in o.keys],
                             "seats": [{"application_id": a.application_id, "expert_id": a.expert_id,
                                        "assignment_id": a.id} for a in written]})
     return written
@@ -270,7 +288,7 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
         after = seats.copy()
         after.loc[on_seat & (after["expert_id"] == old_expert), "expert_id"] = candidate
         try:
-            check_change(s, r, data, after)
+            check_change(s, r, data, after, leaving=[(stage, application_id, old_expert)])
         except UserError as e:
             refusals.append(f"{candidate}: {e}")
             continue
@@ -281,7 +299,8 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
 
 def overrides(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
     """The overrides in force (例外): one row per overridden rule and seat that is still active, with
-    the reason and who recorded it; `text` is what panels and reports show."""
+    the reason and who recorded it, the findings it covers (`violations` as text, `keys` as
+    (rule, stage, application_id, expert_id)); `text` is what panels and reports show."""
     active = {a.id: a for a in s.execute(select(Assignment).join(Panel, Panel.id == Assignment.panel_id)
                                          .where(Panel.round_id == r.id, Assignment.status == "active")).scalars()}
     rows = []
@@ -298,6 +317,7 @@ def overrides(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
                          "assignment_id": a.id, "rule": after["rule"], "label_zh": after.get("label_zh", ""),
                          "reason": e.reason, "user": e.user_name, "at": e.at,
                          "violations": "; ".join(after.get("violations", [])),
+                         "keys": [tuple(k) for k in after.get("keys", [])],
                          "text": override_text(after["rule"], e.reason)})
     return pd.DataFrame(rows, columns=OVERRIDE_COLS)
 
