@@ -91,7 +91,7 @@ def _clear_draft(round_id: str, stage: str) -> None:
 
 def apply_pairs(seats: pd.DataFrame, pairs) -> pd.DataFrame:
     """Seats after replacements (application, expert out, expert in): the new expert takes the seat's role,
-    as reviewer.store.repo.replace_expert does for a published panel."""
+    as reviewer.store.replacement.replace_seats does for a published panel."""
     seats = seats.copy()
     for app_id, old, new in pairs:
         hit = (seats["application_id"] == app_id) & (seats["expert_id"] == old)
