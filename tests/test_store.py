@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from reviewer.store import audit
 from reviewer.errors import UserError
-from reviewer.store import ConcurrentEditError, Store, repo
+from reviewer.store import ConcurrentEditError, Store, replacement, repo
 from reviewer.store.models import Assignment, AuditEntry, ImportRow, ImportSnapshot, Score
 from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli, store_url  # noqa: F401
 
@@ -169,15 +169,16 @@ def test_replacement_is_recorded_and_a_concurrent_edit_is_refused(store_url):
     app_id = seats["application_id"].iloc[0]
     panel = seats.loc[seats["application_id"] == app_id, "expert_id"].tolist()
     seen_version = int(seats["panel_version"].iloc[0])          # both staff opened version 1
-    new1 = _free_expert(data, app_id, panel, pol)
+    with st.read() as s:   # a replacement that keeps every rule (the checked repair's pick)
+        new1, _ = replacement.pick_replacement(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[1], data)
     new2 = _free_expert(data, app_id, panel + [new1], pol)
     with st.write() as s:                                          # staff A saves first
-        repo.replace_expert(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[1], new1,
-                            reason="专家因病请假", user="张三", expected_version=seen_version, data=data)
+        replacement.replace_expert(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[1], new1,
+                                   reason="专家因病请假", user="张三", expected_version=seen_version, data=data)
     with pytest.raises(ConcurrentEditError, match="changed by someone else") as err:
         with st.write() as s:                                      # staff B saves the stale view
-            repo.replace_expert(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[2], new2,
-                                reason="出差", user="李四", expected_version=seen_version, data=data)
+            replacement.replace_expert(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[2], new2,
+                                       reason="出差", user="李四", expected_version=seen_version, data=data)
     assert isinstance(err.value, UserError)
     with st.read() as s:
         r = repo.get_round(s, "2026")
@@ -194,8 +195,8 @@ def test_replacement_is_recorded_and_a_concurrent_edit_is_refused(store_url):
     conflicted = next(e for e in cs.expert_ids if cs.is_excluded(e, app_id) and data.expert(e).drawable)
     with pytest.raises(UserError, match="conflict of interest"):
         with st.write() as s:
-            repo.replace_expert(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[2], conflicted,
-                                reason="x", user="张三", data=data)
+            replacement.replace_expert(s, repo.get_round(s, "2026"), "现场考察", app_id, panel[2], conflicted,
+                                       reason="x", user="张三", data=data)
 
 
 def test_scores_are_kept_as_submitted_and_corrections_void_the_old_one(store_url):

@@ -91,7 +91,7 @@ def _clear_draft(round_id: str, stage: str) -> None:
 
 def apply_pairs(seats: pd.DataFrame, pairs) -> pd.DataFrame:
     """Seats after replacements (application, expert out, expert in): the new expert takes the seat's role,
-    as reviewer.store.repo.replace_expert does for a published panel."""
+    as reviewer.store.replacement.replace_seats does for a published panel."""
     seats = seats.copy()
     for app_id, old, new in pairs:
         hit = (seats["application_id"] == app_id) & (seats["expert_id"] == old)
@@ -192,7 +192,24 @@ def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
     else:
         panels, loads, coverage = _tables(round_id, b, stage, seats)
     diagnostics = pd.DataFrame((run or {}).get("summary", {}).get("diagnostics", []), columns=DIAGNOSTIC_COLS)
-    return SavedPlan(stage, panels, loads, _summary(run), diagnostics, coverage, _meta(stage, run, pub, pending))
+    meta = _meta(stage, run, pub, pending)
+    if pub is not None:
+        panels, meta["overrides"] = with_overrides(panels, app_store.overrides(round_id, stage))
+    return SavedPlan(stage, panels, loads, _summary(run), diagnostics, coverage, meta)
+
+
+def with_overrides(panels: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """The panels with an `override` column (例外 override: RULE – reason, on the seat it came with)
+    and the overrides in force as records (application, expert, rule, reason, who, when, text)."""
+    records = overrides[["application_id", "expert_id", "rule", "reason", "user", "at", "text"]].to_dict("records")
+    if panels.empty:
+        return panels, records
+    texts: dict[tuple[str, str], list[str]] = {}
+    for o in records:
+        texts.setdefault((o["application_id"], o["expert_id"]), []).append(o["text"])
+    panels = panels.copy()
+    panels["override"] = ["; ".join(texts.get((a, e), [])) for a, e in zip(panels["application_id"], panels["expert_id"])]
+    return panels, records
 
 
 # ---------------------------------------------------------------- locks and forbids

@@ -26,7 +26,7 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import audit as chain
 from reviewer.store import models as m
-from reviewer.store import publishing, repo
+from reviewer.store import publishing, replacement, repo
 from reviewer.store.engine import Store, resolve_url
 
 _STORES: dict[str, Store] = {}
@@ -263,14 +263,22 @@ def published_seats(round_id: str, stage: str, include_replaced: bool = False) -
 
 
 def _replace(s, r, stage: str, pairs, reason: str, user: str | None, data) -> None:
-    for app_id, old, new in pairs:
-        repo.replace_expert(s, r, stage, app_id, old, new, reason=reason, user=acting_user(user), data=data)
+    """The replacements, checked with the whole round like a plan (reviewer.store.replacement, the
+    same function as `reviewer replace`), all or nothing."""
+    replacement.replace_seats(s, r, stage, [tuple(p) for p in pairs], reason=reason, user=acting_user(user),
+                              data=data)
 
 
 def replace_seats(round_id: str, stage: str, pairs: list, reason: str, user: str | None, data) -> None:
     """Record replacements of a published stage: (application, removed expert, added expert) each."""
     with store().write() as s:
         _replace(s, repo.get_round(s, round_id), stage, pairs, reason, user, data)
+
+
+def overrides(round_id: str, stage: str | None = None) -> pd.DataFrame:
+    """The overrides in force on the round's published panels (例外: rule, reason, who, seat)."""
+    with store().read() as s:
+        return replacement.overrides(s, repo.get_round(s, round_id), stage)
 
 
 # ---------------------------------------------------------------- scores and audit

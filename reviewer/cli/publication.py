@@ -11,10 +11,9 @@ import typer
 from reviewer.cli.common import DbOpt, ReasonOpt, RoundOpt, UserOpt, current_user, echo, open_store
 from reviewer.documents.packs import make_packs
 from reviewer.errors import UserError
-from reviewer.panels import service
 from reviewer.panels.tables import seat_frame
 from reviewer.scoring.scoretable import read_table
-from reviewer.store import Store, publishing, repo
+from reviewer.store import publishing, replacement, repo
 
 def register(app: typer.Typer) -> None:
     """Add `publish`, `replace` and `packs` to the main `reviewer` app."""
@@ -53,42 +52,32 @@ def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
             new: Optional[str] = typer.Option(None, "--new", help="Expert joining the panel; omitted = the "
                                               "solver's repair picks the replacement that changes no other seat."),
             reason: str = ReasonOpt,
+            override_rule: list[str] = typer.Option([], "--override-rule", help="Force majeure: a hard-rule id "
+                                                    "(e.g. category_coverage) the change may break, recorded with "
+                                                    "--reason and shown on the panel (例外). Repeatable."),
             version: Optional[int] = typer.Option(None, "--version", help="Panel version you looked at "
                                                   "(refused if someone changed the panel since)."),
             db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
-    """替换 Replace an expert on a published panel (a recorded repair; checks conflicts; audited)."""
-    if new is None:
-        new = pick_replacement(open_store(db), round_, stage, application, old)
+    """替换 Replace an expert on a published panel: the round after the change must keep every hard rule,
+    checked like a plan (or break only the rules named with --override-rule); a recorded repair, audited."""
     with open_store(db).write() as s:
         r = repo.get_round(s, round_)
-        repo.replace_expert(s, r, stage, application, old, new, reason=reason, user=current_user(user),
-                            expected_version=version)
+        if new is None:
+            new, rep = replacement.pick_replacement(s, r, stage, application, old)
+            pick = rep.changes[rep.changes["change"] == "added"].iloc[0]
+            alts = rep.alternates[rep.alternates["application_id"] == application]["expert_id"].head(5).tolist()
+            first = f"{pick['expert_id']} {pick['expert_name']} ({pick['category']})"
+            echo(f"修复 the solver picks {first if new == pick['expert_id'] else new + ' (候补 alternate: ' + first}"
+                 f"{'' if new == pick['expert_id'] else ' breaks a hard rule of the round)'}"
+                 f"; 候补 alternates: {', '.join(alts) or 'none'}")
+        replacement.replace_expert(s, r, stage, application, old, new, reason=reason, user=current_user(user),
+                                   expected_version=version, override_rules=override_rule)
         v = repo.get_panel(s, r, stage, application).version
+        shown = replacement.overrides(s, r, stage)
+        shown = shown[shown["application_id"] == application]
     echo(f"替换 {stage} {application}: {old} -> {new} (panel version {v})")
-
-
-def pick_replacement(st: Store, round_: str, stage: str, application: str, old: str) -> str:
-    """The solver's minimal-change repair over the round's published seats; only a one-seat change
-    is applied automatically (anything larger is shown for staff to apply seat by seat)."""
-    with st.read() as s:
-        r = repo.get_round(s, round_)
-        pol = repo.round_policy(r)
-        data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
-        seats = pd.concat([repo.published_seats(s, r, stg) for stg in pol.stages.order], ignore_index=True)
-    if seats.empty or not ((seats["stage"] == stage) & (seats["application_id"] == application)
-                           & (seats["expert_id"] == old)).any():
-        raise UserError(f"{old} has no published seat on {application} in {stage}")
-    _, rep = service.repair(data, pol, seats, [(stage, old, application)])
-    added = rep.changes[rep.changes["change"] == "added"]
-    if len(added) != 1 or rep.changed_seats != 1:
-        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
-        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
-                        f"{lines}. Apply it seat by seat with --new")
-    pick = added.iloc[0]
-    alts = rep.alternates[rep.alternates["application_id"] == application]["expert_id"].head(5).tolist()
-    echo(f"修复 the solver picks {pick['expert_id']} {pick['expert_name']} ({pick['category']}); "
-         f"候补 alternates: {', '.join(alts) or 'none'}")
-    return str(pick["expert_id"])
+    for text in shown["text"]:
+        echo(f"  {text}")
 
 
 def packs(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),

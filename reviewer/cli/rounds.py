@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from reviewer.cli.common import POLICY_DEFAULT_HELP, DbOpt, UserOpt, check_stage, current_user, echo, open_store
 from reviewer.errors import UserError
-from reviewer.store import repo
+from reviewer.store import replacement, repo
 from reviewer.store.models import ImportSnapshot, Publication
 
 app = typer.Typer(help="年度批次 Review rounds in the store: create, list, show, settings.", no_args_is_help=True)
@@ -82,6 +82,8 @@ def round_show(code: str = typer.Argument(...), db: Optional[str] = DbOpt) -> No
                  f"{' from run #' + str(pub.run_id) if pub.run_id else ' from ' + pub.source}: "
                  f"{seats['application_id'].nunique()} panels, {int((seats['status'] == 'active').sum())} active "
                  f"seats, {int((seats['status'] == 'replaced').sum())} replaced")
+            for o in replacement.overrides(s, r, pub.stage).itertuples(index=False):
+                echo(f"    {o.stage} {o.application_id} {o.expert_id}: {o.text} ({o.user}, {o.at[:16]})")
         sc = repo.scores_frame(s, r, include_void=True)
         if not sc.empty:
             echo(f"  scores: {int((~sc['void']).sum())} valid, {int(sc['void'].sum())} void")

@@ -27,7 +27,7 @@ from reviewer.exports import write_xlsx
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
-from reviewer.store import repo
+from reviewer.store import replacement, repo
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROLE_ZH = {"chair": "组长", "member": "成员"}
@@ -45,6 +45,10 @@ PLEDGE = """评审专家保密与回避承诺书
 承诺人（签字）：______________        日期：______年____月____日
 """
 
+
+OVERRIDE_HEADERS = {"stage": "阶段 stage", "application_id": "申报编号 application", "expert_id": "专家编号 expert",
+                    "rule": "规则 rule", "label_zh": "规则名称 rule name", "reason": "理由 reason",
+                    "user": "记录人 by", "at": "时间 at", "violations": "违反情况 findings", "text": "例外 override"}
 
 @dataclass
 class Event:
@@ -161,9 +165,10 @@ def _event_cells(e: Event) -> dict:
 
 
 def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str, out: str | Path, *,
-                round_code: str, round_name: str, settings: dict) -> PackResult:
+                round_code: str, round_name: str, settings: dict, overrides: pd.DataFrame | None = None) -> PackResult:
     """Write every expert's pack for `stage` from its active published `seats` (columns
-    application_id, expert_id, role). Nothing of another expert goes into a pack."""
+    application_id, expert_id, role). Nothing of another expert goes into a pack. `overrides`: the
+    overrides in force (reviewer.store.replacement.overrides), shown to staff only (例外)."""
     out = Path(out)
     policy.stage(stage)                       # the clear error for an unknown stage
     site = stage == policy.stages.site
@@ -183,6 +188,9 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
                         out / f"工作人员汇总_{_safe(round_code)}_{_safe(stage)}.xlsx")
     summary_rows, schedule_rows = [], []
+    exceptions: dict[str, list[str]] = {}
+    for o in (overrides if overrides is not None else pd.DataFrame(columns=["application_id"])).itertuples():
+        exceptions.setdefault(o.application_id, []).append(f"{o.expert_id}: {o.text}")
     for expert_id, mine in seats.groupby("expert_id", sort=True):
         e = experts[expert_id]
         mine = mine.sort_values("application_id")
@@ -236,9 +244,12 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
         schedule_rows.append({"申报编号 application": a_id, "创新中心名称 name": a.name, "牵头单位所在市 city": a.lead_city,
                               "日期 date": day.isoformat() if day else "待定",
                               "地点 place": f"{a.lead_city} {a.lead_unit}" if site else meeting.get("place", ""),
-                              "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"])})
-    write_xlsx({"专家 experts": pd.DataFrame(summary_rows), "日程 schedule": pd.DataFrame(schedule_rows)},
-               result.summary_path)
+                              "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"]),
+                              "例外 override": "; ".join(exceptions.get(a_id, []))})
+    sheets = {"专家 experts": pd.DataFrame(summary_rows), "日程 schedule": pd.DataFrame(schedule_rows)}
+    if overrides is not None and not overrides.empty:
+        sheets["例外 overrides"] = overrides.rename(columns=OVERRIDE_HEADERS)[list(OVERRIDE_HEADERS.values())]
+    write_xlsx(sheets, result.summary_path)
     with zipfile.ZipFile(result.zip_path, "w", zipfile.ZIP_DEFLATED) as z:
         for files in result.packs.values():
             for p in files:
@@ -254,7 +265,9 @@ def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResul
             raise UserError(f"round {round_code} stage {stage} is not published yet (reviewer publish ...); packs "
                             "are made from a published assignment only")
         seats = repo.published_seats(s, r, stage)
+        exceptions = replacement.overrides(s, r, stage)
         data = repo.load_data(s, repo.latest_import(s, r).id)
         pol = repo.round_policy(r)
         settings, name = dict(r.settings or {}), r.name
-    return build_packs(data, pol, seats, stage, out, round_code=round_code, round_name=name, settings=settings)
+    return build_packs(data, pol, seats, stage, out, round_code=round_code, round_name=name, settings=settings,
+                       overrides=exceptions)

@@ -3,6 +3,7 @@
     plan(data, policy, params) -> PlanResult            screen, find conflicts, build, solve or draw
     repair(data, policy, panels, removed) -> (PlanResult, RepairResult)   minimal-change replacement
     check_seats(data, policy, panels) -> SeatCheck      an imported panels table, independent checker
+    check_seat_change(data, policy, before, after)       a change of published seats, the same checker
 
 `PlanParams` holds every choice of a planning run, validated once when it is made
 (`PlanParams.for_policy`), and round-trips through the JSON a store run records
@@ -340,6 +341,37 @@ def check_seats(data: RoundData, policy: Policy, panels: pd.DataFrame, *, locks:
     return SeatCheck(result_of(inp, table_plan, policy, stages), violations)
 
 
+def violation_key(v: Violation) -> tuple[str, int, int, int]:
+    """What a finding is about (rule, stage, application, expert), without its counts."""
+    return v.rule, int(v.stage), int(v.application), int(v.expert)
+
+
+def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, after: pd.DataFrame, *,
+                      locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (), fixed: Iterable[Seat] = (),
+                      conflicts: ConflictSet | None = None,
+                      again: Iterable[tuple[str, str, str, str]] = ()) -> SeatCheck:
+    """A change of seats (a replacement on published panels) checked like a plan: `after` (stage,
+    application_id, expert_id, role: every seat of every stage it holds) goes through
+    `solver.check_plan` over every hard-rule family, with the round's conflicts, locks, forbids and
+    `fixed` seats of stages `after` does not hold (stage independence). The result's violations
+    are the findings the change brings: those already found on `before` (same rule, stage,
+    application and expert) are not the change's doing and are left out, except the ones in `again`
+    (rule, stage, application_id, expert_id, "" for none: e.g. findings an override of a seat that
+    leaves had covered)."""
+    seats_after, seats_before = seat_frame(after), seat_frame(before)
+    check_stage_names(policy, sorted(set(seats_after["stage"])), "panels table")
+    stages = seated_stages(policy, seats_after)
+    inp = planning_input(data, policy, stage_applications(policy, seats_after), locks=locks, forbids=forbids,
+                         fixed=[x for x in fixed if x[0] not in stages], conflicts=conflicts)
+    idx = [inp.stage_index(s) for s in stages]
+    plan_after = plan_from_panels(inp, seats_after)
+    known = {violation_key(v) for v in check_plan(inp.problem, plan_from_panels(inp, seats_before), stages=idx)}
+    known -= {(rule, inp.stage_index(stg), inp.application_index(a) if a else -1, inp.expert_index(e) if e else -1)
+              for rule, stg, a, e in again}
+    found = [v for v in check_plan(inp.problem, plan_after, stages=idx) if violation_key(v) not in known]
+    return SeatCheck(result_of(inp, plan_after, policy, stages), found)
+
+
 # ---------------------------------------------------------------- repair
 
 @dataclass
@@ -386,12 +418,31 @@ def repair_round(inp: PlanningInput, plan: Plan, removed: Iterable[tuple[str, st
                                         "affinity", "can_replace"]), int(info.get("changed_seats", 0)))
 
 
+def check_declines(panels: pd.DataFrame, removed: Iterable[tuple[str, str, str | None]]) -> None:
+    """UserError for a declining expert who has no seat to give up: not on that application's panel
+    in that stage (or, without an application, on no panel of the stage)."""
+    stage_col, app_col, exp_col = (panels[c].astype(str) for c in ("stage", "application_id", "expert_id"))
+    for stage, expert_id, app_id in removed:
+        if app_id in (None, ""):
+            if not ((stage_col == stage) & (exp_col == expert_id)).any():
+                raise UserError(f"专家 {expert_id} 在 {stage} 没有席位 expert {expert_id} sits on no panel of {stage}; "
+                                "nothing to replace")
+            continue
+        panel = (stage_col == stage) & (app_col == app_id)
+        if not (panel & (exp_col == expert_id)).any():
+            members = ", ".join(exp_col[panel]) or "(no panel)"
+            raise UserError(f"专家 {expert_id} 不在 {app_id} ({stage}) 的专家组中 expert {expert_id} is not on the panel "
+                            f"of {app_id} in {stage}; members: {members}; nothing to replace")
+
+
 def repair(data: RoundData, policy: Policy, panels: pd.DataFrame, removed: Iterable[tuple[str, str, str | None]],
            *, time_limit: float = 30.0, locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (),
            conflicts: ConflictSet | None = None) -> tuple[PlanResult, RepairResult]:
     """Repair a plan given as its panels table (every stage that has seats): the seats of `removed`
     experts are refilled with the fewest changes to all other seats (solver.repair). Returns the
     repaired plan as a PlanResult (the same tables as a planning run) and the repair details."""
+    removed = list(removed)
+    check_declines(panels, removed)
     inp = planning_input(data, policy, stage_applications(policy, panels), locks=locks, forbids=forbids,
                          conflicts=conflicts)
     res = repair_round(inp, plan_from_panels(inp, panels), removed, time_limit=time_limit)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
-from reviewer.store import repo
+from reviewer.store import replacement, repo
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_run_seats
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -50,8 +50,11 @@ def verified_run_seats(s: Session, r: Round, run_id: int) -> tuple[Run, pd.DataF
 
 def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, reason: str = "") -> Publication:
     """发布 Publish stage `stage` of round `r` from the stored seats of run `run_id` (a planning or
-    imported run), refused when those seats no longer match the run's recorded result hash. The
-    publication carries the run id; from then on the stage changes only through recorded repairs."""
+    imported run), refused when those seats no longer match the run's recorded result hash, and
+    when the round with them published would break a hard rule (`replacement.check_change`: the
+    independent checker over every published stage, e.g. stage independence with a stage
+    published from another run). The publication carries the run id; from then on the stage
+    changes only through recorded repairs."""
     run, seats = verified_run_seats(s, r, run_id)
     if not (seats["stage"] == stage).any():
         raise UserError(f"运行 run #{run_id} 没有阶段 {stage} 的席位 has no seats for stage {stage}; its stages: "
@@ -59,6 +62,11 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
     source = f"run #{run_id}"
     if run.kind == IMPORTED:
         source = f"{run.parameters.get('file', 'file')} (imported, run #{run_id})"
+    if repo.publication(s, r, stage) is None:   # (publishing twice: repo.publish's clear refusal)
+        data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
+        mine = seats[seats["stage"] == stage][replacement.SEAT_COLS].astype(str)
+        replacement.check_change(s, r, data, pd.concat([replacement.round_seats(s, r), mine], ignore_index=True),
+                                 act="发布")
     return repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
 
 

@@ -438,62 +438,6 @@ def get_panel(s: Session, r: Round, stage: str, application_id: str) -> Panel:
     return p
 
 
-def replace_expert(s: Session, r: Round, stage: str, application_id: str, old_expert: str, new_expert: str, *,
-                   reason: str, user: str, expected_version: int | None = None,
-                   data: RoundData | None = None) -> Assignment:
-    """Record a repair of a published panel: `old_expert` (declined, conflicted ...) is replaced by
-    `new_expert`. `expected_version` is the panel version the user saw: if another person changed the
-    panel since, ConcurrentEditError and nothing changes."""
-    if not reason.strip():
-        raise UserError("a replacement needs a reason (--reason)")
-    panel = get_panel(s, r, stage, application_id)
-    version = panel.version if expected_version is None else expected_version
-    seats = list(s.execute(select(Assignment).where(Assignment.panel_id == panel.id,
-                                                    Assignment.status == "active")).scalars())
-    old = next((a for a in seats if a.expert_id == old_expert), None)
-    if old is None:
-        raise UserError(f"expert {old_expert} is not on the panel of {application_id} ({stage}); members: "
-                        f"{', '.join(a.expert_id for a in seats)}")
-    if any(a.expert_id == new_expert for a in seats):
-        raise UserError(f"expert {new_expert} is on the panel of {application_id} ({stage}) already")
-    if data is None:
-        data = load_data(s, latest_import(s, r).id, waivers(s, r))
-    try:
-        e_new = data.expert(new_expert)
-    except KeyError:
-        raise UserError(f"unknown expert id {new_expert!r} in round {r.code}") from None
-    pol = round_policy(r)
-    if not e_new.drawable:
-        raise UserError(f"expert {new_expert} cannot be drawn (状态 {e_new.status})")
-    cs = detect_conflicts(data, pol)
-    if application_id in cs.application_ids and cs.is_excluded(new_expert, application_id):
-        rules = ", ".join(sorted({h.rule for h in cs.pair(new_expert, application_id) if h.excludes}))
-        raise UserError(f"expert {new_expert} has a conflict of interest with {application_id} ({rules}); "
-                        "choose another expert")
-    employers = {data.expert(a.expert_id).employer_key for a in seats if a.expert_id != old_expert}
-    if pol.conflicts.one_per_employer_per_panel and e_new.employer_key in employers:
-        raise UserError(f"expert {new_expert}'s employer {e_new.employer} already has an expert on this panel (C8)")
-    res = s.execute(update(Panel).where(Panel.id == panel.id, Panel.version == version).values(version=version + 1))
-    if res.rowcount != 1:
-        s.expire(panel)
-        cur = s.get(Panel, panel.id)
-        raise ConcurrentEditError(
-            f"panel {application_id} ({stage}) was changed by someone else since you opened it (you saw version "
-            f"{version}, it is now {cur.version if cur else '?'}); reload the panel and make your change again")
-    before = sorted(a.expert_id for a in seats)
-    s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
-    new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
-                     role=old.role, origin="repair", replaces_id=old.id)
-    s.add(new)
-    s.flush()
-    s.expire(panel)
-    after = sorted([x for x in before if x != old_expert] + [new_expert])
-    audit.record(s, user=user, action="replacement", reason=reason, round_code=r.code,
-                 entity=f"{stage} {application_id}: {old_expert} -> {new_expert}",
-                 before={"panel": before, "version": version}, after={"panel": after, "version": version + 1})
-    return new
-
-
 # ---------------------------------------------------------------- scores
 
 def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, source: str) -> int:

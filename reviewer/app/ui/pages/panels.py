@@ -74,6 +74,8 @@ st.markdown(f"**{T('方案', 'Plan')}**：{m.get('status')} · {mode_txt} · {T(
             f"{T('用时', 'time')} {m.get('wall_seconds')} s · {T('锁定', 'locks')} {m.get('locks', 0)} · "
             f"{T('排除', 'forbids')} {m.get('forbids', 0)} · {m.get('planned_at', '')} {m.get('planned_by', '')}"
             + (f" · **{T('已发布', 'published')}** {m.get('published_at', '')}" if published else ""))
+for o in m.get("overrides", []):
+    st.warning(f"{m.get('stage')} {o['application_id']} {o['expert_id']}: {o['text']} ({o['user']}, {o['at'][:16]})")
 
 if not saved.feasible:
     st.error(T("无法组成符合规则的专家组。原因：", "No panel plan satisfies the rules. Why:"))
@@ -99,7 +101,7 @@ with tabs[0]:
     st.caption(T(f"{p['application_id'].nunique()} 个专家组，{len(p)} 个席位，{p['expert_id'].nunique()} 位专家",
                  f"{p['application_id'].nunique()} panels, {len(p)} seats, {p['expert_id'].nunique()} experts"))
     table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
-                 "title_level", "employer", "role_zh", "affinity", "field_match", "same_city"], height=420)
+                 "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"], height=420)
 with tabs[1]:
     st.altair_chart(charts.coverage_heatmap(svc_panels.coverage_long(saved, cats), cats, lang()),
                     height=18 * max(1, p["application_id"].nunique()) + 90)

@@ -1,0 +1,328 @@
+"""Changes to a published round: every replacement passes the same independent checker as a plan.
+
+    replace_seats(s, round, stage, pairs, reason=..., user=...)      the one checked path (CLI, app)
+    replace_expert(s, round, stage, application, old, new, ...)     one seat of it (`reviewer replace --new`)
+    pick_replacement(s, round, stage, application, old)             the solver's repair, checked the same way
+    overrides(s, round, stage=None)                                 the overrides in force (例外)
+
+A replacement builds the round's published seats of ALL stages as they would be after the change and
+checks them with `reviewer.panels.service.check_seat_change` (`solver.check_plan` over every hard-rule
+family of `solver.families`), with the round's current data, waivers, locks and forbids, and the seats
+of stages not yet published in the runs the published stages came from held fixed (so an expert
+never sits on one application in two stages, published or planned). A change that breaks a rule is
+refused naming the rule (Chinese label and id) and the ids; findings already present before the
+change are not the change's doing.
+
+Force majeure: `override_rules` names hard-rule ids (`solver.families.HARD_FAMILIES`) the change may
+break; each broken rule must be named, and every rule named must be broken. A conflict of interest
+(excluded_pairs) whose rule is not in the policy's `conflicts.waivable_rules` is never overridden.
+An override is recorded in the audit log (action `rule_override`: rule, seats, reason, user, and the
+id of the seat it came with) and is in force while that seat is active: `overrides` lists them for
+the panel views and reports ("例外 override: RULE – reason").
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from reviewer.conflicts.detector import detect_conflicts
+from reviewer.errors import UserError
+from reviewer.intake.model import RoundData
+from reviewer.panels import service
+from reviewer.store import audit, repo
+from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round
+from solver.families import BY_NAME as FAMILIES_BY_NAME
+from solver.families import HARD_FAMILIES
+from solver.model import Violation
+
+SEAT_COLS = ["stage", "application_id", "expert_id", "role"]
+OVERRIDE_ACTION = "rule_override"
+EXCLUDED_PAIRS = "excluded_pairs"
+OVERRIDE_COLS = ["stage", "application_id", "expert_id", "assignment_id", "rule", "label_zh", "reason", "user",
+                 "at", "violations", "keys", "text"]
+
+
+@dataclass(frozen=True)
+class Override:
+    """A hard rule a replacement was allowed to break, with the findings it covers (text lines)."""
+    rule: str
+    label_zh: str
+    lines: tuple[str, ...]
+    keys: tuple[tuple[str, str, str, str], ...]   # (rule, stage, application_id, expert_id; "" for none)
+
+
+def round_seats(s: Session, r: Round) -> pd.DataFrame:
+    """The active published seats of every stage of the round (stage, application_id, expert_id, role)."""
+    pol = repo.round_policy(r)
+    frames = [repo.published_seats(s, r, stg)[SEAT_COLS] for stg in pol.stages.order]
+    return pd.concat(frames, ignore_index=True).astype(str) if frames else pd.DataFrame(columns=SEAT_COLS)
+
+
+def pending_seats(s: Session, r: Round) -> pd.DataFrame:
+    """Seats of stages not yet published, as planned in the runs the published stages came from:
+    held fixed by a replacement (stage independence with the plan that will be published)."""
+    pubs = list(s.execute(select(Publication).where(Publication.round_id == r.id)).scalars())
+    published = {p.stage for p in pubs}
+    frames = []
+    for run_id in sorted({p.run_id for p in pubs if p.run_id}):
+        seats = repo.run_seats(s, run_id)
+        frames.append(seats[~seats["stage"].isin(published)][SEAT_COLS])
+    if not frames:
+        return pd.DataFrame(columns=SEAT_COLS)
+    return pd.concat(frames, ignore_index=True).astype(str).drop_duplicates(["stage", "application_id", "expert_id"])
+
+
+def known_rules(names: Iterable[str]) -> tuple[str, ...]:
+    """The override rule ids, each a hard-rule id of the registry (UserError naming the known ones)."""
+    out = []
+    for name in names:
+        name = (name or "").strip()
+        if name not in FAMILIES_BY_NAME:
+            known = ", ".join(f"{f} ({FAMILIES_BY_NAME[f].label_zh})" for f in HARD_FAMILIES)
+            raise UserError(f"未知规则 unknown rule {name!r} for --override-rule; 可用 known hard-rule ids: {known}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def violation_ids(check: service.SeatCheck, v: Violation) -> tuple[str, str, str, str]:
+    """A finding as ids: (rule, stage, application_id, expert_id), "" where it names none."""
+    inp = check.result.inp
+    return (v.rule, inp.stage_names[v.stage] if 0 <= v.stage < len(inp.stage_names) else "",
+            inp.applications[v.application].application_id if v.application >= 0 else "",
+            inp.experts[v.expert].expert_id if v.expert >= 0 else "")
+
+
+def violation_lines(check: service.SeatCheck, found: Sequence[Violation], conflicts=None) -> list[str]:
+    """Each finding as "rule id (label): stage application expert: what"; a conflict of interest
+    also names its conflict rules (C1-C9) when `conflicts` is given."""
+    inp = check.result.inp
+    out = []
+    for v in found:
+        where = [inp.stage_names[v.stage] if 0 <= v.stage < len(inp.stage_names) else "",
+                 inp.applications[v.application].application_id if v.application >= 0 else "",
+                 inp.experts[v.expert].expert_id if v.expert >= 0 else ""]
+        label = FAMILIES_BY_NAME[v.rule].label_zh if v.rule in FAMILIES_BY_NAME else v.rule
+        what = v.message
+        if v.rule == EXCLUDED_PAIRS and conflicts is not None and v.expert >= 0 and v.application >= 0:
+            hits = sorted({h.rule for h in conflicts.pair(where[2], where[1]) if h.excludes})
+            what = f"回避 conflict of interest ({', '.join(hits) or what})"
+        out.append(f"{v.rule} ({label}): {' '.join(x for x in where if x)}: {what}")
+    return out
+
+
+def check_change(s: Session, r: Round, data: RoundData, after: pd.DataFrame,
+                 override_rules: Iterable[str] = (), act: str = "替换",
+                 leaving: Iterable[tuple[str, str, str]] = ()) -> list[Override]:
+    """The shared check of a change to a published round: `after` (every active published seat of
+    every stage after the change) against every hard rule, as for a plan. Refused (UserError naming
+    each rule and seat) unless every finding's rule is in `override_rules`; every rule named must be
+    broken, and a non-waivable conflict of interest is never overridden. Returns the overrides.
+    `act`: what the change is, in the refusal (替换 a replacement, 发布 a publication). `leaving`:
+    the seats (stage, application_id, expert_id) the change removes: findings their overrides covered
+    count as the change's own again (an override stays with its seat)."""
+    pol = repo.round_policy(r)
+    rules = known_rules(override_rules)
+    seat_rules = repo.seat_rules(s, r)
+    conflicts = detect_conflicts(data, pol)
+    pending = [tuple(x) for x in pending_seats(s, r)[["stage", "expert_id", "application_id"]].itertuples(index=False)]
+    gone = set(leaving)
+    again = [tuple(k) for o in overrides(s, r).itertuples(index=False)
+             if (o.stage, o.application_id, o.expert_id) in gone for k in o.keys]
+    check = service.check_seat_change(data, pol, round_seats(s, r), after, locks=seat_rules["lock"],
+                                      forbids=seat_rules["forbid"], fixed=pending, conflicts=conflicts, again=again)
+    found = check.violations
+    unnamed = [v for v in found if v.rule not in rules]
+    if unnamed:
+        raise UserError(f"{act}后违反硬性规则，未{act} the change breaks hard rule(s) of round "
+                        f"{r.code}; nothing was changed:\n  {act}后违反 " + f"\n  {act}后违反 ".join(
+                            violation_lines(check, unnamed, conflicts)))
+    _refuse_fixed_conflicts(check, found, conflicts, pol.conflicts.waivable_rules)
+    broken = {v.rule for v in found}
+    unused = [x for x in rules if x not in broken]
+    if unused:
+        raise UserError(f"例外无效 the change keeps rule(s) {', '.join(unused)}: an override names only rules the "
+                        "change breaks; drop --override-rule " + " --override-rule ".join(unused))
+    return [Override(x, FAMILIES_BY_NAME[x].label_zh,
+                     tuple(violation_lines(check, [v for v in found if v.rule == x], conflicts)),
+                     tuple(violation_ids(check, v) for v in found if v.rule == x)) for x in rules]
+
+
+def _refuse_fixed_conflicts(check: service.SeatCheck, found: Sequence[Violation], conflicts,
+                            waivable: Sequence[str]) -> None:
+    """UserError for a conflict of interest that no override may lift (not in conflicts.waivable_rules)."""
+    inp = check.result.inp
+    for v in found:
+        if v.rule != EXCLUDED_PAIRS or v.expert < 0 or v.application < 0:
+            continue
+        e, a = inp.experts[v.expert].expert_id, inp.applications[v.application].application_id
+        fixed = sorted({h.rule for h in conflicts.pair(e, a) if h.excludes and h.rule not in waivable})
+        if fixed:
+            why = ", ".join(fixed)
+            raise UserError(f"专家 {e} 与 {a} 存在不可豁免的回避关系 ({why})，不能例外 expert {e} has a conflict of "
+                            f"interest with {a} ({why}) that cannot be waived or overridden (policy "
+                            f"conflicts.waivable_rules: {', '.join(waivable)}); choose another expert")
+
+
+def _check_pair(data: RoundData, r: Round, stage: str, application_id: str, old: str, new: str,
+                members: list[str]) -> None:
+    if old not in members:
+        raise UserError(f"专家 {old} 不在 {application_id} ({stage}) 的专家组中 expert {old} is not on the panel of "
+                        f"{application_id} ({stage}); members: {', '.join(members)}")
+    if new in members:
+        raise UserError(f"专家 {new} 已在 {application_id} ({stage}) 的专家组中 expert {new} is on the panel of "
+                        f"{application_id} ({stage}) already")
+    try:
+        data.expert(new)
+    except KeyError:
+        raise UserError(f"未知专家 unknown expert id {new!r} in round {r.code}") from None
+
+
+def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str]], *, reason: str, user: str,
+                  override_rules: Iterable[str] = (), expected_version: int | None = None,
+                  data: RoundData | None = None) -> list[Assignment]:
+    """Record replacements on the published panels of `stage`, each pair (application, old expert, new
+    expert), after checking the whole round as it would be (`check_change`); all or nothing. The new
+    expert takes the old seat's role. `expected_version`: the panel version the user saw (one pair
+    only): if someone changed the panel since, ConcurrentEditError and nothing changes."""
+    if not reason.strip():
+        raise UserError("a replacement needs a reason (--reason)")
+    if not pairs:
+        raise UserError(f"{stage}: no replacement given")
+    repo.round_policy(r).stage(stage)
+    if data is None:
+        data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
+    after = round_seats(s, r)
+    for app_id, old, new in pairs:
+        panel = repo.get_panel(s, r, stage, app_id)
+        if expected_version is not None and panel.version != expected_version:
+            raise repo.ConcurrentEditError(
+                f"panel {app_id} ({stage}) was changed by someone else since you opened it (you saw version "
+                f"{expected_version}, it is now {panel.version}); reload the panel and make your change again")
+        on_panel = (after["stage"] == stage) & (after["application_id"] == app_id)
+        _check_pair(data, r, stage, app_id, old, new, after.loc[on_panel, "expert_id"].tolist())
+        after.loc[on_panel & (after["expert_id"] == old), "expert_id"] = new
+    found = check_change(s, r, data, after, override_rules, leaving=[(stage, a, old) for a, old, _ in pairs])
+    written = [_write_pair(s, r, stage, app_id, old, new, reason=reason, user=user,
+                           expected_version=expected_version if len(pairs) == 1 else None)
+               for app_id, old, new in pairs]
+    for o in found:
+        audit.record(s, user=user, action=OVERRIDE_ACTION, reason=reason, round_code=r.code,
+                     entity=f"{stage} {pairs[0][0]}: {o.rule}",
+                     after={"stage": stage, "rule": o.rule, "label_zh": o.label_zh, "violations": list(o.lines),
+                            "keys": [list(k) for k in o.keys],
+                            "seats": [{"application_id": a.application_id, "expert_id": a.expert_id,
+                                       "assignment_id": a.id} for a in written]})
+    return written
+
+
+def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_expert: str, new_expert: str, *,
+                reason: str, user: str, expected_version: int | None) -> Assignment:
+    panel = repo.get_panel(s, r, stage, application_id)
+    version = panel.version if expected_version is None else expected_version
+    seats = list(s.execute(select(Assignment).where(Assignment.panel_id == panel.id,
+                                                    Assignment.status == "active")).scalars())
+    old = next(a for a in seats if a.expert_id == old_expert)
+    res = s.execute(update(Panel).where(Panel.id == panel.id, Panel.version == version).values(version=version + 1))
+    if res.rowcount != 1:
+        s.expire(panel)
+        cur = s.get(Panel, panel.id)
+        raise repo.ConcurrentEditError(
+            f"panel {application_id} ({stage}) was changed by someone else since you opened it (you saw version "
+            f"{version}, it is now {cur.version if cur else '?'}); reload the panel and make your change again")
+    before = sorted(a.expert_id for a in seats)
+    s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
+    new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
+                     role=old.role, origin="repair", replaces_id=old.id)
+    s.add(new)
+    s.flush()
+    s.expire(panel)
+    after = sorted([x for x in before if x != old_expert] + [new_expert])
+    audit.record(s, user=user, action="replacement", reason=reason, round_code=r.code,
+                 entity=f"{stage} {application_id}: {old_expert} -> {new_expert}",
+                 before={"panel": before, "version": version},
+                 after={"panel": after, "version": version + 1, "assignment_id": new.id})
+    return new
+
+
+def replace_expert(s: Session, r: Round, stage: str, application_id: str, old_expert: str, new_expert: str, *,
+                   reason: str, user: str, expected_version: int | None = None, data: RoundData | None = None,
+                   override_rules: Iterable[str] = ()) -> Assignment:
+    """`reviewer replace --new`: one seat of `replace_seats` (checked the same way)."""
+    return replace_seats(s, r, stage, [(application_id, old_expert, new_expert)], reason=reason, user=user,
+                         override_rules=override_rules, expected_version=expected_version, data=data)[0]
+
+
+def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_expert: str,
+                     data: RoundData | None = None) -> tuple[str, service.RepairResult]:
+    """The solver's minimal-change repair over the round's published seats, with the seats of stages
+    not yet published in their runs held fixed; only a one-seat change is applied automatically. Of
+    the solver's pick and then the panel's alternates (候补), the first that passes `check_change`."""
+    pol = repo.round_policy(r)
+    if data is None:
+        data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
+    seats = round_seats(s, r)
+    on_seat = (seats["stage"] == stage) & (seats["application_id"] == application_id)
+    if not (on_seat & (seats["expert_id"] == old_expert)).any():
+        members = ", ".join(seats.loc[on_seat, "expert_id"]) or "(no published panel)"
+        raise UserError(f"专家 {old_expert} 不在 {application_id} ({stage}) 的已发布专家组中 expert {old_expert} has "
+                        f"no published seat on {application_id} in {stage}; members: {members}")
+    rules = repo.seat_rules(s, r)
+    everything = pd.concat([seats, pending_seats(s, r)], ignore_index=True)
+    _, rep = service.repair(data, pol, everything, [(stage, old_expert, application_id)],
+                            locks=[x for x in rules["lock"] if x != (stage, old_expert, application_id)],
+                            forbids=rules["forbid"])
+    added = rep.changes[rep.changes["change"] == "added"]
+    if len(added) != 1 or rep.changed_seats != 1:
+        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
+        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
+                        f"{lines}. Apply it seat by seat with --new")
+    alts = rep.alternates[rep.alternates["application_id"] == application_id]["expert_id"].tolist()
+    refusals = []
+    for candidate in dict.fromkeys([str(added.iloc[0]["expert_id"]), *map(str, alts)]):
+        after = seats.copy()
+        after.loc[on_seat & (after["expert_id"] == old_expert), "expert_id"] = candidate
+        try:
+            check_change(s, r, data, after, leaving=[(stage, application_id, old_expert)])
+        except UserError as e:
+            refusals.append(f"{candidate}: {e}")
+            continue
+        return candidate, rep
+    raise UserError(f"没有可自动替换的专家 no expert can take {old_expert}'s seat on {application_id} ({stage}) "
+                    "without breaking a hard rule:\n" + "\n".join(refusals[:3]))
+
+
+def overrides(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
+    """The overrides in force (例外): one row per overridden rule and seat that is still active, with
+    the reason and who recorded it, the findings it covers (`violations` as text, `keys` as
+    (rule, stage, application_id, expert_id)); `text` is what panels and reports show."""
+    active = {a.id: a for a in s.execute(select(Assignment).join(Panel, Panel.id == Assignment.panel_id)
+                                         .where(Panel.round_id == r.id, Assignment.status == "active")).scalars()}
+    rows = []
+    for e in s.execute(select(AuditEntry).where(AuditEntry.round_code == r.code,
+                                                AuditEntry.action == OVERRIDE_ACTION).order_by(AuditEntry.id)).scalars():
+        after = json.loads(e.after)
+        if stage is not None and after.get("stage") != stage:
+            continue
+        for seat in after.get("seats", []):
+            a = active.get(seat.get("assignment_id"))
+            if a is None:
+                continue
+            rows.append({"stage": a.stage, "application_id": a.application_id, "expert_id": a.expert_id,
+                         "assignment_id": a.id, "rule": after["rule"], "label_zh": after.get("label_zh", ""),
+                         "reason": e.reason, "user": e.user_name, "at": e.at,
+                         "violations": "; ".join(after.get("violations", [])),
+                         "keys": [tuple(k) for k in after.get("keys", [])],
+                         "text": override_text(after["rule"], e.reason)})
+    return pd.DataFrame(rows, columns=OVERRIDE_COLS)
+
+
+def override_text(rule: str, reason: str) -> str:
+    """How a panel and every report of it show an override."""
+    label = FAMILIES_BY_NAME[rule].label_zh if rule in FAMILIES_BY_NAME else ""
+    return f"例外 override: {rule}{' ' + label if label else ''} – {reason}"
