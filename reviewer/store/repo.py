@@ -25,7 +25,6 @@ from reviewer.store import audit
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
-from reviewer.conflicts.detector import detect_conflicts
 from reviewer.policy import Policy, load_policy
 from reviewer.resources import DEFAULT_POLICY_PATH
 from reviewer.store.models import utcnow
