@@ -29,7 +29,7 @@ import typer
 
 from reviewer.cli.common import PolicyOpt, fail
 from reviewer.errors import UserError
-from reviewer.exports import run_record, write_run_record, write_xlsx
+from reviewer.exports import run_record, write_csv, write_run_record, write_xlsx
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.aggregation import METHODS
 from reviewer.scoring.ranking import recognition_ranking
@@ -50,7 +50,7 @@ def _write(df: pd.DataFrame, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         if suf == ".csv":
-            df.to_csv(out, index=False, encoding="utf-8-sig")
+            write_csv(df, out)
         else:
             write_xlsx({out.stem[:31] or "result": df}, out)
     except PermissionError:
