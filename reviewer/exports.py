@@ -86,6 +86,16 @@ def safe_value(value: Any) -> Any:
     return value
 
 
+def date_text(values: pd.Series) -> pd.Series:
+    """Dates as ISO text (2026-11-01) for a table; a missing date stays missing (never "NaT"/"None")."""
+    def one(v: Any) -> str | None:
+        if is_missing(v):
+            return None
+        return v.date().isoformat() if isinstance(v, pd.Timestamp) else (
+            v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v))
+    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
+
+
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of `df` safe to write: headers and text cells through `safe_text`, ±inf and NaN-likes as
     missing in every column; numeric columns keep their numeric type."""

@@ -113,6 +113,7 @@ def poisoned(tmp_path_factory) -> Path:
     _poison(folder / "applications.xlsx", {"创新中心名称": 1, "违法失信说明": 1, "技术方向": 1})
     _poison(folder / "experts.xlsx", {"姓名": 1, "研究方向": 1})
     _poison(folder / "declared_conflicts.xlsx", {"理由": 1})
+    _poison(folder / "past_centres.xlsx", {"中心名称": 1, "牵头单位": 1})
     return folder
 
 
@@ -292,3 +293,33 @@ def test_run_record_turns_nan_and_inf_into_null(tmp_path):
     back = _strict_json(p.read_text(encoding="utf-8"))
     assert back == {"kind": "x", "score": None, "gap": None, "n": 3, "when": "2026-11-01",
                     "nested": [{"v": None}, [1, None]]}
+
+
+def test_centre_evaluation_and_lifecycle_outputs_are_safe(poisoned, tmp_path, capsys):
+    code, out = run_cli(["evaluate", str(poisoned / "indicators.xlsx"), "--as-of", "2026-11-26", "--no-charts",
+                         "-o", str(tmp_path / "ev")], capsys)
+    assert code == 0, out
+    code, out = run_cli(["lifecycle", str(poisoned / "past_centres.xlsx"), "--indicators",
+                         str(poisoned / "indicators.xlsx"), "--as-of", "2026-11-26", "-o", str(tmp_path / "lc"),
+                         "--event", 'GXMIC-2022-01,2026-09-30,国家级,=1+1 工信部批复'], capsys)
+    assert code == 0, out
+    assert folder_problems(tmp_path) == []
+    report = pd.read_excel(tmp_path / "ev" / "evaluation_report.xlsx", sheet_name=None)
+    assert any(str(v).startswith("'") for df in report.values() for v in df.astype(str).to_numpy().ravel())
+    assert "'=1+1 工信部批复" in (tmp_path / "lc" / "centre_transitions.csv").read_text(encoding="utf-8-sig")
+
+
+def test_dates_in_tables_are_iso_text_and_missing_stays_empty():
+    s = exports.date_text(pd.Series([dt.date(2026, 11, 1), None, pd.NaT, pd.Timestamp("2026-12-01")]))
+    assert s.tolist() == ["2026-11-01", None, None, "2026-12-01"]
+
+
+def test_file_mode_commands_write_safe_tables_and_strict_run_records(poisoned, tmp_path, capsys):
+    for cmd in (["screen", str(poisoned / "applications.xlsx")], ["conflicts", str(poisoned)],
+                ["assign", str(poisoned), "--stage", "初审评估"]):
+        code, out = run_cli([*cmd, "--out", str(tmp_path / cmd[0]), "--allow-partial"], capsys)
+        assert code == 0, out
+    assert sorted(p.name for p in tmp_path.rglob("run_*.json")) == ["run_assignment.json", "run_conflicts.json",
+                                                                   "run_screening.json"]
+    assert folder_problems(tmp_path) == []
+    assert "'=HYPERLINK" in (tmp_path / "screen" / "screening_summary.csv").read_text(encoding="utf-8-sig")

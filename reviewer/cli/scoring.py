@@ -29,7 +29,7 @@ import typer
 
 from reviewer.cli.common import PolicyOpt, fail
 from reviewer.errors import UserError
-from reviewer.exports import run_record, write_csv, write_run_record, write_xlsx
+from reviewer.exports import csv_text, run_record, write_csv, write_run_record, write_xlsx
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.aggregation import METHODS
 from reviewer.scoring.ranking import recognition_ranking
@@ -129,7 +129,7 @@ def aggregate(
     typer.echo(f"载入 loaded {len(df)} score rows from {scores} ({len(errors)} rejected); method {m}; "
                f"{len(res)} applications", err=True)
     if out is None:
-        typer.echo(res.to_csv(index=False))
+        typer.echo(csv_text(res))
     else:
         try:
             _write(res, out)
@@ -175,7 +175,7 @@ def rank(
     if out is None:
         cols = ["application_id", "field", "score", "rank_overall", "rank_in_field", "decision_zh", "reason_zh",
                 "reason_en", "subsidy"]
-        typer.echo(res[cols].to_csv(index=False))
+        typer.echo(csv_text(res[cols]))
     else:
         try:
             _write(res, out)
