@@ -210,11 +210,78 @@ def write_csv(df: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
     return path
 
 
+# Staff-facing workbooks (write_table's .xlsx): Chinese headers; the English key of every column is on
+# the 说明 sheet, and the full table with English keys stays in the .csv for analysts.
+COLUMN_ZH: dict[str, str] = {
+    "application_id": "申报编号", "name": "名称", "application_name": "创新中心名称", "field": "领域",
+    "recommending_city": "推荐市", "lead_unit": "牵头单位", "lead_city": "牵头单位所在市", "outcome": "结果代码",
+    "outcome_zh": "审查结果", "failed_rules": "不通过条款", "review_rules": "待核实条款", "reasons": "原因",
+    "reason": "原因", "rule": "规则", "check_zh": "审查项", "check_en": "审查项（英文）", "evidence": "依据",
+    "threshold": "标准", "expert_id": "专家编号", "expert_name": "专家姓名", "rule_zh": "回避规则",
+    "rule_en": "回避规则（英文）", "severity": "性质", "excludes": "是否回避", "waived": "已豁免",
+    "waiver_reason": "豁免理由", "excluded_experts": "回避专家数", "eligible_experts": "可选专家数",
+    "stage": "阶段", "category": "专家类别", "title_level": "职称级别", "employer": "工作单位",
+    "expert_city": "专家所在市", "role": "角色代码", "role_zh": "角色", "affinity": "匹配度",
+    "field_match": "领域匹配", "same_city": "同城", "load": "评审数", "max_load": "最多评审数", "item": "项目",
+    "value": "值", "score": "汇总得分", "rank": "排名", "n_scores": "评分数", "n_absent": "缺评数",
+    "n_used": "计入评分数", "ci_low": "区间下限", "ci_high": "区间上限", "interval": "区间说明",
+    "method": "汇总方法", "rank_overall": "总排名", "rank_in_field": "领域内排名", "decision": "结论代码",
+    "decision_zh": "结论", "reason_zh": "理由", "subsidy": "建议补助（元）", "funding_note_zh": "补助说明",
+    "eligible": "形式审查", "ineligible_reason": "不通过原因", "national": "国家级", "panel_median": "组中位数",
+    "deviation": "偏离", "robust_z": "稳健z值", "flagged": "标记", "n_panels": "评审组数",
+    "mean_deviation": "平均偏离", "sd_deviation": "偏离标准差", "n_highest": "最高分次数", "n_lowest": "最低分次数",
+    "p_value": "p值", "year": "年度", "centre_id": "中心编号", "band": "等次", "action": "处理代码",
+    "action_zh": "处理", "state": "状态", "part": "评分项", "max": "满分", "points": "得分", "detail": "说明",
+    "total": "合计", "evaluation_date": "考核日期", "file": "文件", "sheet": "工作表", "row": "行",
+    "column": "列", "expected": "应为", "problem": "问题", "severity_zh": "性质", "n_outliers": "异常评分数",
+    "change": "变更代码", "change_zh": "变更", "can_replace": "可替换", "fraction": "得分率",
+    "build_targets": "建设目标", "contract_count": "委托研发合同数", "contract_amount": "委托研发合同金额",
+    "ip": "知识产权", "industrialised_count": "产业化成果数", "industrialised_rate": "产业化成功率",
+    "rd_talent": "研发人才", "collaboration": "合作与服务", "complete": "数据完整", "failed": "不合格",
+    "build_completion": "建设任务完成率", "schedule": "进度", "targets_met": "目标达成",
+}
+STAFF_COLUMNS: dict[str, list[str]] = {
+    "screening_summary": ["application_id", "name", "field", "recommending_city", "lead_unit", "outcome_zh",
+                          "failed_rules", "review_rules", "reasons"],
+    "screening_checks": ["application_id", "rule", "check_zh", "outcome_zh", "evidence", "threshold", "reason"],
+    "conflicts": ["application_id", "expert_id", "rule", "rule_zh", "severity", "excludes", "waived",
+                  "waiver_reason", "evidence"],
+    "panels": ["stage", "application_id", "application_name", "field", "lead_city", "role_zh", "expert_id",
+               "expert_name", "category", "title_level", "employer", "expert_city", "field_match", "same_city"],
+    "aggregated_scores": ["rank", "application_id", "field", "score", "ci_low", "ci_high", "A", "B", "C", "D", "E",
+                          "F", "n_scores", "n_used", "n_absent", "n_outliers", "method"],
+    "recognition_ranking": ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "ci_low",
+                            "ci_high", "A", "B", "C", "D", "E", "F", "decision_zh", "reason_zh", "subsidy",
+                            "funding_note_zh", "eligible", "ineligible_reason"],
+    "score_outliers": ["application_id", "expert_id", "score", "panel_median", "deviation", "robust_z", "reason"],
+    "expert_deviation": ["expert_id", "n_scores", "n_panels", "mean_deviation", "sd_deviation", "n_highest",
+                         "n_lowest", "p_value", "flagged", "reason"],
+}
+STAFF_COLUMNS["panels_repaired"] = STAFF_COLUMNS["panels"]
+STAFF_COLUMNS["aggregated"] = STAFF_COLUMNS["aggregated_scores"]
+
+
+def staff_view(df: pd.DataFrame, stem: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The staff's copy of table `stem`: the columns a person needs in a sensible order (`STAFF_COLUMNS`,
+    else all), under Chinese headers (`COLUMN_ZH`, else the key); and its 说明 sheet (中文列名 → English key)."""
+    keep = [c for c in STAFF_COLUMNS.get(stem, list(df.columns)) if c in df.columns]
+    zh = {c: COLUMN_ZH.get(c, str(c)) for c in keep}
+    if len(set(zh.values())) < len(zh):   # two keys with one Chinese name: tell them apart by the key
+        zh = {c: (f"{h} {c}" if list(zh.values()).count(h) > 1 else h) for c, h in zh.items()}
+    guide = pd.DataFrame({"列名 column": list(zh.values()), "英文键 key": [str(c) for c in keep]})
+    note = pd.DataFrame({"列名 column": [f"完整表格（全部列，英文键）见 {stem}.csv"],
+                         "英文键 key": [f"the full table with English keys is {stem}.csv"]})
+    return df[keep].rename(columns=zh), pd.concat([guide, note], ignore_index=True)
+
+
 def write_table(df: pd.DataFrame, out_dir: str | Path, stem: str, sheet: str | None = None) -> list[Path]:
-    """Write `df` as OUT/stem.csv (UTF-8 with BOM so Excel shows Chinese) and OUT/stem.xlsx."""
+    """Write `df` as OUT/stem.csv (the full table, English keys, UTF-8 with BOM so Excel shows Chinese) for
+    analysts and OUT/stem.xlsx for staff (`staff_view`: Chinese headers, a 说明 sheet with the keys)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return [write_csv(df, out / f"{stem}.csv"), write_xlsx({sheet or stem: df}, out / f"{stem}.xlsx")]
+    view, guide = staff_view(df, stem)
+    return [write_csv(df, out / f"{stem}.csv"),
+            write_xlsx({sheet or stem: view, "说明 columns": guide}, out / f"{stem}.xlsx")]
 
 
 def json_ready(value: Any) -> Any:

@@ -323,3 +323,37 @@ def test_file_mode_commands_write_safe_tables_and_strict_run_records(poisoned, t
                                                                    "run_screening.json"]
     assert folder_problems(tmp_path) == []
     assert "'=HYPERLINK" in (tmp_path / "screen" / "screening_summary.csv").read_text(encoding="utf-8-sig")
+
+
+# ---------------------------------------------------------------- staff workbooks speak Chinese (item 17)
+
+ENGLISH_KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def test_staff_workbooks_have_chinese_headers_and_a_key_sheet_csv_keeps_the_full_table(demo_out):
+    stems = sorted(p.stem for p in demo_out.glob("*.csv"))
+    assert "recognition_ranking" in stems and "panels" in stems
+    for stem in stems:
+        book = pd.read_excel(demo_out / f"{stem}.xlsx", sheet_name=None)
+        first, guide = list(book.values())[0], book["说明 columns"]
+        english = [c for c in first.columns if ENGLISH_KEY.fullmatch(str(c))]
+        assert english == [], f"{stem}.xlsx has English headers {english}"
+        full = pd.read_csv(demo_out / f"{stem}.csv", encoding="utf-8-sig", nrows=1)
+        keys = dict(zip(guide["列名 column"], guide["英文键 key"]))
+        assert all(keys[c] in full.columns for c in first.columns)          # every header explained by its key
+        assert f"{stem}.csv" in guide["列名 column"].iloc[-1]
+    ranking = pd.read_excel(demo_out / "recognition_ranking.xlsx")
+    assert list(ranking.columns)[:5] == ["总排名", "领域内排名", "申报编号", "名称", "领域"] or \
+        list(ranking.columns)[:4] == ["总排名", "领域内排名", "申报编号", "领域"]
+    assert {"汇总得分", "结论", "理由", "建议补助（元）"} <= set(ranking.columns) and len(ranking.columns) < 25
+    full = pd.read_csv(demo_out / "recognition_ranking.csv", encoding="utf-8-sig")
+    assert {"reason_en", "se_boot", "p_first_in_field", "decision"} <= set(full.columns)
+
+
+def test_every_table_of_the_evaluation_has_chinese_headers(poisoned, tmp_path, capsys):
+    code, out = run_cli(["evaluate", str(poisoned / "indicators.xlsx"), "--as-of", "2026-11-26", "--no-charts",
+                         "-o", str(tmp_path)], capsys)
+    assert code == 0, out
+    for csv_path in sorted(tmp_path.glob("*.csv")):
+        first = pd.read_excel(csv_path.with_suffix(".xlsx"))
+        assert [c for c in first.columns if ENGLISH_KEY.fullmatch(str(c))] == [], csv_path.stem
