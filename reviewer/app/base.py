@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reviewer import identity
+from reviewer.exports import dumps_json
 from reviewer.home import default_home
 
 LOCK = threading.RLock()
@@ -46,7 +47,7 @@ def write_json(path: Path, obj: Any) -> None:
     """Write atomically (a reader sees the old or the new file, never half of one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.write_text(dumps_json(obj, indent=1), encoding="utf-8")
     tmp.replace(path)
 
 

@@ -34,6 +34,7 @@ from reviewer.app import store as app_store
 from reviewer.app.base import LOCK, acting_user, home, memo, now, read_json, rounds_root, write_json
 from reviewer.demo.pipeline import DEMO_AS_OF
 from reviewer.errors import UserError
+from reviewer.exports import dumps_json
 from reviewer.intake.io import discover_sources
 from reviewer.policy import Policy, load_policy
 from reviewer.resources import DEMO_DIR
@@ -204,7 +205,7 @@ def audit(round_id: str, user: str | None, action: str, detail: dict | None = No
     decisions, waivers, locks, publications and replacements are recorded in the chain by the store)."""
     rec = {"at": now(), "user": acting_user(user), "action": action, **(detail or {})}
     with LOCK, open(round_dir(round_id) / "audit.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+        f.write(dumps_json(rec) + "\n")
 
 
 def _local_log(round_id: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from reviewer.centres.evaluation import Evaluated, EvaluationResult
 from reviewer.centres.lifecycle import Replay
 from reviewer.centres.states import State
 from reviewer.centres.tables import INDICATORS, ZH
-from reviewer.exports import write_xlsx
+from reviewer.exports import date_text, write_xlsx
 
 ACTIONS = {"continue": "继续支持", "rectify": "限期整改", "revoke": "撤销", "pending": "待补评"}
 
@@ -165,7 +165,7 @@ def report_sheets(evaluated: Evaluated, replay: Replay | None = None, centres: p
         sheets[f"{latest}年度名单"] = _zh_headers(full[full["year"] == latest].reset_index(drop=True), LIST_ZH)
     sheets["历年名单 all years"] = _zh_headers(full, LIST_ZH)
     sc = evaluated.scores.copy()
-    sc["evaluation_date"] = sc["evaluation_date"].astype(str)
+    sc["evaluation_date"] = date_text(sc["evaluation_date"])
     sheets["各项得分 scores"] = sc.rename(columns={p.id: f"{p.name} {p.id} ({p.max:g})" for p in evaluated.scheme.parts})
     sheets["评分明细 parts"] = evaluated.parts
     if indicators is not None:

@@ -42,7 +42,7 @@ from reviewer.centres.lifecycle import load_history, parse_event, replay
 from reviewer.centres.report import annual_list, summary_lines, write_report
 from reviewer.cli.common import PolicyOpt, current_user, fail, open_store
 from reviewer.errors import UserError
-from reviewer.exports import run_record, write_run_record, write_table
+from reviewer.exports import date_text, run_record, write_run_record, write_table
 from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
 from reviewer.store.models import AnnualEvaluation
@@ -198,7 +198,7 @@ def evaluate_cmd(
                    f"bands {', '.join(f'{b} >= {lo:g}' for b, lo in scheme.bands)}):")
         for line in summary_lines(lst):
             typer.echo(line)
-        paths = write_table(ev.scores.assign(evaluation_date=ev.scores["evaluation_date"].astype(str)),
+        paths = write_table(ev.scores.assign(evaluation_date=date_text(ev.scores["evaluation_date"])),
                             out, "evaluation_scores", "考核得分")
         paths += write_table(ev.parts, out, "evaluation_parts", "评分明细")
         paths += write_table(annual_list(ev, rp, None, centres_df), out, "annual_list", "年度名单")

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from reviewer.cli.common import DbOpt, ReasonOpt, RoundOpt, UserOpt, current_user, echo, open_store
 from reviewer.errors import UserError
-from reviewer.exports import write_table
+from reviewer.exports import csv_text, write_table
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import import_score_sheets
 from reviewer.scoring.scoretable import read_table, validate_scores
@@ -88,7 +88,7 @@ def scores_list(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None
         df = repo.scores_frame(s, repo.get_round(s, round_), stage, include_void=include_void)
     if out:
         write_table(df, out, "scores", "评分")
-    echo(df.to_csv(index=False) if len(df) <= 200 else f"{len(df)} rows (use --out)")
+    echo(csv_text(df) if len(df) <= 200 else f"{len(df)} rows (use --out)")
 
 
 def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,

@@ -38,7 +38,7 @@ import typer
 
 from reviewer.cli.common import PolicyOpt, fail
 from reviewer.errors import UserError
-from reviewer.exports import run_record, write_run_record, write_xlsx
+from reviewer.exports import csv_text, run_record, write_csv, write_run_record, write_xlsx
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.aggregation import METHODS
 from reviewer.scoring.ranking import recognition_ranking
@@ -60,7 +60,7 @@ def _write(df: pd.DataFrame, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         if suf == ".csv":
-            df.to_csv(out, index=False, encoding="utf-8-sig")
+            write_csv(df, out)
         else:
             write_xlsx({out.stem[:31] or "result": df}, out)
     except PermissionError:
@@ -124,7 +124,7 @@ def aggregate(
     typer.echo(f"载入 loaded {len(df)} score rows from {scores} ({len(errors)} rejected); method {m}; "
                f"{len(res)} applications, {int(res['rank'].notna().sum())} ranked", err=True)
     if out is None:
-        typer.echo(res.to_csv(index=False))
+        typer.echo(csv_text(res))
     else:
         try:
             _write(res, out)
@@ -170,7 +170,7 @@ def rank(
     if out is None:
         cols = ["application_id", "field", "score", "rank_overall", "rank_in_field", "decision_zh", "reason_zh",
                 "reason_en", "subsidy"]
-        typer.echo(res[cols].to_csv(index=False))
+        typer.echo(csv_text(res[cols]))
     else:
         try:
             _write(res, out)

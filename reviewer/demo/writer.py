@@ -1,11 +1,11 @@
 """The demo tables as files: typed frames in the import schema, and the xlsx / csv writing.
 
 Workbooks carry fixed timestamps and the csv copies are UTF-8 with BOM (``utf-8-sig``, so Excel
-shows the Chinese correctly): the same tables always give the same bytes.
+shows the Chinese correctly): the same tables always give the same bytes. Cells go through the
+shared safe writers of `reviewer.exports` (formula-like text neutralised, NaN/inf empty).
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 import zipfile
@@ -17,6 +17,7 @@ import pandas as pd
 from reviewer.demo.centres import INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS
 from reviewer.demo.panels import PANEL_COLUMNS
 from reviewer.demo.scores import SCORE_COLUMNS
+from reviewer.exports import dumps_json, write_csv as write_safe_csv, write_frames_xlsx
 from reviewer.intake import schema
 
 # The round's input tables, in the order of the one-workbook file (round2026.xlsx).
@@ -55,8 +56,7 @@ def _schema_cols(table: schema.Table) -> list[tuple[str, str]]:
 def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     """One workbook, one sheet per frame: header row frozen, dates as yyyy-mm-dd, columns sized."""
     with pd.ExcelWriter(path, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD") as xw:
-        for sheet, df in sheets.items():
-            df.to_excel(xw, sheet_name=sheet, index=False)
+        for sheet, df in write_frames_xlsx(xw, sheets).items():
             ws = xw.sheets[sheet]
             ws.freeze_panes = "A2"
             for j, col in enumerate(df.columns, start=1):
@@ -94,7 +94,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
-    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    write_safe_csv(out, path, lineterminator="\n")
 
 
 def write_input_csv(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
@@ -131,8 +131,7 @@ def write_demo(tables: dict[str, pd.DataFrame], planted: dict, out_dir: str | Pa
     write_xlsx(out / "indicators.xlsx", {"年度指标": ind})
     write_csv(past, out / "csv" / "past_centres.csv")
     write_csv(ind, out / "csv" / "indicators.csv")
-    (out / "planted.json").write_text(json.dumps(planted, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-                                      + "\n", encoding="utf-8")
+    (out / "planted.json").write_text(dumps_json(planted, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     written += [out / "round2026.xlsx", out / "demo_panels.csv", out / "scores.csv", out / "scores.xlsx",
                 out / "past_centres.xlsx", out / "indicators.xlsx", out / "csv" / "past_centres.csv",
                 out / "csv" / "indicators.csv", out / "planted.json"]

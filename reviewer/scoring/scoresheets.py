@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break
 
 from reviewer.errors import UserError
+from reviewer.exports import Formula, put, put_row, seal
 from reviewer.intake.io import ImportIssue, is_blank
 from reviewer.policy import Policy
 
@@ -62,31 +63,31 @@ def _print_sheet(wb, entry, policy: Policy, expert_id: str, expert_name: str, st
     r = 1
     for i, (_, a) in enumerate(applications.iterrows()):
         entry_row = 3 + i
-        ps.cell(r, 1, f"{stage} 评分表").font = Font(bold=True, size=13)
-        ps.cell(r + 1, 1, f"申报 {a['application_id']}  {a.get('name', '')}  （{a.get('field', '')}）")
-        ps.cell(r + 2, 1, f"评审专家 {expert_name}（{expert_id}）")
+        put(ps, r, 1, f"{stage} 评分表").font = Font(bold=True, size=13)
+        put(ps, r + 1, 1, f"申报 {a['application_id']}  {a.get('name', '')}  （{a.get('field', '')}）")
+        put(ps, r + 2, 1, f"评审专家 {expert_name}（{expert_id}）")
         r += 4
         for k, h in enumerate(("类别", "评分项", "满分", "得分", "说明")):
-            c = ps.cell(r, k + 1, h)
+            c = put(ps, r, k + 1, h)
             c.font, c.fill = bold, fill
         r += 1
         k = 0
         for fam in policy.rubric.families:
             for crit in fam.criteria:
                 col = get_column_letter(first_crit_col + k)
-                ps.cell(r, 1, f"{fam.id} {fam.name}")
-                ps.cell(r, 2, f"{crit.id} {crit.name}")
-                ps.cell(r, 3, crit.max)
-                ps.cell(r, 4, f"=IF('{SHEET}'!{col}{entry_row}=\"\",\"\",'{SHEET}'!{col}{entry_row})")
+                put(ps, r, 1, f"{fam.id} {fam.name}")
+                put(ps, r, 2, f"{crit.id} {crit.name}")
+                put(ps, r, 3, crit.max)
+                put(ps, r, 4, Formula(f"=IF('{SHEET}'!{col}{entry_row}=\"\",\"\",'{SHEET}'!{col}{entry_row})"))
                 r += 1
                 k += 1
-        ps.cell(r, 2, "合计").font = bold
-        ps.cell(r, 3, policy.rubric.total)
-        ps.cell(r, 4, f"=IF(COUNT(D{r - k}:D{r - 1})=0,\"\",SUM(D{r - k}:D{r - 1}))")
+        put(ps, r, 2, "合计").font = bold
+        put(ps, r, 3, policy.rubric.total)
+        put(ps, r, 4, Formula(f"=IF(COUNT(D{r - k}:D{r - 1})=0,\"\",SUM(D{r - k}:D{r - 1}))"))
         r += 2
-        ps.cell(r, 1, "评审意见：")
+        put(ps, r, 1, "评审意见：")
         r += 3
-        ps.cell(r, 1, "评审专家签字：______________        日期：______年____月____日")
+        put(ps, r, 1, "评审专家签字：______________        日期：______年____月____日")
         r += 1
         if i < len(applications) - 1:
             ps.row_breaks.append(Break(id=r))
@@ -111,10 +112,10 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
-    ws.append([f"{stage} 评分表 — 专家 {expert_name} ({expert_id})  满分 {policy.rubric.total:g}"])
+    put_row(ws, [f"{stage} 评分表 — 专家 {expert_name} ({expert_id})  满分 {policy.rubric.total:g}"])
     ws["A1"].font = Font(bold=True, size=13)
     headers = [*FIXED_COLUMNS, *(criterion_header(c) for c in crit), TOTAL, CONFIDENCE, COMMENT]
-    ws.append(headers)
+    put_row(ws, headers)
     fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in ws[2]:
         cell.font = Font(bold=True)
@@ -124,10 +125,10 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     last_crit_col = first_crit_col + len(crit) - 1
     for i, (_, a) in enumerate(applications.iterrows()):
         r = 3 + i
-        ws.append([a["application_id"], a.get("name", ""), a.get("field", "")] + [None] * len(crit))
-        ws.cell(r, last_crit_col + 1,
-                f"=IF(COUNT({get_column_letter(first_crit_col)}{r}:{get_column_letter(last_crit_col)}{r})=0,\"\","
-                f"SUM({get_column_letter(first_crit_col)}{r}:{get_column_letter(last_crit_col)}{r}))")
+        for j, v in enumerate((a["application_id"], a.get("name", ""), a.get("field", "")), start=1):
+            put(ws, r, j, v)
+        first, last = get_column_letter(first_crit_col), get_column_letter(last_crit_col)
+        put(ws, r, last_crit_col + 1, Formula(f"=IF(COUNT({first}{r}:{last}{r})=0,\"\",SUM({first}{r}:{last}{r}))"))
     n_last = 2 + len(applications)
     for k, c in enumerate(crit):
         col = get_column_letter(first_crit_col + k)
@@ -144,17 +145,18 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
         ws.column_dimensions[get_column_letter(i)].width = w
     ws.row_dimensions[2].height = 48
     ws.freeze_panes = ws.cell(3, first_crit_col)
-    ws.cell(n_last + 2, 1, "说明：每项在 0 至该项满分之间打分，可保留一位小数；未评的申报整行留空。"
+    put(ws, n_last + 2, 1, "说明：每项在 0 至该项满分之间打分，可保留一位小数；未评的申报整行留空。"
                            "评审专家须遵守保密与回避承诺。")
-    ws.cell(n_last + 4, 1, "评审专家签字：______________        日期：______年____月____日")
+    put(ws, n_last + 4, 1, "评审专家签字：______________        日期：______年____月____日")
     _print_setup(ws, title_rows="1:2")
     _print_sheet(wb, ws, policy, expert_id, expert_name, stage, applications, first_crit_col)
     meta = wb.create_sheet(META)
-    meta.append(["expert_id", expert_id])
-    meta.append(["stage", stage])
-    meta.append(["criteria", ",".join(c.id for c in crit)])
-    meta.append(["policy_sha256", policy.sha256])
+    for key, value in (("expert_id", expert_id), ("stage", stage), ("criteria", ",".join(c.id for c in crit)),
+                       ("policy_sha256", policy.sha256)):
+        put_row(meta, [key, value])
     meta.sheet_state = "hidden"
+    for sheet in wb.worksheets:
+        seal(sheet)
     wb.save(path)
     return path
 

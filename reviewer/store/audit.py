@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
 from reviewer.store.models import AuditEntry
-from reviewer.exports import write_xlsx
+from reviewer.exports import write_csv, write_json, write_xlsx
 
 GENESIS = "0" * 64
 
@@ -167,12 +167,12 @@ def export(s: Session, path: str | Path, round_code: str | None = None) -> Path:
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        df.to_csv(path, index=False, encoding="utf-8-sig")
+        write_csv(df, path)
     elif suffix == ".xlsx":
         write_xlsx({"审计日志 audit log": df, "校验 verification": check}, path)
     elif suffix == ".json":
         payload = {"verification": check.iloc[0].to_dict(), "entries": df.to_dict(orient="records")}
-        path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        write_json(payload, path)
     else:
         raise UserError(f"{path}: unsupported export type {suffix!r}; use .csv, .xlsx or .json")
     return path

@@ -5,6 +5,7 @@ from reviewer.app import packs as svc_packs
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import auth
 from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
+from reviewer.exports import csv_bytes
 
 header("packs", "已发布阶段的专家通知包：每位专家一个文件夹（通知与任务、评分表、保密与回避承诺书、日程 .ics），只含本人任务；"
                 "另附工作人员汇总表。也可为专家生成个人链接（随机令牌，有效期可设），专家只能看到自己的任务并上传评分。",
@@ -58,7 +59,7 @@ if links is not None:
           config={"link": st.column_config.LinkColumn(T("个人链接", "Link")),
                   "expires": st.column_config.Column(T("到期", "Expires"))})
     st.download_button(T("下载链接清单（CSV）", "Download the links (CSV)"),
-                       data=links.to_csv(index=False).encode("utf-8-sig"), file_name=f"专家链接_{stage}.csv",
+                       data=csv_bytes(links), file_name=f"专家链接_{stage}.csv",
                        mime="text/csv")
 else:
     table(experts, ["expert_id", "expert_name", "category", "employer"], height=300)
