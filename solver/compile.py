@@ -240,102 +240,185 @@ class Compiled:
 def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, extra_bonus=None) -> Compiled:
     """Flatten `problem`. `stages`: stage indices to solve (None = all without fixed seats).
     `extra_bonus`: optional dict {(stage, expert, app): int units} added to column costs (repair)."""
-    E, A = problem.n_experts, problem.n_applications
     S = len(problem.stages)
     tpl = build_template(problem)
-    r = problem.rules
+    fixed = _fixed_seats(problem)
+    stages = _stages_to_solve(stages, S, fixed)
+    max_load, min_load = _load_bounds(problem)
+    rules = _PairRules.of(problem, max_load, fixed)
+    bad_locks = []
+    parts = [_stage_columns(rules, s, bad_locks) for s in stages]
+    panel_stage, panel_app, panel_size = _panels(problem, stages)
+    col_stage, col_expert, col_app, col_lock = _concat_columns(parts)
+    col_panel = _panel_of_columns(problem, panel_stage, panel_app, col_stage, col_app)
+    col_leaf = _column_leaves(problem, tpl, col_expert, col_app)
+    col_emp = _column_employers(problem, col_expert)
+    col_aff = np.asarray(values_at(problem.affinity, col_expert, col_app, 0.0), dtype=np.float64)
+    col_soft = np.asarray(values_at(problem.soft_penalty, col_expert, col_app, 0.0), dtype=np.float64)
+    col_cont = _continuity_kept(problem, col_stage, col_expert, col_app)
+    col_cost = _column_costs(problem, scale, col_aff, col_soft, col_cont)
+    if extra_bonus:
+        _add_bonus(problem, col_cost, col_stage, col_expert, col_app, extra_bonus)
+    seg_cost = _load_segment_costs(problem, scale, max_load)
+    order = np.lexsort((-col_cost, col_leaf, col_panel))
+    c = Compiled(problem, tpl, stages, int(scale), panel_stage, panel_app, panel_size,
+                 col_stage[order], col_expert[order], col_app[order], col_panel[order], col_leaf[order],
+                 col_emp[order], col_aff[order], col_soft[order], col_cont[order], col_cost[order],
+                 col_lock[order], max_load, min_load, seg_cost, fixed, bad_locks)
+    return c
+
+
+def _fixed_seats(problem: PanelProblem) -> dict:
+    """The problem's fixed seats by stage: stage -> (expert indices, application indices)."""
     fixed = {}
     for (s, e, a) in problem.fixed:
         fixed.setdefault(int(s), []).append((int(e), int(a)))
-    fixed = {s: (np.array([p[0] for p in v], dtype=np.int64), np.array([p[1] for p in v], dtype=np.int64))
-             for s, v in fixed.items()}
+    return {s: (np.array([p[0] for p in v], dtype=np.int64), np.array([p[1] for p in v], dtype=np.int64))
+            for s, v in fixed.items()}
+
+
+def _stages_to_solve(stages, n_stages: int, fixed: dict) -> list:
+    """Sorted stage indices to solve: the ones given, else every stage without fixed seats
+    (ValueError when an index is out of range)."""
     if stages is None:
-        stages = [s for s in range(S) if s not in fixed]
+        stages = [s for s in range(n_stages) if s not in fixed]
     stages = sorted(int(s) for s in stages)
-    if any(not 0 <= s < S for s in stages):
-        raise ValueError(f"stages to solve {stages}: a stage index is out of range 0..{S - 1}")
-    cat = np.asarray(problem.expert_category, dtype=np.int64)  # shapes and ranges: PanelProblem checks them
-    emp = (np.asarray(problem.expert_employer, dtype=np.int64) if problem.expert_employer is not None
-           else np.full(E, -1, dtype=np.int64))
-    can_chair = (np.asarray(problem.expert_can_chair, dtype=bool) if problem.expert_can_chair is not None
-                 else np.zeros(E, dtype=bool))
+    if any(not 0 <= s < n_stages for s in stages):
+        raise ValueError(f"stages to solve {stages}: a stage index is out of range 0..{n_stages - 1}")
+    return stages
+
+
+def _load_bounds(problem: PanelProblem) -> tuple[np.ndarray, np.ndarray]:
+    """(max_load, min_load) of every expert in every stage, int64[S, E]."""
+    E, S = problem.n_experts, len(problem.stages)
     max_load = np.zeros((S, E), dtype=np.int64)
     min_load = np.zeros((S, E), dtype=np.int64)
     for s, st in enumerate(problem.stages):
         max_load[s] = per_expert(st.max_load, E, "max_load")
         min_load[s] = per_expert(st.min_load, E, "min_load")
-    forb = {(int(s), int(e), int(a)) for (s, e, a) in problem.forbids}
-    aff_sparse = sp.issparse(problem.affinity)
-    if aff_sparse:
-        coo = problem.affinity.tocoo()
-        base_e, base_a = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    # pairs used in fixed stages block the same pair elsewhere
-    block_keys = np.zeros(0, dtype=np.int64)
-    if not r.allow_same_expert_across_stages and fixed:
-        block_keys = np.unique(np.concatenate([fe * A + fa for (fe, fa) in fixed.values()]))
+    return max_load, min_load
 
-    bad_locks = []
-    parts = []
+
+@dataclass
+class _PairRules:
+    """What keeps an (expert, application) pair out of a stage's columns: the expert's availability
+    (max_load), excluded pairs, forbidden seats and pairs seated in a fixed stage (`block_keys`,
+    keys e * A + a). `base`: (experts, applications) of the stored affinity entries when the affinity
+    is sparse (only those pairs are candidates), else None."""
+
+    problem: PanelProblem
+    max_load: np.ndarray
+    forbids: set
+    block_keys: np.ndarray
+    base: tuple | None
+
+    @classmethod
+    def of(cls, problem: PanelProblem, max_load: np.ndarray, fixed: dict) -> _PairRules:
+        """The pair rules of `problem` with its load bounds and fixed seats (by stage)."""
+        A = problem.n_applications
+        forb = {(int(s), int(e), int(a)) for (s, e, a) in problem.forbids}
+        base = None
+        if sp.issparse(problem.affinity):
+            coo = problem.affinity.tocoo()
+            base = (coo.row.astype(np.int64), coo.col.astype(np.int64))
+        # pairs used in fixed stages block the same pair elsewhere
+        block_keys = np.zeros(0, dtype=np.int64)
+        if not problem.rules.allow_same_expert_across_stages and fixed:
+            block_keys = np.unique(np.concatenate([fe * A + fa for (fe, fa) in fixed.values()]))
+        return cls(problem, max_load, forb, block_keys, base)
+
+
+def _stage_columns(rules: _PairRules, s: int, bad_locks: list) -> tuple:
+    """The columns of stage s as (stage, expert, application, locked) arrays: every allowed pair
+    of an available expert and an application of the stage, then the locked seats that are not
+    among them yet. A lock that cannot be a column is appended to `bad_locks` with its reason."""
+    problem = rules.problem
+    A = problem.n_applications
+    apps = np.unique(np.asarray(problem.stages[s].applications, dtype=np.int64))
+    in_stage = np.zeros(A, dtype=bool)
+    in_stage[apps] = True
+    avail = rules.max_load[s] > 0
+    if rules.base is not None:
+        base_e, base_a = rules.base
+        m = in_stage[base_a] & avail[base_e]
+        ce, ca = base_e[m], base_a[m]
+    else:
+        ee = np.nonzero(avail)[0]
+        ce = np.repeat(ee, len(apps))
+        ca = np.tile(apps, len(ee))
+    keep = np.ones(len(ce), dtype=bool)
+    if problem.excluded is not None:
+        keep &= ~values_at(problem.excluded, ce, ca, False).astype(bool)
+    if len(rules.block_keys):
+        keep &= ~np.isin(ce * A + ca, rules.block_keys)
+    if rules.forbids:
+        fs = [(e, a) for (s2, e, a) in rules.forbids if s2 == s]
+        if fs:
+            fk = np.array([e * A + a for e, a in fs], dtype=np.int64)
+            keep &= ~np.isin(ce * A + ca, fk)
+    ce, ca, lock_flag = _with_locks(rules, s, ce[keep], ca[keep], in_stage, bad_locks)
+    return np.full(len(ce), s, dtype=np.int64), ce, ca, lock_flag
+
+
+def _with_locks(rules: _PairRules, s: int, ce: np.ndarray, ca: np.ndarray, in_stage: np.ndarray,
+                bad_locks: list) -> tuple:
+    """(experts, applications, locked) of stage s's candidate pairs with its locks applied: a lock
+    on a candidate flags it, any other lock is appended as a locked column unless a rule refuses it
+    (then it goes to `bad_locks` as (stage, expert, application, LOCK_* reason))."""
+    problem = rules.problem
+    A = problem.n_applications
+    lock_here = [(int(e), int(a)) for (s2, e, a) in problem.locks if int(s2) == s]
+    lock_flag = np.zeros(len(ce), dtype=bool)
+    if lock_here:
+        keys = ce * A + ca
+        for (e, a) in lock_here:
+            k = e * A + a
+            hit = np.nonzero(keys == k)[0]
+            if len(hit):
+                lock_flag[hit[0]] = True
+                continue
+            why = _lock_refusal(rules, s, e, a, in_stage)
+            if why is not None:
+                bad_locks.append((s, e, a, why))
+                continue
+            ce = np.r_[ce, e]
+            ca = np.r_[ca, a]
+            lock_flag = np.r_[lock_flag, True]
+    return ce, ca, lock_flag
+
+
+def _lock_refusal(rules: _PairRules, s: int, e: int, a: int, in_stage: np.ndarray) -> str | None:
+    """Why the lock (s, e, a), which is no candidate pair, cannot become a column (a LOCK_*
+    reason), or None when it can."""
+    problem = rules.problem
+    if not in_stage[a]:
+        return LOCK_NOT_IN_STAGE
+    if rules.max_load[s, e] <= 0:
+        return LOCK_UNAVAILABLE
+    if (s, e, a) in rules.forbids:
+        return LOCK_FORBIDDEN
+    if problem.excluded is not None and bool(values_at(problem.excluded, [e], [a], False)[0]):
+        return LOCK_EXCLUDED
+    if e * problem.n_applications + a in set(rules.block_keys.tolist()):
+        return LOCK_OTHER_STAGE
+    return None
+
+
+def _panels(problem: PanelProblem, stages: list) -> tuple:
+    """(stage, application, size) int64 arrays of the panels of `stages`, by stage then application."""
     panel_stage, panel_app, panel_size = [], [], []
-    pidx = {}
     for s in stages:
         st = problem.stages[s]
-        apps = np.unique(np.asarray(st.applications, dtype=np.int64))
-        for a in apps.tolist():
-            pidx[(s, a)] = len(panel_stage)
+        for a in np.unique(np.asarray(st.applications, dtype=np.int64)).tolist():
             panel_stage.append(s)
             panel_app.append(a)
             panel_size.append(int(st.panel_size))
-        in_stage = np.zeros(A, dtype=bool)
-        in_stage[apps] = True
-        avail = max_load[s] > 0
-        if aff_sparse:
-            m = in_stage[base_a] & avail[base_e]
-            ce, ca = base_e[m], base_a[m]
-        else:
-            ee = np.nonzero(avail)[0]
-            ce = np.repeat(ee, len(apps))
-            ca = np.tile(apps, len(ee))
-        keep = np.ones(len(ce), dtype=bool)
-        if problem.excluded is not None:
-            keep &= ~values_at(problem.excluded, ce, ca, False).astype(bool)
-        if len(block_keys):
-            keep &= ~np.isin(ce * A + ca, block_keys)
-        if forb:
-            fs = [(e, a) for (s2, e, a) in forb if s2 == s]
-            if fs:
-                fk = np.array([e * A + a for e, a in fs], dtype=np.int64)
-                keep &= ~np.isin(ce * A + ca, fk)
-        ce, ca = ce[keep], ca[keep]
-        lock_here = [(int(e), int(a)) for (s2, e, a) in problem.locks if int(s2) == s]
-        lock_flag = np.zeros(len(ce), dtype=bool)
-        if lock_here:
-            keys = ce * A + ca
-            for (e, a) in lock_here:
-                k = e * A + a
-                hit = np.nonzero(keys == k)[0]
-                if len(hit):
-                    lock_flag[hit[0]] = True
-                    continue
-                why = None
-                if not in_stage[a]:
-                    why = LOCK_NOT_IN_STAGE
-                elif max_load[s, e] <= 0:
-                    why = LOCK_UNAVAILABLE
-                elif (s, e, a) in forb:
-                    why = LOCK_FORBIDDEN
-                elif problem.excluded is not None and bool(values_at(problem.excluded, [e], [a], False)[0]):
-                    why = LOCK_EXCLUDED
-                elif k in set(block_keys.tolist()):
-                    why = LOCK_OTHER_STAGE
-                if why is not None:
-                    bad_locks.append((s, e, a, why))
-                    continue
-                ce = np.r_[ce, e]
-                ca = np.r_[ca, a]
-                lock_flag = np.r_[lock_flag, True]
-        parts.append((np.full(len(ce), s, dtype=np.int64), ce, ca, lock_flag))
+    return (np.array(panel_stage, dtype=np.int64), np.array(panel_app, dtype=np.int64),
+            np.array(panel_size, dtype=np.int64))
 
+
+def _concat_columns(parts: list) -> tuple:
+    """The per-stage (stage, expert, application, locked) column arrays joined."""
     if parts:
         col_stage = np.concatenate([p[0] for p in parts])
         col_expert = np.concatenate([p[1] for p in parts])
@@ -344,25 +427,45 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
     else:
         col_stage = col_expert = col_app = np.zeros(0, dtype=np.int64)
         col_lock = np.zeros(0, dtype=bool)
-    panel_stage = np.array(panel_stage, dtype=np.int64)
-    panel_app = np.array(panel_app, dtype=np.int64)
-    panel_size = np.array(panel_size, dtype=np.int64)
-    # panel index of each column
-    pan_lookup = np.full((S, A), -1, dtype=np.int64)
+    return col_stage, col_expert, col_app, col_lock
+
+
+def _panel_of_columns(problem: PanelProblem, panel_stage, panel_app, col_stage, col_app) -> np.ndarray:
+    """Panel index of each column."""
+    pan_lookup = np.full((len(problem.stages), problem.n_applications), -1, dtype=np.int64)
     pan_lookup[panel_stage, panel_app] = np.arange(len(panel_stage))
-    col_panel = pan_lookup[col_stage, col_app]
-    # leaf
+    return pan_lookup[col_stage, col_app]
+
+
+def _column_leaves(problem: PanelProblem, tpl: Template, col_expert, col_app) -> np.ndarray:
+    """Template leaf of each column: its expert's category node, or for a technical expert the
+    unmatched / chair-eligible / matched-not-chair leaf."""
+    cat = np.asarray(problem.expert_category, dtype=np.int64)  # shapes and ranges: PanelProblem checks them
+    can_chair = (np.asarray(problem.expert_can_chair, dtype=bool) if problem.expert_can_chair is not None
+                 else np.zeros(problem.n_experts, dtype=bool))
     ccat = cat[col_expert]
     col_leaf = 2 + ccat
-    tech = int(r.technical_category)
+    tech = int(problem.rules.technical_category)
     if tech >= 0:
         is_t = ccat == tech
         fm = values_at(problem.field_match, col_expert[is_t], col_app[is_t], False).astype(bool)
         leaf_t = np.where(~fm, tpl.UNMATCHED, np.where(can_chair[col_expert[is_t]], tpl.CHAIR, tpl.MATCHED_OTHER))
         col_leaf[is_t] = leaf_t
-    col_emp = emp[col_expert] if r.one_per_employer else np.full(len(col_expert), -1, dtype=np.int64)
-    col_aff = np.asarray(values_at(problem.affinity, col_expert, col_app, 0.0), dtype=np.float64)
-    col_soft = np.asarray(values_at(problem.soft_penalty, col_expert, col_app, 0.0), dtype=np.float64)
+    return col_leaf
+
+
+def _column_employers(problem: PanelProblem, col_expert) -> np.ndarray:
+    """Employer group of each column's expert (-1 = none, or the one-per-employer rule is off)."""
+    E = problem.n_experts
+    emp = (np.asarray(problem.expert_employer, dtype=np.int64) if problem.expert_employer is not None
+           else np.full(E, -1, dtype=np.int64))
+    return emp[col_expert] if problem.rules.one_per_employer else np.full(len(col_expert), -1, dtype=np.int64)
+
+
+def _continuity_kept(problem: PanelProblem, col_stage, col_expert, col_app) -> np.ndarray:
+    """1.0 for a column that keeps a continuity wish (same expert and application, in the wished
+    stage or any stage for stage -1), else 0.0."""
+    A = problem.n_applications
     col_cont = np.zeros(len(col_expert), dtype=np.float64)
     if problem.continuity:
         ck = {}
@@ -374,23 +477,32 @@ def compile_problem(problem: PanelProblem, scale: int = 1_000_000, stages=None, 
             ss = ck[int(keys[j])]
             if -1 in ss or int(col_stage[j]) in ss:
                 col_cont[j] = 1.0
+    return col_cont
+
+
+def _column_costs(problem: PanelProblem, scale: int, col_aff, col_soft, col_cont) -> np.ndarray:
+    """Integer objective units of each column (affinity - soft conflict + continuity, weighted, times
+    `scale`); ValueError on a value that is not finite or too large for exact integer units."""
     w = problem.weights
     units = scale * (w.affinity * col_aff - w.soft_conflict * col_soft + w.continuity * col_cont)
     if not np.all(np.isfinite(units)) or np.abs(units).max(initial=0.0) > 2.0 ** 52:
         raise ValueError("affinity / soft_penalty values (times weights and scale) must be finite and below "
                          "2**52 objective units: NaN, inf or a huge value among the candidate pairs")
-    col_cost = np.rint(units).astype(np.int64)
-    if extra_bonus:
-        keys = (col_stage * E + col_expert) * A + col_app
-        bk = {(int(s) * E + int(e)) * A + int(a): int(v) for (s, e, a), v in extra_bonus.items()}
-        hit = np.nonzero(np.isin(keys, np.fromiter(bk.keys(), dtype=np.int64)))[0]
-        for j in hit.tolist():
-            col_cost[j] += bk[int(keys[j])]
+    return np.rint(units).astype(np.int64)
+
+
+def _add_bonus(problem: PanelProblem, col_cost, col_stage, col_expert, col_app, extra_bonus: dict) -> None:
+    """Add `extra_bonus` {(stage, expert, app): units} to the costs of those columns, in place."""
+    E, A = problem.n_experts, problem.n_applications
+    keys = (col_stage * E + col_expert) * A + col_app
+    bk = {(int(s) * E + int(e)) * A + int(a): int(v) for (s, e, a), v in extra_bonus.items()}
+    hit = np.nonzero(np.isin(keys, np.fromiter(bk.keys(), dtype=np.int64)))[0]
+    for j in hit.tolist():
+        col_cost[j] += bk[int(keys[j])]
+
+
+def _load_segment_costs(problem: PanelProblem, scale: int, max_load: np.ndarray) -> np.ndarray:
+    """Integer cost of the k-th unit of an expert's load (k = 1..max load): the load-balance weight
+    times (2k - 1), so that the costs of the first L units sum to L squared."""
     Lmax = int(max_load.max()) if max_load.size else 0
-    seg_cost = np.rint(scale * w.load_balance * (2 * np.arange(1, Lmax + 1) - 1)).astype(np.int64)
-    order = np.lexsort((-col_cost, col_leaf, col_panel))
-    c = Compiled(problem, tpl, stages, int(scale), panel_stage, panel_app, panel_size,
-                 col_stage[order], col_expert[order], col_app[order], col_panel[order], col_leaf[order],
-                 col_emp[order], col_aff[order], col_soft[order], col_cont[order], col_cost[order],
-                 col_lock[order], max_load, min_load, seg_cost, fixed, bad_locks)
-    return c
+    return np.rint(scale * problem.weights.load_balance * (2 * np.arange(1, Lmax + 1) - 1)).astype(np.int64)

@@ -12,7 +12,7 @@ caller checks them on the result (`violates`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -59,33 +59,83 @@ def non_flow_parts(comp: Compiled) -> FlowSplit:
 
 def solve_flow(comp: Compiled, cost=None, parts: FlowSplit | None = None) -> FlowResult:
     """Max-weight flow over the columns of `comp` (cost override optional, int64 per column)."""
-    tpl = comp.tpl
-    E = comp.problem.n_experts
-    S = len(comp.problem.stages)
-    T = tpl.T
-    P = comp.P
     cost = comp.col_cost if cost is None else np.asarray(cost, dtype=np.int64)
     parts = parts if parts is not None else non_flow_parts(comp)
-    lam = parts.laminar
     dropped = tuple(parts.dropped)
+    net = _Network.of(comp, len(parts.laminar))
+    arcs = _Arcs()
+    _add_source_arcs(comp, net, arcs)
+    col_arc0 = _add_column_arcs(comp, net, arcs, parts.laminar, cost)
+    _add_tree_arcs(comp, net, arcs)
+    supply = np.zeros(net.n_nodes, dtype=np.int64)
+    supply[0] = int(comp.panel_size.sum())
+    supply[net.tree_base + np.arange(comp.P) * comp.tpl.T] -= comp.panel_size
+    return _min_cost_flow(comp, arcs, supply, col_arc0, dropped)
 
-    # node ids
-    se_key = comp.col_stage * E + comp.col_expert
-    need = np.zeros(S * E, dtype=bool)
-    need[se_key] = True
-    for s in comp.solve_stages:
-        need[s * E + np.nonzero(comp.min_load[s] > 0)[0]] = True
-    se_nodes = np.nonzero(need)[0]
-    se_id = np.full(S * E, -1, dtype=np.int64)
-    se_id[se_nodes] = 1 + np.arange(len(se_nodes))
-    tree_base = 1 + len(se_nodes)
-    emp_base = tree_base + P * T
-    n_nodes = emp_base + len(lam)
-    supply = np.zeros(n_nodes, dtype=np.int64)
 
-    tails, heads, caps, costs, lbs = [], [], [], [], []
+@dataclass
+class _Network:
+    """Node ids of the network: 0 = source, 1.. = the (stage, expert) nodes in use (`se_id` by
+    key stage * E + expert, -1 = none; `se_nodes` their keys), then P * T template-tree nodes from
+    `tree_base` (panel p's node t is tree_base + p * T + t), then one node per laminar group from
+    `emp_base`."""
 
-    # source -> (stage, expert)
+    se_key: np.ndarray  # (stage, expert) key of each column
+    se_nodes: np.ndarray
+    se_id: np.ndarray
+    tree_base: int
+    emp_base: int
+    n_nodes: int
+
+    @classmethod
+    def of(cls, comp: Compiled, n_laminar: int) -> _Network:
+        """The nodes of `comp`'s network: a (stage, expert) node for every expert with a column or
+        a minimum load in a solved stage, and `n_laminar` group nodes."""
+        E = comp.problem.n_experts
+        S = len(comp.problem.stages)
+        se_key = comp.col_stage * E + comp.col_expert
+        need = np.zeros(S * E, dtype=bool)
+        need[se_key] = True
+        for s in comp.solve_stages:
+            need[s * E + np.nonzero(comp.min_load[s] > 0)[0]] = True
+        se_nodes = np.nonzero(need)[0]
+        se_id = np.full(S * E, -1, dtype=np.int64)
+        se_id[se_nodes] = 1 + np.arange(len(se_nodes))
+        tree_base = 1 + len(se_nodes)
+        emp_base = tree_base + comp.P * comp.tpl.T
+        return cls(se_key, se_nodes, se_id, tree_base, emp_base, emp_base + n_laminar)
+
+
+@dataclass
+class _Arcs:
+    """The network's arcs in the order they are added: tails, heads, capacities, unit costs and
+    lower bounds, as lists of equally long arrays."""
+
+    tails: list = field(default_factory=list)
+    heads: list = field(default_factory=list)
+    caps: list = field(default_factory=list)
+    costs: list = field(default_factory=list)
+    lbs: list = field(default_factory=list)
+
+    def add(self, tails, heads, caps, costs, lbs) -> None:
+        """Append a batch of arcs."""
+        self.tails.append(tails)
+        self.heads.append(heads)
+        self.caps.append(caps)
+        self.costs.append(costs)
+        self.lbs.append(lbs)
+
+    def count(self) -> int:
+        """Number of arcs added so far."""
+        return sum(len(t) for t in self.tails)
+
+
+def _add_source_arcs(comp: Compiled, net: _Network, arcs: _Arcs) -> None:
+    """Source -> (stage, expert) arcs: one unit arc per load segment (cost seg_cost[k], lower
+    bound 1 for the segments below the minimum load) when load balance costs anything, else one
+    arc with the load bounds."""
+    E = comp.problem.n_experts
+    se_nodes, se_id = net.se_nodes, net.se_id
     se_s, se_e = se_nodes // E, se_nodes % E
     mx = comp.max_load[se_s, se_e]
     mn = comp.min_load[se_s, se_e]
@@ -93,59 +143,56 @@ def solve_flow(comp: Compiled, cost=None, parts: FlowSplit | None = None) -> Flo
         reps = mx
         node = np.repeat(se_id[se_nodes], reps)
         k = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)  # 0-based segment
-        tails.append(np.zeros(len(node), dtype=np.int64))
-        heads.append(node)
-        caps.append(np.ones(len(node), dtype=np.int64))
-        costs.append(comp.seg_cost[k])
-        lbs.append((k < np.repeat(mn, reps)).astype(np.int64))
+        arcs.add(np.zeros(len(node), dtype=np.int64), node, np.ones(len(node), dtype=np.int64), comp.seg_cost[k],
+                 (k < np.repeat(mn, reps)).astype(np.int64))
     else:
-        tails.append(np.zeros(len(se_nodes), dtype=np.int64))
-        heads.append(se_id[se_nodes])
-        caps.append(mx)
-        costs.append(np.zeros(len(se_nodes), dtype=np.int64))
-        lbs.append(mn)
+        arcs.add(np.zeros(len(se_nodes), dtype=np.int64), se_id[se_nodes], mx, np.zeros(len(se_nodes), dtype=np.int64),
+                 mn)
 
-    # (stage, expert) -> employer node or leaf
-    leaf_node = tree_base + comp.col_panel * T + comp.col_leaf
+
+def _add_column_arcs(comp: Compiled, net: _Network, arcs: _Arcs, lam: list, cost: np.ndarray) -> int:
+    """Group node -> leaf arcs (capacity 1) of the laminar groups, then one arc per column from its
+    (stage, expert) node to its group node or panel leaf (cost -cost, lower bound 1 when locked).
+    Returns the index of the first column arc."""
+    T = comp.tpl.T
+    leaf_node = net.tree_base + comp.col_panel * T + comp.col_leaf
     head = leaf_node.copy()
     if lam:
         for i, g in enumerate(lam):
-            head[g] = emp_base + i
-        en = emp_base + np.arange(len(lam))
-        tails.append(en)
-        heads.append(np.array([leaf_node[g[0]] for g in lam], dtype=np.int64))
-        caps.append(np.ones(len(lam), dtype=np.int64))
-        costs.append(np.zeros(len(lam), dtype=np.int64))
-        lbs.append(np.zeros(len(lam), dtype=np.int64))
-    col_arc0 = sum(len(t) for t in tails)
-    tails.append(se_id[se_key])
-    heads.append(head)
-    caps.append(np.ones(comp.n_cols, dtype=np.int64))
-    costs.append(-cost)
-    lbs.append(comp.col_lock.astype(np.int64))
+            head[g] = net.emp_base + i
+        en = net.emp_base + np.arange(len(lam))
+        arcs.add(en, np.array([leaf_node[g[0]] for g in lam], dtype=np.int64), np.ones(len(lam), dtype=np.int64),
+                 np.zeros(len(lam), dtype=np.int64), np.zeros(len(lam), dtype=np.int64))
+    col_arc0 = arcs.count()
+    arcs.add(net.se_id[net.se_key], head, np.ones(comp.n_cols, dtype=np.int64), -cost,
+             comp.col_lock.astype(np.int64))
+    return col_arc0
 
-    # tree arcs child -> parent (all non-root template nodes, every panel)
+
+def _add_tree_arcs(comp: Compiled, net: _Network, arcs: _Arcs) -> None:
+    """Child -> parent arcs of every non-root template node of every panel, bounded by the
+    stage's template bounds."""
+    tpl = comp.tpl
+    T, P = tpl.T, comp.P
     child = np.arange(1, T)
     par = tpl.parent[child]
     pst = comp.panel_stage
     pp = np.repeat(np.arange(P), len(child))
     cc = np.tile(child, P)
-    tails.append(tree_base + pp * T + cc)
-    heads.append(tree_base + pp * T + np.tile(par, P))
     lo = tpl.lb[pst][:, child].reshape(-1)
     hi = tpl.ub[pst][:, child].reshape(-1)
-    caps.append(hi)
-    costs.append(np.zeros(len(lo), dtype=np.int64))
-    lbs.append(lo)
-    # supplies
-    supply[0] = int(comp.panel_size.sum())
-    supply[tree_base + np.arange(P) * T] -= comp.panel_size
+    arcs.add(net.tree_base + pp * T + cc, net.tree_base + pp * T + np.tile(par, P), hi,
+             np.zeros(len(lo), dtype=np.int64), lo)
 
-    tails = np.concatenate(tails)
-    heads = np.concatenate(heads)
-    caps = np.concatenate(caps)
-    costs = np.concatenate(costs)
-    lbs = np.concatenate(lbs)
+
+def _min_cost_flow(comp: Compiled, arcs: _Arcs, supply: np.ndarray, col_arc0: int, dropped: tuple) -> FlowResult:
+    """Solve the network (lower bounds moved into the supplies) with OR-Tools; the chosen columns
+    are those whose arcs carry flow."""
+    tails = np.concatenate(arcs.tails)
+    heads = np.concatenate(arcs.heads)
+    caps = np.concatenate(arcs.caps)
+    costs = np.concatenate(arcs.costs)
+    lbs = np.concatenate(arcs.lbs)
     if np.any(lbs > caps):
         return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), dropped, 0, len(tails))
     np.subtract.at(supply, tails, lbs)
@@ -153,12 +200,12 @@ def solve_flow(comp: Compiled, cost=None, parts: FlowSplit | None = None) -> Flo
     const = int((lbs * costs).sum())
 
     smcf = min_cost_flow.SimpleMinCostFlow()
-    arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps - lbs, costs)
-    smcf.set_nodes_supplies(np.arange(n_nodes), supply)
+    arc_ids = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps - lbs, costs)
+    smcf.set_nodes_supplies(np.arange(len(supply)), supply)
     st = smcf.solve()
     if st != smcf.OPTIMAL:
         return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), dropped, 0, len(tails))
-    flows = smcf.flows(arcs[col_arc0:col_arc0 + comp.n_cols]) + comp.col_lock
+    flows = smcf.flows(arc_ids[col_arc0:col_arc0 + comp.n_cols]) + comp.col_lock
     cols = np.nonzero(flows > 0)[0]
     obj = -(smcf.optimal_cost() + const)
     return FlowResult("OPTIMAL", cols, dropped, int(obj), len(tails))

@@ -7,7 +7,7 @@ load linking per (stage, expert), then the at-most-one rows of each group family
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,17 +31,64 @@ class LinearModel:
 
 
 def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
-    """`cap`: optional per-column upper bound (e.g. q for the randomized LP)."""
+    """The model over the columns `cols` of `comp` (default all): template-tree rows, load rows
+    and group rows. `cap`: optional per-column upper bound (e.g. q for the randomized LP)."""
     cols = np.arange(comp.n_cols) if cols is None else np.asarray(cols, dtype=np.int64)
-    tpl = comp.tpl
-    node_fam = node_families(tpl)
-    E = comp.problem.n_experts
     nx = len(cols)
     cost = comp.col_cost if cost is None else cost
-    rows_r, rows_c, rows_v = [], [], []
-    lo, hi, fam = [], [], []
-    r = 0
-    # tree rows
+    rows = _Rows()
+    tree_rid = _add_tree_rows(comp, cols, rows)
+    r_load = rows.r
+    uk, use_seg, y_c, y_lb = _add_load_rows(comp, cols, rows)
+    ny = len(y_c)
+    group_rows = _add_group_rows(comp, cols, rows)
+    A = sp.csr_matrix((np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
+                      shape=(rows.r, nx + ny))
+    c = np.r_[np.asarray(cost, dtype=float)[cols], y_c]
+    xub = np.ones(nx) if cap is None else np.maximum(np.asarray(cap, dtype=float)[cols], comp.col_lock[cols])
+    lb = np.r_[comp.col_lock[cols].astype(float), y_lb]
+    ub = np.r_[xub, np.ones(ny)]
+    lm = LinearModel(c, A, np.concatenate(rows.lo), np.concatenate(rows.hi), lb, ub, nx, cols, rows.fam)
+    lm.group_rows = group_rows
+    lm.tree_rid = tree_rid
+    lm.use_seg = use_seg
+    lm.load_keys = (r_load, uk)
+    return lm
+
+
+@dataclass
+class _Rows:
+    """The constraint matrix as it is built: nonzeros (row, column, value) in batches, the row
+    bounds `lo` / `hi` in batches, each row's family name, and `r` = the rows so far."""
+
+    rows: list = field(default_factory=list)
+    cols: list = field(default_factory=list)
+    vals: list = field(default_factory=list)
+    lo: list = field(default_factory=list)
+    hi: list = field(default_factory=list)
+    fam: list = field(default_factory=list)
+    r: int = 0
+
+    def add_entries(self, rows, cols, vals) -> None:
+        """Append a batch of nonzeros."""
+        self.rows.append(rows)
+        self.cols.append(cols)
+        self.vals.append(vals)
+
+    def add_rows(self, lo, hi, family: str) -> None:
+        """Append rows with bounds `lo` / `hi` of one family."""
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.fam += [family] * len(lo)
+        self.r += len(lo)
+
+
+def _add_tree_rows(comp: Compiled, cols: np.ndarray, rows: _Rows) -> dict:
+    """One row per (panel, template node) that binds (a lower bound, an upper bound below the
+    node's candidate count, or the panel size), counting the columns of the node's leaves. Returns
+    {node: row id per panel (-1 = no row)}."""
+    tpl = comp.tpl
+    node_fam = node_families(tpl)
     cp_, cl = comp.col_panel[cols], comp.col_leaf[cols]
     key_lists = {}
     tree_rid = {}
@@ -59,17 +106,22 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
         ubs = tpl.ub[comp.panel_stage, t]
         need = (lbs > 0) | (ubs < cnt) | (t == 0)
         rid = np.full(comp.P, -1, dtype=np.int64)
-        rid[need] = r + np.arange(need.sum())
+        rid[need] = rows.r + np.arange(need.sum())
         tree_rid[t] = rid
         keep = need[pan]
-        rows_r.append(rid[pan[keep]])
-        rows_c.append(m[keep])
-        rows_v.append(np.ones(keep.sum()))
-        lo.append(lbs[need].astype(float))
-        hi.append(ubs[need].astype(float))
-        fam += [node_fam[t]] * int(need.sum())
-        r += int(need.sum())
-    # load rows
+        rows.add_entries(rid[pan[keep]], m[keep], np.ones(keep.sum()))
+        rows.add_rows(lbs[need].astype(float), ubs[need].astype(float), node_fam[t])
+    return tree_rid
+
+
+def _add_load_rows(comp: Compiled, cols: np.ndarray, rows: _Rows) -> tuple:
+    """One load row per (stage, expert) with columns: with load-balance costs, the seats minus the
+    load segments y_k = 0 (every segment of max_load, the first min_load ones forced to 1);
+    otherwise min_load <= seats <= max_load. Returns ((stage, expert) keys of the rows in order,
+    whether segments are used, the segments' objective, their lower bounds)."""
+    E = comp.problem.n_experts
+    nx = len(cols)
+    r = rows.r
     key = comp.col_stage[cols] * E + comp.col_expert[cols]
     uk, inv = np.unique(key, return_inverse=True)
     s_, e_ = uk // E, uk % E
@@ -77,10 +129,7 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
     mn = comp.min_load[s_, e_]
     use_seg = comp.seg_cost.size > 0 and comp.seg_cost.max() > 0
     nrow = len(uk)
-    rows_r.append(r + inv)
-    rows_c.append(np.arange(nx))
-    rows_v.append(np.ones(nx))
-    ny = 0
+    rows.add_entries(r + inv, np.arange(nx), np.ones(nx))
     y_c = np.zeros(0)
     y_lb = np.zeros(0)
     if use_seg:
@@ -88,20 +137,19 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
         ny = int(nseg.sum())
         owner = np.repeat(np.arange(len(uk)), nseg)
         k = np.arange(ny) - np.repeat(np.cumsum(nseg) - nseg, nseg)
-        rows_r.append(r + owner)
-        rows_c.append(nx + np.arange(ny))
-        rows_v.append(-np.ones(ny))
+        rows.add_entries(r + owner, nx + np.arange(ny), -np.ones(ny))
         y_c = -comp.seg_cost[k].astype(float)
         y_lb = (k < np.repeat(mn, nseg)).astype(float)
-        lo.append(np.zeros(nrow))
-        hi.append(np.zeros(nrow))
+        rows.add_rows(np.zeros(nrow), np.zeros(nrow), load_family().name)
     else:
-        lo.append(mn.astype(float))
-        hi.append(mx.astype(float))
-    fam += [load_family().name] * nrow
-    r_load = r
-    r += nrow
-    # at most one seat per group (rows only for groups with >= 2 columns in `cols`)
+        rows.add_rows(mn.astype(float), mx.astype(float), load_family().name)
+    return uk, use_seg, y_c, y_lb
+
+
+def _add_group_rows(comp: Compiled, cols: np.ndarray, rows: _Rows) -> dict:
+    """At most one seat per group of each group family (rows only for groups with >= 2 columns in
+    `cols`). Returns {family name: (first row, group ids of its rows)}, or an empty array for a
+    family without a column in a group."""
     group_rows = {}
     for f in group_families():
         name = f.name
@@ -114,26 +162,11 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
         keep = cnt[inv] > 1
         ug = u[cnt > 1]
         rid = np.cumsum(cnt > 1) - 1
-        rows_r.append(r + rid[inv[keep]])
-        rows_c.append(np.nonzero(m)[0][keep])
-        rows_v.append(np.ones(keep.sum()))
-        lo.append(np.full(len(ug), -np.inf))
-        hi.append(np.ones(len(ug)))
-        fam += [name] * len(ug)
+        r = rows.r
+        rows.add_entries(r + rid[inv[keep]], np.nonzero(m)[0][keep], np.ones(keep.sum()))
+        rows.add_rows(np.full(len(ug), -np.inf), np.ones(len(ug)), name)
         group_rows[name] = (r, ug)
-        r += len(ug)
-    A = sp.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))),
-                      shape=(r, nx + ny))
-    c = np.r_[np.asarray(cost, dtype=float)[cols], y_c]
-    xub = np.ones(nx) if cap is None else np.maximum(np.asarray(cap, dtype=float)[cols], comp.col_lock[cols])
-    lb = np.r_[comp.col_lock[cols].astype(float), y_lb]
-    ub = np.r_[xub, np.ones(ny)]
-    lm = LinearModel(c, A, np.concatenate(lo), np.concatenate(hi), lb, ub, nx, cols, fam)
-    lm.group_rows = group_rows
-    lm.tree_rid = tree_rid
-    lm.use_seg = use_seg
-    lm.load_keys = (r_load, uk)
-    return lm
+    return group_rows
 
 
 def solve_lp(lm: LinearModel, time_limit=None):

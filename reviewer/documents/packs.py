@@ -183,11 +183,11 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     per_day = int(settings.get("site_per_day", 3) or 3)
     schedule = (site_schedule([apps[a] for a in seats["application_id"].unique()], _date(settings.get("site_start")),
                               per_day, list(policy.cities.names)) if site else {})
-    meeting = (settings.get("meetings") or {}).get(stage, {})
     pack_root = out / f"专家通知_{_safe(round_code)}_{_safe(stage)}"
     result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
                         out / f"工作人员汇总_{_safe(round_code)}_{_safe(stage)}.xlsx")
-    summary_rows, schedule_rows = [], []
+    ctx = _PackContext(policy, stage, site, apps, settings, schedule, round_code, round_name)
+    summary_rows = []
     exceptions: dict[str, list[str]] = {}
     for o in (overrides if overrides is not None else pd.DataFrame(columns=["application_id"])).itertuples():
         exceptions.setdefault(o.application_id, []).append(f"{o.expert_id}: {o.text}")
@@ -197,40 +197,7 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
         folder = pack_root / _safe(f"{expert_id}_{e.name}")
         folder.mkdir(parents=True, exist_ok=True)
         events = expert_events(stage, mine, apps, settings, schedule, site)
-        by_app = {ev.application_id: ev for ev in events}
-        rows = []
-        for x in mine.itertuples(index=False):
-            a = apps[x.application_id]
-            ev = by_app.get(x.application_id) or events[0]
-            rows.append({"申报编号 application": a.application_id, "创新中心名称 name": a.name, "领域 field": a.field,
-                         "牵头单位 lead unit": a.lead_unit, "牵头单位所在市 city": a.lead_city, "阶段 stage": stage,
-                         "本人角色 role": ROLE_ZH.get(x.role, x.role), **_event_cells(ev)})
-        tasks = pd.DataFrame(rows)
-        when = events[0] if not site else None
-        notice = [f"{e.name} 专家：", f"您好！诚邀您参加{round_name}的{stage}工作。",
-                  f"您的评审任务共 {len(mine)} 项，见“评审任务”表；评分请使用随附的评分表。"]
-        if when is not None:
-            notice.append(f"会议时间：{_event_cells(when)['日期 date']} {when.time}；地点：{_event_cells(when)['地点 place']}")
-        else:
-            notice.append("现场考察在牵头单位进行，同一城市的考察安排在同一天，日期见“评审任务”表。")
-        if meeting.get("contact"):
-            notice.append(f"联系人：{meeting['contact']}")
-        notice += ["请签署“保密与回避承诺书”，并于评审开始前交组织单位。如与所评申报存在回避情形，请立即告知组织单位。",
-                   "本通知仅发送给您本人，请勿转发。"]
-        pledge = PLEDGE.format(name=e.name, expert_id=expert_id, round_name=round_name, stage=stage)
-        files = [write_xlsx({"通知 notice": pd.DataFrame({"专家通知": notice}), "评审任务 assignments": tasks,
-                             "保密与回避承诺书": pd.DataFrame({"保密与回避承诺书": pledge.splitlines()})},
-                            folder / f"专家通知_{_safe(expert_id)}.xlsx")]
-        sheet_apps = pd.DataFrame([{"application_id": a, "name": apps[a].name, "field": apps[a].field}
-                                   for a in mine["application_id"]])
-        files.append(write_score_sheet(folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", policy, expert_id,
-                                       e.name, stage, sheet_apps))
-        pledge_path = folder / f"保密与回避承诺书_{_safe(expert_id)}.txt"
-        pledge_path.write_text(pledge, encoding="utf-8-sig")
-        files.append(pledge_path)
-        ics = write_ics(folder / f"日程_{_safe(expert_id)}.ics", events, expert_id, round_code)
-        if ics:
-            files.append(ics)
+        files = _write_expert_pack(ctx, e, mine, events, folder)
         result.packs[expert_id] = files
         summary_rows.append({"专家编号 expert": expert_id, "姓名 name": e.name, "类别 category": e.category,
                              "工作单位 employer": e.employer, "手机 phone": e.phone or "", "邮箱 email": e.email or "",
@@ -238,15 +205,8 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
                              "申报 applications": ",".join(mine["application_id"]),
                              "日期 dates": ",".join(sorted({_event_cells(ev)["日期 date"] for ev in events})),
                              "材料 files": ", ".join(p.name for p in files)})
-    for a_id in sorted(seats["application_id"].unique()):
-        a = apps[a_id]
-        day = schedule.get(a_id) if site else _date(meeting.get("date"))
-        schedule_rows.append({"申报编号 application": a_id, "创新中心名称 name": a.name, "牵头单位所在市 city": a.lead_city,
-                              "日期 date": day.isoformat() if day else "待定",
-                              "地点 place": f"{a.lead_city} {a.lead_unit}" if site else meeting.get("place", ""),
-                              "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"]),
-                              "例外 override": "; ".join(exceptions.get(a_id, []))})
-    sheets = {"专家 experts": pd.DataFrame(summary_rows), "日程 schedule": pd.DataFrame(schedule_rows)}
+    sheets = {"专家 experts": pd.DataFrame(summary_rows),
+              "日程 schedule": pd.DataFrame(_schedule_rows(ctx, seats, exceptions))}
     if overrides is not None and not overrides.empty:
         sheets["例外 overrides"] = overrides.rename(columns=OVERRIDE_HEADERS)[list(OVERRIDE_HEADERS.values())]
     write_xlsx(sheets, result.summary_path)
@@ -255,6 +215,89 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
             for p in files:
                 z.write(p, p.relative_to(out).as_posix())
     return result
+
+
+@dataclass
+class _PackContext:
+    """What every pack of one stage shares: the policy, the stage (and whether it is the site
+    stage), the round's applications by id, the round settings, the site schedule and the round's
+    code and name."""
+
+    policy: Policy
+    stage: str
+    site: bool
+    apps: dict[str, Application]
+    settings: dict
+    schedule: dict[str, dt.date | None]
+    round_code: str
+    round_name: str
+
+    @property
+    def meeting(self) -> dict:
+        """The stage's meeting settings (date, time, place, contact; empty when none)."""
+        return (self.settings.get("meetings") or {}).get(self.stage, {})
+
+
+def _write_expert_pack(ctx: _PackContext, e, mine: pd.DataFrame, events: list[Event], folder: Path) -> list[Path]:
+    """Write one expert's pack into the existing `folder`: the notice workbook (notice, assignments,
+    pledge), the score sheet, the pledge as text and the calendar when an event is dated. Returns the files."""
+    expert_id, stage = e.expert_id, ctx.stage
+    by_app = {ev.application_id: ev for ev in events}
+    rows = []
+    for x in mine.itertuples(index=False):
+        a = ctx.apps[x.application_id]
+        ev = by_app.get(x.application_id) or events[0]
+        rows.append({"申报编号 application": a.application_id, "创新中心名称 name": a.name, "领域 field": a.field,
+                     "牵头单位 lead unit": a.lead_unit, "牵头单位所在市 city": a.lead_city, "阶段 stage": stage,
+                     "本人角色 role": ROLE_ZH.get(x.role, x.role), **_event_cells(ev)})
+    tasks = pd.DataFrame(rows)
+    notice = _notice_lines(ctx, e.name, len(mine), events[0] if not ctx.site else None)
+    pledge = PLEDGE.format(name=e.name, expert_id=expert_id, round_name=ctx.round_name, stage=stage)
+    files = [write_xlsx({"通知 notice": pd.DataFrame({"专家通知": notice}), "评审任务 assignments": tasks,
+                         "保密与回避承诺书": pd.DataFrame({"保密与回避承诺书": pledge.splitlines()})},
+                        folder / f"专家通知_{_safe(expert_id)}.xlsx")]
+    sheet_apps = pd.DataFrame([{"application_id": a, "name": ctx.apps[a].name, "field": ctx.apps[a].field}
+                               for a in mine["application_id"]])
+    files.append(write_score_sheet(folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", ctx.policy, expert_id,
+                                   e.name, stage, sheet_apps))
+    pledge_path = folder / f"保密与回避承诺书_{_safe(expert_id)}.txt"
+    pledge_path.write_text(pledge, encoding="utf-8-sig")
+    files.append(pledge_path)
+    ics = write_ics(folder / f"日程_{_safe(expert_id)}.ics", events, expert_id, ctx.round_code)
+    if ics:
+        files.append(ics)
+    return files
+
+
+def _notice_lines(ctx: _PackContext, name: str, n_tasks: int, when: Event | None) -> list[str]:
+    """The lines of an expert's notice: greeting, the number of tasks, the meeting `when` (or the
+    site-inspection note when None), the contact, the pledge and confidentiality reminders."""
+    notice = [f"{name} 专家：", f"您好！诚邀您参加{ctx.round_name}的{ctx.stage}工作。",
+              f"您的评审任务共 {n_tasks} 项，见“评审任务”表；评分请使用随附的评分表。"]
+    if when is not None:
+        notice.append(f"会议时间：{_event_cells(when)['日期 date']} {when.time}；地点：{_event_cells(when)['地点 place']}")
+    else:
+        notice.append("现场考察在牵头单位进行，同一城市的考察安排在同一天，日期见“评审任务”表。")
+    if ctx.meeting.get("contact"):
+        notice.append(f"联系人：{ctx.meeting['contact']}")
+    notice += ["请签署“保密与回避承诺书”，并于评审开始前交组织单位。如与所评申报存在回避情形，请立即告知组织单位。",
+               "本通知仅发送给您本人，请勿转发。"]
+    return notice
+
+
+def _schedule_rows(ctx: _PackContext, seats: pd.DataFrame, exceptions: dict[str, list[str]]) -> list[dict]:
+    """The staff schedule: per application of the stage its day, place, experts and the overrides in
+    force on its panel (例外)."""
+    rows = []
+    for a_id in sorted(seats["application_id"].unique()):
+        a = ctx.apps[a_id]
+        day = ctx.schedule.get(a_id) if ctx.site else _date(ctx.meeting.get("date"))
+        rows.append({"申报编号 application": a_id, "创新中心名称 name": a.name, "牵头单位所在市 city": a.lead_city,
+                     "日期 date": day.isoformat() if day else "待定",
+                     "地点 place": f"{a.lead_city} {a.lead_unit}" if ctx.site else ctx.meeting.get("place", ""),
+                     "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"]),
+                     "例外 override": "; ".join(exceptions.get(a_id, []))})
+    return rows
 
 
 def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResult:

@@ -293,6 +293,8 @@ def parse_cell(v: Any, col: Column) -> Any:
 # ---------------------------------------------------------------- one table
 
 def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None = None) -> LoadedTable:
+    """Load one table from `path` (its `sheet`, or the one named after the table): every good row
+    becomes a record, every problem an issue of the returned table."""
     path = Path(path)
     raw, sheet = read_raw(path, table, sheet)
     loaded = LoadedTable(table=table, file=str(path), sheet=sheet, sha256=_sha256(path), n_rows=0)
@@ -304,6 +306,42 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
         blank_rows = raw.apply(lambda r: all(is_blank(x) for x in r), axis=1)
     else:
         blank_rows = pd.Series([], dtype=bool)
+    colmap, seen = _map_headers(raw, table, issue)
+    missing = [c for c in table.columns if c.required and c.key not in seen]
+    loaded.missing_columns = [c.zh for c in missing]
+    for c in missing:
+        n_data = int((~blank_rows).sum())
+        issue(1, c.zh, None, f"a column {c.zh} ({c.key}); it is missing, so none of the {n_data} rows can load")
+
+    record_type = RECORD_TYPES[table.name]
+    first_seen: dict[tuple, int] = {}
+    for i, (_, r) in enumerate(raw.iterrows()):
+        if len(blank_rows) and blank_rows.iloc[i]:
+            continue
+        loaded.n_rows += 1
+        rowno = i + 2
+        values, bad = _parse_row(r, rowno, colmap, issue)
+        if missing or bad:
+            continue
+        rec = _validate_record(record_type, values, rowno, table, seen, policy, issue)
+        if rec is None:
+            continue
+        if table.key:
+            k = tuple(getattr(rec, c) for c in table.key)
+            if k in first_seen:
+                names = "+".join(table.column(c).zh for c in table.key)
+                issue(rowno, seen.get(table.key[-1]), k[-1] if len(k) == 1 else " / ".join(map(str, k)),
+                      f"a unique {names}; row {first_seen[k]} has the same (this row was rejected)")
+                continue
+            first_seen[k] = rowno
+        loaded.records.append(rec)
+    return loaded
+
+
+def _map_headers(raw: pd.DataFrame, table: Table, issue) -> tuple[dict[str, Column], dict[str, str]]:
+    """(file header -> column, column key -> file header) of the file's known headers; an unnamed
+    column holding data, an unknown header (with the closest known one) or a second column for the
+    same key is an issue on row 1 and the column is ignored. Note columns are ignored silently."""
     hmap = header_map(table)
     colmap: dict[str, Column] = {}         # file header -> column
     seen: dict[str, str] = {}              # column key -> file header
@@ -327,55 +365,43 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
             continue
         colmap[str(h)] = c
         seen[c.key] = str(h)
-    missing = [c for c in table.columns if c.required and c.key not in seen]
-    loaded.missing_columns = [c.zh for c in missing]
-    for c in missing:
-        n_data = int((~blank_rows).sum())
-        issue(1, c.zh, None, f"a column {c.zh} ({c.key}); it is missing, so none of the {n_data} rows can load")
+    return colmap, seen
 
-    record_type = RECORD_TYPES[table.name]
-    first_seen: dict[tuple, int] = {}
-    for i, (_, r) in enumerate(raw.iterrows()):
-        if len(blank_rows) and blank_rows.iloc[i]:
-            continue
-        loaded.n_rows += 1
-        rowno = i + 2
-        values: dict[str, Any] = {}
-        bad = False
-        for h, c in colmap.items():
-            v = r[h]
-            try:
-                values[c.key] = parse_cell(v, c)
-            except CellError as e:
-                issue(rowno, h, v, f"{e} ({c.zh})")
-                bad = True
-                continue
-            if values[c.key] is None and c.required:
-                issue(rowno, h, None, f"a value: {c.zh} is required")
-                bad = True
-        if missing or bad:
-            continue
-        data = {k: v for k, v in values.items() if v is not None}
+
+def _parse_row(r: pd.Series, rowno: int, colmap: dict[str, Column], issue) -> tuple[dict[str, Any], bool]:
+    """({column key: parsed value}, whether a cell was bad) of one file row; a cell that does not
+    parse, or a blank required cell, is an issue."""
+    values: dict[str, Any] = {}
+    bad = False
+    for h, c in colmap.items():
+        v = r[h]
         try:
-            rec = record_type.model_validate({**data, "row": rowno}, context={"policy": policy})
-        except ValidationError as e:
-            for err in e.errors():
-                key = str(err["loc"][0]) if err["loc"] else None
-                header = seen.get(key, table.column(key).zh if key and key in {c.key for c in table.columns}
-                                  else None) if key else None
-                msg = err["msg"].removeprefix("Value error, ")
-                issue(rowno, header, err.get("input") if key else None, msg)
+            values[c.key] = parse_cell(v, c)
+        except CellError as e:
+            issue(rowno, h, v, f"{e} ({c.zh})")
+            bad = True
             continue
-        if table.key:
-            k = tuple(getattr(rec, c) for c in table.key)
-            if k in first_seen:
-                names = "+".join(table.column(c).zh for c in table.key)
-                issue(rowno, seen.get(table.key[-1]), k[-1] if len(k) == 1 else " / ".join(map(str, k)),
-                      f"a unique {names}; row {first_seen[k]} has the same (this row was rejected)")
-                continue
-            first_seen[k] = rowno
-        loaded.records.append(rec)
-    return loaded
+        if values[c.key] is None and c.required:
+            issue(rowno, h, None, f"a value: {c.zh} is required")
+            bad = True
+    return values, bad
+
+
+def _validate_record(record_type, values: dict[str, Any], rowno: int, table: Table, seen: dict[str, str],
+                     policy: Policy, issue):
+    """The validated record of a parsed row, or None after one issue per validation error (named
+    by the file's header of the field when there is one)."""
+    data = {k: v for k, v in values.items() if v is not None}
+    try:
+        return record_type.model_validate({**data, "row": rowno}, context={"policy": policy})
+    except ValidationError as e:
+        for err in e.errors():
+            key = str(err["loc"][0]) if err["loc"] else None
+            header = seen.get(key, table.column(key).zh if key and key in {c.key for c in table.columns}
+                              else None) if key else None
+            msg = err["msg"].removeprefix("Value error, ")
+            issue(rowno, header, err.get("input") if key else None, msg)
+        return None
 
 
 # ---------------------------------------------------------------- a whole round

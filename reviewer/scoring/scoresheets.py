@@ -184,12 +184,7 @@ def _number(v: Any) -> float | None:
 def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
     """Read one filled sheet into long rows; every problem is an issue, good rows are kept."""
     path = Path(path)
-    try:
-        wb = load_workbook(path, data_only=True)
-    except Exception as e:
-        raise UserError(f"{path}: not a readable .xlsx score sheet ({type(e).__name__})") from None
-    if SHEET not in wb.sheetnames or META not in wb.sheetnames:
-        raise UserError(f"{path}: not a score sheet of this system (no {SHEET!r} / {META!r} sheet)")
+    wb = _open_score_workbook(path)
     meta = {r[0]: r[1] for r in wb[META].iter_rows(values_only=True) if r and r[0]}
     expert_id, stage = str(meta.get("expert_id", "")), str(meta.get("stage", ""))
     crit_by_id = {c.id: c for c in policy.rubric.criteria}
@@ -199,8 +194,7 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
         issues.append(ImportIssue(str(path), META, None, "criteria", meta.get("criteria"),
                                   f"the rubric criteria of this policy ({','.join(crit_by_id)}); the sheet was made for another rubric"))
         return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
-    ws = wb[SHEET]
-    rows = list(ws.iter_rows(values_only=True))
+    rows = list(wb[SHEET].iter_rows(values_only=True))
     header = [str(h) if h is not None else "" for h in rows[1]]
     col = {h: i for i, h in enumerate(header)}
     crit_cols = [(c, col.get(criterion_header(crit_by_id[c]))) for c in ids]
@@ -217,24 +211,8 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
         if is_blank(app_id) or str(app_id).startswith("说明"):
             continue
         app_id = str(app_id).strip()
-        values, bad = {}, False
-        for c, i in crit_cols:
-            v = row[i] if i < len(row) else None
-            try:
-                x = _number(v)
-            except ValueError:
-                issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[c]), v,
-                                          f"a number from 0 to {crit_by_id[c].max:g}"))
-                bad = True
-                continue
-            if x is not None and not (0 <= x <= crit_by_id[c].max) or (x is not None and math.isnan(x)):
-                issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[c]), v,
-                                          f"a score from 0 to {crit_by_id[c].max:g}"))
-                bad = True
-                continue
-            values[c] = x
-        filled = [c for c, x in values.items() if x is not None]
-        if not filled and not bad:
+        values, bad = _row_scores(path, r_idx, row, crit_cols, crit_by_id, issues)
+        if not any(x is not None for x in values.values()) and not bad:
             continue  # the expert did not score this application: absent, not zero
         missing = [c for c, x in values.items() if x is None]
         if missing and not bad:
@@ -251,17 +229,7 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
         seen[app_id] = r_idx
         if bad:
             continue
-        conf_i = col.get(CONFIDENCE)
-        conf = row[conf_i] if conf_i is not None and conf_i < len(row) else None
-        confidence = None
-        if not is_blank(conf):
-            try:
-                confidence = float(conf)
-                if not 1 <= confidence <= 5:
-                    raise ValueError
-            except ValueError:
-                issues.append(ImportIssue(str(path), SHEET, r_idx, CONFIDENCE, conf, "1 to 5, or blank", "warning"))
-                confidence = None
+        confidence = _row_confidence(path, r_idx, row, col.get(CONFIDENCE), issues)
         for c in ids:
             out.append({"stage": stage, "application_id": app_id, "expert_id": expert_id, "criterion": c,
                         "family": policy.rubric.family_of(c), "score": values[c], "confidence": confidence,
@@ -285,6 +253,57 @@ def _total_mismatch(path: Path, r_idx: int, row: tuple, i: int | None, values: d
                               f"合计应为各评分项之和 {total:g} / the sum of the criterion scores, {total:g}; "
                               "the row is rejected: check the scores and the total"))
     return True
+
+
+def _open_score_workbook(path: Path):
+    """The workbook of a score sheet of this system (UserError when it is unreadable or has no
+    score sheet and meta sheet)."""
+    try:
+        wb = load_workbook(path, data_only=True)
+    except Exception as e:
+        raise UserError(f"{path}: not a readable .xlsx score sheet ({type(e).__name__})") from None
+    if SHEET not in wb.sheetnames or META not in wb.sheetnames:
+        raise UserError(f"{path}: not a score sheet of this system (no {SHEET!r} / {META!r} sheet)")
+    return wb
+
+
+def _row_scores(path: Path, r_idx: int, row: tuple, crit_cols: list, crit_by_id: dict,
+                issues: list[ImportIssue]) -> tuple[dict, bool]:
+    """({criterion: score or None for blank}, whether a cell was bad) of one sheet row; a cell that
+    is not a number within 0..max is an issue and left out of the scores."""
+    values, bad = {}, False
+    for c, i in crit_cols:
+        v = row[i] if i < len(row) else None
+        try:
+            x = _number(v)
+        except ValueError:
+            issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[c]), v,
+                                      f"a number from 0 to {crit_by_id[c].max:g}"))
+            bad = True
+            continue
+        if x is not None and not (0 <= x <= crit_by_id[c].max) or (x is not None and math.isnan(x)):
+            issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[c]), v,
+                                      f"a score from 0 to {crit_by_id[c].max:g}"))
+            bad = True
+            continue
+        values[c] = x
+    return values, bad
+
+
+def _row_confidence(path: Path, r_idx: int, row: tuple, conf_i: int | None,
+                    issues: list[ImportIssue]) -> float | None:
+    """The row's confidence (1 to 5), or None when blank; anything else is a warning and None."""
+    conf = row[conf_i] if conf_i is not None and conf_i < len(row) else None
+    if is_blank(conf):
+        return None
+    try:
+        confidence = float(conf)
+        if not 1 <= confidence <= 5:
+            raise ValueError
+    except ValueError:
+        issues.append(ImportIssue(str(path), SHEET, r_idx, CONFIDENCE, conf, "1 to 5, or blank", "warning"))
+        return None
+    return confidence
 
 
 def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd.DataFrame) -> ScoreImport:
