@@ -21,7 +21,7 @@ def _acts(st: Store) -> None:
         repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0001", "GX2026-003", reason="领导指定需说明理由", user="张三")
         repo.add_seat_rule(s, r, "forbid", "初审评估", "ZJ0002", "GX2026-003", reason="专家反映有合作", user="张三")
         repo.add_waiver(s, r, "ZJ0003", "GX2026-004", "C6", reason="申报单位撤回不适宜意见", user="李四")
-        repo.decide_review(s, r, "GX2026-002", "E7", "pass", reason="核实排名", user="李四")
+        repo.decide_review(s, r, "GX2026-022", "E7", "pass", reason="核实排名", user="李四")
 
 
 def _drop_guards(st: Store) -> None:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reviewer.store import audit
+from reviewer.store import audit, guards
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
@@ -305,12 +305,14 @@ def review_overrides(s: Session, r: Round) -> dict[tuple[str, str], tuple[str, s
 
 def decide_review(s: Session, r: Round, application_id: str, rule: str, decision: str, *, reason: str, user: str,
                   expected_version: int | None = None) -> ReviewDecision:
-    """Staff decide a needs-review check (pass / fail). Changing a decision needs the version read."""
+    """Staff decide a needs-review check (pass / fail); a check computed as pass or fail is refused
+    (`guards.decision_target`: the data decides it). Changing a decision needs the version read."""
     if decision not in ("pass", "fail"):
         raise UserError(f"decision {decision!r}: expected pass or fail")
     if not reason.strip():
         raise UserError("a needs-review decision needs a reason (--reason)")
     _check_ids(s, r, applications=[application_id])
+    guards.decision_target(load_data(s, latest_import(s, r).id), round_policy(r), application_id, rule)
     cur = s.execute(select(ReviewDecision).where(ReviewDecision.round_id == r.id,
                                                  ReviewDecision.application_id == application_id,
                                                  ReviewDecision.rule == rule)).scalar_one_or_none()
