@@ -255,6 +255,8 @@ def waivers(s: Session, r: Round) -> list[dict]:
 
 def add_waiver(s: Session, r: Round, expert_id: str, application_id: str, rule: str, *, reason: str,
                user: str) -> Waiver:
+    """Waive a conflict of a waivable rule for one pair (audited): refused when the rule is not waivable,
+    there is no reason, or the pair has no hit of that rule (`guards.check_conflict_exists`)."""
     pol = round_policy(r)
     if rule not in pol.conflicts.waivable_rules:
         raise UserError(f"rule {rule} cannot be waived; waivable rules: {', '.join(pol.conflicts.waivable_rules)} "
@@ -262,6 +264,7 @@ def add_waiver(s: Session, r: Round, expert_id: str, application_id: str, rule: 
     if not reason.strip():
         raise UserError("a waiver needs a reason (--reason)")
     _check_ids(s, r, experts=[expert_id], applications=[application_id])
+    guards.check_conflict_exists(load_data(s, latest_import(s, r).id), pol, expert_id, application_id, rule)
     w = Waiver(round_id=r.id, expert_id=expert_id, application_id=application_id, rule=rule, reason=reason,
                created_by=user)
     s.add(w)
@@ -339,12 +342,26 @@ def decide_review(s: Session, r: Round, application_id: str, rule: str, decision
     return cur
 
 
-def _check_ids(s: Session, r: Round, experts: Iterable[str] = (), applications: Iterable[str] = ()) -> None:
-    snap = latest_import(s, r)
+def known_ids(s: Session, r: Round) -> tuple[set[str], set[str]] | None:
+    """(expert ids, application ids) of the round's latest import; None when nothing was imported."""
+    snap = s.execute(select(ImportSnapshot).where(ImportSnapshot.round_id == r.id)
+                     .order_by(ImportSnapshot.id.desc()).limit(1)).scalar_one_or_none()
+    if snap is None:
+        return None
     rows = s.execute(select(ImportRow.table_name, ImportRow.data).where(
         ImportRow.import_id == snap.id, ImportRow.table_name.in_(("experts", "applications")))).all()
-    known_e = {d["expert_id"] for t, d in rows if t == "experts"}
-    known_a = {d["application_id"] for t, d in rows if t == "applications"}
+    return ({d["expert_id"] for t, d in rows if t == "experts"},
+            {d["application_id"] for t, d in rows if t == "applications"})
+
+
+def rounds_with_expert(s: Session, expert_id: str) -> list[str]:
+    """Codes of the rounds whose latest import lists `expert_id`."""
+    return [r.code for r in list_rounds(s) if expert_id in (known_ids(s, r) or (set(), set()))[0]]
+
+
+def _check_ids(s: Session, r: Round, experts: Iterable[str] = (), applications: Iterable[str] = ()) -> None:
+    latest_import(s, r)
+    known_e, known_a = known_ids(s, r)
     for e in experts:
         if e not in known_e:
             raise UserError(f"unknown expert id {e!r} in round {r.code}")
