@@ -155,10 +155,13 @@ def data_rows(data: RoundData) -> list[tuple[str, Any]]:
 
 
 def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, user: str,
-                  source: str) -> ImportSnapshot:
-    """Store one import: files with hashes, every issue, and the records as used by later runs."""
+                  source: str, allow_partial: bool = True) -> ImportSnapshot:
+    """Store one import: files with hashes, every issue, and the records as used by later runs.
+    Refused (nothing changes) when it would break a published seat (`check_import`), and, unless
+    `allow_partial` (the app imports the good rows and shows the bad ones), when any row was rejected."""
     if not data.applications and not data.experts:
         raise UserError(f"{source}: nothing to import (no applications and no experts were loaded)")
+    check_import(s, r, data, report, allow_partial=allow_partial)
     issues = report.all_issues
     snap = ImportSnapshot(round_id=r.id, source=source, created_by=user, n_issues=len(issues),
                           n_errors=sum(1 for i in issues if i.severity == "error"))
@@ -193,6 +196,36 @@ def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *
                                                     for n, t in report.tables.items()],
                         "records": len(rows), "issues": len(issues)})
     return snap
+
+
+class PartialImportError(UserError):
+    """An import with rejected rows, refused because partial imports were not allowed: nothing changed."""
+
+
+def active_published_seats(s: Session, r: Round) -> pd.DataFrame:
+    """The active seats of every published stage of the round (stage, application_id, expert_id, ...)."""
+    frames = [published_seats(s, r, p.stage) for p in
+              s.execute(select(Publication).where(Publication.round_id == r.id).order_by(Publication.id)).scalars()]
+    return pd.concat(frames, ignore_index=True) if frames else published_seats(s, r, "")
+
+
+def check_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, allow_partial: bool) -> None:
+    """What `record_import` refuses, before anything is written: rows rejected (unless
+    `allow_partial`, PartialImportError), and, whatever `allow_partial`, data that would break a
+    published seat (`guards.import_breaks`: an application or expert gone, an expert no longer
+    drawable, a new conflict with a published seat), listed with ids."""
+    broken = guards.import_breaks(data, round_policy(r), active_published_seats(s, r), waivers(s, r))
+    if broken:
+        shown = broken[:30] + ([f"… 另有 {len(broken) - 30} 项 and {len(broken) - 30} more"] if len(broken) > 30 else [])
+        raise UserError(f"导入会破坏已发布的专家组，未导入 / this import would break published panels of round {r.code}; "
+                        "nothing was imported (a published panel changes only through reviewer replace):\n  "
+                        + "\n  ".join(shown))
+    n_err = sum(1 for i in report.all_issues if i.severity == "error")
+    if n_err and not allow_partial:
+        raise PartialImportError(f"有 {n_err} 条输入错误，未导入任何数据，批次 {r.code} 的数据保持不变。修正文件后重新导入，或加 "
+                                 f"--allow-partial 只导入正确的行。 / {n_err} input errors: nothing was imported, round "
+                                 f"{r.code} is unchanged. Fix the file and import again, or pass --allow-partial to "
+                                 "import the good rows only.")
 
 
 def latest_import(s: Session, r: Round) -> ImportSnapshot:
