@@ -18,7 +18,7 @@ from tests.test_store_support import demo_store, run_cli, store_url  # noqa: F40
 def _acts(st: Store) -> None:
     with st.write() as s:
         r = repo.get_round(s, "2026")
-        repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0001", "GX2026-003", reason="领导指定需说明理由", user="张三")
+        repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0023", "GX2026-003", reason="领导指定需说明理由", user="张三")
         repo.add_seat_rule(s, r, "forbid", "初审评估", "ZJ0002", "GX2026-003", reason="专家反映有合作", user="张三")
         repo.add_waiver(s, r, "ZJ0109", "GX2026-011", "C6", reason="申报单位撤回不适宜意见", user="李四")
         repo.decide_review(s, r, "GX2026-022", "E7", "pass", reason="核实排名", user="李四")

@@ -3,6 +3,8 @@ cannot be what it says is refused at once with ids; locks can be removed; the re
 the file commands is stated; published panels can be listed."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reviewer.errors import UserError
@@ -143,3 +145,129 @@ def test_a_reimport_that_drops_or_breaks_a_published_seat_is_refused_with_the_li
     code, out = run_cli(["import", "--round", "2026", str(DEMO / "round2026.xlsx"), "--db", url, "--user", "张三"],
                         capsys)
     assert code == 0 and _imports(st) == 2
+
+
+# ---------------------------------------------------------------- items 3 and 4: locks checked when made; unlock
+
+def _lock(url, capsys, *args, kind="lock"):
+    return run_cli([kind, "--round", "2026", *args, "--reason", "领导指定", "--db", url, "--user", "张三"], capsys)
+
+
+def test_lock_that_no_plan_can_hold_is_refused_at_once_naming_ids(demo, capsys):
+    url, st = demo
+    # the README's example: ZJ0001 is a 技术 expert of other fields; a 初审评估 panel's only 技术 seat is its chair
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", "ZJ0001", "-a", "GX2026-003")
+    assert code == 2 and "ZJ0001" in out and "电子信息" in out and "Traceback" not in out
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", "ZJ0109", "-a", "GX2026-011")
+    assert code == 2 and "C6" in out and "conflict of interest" in out
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", "ZJ0002", "-a", "GX2026-002")
+    assert code == 2 and "GX2026-002" in out and "failed screening" in out and "not in this stage" not in out
+    code, out = _lock(url, capsys, "-s", "初审", "-e", "ZJ0002", "-a", "GX2026-003")
+    assert code == 2 and "初审" in out
+    with st.read() as s:
+        assert repo.seat_rules(s, repo.get_round(s, "2026")) == {"lock": [], "forbid": []}
+
+
+def _economist(st, app_id: str) -> str:
+    from reviewer.conflicts.detector import detect_conflicts
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        data, pol = repo.load_data(s, repo.latest_import(s, r).id), repo.round_policy(r)
+    cs = detect_conflicts(data, pol)
+    app = data.application(app_id)
+    return next(e.expert_id for e in data.experts if e.category == "经济" and e.drawable and not cs.pair(
+        e.expert_id, app_id) and e.city != app.lead_city and e.available_from is None and e.available_until is None)
+
+
+def test_a_good_lock_is_recorded_and_unlock_and_unforbid_remove_with_a_reason(demo, capsys):
+    from reviewer.store import audit
+    url, st = demo
+    e = _economist(st, "GX2026-003")
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", e, "-a", "GX2026-003")
+    assert code == 0 and f"初审评估 {e} × GX2026-003" in out, out
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", e, "-a", "GX2026-003")
+    assert code == 2 and "already" in out
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", "ZJ0002", "-a", "GX2026-003", kind="forbid")
+    assert code == 0
+    code, out = run_cli(["unlock", "--round", "2026", "-s", "初审评估", "-e", e, "-a", "GX2026-003", "--reason", "",
+                         "--db", url], capsys)
+    assert code == 2 and "reason" in out
+    code, out = run_cli(["unlock", "--round", "2026", "-s", "初审评估", "-e", "ZJ0002", "-a", "GX2026-003",
+                         "--reason", "x", "--db", url], capsys)
+    assert code == 2 and "no active lock" in out
+    for kind, who in (("unlock", e), ("unforbid", "ZJ0002")):
+        code, out = run_cli([kind, "--round", "2026", "-s", "初审评估", "-e", who, "-a", "GX2026-003",
+                             "--reason", "领导改变安排", "--db", url, "--user", "李四"], capsys)
+        assert code == 0, out
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        assert repo.seat_rules(s, r) == {"lock": [], "forbid": []}
+        df = audit.entries_frame(s)
+        assert df["action"].tolist()[-2:] == ["seat_rule.remove"] * 2 and audit.verify(s).ok
+        assert [json.loads(b)["kind"] for b in df["before"].tolist()[-2:]] == ["lock", "forbid"]
+        assert df["reason"].tolist()[-1] == "领导改变安排"
+    code, out = _lock(url, capsys, "-s", "初审评估", "-e", e, "-a", "GX2026-003")   # locking again works
+    assert code == 0, out
+
+
+def test_infeasibility_from_a_lock_names_expert_and_application_by_id_and_name():
+    from reviewer.demo.pipeline import demo_policy
+    from reviewer.panels.service import PlanParams, plan
+    from reviewer.policy import load_policy
+    from tests.test_store_support import demo_loaded
+    data, _ = demo_loaded()
+    pol = demo_policy(load_policy())
+    res = plan(data, pol, PlanParams.for_policy(pol, ["初审评估"], locks=[("初审评估", "ZJ0109", "GX2026-011")],
+                                                time_limit=10))
+    assert not res.plan.feasible
+    msgs = " ".join(res.diagnostics["message_zh"]) + " ".join(res.diagnostics["message_en"])
+    name = data.expert("ZJ0109").name
+    assert "ZJ0109" in msgs and name in msgs and "GX2026-011" in msgs
+    assert "专家 0 " not in msgs and "expert 0 " not in msgs
+
+
+def test_file_assign_refuses_an_impossible_lock_at_once_and_names_unplanned_locks(tmp_path, capsys):
+    import time
+    from tests.test_store_support import DEMO
+    started = time.time()
+    code, out = run_cli(["assign", str(DEMO / "round2026.xlsx"), "--lock", "初审评估,ZJ0001,GX2026-003",
+                         "--out", str(tmp_path)], capsys)
+    assert code == 2 and "ZJ0001" in out and "GX2026-003" in out and "电子信息" in out
+    assert time.time() - started < 20
+    code, out = run_cli(["assign", str(DEMO / "round2026.xlsx"), "--lock", "初审评估,ZJ0002,GX2026-002",
+                         "--out", str(tmp_path)], capsys)
+    assert code == 2 and "failed screening" in out
+
+
+def test_check_locks_notes_a_lock_of_a_stage_not_planned():
+    from reviewer.demo.pipeline import demo_policy
+    from reviewer.policy import load_policy
+    from reviewer.store import guards
+    from tests.test_store_support import demo_loaded
+    data, _ = demo_loaded()
+    pol = demo_policy(load_policy())
+    errors, notes = guards.check_locks(data, pol, ["认定评审"], guards.LockContext(
+        locks=[("初审评估", "ZJ0001", "GX2026-003")]))
+    assert errors == [] and len(notes) == 1 and "初审评估 ZJ0001 × GX2026-003" in notes[0] and "not planned" in notes[0]
+    errors, notes = guards.check_locks(data, pol, ["初审评估"], guards.LockContext(
+        locks=[("初审评估", "ZJ0001", "GX2026-003")]))
+    assert notes == [] and errors and all(e.startswith("锁定 lock 初审评估 ZJ0001 × GX2026-003") for e in errors)
+
+
+def test_run_assign_rechecks_stored_locks_and_names_those_of_stages_not_planned(demo, tmp_path, capsys):
+    url, st = demo
+    e = _economist(st, "GX2026-003")
+    assert _lock(url, capsys, "-s", "初审评估", "-e", e, "-a", "GX2026-003")[0] == 0
+    code, out = run_cli(["run", "assign", "--round", "2026", "--stage", "认定评审", "--time-limit", "30",
+                         "--db", url, "--user", "张三"], capsys)
+    assert code == 0 and f"初审评估 {e} × GX2026-003" in out and "not planned" in out, out
+
+    def unavailable(wb) -> None:
+        ws = wb["专家库"]
+        head = [c.value for c in ws[1]]
+        ws.cell(row=[c.value for c in ws["A"]].index(e) + 1, column=head.index("状态") + 1, value="不可用")
+    code, out = run_cli(["import", "--round", "2026", _workbook(tmp_path, "u.xlsx", unavailable), "--db", url,
+                         "--user", "张三"], capsys)
+    assert code == 0, out
+    code, out = run_cli(["run", "assign", "--round", "2026", "--db", url, "--user", "张三"], capsys)
+    assert code == 2 and e in out and "不可用" in out and "nothing planned" in out

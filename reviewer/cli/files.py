@@ -23,6 +23,7 @@ from reviewer.panels.tables import seat_frame
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.scoretable import read_table
 from reviewer.screening.eligibility import screen as run_screening
+from reviewer.store.guards import LockContext, check_locks
 
 
 def register(app: typer.Typer) -> None:
@@ -152,6 +153,16 @@ def parse_declines(items: list[str]) -> list[tuple[str, str, str | None]]:
     return removed
 
 
+def checked_locks(data, pol: Policy, stages, ctx: LockContext) -> None:
+    """Refuse at once, naming ids, the locks no plan could hold (`check_locks`); say which locks
+    are for a stage this run does not plan."""
+    errors, notes = check_locks(data, pol, stages, ctx)
+    for n in notes:
+        echo(f"  注意 note: {n}")
+    if errors:
+        raise UserError("锁定无法满足，未规划 / locks no plan can hold, nothing planned:\n  - " + "\n  - ".join(errors))
+
+
 def assign(
     source: Path = typer.Argument(..., help="A round workbook, or a folder / applications file with the other tables beside it."),
     stage: list[str] = typer.Option([], "--stage", "-s", help="Stage(s) to plan (初审评估/现场考察/认定评审); default all three."),
@@ -172,6 +183,7 @@ def assign(
     params = PlanParams.for_policy(pol, stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
                                    workers=2, include_review=include_review, locks=parse_seats(lock, "lock"),
                                    forbids=parse_seats(forbid, "forbid"))
+    checked_locks(data, pol, params.stages, LockContext(locks=list(params.locks), forbids=list(params.forbids)))
     result = service.plan(data, pol, params, echo=echo, progress=service.echo_progress(echo))
     for line in service.outcome_lines(result):
         echo(line)

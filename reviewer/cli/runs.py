@@ -10,7 +10,9 @@ from typing import Optional
 import typer
 
 from reviewer.cli.common import DbOpt, RoundOpt, UserOpt, current_user, echo, open_store
+from reviewer.errors import UserError
 from reviewer.exports import write_table
+from reviewer.store import repo
 from reviewer.store import runs as store_runs
 
 app = typer.Typer(help="运行 Run screening / conflicts / planning / aggregation on a stored round and "
@@ -59,7 +61,16 @@ def run_assign(round_: str = RoundOpt,
                include_review: bool = typer.Option(False, "--include-review"),
                out: Optional[Path] = typer.Option(None, "--out", "-o"),
                db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
-    """专家组 Plan panels from the stored round with its locks, forbids and waivers; recorded."""
+    """专家组 Plan panels from the stored round with its locks, forbids and waivers; recorded. Locks
+    that no plan can hold (after a re-import or a decision) are refused before solving."""
+    with open_store(db).read() as s:
+        r = repo.get_round(s, round_)
+        errors, notes = repo.planning_lock_check(s, r, stage or repo.round_policy(r).stages.order)
+    for n in notes:
+        echo(f"  注意 note: {n}")
+    if errors:
+        raise UserError("锁定无法满足，未规划（reviewer unlock 解除） / locks no plan can hold, nothing planned "
+                        "(reviewer unlock removes one):\n  - " + "\n  - ".join(errors))
     run, res = store_runs.run_planning(open_store(db), round_, user=current_user(user), stages=stage or None,
                                        seed=seed, randomize=randomize, time_limit=time_limit, workers=workers,
                                        include_review=include_review, echo=echo)

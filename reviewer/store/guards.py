@@ -225,3 +225,22 @@ def import_breaks(data: RoundData, policy: Policy, published: pd.DataFrame, waiv
                            f"published seat {seat.expert_id} on {seat.application_id} ({seat.stage}) would have a "
                            f"conflict of interest ({rules})")
     return out
+
+
+def check_locks(data: RoundData, policy: Policy, stages: Iterable[str], ctx: LockContext) -> tuple[list[str], list[str]]:
+    """(errors, notes) of the locks of `ctx` before planning `stages`: each planned stage's lock
+    checked as when it was made (`lock_findings`, prefixed with the seat), and a note for each lock of
+    a stage that is not being planned (it does not apply to this run)."""
+    errors, notes = [], []
+    stages = set(stages)
+    for stage, e, a in ctx.locks:
+        if stage not in stages:
+            notes.append(f"锁定 {stage} {e} × {a} 不在本次规划的阶段内，本次不起作用 / lock {stage} {e} × {a} is for a "
+                         "stage not planned in this run: not applied")
+            continue
+        try:
+            bad, _ = lock_findings(data, policy, stage, e, a, ctx)
+        except KeyError as k:
+            bad = [f"未知编号 unknown id {k}"]
+        errors += [f"锁定 lock {stage} {e} × {a}: {x}" for x in bad]
+    return errors, notes

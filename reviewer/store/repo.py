@@ -316,21 +316,89 @@ def seat_rules(s: Session, r: Round) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
+def lock_context(s: Session, r: Round) -> guards.LockContext:
+    """What a new lock or forbid of the round meets: decisions, waivers, seat rules, published seats."""
+    rules = seat_rules(s, r)
+    pubs = active_published_seats(s, r)
+    return guards.LockContext(decisions=review_overrides(s, r), waivers=waivers(s, r), locks=rules["lock"],
+                              forbids=rules["forbid"], published_stages=set(pubs["stage"]),
+                              published_seats=list(pubs[["stage", "expert_id", "application_id"]]
+                                                   .itertuples(index=False, name=None)))
+
+
+def planning_lock_check(s: Session, r: Round, stages: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(errors, notes) of the round's active locks before planning `stages` (`guards.check_locks`
+    on the latest import: a lock no plan can hold now, or one of a stage not planned)."""
+    return guards.check_locks(load_data(s, latest_import(s, r).id), round_policy(r), stages, lock_context(s, r))
+
+
 def add_seat_rule(s: Session, r: Round, kind: str, stage: str, expert_id: str, application_id: str, *,
-                  reason: str, user: str) -> SeatRule:
+                  reason: str, user: str, notes: list[str] | None = None) -> SeatRule:
+    """Lock (force) or forbid one seat (audited). A lock is checked at once against the round
+    (`guards.lock_findings`: conflicts, screening, availability, composition, load, stage
+    independence) and refused naming ids when no plan could hold it; what only the whole plan can
+    tell is appended to `notes`. A seat that is already locked/forbidden, or a stage already
+    published, is refused."""
     if kind not in ("lock", "forbid"):
         raise ValueError(kind)
     if not reason.strip():
         raise UserError(f"a {kind} needs a reason (--reason): Chinese rules require a reason for any manual pick")
     round_policy(r).stage(stage)
     _check_ids(s, r, experts=[expert_id], applications=[application_id])
-    x = SeatRule(round_id=r.id, kind=kind, stage=stage, expert_id=expert_id, application_id=application_id,
-                 reason=reason, created_by=user)
-    s.add(x)
+    seat = (stage, expert_id, application_id)
+    ctx = lock_context(s, r)
+    mine, other = (ctx.locks, ctx.forbids) if kind == "lock" else (ctx.forbids, ctx.locks)
+    if seat in mine:
+        raise UserError(f"{stage} {expert_id} × {application_id} is already {'locked' if kind == 'lock' else 'forbidden'}")
+    if seat in other:
+        undo = "unforbid" if kind == "lock" else "unlock"
+        raise UserError(f"{stage} {expert_id} × {application_id} 已被{'禁止' if kind == 'lock' else '锁定'} / is "
+                        f"{'forbidden' if kind == 'lock' else 'locked'}: reviewer {undo} first")
+    if kind == "lock":
+        errors, warnings = guards.lock_findings(load_data(s, latest_import(s, r).id), round_policy(r), stage,
+                                                expert_id, application_id, ctx)
+        if errors:
+            raise UserError(f"不能锁定 cannot lock {stage} {expert_id} × {application_id}:\n  - " + "\n  - ".join(errors))
+        if notes is not None:
+            notes += warnings
+    elif stage in ctx.published_stages:
+        raise UserError(f"{stage} 已发布 is published: a forbid no longer applies (reviewer replace changes a panel)")
+    x = s.execute(select(SeatRule).where(SeatRule.round_id == r.id, SeatRule.kind == kind, SeatRule.stage == stage,
+                                         SeatRule.expert_id == expert_id, SeatRule.application_id == application_id)
+                  ).scalar_one_or_none()
+    if x is None:   # one row per seat and kind: a removed rule is made active again
+        x = SeatRule(round_id=r.id, kind=kind, stage=stage, expert_id=expert_id, application_id=application_id,
+                     reason=reason, created_by=user)
+        s.add(x)
+    else:
+        x.active, x.reason, x.created_by, x.created_at = True, reason, user, utcnow()
     s.flush()
     audit.record(s, user=user, action=kind, reason=reason, round_code=r.code,
                  entity=f"{stage} {expert_id} × {application_id}", before=None,
                  after={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id})
+    return x
+
+
+def remove_seat_rule(s: Session, r: Round, kind: str, stage: str, expert_id: str, application_id: str, *,
+                     reason: str, user: str) -> SeatRule:
+    """Remove an active lock or forbid (audited as seat_rule.remove, reason required)."""
+    if kind not in ("lock", "forbid"):
+        raise ValueError(kind)
+    if not reason.strip():
+        raise UserError(f"removing a {kind} needs a reason (--reason)")
+    x = s.execute(select(SeatRule).where(SeatRule.round_id == r.id, SeatRule.kind == kind, SeatRule.stage == stage,
+                                         SeatRule.expert_id == expert_id, SeatRule.application_id == application_id,
+                                         SeatRule.active)).scalar_one_or_none()
+    if x is None:
+        have = [f"{a} {b} × {c}" for a, b, c in seat_rules(s, r)[kind]]
+        raise UserError(f"no active {kind} of {stage} {expert_id} × {application_id} in round {r.code}; active "
+                        f"{kind}s: {', '.join(have) or 'none'}")
+    x.active = False
+    s.flush()
+    audit.record(s, user=user, action="seat_rule.remove", reason=reason, round_code=r.code,
+                 entity=f"{stage} {expert_id} × {application_id}",
+                 before={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id,
+                         "reason": x.reason, "by": x.created_by}, after=None)
     return x
 
 
