@@ -271,3 +271,34 @@ def test_run_assign_rechecks_stored_locks_and_names_those_of_stages_not_planned(
     assert code == 0, out
     code, out = run_cli(["run", "assign", "--round", "2026", "--db", url, "--user", "张三"], capsys)
     assert code == 2 and e in out and "不可用" in out and "nothing planned" in out
+
+
+# ---------------------------------------------------------------- item 12: the reference date is stated
+
+def test_file_commands_take_as_of_and_state_the_reference_date(tmp_path, capsys):
+    from tests.test_store_support import DEMO
+    code, out = run_cli(["screen", str(DEMO / "round2026.xlsx"), "--as-of", "2026-11-01", "--out", str(tmp_path)],
+                        capsys)
+    assert code == 0 and "参考日期 reference date: 2026-11-01 (--as-of)" in out
+    assert "通过 pass 29, 不通过 fail 9, 需复核 needs-review 2" in out
+    record = json.loads((tmp_path / "run_screening.json").read_text(encoding="utf-8"))
+    assert record["parameters"]["as_of"] == "2026-11-01" and record["policy"]["as_of"] == "2026-11-01"
+    code, out = run_cli(["conflicts", str(DEMO / "round2026.xlsx"), "--as-of", "2027-06-01", "--out", str(tmp_path)],
+                        capsys)
+    assert code == 0 and "reference date: 2027-06-01" in out
+    assert json.loads((tmp_path / "run_conflicts.json").read_text(encoding="utf-8"))["parameters"]["as_of"] == "2027-06-01"
+    # a date before the applications were submitted rejects them all: one clear line, no traceback
+    code, out = run_cli(["conflicts", str(DEMO / "round2026.xlsx"), "--as-of", "2020-01-01", "--out", str(tmp_path)],
+                        capsys)
+    assert code == 2 and "no applications row could be loaded" in out and "Traceback" not in out
+    code, out = run_cli(["screen", str(DEMO / "round2026.xlsx"), "--out", str(tmp_path)], capsys)
+    assert code == 0 and "reference date:" in out and "today" in out
+    code, out = run_cli(["assign", str(DEMO / "round2026.xlsx"), "--as-of", "2026-13-01", "--out", str(tmp_path)],
+                        capsys)
+    assert code == 2 and "--as-of '2026-13-01'" in out
+
+
+def test_store_runs_state_the_rounds_reference_date(demo, capsys):
+    url, _ = demo
+    code, out = run_cli(["run", "screen", "--round", "2026", "--db", url, "--user", "张三"], capsys)
+    assert code == 0 and "参考日期 reference date: 2026-11-01 (round --as-of)" in out

@@ -19,6 +19,15 @@ app = typer.Typer(help="运行 Run screening / conflicts / planning / aggregatio
                        "record the run.", no_args_is_help=True)
 
 
+def echo_reference_date(db: Optional[str], code: str) -> None:
+    """Print the round's reference date (its --as-of, else the policy's, else today) before a run."""
+    with open_store(db).read() as s:
+        r = repo.get_round(s, code)
+        pol = repo.round_policy(r)
+    src = "round --as-of" if r.as_of else "policy meta.as_of" if pol.meta.as_of else "today, 今天"
+    echo(f"参考日期 reference date: {pol.as_of_date().isoformat()} ({src})")
+
+
 def register(main_app: typer.Typer) -> None:
     """Add the `run` sub-app to the main `reviewer` app."""
     main_app.add_typer(app, name="run")
@@ -28,6 +37,7 @@ def register(main_app: typer.Typer) -> None:
 def run_screen(round_: str = RoundOpt, out: Optional[Path] = typer.Option(None, "--out", "-o"),
                db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """形式审查 on the round's latest import, with the staff's needs-review decisions; recorded."""
+    echo_reference_date(db, round_)
     run, res = store_runs.run_screening(open_store(db), round_, user=current_user(user))
     c = res.counts()
     echo(f"run #{run.id} screening: pass {c.get('pass', 0)}, fail {c.get('fail', 0)}, "
@@ -44,6 +54,7 @@ def run_screen(round_: str = RoundOpt, out: Optional[Path] = typer.Option(None, 
 def run_conflicts(round_: str = RoundOpt, out: Optional[Path] = typer.Option(None, "--out", "-o"),
                   db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """回避 on the round's latest import with the staff's waivers; recorded."""
+    echo_reference_date(db, round_)
     run, cs = store_runs.run_conflicts(open_store(db), round_, user=current_user(user))
     echo(f"run #{run.id} conflicts: {run.summary['hits']} hits, {run.summary['excluded_pairs']} excluded pairs")
     if out:
@@ -63,6 +74,7 @@ def run_assign(round_: str = RoundOpt,
                db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """专家组 Plan panels from the stored round with its locks, forbids and waivers; recorded. Locks
     that no plan can hold (after a re-import or a decision) are refused before solving."""
+    echo_reference_date(db, round_)
     with open_store(db).read() as s:
         r = repo.get_round(s, round_)
         errors, notes = repo.planning_lock_check(s, r, stage or repo.round_policy(r).stages.order)
