@@ -302,3 +302,42 @@ def test_store_runs_state_the_rounds_reference_date(demo, capsys):
     url, _ = demo
     code, out = run_cli(["run", "screen", "--round", "2026", "--db", url, "--user", "张三"], capsys)
     assert code == 0 and "参考日期 reference date: 2026-11-01 (round --as-of)" in out
+
+
+# ---------------------------------------------------------------- item 14: reviewer panels
+
+def test_panels_lists_published_panels_with_names_status_and_replacements(demo, tmp_path, capsys):
+    import pandas as pd
+    from sqlalchemy import select, update
+    from reviewer.cli.publication import read_panels
+    from reviewer.store.models import Assignment
+    from tests.test_store_support import DEMO
+    url, st = demo
+    code, out = run_cli(["panels", "--round", "2026", "--db", url], capsys)
+    assert code == 2 and "no published panels" in out
+    seats = read_panels(DEMO / "demo_panels.csv")
+    site = seats[seats["stage"] == "现场考察"]
+    with st.write() as s:
+        repo.publish(s, repo.get_round(s, "2026"), "现场考察", seats, user="张三", source="demo_panels.csv")
+    first = site.iloc[0]
+    with st.write() as s:   # a recorded replacement, as reviewer replace writes it
+        old = s.execute(select(Assignment).where(Assignment.application_id == first["application_id"],
+                                                 Assignment.expert_id == first["expert_id"])).scalar_one()
+        s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
+        s.add(Assignment(panel_id=old.panel_id, stage="现场考察", application_id=old.application_id,
+                         expert_id="ZJ0399", role=old.role, origin="repair", replaces_id=old.id))
+    code, out = run_cli(["panels", "--round", "2026", "--stage", "现场考察", "--out", str(tmp_path / "专家组.xlsx"),
+                         "--db", url], capsys)
+    assert code == 0, out
+    with st.read() as s:
+        data = repo.load_data(s, repo.latest_import(s, repo.get_round(s, "2026")).id)
+    name = data.expert(first["expert_id"]).name
+    assert f"{first['expert_id']} {name}" in out and data.application(first["application_id"]).name in out
+    assert f"replaced by ZJ0399" in out and f"replaces {first['expert_id']}" in out
+    assert f"{site['application_id'].nunique()} panels, {len(site)} active seats, 1 replaced" in out
+    table = pd.read_csv(tmp_path / "专家组.csv", dtype=str)
+    assert (tmp_path / "专家组.xlsx").exists() and len(table) == len(site) + 1
+    row = table[table["expert_id"] == "ZJ0399"].iloc[0]
+    assert row["replaces"] == first["expert_id"] and row["status"] == "active" and row["category"]
+    code, out = run_cli(["panels", "--round", "2026", "--stage", "认定评审", "--db", url], capsys)
+    assert code == 2 and "认定评审" in out
