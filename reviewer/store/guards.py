@@ -163,7 +163,7 @@ def lock_findings(data: RoundData, policy: Policy, stage: str, expert_id: str, a
         errors.append(f"{stage} 已发布，锁定不再起作用；已发布的专家组只能通过替换更改（reviewer replace） / {stage} is "
                       "published: a lock no longer applies; change a published panel with reviewer replace")
     if (stage, expert_id, application_id) in set(ctx.forbids):
-        errors.append(f"该席位已被禁止（先 reviewer unforbid） / the seat is forbidden (reviewer unforbid first)")
+        errors.append("该席位已被禁止（先 reviewer unforbid） / the seat is forbidden (reviewer unforbid first)")
     summary = screen(data, policy, ctx.decisions).summary.set_index("application_id").loc[application_id]
     if summary["outcome"] == Outcome.FAIL.value:
         errors.append(f"申报 {application_id} {a.name} 未通过形式审查（{summary['reasons']}），不参加评审 / "
