@@ -145,6 +145,9 @@ class Stages(_Strict):
     # The stage held at the applicants' sites (inspections at the lead units, grouped by city);
     # not given = "现场考察" when the policy has that stage; "" = none.
     site_stage: str | None = None
+    # SPEC §5: panel sizes are odd and at least 5 (Chinese tender law).
+    panel_size_odd: bool = True
+    min_panel_size: int = Field(ge=1, default=5)
 
     @property
     def site(self) -> str:
@@ -175,6 +178,11 @@ class Stages(_Strict):
                 raise ValueError(f"[stages.panel] names unknown stage {s!r}")
             if n < 1:
                 raise ValueError(f"panel size of {s!r} must be >= 1, got {n}")
+            if n < self.min_panel_size:
+                raise ValueError(f"[stages.panel] {s} = {n}: a panel needs at least {self.min_panel_size} experts "
+                                 "([stages] min_panel_size)")
+            if self.panel_size_odd and n % 2 == 0:
+                raise ValueError(f"[stages.panel] {s} = {n}: panel sizes must be odd ([stages] panel_size_odd = true)")
         for s in self.rules:
             if s not in self.order:
                 raise ValueError(f"[stages.rules] names unknown stage {s!r}")
@@ -401,6 +409,9 @@ class Policy(_Strict):
         for f in (*self.decision.recommend_min_family, *self.decision.tie_break_families):
             if f not in fams:
                 raise ValueError(f"[decision] names unknown rubric family {f!r}")
+        wrong = relation_errors(self)
+        if wrong:
+            raise ValueError("; ".join(wrong))
         return self
 
     def as_of_date(self) -> dt.date:
@@ -452,6 +463,40 @@ class Policy(_Strict):
         ti_seats = sum(technical if c == self.panel_rules.technical_category else m for c in ti)
         ti_seats = max(ti_seats, self.min_tech_industry(stage))
         return (len(cats) - len(ti)) * m + ti_seats
+
+
+def relation_errors(p: Policy) -> list[str]:
+    """Relations between fields that no type check sees: thresholds within the rubric, the
+    cultivation line below the recommendation line, trimming that leaves scores, loads, bands."""
+    out = []
+    total, d = p.rubric.total, p.decision
+    for key in ("recommend_min_score", "cultivation_min_score"):
+        v = getattr(d, key)
+        if not 0 <= v <= total:
+            out.append(f"[decision] {key} {v:g} is outside 0 to the rubric total {total:g} ([rubric] total)")
+    if d.cultivation_min_score > d.recommend_min_score:
+        out.append(f"[decision] cultivation_min_score {d.cultivation_min_score:g} is above recommend_min_score "
+                   f"{d.recommend_min_score:g}: the 培育 list lies below the recommendation line")
+    fam_max = {f.id: f.max for f in p.rubric.families}
+    for f, v in d.recommend_min_family.items():
+        if f in fam_max and not 0 <= v <= fam_max[f]:
+            out.append(f"[decision] recommend_min_family {f} {v:g} is outside 0 to family {f}'s maximum {fam_max[f]:g}")
+    for name, v in p.rubric.bands.items():
+        if not 0 <= v <= total:
+            out.append(f"[rubric.bands] {name} = {v:g} is outside 0 to the rubric total {total:g}")
+    a = p.aggregation
+    if a.trim_min_n <= 2 * a.trim_k:
+        out.append(f"[aggregation] trim_k {a.trim_k} drops {2 * a.trim_k} scores, so trim_min_n {a.trim_min_n} must "
+                   f"be above {2 * a.trim_k}")
+    pr = p.panel_rules
+    if pr.min_load_per_stage > pr.max_load_per_stage:
+        out.append(f"[panel_rules] min_load_per_stage {pr.min_load_per_stage} is above max_load_per_stage "
+                   f"{pr.max_load_per_stage}")
+    top = sum(i.max for i in p.evaluation.indicators)
+    for name, v in p.evaluation.bands.items():
+        if not 0 <= v <= top:
+            out.append(f"[evaluation] bands {name} = {v:g} is outside 0 to the indicators' total {top:g}")
+    return out
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -46,8 +46,11 @@ def core_diagnostics(comp: Compiled, time_limit=20.0) -> list:
     p = comp.problem
     lab = p.application_label
     out = []
-    if res.status != "INFEASIBLE":
-        return out
+    if res.status != "INFEASIBLE":   # no proof within the time limit: say so rather than nothing
+        return [Diagnostic("unknown", -1, -1, -1,
+                           f"未能在 {time_limit:g} 秒内找到无解的具体原因（求解状态 {res.status}）；请检查锁定、禁止和专家数量，或延长时限。",
+                           f"No cause of the infeasibility was found within {time_limit:g} s (status {res.status}); "
+                           "check the locks, forbids and the number of experts, or allow more time.", {})]
     for name, key in res.core:
         f = family(name)
         zh, en = f.label_zh, f.label_en

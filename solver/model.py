@@ -129,6 +129,7 @@ class PanelProblem:
     continuity: ((stage, expert, application), ...) seats wished kept (stage -1 = any stage).
     application_labels: optional names of the applications (position -> text) for the plain-language
         diagnostics; without them an application is named by its position.
+    expert_labels: the same for the experts (e.g. "ZJ0001 张三").
 
     Checked when built (shapes, index ranges, sizes, rule bounds): ValueError names the field. Whether
     the rules can all hold is not checked here: that is the solver's diagnostics.
@@ -150,6 +151,7 @@ class PanelProblem:
     fixed: tuple = ()
     continuity: tuple = ()
     application_labels: tuple = ()
+    expert_labels: tuple = ()
 
     def __post_init__(self):
         _validate_problem(self)
@@ -157,6 +159,10 @@ class PanelProblem:
     def application_label(self, a: int) -> str:
         a = int(a)
         return str(self.application_labels[a]) if 0 <= a < len(self.application_labels) else str(a)
+
+    def expert_label(self, e: int) -> str:
+        e = int(e)
+        return str(self.expert_labels[e]) if 0 <= e < len(self.expert_labels) else str(e)
 
     @property
     def n_experts(self) -> int:

@@ -41,12 +41,12 @@ def counts_by_node(comp: Compiled, mask=None) -> np.ndarray:
 
 def locks_that_cannot_sit(comp: Compiled, reasons):
     """Locked seats that are no candidate at all, for the given compile reasons (LOCK_*)."""
-    lab = comp.problem.application_label
+    lab, who = comp.problem.application_label, comp.problem.expert_label
     for s, e, a, why in comp.bad_locks:
         if why in reasons:
             zh, en = LOCK_REASONS[why]
-            yield (s, a, -1, f"锁定的专家 {e} 无法评审申请 {lab(a)}：{zh}。",
-                   f"Locked expert {e} cannot sit on application {lab(a)}: {en}.", {"expert": e})
+            yield (s, a, -1, f"锁定的专家 {who(e)} 无法评审申请 {lab(a)}：{zh}。",
+                   f"Locked expert {who(e)} cannot sit on application {lab(a)}: {en}.", {"expert": who(e)})
 
 
 def _panels(comp: Compiled):
@@ -204,6 +204,6 @@ def stage_capacity(comp: Compiled, cnt: np.ndarray):
         lk = (comp.col_stage == s) & comp.col_lock
         per_lock = np.bincount(comp.col_expert[lk], minlength=p.n_experts)
         for e in np.nonzero(per_lock > comp.max_load[s])[0].tolist():
-            yield (s, -1, -1, f"{sn}：专家 {e} 被锁定 {per_lock[e]} 个席位，超过上限 {comp.max_load[s, e]}。",
-                   f"{sn}: expert {e} is locked on {per_lock[e]} panels, above the maximum {comp.max_load[s, e]}.",
-                   {"expert": e, "locked": int(per_lock[e])})
+            yield (s, -1, -1, f"{sn}：专家 {p.expert_label(e)} 被锁定 {per_lock[e]} 个席位，超过上限 {comp.max_load[s, e]}。",
+                   f"{sn}: expert {p.expert_label(e)} is locked on {per_lock[e]} panels, above the maximum {comp.max_load[s, e]}.",
+                   {"expert": p.expert_label(e), "locked": int(per_lock[e])})

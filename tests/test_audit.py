@@ -18,10 +18,10 @@ from tests.test_store_support import demo_store, run_cli, store_url  # noqa: F40
 def _acts(st: Store) -> None:
     with st.write() as s:
         r = repo.get_round(s, "2026")
-        repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0001", "GX2026-003", reason="领导指定需说明理由", user="张三")
+        repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0023", "GX2026-003", reason="领导指定需说明理由", user="张三")
         repo.add_seat_rule(s, r, "forbid", "初审评估", "ZJ0002", "GX2026-003", reason="专家反映有合作", user="张三")
-        repo.add_waiver(s, r, "ZJ0003", "GX2026-004", "C6", reason="申报单位撤回不适宜意见", user="李四")
-        repo.decide_review(s, r, "GX2026-002", "E7", "pass", reason="核实排名", user="李四")
+        repo.add_waiver(s, r, "ZJ0109", "GX2026-011", "C6", reason="申报单位撤回不适宜意见", user="李四")
+        repo.decide_review(s, r, "GX2026-022", "E7", "pass", reason="核实排名", user="李四")
 
 
 def _drop_guards(st: Store) -> None:
@@ -43,7 +43,7 @@ def test_chain_records_every_act_and_verifies(store_url):
     assert df["action"].tolist() == ["round.create", "import", "lock", "forbid", "waiver", "review_decision"]
     assert df["prev_hash"].iloc[0] == audit.GENESIS
     assert (df["prev_hash"].iloc[1:].values == df["hash"].iloc[:-1].values).all()
-    assert json.loads(df["after"].iloc[4]) == {"application_id": "GX2026-004", "expert_id": "ZJ0003", "rule": "C6"}
+    assert json.loads(df["after"].iloc[4]) == {"application_id": "GX2026-011", "expert_id": "ZJ0109", "rule": "C6"}
     assert df["user"].iloc[4] == "李四" and df["reason"].iloc[4] == "申报单位撤回不适宜意见"
 
 

@@ -236,13 +236,13 @@ def test_scores_are_kept_as_submitted_and_corrections_void_the_old_one(store_url
 def test_needs_review_decisions_and_settings_use_optimistic_versions(store_url):
     st = demo_store(store_url)
     with st.write() as s:
-        repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-002", "E7", "pass", reason="核实排名", user="张三")
+        repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "pass", reason="核实排名", user="张三")
     with st.write() as s:
-        d = repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-002", "E7", "fail", reason="复核不通过",
+        d = repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "fail", reason="复核不通过",
                                user="李四", expected_version=1)
     with pytest.raises(ConcurrentEditError, match="changed this decision"):
         with st.write() as s:
-            repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-002", "E7", "pass", reason="stale",
+            repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "pass", reason="stale",
                                user="王五", expected_version=1)
     with st.write() as s:
         repo.update_round_settings(s, repo.get_round(s, "2026"), {"site_start": "2026-12-07"}, user="张三",
@@ -253,7 +253,7 @@ def test_needs_review_decisions_and_settings_use_optimistic_versions(store_url):
                                        expected_version=1)
     with st.read() as s:
         r = repo.get_round(s, "2026")
-        assert repo.review_overrides(s, r)[("GX2026-002", "E7")][0] == "fail"
+        assert repo.review_overrides(s, r)[("GX2026-022", "E7")][0] == "fail"
         assert r.settings["site_start"] == "2026-12-07" and r.version == 2
         assert audit.verify(s).ok
 

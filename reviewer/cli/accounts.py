@@ -17,8 +17,14 @@ from typing import Optional
 
 import typer
 
+import pandas as pd
+
 from reviewer.app import auth, rounds
 from reviewer.app.ui import streamlit_command
+from reviewer.cli.common import open_store
+from reviewer.errors import UserError
+from reviewer.resources import DEMO_DIR
+from reviewer.store import repo
 
 
 def _start_app(port: Optional[int], address: Optional[str]) -> None:
@@ -87,6 +93,31 @@ def token(
     """专家个人链接 A personal link for one expert: shows only their own assignments; expires."""
     if round_id is not None:
         rounds.require_round(round_id)  # a round of the store (reviewer round create)
+    check_token_expert(expert_id.strip(), round_id)
     tok, expires = auth.issue_token(expert_id, days=days, round_id=round_id)
     typer.echo(f"{url.rstrip('/')}/?token={tok}")
     typer.echo(f"expert {expert_id}, valid until {expires.isoformat()} (shown once; only a hash is stored)", err=True)
+
+
+def demo_expert_ids() -> set[str]:
+    """The experts of the bundled demo round (the app's round when none is chosen)."""
+    return set(pd.read_excel(DEMO_DIR / "round2026.xlsx", sheet_name="专家库", usecols=["专家编号"], dtype=str)["专家编号"])
+
+
+def check_token_expert(expert_id: str, round_id: Optional[str]) -> None:
+    """UserError unless `expert_id` is an expert of the round's latest import (a round without data
+    yet: a warning), or, without a round, of some round of the store or of the bundled demo round."""
+    with open_store(None).read() as s:
+        if round_id is not None:
+            ids = repo.known_ids(s, repo.get_round(s, round_id))
+            if ids is None:
+                typer.echo(f"注意 warning: 批次 {round_id} 尚未导入数据，无法核对专家 {expert_id} / round {round_id} has no "
+                           f"imported data yet: expert {expert_id} cannot be checked", err=True)
+            elif expert_id not in ids[0]:
+                raise UserError(f"批次 {round_id} 的专家库中没有专家 {expert_id} / no expert {expert_id} in round "
+                                f"{round_id} (its latest import)")
+            return
+        found = repo.rounds_with_expert(s, expert_id)
+    if not found and expert_id not in demo_expert_ids():
+        raise UserError(f"任何批次的专家库中都没有专家 {expert_id} / no expert {expert_id} in any round of the store "
+                        "(nor in the demo round); check the id, or pass --round")

@@ -5,6 +5,7 @@ Every command module of reviewer/cli imports from here; nothing here imports a c
 """
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +28,8 @@ POLICY_DEFAULT_HELP = "default: the bundled policy (reviewer init writes an edit
 PolicyOpt = typer.Option(None, "--policy", help=f"Policy file (TOML); {POLICY_DEFAULT_HELP}.")
 OutOpt = typer.Option(Path("out"), "--out", "-o", help="Folder for the output tables.")
 PartialOpt = typer.Option(False, "--allow-partial", help="Exit 0 even when some input rows were rejected.")
+AsOfOpt = typer.Option(None, "--as-of", help="Reference date YYYY-MM-DD for the 3-year windows and availability "
+                                            "(default: the policy's meta.as_of, else today).")
 
 
 def echo(msg: str = "") -> None:
@@ -56,6 +59,23 @@ def current_user(user: Optional[str]) -> str:
     """Who acts (`reviewer.identity.acting_user`): `--user` / $REVIEWER_USER, else the login name; a clear
     error when neither is known."""
     return acting_user(user)
+
+
+def policy_as_of(policy: Policy, as_of: Optional[str]) -> Policy:
+    """`policy` with the reference date `as_of` (YYYY-MM-DD) when given; a bad date is a clear error."""
+    if not as_of:
+        return policy
+    try:
+        dt.date.fromisoformat(as_of)
+    except ValueError:
+        raise UserError(f"--as-of {as_of!r}: expected a date like 2026-11-01") from None
+    return policy.model_copy(update={"meta": policy.meta.model_copy(update={"as_of": as_of})})
+
+
+def reference_date_line(policy: Policy, as_of: Optional[str] = None) -> str:
+    """The line every summary prints: the reference date in force and where it comes from."""
+    src = ("--as-of" if as_of else "policy meta.as_of" if policy.meta.as_of else "today, 今天 (no --as-of, no meta.as_of)")
+    return f"参考日期 reference date: {policy.as_of_date().isoformat()} ({src})"
 
 
 def check_stage(stage: str, policy: Policy) -> str:

@@ -1,4 +1,4 @@
-"""`reviewer decide|waive|lock|forbid`: the staff's audited decisions that later runs use."""
+"""`reviewer decide|waive|lock|forbid|unlock|unforbid`: the staff's audited decisions that later runs use."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,21 +10,36 @@ from reviewer.store import repo
 
 
 def register(app: typer.Typer) -> None:
-    """Add `lock`, `forbid`, `waive` and `decide` to the main `reviewer` app."""
+    """Add `lock`, `forbid`, `unlock`, `unforbid`, `waive` and `decide` to the main `reviewer` app."""
     app.command("lock")(lock)
     app.command("forbid")(forbid)
+    app.command("unlock")(unlock)
+    app.command("unforbid")(unforbid)
     app.command("waive")(waive)
     app.command("decide")(decide)
 
 
 def add_seat_rule(kind: str, round_: str, stage: str, expert: str, application: str, reason: str,
                   db: Optional[str], user: Optional[str]) -> None:
-    """Record a lock or forbid of one seat (audited) and say so."""
+    """Record a lock or forbid of one seat (audited; a lock no plan could hold is refused) and say so."""
+    notes: list[str] = []
     with open_store(db).write() as s:
         r = repo.get_round(s, round_)
-        x = repo.add_seat_rule(s, r, kind, stage, expert, application, reason=reason, user=current_user(user))
+        x = repo.add_seat_rule(s, r, kind, stage, expert, application, reason=reason, user=current_user(user),
+                               notes=notes)
     echo(f"{'锁定 lock' if kind == 'lock' else '禁止 forbid'} #{x.id}: {stage} {expert} × {application} "
-         "(applies to the next planning run)")
+         "(applies to the next planning run of this stage)")
+    for n in notes:
+        echo(f"  注意 note: {n}")
+
+
+def remove_seat_rule(kind: str, round_: str, stage: str, expert: str, application: str, reason: str,
+                     db: Optional[str], user: Optional[str]) -> None:
+    """Remove a lock or forbid of one seat (audited, reason required) and say so."""
+    with open_store(db).write() as s:
+        x = repo.remove_seat_rule(s, repo.get_round(s, round_), kind, stage, expert, application, reason=reason,
+                                  user=current_user(user))
+    echo(f"{'解除锁定 unlock' if kind == 'lock' else '解除禁止 unforbid'} #{x.id}: {stage} {expert} × {application}")
 
 
 def lock(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
@@ -39,6 +54,22 @@ def forbid(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s
            reason: str = ReasonOpt, db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """禁止 Keep an expert off an application's panel in the next planning runs (audited)."""
     add_seat_rule("forbid", round_, stage, expert, application, reason, db, user)
+
+
+def unlock(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
+           expert: str = typer.Option(..., "--expert", "-e"),
+           application: str = typer.Option(..., "--application", "-a"),
+           reason: str = ReasonOpt, db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """解除锁定 Remove a lock (audited, reason required)."""
+    remove_seat_rule("lock", round_, stage, expert, application, reason, db, user)
+
+
+def unforbid(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
+             expert: str = typer.Option(..., "--expert", "-e"),
+             application: str = typer.Option(..., "--application", "-a"),
+             reason: str = ReasonOpt, db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """解除禁止 Remove a forbid (audited, reason required)."""
+    remove_seat_rule("forbid", round_, stage, expert, application, reason, db, user)
 
 
 def waive(round_: str = RoundOpt, expert: str = typer.Option(..., "--expert", "-e"),

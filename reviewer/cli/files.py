@@ -12,7 +12,8 @@ from typing import Optional
 
 import typer
 
-from reviewer.cli.common import OutOpt, PartialOpt, PolicyOpt, echo, echo_wrote
+from reviewer.cli.common import (AsOfOpt, OutOpt, PartialOpt, PolicyOpt, echo, echo_wrote, policy_as_of,
+                                 reference_date_line)
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
@@ -23,6 +24,7 @@ from reviewer.panels.tables import seat_frame
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.scoretable import read_table
 from reviewer.screening.eligibility import screen as run_screening
+from reviewer.store.guards import LockContext, check_locks
 
 
 def register(app: typer.Typer) -> None:
@@ -55,6 +57,9 @@ def load_tables(source: Path, pol: Policy, overrides: dict, need: tuple[str, ...
     for name in need:
         if name not in report.tables:
             raise UserError(f"{source}: no {name} table found (pass it explicitly)")
+        if not report.tables[name].records:
+            raise UserError(f"{source}: {name} 表没有可用的行（全部被拒，见上） / no {name} row could be loaded "
+                            "(every row was rejected: see the issues above)")
     return data, report
 
 
@@ -73,12 +78,14 @@ def screen(
     members: Optional[Path] = typer.Option(None, help="Member units file (成员单位)."),
     platforms: Optional[Path] = typer.Option(None, help="Innovation platforms file (创新平台)."),
     policy: Optional[Path] = PolicyOpt,
+    as_of: Optional[str] = AsOfOpt,
     out: Path = OutOpt,
     allow_partial: bool = PartialOpt,
 ) -> None:
     """形式审查 Eligibility screening (SPEC §3): pass / fail / needs-review for every check, with evidence."""
     started = time.time()
-    pol = load_policy(policy)
+    pol = policy_as_of(load_policy(policy), as_of)
+    echo(reference_date_line(pol, as_of))
     data, report = load_tables(applications, pol, {"members": members, "platforms": platforms}, ("applications",),
                                only=("applications", "members", "platforms"))
     result = run_screening(data, pol)
@@ -88,7 +95,7 @@ def screen(
     paths = result.write(out)
     if report.all_issues:
         paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
-    write_run_record(run_record("screening", report.inputs(), pol, {}, started,
+    write_run_record(run_record("screening", report.inputs(), pol, {"as_of": pol.as_of_date().isoformat()}, started,
                                 extra={"counts": counts}), out)
     echo_wrote(paths)
     finish(report, allow_partial)
@@ -101,12 +108,14 @@ def conflicts(
     history: Optional[Path] = typer.Option(None, help="Expert history file (专家履历)."),
     declared: Optional[Path] = typer.Option(None, help="Declared conflicts and waivers (回避申报)."),
     policy: Optional[Path] = PolicyOpt,
+    as_of: Optional[str] = AsOfOpt,
     out: Path = OutOpt,
     allow_partial: bool = PartialOpt,
 ) -> None:
     """回避 Conflicts of interest (SPEC §4): every excluded expert-application pair with rule and evidence."""
     started = time.time()
-    pol = load_policy(policy)
+    pol = policy_as_of(load_policy(policy), as_of)
+    echo(reference_date_line(pol, as_of))
     data, report = load_tables(source, pol, {"experts": experts, "expert_history": history,
                                              "declared_conflicts": declared}, ("applications", "experts"))
     cs = detect_conflicts(data, pol)
@@ -124,7 +133,7 @@ def conflicts(
     paths += write_table(per_app, out, "conflicts_per_application", "各申报可用专家")
     if report.all_issues:
         paths += write_table(report.issues_frame(), out, "import_issues", "导入问题")
-    write_run_record(run_record("conflicts", report.inputs(), pol, {}, started,
+    write_run_record(run_record("conflicts", report.inputs(), pol, {"as_of": pol.as_of_date().isoformat()}, started,
                                 extra={"hits": len(table), "excluded_pairs": int(cs.excluded_matrix().sum())}), out)
     echo_wrote(paths)
     finish(report, allow_partial)
@@ -152,6 +161,16 @@ def parse_declines(items: list[str]) -> list[tuple[str, str, str | None]]:
     return removed
 
 
+def checked_locks(data, pol: Policy, stages, ctx: LockContext) -> None:
+    """Refuse at once, naming ids, the locks no plan could hold (`check_locks`); say which locks
+    are for a stage this run does not plan."""
+    errors, notes = check_locks(data, pol, stages, ctx)
+    for n in notes:
+        echo(f"  注意 note: {n}")
+    if errors:
+        raise UserError("锁定无法满足，未规划 / locks no plan can hold, nothing planned:\n  - " + "\n  - ".join(errors))
+
+
 def assign(
     source: Path = typer.Argument(..., help="A round workbook, or a folder / applications file with the other tables beside it."),
     stage: list[str] = typer.Option([], "--stage", "-s", help="Stage(s) to plan (初审评估/现场考察/认定评审); default all three."),
@@ -162,16 +181,19 @@ def assign(
     lock: list[str] = typer.Option([], "--lock", help="Force a seat: STAGE,EXPERT_ID,APPLICATION_ID (repeatable)."),
     forbid: list[str] = typer.Option([], "--forbid", help="Forbid a seat: STAGE,EXPERT_ID,APPLICATION_ID (repeatable)."),
     policy: Optional[Path] = PolicyOpt,
+    as_of: Optional[str] = AsOfOpt,
     out: Path = OutOpt,
     allow_partial: bool = PartialOpt,
 ) -> None:
     """专家组 Plan expert panels (SPEC §5): conflicts, five categories, loads, chairs; explains infeasibility."""
     started = time.time()
-    pol = load_policy(policy)
+    pol = policy_as_of(load_policy(policy), as_of)
+    echo(reference_date_line(pol, as_of))
     data, report = load_tables(source, pol, {}, ("applications", "experts"))
     params = PlanParams.for_policy(pol, stage or None, seed=seed, randomize=randomize, time_limit=time_limit,
                                    workers=2, include_review=include_review, locks=parse_seats(lock, "lock"),
                                    forbids=parse_seats(forbid, "forbid"))
+    checked_locks(data, pol, params.stages, LockContext(locks=list(params.locks), forbids=list(params.forbids)))
     result = service.plan(data, pol, params, echo=echo, progress=service.echo_progress(echo))
     for line in service.outcome_lines(result):
         echo(line)
@@ -179,7 +201,7 @@ def assign(
     write_run_record(run_record("assignment", report.inputs(), pol,
                                 {"stages": stage or pol.stages.order, "seed": seed, "randomize": randomize,
                                  "time_limit": time_limit, "include_review": include_review,
-                                 "locks": lock, "forbids": forbid}, started,
+                                 "locks": lock, "forbids": forbid, "as_of": pol.as_of_date().isoformat()}, started,
                                 status=result.plan.status, extra=result.record()), out)
     echo_wrote(paths)
     if not result.plan.feasible:

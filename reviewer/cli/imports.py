@@ -20,8 +20,9 @@ def import_round(path: Path = typer.Argument(..., help="Round workbook, folder, 
                                                        "reviewer screen / conflicts)."),
                  round_: str = RoundOpt, db: Optional[str] = DbOpt, user: Optional[str] = UserOpt,
                  allow_partial: bool = typer.Option(False, "--allow-partial",
-                                                    help="Exit 0 even when some rows were rejected.")) -> None:
-    """导入 Import the round's input files into the store (one transaction: all or nothing)."""
+                                                    help="Import the good rows even when some were rejected (exit 0).")) -> None:
+    """导入 Import the round's input files into the store, all or nothing: with rejected rows nothing is
+    imported (exit 1) unless --allow-partial; data that would break a published panel is refused."""
     st = open_store(db)
     u = current_user(user)
     with st.read() as s:
@@ -32,10 +33,14 @@ def import_round(path: Path = typer.Argument(..., help="Round workbook, folder, 
     for i in report.all_issues:
         echo("    " + str(i))
     with st.write() as s:
-        snap = repo.record_import(s, repo.get_round(s, round_), data, report, user=u, source=str(path))
+        try:
+            snap = repo.record_import(s, repo.get_round(s, round_), data, report, user=u, source=str(path),
+                                      allow_partial=allow_partial)
+        except repo.PartialImportError as e:
+            echo(str(e))
+            raise typer.Exit(1) from None
     echo(f"导入 import #{snap.id} into round {round_}: {snap.n_rows} records, {snap.n_errors} errors "
          f"({st.display_url})")
-    if snap.n_errors and not allow_partial:
-        echo(f"有 {snap.n_errors} 条输入错误；已导入成功载入的行。 / {snap.n_errors} input errors: the good rows were "
-             "imported. Fix the file and import again, or pass --allow-partial.")
-        raise typer.Exit(1)
+    if snap.n_errors:
+        echo(f"有 {snap.n_errors} 条输入错误；按 --allow-partial 只导入了正确的行。 / {snap.n_errors} input errors: "
+             "the good rows were imported (--allow-partial).")

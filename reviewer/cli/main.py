@@ -8,7 +8,8 @@ Each command group lives in its own module of reviewer/cli with its commands at 
 - scoring: aggregate, rank (from score tables)
 - centres: evaluate, lifecycle (the pilot centres after recognition)
 - rounds (`round`), imports (`import`), runs (`run`), decisions (lock, forbid, waive, decide),
-  publication (publish, replace, packs), audit (`audit`, reproduce), scores (`scores`): the review store
+  publication (publish, replace, packs), panels (`panels`: published panels), audit (`audit`, reproduce),
+  scores (`scores`): the review store
 - accounts: user, token (the app's accounts and expert links)
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
@@ -21,8 +22,8 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, audit, centres, decisions, files, imports, publication, rounds, runs, scores,
-                          scoring, workspace)
+from reviewer.cli import (accounts, audit, centres, decisions, files, imports, panels, publication, rounds, runs,
+                          scores, scoring, workspace)
 from reviewer.errors import UserError
 
 app = typer.Typer(
@@ -30,7 +31,7 @@ app = typer.Typer(
          "Expert review of manufacturing innovation centre pilots: screening, conflicts, panels, scores, rankings.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
-for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, audit, scores,
+for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
               accounts):
     group.register(app)
 

@@ -10,12 +10,23 @@ from typing import Optional
 import typer
 
 from reviewer.cli.common import DbOpt, RoundOpt, UserOpt, current_user, echo, open_store
+from reviewer.errors import UserError
 from reviewer.exports import write_table
 from reviewer.scoring.quorum import insufficient_lines
+from reviewer.store import repo
 from reviewer.store import runs as store_runs
 
 app = typer.Typer(help="运行 Run screening / conflicts / planning / aggregation on a stored round and "
                        "record the run.", no_args_is_help=True)
+
+
+def echo_reference_date(db: Optional[str], code: str) -> None:
+    """Print the round's reference date (its --as-of, else the policy's, else today) before a run."""
+    with open_store(db).read() as s:
+        r = repo.get_round(s, code)
+        pol = repo.round_policy(r)
+    src = "round --as-of" if r.as_of else "policy meta.as_of" if pol.meta.as_of else "today, 今天"
+    echo(f"参考日期 reference date: {pol.as_of_date().isoformat()} ({src})")
 
 
 def register(main_app: typer.Typer) -> None:
@@ -27,6 +38,7 @@ def register(main_app: typer.Typer) -> None:
 def run_screen(round_: str = RoundOpt, out: Optional[Path] = typer.Option(None, "--out", "-o"),
                db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """形式审查 on the round's latest import, with the staff's needs-review decisions; recorded."""
+    echo_reference_date(db, round_)
     run, res = store_runs.run_screening(open_store(db), round_, user=current_user(user))
     c = res.counts()
     echo(f"run #{run.id} screening: pass {c.get('pass', 0)}, fail {c.get('fail', 0)}, "
@@ -43,6 +55,7 @@ def run_screen(round_: str = RoundOpt, out: Optional[Path] = typer.Option(None, 
 def run_conflicts(round_: str = RoundOpt, out: Optional[Path] = typer.Option(None, "--out", "-o"),
                   db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """回避 on the round's latest import with the staff's waivers; recorded."""
+    echo_reference_date(db, round_)
     run, cs = store_runs.run_conflicts(open_store(db), round_, user=current_user(user))
     echo(f"run #{run.id} conflicts: {run.summary['hits']} hits, {run.summary['excluded_pairs']} excluded pairs")
     if out:
@@ -60,7 +73,17 @@ def run_assign(round_: str = RoundOpt,
                include_review: bool = typer.Option(False, "--include-review"),
                out: Optional[Path] = typer.Option(None, "--out", "-o"),
                db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
-    """专家组 Plan panels from the stored round with its locks, forbids and waivers; recorded."""
+    """专家组 Plan panels from the stored round with its locks, forbids and waivers; recorded. Locks
+    that no plan can hold (after a re-import or a decision) are refused before solving."""
+    echo_reference_date(db, round_)
+    with open_store(db).read() as s:
+        r = repo.get_round(s, round_)
+        errors, notes = repo.planning_lock_check(s, r, stage or repo.round_policy(r).stages.order)
+    for n in notes:
+        echo(f"  注意 note: {n}")
+    if errors:
+        raise UserError("锁定无法满足，未规划（reviewer unlock 解除） / locks no plan can hold, nothing planned "
+                        "(reviewer unlock removes one):\n  - " + "\n  - ".join(errors))
     run, res = store_runs.run_planning(open_store(db), round_, user=current_user(user), stages=stage or None,
                                        seed=seed, randomize=randomize, time_limit=time_limit, workers=workers,
                                        include_review=include_review, echo=echo)

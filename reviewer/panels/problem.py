@@ -149,7 +149,8 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
         rules=base_rules, weights=objective_weights(policy),
         locks=seats(locks, "lock"), forbids=seats(forbids, "forbid"), fixed=seats(fixed, "fixed seat"),
         continuity=seats(continuity, "continuity wish"),
-        application_labels=tuple(f"{a.application_id} {a.name}" for a in apps))
+        application_labels=tuple(f"{a.application_id} {a.name}" for a in apps),
+        expert_labels=tuple(f"{e.expert_id} {e.name}" for e in experts))
     return PlanningInput(problem, experts, apps, stage_names, unavailable)
 
 

@@ -12,22 +12,21 @@ import hashlib
 import json
 import os
 import time
-import tomllib
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reviewer.store import audit
+from reviewer.store import audit, guards
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
-from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
-from reviewer.policy import Policy, load_policy
-from reviewer.resources import DEFAULT_POLICY_PATH
+from reviewer.intake.model import RoundData
+from reviewer.policy import Policy
 from reviewer.store.models import utcnow
+from reviewer.store.snapshots import (data_rows, known_ids, latest_import, load_data, policy_from_text,  # noqa: F401
+                                      import_inputs, import_issues, read_policy_text, row_json)  # re-exported
 from reviewer.store.models import (AnnualEvaluation, Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
                                    Panel, Publication, ReviewDecision, Round, Run, RunSeat, Score, SeatRule, Waiver)
 
@@ -39,27 +38,6 @@ class ConcurrentEditError(UserError):
 # Test hook: slow row-by-row import writes so a test can kill the writer mid-transaction.
 SLOW_WRITE_ENV = "REVIEWER_TEST_SLOW_IMPORT"          # seconds to sleep after each row
 SLOW_WRITE_PROGRESS_ENV = "REVIEWER_TEST_IMPORT_PROGRESS"  # file that gets the count of rows written
-
-
-# ---------------------------------------------------------------- policy snapshots
-
-def policy_from_text(text: str, as_of: str | None = None, source: str = "(stored policy)") -> Policy:
-    """A `Policy` from the stored TOML text (same sha256 as the file it came from), with the round's
-    reference date applied when the text leaves it blank."""
-    try:
-        raw = tomllib.loads(text)
-        pol = Policy(**raw, source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
-    except (tomllib.TOMLDecodeError, ValidationError) as e:
-        raise UserError(f"stored policy {source}: invalid ({e})") from None
-    if as_of and not pol.meta.as_of:
-        pol = pol.model_copy(update={"meta": pol.meta.model_copy(update={"as_of": as_of})})
-    return pol
-
-
-def read_policy_text(path: str | Path | None) -> tuple[str, str]:
-    p = Path(path) if path else DEFAULT_POLICY_PATH
-    load_policy(p)  # validates, with clear messages
-    return p.read_bytes().decode("utf-8"), str(p)
 
 
 # ---------------------------------------------------------------- rounds
@@ -130,34 +108,14 @@ def update_round_settings(s: Session, r: Round, changes: dict[str, Any], *, user
 
 # ---------------------------------------------------------------- imports
 
-_TABLE_TYPES = {"applications": Application, "members": Member, "platforms": Platform, "experts": Expert,
-                "expert_history": HistoryRecord, "declared_conflicts": Declaration}
-
-
-def _row_json(rec) -> dict:
-    return rec.model_dump(mode="json", exclude={"members", "platforms", "history"})
-
-
-def data_rows(data: RoundData) -> list[tuple[str, Any]]:
-    """The linked records of a round as (table, record), in their order."""
-    out: list[tuple[str, Any]] = []
-    for a in data.applications:
-        out.append(("applications", a))
-    for a in data.applications:
-        out += [("members", m) for m in a.members] + [("platforms", p) for p in a.platforms]
-    for e in data.experts:
-        out.append(("experts", e))
-    for e in data.experts:
-        out += [("expert_history", h) for h in e.history]
-    out += [("declared_conflicts", d) for d in data.declarations]
-    return out
-
-
 def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, user: str,
-                  source: str) -> ImportSnapshot:
-    """Store one import: files with hashes, every issue, and the records as used by later runs."""
+                  source: str, allow_partial: bool = True) -> ImportSnapshot:
+    """Store one import: files with hashes, every issue, and the records as used by later runs.
+    Refused (nothing changes) when it would break a published seat (`check_import`), and, unless
+    `allow_partial` (the app imports the good rows and shows the bad ones), when any row was rejected."""
     if not data.applications and not data.experts:
         raise UserError(f"{source}: nothing to import (no applications and no experts were loaded)")
+    check_import(s, r, data, report, allow_partial=allow_partial)
     issues = report.all_issues
     snap = ImportSnapshot(round_id=r.id, source=source, created_by=user, n_issues=len(issues),
                           n_errors=sum(1 for i in issues if i.severity == "error"))
@@ -169,7 +127,7 @@ def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *
     for i in issues:
         d = i.as_dict()
         s.add(ImportIssueRow(import_id=snap.id, **d))
-    rows = [{"import_id": snap.id, "table_name": t, "seq": k, "source_row": rec.row, "data": _row_json(rec)}
+    rows = [{"import_id": snap.id, "table_name": t, "seq": k, "source_row": rec.row, "data": row_json(rec)}
             for k, (t, rec) in enumerate(data_rows(data))]
     snap.n_rows = len(rows)
     delay = float(os.environ.get(SLOW_WRITE_ENV, "0") or 0)
@@ -194,55 +152,34 @@ def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *
     return snap
 
 
-def latest_import(s: Session, r: Round) -> ImportSnapshot:
-    snap = s.execute(select(ImportSnapshot).where(ImportSnapshot.round_id == r.id)
-                     .order_by(ImportSnapshot.id.desc()).limit(1)).scalar_one_or_none()
-    if snap is None:
-        raise UserError(f"round {r.code} has no imported data yet (reviewer import --round {r.code} FILE)")
-    return snap
+class PartialImportError(UserError):
+    """An import with rejected rows, refused because partial imports were not allowed: nothing changed."""
 
 
-def import_inputs(s: Session, import_id: int) -> list[dict]:
-    return [{"table": f.table_name, "file": f.file_name, "sheet": f.sheet, "sha256": f.sha256, "rows": f.rows,
-             "loaded": f.loaded}
-            for f in s.execute(select(ImportFile).where(ImportFile.import_id == import_id)
-                               .order_by(ImportFile.id)).scalars()]
+def active_published_seats(s: Session, r: Round) -> pd.DataFrame:
+    """The active seats of every published stage of the round (stage, application_id, expert_id, ...)."""
+    frames = [published_seats(s, r, p.stage) for p in
+              s.execute(select(Publication).where(Publication.round_id == r.id).order_by(Publication.id)).scalars()]
+    return pd.concat(frames, ignore_index=True) if frames else published_seats(s, r, "")
 
 
-def load_data(s: Session, import_id: int, waivers: Iterable[dict] = ()) -> RoundData:
-    """Rebuild the round's records from a stored import (no input file needed); staff `waivers`
-    (dicts with expert_id, application_id, rule, reason) join as 豁免 declarations."""
-    by_table: dict[str, list] = {t: [] for t in _TABLE_TYPES}
-    for row in s.execute(select(ImportRow).where(ImportRow.import_id == import_id).order_by(ImportRow.seq)).scalars():
-        rec = _TABLE_TYPES[row.table_name].model_validate({**row.data, "row": row.source_row})
-        by_table[row.table_name].append(rec)
-    members: dict[str, list] = {}
-    for m in by_table["members"]:
-        members.setdefault(m.application_id, []).append(m)
-    platforms: dict[str, list] = {}
-    for p in by_table["platforms"]:
-        platforms.setdefault(p.application_id, []).append(p)
-    history: dict[str, list] = {}
-    for h in by_table["expert_history"]:
-        history.setdefault(h.expert_id, []).append(h)
-    apps = tuple(a.model_copy(update={"members": tuple(members.get(a.application_id, ())),
-                                      "platforms": tuple(platforms.get(a.application_id, ()))})
-                 for a in by_table["applications"])
-    experts = tuple(e.model_copy(update={"history": tuple(history.get(e.expert_id, ()))})
-                    for e in by_table["experts"])
-    decl = list(by_table["declared_conflicts"])
-    for w in waivers:
-        decl.append(Declaration(application_id=w["application_id"], expert_id=w["expert_id"], kind="豁免",
-                                declared_by="工作人员", reason=w["reason"], rule=w["rule"]))
-    return RoundData(applications=apps, experts=experts, declarations=tuple(decl))
-
-
-def import_issues(s: Session, import_id: int) -> pd.DataFrame:
-    rows = [{"severity": i.severity, "file": i.file, "sheet": i.sheet, "row": i.row, "column": i.column,
-             "value": i.value, "expected": i.expected}
-            for i in s.execute(select(ImportIssueRow).where(ImportIssueRow.import_id == import_id)
-                               .order_by(ImportIssueRow.id)).scalars()]
-    return pd.DataFrame(rows, columns=["severity", "file", "sheet", "row", "column", "value", "expected"])
+def check_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, allow_partial: bool) -> None:
+    """What `record_import` refuses, before anything is written: rows rejected (unless
+    `allow_partial`, PartialImportError), and, whatever `allow_partial`, data that would break a
+    published seat (`guards.import_breaks`: an application or expert gone, an expert no longer
+    drawable, a new conflict with a published seat), listed with ids."""
+    broken = guards.import_breaks(data, round_policy(r), active_published_seats(s, r), waivers(s, r))
+    if broken:
+        shown = broken[:30] + ([f"… 另有 {len(broken) - 30} 项 and {len(broken) - 30} more"] if len(broken) > 30 else [])
+        raise UserError(f"导入会破坏已发布的专家组，未导入 / this import would break published panels of round {r.code}; "
+                        "nothing was imported (a published panel changes only through reviewer replace):\n  "
+                        + "\n  ".join(shown))
+    n_err = sum(1 for i in report.all_issues if i.severity == "error")
+    if n_err and not allow_partial:
+        raise PartialImportError(f"有 {n_err} 条输入错误，未导入任何数据，批次 {r.code} 的数据保持不变。修正文件后重新导入，或加 "
+                                 f"--allow-partial 只导入正确的行。 / {n_err} input errors: nothing was imported, round "
+                                 f"{r.code} is unchanged. Fix the file and import again, or pass --allow-partial to "
+                                 "import the good rows only.")
 
 
 # ---------------------------------------------------------------- staff decisions (audited)
@@ -254,6 +191,8 @@ def waivers(s: Session, r: Round) -> list[dict]:
 
 def add_waiver(s: Session, r: Round, expert_id: str, application_id: str, rule: str, *, reason: str,
                user: str) -> Waiver:
+    """Waive a conflict of a waivable rule for one pair (audited): refused when the rule is not waivable,
+    there is no reason, or the pair has no hit of that rule (`guards.check_conflict_exists`)."""
     pol = round_policy(r)
     if rule not in pol.conflicts.waivable_rules:
         raise UserError(f"rule {rule} cannot be waived; waivable rules: {', '.join(pol.conflicts.waivable_rules)} "
@@ -261,6 +200,7 @@ def add_waiver(s: Session, r: Round, expert_id: str, application_id: str, rule: 
     if not reason.strip():
         raise UserError("a waiver needs a reason (--reason)")
     _check_ids(s, r, experts=[expert_id], applications=[application_id])
+    guards.check_conflict_exists(load_data(s, latest_import(s, r).id), pol, expert_id, application_id, rule)
     w = Waiver(round_id=r.id, expert_id=expert_id, application_id=application_id, rule=rule, reason=reason,
                created_by=user)
     s.add(w)
@@ -279,21 +219,89 @@ def seat_rules(s: Session, r: Round) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
+def lock_context(s: Session, r: Round) -> guards.LockContext:
+    """What a new lock or forbid of the round meets: decisions, waivers, seat rules, published seats."""
+    rules = seat_rules(s, r)
+    pubs = active_published_seats(s, r)
+    return guards.LockContext(decisions=review_overrides(s, r), waivers=waivers(s, r), locks=rules["lock"],
+                              forbids=rules["forbid"], published_stages=set(pubs["stage"]),
+                              published_seats=list(pubs[["stage", "expert_id", "application_id"]]
+                                                   .itertuples(index=False, name=None)))
+
+
+def planning_lock_check(s: Session, r: Round, stages: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(errors, notes) of the round's active locks before planning `stages` (`guards.check_locks`
+    on the latest import: a lock no plan can hold now, or one of a stage not planned)."""
+    return guards.check_locks(load_data(s, latest_import(s, r).id), round_policy(r), stages, lock_context(s, r))
+
+
 def add_seat_rule(s: Session, r: Round, kind: str, stage: str, expert_id: str, application_id: str, *,
-                  reason: str, user: str) -> SeatRule:
+                  reason: str, user: str, notes: list[str] | None = None) -> SeatRule:
+    """Lock (force) or forbid one seat (audited). A lock is checked at once against the round
+    (`guards.lock_findings`: conflicts, screening, availability, composition, load, stage
+    independence) and refused naming ids when no plan could hold it; what only the whole plan can
+    tell is appended to `notes`. A seat that is already locked/forbidden, or a stage already
+    published, is refused."""
     if kind not in ("lock", "forbid"):
         raise ValueError(kind)
     if not reason.strip():
         raise UserError(f"a {kind} needs a reason (--reason): Chinese rules require a reason for any manual pick")
     round_policy(r).stage(stage)
     _check_ids(s, r, experts=[expert_id], applications=[application_id])
-    x = SeatRule(round_id=r.id, kind=kind, stage=stage, expert_id=expert_id, application_id=application_id,
-                 reason=reason, created_by=user)
-    s.add(x)
+    seat = (stage, expert_id, application_id)
+    ctx = lock_context(s, r)
+    mine, other = (ctx.locks, ctx.forbids) if kind == "lock" else (ctx.forbids, ctx.locks)
+    if seat in mine:
+        raise UserError(f"{stage} {expert_id} × {application_id} is already {'locked' if kind == 'lock' else 'forbidden'}")
+    if seat in other:
+        undo = "unforbid" if kind == "lock" else "unlock"
+        raise UserError(f"{stage} {expert_id} × {application_id} 已被{'禁止' if kind == 'lock' else '锁定'} / is "
+                        f"{'forbidden' if kind == 'lock' else 'locked'}: reviewer {undo} first")
+    if kind == "lock":
+        errors, warnings = guards.lock_findings(load_data(s, latest_import(s, r).id), round_policy(r), stage,
+                                                expert_id, application_id, ctx)
+        if errors:
+            raise UserError(f"不能锁定 cannot lock {stage} {expert_id} × {application_id}:\n  - " + "\n  - ".join(errors))
+        if notes is not None:
+            notes += warnings
+    elif stage in ctx.published_stages:
+        raise UserError(f"{stage} 已发布 is published: a forbid no longer applies (reviewer replace changes a panel)")
+    x = s.execute(select(SeatRule).where(SeatRule.round_id == r.id, SeatRule.kind == kind, SeatRule.stage == stage,
+                                         SeatRule.expert_id == expert_id, SeatRule.application_id == application_id)
+                  ).scalar_one_or_none()
+    if x is None:   # one row per seat and kind: a removed rule is made active again
+        x = SeatRule(round_id=r.id, kind=kind, stage=stage, expert_id=expert_id, application_id=application_id,
+                     reason=reason, created_by=user)
+        s.add(x)
+    else:
+        x.active, x.reason, x.created_by, x.created_at = True, reason, user, utcnow()
     s.flush()
     audit.record(s, user=user, action=kind, reason=reason, round_code=r.code,
                  entity=f"{stage} {expert_id} × {application_id}", before=None,
                  after={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id})
+    return x
+
+
+def remove_seat_rule(s: Session, r: Round, kind: str, stage: str, expert_id: str, application_id: str, *,
+                     reason: str, user: str) -> SeatRule:
+    """Remove an active lock or forbid (audited as seat_rule.remove, reason required)."""
+    if kind not in ("lock", "forbid"):
+        raise ValueError(kind)
+    if not reason.strip():
+        raise UserError(f"removing a {kind} needs a reason (--reason)")
+    x = s.execute(select(SeatRule).where(SeatRule.round_id == r.id, SeatRule.kind == kind, SeatRule.stage == stage,
+                                         SeatRule.expert_id == expert_id, SeatRule.application_id == application_id,
+                                         SeatRule.active)).scalar_one_or_none()
+    if x is None:
+        have = [f"{a} {b} × {c}" for a, b, c in seat_rules(s, r)[kind]]
+        raise UserError(f"no active {kind} of {stage} {expert_id} × {application_id} in round {r.code}; active "
+                        f"{kind}s: {', '.join(have) or 'none'}")
+    x.active = False
+    s.flush()
+    audit.record(s, user=user, action="seat_rule.remove", reason=reason, round_code=r.code,
+                 entity=f"{stage} {expert_id} × {application_id}",
+                 before={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id,
+                         "reason": x.reason, "by": x.created_by}, after=None)
     return x
 
 
@@ -304,12 +312,14 @@ def review_overrides(s: Session, r: Round) -> dict[tuple[str, str], tuple[str, s
 
 def decide_review(s: Session, r: Round, application_id: str, rule: str, decision: str, *, reason: str, user: str,
                   expected_version: int | None = None) -> ReviewDecision:
-    """Staff decide a needs-review check (pass / fail). Changing a decision needs the version read."""
+    """Staff decide a needs-review check (pass / fail); a check computed as pass or fail is refused
+    (`guards.decision_target`: the data decides it). Changing a decision needs the version read."""
     if decision not in ("pass", "fail"):
         raise UserError(f"decision {decision!r}: expected pass or fail")
     if not reason.strip():
         raise UserError("a needs-review decision needs a reason (--reason)")
     _check_ids(s, r, applications=[application_id])
+    guards.decision_target(load_data(s, latest_import(s, r).id), round_policy(r), application_id, rule)
     cur = s.execute(select(ReviewDecision).where(ReviewDecision.round_id == r.id,
                                                  ReviewDecision.application_id == application_id,
                                                  ReviewDecision.rule == rule)).scalar_one_or_none()
@@ -336,12 +346,14 @@ def decide_review(s: Session, r: Round, application_id: str, rule: str, decision
     return cur
 
 
+def rounds_with_expert(s: Session, expert_id: str) -> list[str]:
+    """Codes of the rounds whose latest import lists `expert_id`."""
+    return [r.code for r in list_rounds(s) if expert_id in (known_ids(s, r) or (set(), set()))[0]]
+
+
 def _check_ids(s: Session, r: Round, experts: Iterable[str] = (), applications: Iterable[str] = ()) -> None:
-    snap = latest_import(s, r)
-    rows = s.execute(select(ImportRow.table_name, ImportRow.data).where(
-        ImportRow.import_id == snap.id, ImportRow.table_name.in_(("experts", "applications")))).all()
-    known_e = {d["expert_id"] for t, d in rows if t == "experts"}
-    known_a = {d["application_id"] for t, d in rows if t == "applications"}
+    latest_import(s, r)
+    known_e, known_a = known_ids(s, r)
     for e in experts:
         if e not in known_e:
             raise UserError(f"unknown expert id {e!r} in round {r.code}")
