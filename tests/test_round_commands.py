@@ -333,7 +333,7 @@ def test_panels_lists_published_panels_with_names_status_and_replacements(demo, 
         data = repo.load_data(s, repo.latest_import(s, repo.get_round(s, "2026")).id)
     name = data.expert(first["expert_id"]).name
     assert f"{first['expert_id']} {name}" in out and data.application(first["application_id"]).name in out
-    assert f"replaced by ZJ0399" in out and f"replaces {first['expert_id']}" in out
+    assert "replaced by ZJ0399" in out and f"replaces {first['expert_id']}" in out
     assert f"{site['application_id'].nunique()} panels, {len(site)} active seats, 1 replaced" in out
     table = pd.read_csv(tmp_path / "专家组.csv", dtype=str)
     assert (tmp_path / "专家组.xlsx").exists() and len(table) == len(site) + 1

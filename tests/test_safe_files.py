@@ -219,7 +219,7 @@ def test_audit_export_holds_no_formula_from_input(tmp_path):
     st = demo_store(f"sqlite:///{tmp_path / 'r.sqlite'}")
     with st.write() as s:
         r = repo.get_round(s, "2026")
-        repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0001", "GX2026-003", reason='=HYPERLINK("http://x","点击")',
+        repo.add_seat_rule(s, r, "lock", "初审评估", "ZJ0023", "GX2026-003", reason='=HYPERLINK("http://x","点击")',
                            user="@张三")
     out = tmp_path / "out"
     with st.read() as s:
