@@ -265,3 +265,18 @@ def test_publishing_a_stage_that_breaks_stage_independence_with_a_published_one_
         assert repo.publication(s, repo.get_round(s, "2026"), RECOG) is None
     with st.write() as s:   # the run planned with 现场考察 (run 1) keeps every rule and publishes
         publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run_id, user="张三", reason="发布")
+
+
+def test_alternates_are_of_the_panel_and_leave_out_who_declined():
+    """候补 of a panel are experts for THIS stage's panel: never the expert who declined, never a
+    member of the panel, never someone on the same application's panel in another stage."""
+    import pandas as pd
+    from reviewer.panels.service import RepairResult
+    alts = pd.DataFrame([
+        {"stage": "现场考察", "application_id": "A1", "rank": 1, "expert_id": "E9"},
+        {"stage": "现场考察", "application_id": "A1", "rank": 2, "expert_id": "E1"},
+        {"stage": "认定评审", "application_id": "A1", "rank": 1, "expert_id": "E7"},
+        {"stage": "现场考察", "application_id": "A2", "rank": 1, "expert_id": "E8"}])
+    rep = RepairResult(None, pd.DataFrame(), pd.DataFrame(), alts, 1)
+    assert rep.alternates_of("现场考察", "A1", exclude=["E1"]) == ["E9"]
+    assert rep.alternates_of("认定评审", "A1") == ["E7"]

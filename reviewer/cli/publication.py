@@ -65,7 +65,7 @@ def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
         if new is None:
             new, rep = replacement.pick_replacement(s, r, stage, application, old)
             pick = rep.changes[rep.changes["change"] == "added"].iloc[0]
-            alts = rep.alternates[rep.alternates["application_id"] == application]["expert_id"].head(5).tolist()
+            alts = rep.alternates_of(stage, application, exclude=[old, new])[:5]
             first = f"{pick['expert_id']} {pick['expert_name']} ({pick['category']})"
             echo(f"修复 the solver picks {first if new == pick['expert_id'] else new + ' (候补 alternate: ' + first}"
                  f"{'' if new == pick['expert_id'] else ' breaks a hard rule of the round)'}"

@@ -382,6 +382,13 @@ class RepairResult:
     alternates: pd.DataFrame    # 候补: ranked alternates per panel
     changed_seats: int
 
+    def alternates_of(self, stage: str, application_id: str, exclude: Iterable[str] = ()) -> list[str]:
+        """Ranked alternates (expert ids) of one panel (this stage's panel only, not the same
+        application's panels in other stages), leaving out `exclude` (e.g. who declined)."""
+        a = self.alternates
+        ids = a.loc[(a["stage"] == stage) & (a["application_id"] == application_id), "expert_id"].tolist()
+        return [e for e in ids if e not in set(exclude)]
+
 
 def repair_round(inp: PlanningInput, plan: Plan, removed: Iterable[tuple[str, str, str | None]],
                  time_limit: float = 30.0) -> RepairResult:

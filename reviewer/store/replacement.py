@@ -282,7 +282,7 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
         lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
         raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
                         f"{lines}. Apply it seat by seat with --new")
-    alts = rep.alternates[rep.alternates["application_id"] == application_id]["expert_id"].tolist()
+    alts = rep.alternates_of(stage, application_id, exclude=[old_expert])
     refusals = []
     for candidate in dict.fromkeys([str(added.iloc[0]["expert_id"]), *map(str, alts)]):
         after = seats.copy()
