@@ -153,3 +153,19 @@ def test_staff_override_of_needs_review_is_recorded():
 def test_thresholds_come_from_the_policy():
     p = P.model_copy(update={"eligibility": P.eligibility.model_copy(update={"min_invention_patents": 3})})
     assert {c.rule: c for c in screen_application(application(invention_patents_valid=2), p)}["E4"].outcome == Outcome.FAIL
+
+
+def test_a_staff_decision_applies_to_needs_review_checks_only():
+    """A decision made while E1 needed review must not overturn E1 after a re-import made it a plain
+    fail (or pass): the computed outcome stands and the stale decision is named as not applied."""
+    from reviewer.screening.eligibility import screen
+    from tests.factories import application, policy, round_data
+    pol = policy()
+    uni = application("A1", lead_unit_type="高校")                 # E1 needs review
+    low = application("A2", revenue_y1=1, revenue_y2=1, revenue_y3=1)   # E1 computed fail
+    decisions = {("A1", "E1"): ("pass", "高校牵头，营收条件不适用"), ("A2", "E1"): ("pass", "旧复核意见")}
+    res = screen(round_data([uni, low], []), pol, decisions)
+    e1 = res.checks.set_index(["application_id", "rule"])
+    assert e1.loc[("A1", "E1"), "outcome"] == "pass" and "staff decision" in e1.loc[("A1", "E1"), "reason"]
+    assert e1.loc[("A2", "E1"), "outcome"] == "fail"
+    assert "not applied" in e1.loc[("A2", "E1"), "reason"]

@@ -57,9 +57,17 @@ def test_store_records_and_the_file_mode_plan_the_same_seats():
 
 def test_staff_decisions_reach_screening_and_no_eligible_application_is_a_clear_error():
     data = small_round()
+    # university-led applications: E1 (revenue) needs review, so the staff decide it
+    data = data.model_copy(update={"applications": [a.model_copy(update={"lead_unit_type": "高校"})
+                                                    for a in data.applications]})
+    with pytest.raises(UserError, match="nothing to plan"):      # needs review is not eligible
+        plan(data, P, PlanParams.for_policy(P, time_limit=5))
     failed = [(a.application_id, "E1", "fail", "复核不通过") for a in data.applications]
     with pytest.raises(UserError, match="nothing to plan"):
         plan(data, P, PlanParams.for_policy(P, time_limit=5, review_decisions=failed))
+    passed = [(a.application_id, "E1", "pass", "高校牵头，营收条件不适用") for a in data.applications]
+    res = plan(data, P, PlanParams.for_policy(P, time_limit=20, review_decisions=passed))
+    assert res.plan.feasible and set(res.panels["application_id"]) == {a.application_id for a in data.applications}
 
 
 def test_the_checker_accepts_a_plan_read_back_and_names_a_broken_rule():

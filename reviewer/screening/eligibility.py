@@ -221,7 +221,9 @@ class ScreeningResult:
 
 def screen(data: RoundData, policy: Policy, overrides: dict[tuple[str, str], tuple[str, str]] | None = None) -> ScreeningResult:
     """Screen every application. `overrides` maps (application_id, rule) to (outcome, reason): staff
-    decisions on needs-review items, recorded beside the computed outcome."""
+    decisions on needs-review items, recorded beside the computed outcome. A decision applies only to
+    a check computed as needs-review: one made earlier on a check that the data now decide (after a
+    re-import) is not applied, and the check's reason says so."""
     overrides = overrides or {}
     rows, summary = [], []
     for app in data.applications:
@@ -229,7 +231,11 @@ def screen(data: RoundData, policy: Policy, overrides: dict[tuple[str, str], tup
         final = []
         for c in checks:
             o = overrides.get((app.application_id, c.rule))
-            if o is not None:
+            if o is not None and c.outcome != Outcome.REVIEW:
+                c = Check(c.application_id, c.rule, c.name_zh, c.name_en, c.outcome, c.evidence, c.threshold,
+                          f"{c.reason}{'；' if c.reason else ''}人工复核意见未采用：该项现由数据判定为{c.outcome.zh} / "
+                          f"staff decision '{o[0]}' not applied: the data now decide this check ({c.outcome.value})")
+            elif o is not None:
                 c = Check(c.application_id, c.rule, c.name_zh, c.name_en, Outcome(o[0]), c.evidence, c.threshold,
                           f"人工复核 staff decision: {o[1]} (原结果 computed: {c.outcome.value})")
             final.append(c)
