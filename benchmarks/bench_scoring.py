@@ -1,6 +1,6 @@
 """Scoring benchmark: 1,000,000 scores (10,000 applications x 100 experts each).
 
-    /work/venv/bin/python benchmarks/bench_scoring.py [--resamples 1000] [--quick]
+    python benchmarks/bench_scoring.py [--resamples 1000] [--quick]
 
 Synthetic design: 500 panels of 20 applications; each panel has 100 experts drawn from a pool of
 3,000 and every panel expert scores every application of the panel (sparse overall: each

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
+
+import pandas as pd
 
 from reviewer.intake.credit_code import make_credit_code
 from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
@@ -67,3 +70,22 @@ def declaration(**kw) -> Declaration:
 
 def round_data(apps=(), experts=(), declarations=()) -> RoundData:
     return RoundData(applications=tuple(apps), experts=tuple(experts), declarations=tuple(declarations))
+
+
+def write_csv(path, rows, header):
+    """A CSV file of `rows` under `header` (UTF-8 with BOM, as Excel writes it)."""
+    pd.DataFrame(rows, columns=list(header)).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def totals_rows(apps=("GX2026-001", "GX2026-002"), base=80):
+    """Totals-only score rows (application, expert, total): five experts per application."""
+    return [(a, f"ZJ{e:04d}", base - 5 * i + e) for i, a in enumerate(apps) for e in range(1, 6)]
+
+
+def stdout_table(out: str) -> pd.DataFrame:
+    """The CSV a command printed (its stdout), without the log lines around it."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("application_id", "panel")))
+    end = next((i for i in range(start + 1, len(lines)) if "," not in lines[i]), len(lines))
+    return pd.read_csv(io.StringIO("\n".join(lines[start:end])))

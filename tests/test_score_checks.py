@@ -4,7 +4,6 @@
 criterion check against rejecting names)."""
 from __future__ import annotations
 
-import io
 import re
 
 import pandas as pd
@@ -13,27 +12,13 @@ from openpyxl import load_workbook
 from reviewer.policy import load_policy
 from reviewer.scoring.scoresheets import SHEET, TOTAL, read_score_sheet, write_score_sheet
 from reviewer.store import repo
+from tests.factories import stdout_table, totals_rows, write_csv
 from tests.test_store_support import DEMO, demo_store, run_cli
 
 POL = load_policy()
 CRIT = POL.rubric.criteria
 
 
-def write_csv(path, rows, header):
-    pd.DataFrame(rows, columns=list(header)).to_csv(path, index=False, encoding="utf-8-sig")
-    return path
-
-
-def totals_rows(apps=("GX2026-001", "GX2026-002"), base=80):
-    return [(a, f"ZJ{e:04d}", base - 5 * i + e) for i, a in enumerate(apps) for e in range(1, 6)]
-
-
-def stdout_table(out: str) -> pd.DataFrame:
-    """The CSV a command printed (its stdout), without the log lines around it."""
-    lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(("application_id", "panel")))
-    end = next((i for i in range(start + 1, len(lines)) if "," not in lines[i]), len(lines))
-    return pd.read_csv(io.StringIO("\n".join(lines[start:end])))
 
 
 # ---------------------------------------------------------------- item 6: totals range-checked
