@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from reviewer import __version__
@@ -52,7 +53,9 @@ class Formula(str):
 def safe_text(text: str) -> str:
     """`text` as a spreadsheet shows it, never run: prefixed with ``'`` when it begins with ``=``, ``+``,
     ``-``, ``@``, tab or CR (OWASP "CSV injection"), unless it is a plain number such as ``-1.5``;
-    CR and CRLF line breaks inside become LF."""
+    CR and CRLF line breaks inside become LF; other control characters (which a workbook cannot hold)
+    are dropped."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)    # keeps tab, LF and CR
     if text[:1] in DANGEROUS_LEADS and not _PLAIN_NUMBER.fullmatch(text):
         text = "'" + text
     # A bare CR is not quoted by the CSV writer, and a reader takes it as a new row (whose first

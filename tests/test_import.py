@@ -171,3 +171,24 @@ def test_template_round_trips(tmp_path):
     for t in schema.TABLES.values():
         loaded = load_table(path, t, P)
         assert loaded.issues == [] and loaded.records == []
+
+
+def test_absurdly_large_numbers_are_rejected_not_stored_as_infinity():
+    """A 400-digit amount would become float('inf') and decide screening; a 400-digit count is no
+    count. Both are cell errors naming what was expected."""
+    from reviewer.intake.io import CellError
+    money = schema.Column("revenue_y1", "近三年销售收入_第1年", "money")
+    count = schema.Column("invention_patents_valid", "有效发明专利数", "int")
+    with pytest.raises(CellError, match="at most"):
+        parse_cell("9" * 400, money)
+    with pytest.raises(CellError, match="at most"):
+        parse_cell("9" * 400, count)
+    assert parse_cell("1.2亿", money) == 1.2e8 and parse_cell("12", count) == 12
+
+
+def test_control_characters_are_removed_from_input_text():
+    """Text cells never carry control characters (a terminal escape, BEL, NUL) into the round: they
+    would reach the terminal, the app and every output file."""
+    name = schema.Column("name", "创新中心名称")
+    assert parse_cell("甲\x1b[31m乙\x07\x00", name) == "甲[31m乙"
+    assert parse_cell("第一行\n第二行\t备注", name) == "第一行\n第二行\t备注"

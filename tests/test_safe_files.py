@@ -357,3 +357,18 @@ def test_every_table_of_the_evaluation_has_chinese_headers(poisoned, tmp_path, c
     for csv_path in sorted(tmp_path.glob("*.csv")):
         first = pd.read_excel(csv_path.with_suffix(".xlsx"))
         assert [c for c in first.columns if ENGLISH_KEY.fullmatch(str(c))] == [], csv_path.stem
+
+
+def test_control_characters_in_input_text_never_crash_a_writer(tmp_path):
+    """A name with a control character (BEL, ESC, NUL …) is written readably, without the control
+    character: Excel cannot hold them and openpyxl refuses them."""
+    import openpyxl
+    from reviewer.exports import write_table
+    df = pd.DataFrame({"name": ['=HYPERLINK("http://x","点击")\x07\x1b', "甲\x00乙\x0b丙"], "n": [1, 2]})
+    paths = write_table(df, tmp_path, "t")
+    ws = openpyxl.load_workbook(next(p for p in paths if p.suffix == ".xlsx")).worksheets[0]
+    cells = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "'=HYPERLINK(\"http://x\",\"点击\")" in cells and "甲乙丙" in cells
+    text = next(p for p in paths if p.suffix == ".csv").read_text(encoding="utf-8-sig")
+    assert "\x07" not in text and "\x00" not in text and "甲乙丙" in text
+    assert folder_problems(tmp_path) == []

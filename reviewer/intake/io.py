@@ -214,6 +214,13 @@ def is_blank(v: Any) -> bool:
     return isinstance(v, str) and v.strip().lower() in _EMPTY
 
 
+# C0 control characters other than tab and line breaks, and DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Beyond these a value is a typing error, not data (a float would even turn a huge amount into inf).
+MAX_MONEY = Decimal(10) ** 15
+MAX_COUNT = 10**9
+
+
 class CellError(ValueError):
     pass
 
@@ -247,11 +254,14 @@ def parse_cell(v: Any, col: Column) -> Any:
         if isinstance(v, float) and v.is_integer():
             v = int(v)  # an id typed as a number in Excel
         s = unicodedata.normalize("NFKC", str(v)).strip() if t == "credit_code" else str(v).strip()
+        s = CONTROL_CHARACTERS.sub("", s)   # a terminal escape or NUL is never data
         return s.upper() if t == "credit_code" else s
     if t == "money":
         d = _parse_number(v, "an amount in yuan (a number, e.g. 120000000, 1.2亿 or 12000万)")
         if d < 0:
             raise CellError("a non-negative amount in yuan")
+        if d > MAX_MONEY:
+            raise CellError(f"an amount in yuan of at most {MAX_MONEY:.0e} (1000万亿)")
         return float(d)
     if t == "float":
         return float(_parse_number(v, "a number"))
@@ -261,6 +271,8 @@ def parse_cell(v: Any, col: Column) -> Any:
             raise CellError("a whole number")
         if d < 0:
             raise CellError("a whole number >= 0")
+        if d > MAX_COUNT:
+            raise CellError(f"a whole number of at most {MAX_COUNT:,}")
         return int(d)
     if t == "bool":
         s = str(v).strip().lower()
