@@ -6,10 +6,12 @@ import io
 import random
 
 import pandas as pd
+from openpyxl import load_workbook
 
 from reviewer.intake.credit_code import make_credit_code
 from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
 from reviewer.policy import Policy, load_policy
+from reviewer.scoring.scoresheets import SHEET, criterion_header
 
 AS_OF = dt.date(2026, 11, 1)
 _rng = random.Random(7)
@@ -89,3 +91,26 @@ def stdout_table(out: str) -> pd.DataFrame:
     start = next(i for i, line in enumerate(lines) if line.startswith(("application_id", "panel")))
     end = next((i for i in range(start + 1, len(lines)) if "," not in lines[i]), len(lines))
     return pd.read_csv(io.StringIO("\n".join(lines[start:end])))
+
+
+def fill_score_sheet(path, rng: random.Random, policy: Policy | None = None, skip=()) -> int:
+    """Fill a score sheet of the packs as an expert would: every criterion of every listed application
+    gets a plausible score (0 to the criterion's maximum, in half points; the expert's view of the
+    application's quality drawn per row), the total formula is left as it is. Applications in `skip`
+    stay blank (not scored). Returns the number of rows filled."""
+    policy = policy or load_policy()
+    wb = load_workbook(path)
+    ws = wb[SHEET]
+    header = [c.value for c in ws[2]]
+    cols = {c.id: header.index(criterion_header(c)) + 1 for c in policy.rubric.criteria}
+    filled, r = 0, 3
+    while ws.cell(r, 1).value and not str(ws.cell(r, 1).value).startswith("说明"):
+        if str(ws.cell(r, 1).value) not in skip:
+            quality = rng.uniform(0.45, 0.95)
+            for c in policy.rubric.criteria:
+                x = min(c.max, max(0.0, c.max * rng.gauss(quality, 0.1)))
+                ws.cell(r, cols[c.id]).value = round(x * 2) / 2
+            filled += 1
+        r += 1
+    wb.save(path)
+    return filled

@@ -152,6 +152,10 @@ def test_scores_import_rejects_duplicate_and_unknown_criteria(tmp_path, capsys):
     assert code == 1, out
     assert f"row {len(CRIT) + 3}, column '评分项' (criterion): value 'Z9'" in out
     assert f"row {len(CRIT) + 2}, column '评分项' (criterion): value 'A1'" in out
+    with st.read() as s:      # all or nothing: rejected rows store nothing ...
+        assert repo.scores_frame(s, repo.get_round(s, "2026"), "现场考察").empty
+    code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, str(f), "--allow-partial"], capsys)
+    assert code == 0, out     # ... unless --allow-partial, which keeps the good rows
     with st.read() as s:
         stored = repo.scores_frame(s, repo.get_round(s, "2026"), "现场考察")
     assert sorted(stored["criterion"]) == sorted(c.id for c in CRIT if c.id != "A1")

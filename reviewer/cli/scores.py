@@ -17,7 +17,7 @@ from reviewer.cli.common import DbOpt, ReasonOpt, RoundOpt, UserOpt, current_use
 from reviewer.errors import UserError
 from reviewer.exports import csv_text, write_table
 from reviewer.policy import Policy
-from reviewer.scoring.scoresheets import import_score_sheets
+from reviewer.scoring.scoresheets import blank_sheets_line, import_score_sheets
 from reviewer.scoring.scoretable import read_table, validate_scores
 from reviewer.store import repo
 
@@ -37,8 +37,10 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
                   round_: str = RoundOpt, stage: Optional[str] = typer.Option(None, "--stage", "-s",
                                                                                help="Stage of long tables without a 阶段 column."),
                   db: Optional[str] = DbOpt, user: Optional[str] = UserOpt,
-                  allow_partial: bool = typer.Option(False, "--allow-partial")) -> None:
-    """Store submitted scores, checked against the published assignment; a resubmission voids the old score."""
+                  allow_partial: bool = typer.Option(False, "--allow-partial",
+                                                     help="Store the good rows even when some are rejected.")) -> None:
+    """Store submitted scores, checked against the published assignment; a resubmission voids the old score.
+    All or nothing: a rejected row stores nothing unless --allow-partial; blank sheets are named."""
     st = open_store(db)
     u = current_user(user)
     with st.read() as s:
@@ -49,20 +51,33 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
     if assign.empty:
         raise UserError(f"round {round_} has no published assignment: scores are checked against it")
     assign = assign.assign(status=assign["status"].map({"active": "active", "replaced": "replaced"}))
-    frames, problems = [], []
+    frames, problems, blank = [], [], []
     for f in files:
-        df, errs = read_scores(f, pol, assign, stage)
+        df, errs, empty = read_scores(f, pol, assign, stage)
         frames.append(df)
         problems += errs
+        blank += empty
     for p in problems:
         echo("  " + p)
+    if blank:
+        echo(blank_sheets_line(blank))
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    errors = [p for p in problems if p.startswith("ERROR")]
+    if errors and not allow_partial:
+        echo(f"{len(errors)} 行评分被拒绝，未导入任何评分（改正后重新导入，或 --allow-partial 只导入正确的行） / "
+             f"{len(errors)} rejected row(s): nothing imported (fix them, or --allow-partial)")
+        raise typer.Exit(1)
+    if scores.empty:
+        echo("没有可导入的评分，未导入 / no score to import, nothing imported")
+        raise typer.Exit(1)
     with st.write() as s:
         n = repo.submit_scores(s, repo.get_round(s, round_), scores, user=u,
                                source=", ".join(f.name for f in files))
-    echo(f"评分 stored {n} score rows in round {round_}; {len(problems)} problems")
-    if [p for p in problems if p.startswith("ERROR")] and not allow_partial:
-        raise typer.Exit(1)
+    echo(f"评分 stored {n} score rows in round {round_}; {len(problems)} problems"
+         + (f"; {len(blank)} 张评分表未填写 blank sheet(s)" if blank else ""))
+    if errors:
+        echo(f"有 {len(errors)} 行评分被拒绝；按 --allow-partial 只导入了正确的行。 / {len(errors)} rejected row(s): "
+             "the good rows were imported (--allow-partial).")
 
 
 @app.command("correct")
@@ -92,9 +107,10 @@ def scores_list(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None
 
 
 def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
-                stage: Optional[str]) -> tuple[pd.DataFrame, list[str]]:
-    """A filled score sheet or a long score table, as rows of SCORE_FIELDS and problem lines ("ERROR ..."
-    for a rejected row); a score of a seat that was replaced is kept but void."""
+                stage: Optional[str]) -> tuple[pd.DataFrame, list[str], list[tuple[str, str]]]:
+    """A filled score sheet or a long score table, as rows of SCORE_FIELDS, problem lines ("ERROR ..."
+    for a rejected row) and the blank sheets (file, expert id); a score of a seat that was replaced is
+    kept but void."""
     if path.suffix.lower() == ".xlsx":
         try:
             is_sheet = "_meta" in load_workbook(path, read_only=True).sheetnames
@@ -102,7 +118,7 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
             raise UserError(f"{path}: not a readable .xlsx file") from None
         if is_sheet:
             res = import_score_sheets([path], policy, assignments)
-            return res.scores, [str(i) for i in res.issues]
+            return res.scores, [str(i) for i in res.issues], res.blank_sheets
     df, errors = validate_scores(read_table(path), path, policy)
     errors = ["ERROR " + e for e in errors]
     if "panel" not in df.columns or df["panel"].isna().all():
@@ -128,4 +144,4 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
     df = df[df["score"].notna()]
     if "confidence" not in df.columns:
         df["confidence"] = None
-    return df[SCORE_FIELDS], errors
+    return df[SCORE_FIELDS], errors, []

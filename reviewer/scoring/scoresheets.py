@@ -165,6 +165,7 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
 class ScoreImport:
     scores: pd.DataFrame
     issues: list[ImportIssue] = field(default_factory=list)
+    blank_sheets: list[tuple[str, str]] = field(default_factory=list)   # (file, expert id): nothing scored yet
 
     @property
     def has_errors(self) -> bool:
@@ -206,6 +207,7 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
         return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
     out = []
     seen: dict[str, int] = {}
+    touched = False
     for r_idx, row in enumerate(rows[2:], start=3):
         app_id = row[0] if row else None
         if is_blank(app_id) or str(app_id).startswith("说明"):
@@ -214,6 +216,7 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
         values, bad = _row_scores(path, r_idx, row, crit_cols, crit_by_id, issues)
         if not any(x is not None for x in values.values()) and not bad:
             continue  # the expert did not score this application: absent, not zero
+        touched = True
         missing = [c for c, x in values.items() if x is None]
         if missing and not bad:
             issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[missing[0]]), None,
@@ -234,7 +237,15 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
             out.append({"stage": stage, "application_id": app_id, "expert_id": expert_id, "criterion": c,
                         "family": policy.rubric.family_of(c), "score": values[c], "confidence": confidence,
                         "file": str(path), "row": r_idx, "void": False})
-    return ScoreImport(pd.DataFrame(out, columns=SCORE_COLUMNS), issues)
+    return ScoreImport(pd.DataFrame(out, columns=SCORE_COLUMNS), issues,
+                       [] if touched else [(str(path), expert_id)])
+
+
+def blank_sheets_line(blank: list[tuple[str, str]]) -> str:
+    """The one line that names the sheets that came back without a single score."""
+    who = "、".join(f"{e} ({Path(f).name})" for f, e in blank)
+    return (f"{len(blank)} 张评分表未填写，未导入任何评分：{who} / {len(blank)} score sheet(s) blank "
+            "(no application scored), nothing imported from them")
 
 
 def _total_mismatch(path: Path, r_idx: int, row: tuple, i: int | None, values: dict[str, float],
@@ -319,9 +330,11 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
     status = {}
     for r in assignments.itertuples(index=False):
         status[(str(r.stage), str(r.expert_id), str(r.application_id))] = getattr(r, "status", "active") or "active"
+    blank: list[tuple[str, str]] = []
     for p in paths:
         res = read_score_sheet(p, policy)
         issues += res.issues
+        blank += res.blank_sheets
         df = res.scores
         if df.empty:
             frames.append(df)
@@ -347,7 +360,7 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
             keep.append(g)
         frames.append(pd.concat(keep) if keep else df.iloc[0:0])
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
-    return ScoreImport(scores, issues)
+    return ScoreImport(scores, issues, blank)
 
 
 def expert_totals(scores: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,61 @@
+"""Issue 11: importing score sheets into a stored round. A sheet that comes back blank (the expert
+has not scored yet) is named, never silently stored as 0 rows; when nothing at all was filled
+the import fails (exit 1) and stores nothing."""
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+
+from reviewer.policy import load_policy
+from reviewer.scoring.scoresheets import write_score_sheet
+from reviewer.store import repo
+from tests.factories import fill_score_sheet
+from tests.test_store_support import DEMO, demo_store, run_cli
+
+POL = load_policy()
+STAGE = "现场考察"
+
+
+def published_site_round(tmp_path):
+    url = f"sqlite:///{tmp_path / 'reviewer.sqlite'}"
+    st = demo_store(url)
+    panels = pd.read_csv(DEMO / "demo_panels.csv", dtype=str).rename(
+        columns={"阶段": "stage", "申报编号": "application_id", "专家编号": "expert_id", "角色": "role"})
+    site = panels[panels["stage"] == STAGE]
+    with st.write() as s:
+        repo.publish(s, repo.get_round(s, "2026"), STAGE, site, user="张三", source="demo_panels.csv")
+    return url, st, site
+
+
+def sheets_of(tmp_path, site, experts):
+    paths = []
+    for e in experts:
+        apps = pd.DataFrame({"application_id": sorted(site.loc[site["expert_id"] == e, "application_id"]),
+                             "name": "中心", "field": "汽车"})
+        paths.append(write_score_sheet(tmp_path / f"评分表_{e}_{STAGE}.xlsx", POL, e, f"专家{e}", STAGE, apps))
+    return paths
+
+
+def test_blank_sheets_are_named_and_filled_ones_stored(tmp_path, capsys):
+    url, st, site = published_site_round(tmp_path)
+    experts = sorted(site["expert_id"].unique())[:3]
+    paths = sheets_of(tmp_path, site, experts)
+    filled = fill_score_sheet(paths[0], random.Random(3), POL)
+    code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, *map(str, paths)], capsys)
+    assert code == 0, out
+    assert "2 张评分表未填写" in out and experts[1] in out and experts[2] in out, out
+    assert f"stored {filled * len(POL.rubric.criteria)} score rows" in out
+    with st.read() as s:
+        stored = repo.scores_frame(s, repo.get_round(s, "2026"), STAGE)
+    assert set(stored["expert_id"]) == {experts[0]}
+
+
+def test_only_blank_sheets_fail_and_store_nothing(tmp_path, capsys):
+    url, st, site = published_site_round(tmp_path)
+    paths = sheets_of(tmp_path, site, sorted(site["expert_id"].unique())[:2])
+    code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, *map(str, paths)], capsys)
+    assert code == 1, out
+    assert "2 张评分表未填写" in out and "stored 0" not in out
+    with st.read() as s:
+        assert repo.scores_frame(s, repo.get_round(s, "2026"), STAGE).empty
