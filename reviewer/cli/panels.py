@@ -66,8 +66,11 @@ def panels(round_: str = RoundOpt,
     for (st, app_id), g in table.groupby(["stage", "application_id"], sort=False):
         echo(f"{st} {app_id} {g['application_name'].iloc[0]} (version {g['panel_version'].iloc[0]})")
         for x in g.itertuples(index=False):
-            change = (f"  替换了 replaces {x.replaces}" if x.replaces else "") + \
-                     (f"  由 {x.replaced_by} 替换 replaced by {x.replaced_by}" if x.replaced_by else "")
+            change = (f"  替换了 replaces {x.replaces}" if x.replaces and x.replaces != x.expert_id else "") + \
+                     (f"  由 {x.replaced_by} 替换 replaced by {x.replaced_by}"
+                      if x.replaced_by and x.replaced_by != x.expert_id else "") + \
+                     ("  组长交接 chair handover" if x.replaces == x.expert_id else "") + \
+                     ("  改任组长 became chair" if x.replaced_by == x.expert_id else "")
             echo(f"  {x.expert_id} {x.expert_name} [{x.category}] {x.role_zh} {x.role} {x.status_zh} {x.status}{change}")
     active = int((table["status"] == "active").sum())
     echo(f"{table[['stage', 'application_id']].drop_duplicates().shape[0]} panels, {active} active seats, "

@@ -62,6 +62,7 @@ def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
     checked like a plan (or break only the rules named with --override-rule); a recorded repair, audited."""
     with open_store(db).write() as s:
         r = repo.get_round(s, round_)
+        chair_before = replacement.chair_of(s, r, stage, application)
         if new is None:
             new, rep = replacement.pick_replacement(s, r, stage, application, old)
             pick = rep.changes[rep.changes["change"] == "added"].iloc[0]
@@ -73,9 +74,13 @@ def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
         replacement.replace_expert(s, r, stage, application, old, new, reason=reason, user=current_user(user),
                                    expected_version=version, override_rules=override_rule)
         v = repo.get_panel(s, r, stage, application).version
+        chair_after = replacement.chair_of(s, r, stage, application)
         shown = replacement.overrides(s, r, stage)
         shown = shown[shown["application_id"] == application]
     echo(f"替换 {stage} {application}: {old} -> {new} (panel version {v})")
+    if chair_before == old and chair_after not in (None, new):
+        echo(f"  组长交接 chair handover: {chair_after} 接任组长（{new} 不能任组长）/ {chair_after} takes the chair "
+             f"({new} cannot chair this panel)")
     for text in shown["text"]:
         echo(f"  {text}")
 

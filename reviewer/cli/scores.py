@@ -51,6 +51,10 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
     if assign.empty:
         raise UserError(f"round {round_} has no published assignment: scores are checked against it")
     assign = assign.assign(status=assign["status"].map({"active": "active", "replaced": "replaced"}))
+    # one status per seat key: an expert whose seat was replaced by their own new seat (组长交接 chair
+    # handover, or replaced and later brought back) is active
+    assign = assign.sort_values("status", key=lambda c: c.eq("active"), kind="stable").drop_duplicates(
+        ["stage", "application_id", "expert_id"], keep="last")
     frames, problems, blank = [], [], []
     for f in files:
         df, errs, empty = read_scores(f, pol, assign, stage)

@@ -4,6 +4,7 @@
     repair(data, policy, panels, removed) -> (PlanResult, RepairResult)   minimal-change replacement
     check_seats(data, policy, panels) -> SeatCheck      an imported panels table, independent checker
     check_seat_change(data, policy, before, after)       a change of published seats, the same checker
+    chair_candidates(data, policy, stage, app, members)  who of a panel the checker accepts as 组长
 
 `PlanParams` holds every choice of a planning run, validated once when it is made
 (`PlanParams.for_policy`), and round-trips through the JSON a store run records
@@ -370,6 +371,28 @@ def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, aft
               for rule, stg, a, e in again}
     found = [v for v in check_plan(inp.problem, plan_after, stages=idx) if violation_key(v) not in known]
     return SeatCheck(result_of(inp, plan_after, policy, stages), found)
+
+
+CHAIR_RULE = "chair"
+
+
+def chair_candidates(data: RoundData, policy: Policy, stage: str, application_id: str, members: Iterable[str], *,
+                     conflicts: ConflictSet | None = None) -> list[str]:
+    """The members of one panel (in the order given) whom the independent checker accepts as its
+    组长: with that member as chair, `solver.check_plan` finds nothing under the `chair` family
+    (solver.families). The one test of who may chair, used when a chair leaves a published panel."""
+    members = [str(m) for m in members]
+    if not members:
+        return []
+    panel = pd.DataFrame({"stage": stage, "application_id": application_id, "expert_id": members, "role": "member"})
+    inp = planning_input(data, policy, stage_applications(policy, panel), conflicts=conflicts)
+    idx = [inp.stage_index(stage)]
+    out = []
+    for m in members:
+        trial = panel.assign(role=["chair" if x == m else "member" for x in members])
+        if not any(v.rule == CHAIR_RULE for v in check_plan(inp.problem, plan_from_panels(inp, trial), stages=idx)):
+            out.append(m)
+    return out
 
 
 # ---------------------------------------------------------------- repair

@@ -38,6 +38,7 @@ ACTIONS = {
     "waiver": "豁免 conflict waiver",
     "replacement": "替换专家 expert replaced",
     "rule_override": "规则调整 rule override",
+    "chair_handover": "组长交接 chair handed over",
     "publication": "发布 assignment published",
     "score_correction": "更正评分 score correction",
     "review_decision": "复核决定 needs-review decision",

@@ -41,7 +41,10 @@ from solver.families import HARD_FAMILIES
 from solver.model import Violation
 
 SEAT_COLS = ["stage", "application_id", "expert_id", "role"]
+CHAIR, MEMBER = "chair", "member"
 OVERRIDE_ACTION = "rule_override"
+HANDOVER_ACTION = "chair_handover"          # audit action of a chair handover
+HANDOVER_ORIGIN = "chair_handover"          # origin of the heir's new seat
 EXCLUDED_PAIRS = "excluded_pairs"
 OVERRIDE_COLS = ["stage", "application_id", "expert_id", "assignment_id", "rule", "label_zh", "reason", "user",
                  "at", "violations", "keys", "text"]
@@ -183,6 +186,28 @@ def _check_pair(data: RoundData, r: Round, stage: str, application_id: str, old:
         raise UserError(f"未知专家 unknown expert id {new!r} in round {r.code}") from None
 
 
+def seat_change(after: pd.DataFrame, data: RoundData, r: Round, stage: str, application_id: str, old: str, new: str,
+                conflicts=None) -> str | None:
+    """Put `new` in `old`'s seat of `after` (in place) and keep the panel chaired: the new expert takes
+    the old seat's role, except when the chair (组长) leaves and the independent checker does not
+    accept the new expert as chair (`service.chair_candidates`): then the first member of the panel it
+    accepts takes the chair and the new expert sits as a member. Returns that member (the heir), or
+    None when no handover is needed or nobody on the panel can chair (the check then refuses the
+    change naming the chair rule, unless it is overridden)."""
+    on_panel = (after["stage"] == stage) & (after["application_id"] == application_id)
+    leaving = on_panel & (after["expert_id"] == old)
+    was_chair = bool((after.loc[leaving, "role"] == CHAIR).any())
+    after.loc[leaving, "expert_id"] = new
+    if not was_chair:
+        return None
+    members = after.loc[on_panel, "expert_id"].tolist()
+    able = service.chair_candidates(data, repo.round_policy(r), stage, application_id, members, conflicts=conflicts)
+    if new in able or not able:
+        return None
+    after.loc[on_panel, "role"] = [CHAIR if x == able[0] else MEMBER for x in members]
+    return able[0]
+
+
 def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str]], *, reason: str, user: str,
                   override_rules: Iterable[str] = (), expected_version: int | None = None,
                   data: RoundData | None = None) -> list[Assignment]:
@@ -198,6 +223,8 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
     if data is None:
         data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
     after = round_seats(s, r)
+    conflicts = detect_conflicts(data, repo.round_policy(r))
+    heirs: dict[tuple[str, str], str] = {}
     for app_id, old, new in pairs:
         panel = repo.get_panel(s, r, stage, app_id)
         if expected_version is not None and panel.version != expected_version:
@@ -206,11 +233,17 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
                 f"{expected_version}, it is now {panel.version}); reload the panel and make your change again")
         on_panel = (after["stage"] == stage) & (after["application_id"] == app_id)
         _check_pair(data, r, stage, app_id, old, new, after.loc[on_panel, "expert_id"].tolist())
-        after.loc[on_panel & (after["expert_id"] == old), "expert_id"] = new
+        heir = seat_change(after, data, r, stage, app_id, old, new, conflicts)
+        if heir is not None:
+            heirs[(app_id, old)] = heir
     found = check_change(s, r, data, after, override_rules, leaving=[(stage, a, old) for a, old, _ in pairs])
-    written = [_write_pair(s, r, stage, app_id, old, new, reason=reason, user=user,
-                           expected_version=expected_version if len(pairs) == 1 else None)
-               for app_id, old, new in pairs]
+    written = []
+    for app_id, old, new in pairs:
+        written.append(_write_pair(s, r, stage, app_id, old, new, reason=reason, user=user,
+                                   expected_version=expected_version if len(pairs) == 1 else None,
+                                   role=MEMBER if (app_id, old) in heirs else None))
+        if (app_id, old) in heirs:
+            _hand_over_chair(s, r, stage, app_id, old, heirs[(app_id, old)], new, reason=reason, user=user)
     for o in found:
         audit.record(s, user=user, action=OVERRIDE_ACTION, reason=reason, round_code=r.code,
                      entity=f"{stage} {pairs[0][0]}: {o.rule}",
@@ -222,7 +255,9 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
 
 
 def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_expert: str, new_expert: str, *,
-                reason: str, user: str, expected_version: int | None) -> Assignment:
+                reason: str, user: str, expected_version: int | None, role: str | None = None) -> Assignment:
+    """Record one replacement: the old seat `replaced`, the new expert's seat (the old seat's role
+    unless `role` is given), the panel version bumped (ConcurrentEditError if it moved), audited."""
     panel = repo.get_panel(s, r, stage, application_id)
     version = panel.version if expected_version is None else expected_version
     seats = list(s.execute(select(Assignment).where(Assignment.panel_id == panel.id,
@@ -238,7 +273,7 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
     before = sorted(a.expert_id for a in seats)
     s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
     new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
-                     role=old.role, origin="repair", replaces_id=old.id)
+                     role=role or old.role, origin="repair", replaces_id=old.id)
     s.add(new)
     s.flush()
     s.expire(panel)
@@ -248,6 +283,37 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
                  before={"panel": before, "version": version},
                  after={"panel": after, "version": version + 1, "assignment_id": new.id})
     return new
+
+
+def _hand_over_chair(s: Session, r: Round, stage: str, application_id: str, old_chair: str, heir: str,
+                     new_member: str, *, reason: str, user: str) -> Assignment:
+    """The chair passes to `heir`, a member of the panel: published seats are never edited, so the
+    heir's member seat is marked `replaced` by a new seat of the same expert as chair (origin
+    `chair_handover`); the panel version is bumped and the handover audited (action chair_handover)."""
+    panel = repo.get_panel(s, r, stage, application_id)
+    seat = s.execute(select(Assignment).where(Assignment.panel_id == panel.id, Assignment.status == "active",
+                                              Assignment.expert_id == heir)).scalar_one()
+    version = panel.version
+    s.execute(update(Panel).where(Panel.id == panel.id, Panel.version == version).values(version=version + 1))
+    s.execute(update(Assignment).where(Assignment.id == seat.id).values(status="replaced"))
+    chair = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=heir, role=CHAIR,
+                       origin=HANDOVER_ORIGIN, replaces_id=seat.id)
+    s.add(chair)
+    s.flush()
+    s.expire(panel)
+    audit.record(s, user=user, action=HANDOVER_ACTION, reason=reason, round_code=r.code,
+                 entity=f"{stage} {application_id}: 组长 chair {old_chair} -> {heir}",
+                 before={"chair": old_chair, "version": version, "assignment_id": seat.id},
+                 after={"chair": heir, "leaving_chair": old_chair, "new_member": new_member,
+                        "version": version + 1, "assignment_id": chair.id})
+    return chair
+
+
+def chair_of(s: Session, r: Round, stage: str, application_id: str) -> str | None:
+    """The expert who chairs a published panel now (None when nobody does)."""
+    seats = repo.published_seats(s, r, stage)
+    chair = seats[(seats["application_id"] == application_id) & (seats["role"] == CHAIR)]
+    return str(chair["expert_id"].iloc[0]) if not chair.empty else None
 
 
 def replace_expert(s: Session, r: Round, stage: str, application_id: str, old_expert: str, new_expert: str, *,
@@ -284,9 +350,10 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
                         f"{lines}. Apply it seat by seat with --new")
     alts = rep.alternates_of(stage, application_id, exclude=[old_expert])
     refusals = []
+    conflicts = detect_conflicts(data, pol)
     for candidate in dict.fromkeys([str(added.iloc[0]["expert_id"]), *map(str, alts)]):
         after = seats.copy()
-        after.loc[on_seat & (after["expert_id"] == old_expert), "expert_id"] = candidate
+        seat_change(after, data, r, stage, application_id, old_expert, candidate, conflicts)
         try:
             check_change(s, r, data, after, leaving=[(stage, application_id, old_expert)])
         except UserError as e:
@@ -301,8 +368,15 @@ def overrides(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
     """The overrides in force (例外): one row per overridden rule and seat that is still active, with
     the reason and who recorded it, the findings it covers (`violations` as text, `keys` as
     (rule, stage, application_id, expert_id)); `text` is what panels and reports show."""
-    active = {a.id: a for a in s.execute(select(Assignment).join(Panel, Panel.id == Assignment.panel_id)
-                                         .where(Panel.round_id == r.id, Assignment.status == "active")).scalars()}
+    seats = list(s.execute(select(Assignment).join(Panel, Panel.id == Assignment.panel_id)
+                           .where(Panel.round_id == r.id)).scalars())
+    active = {a.id: a for a in seats if a.status == "active"}
+    handed = {a.replaces_id: a.id for a in seats if a.origin == HANDOVER_ORIGIN}
+
+    def in_force(seat_id):   # an override stays with its expert's seat through a chair handover
+        while seat_id not in active and seat_id in handed:
+            seat_id = handed[seat_id]
+        return active.get(seat_id)
     rows = []
     for e in s.execute(select(AuditEntry).where(AuditEntry.round_code == r.code,
                                                 AuditEntry.action == OVERRIDE_ACTION).order_by(AuditEntry.id)).scalars():
@@ -310,7 +384,7 @@ def overrides(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
         if stage is not None and after.get("stage") != stage:
             continue
         for seat in after.get("seats", []):
-            a = active.get(seat.get("assignment_id"))
+            a = in_force(seat.get("assignment_id"))
             if a is None:
                 continue
             rows.append({"stage": a.stage, "application_id": a.application_id, "expert_id": a.expert_id,
