@@ -15,8 +15,9 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.panels import service
 from reviewer.store import Store, audit, publishing, replacement, repo
-from reviewer.store.models import AuditEntry
+from reviewer.store.models import AuditEntry, Score
 from reviewer.store.runs import run_planning
+from tests.factories import write_csv
 from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli
 
 SITE, RECOG = "现场考察", "认定评审"
@@ -280,3 +281,26 @@ def test_alternates_are_of_the_panel_and_leave_out_who_declined():
     rep = RepairResult(None, pd.DataFrame(), pd.DataFrame(), alts, 1)
     assert rep.alternates_of("现场考察", "A1", exclude=["E1"]) == ["E9"]
     assert rep.alternates_of("认定评审", "A1") == ["E7"]
+
+
+def test_scores_of_a_replaced_expert_become_void(db, tmp_path, capsys):
+    """An expert who scored and is then replaced (e.g. a conflict found late) holds no seat: the
+    scores already submitted stop counting (kept, void, with the reason); the newcomer scores in full."""
+    st, path, run_id = db
+    site, _, pol = state(st, run_id)
+    app = sorted(site["application_id"].unique())[0]
+    old = site.loc[(site["application_id"] == app) & (site["role"] != "chair"), "expert_id"].iloc[0]
+    f = write_csv(tmp_path / "s.csv", [(SITE, app, old, c.id, c.max) for c in pol.rubric.criteria],
+                  ("阶段", "申报编号", "专家编号", "评分项", "得分"))
+    code, out = run_cli(["scores", "import", "--round", "2026", "--db", str(path), str(f)], capsys)
+    assert code == 0, out
+    code, out = run_cli(["replace", "--round", "2026", "-s", SITE, "-a", app, "--old", old, "--reason",
+                         "发现回避关系", "--db", str(path)], capsys)
+    assert code == 0, out
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        assert repo.scores_frame(s, r, SITE).empty
+        every = repo.scores_frame(s, r, SITE, include_void=True)
+        reasons = {x.void_reason for x in s.execute(select(Score)).scalars()}
+    assert len(every) == len(pol.rubric.criteria) and every["void"].all()
+    assert any(old in (x or "") and "替换" in (x or "") for x in reasons), reasons

@@ -13,6 +13,10 @@ never sits on one application in two stages, published or planned). A change tha
 refused naming the rule (Chinese label and id) and the ids; findings already present before the
 change are not the change's doing.
 
+The leaving expert's scores already submitted for that seat become void (kept, with the reason): an
+expert without the seat has no say in the ranking. When the chair (组长) leaves, the chair passes to
+someone the checker accepts (`seat_change`, `service.chair_candidates`; audited as chair_handover).
+
 Force majeure: `override_rules` names hard-rule ids (`solver.families.HARD_FAMILIES`) the change may
 break; each broken rule must be named, and every rule named must be broken. A conflict of interest
 (excluded_pairs) whose rule is not in the policy's `conflicts.waivable_rules` is never overridden.
@@ -35,7 +39,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import service
 from reviewer.store import audit, repo
-from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round
+from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
 from solver.model import Violation
@@ -272,6 +276,11 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
             f"{version}, it is now {cur.version if cur else '?'}); reload the panel and make your change again")
     before = sorted(a.expert_id for a in seats)
     s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
+    voided = s.execute(update(Score).where(Score.round_id == r.id, Score.stage == stage,
+                                           Score.application_id == application_id, Score.expert_id == old_expert,
+                                           Score.void.is_(False))
+                       .values(void=True, void_reason=f"专家 {old_expert} 已被替换，评分不再计入 / expert {old_expert} "
+                                                      f"was replaced: {reason}")).rowcount
     new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
                      role=role or old.role, origin="repair", replaces_id=old.id)
     s.add(new)
@@ -281,7 +290,7 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
     audit.record(s, user=user, action="replacement", reason=reason, round_code=r.code,
                  entity=f"{stage} {application_id}: {old_expert} -> {new_expert}",
                  before={"panel": before, "version": version},
-                 after={"panel": after, "version": version + 1, "assignment_id": new.id})
+                 after={"panel": after, "version": version + 1, "assignment_id": new.id, "scores_voided": voided})
     return new
 
 
