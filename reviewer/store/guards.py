@@ -18,6 +18,7 @@ import pandas as pd
 from reviewer.conflicts.detector import ConflictSet, detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import Declaration, Expert, RoundData
+from reviewer.panels import service
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import Outcome, RULES, screen, screen_application
 
@@ -197,10 +198,15 @@ def lock_findings(data: RoundData, policy: Policy, stage: str, expert_id: str, a
 
 # ---------------------------------------------------------------- re-imports after publication
 
-def import_breaks(data: RoundData, policy: Policy, published: pd.DataFrame, waivers: Iterable[dict] = ()) -> list[str]:
+def import_breaks(data: RoundData, policy: Policy, published: pd.DataFrame, waivers: Iterable[dict] = (), *,
+                  current: RoundData | None = None, fixed: Iterable[Seat] = (), locks: Iterable[Seat] = (),
+                  forbids: Iterable[Seat] = ()) -> list[str]:
     """What importing `data` would break of the published, active seats (stage, application_id,
-    expert_id): an application or expert that disappears, an expert who can no longer be drawn, a
-    seat whose pair now has a conflict of interest. Empty list: nothing published breaks."""
+    expert_id, role): an application or expert that disappears, an expert who can no longer be drawn, a
+    seat whose pair now has a conflict of interest, and, given the `current` records, every other
+    finding of the independent checker that the new records bring (`service.check_data_change`:
+    categories, chair, field match, employers, availability ... with `fixed` seats of unpublished
+    stages, `locks` and `forbids`). Empty list: nothing published breaks."""
     if published.empty:
         return []
     apps = {a.application_id for a in data.applications}
@@ -224,7 +230,12 @@ def import_breaks(data: RoundData, policy: Policy, published: pd.DataFrame, waiv
                 out.append(f"{seat.stage} 已发布席位 {seat.expert_id} × {seat.application_id} 在新数据中存在回避关系（{rules}） / "
                            f"published seat {seat.expert_id} on {seat.application_id} ({seat.stage}) would have a "
                            f"conflict of interest ({rules})")
-    return out
+    if out or current is None:
+        return out
+    waivers = list(waivers)
+    check, found = service.check_data_change(with_waivers(current, waivers), with_waivers(data, waivers), policy,
+                                             published, locks=locks, forbids=forbids, fixed=fixed)
+    return [f"已发布专家组在新数据下违反 published panel would break {service.finding_line(check, v)}" for v in found]
 
 
 def check_locks(data: RoundData, policy: Policy, stages: Iterable[str], ctx: LockContext) -> tuple[list[str], list[str]]:

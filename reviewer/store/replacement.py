@@ -39,7 +39,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import service
 from reviewer.store import audit, repo
-from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round, Score
+from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
 from solver.model import Violation
@@ -70,18 +70,7 @@ def round_seats(s: Session, r: Round) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).astype(str) if frames else pd.DataFrame(columns=SEAT_COLS)
 
 
-def pending_seats(s: Session, r: Round) -> pd.DataFrame:
-    """Seats of stages not yet published, as planned in the runs the published stages came from:
-    held fixed by a replacement (stage independence with the plan that will be published)."""
-    pubs = list(s.execute(select(Publication).where(Publication.round_id == r.id)).scalars())
-    published = {p.stage for p in pubs}
-    frames = []
-    for run_id in sorted({p.run_id for p in pubs if p.run_id}):
-        seats = repo.run_seats(s, run_id)
-        frames.append(seats[~seats["stage"].isin(published)][SEAT_COLS])
-    if not frames:
-        return pd.DataFrame(columns=SEAT_COLS)
-    return pd.concat(frames, ignore_index=True).astype(str).drop_duplicates(["stage", "application_id", "expert_id"])
+pending_seats = repo.pending_seats   # seats of stages not yet published, as planned (held fixed)
 
 
 def known_rules(names: Iterable[str]) -> tuple[str, ...]:
@@ -97,12 +86,7 @@ def known_rules(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def violation_ids(check: service.SeatCheck, v: Violation) -> tuple[str, str, str, str]:
-    """A finding as ids: (rule, stage, application_id, expert_id), "" where it names none."""
-    inp = check.result.inp
-    return (v.rule, inp.stage_names[v.stage] if 0 <= v.stage < len(inp.stage_names) else "",
-            inp.applications[v.application].application_id if v.application >= 0 else "",
-            inp.experts[v.expert].expert_id if v.expert >= 0 else "")
+violation_ids = service.finding_ids   # a finding as (rule, stage, application_id, expert_id)
 
 
 def violation_lines(check: service.SeatCheck, found: Sequence[Violation], conflicts=None) -> list[str]:

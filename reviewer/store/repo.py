@@ -163,12 +163,36 @@ def active_published_seats(s: Session, r: Round) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else published_seats(s, r, "")
 
 
+def pending_seats(s: Session, r: Round) -> pd.DataFrame:
+    """Seats of stages not yet published, as planned in the runs the published stages came from:
+    held fixed when published seats are checked (stage independence with the plan that will be
+    published). Columns stage, application_id, expert_id, role."""
+    cols = ["stage", "application_id", "expert_id", "role"]
+    pubs = list(s.execute(select(Publication).where(Publication.round_id == r.id)).scalars())
+    published = {p.stage for p in pubs}
+    frames = []
+    for run_id in sorted({p.run_id for p in pubs if p.run_id}):
+        seats = run_seats(s, run_id)
+        frames.append(seats[~seats["stage"].isin(published)][cols])
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True).astype(str).drop_duplicates(["stage", "application_id", "expert_id"])
+
+
 def check_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, allow_partial: bool) -> None:
     """What `record_import` refuses, before anything is written: rows rejected (unless
     `allow_partial`, PartialImportError), and, whatever `allow_partial`, data that would break a
     published seat (`guards.import_breaks`: an application or expert gone, an expert no longer
-    drawable, a new conflict with a published seat), listed with ids."""
-    broken = guards.import_breaks(data, round_policy(r), active_published_seats(s, r), waivers(s, r))
+    drawable, a new conflict with a published seat, any other hard rule the independent checker
+    finds broken under the new records), listed with ids."""
+    published = active_published_seats(s, r)
+    current = load_data(s, latest_import(s, r).id) if not published.empty else None
+    pending = pending_seats(s, r)
+    rules = seat_rules(s, r)
+    broken = guards.import_breaks(data, round_policy(r), published, waivers(s, r), current=current,
+                                  fixed=list(pending[["stage", "expert_id", "application_id"]]
+                                             .itertuples(index=False, name=None)),
+                                  locks=rules["lock"], forbids=rules["forbid"])
     if broken:
         shown = broken[:30] + ([f"… 另有 {len(broken) - 30} 项 and {len(broken) - 30} more"] if len(broken) > 30 else [])
         raise UserError(f"导入会破坏已发布的专家组，未导入 / this import would break published panels of round {r.code}; "
