@@ -8,7 +8,7 @@ import pytest
 
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
-from reviewer.store import publishing, repo
+from reviewer.store import publishing, replacement, repo
 from reviewer.store.runs import run_planning
 from tests.test_store_support import demo_loaded, demo_store
 
@@ -62,3 +62,30 @@ def test_an_unchanged_reimport_is_accepted(published):
     n = imports(st)
     reimport(st, lambda e: e)
     assert imports(st) == n + 1
+
+
+def test_dropping_an_expert_of_the_unpublished_plan_leaves_replacements_working(tmp_path):
+    """Found by the stateful test: an expert who sits only in the plan of a stage not yet published
+    may leave the records; the published stage is still checked (and replaced) without tripping on the
+    stale planned seat ("fixed seat: unknown expert id")."""
+    st = demo_store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    run, _ = run_planning(st, "2026", user="张三", seed=7, time_limit=120, workers=1)
+    with st.write() as s:
+        r = repo.get_round(s, "2026")
+        publishing.publish_run(s, r, SITE, run.id, user="张三", reason="发布")
+        site = repo.published_seats(s, r, SITE)
+        planned = repo.run_seats(s, run.id)
+    only_planned = sorted(set(planned.loc[planned["stage"] == "认定评审", "expert_id"]) - set(site["expert_id"]))[0]
+    data, _ = demo_loaded()
+    new = data.model_copy(update={
+        "experts": tuple(e for e in data.experts if e.expert_id != only_planned),
+        "declarations": tuple(d for d in data.declarations if d.expert_id != only_planned)})
+    with st.write() as s:
+        repo.record_import(s, repo.get_round(s, "2026"), new, ImportReport(), user="张三", source="fixed.xlsx")
+    x = site[site["role"] != "chair"].iloc[0]
+    with st.write() as s:
+        r = repo.get_round(s, "2026")
+        assert only_planned not in set(replacement.pending_seats(s, r)["expert_id"])
+        pick, _ = replacement.pick_replacement(s, r, SITE, x.application_id, x.expert_id)
+        replacement.replace_expert(s, r, SITE, x.application_id, x.expert_id, pick, reason="请假", user="张三")
+    st.dispose()

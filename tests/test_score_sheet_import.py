@@ -59,3 +59,16 @@ def test_only_blank_sheets_fail_and_store_nothing(tmp_path, capsys):
     assert "2 张评分表未填写" in out and "stored 0" not in out
     with st.read() as s:
         assert repo.scores_frame(s, repo.get_round(s, "2026"), STAGE).empty
+
+
+def test_a_table_whose_every_row_is_rejected_names_the_rows(tmp_path, capsys):
+    """Found by the stateful test: a long table with a 阶段 column whose rows are all out of range was
+    reported as "no 阶段 column; pass --stage" (exit 2); it names the rejected rows (exit 1)."""
+    url, st, site = published_site_round(tmp_path)
+    x = site.iloc[0]
+    path = tmp_path / "too_high.csv"
+    pd.DataFrame([(STAGE, x["application_id"], x["expert_id"], c.id, c.max + 1) for c in POL.rubric.criteria],
+                 columns=["阶段", "申报编号", "专家编号", "评分项", "得分"]).to_csv(path, index=False)
+    code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, str(path)], capsys)
+    assert code == 1, out
+    assert "pass --stage" not in out and "row 2" in out and "nothing imported" in out

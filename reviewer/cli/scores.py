@@ -125,6 +125,8 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
             return res.scores, [str(i) for i in res.issues], res.blank_sheets
     df, errors = validate_scores(read_table(path), path, policy)
     errors = ["ERROR " + e for e in errors]
+    if df.empty:            # every row rejected (or none): nothing to place in a stage
+        return pd.DataFrame(columns=SCORE_FIELDS), errors, []
     if "panel" not in df.columns or df["panel"].isna().all():
         if not stage:
             raise UserError(f"{path}: no 阶段 column; pass --stage")

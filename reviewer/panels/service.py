@@ -397,8 +397,11 @@ def check_data_change(old: RoundData, new: RoundData, policy: Policy, seats: pd.
     independent checker's findings with `new` that it does not make with `old` (compared by ids), so
     a record change that breaks any hard rule of a seat (a chair no longer senior, a category that
     changed, an expert no longer available, a new conflict) is found by the same checker as a plan.
-    Every id of `seats` must exist in both."""
-    fixed = list(fixed)
+    Every id of `seats` must exist in both; `fixed` seats of an expert or application that `new` no
+    longer has are left out (a plan not yet published cannot hold them)."""
+    experts = {e.expert_id for e in new.experts} & {e.expert_id for e in old.experts}
+    apps = {a.application_id for a in new.applications} & {a.application_id for a in old.applications}
+    fixed = [x for x in fixed if x[1] in experts and x[2] in apps]
     before = check_seats(old, policy, seats, locks=locks, forbids=forbids, fixed=fixed)
     after = check_seats(new, policy, seats, locks=locks, forbids=forbids, fixed=fixed)
     known = {finding_ids(before, v) for v in before.violations}

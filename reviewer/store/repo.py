@@ -166,7 +166,8 @@ def active_published_seats(s: Session, r: Round) -> pd.DataFrame:
 def pending_seats(s: Session, r: Round) -> pd.DataFrame:
     """Seats of stages not yet published, as planned in the runs the published stages came from:
     held fixed when published seats are checked (stage independence with the plan that will be
-    published). Columns stage, application_id, expert_id, role."""
+    published). Columns stage, application_id, expert_id, role. A planned seat of an expert or
+    application that a later import no longer has is left out: it can never be published."""
     cols = ["stage", "application_id", "expert_id", "role"]
     pubs = list(s.execute(select(Publication).where(Publication.round_id == r.id)).scalars())
     published = {p.stage for p in pubs}
@@ -176,7 +177,9 @@ def pending_seats(s: Session, r: Round) -> pd.DataFrame:
         frames.append(seats[~seats["stage"].isin(published)][cols])
     if not frames:
         return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True).astype(str).drop_duplicates(["stage", "application_id", "expert_id"])
+    out = pd.concat(frames, ignore_index=True).astype(str).drop_duplicates(["stage", "application_id", "expert_id"])
+    experts, apps = known_ids(s, r) or (set(), set())
+    return out[out["expert_id"].isin(experts) & out["application_id"].isin(apps)].reset_index(drop=True)
 
 
 def check_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, allow_partial: bool) -> None:
