@@ -11,7 +11,7 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from reviewer.panels import service
+from reviewer.panels import seatchecks, service
 from reviewer.store import Store, audit, publishing, replacement, repo
 from reviewer.store.models import AuditEntry
 from reviewer.store.runs import run_planning
@@ -73,7 +73,7 @@ def handover_case(st: Store, stage: str, heir: bool):
         chair = panel.loc[panel["role"] == "chair", "expert_id"].iloc[0]
         for junior in juniors(st):
             members = panel["expert_id"].replace({chair: junior}).tolist()
-            able = service.chair_candidates(data, pol, stage, app, members)
+            able = seatchecks.chair_candidates(data, pol, stage, app, members)
             after = seats.copy()
             after.loc[(after["stage"] == stage) & (after["application_id"] == app) & (after["expert_id"] == chair),
                       "expert_id"] = junior

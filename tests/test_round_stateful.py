@@ -31,7 +31,7 @@ from reviewer.cli.main import main
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import Declaration
-from reviewer.panels import service
+from reviewer.panels import seatchecks, service
 from reviewer.store import Store, audit, publishing, replacement, repo
 from reviewer.store.models import AuditEntry, ImportSnapshot, SeatRule, Waiver
 from reviewer.store.runs import run_planning
@@ -347,8 +347,8 @@ class RoundMachine(RuleBasedStateMachine):
         check = service.check_seats(data, pol, seats, locks=rules["lock"], forbids=rules["forbid"],
                                     fixed=list(pending[["stage", "expert_id", "application_id"]]
                                                .itertuples(index=False, name=None)))
-        open_findings = [service.finding_line(check, v) for v in check.violations
-                         if service.finding_ids(check, v) not in covered]
+        open_findings = [seatchecks.finding_line(check, v) for v in check.violations
+                         if seatchecks.finding_ids(check, v) not in covered]
         assert not open_findings, open_findings
         sizes = seats.groupby(["stage", "application_id"]).size()
         assert all(sizes[stg].eq(pol.stage(stg).panel_size).all() for stg in self.published)

@@ -4,8 +4,6 @@
     repair(data, policy, panels, removed) -> (PlanResult, RepairResult)   minimal-change replacement
     check_seats(data, policy, panels) -> SeatCheck      an imported panels table, independent checker
     check_seat_change(data, policy, before, after)       a change of published seats, the same checker
-    chair_candidates(data, policy, stage, app, members)  who of a panel the checker accepts as 组长
-    check_data_change(old, new, policy, seats)           seats that stay, under changed records (re-import)
 
 `PlanParams` holds every choice of a planning run, validated once when it is made
 (`PlanParams.for_policy`), and round-trips through the JSON a store run records
@@ -33,7 +31,6 @@ from reviewer.screening.eligibility import screen
 from reviewer.panels.lottery_cache import cached_lottery
 from solver import Plan, SolveOptions, Violation, check_plan, solve
 from solver import repair as solver_repair
-from solver.families import BY_NAME as FAMILIES_BY_NAME
 
 Echo = Callable[[str], None]
 Seat = tuple[str, str, str]   # (stage, expert_id, application_id)
@@ -373,61 +370,6 @@ def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, aft
               for rule, stg, a, e in again}
     found = [v for v in check_plan(inp.problem, plan_after, stages=idx) if violation_key(v) not in known]
     return SeatCheck(result_of(inp, plan_after, policy, stages), found)
-
-
-def finding_ids(check: SeatCheck, v: Violation) -> tuple[str, str, str, str]:
-    """A finding of the checker as ids: (rule, stage, application_id, expert_id), "" where it names none."""
-    inp = check.result.inp
-    return (v.rule, inp.stage_names[v.stage] if 0 <= v.stage < len(inp.stage_names) else "",
-            inp.applications[v.application].application_id if v.application >= 0 else "",
-            inp.experts[v.expert].expert_id if v.expert >= 0 else "")
-
-
-def finding_line(check: SeatCheck, v: Violation) -> str:
-    """A finding as staff read it: "rule (中文名): stage application expert: what"."""
-    rule, *where = finding_ids(check, v)
-    label = FAMILIES_BY_NAME[rule].label_zh if rule in FAMILIES_BY_NAME else rule
-    return f"{rule} ({label}): {' '.join(x for x in where if x)}: {v.message}"
-
-
-def check_data_change(old: RoundData, new: RoundData, policy: Policy, seats: pd.DataFrame, *,
-                      locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (), fixed: Iterable[Seat] = ()
-                      ) -> tuple[SeatCheck, list[Violation]]:
-    """Seats that stay (published panels) checked under changed records (a re-import): the
-    independent checker's findings with `new` that it does not make with `old` (compared by ids), so
-    a record change that breaks any hard rule of a seat (a chair no longer senior, a category that
-    changed, an expert no longer available, a new conflict) is found by the same checker as a plan.
-    Every id of `seats` must exist in both; `fixed` seats of an expert or application that `new` no
-    longer has are left out (a plan not yet published cannot hold them)."""
-    experts = {e.expert_id for e in new.experts} & {e.expert_id for e in old.experts}
-    apps = {a.application_id for a in new.applications} & {a.application_id for a in old.applications}
-    fixed = [x for x in fixed if x[1] in experts and x[2] in apps]
-    before = check_seats(old, policy, seats, locks=locks, forbids=forbids, fixed=fixed)
-    after = check_seats(new, policy, seats, locks=locks, forbids=forbids, fixed=fixed)
-    known = {finding_ids(before, v) for v in before.violations}
-    return after, [v for v in after.violations if finding_ids(after, v) not in known]
-
-
-CHAIR_RULE = "chair"
-
-
-def chair_candidates(data: RoundData, policy: Policy, stage: str, application_id: str, members: Iterable[str], *,
-                     conflicts: ConflictSet | None = None) -> list[str]:
-    """The members of one panel (in the order given) whom the independent checker accepts as its
-    组长: with that member as chair, `solver.check_plan` finds nothing under the `chair` family
-    (solver.families). The one test of who may chair, used when a chair leaves a published panel."""
-    members = [str(m) for m in members]
-    if not members:
-        return []
-    panel = pd.DataFrame({"stage": stage, "application_id": application_id, "expert_id": members, "role": "member"})
-    inp = planning_input(data, policy, stage_applications(policy, panel), conflicts=conflicts)
-    idx = [inp.stage_index(stage)]
-    out = []
-    for m in members:
-        trial = panel.assign(role=["chair" if x == m else "member" for x in members])
-        if not any(v.rule == CHAIR_RULE for v in check_plan(inp.problem, plan_from_panels(inp, trial), stages=idx)):
-            out.append(m)
-    return out
 
 
 # ---------------------------------------------------------------- repair

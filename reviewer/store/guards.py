@@ -18,9 +18,9 @@ import pandas as pd
 from reviewer.conflicts.detector import ConflictSet, detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import Declaration, Expert, RoundData
-from reviewer.panels import service
+from reviewer.panels import seatchecks
 from reviewer.policy import Policy
-from reviewer.screening.eligibility import Outcome, RULES, screen, screen_application
+from reviewer.screening.eligibility import RULES, Outcome, screen, screen_application
 
 Seat = tuple[str, str, str]   # (stage, expert_id, application_id)
 
@@ -86,56 +86,6 @@ def _who(e: Expert) -> str:
     return f"{e.expert_id} {e.name}（{e.category}）"
 
 
-def _composition(policy: Policy, stage: str, data: RoundData, app_field: str, locked: list[Expert]) -> list[str]:
-    """Reasons the experts locked on one panel cannot all sit on it under the stage's composition rules."""
-    n = policy.panel_size(stage)
-    r = policy.stage_rules(stage)
-    pr = policy.panel_rules
-    tech = pr.technical_category
-    need_matched = max(r["min_field_matched_technical"], 1 if r["chair_required"] else 0)
-    mins = {c: (max(r["min_per_category"], need_matched) if c == tech else r["min_per_category"])
-            for c in pr.categories}
-    out = []
-    if len(locked) > n:
-        out.append(f"{stage} 每组 {n} 人，该申报已锁定 {len(locked)} 人 / a {stage} panel has {n} seats, "
-                   f"{len(locked)} experts would be locked on it")
-    for c in pr.categories:
-        room = n - sum(v for k, v in mins.items() if k != c)
-        got = [e for e in locked if e.category == c]
-        if len(got) > room:
-            out.append(f"{stage} 每组至多容纳 {room} 名{c}专家（其他类别各需至少 {r['min_per_category']} 名），锁定了 "
-                       f"{len(got)} 名：{'、'.join(_who(e) for e in got)} / a {stage} panel has room for {room} {c} "
-                       f"expert(s) only (every other category needs its seats), {len(got)} would be locked")
-    ti_min = max(policy.min_tech_industry(stage), sum(mins[c] for c in pr.tech_industry_categories))
-    others = [e for e in locked if e.category not in pr.tech_industry_categories]
-    if len(others) > n - ti_min:
-        out.append(f"{stage} 每组需至少 {ti_min} 名技术/产业专家，其他类别至多 {n - ti_min} 名，锁定了 {len(others)} 名 / "
-                   f"a {stage} panel needs {ti_min} technical/industry experts, so at most {n - ti_min} others")
-    tech_room = n - sum(v for k, v in mins.items() if k != tech)
-    techs = [e for e in locked if e.category == tech]
-    unmatched = [e for e in techs if app_field not in e.fields]
-    if techs and len(unmatched) > tech_room - need_matched:
-        out.append(f"{stage} 每组至多 {tech_room} 名{tech}专家，其中至少 {need_matched} 名须熟悉申报领域“{app_field}”；"
-                   f"{'、'.join(_who(e) for e in unmatched)} 不熟悉该领域 / a {stage} panel has room for {tech_room} "
-                   f"{tech} expert(s), {need_matched} of them matched to the field {app_field}; "
-                   f"{', '.join(e.expert_id for e in unmatched)} not matched")
-    if r["chair_required"] and techs and tech_room == 1:
-        e = techs[0]
-        if app_field not in e.fields or e.title_level not in pr.chair_title_levels:
-            out.append(f"{stage} 每组唯一的{tech}专家须任组长（{'/'.join(pr.chair_title_levels)}、熟悉领域“{app_field}”），"
-                       f"{_who(e)} 职称 {e.title_level}、领域 {'、'.join(e.fields)} 不符 / the only {tech} seat of a "
-                       f"{stage} panel is the chair (senior, matched to {app_field}); {e.expert_id} cannot chair")
-    if policy.conflicts.one_per_employer_per_panel:
-        by_emp: dict[str, list[Expert]] = {}
-        for e in locked:
-            by_emp.setdefault(e.employer_key, []).append(e)
-        for group in by_emp.values():
-            if len(group) > 1:
-                out.append(f"同一单位 {group[0].employer} 的专家 {'、'.join(_who(e) for e in group)} 不能同在一组（C8） / "
-                           f"experts of one employer cannot sit on one panel (C8)")
-    return out
-
-
 def _availability(policy: Policy, stage: str, e: Expert, locks: list[Seat]) -> list[str]:
     out = []
     if not e.drawable:
@@ -191,8 +141,9 @@ def lock_findings(data: RoundData, policy: Policy, stage: str, expert_id: str, a
             errors.append(f"专家 {expert_id} 已在 {'、'.join(other)} 评审（或锁定）申报 {application_id}，同一专家只能在一个阶段评审"
                           f"同一申报 / expert {expert_id} already sits (or is locked) on {application_id} in "
                           f"{', '.join(other)}: one stage only")
-    on_panel = [data.expert(x) for s, x, ap in locks if s == stage and ap == application_id]
-    errors += _composition(policy, stage, data, a.field, on_panel)
+    on_panel = [x for s, x, ap in locks if s == stage and ap == application_id and not cs.is_excluded(x, ap)]
+    errors += [f"申报 {application_id} {a.name}（领域“{a.field}”）：{text}"
+               for _, text in seatchecks.lock_composition(data, policy, stage, application_id, on_panel, conflicts=cs)]
     return errors, warnings
 
 
@@ -204,7 +155,7 @@ def import_breaks(data: RoundData, policy: Policy, published: pd.DataFrame, waiv
     """What importing `data` would break of the published, active seats (stage, application_id,
     expert_id, role): an application or expert that disappears, an expert who can no longer be drawn, a
     seat whose pair now has a conflict of interest, and, given the `current` records, every other
-    finding of the independent checker that the new records bring (`service.check_data_change`:
+    finding of the independent checker that the new records bring (`seatchecks.check_data_change`:
     categories, chair, field match, employers, availability ... with `fixed` seats of unpublished
     stages, `locks` and `forbids`). Empty list: nothing published breaks."""
     if published.empty:
@@ -233,9 +184,9 @@ def import_breaks(data: RoundData, policy: Policy, published: pd.DataFrame, waiv
     if out or current is None:
         return out
     waivers = list(waivers)
-    check, found = service.check_data_change(with_waivers(current, waivers), with_waivers(data, waivers), policy,
+    check, found = seatchecks.check_data_change(with_waivers(current, waivers), with_waivers(data, waivers), policy,
                                              published, locks=locks, forbids=forbids, fixed=fixed)
-    return [f"已发布专家组在新数据下违反 published panel would break {service.finding_line(check, v)}" for v in found]
+    return [f"已发布专家组在新数据下违反 published panel would break {seatchecks.finding_line(check, v)}" for v in found]
 
 
 def check_locks(data: RoundData, policy: Policy, stages: Iterable[str], ctx: LockContext) -> tuple[list[str], list[str]]:

@@ -15,7 +15,7 @@ change are not the change's doing.
 
 The leaving expert's scores already submitted for that seat become void (kept, with the reason): an
 expert without the seat has no say in the ranking. When the chair (组长) leaves, the chair passes to
-someone the checker accepts (`seat_change`, `service.chair_candidates`; audited as chair_handover).
+someone the checker accepts (`seat_change`, `seatchecks.chair_candidates`; audited as chair_handover).
 
 Force majeure: `override_rules` names hard-rule ids (`solver.families.HARD_FAMILIES`) the change may
 break; each broken rule must be named, and every rule named must be broken. A conflict of interest
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
-from reviewer.panels import service
+from reviewer.panels import seatchecks, service
 from reviewer.store import audit, repo
 from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -86,7 +86,7 @@ def known_rules(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-violation_ids = service.finding_ids   # a finding as (rule, stage, application_id, expert_id)
+violation_ids = seatchecks.finding_ids   # a finding as (rule, stage, application_id, expert_id)
 
 
 def violation_lines(check: service.SeatCheck, found: Sequence[Violation], conflicts=None) -> list[str]:
@@ -178,7 +178,7 @@ def seat_change(after: pd.DataFrame, data: RoundData, r: Round, stage: str, appl
                 conflicts=None) -> str | None:
     """Put `new` in `old`'s seat of `after` (in place) and keep the panel chaired: the new expert takes
     the old seat's role, except when the chair (组长) leaves and the independent checker does not
-    accept the new expert as chair (`service.chair_candidates`): then the first member of the panel it
+    accept the new expert as chair (`seatchecks.chair_candidates`): then the first member of the panel it
     accepts takes the chair and the new expert sits as a member. Returns that member (the heir), or
     None when no handover is needed or nobody on the panel can chair (the check then refuses the
     change naming the chair rule, unless it is overridden)."""
@@ -189,7 +189,7 @@ def seat_change(after: pd.DataFrame, data: RoundData, r: Round, stage: str, appl
     if not was_chair:
         return None
     members = after.loc[on_panel, "expert_id"].tolist()
-    able = service.chair_candidates(data, repo.round_policy(r), stage, application_id, members, conflicts=conflicts)
+    able = seatchecks.chair_candidates(data, repo.round_policy(r), stage, application_id, members, conflicts=conflicts)
     if new in able or not able:
         return None
     after.loc[on_panel, "role"] = [CHAIR if x == able[0] else MEMBER for x in members]

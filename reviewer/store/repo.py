@@ -228,6 +228,12 @@ def add_waiver(s: Session, r: Round, expert_id: str, application_id: str, rule: 
         raise UserError("a waiver needs a reason (--reason)")
     _check_ids(s, r, experts=[expert_id], applications=[application_id])
     guards.check_conflict_exists(load_data(s, latest_import(s, r).id), pol, expert_id, application_id, rule)
+    done = s.execute(select(Waiver).where(Waiver.round_id == r.id, Waiver.expert_id == expert_id,
+                                          Waiver.application_id == application_id, Waiver.rule == rule)
+                     ).scalar_one_or_none()
+    if done is not None:
+        raise UserError(f"专家 {expert_id} × 申报 {application_id} 的 {rule} 已豁免（{done.created_by}：{done.reason}） / "
+                        f"expert {expert_id} × {application_id} {rule} is already waived ({done.created_by}: {done.reason})")
     w = Waiver(round_id=r.id, expert_id=expert_id, application_id=application_id, rule=rule, reason=reason,
                created_by=user)
     s.add(w)
