@@ -264,9 +264,37 @@ STAFF_COLUMNS["panels_repaired"] = STAFF_COLUMNS["panels"]
 STAFF_COLUMNS["aggregated"] = STAFF_COLUMNS["aggregated_scores"]
 
 
+# What staff read is rounded (the CSV keeps full precision): scores, intervals and most numbers to 0.01;
+# money to the yuan; probabilities, rates and affinities to 0.001.
+DECIMALS: dict[str, int] = {"subsidy": 0, "contract_amount": 0, "affinity": 3, "p_value": 3, "fraction": 3,
+                            "industrialised_rate": 3, "p_first_in_field": 3}
+DEFAULT_DECIMALS = 2
+# Yes/no columns say it in words: (true, false, missing). 形式审查 not yet known is 待定.
+YES_NO_ZH: dict[str, tuple[str, str, str]] = {"eligible": ("通过", "不通过", "待定"),
+                                              "field_match": ("匹配", "不匹配", ""),
+                                              "complete": ("完整", "不完整", "")}
+DEFAULT_YES_NO = ("是", "否", "")
+
+
+def _is_flag(v: Any) -> bool:
+    return isinstance(v, (bool, np.bool_))
+
+
+def staff_values(col: pd.Series, key: str) -> pd.Series:
+    """A column as staff read it: true/false as words (`YES_NO_ZH`), floats rounded (`DECIMALS`)."""
+    present = col.dropna()
+    if len(present) and present.map(_is_flag).all():
+        yes, no, unknown = YES_NO_ZH.get(key, DEFAULT_YES_NO)
+        return col.map(lambda v: unknown if is_missing(v) else (yes if bool(v) else no)).astype(object)
+    if pd.api.types.is_float_dtype(col.dtype):
+        return col.round(DECIMALS.get(key, DEFAULT_DECIMALS))
+    return col
+
+
 def staff_view(df: pd.DataFrame, stem: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The staff's copy of table `stem`: the columns a person needs in a sensible order (`STAFF_COLUMNS`,
-    else all), under Chinese headers (`COLUMN_ZH`, else the key); and its 说明 sheet (中文列名 → English key)."""
+    else all), as staff read them (`staff_values`: rounded, yes/no in words), under Chinese headers
+    (`COLUMN_ZH`, else the key); and its 说明 sheet (中文列名 → English key)."""
     keep = [c for c in STAFF_COLUMNS.get(stem, list(df.columns)) if c in df.columns]
     zh = {c: COLUMN_ZH.get(c, str(c)) for c in keep}
     if len(set(zh.values())) < len(zh):   # two keys with one Chinese name: tell them apart by the key
@@ -274,7 +302,8 @@ def staff_view(df: pd.DataFrame, stem: str) -> tuple[pd.DataFrame, pd.DataFrame]
     guide = pd.DataFrame({"列名 column": list(zh.values()), "英文键 key": [str(c) for c in keep]})
     note = pd.DataFrame({"列名 column": [f"完整表格（全部列，英文键）见 {stem}.csv"],
                          "英文键 key": [f"the full table with English keys is {stem}.csv"]})
-    return df[keep].rename(columns=zh), pd.concat([guide, note], ignore_index=True)
+    view = pd.DataFrame({c: staff_values(df[c], str(c)) for c in keep}, index=df.index)
+    return view.rename(columns=zh), pd.concat([guide, note], ignore_index=True)
 
 
 def write_table(df: pd.DataFrame, out_dir: str | Path, stem: str, sheet: str | None = None) -> list[Path]:
