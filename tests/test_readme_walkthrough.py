@@ -15,6 +15,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from reviewer.cli.main import main
@@ -128,5 +129,10 @@ def test_the_store_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys):
             assert x.data["status"] == STATUS_INSUFFICIENT and x.data["missing_experts"], app
     assert ranking[target].rank is None and set(ranking[target].data["missing_experts"].split(";")) == set(skippers)
     assert sum(x.rank is not None for x in ranking.values()) == len(passed) - 1
-    assert (tmp_path / "现场考察排名.xlsx").exists()
+    book = load_workbook(tmp_path / "排名" / "aggregated.xlsx")     # the staff's copy: Chinese, rounded
+    ws = book.worksheets[0]
+    head = [c.value for c in ws[1]]
+    assert {"申报编号", "汇总得分", "区间下限", "区间上限"} <= set(head)
+    lows = [ws.cell(r, head.index("区间下限") + 1).value for r in range(2, ws.max_row + 1)]
+    assert all(x is None or round(x, 2) == x for x in lows)
     store.dispose()
