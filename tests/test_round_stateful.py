@@ -366,5 +366,5 @@ class RoundMachine(RuleBasedStateMachine):
 
 
 TestRoundStateful = RoundMachine.TestCase
-TestRoundStateful.settings = settings(max_examples=10, stateful_step_count=12, deadline=None,
+TestRoundStateful.settings = settings(max_examples=6, stateful_step_count=12, deadline=None,
                                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
