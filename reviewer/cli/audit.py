@@ -26,15 +26,21 @@ def register(main_app: typer.Typer) -> None:
 def audit_verify(db: Optional[str] = DbOpt,
                  expect_head: Optional[str] = typer.Option(None, "--expect-head", help="A head hash noted "
                                                            "earlier: it must still be in the chain.")) -> None:
-    """Check the hash chain; name the first entry that was changed, inserted or removed."""
+    """Check the keyed hash chain and its anchor, and compare the seats, scores, stored inputs and
+    policy with what the chain records; name each entry or row that was changed, inserted or removed."""
     with open_store(db).read() as s:
         v = audit.verify(s, expect_head)
+    for note in v.notes[:5]:
+        echo(f"  注 note: {note}")
     if v.ok:
-        echo(f"审计日志完好 audit log OK: {v.entries} entries, head hash {v.head}")
+        echo(f"审计日志完好 audit log OK: {v.entries} entries, head hash {v.head}; seats, scores, inputs and policy "
+             "match the audited record")
         return
-    echo(f"审计日志被篡改 AUDIT LOG TAMPERED: first bad {v.first_bad}")
-    for p in v.problems[1:10]:
+    echo(f"审计日志被篡改 AUDIT LOG TAMPERED ({len(v.problems)} problems): first bad {v.first_bad}")
+    for p in v.problems[1:30]:
         echo(f"  also {p}")
+    if len(v.problems) > 30:
+        echo(f"  … {len(v.problems) - 30} more (reviewer audit export FILE lists the entries)")
     raise typer.Exit(1)
 
 

@@ -19,7 +19,7 @@ from reviewer.exports import csv_text, write_table
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import import_score_sheets
 from reviewer.scoring.scoretable import read_table, validate_scores
-from reviewer.store import repo
+from reviewer.store import keys, repo
 
 app = typer.Typer(help="评分 Scores of a round: import submitted sheets, correct, list.", no_args_is_help=True)
 
@@ -49,19 +49,25 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
     if assign.empty:
         raise UserError(f"round {round_} has no published assignment: scores are checked against it")
     assign = assign.assign(status=assign["status"].map({"active": "active", "replaced": "replaced"}))
-    frames, problems = [], []
+    frames, problems, refused = [], [], []
+    sheet_key = keys.round_sheet_key(round_)
     for f in files:
-        df, errs = read_scores(f, pol, assign, stage)
+        df, errs, bad = read_scores(f, pol, assign, stage, sheet_key)
         frames.append(df)
         problems += errs
+        refused += bad
     for p in problems:
         echo("  " + p)
+    if refused:   # recorded whatever happens next: a forged sheet is evidence
+        with st.write() as s:
+            repo.record_sheet_refusals(s, repo.get_round(s, round_), refused, user=u)
+        echo(f"拒收 {len(refused)} score sheet(s) refused (signature); recorded in the audit log")
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     with st.write() as s:
         n = repo.submit_scores(s, repo.get_round(s, round_), scores, user=u,
                                source=", ".join(f.name for f in files))
     echo(f"评分 stored {n} score rows in round {round_}; {len(problems)} problems")
-    if [p for p in problems if p.startswith("ERROR")] and not allow_partial:
+    if (refused or [p for p in problems if p.startswith("ERROR")]) and not allow_partial:
         raise typer.Exit(1)
 
 
@@ -91,18 +97,19 @@ def scores_list(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None
     echo(csv_text(df) if len(df) <= 200 else f"{len(df)} rows (use --out)")
 
 
-def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
-                stage: Optional[str]) -> tuple[pd.DataFrame, list[str]]:
-    """A filled score sheet or a long score table, as rows of SCORE_FIELDS and problem lines ("ERROR ..."
-    for a rejected row); a score of a seat that was replaced is kept but void."""
+def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Optional[str],
+                sheet_key: bytes | None) -> tuple[pd.DataFrame, list[str], list[dict]]:
+    """A filled score sheet or a long score table, as rows of SCORE_FIELDS, problem lines ("ERROR ..."
+    for a rejected row) and the sheets refused for their signature (checked with `sheet_key`); a
+    score of a seat that was replaced is kept but void."""
     if path.suffix.lower() == ".xlsx":
         try:
             is_sheet = "_meta" in load_workbook(path, read_only=True).sheetnames
         except Exception:
             raise UserError(f"{path}: not a readable .xlsx file") from None
         if is_sheet:
-            res = import_score_sheets([path], policy, assignments)
-            return res.scores, [str(i) for i in res.issues]
+            res = import_score_sheets([path], policy, assignments, sheet_key=sheet_key)
+            return res.scores, [str(i) for i in res.issues], res.refused
     df, errors = validate_scores(read_table(path), path, policy)
     errors = ["ERROR " + e for e in errors]
     if "panel" not in df.columns or df["panel"].isna().all():
@@ -128,4 +135,4 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
     df = df[df["score"].notna()]
     if "confidence" not in df.columns:
         df["confidence"] = None
-    return df[SCORE_FIELDS], errors
+    return df[SCORE_FIELDS], errors, []

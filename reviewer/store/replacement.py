@@ -34,7 +34,7 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import service
-from reviewer.store import audit, repo
+from reviewer.store import audit, facts, repo
 from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
@@ -246,7 +246,8 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
     audit.record(s, user=user, action="replacement", reason=reason, round_code=r.code,
                  entity=f"{stage} {application_id}: {old_expert} -> {new_expert}",
                  before={"panel": before, "version": version},
-                 after={"panel": after, "version": version + 1, "assignment_id": new.id})
+                 after={"panel": after, "version": version + 1, "assignment_id": new.id, "stage": stage,
+                        "replaced_id": old.id, "new": facts.seat_record(new)})
     return new
 
 
