@@ -262,14 +262,14 @@ def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None =
         if is_blank(app_id) or str(app_id).startswith("说明"):
             continue
         app_id = str(app_id).strip()
+        values, bad = _row_scores(path, r_idx, row, crit_cols, crit_by_id, issues)
+        if not any(x is not None for x in values.values()) and not bad:
+            continue  # the expert did not score this application: absent, not zero
         if issued is not None and app_id not in issued:
             issues.append(ImportIssue(str(path), SHEET, r_idx, FIXED_COLUMNS[0], app_id,
                                       f"an application this sheet was issued for ({', '.join(sorted(issued))}); "
                                       "the row was rejected"))
             continue
-        values, bad = _row_scores(path, r_idx, row, crit_cols, crit_by_id, issues)
-        if not any(x is not None for x in values.values()) and not bad:
-            continue  # the expert did not score this application: absent, not zero
         missing = [c for c, x in values.items() if x is None]
         if missing and not bad:
             issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[missing[0]]), None,
