@@ -58,6 +58,22 @@ def import_row_hashes(s: Session, import_id: int) -> list[tuple[ImportRow, str]]
     return [(x, row_hash(x.table_name, x.seq, x.source_row, x.data)) for x in rows]
 
 
+def changed_import_rows(s: Session, import_id: int) -> list[str] | None:
+    """The stored rows of import `import_id` that differ from the hashes its audit entry recorded
+    (one line each), [] when all match, None when no entry recorded them (a legacy import)."""
+    want = None
+    for e in s.execute(select(AuditEntry).where(AuditEntry.action == "import",
+                                                AuditEntry.entity == f"import #{import_id}")).scalars():
+        want = _parse(e).get("row_hashes")
+    if want is None:
+        return None
+    have = import_row_hashes(s, import_id)
+    out = [f"stored row {x.seq} ({x.table_name}, source row {x.source_row})" for (x, h), w in zip(have, want) if h != w]
+    if len(have) != len(want):
+        out.append(f"{len(have)} stored rows, {len(want)} when imported")
+    return out
+
+
 def seat_record(a: Assignment) -> list:
     return [a.id, a.application_id, a.expert_id, a.role]
 
