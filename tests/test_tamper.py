@@ -209,3 +209,14 @@ def test_the_key_file_is_private(tmp_path, monkeypatch):
     keys.key_path().write_text("not hex")
     with pytest.raises(UserError, match="unreadable or damaged"):
         keys.read_key()
+
+
+def test_a_log_rewritten_from_its_first_entry_or_a_replaced_store_is_named(store_url):
+    st = published_round(store_url)
+    drop_guards(st)
+    with st.engine.begin() as c:   # everything deleted, a fresh round created in its place
+        c.execute(text("DELETE FROM audit_log"))
+    with st.write() as s:
+        repo.create_round(s, "2027", user="王五", as_of="2027-11-01")
+    found = problems(st)
+    assert any("belongs to a log whose first entry" in p and "rewritten from its start" in p for p in found), found

@@ -139,14 +139,15 @@ def record(s: Session, *, user: str, action: str, reason: str, round_code: str =
                        before=canonical(None), after=canonical(facts.baseline(s)))
     e = _append(s, last, key, kid, user_name=user.strip(), action=action, round_code=round_code or "",
                 entity=entity or "", reason=reason or "", before=canonical(before), after=canonical(after))
+    first = e.hash if e.id == 1 else s.execute(select(AuditEntry.hash).where(AuditEntry.id == 1)).scalar_one_or_none()
     s.connection().info.setdefault(AFTER_COMMIT, {})["audit_anchor"] = partial(
-        _write_anchor, store_label(s), e.id, e.hash, e.mac)
+        _write_anchor, store_label(s), e.id, e.hash, e.mac, first or "")
     return e
 
 
-def _write_anchor(label: str, head_id: int, head_hash: str, head_mac: str | None) -> None:
+def _write_anchor(label: str, head_id: int, head_hash: str, head_mac: str | None, first_hash: str) -> None:
     try:
-        keys.write_anchor(label, head_id, head_hash, head_mac)
+        keys.write_anchor(label, head_id, head_hash, head_mac, first_hash)
     except OSError as exc:  # the act is committed; the anchor only lags behind (caught as a note)
         log.warning("audit anchor not written (%s): %s", keys.anchor_path(label), exc)
 
@@ -282,6 +283,13 @@ def _anchor_problems(s: Session, by_id: dict[int, AuditEntry], last_id: int, not
     hid, hh = anchor.get("head_id"), anchor.get("head_hash")
     e = by_id.get(hid) if isinstance(hid, int) else None
     at = anchor.get("written_utc", "")
+    first = by_id.get(1)
+    if anchor.get("first_hash") and (first is None or first.hash != anchor["first_hash"]):
+        return [Problem(0, "", "", f"审计日志被重写 the anchor ({where}, written {at}) belongs to a log whose first entry "
+                        f"has hash {str(anchor['first_hash'])[:12]}…; this log's first entry "
+                        f"{'is missing' if first is None else 'has ' + first.hash[:12] + '…'}: the log was rewritten "
+                        "from its start or the store was replaced (if you recreated the store on purpose, move the "
+                        "anchor file away)")]
     if e is None:
         return [Problem(0, "", "", f"审计日志被截断 the anchor ({where}, written {at}) records entry #{hid} (hash "
                         f"{str(hh)[:12]}…) as committed, but the log ends at #{last_id}: the newest entries were removed")]
@@ -298,10 +306,11 @@ def entries_frame(s: Session, round_code: str | None = None) -> pd.DataFrame:
         q = q.where(AuditEntry.round_code == round_code)
     rows = [{"id": e.id, "time_utc": e.at, "user": e.user_name, "action": e.action,
              "action_zh": ACTIONS.get(e.action, ""), "round": e.round_code, "entity": e.entity, "reason": e.reason,
-             "before": e.before, "after": e.after, "prev_hash": e.prev_hash, "hash": e.hash}
+             "before": e.before, "after": e.after, "prev_hash": e.prev_hash, "hash": e.hash, "key_id": e.key_id,
+             "mac": e.mac}
             for e in s.execute(q).scalars()]
     return pd.DataFrame(rows, columns=["id", "time_utc", "user", "action", "action_zh", "round", "entity", "reason",
-                                       "before", "after", "prev_hash", "hash"])
+                                       "before", "after", "prev_hash", "hash", "key_id", "mac"])
 
 
 def export(s: Session, path: str | Path, round_code: str | None = None) -> Path:

@@ -105,7 +105,7 @@ def read_anchor(store_label: str) -> dict | None:
         return {"damaged": True, "file": str(p)}
 
 
-def write_anchor(store_label: str, head_id: int, head_hash: str, head_mac: str | None) -> Path:
+def write_anchor(store_label: str, head_id: int, head_hash: str, head_mac: str | None, first_hash: str) -> Path:
     """Record the newest committed entry of the store (never moves backwards: two writers may
     finish in either order)."""
     p = anchor_path(store_label)
@@ -114,9 +114,14 @@ def write_anchor(store_label: str, head_id: int, head_hash: str, head_mac: str |
     with open(lock, "a") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
         old = read_anchor(store_label) or {}
+        if old.get("first_hash") not in (None, first_hash):
+            # another log at this address (rewritten from its start, or a store recreated): the anchor keeps
+            # the old log's head, so `audit verify` says so until staff move the anchor file away on purpose
+            return p
         if isinstance(old.get("head_id"), int) and old["head_id"] > head_id:
             return p
-        payload = {"store": store_label, "head_id": head_id, "head_hash": head_hash, "head_mac": head_mac,
+        payload = {"store": store_label, "first_hash": first_hash, "head_id": head_id, "head_hash": head_hash,
+                   "head_mac": head_mac,
                    "written_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         tmp = p.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
