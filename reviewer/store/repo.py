@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reviewer.store import audit, facts, guards
+from reviewer.store import audit, facts, guards, score_rules
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import RoundData
@@ -457,52 +457,13 @@ def get_panel(s: Session, r: Round, stage: str, application_id: str) -> Panel:
 
 # ---------------------------------------------------------------- scores
 
-SCORE_REFUSED = "评分被拒绝，未保存任何评分 scores refused, nothing was stored"
-
-
 def score_seat_problems(s: Session, r: Round, scores: pd.DataFrame, *, as_expert: str | None = None) -> list[str]:
-    """Why rows of `scores` (stage, application_id, expert_id, criterion, score, void) may not be
-    stored: a score belongs to a seat of a PUBLISHED stage that the expert holds (a replaced seat's
-    scores only as void), to a criterion of the round's rubric, within 0..its maximum; with
-    `as_expert` (an expert submitting for themselves) every row must be theirs. One line per row."""
+    """`score_rules.seat_problems` of `scores` against the round's published seats (any status)."""
     pol = round_policy(r)
-    seats: dict[tuple[str, str, str], str] = {}
-    published = set()
-    for stage in pol.stages.order:
-        if publication(s, r, stage) is not None:
-            published.add(stage)
-            for x in published_seats(s, r, stage, include_replaced=True).itertuples(index=False):
-                seats[(stage, x.application_id, x.expert_id)] = x.status
-    crit = {c.id: c for c in pol.rubric.criteria}
-    out = []
-    for k, row in enumerate(scores.itertuples(index=False), start=1):
-        where = f"row {k}: {row.stage} {row.application_id} {row.expert_id} {row.criterion}"
-        status = seats.get((row.stage, row.application_id, row.expert_id))
-        if row.stage not in pol.stages.order:
-            out.append(f"{where}: 未知阶段 unknown stage {row.stage!r}; expected one of {', '.join(pol.stages.order)}")
-        elif row.stage not in published:
-            out.append(f"{where}: 阶段未发布 stage {row.stage} is not published: scores are accepted only for "
-                       "published panels")
-        elif status is None:
-            out.append(f"{where}: 非该专家的席位 expert {row.expert_id} holds no seat on {row.application_id} in "
-                       f"{row.stage}")
-        elif status == "replaced" and not bool(getattr(row, "void", False)):
-            out.append(f"{where}: 该席位已被替换 expert {row.expert_id} was replaced on this panel: their scores are "
-                       "kept only as void")
-        if as_expert is not None and row.expert_id != as_expert:
-            out.append(f"{where}: submitted by expert {as_expert} for another expert")
-        c = crit.get(row.criterion)
-        if c is None:
-            out.append(f"{where}: 未知评分项 unknown criterion {row.criterion!r}")
-        elif not (isinstance(row.score, (int, float)) and 0 <= float(row.score) <= c.max):
-            out.append(f"{where}: score {row.score!r}: expected a number from 0 to {c.max:g}")
-    return out
-
-
-def _refuse(problems: list[str]) -> None:
-    if problems:
-        more = [f"… 另有 {len(problems) - 20} 项 and {len(problems) - 20} more"] if len(problems) > 20 else []
-        raise UserError(f"{SCORE_REFUSED}:\n  " + "\n  ".join(problems[:20] + more))
+    published = [stage for stage in pol.stages.order if publication(s, r, stage) is not None]
+    seats = {(stage, x.application_id, x.expert_id): x.status for stage in published
+             for x in published_seats(s, r, stage, include_replaced=True).itertuples(index=False)}
+    return score_rules.seat_problems(pol, set(published), seats, scores, as_expert=as_expert)
 
 
 def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, source: str,
@@ -514,7 +475,7 @@ def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, sour
     scores = scores[scores["score"].notna()] if not scores.empty else scores
     if scores.empty:
         return 0
-    _refuse(score_seat_problems(s, r, scores, as_expert=as_expert))
+    score_rules.refuse(score_seat_problems(s, r, scores, as_expert=as_expert))
     current = {(x.stage, x.application_id, x.expert_id, x.criterion): x.id for x in s.execute(
         select(Score).where(Score.round_id == r.id, Score.void.is_(False))).scalars()}
     news = []
@@ -555,7 +516,7 @@ def correct_score(s: Session, r: Round, stage: str, application_id: str, expert_
     """更正 Replace one valid score by a corrected one (the old one is kept, void); audited with both."""
     if not reason.strip():
         raise UserError("a score correction needs a reason (--reason)")
-    _refuse(score_seat_problems(s, r, pd.DataFrame([{"stage": stage, "application_id": application_id,
+    score_rules.refuse(score_seat_problems(s, r, pd.DataFrame([{"stage": stage, "application_id": application_id,
                                                      "expert_id": expert_id, "criterion": criterion,
                                                      "score": float(score), "void": False}])))
     old = s.execute(select(Score).where(Score.round_id == r.id, Score.stage == stage,
