@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-
 import pytest
 from sqlalchemy import select, text
 

@@ -3,6 +3,8 @@ deterministic solver worker) and a recorded aggregation run are rerun from the s
 give the identical result; a changed record is reported as a difference."""
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from sqlalchemy import text
@@ -75,7 +77,6 @@ def test_screening_and_aggregation_runs_are_reproduced(store_url, capsys):
 
 def test_original_files_changed_after_a_run_are_named(store_url, tmp_path, capsys):
     """Issue 12 hole 5: `reproduce --files DIR` and `verify-inputs` re-hash the files the run read."""
-    import shutil
     st = demo_store(store_url)   # imported from reviewer/data/demo/round2026.xlsx
     run, _ = run_screening(st, "2026", user="张三")
     shutil.copy(DEMO / "round2026.xlsx", tmp_path / "round2026.xlsx")

@@ -220,3 +220,24 @@ def test_a_log_rewritten_from_its_first_entry_or_a_replaced_store_is_named(store
         repo.create_round(s, "2027", user="王五", as_of="2027-11-01")
     found = problems(st)
     assert any("belongs to a log whose first entry" in p and "rewritten from its start" in p for p in found), found
+
+
+def test_staff_decisions_added_or_changed_with_sql_are_named(store_url):
+    """Waivers, locks/forbids and needs-review decisions steer later runs: they are facts too."""
+    st = demo_store(store_url)
+    with st.write() as s:
+        r = repo.get_round(s, "2026")
+        repo.add_seat_rule(s, r, "forbid", "初审评估", "ZJ0002", "GX2026-003", reason="专家反映有合作", user="张三")
+        repo.decide_review(s, r, "GX2026-022", "E7", "pass", reason="核实排名", user="李四")
+    with st.read() as s:
+        assert audit.verify(s).ok
+    with st.engine.begin() as c:
+        rid = c.execute(text("SELECT id FROM rounds")).scalar_one()
+        c.execute(text("INSERT INTO waivers (round_id, expert_id, application_id, rule, reason, created_by, created_at) "
+                       "VALUES (:r, 'ZJ0109', 'GX2026-011', 'C6', 'x', '张三', CURRENT_TIMESTAMP)"), {"r": rid})
+        c.execute(text("UPDATE review_decisions SET decision = 'fail'"))
+        c.execute(text("UPDATE seat_rules SET active = false"))
+    found = problems(st)
+    assert any("waiver C6 of ZJ0109 × GX2026-011" in p and "not in the audit log" in p for p in found), found
+    assert any("GX2026-022 E7 = fail in the table, pass in the audit log" in p for p in found), found
+    assert any("forbid 初审评估 ZJ0002 × GX2026-003" in p and "withdrawn in the table" in p for p in found), found

@@ -175,7 +175,7 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     values = {"expert_id": expert_id, "stage": stage, "criteria": ",".join(c.id for c in crit),
               "policy_sha256": policy.sha256, "round": round_code,
               "applications": ",".join(sorted(str(a) for a in applications["application_id"])),
-              "issued_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+              "issued_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     if sheet_key is not None:
         values[SIGNATURE] = sheet_signature(sheet_key, values)
     for key, value in values.items():   # expert_id stays in B1

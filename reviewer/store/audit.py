@@ -33,11 +33,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
+from reviewer.exports import write_csv, write_json, write_xlsx
 from reviewer.store import facts, keys
 from reviewer.store.engine import AFTER_COMMIT
-from reviewer.store.facts import canonical  # noqa: F401  (re-exported: audit.canonical)
+from reviewer.store.facts import canonical
 from reviewer.store.models import AuditEntry
-from reviewer.exports import write_csv, write_json, write_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def signing_key(s: Session) -> tuple[bytes, str]:
 
 def _append(s: Session, last: AuditEntry | None, key: bytes, kid: str, **content: Any) -> AuditEntry:
     e = AuditEntry(id=(last.id + 1) if last else 1,
-                   at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                   at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
                    prev_hash=last.hash if last else GENESIS, key_id=kid, **content)
     e.hash = _hash_of(e)
     e.mac = keys.mac(key, e.hash)
@@ -320,7 +320,7 @@ def export(s: Session, path: str | Path, round_code: str | None = None) -> Path:
     v = verify(s)
     check = pd.DataFrame([{"entries": v.entries, "head_hash": v.head, "chain_ok": v.ok,
                            "first_problem": str(v.first_bad) if v.first_bad else "",
-                           "exported_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}])
+                           "exported_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}])
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":

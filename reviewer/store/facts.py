@@ -5,13 +5,15 @@ An audited act records in its entry the facts it wrote, so the chain (hashed, ke
 
     round.create / round.settings   the policy's sha256, reference date and settings of the round
     import                          the sha256 of every input file and a hash of every stored row
+    waiver, lock, forbid, seat_rule.remove, review_decision   the staff decisions later runs use
     publication                     every seat written (assignment id, application, expert, role)
     replacement                     the seat marked replaced and the new seat
     scores / score_correction       every score row written (id, key, score, confidence, void)
 
 `check_facts` replays those records and compares what they give with the tables, naming each
 difference: a seat whose status was flipped or that was inserted with SQL, a score voided or
-inserted outside the program, an edited import row, an edited policy text. Entries written before
+inserted outside the program, an edited import row, an edited policy text, a waiver, lock or
+needs-review decision added or changed with SQL. Entries written before
 the chain covered facts (legacy, without these fields) are skipped with a note.
 """
 from __future__ import annotations
@@ -34,8 +36,11 @@ from reviewer.store.models import (
     ImportSnapshot,
     Panel,
     Publication,
+    ReviewDecision,
     Round,
     Score,
+    SeatRule,
+    Waiver,
 )
 
 SEAT_FIELDS = ("assignment_id", "application_id", "expert_id", "role")
@@ -115,6 +120,9 @@ class _Replay:
         self.scores: dict[int, tuple[int, str, list, bool]] = {}  # score id -> (entry, round, record, void)
         self.current: dict[tuple, int] = {}                    # (round, stage, app, expert, criterion) -> score id
         self.legacy: dict[str, set] = {"publication": set(), "scores": set(), "import": set()}
+        self.waivers: dict[tuple, int] = {}                    # (round, expert, app, rule) -> entry id
+        self.seat_rules: dict[tuple, tuple[int, bool]] = {}    # (round, kind, stage, expert, app) -> (entry, active)
+        self.decisions: dict[tuple, tuple[int, str]] = {}      # (round, app, rule) -> (entry, pass / fail)
         self.notes: list[str] = []
         self.findings: list[Finding] = []
 
@@ -139,6 +147,24 @@ class _Replay:
             self._scores(e, a)
         elif e.action == "audit.baseline":
             self._baseline(e, a)
+        else:
+            self._decision(e, a)
+
+    def _decision(self, e: AuditEntry, a: dict) -> None:
+        """Staff decisions that steer later runs: waivers, locks/forbids, needs-review decisions."""
+        rc = e.round_code
+        if e.action == "waiver":
+            self.waivers[(rc, a.get("expert_id"), a.get("application_id"), a.get("rule"))] = e.id
+        elif e.action in ("lock", "forbid"):
+            self.seat_rules[(rc, e.action, a.get("stage"), a.get("expert_id"), a.get("application_id"))] = (e.id, True)
+        elif e.action == "seat_rule.remove":
+            b = json.loads(e.before) if e.before else {}
+            b = b if isinstance(b, dict) else {}
+            key = (rc, b.get("kind"), b.get("stage"), b.get("expert_id"), b.get("application_id"))
+            self.seat_rules[key] = (e.id, False)
+        elif e.action == "review_decision":
+            app, _, rule = e.entity.rpartition(" ")
+            self.decisions[(rc, app, rule)] = (e.id, a.get("decision"))
 
     def _baseline(self, e: AuditEntry, a: dict) -> None:
         for code, rec in a.get("rounds", {}).items():
@@ -229,7 +255,33 @@ def check_facts(s: Session, entries: Iterable[AuditEntry]) -> tuple[list[Finding
     _check_imports(s, rp, codes)
     _check_seats(s, rp, codes)
     _check_scores(s, rp, codes)
+    _check_decisions(s, rp, codes)
     return rp.findings, rp.notes
+
+
+def _check_decisions(s: Session, rp: _Replay, codes: dict[int, str]) -> None:
+    """Waivers, active locks/forbids and needs-review decisions in the tables against the chain."""
+    for w in s.execute(select(Waiver).order_by(Waiver.id)).scalars():
+        if (codes.get(w.round_id), w.expert_id, w.application_id, w.rule) not in rp.waivers:
+            rp.findings.append(Finding(0, "waiver", f"豁免未经记录 waiver {w.rule} of {w.expert_id} × {w.application_id} "
+                                       f"(round {codes.get(w.round_id)}) is not in the audit log: inserted outside the "
+                                       "program"))
+    for x in s.execute(select(SeatRule).order_by(SeatRule.id)).scalars():
+        key = (codes.get(x.round_id), x.kind, x.stage, x.expert_id, x.application_id)
+        rec = rp.seat_rules.get(key)
+        if rec is None or rec[1] != bool(x.active):
+            state = "active" if x.active else "withdrawn"
+            rp.findings.append(Finding(rec[0] if rec else 0, x.kind, f"{x.kind} {x.stage} {x.expert_id} × "
+                                       f"{x.application_id} (round {key[0]}) is {state} in the table"
+                                       f"{', not as the audit log records it' if rec else ', not in the audit log'}: "
+                                       "changed outside the program"))
+    for d in s.execute(select(ReviewDecision).order_by(ReviewDecision.id)).scalars():
+        rec = rp.decisions.get((codes.get(d.round_id), d.application_id, d.rule))
+        if rec is None or rec[1] != d.decision:
+            rp.findings.append(Finding(rec[0] if rec else 0, "review_decision", f"复核决定 needs-review decision "
+                                       f"{d.application_id} {d.rule} = {d.decision} in the table, "
+                                       f"{rec[1] if rec else 'not in the audit log'}"
+                                       f"{' in the audit log' if rec else ''}: changed outside the program"))
 
 
 def _check_rounds(s: Session, rp: _Replay) -> None:

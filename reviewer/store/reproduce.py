@@ -14,13 +14,18 @@ from pathlib import Path
 from sqlalchemy import select
 
 from reviewer.errors import UserError
+from reviewer.panels.service import check_seats
+from reviewer.panels.tables import plan_seats
 from reviewer.store import facts, repo
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
-from reviewer.panels.service import check_seats
-from reviewer.panels.tables import plan_seats
 from reviewer.store.publishing import violation_lines
-from reviewer.store.runs import compute_aggregation, compute_plan, compute_screening, ranking_rows
+from reviewer.store.runs import (
+    compute_aggregation,
+    compute_plan,
+    compute_screening,
+    ranking_rows,
+)
 
 
 @dataclass
@@ -111,10 +116,11 @@ def _rows_changed(s, run, run_id: int) -> Reproduction | None:
     changed = facts.changed_import_rows(s, run.import_id)
     if not changed:
         return None
-    return Reproduction(run_id, run.kind, False, 0, [
-        f"运行所用的导入数据已被修改 the stored input rows of import #{run.import_id} no longer match the hashes recorded "
-        f"when they were imported ({len(changed)}: {'; '.join(changed[:10])}{' …' if len(changed) > 10 else ''}); "
-        "a rerun from them would not be the recorded run (reviewer audit verify names every change)"])
+    what = (f"运行所用的导入数据已被修改 the stored input rows of import #{run.import_id} no longer match the hashes "
+            f"recorded when they were imported ({len(changed)}: {'; '.join(changed[:10])}"
+            f"{' …' if len(changed) > 10 else ''}); a rerun from them would not be the recorded run (reviewer audit "
+            "verify names every change)")
+    return Reproduction(run_id, run.kind, False, 0, [what])
 
 
 def reproduce(store: Store, run_id: int) -> Reproduction:
