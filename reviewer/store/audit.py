@@ -252,8 +252,8 @@ def verify(s: Session, expect_head: str | None = None) -> Verification:
         problems.append(Problem(prev_id, "", "", f"the expected head {expect_head[:12]}… is not in the log: "
                                 "entries were removed or rewritten since it was noted"))
     findings, fact_notes = facts.check_facts(s, entries)
-    problems += [Problem(f.entry_id, by_id[f.entry_id].at if f.entry_id in by_id else "", f.action, f.what)
-                 for f in findings]
+    problems += [Problem(f.entry_id, by_id[f.entry_id].at, by_id[f.entry_id].action, f.what) if f.entry_id in by_id
+                 else Problem(f.entry_id, "", f.action, f.what) for f in findings]
     return Verification(n, prev_hash, problems, notes + fact_notes)
 
 

@@ -167,6 +167,9 @@ class _Replay:
             self.decisions[(rc, app, rule)] = (e.id, a.get("decision"))
 
     def _baseline(self, e: AuditEntry, a: dict) -> None:
+        # the baseline covers what the older (legacy) entries did not record
+        self.legacy = {k: set() for k in self.legacy}
+        self.notes = [f"entry #{e.id} records the facts as they were when the chain became keyed (baseline)"]
         for code, rec in a.get("rounds", {}).items():
             self.rounds[code] = (e.id, rec)
         for imp, rec in a.get("imports", {}).items():
