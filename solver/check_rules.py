@@ -173,6 +173,9 @@ def chair(view: PlanView):
               and bool(chair_ok[ch]))
         if not ok:
             yield sv.stage, a, ch, "no valid chair (senior, technical, field-matched, on the panel)"
+        n_chairs = int(np.sum(np.asarray(sv.seats.chair_applications) == a)) if sv.seats is not None else 0
+        if n_chairs > 1:   # one 组长 per panel: a second one (e.g. from a panels file) is no chair rule kept
+            yield sv.stage, a, -1, f"{n_chairs} chairs (组长) on the panel, need exactly 1"
 
 
 def one_per_employer(view: PlanView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import pytest
 from sqlalchemy import select, text
 
@@ -15,7 +16,7 @@ from reviewer.store import repo
 from reviewer.store.models import Run
 from reviewer.store.publishing import publish_file, publish_run
 from reviewer.store.runs import run_planning
-from tests.test_store_support import DEMO, demo_store
+from tests.test_store_support import DEMO, demo_store, run_cli
 
 STAGE = "初审评估"
 PANELS = DEMO / "demo_panels.csv"
@@ -132,3 +133,50 @@ def test_an_imported_run_reproduces_and_a_changed_seat_is_reported(tmp_path):
     rep = reproduce(st, run_id)
     assert not rep.identical
     assert any("chair" in d for d in rep.differences) and any("result hash" in d for d in rep.differences)
+
+
+def _issue_example_panels(data, pol) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The issue's example for 现场考察: a C1-conflicted expert, a credit-banned expert, two 组长 on a
+    panel, and a panel for an application that failed screening. Returns the table and what each
+    change is (an id the refusal must name)."""
+    from reviewer.screening.eligibility import screen
+    panels, _ = file_panels()
+    stage = "现场考察"
+    apps = list(dict.fromkeys(panels.loc[panels["stage"] == stage, "application_id"]))
+    cs = detect_conflicts(data, pol)
+
+    def member_row(app):
+        return panels.index[(panels["stage"] == stage) & (panels["application_id"] == app) & (panels["role"] == "member")][0]
+
+    on = {a: set(panels.loc[(panels["stage"] == stage) & (panels["application_id"] == a), "expert_id"]) for a in apps}
+    c1 = next(e.expert_id for e in data.experts if e.expert_id not in on[apps[0]]
+              and any(h.rule == "C1" for h in cs.pair(e.expert_id, apps[0])))
+    panels.loc[member_row(apps[0]), "expert_id"] = c1
+    banned = next(e.expert_id for e in data.experts if e.status == "信用惩戒" and e.expert_id not in on[apps[1]])
+    panels.loc[member_row(apps[1]), "expert_id"] = banned
+    panels.loc[member_row(apps[2]), "role"] = "chair"
+    failed = next(x.application_id for x in screen(data, pol, {}).summary.itertuples() if x.outcome == "fail")
+    copy = panels[(panels["stage"] == stage) & (panels["application_id"] == apps[3])].assign(application_id=failed)
+    return pd.concat([panels, copy], ignore_index=True), {"c1": f"{apps[0]} {c1}", "banned": banned,
+                                                          "chairs": apps[2], "failed": failed}
+
+
+def test_the_issue_example_file_is_refused_naming_every_broken_rule(tmp_path, capsys):
+    """Issue 12 hole 1: `publish --from-file` with a C1-conflicted expert, a credit-banned expert, two
+    组长 on a panel and an application that failed screening is refused (exit 1), naming each."""
+    url = f"sqlite:///{tmp_path / 'reviewer.sqlite'}"
+    st = demo_store(url)
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        data, pol = repo.load_data(s, repo.latest_import(s, r).id), repo.round_policy(r)
+    bad, named = _issue_example_panels(data, pol)
+    path = tmp_path / "bad_panels.csv"
+    bad.to_csv(path, index=False)
+    code, out = run_cli(["publish", "--round", "2026", "--stage", "现场考察", "--from-file", str(path), "--db", url,
+                         "--user", "张三"], capsys)
+    assert code == 2, out   # a refused command (UserError), nothing published
+    for what, ident in named.items():
+        assert ident in out, (what, out)
+    assert "excluded_pairs" in out and "chair" in out and "形式审查" in out
+    with st.read() as s:
+        assert repo.publication(s, repo.get_round(s, "2026"), "现场考察") is None

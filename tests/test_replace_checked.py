@@ -304,3 +304,42 @@ def test_scores_of_a_replaced_expert_become_void(db, tmp_path, capsys):
         reasons = {x.void_reason for x in s.execute(select(Score)).scalars()}
     assert len(every) == len(pol.rubric.criteria) and every["void"].all()
     assert any(old in (x or "") and "替换" in (x or "") for x in reasons), reasons
+    with st.read() as s:
+        v = audit.verify(s)   # the voids are facts of the replacement's audit entry
+    assert v.ok, v
+
+
+def test_a_run_planned_before_a_replacement_in_another_stage_is_checked_against_it_when_published(db):
+    """Issue 12 hole 1: 认定评审 planned (run 2) against the published 现场考察; then a replacement in
+    现场考察 seats an expert on an application they hold in run 2's 认定评审. Publishing run 2 now
+    is refused for stage independence, naming the application and the expert."""
+    st, path, _ = db
+    with st.read() as s:
+        site = repo.published_seats(s, repo.get_round(s, "2026"), SITE)
+    fixed = [(SITE, x.expert_id, x.application_id) for x in site.itertuples(index=False)]
+    run2, res = run_planning(st, "2026", user="张三", stages=[RECOG], seed=3, time_limit=120, workers=1, fixed=fixed)
+    assert run2.status in ("OPTIMAL", "FEASIBLE")
+    recog = res.panels[["application_id", "expert_id"]]
+    done = None
+    for x in recog.itertuples(index=False):
+        on_site = site[site["application_id"] == x.application_id]
+        if on_site.empty or x.expert_id in set(on_site["expert_id"]):
+            continue
+        for old in on_site.loc[on_site["role"] != "chair", "expert_id"]:
+            try:
+                with st.write() as s:
+                    replacement.replace_expert(s, repo.get_round(s, "2026"), SITE, x.application_id, old,
+                                               x.expert_id, reason="专家因病请假", user="张三")
+            except UserError:
+                continue
+            done = (x.application_id, x.expert_id)
+            break
+        if done:
+            break
+    if done is None:
+        pytest.skip("no replacement in 现场考察 that keeps every rule and takes a 认定评审 expert of run 2")
+    with pytest.raises(UserError, match="stage_independence") as e, st.write() as s:
+        publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run2.id, user="张三", reason="发布")
+    assert done[0] in str(e.value) and done[1] in str(e.value)
+    with st.read() as s:
+        assert repo.publication(s, repo.get_round(s, "2026"), RECOG) is None and audit.verify(s).ok

@@ -3,6 +3,8 @@ deterministic solver worker) and a recorded aggregation run are rerun from the s
 give the identical result; a changed record is reported as a difference."""
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from sqlalchemy import text
@@ -71,3 +73,33 @@ def test_screening_and_aggregation_runs_are_reproduced(store_url, capsys):
     for run in (run_s, run_a):
         code, out = run_cli(["reproduce", str(run.id), "--db", store_url], capsys)
         assert code == 0 and "IDENTICAL" in out, out
+
+
+def test_original_files_changed_after_a_run_are_named(store_url, tmp_path, capsys):
+    """Issue 12 hole 5: `reproduce --files DIR` and `verify-inputs` re-hash the files the run read."""
+    st = demo_store(store_url)   # imported from reviewer/data/demo/round2026.xlsx
+    run, _ = run_screening(st, "2026", user="张三")
+    shutil.copy(DEMO / "round2026.xlsx", tmp_path / "round2026.xlsx")
+    code, out = run_cli(["verify-inputs", str(run.id), str(tmp_path), "--db", store_url], capsys)
+    assert code == 0 and "inputs OK" in out and "一致 unchanged round2026.xlsx" in out, out
+    with open(tmp_path / "round2026.xlsx", "ab") as f:   # the file is changed after the run
+        f.write(b"\0")
+    code, out = run_cli(["verify-inputs", str(run.id), str(tmp_path), "--db", store_url], capsys)
+    assert code == 1 and "CHANGED round2026.xlsx" in out and "applications" in out and "INPUTS CHANGED" in out
+    code, out = run_cli(["reproduce", str(run.id), "--files", str(tmp_path), "--db", store_url], capsys)
+    assert code == 1 and "CHANGED round2026.xlsx" in out and "IDENTICAL" in out   # the store's rerun still agrees
+    (tmp_path / "round2026.xlsx").unlink()
+    code, out = run_cli(["verify-inputs", str(run.id), str(tmp_path), "--db", store_url], capsys)
+    assert code == 1 and "MISSING round2026.xlsx" in out
+
+
+def test_a_run_whose_stored_rows_were_edited_says_so_instead_of_a_long_diff(store_url, capsys):
+    st = demo_store(store_url)
+    run, _ = run_screening(st, "2026", user="张三")
+    with st.engine.begin() as c:   # the stored input rows are edited after the run
+        rid, seq = c.execute(text("SELECT id, seq FROM import_rows WHERE table_name = 'experts' ORDER BY seq "
+                                  "LIMIT 1")).one()
+        c.execute(text("UPDATE import_rows SET source_row = 999 WHERE id = :i"), {"i": rid})
+    code, out = run_cli(["reproduce", str(run.id), "--db", store_url], capsys)
+    assert code == 1 and "DIFFERENT — 1 differences" in out
+    assert "no longer match the hashes recorded" in out and f"stored row {seq} (experts, source row 999)" in out

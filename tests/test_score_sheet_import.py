@@ -9,7 +9,7 @@ import pandas as pd
 
 from reviewer.policy import load_policy
 from reviewer.scoring.scoresheets import write_score_sheet
-from reviewer.store import repo
+from reviewer.store import keys, repo
 from tests.factories import fill_score_sheet
 from tests.test_store_support import DEMO, demo_store, run_cli
 
@@ -33,7 +33,8 @@ def sheets_of(tmp_path, site, experts):
     for e in experts:
         apps = pd.DataFrame({"application_id": sorted(site.loc[site["expert_id"] == e, "application_id"]),
                              "name": "中心", "field": "汽车"})
-        paths.append(write_score_sheet(tmp_path / f"评分表_{e}_{STAGE}.xlsx", POL, e, f"专家{e}", STAGE, apps))
+        paths.append(write_score_sheet(tmp_path / f"评分表_{e}_{STAGE}.xlsx", POL, e, f"专家{e}", STAGE, apps,
+                                       sheet_key=keys.round_sheet_key("2026"), round_code="2026"))
     return paths
 
 

@@ -106,3 +106,42 @@ def test_print_view_shows_entered_scores_one_application_per_page(tmp_path):
     # reading back ignores the print view
     fill(p, {3: full(0.5)})
     assert read_score_sheet(p, P).issues == []
+
+
+KEY = b"k" * 32
+
+
+def test_a_signed_sheet_reads_back_and_a_changed_meta_is_refused_whole(tmp_path):
+    p = write_score_sheet(tmp_path / "s.xlsx", P, "E1", "张伟", "认定评审", APPS, sheet_key=KEY, round_code="2026")
+    meta = {r[0]: r[1] for r in load_workbook(p)["_meta"].iter_rows(values_only=True)}
+    assert meta["expert_id"] == "E1" and meta["round"] == "2026" and meta["applications"] == "A1,A2,A3"
+    assert len(meta["signature"]) == 64 and KEY.hex() not in str(meta)   # the key itself is never in the sheet
+    fill(p, {3: full(0.8)})
+    res = import_score_sheets([p], P, pd.DataFrame({"stage": ["认定评审"], "application_id": ["A1"],
+                                                    "expert_id": ["E1"]}), sheet_key=KEY)
+    assert res.issues == [] and res.refused == [] and len(res.scores) == len(CRIT)
+    for cell, value in (("B1", "E2"), ("B2", "现场考察"), ("B6", "A1,A2,A3,A9")):
+        wb = load_workbook(p)
+        original = wb["_meta"][cell].value
+        wb["_meta"][cell] = value   # e.g. another expert's id in _meta!B1
+        wb.save(p)
+        res = read_score_sheet(p, P, KEY)
+        assert res.scores.empty and len(res.refused) == 1 and "signature does not match" in res.refused[0]["why"]
+        assert res.issues[0].sheet == "_meta" and "整表拒收" in res.issues[0].expected
+        wb["_meta"][cell] = original
+        wb.save(p)
+    assert read_score_sheet(p, P, b"x" * 32).refused  # a sheet of another round (another key)
+    unsigned = write_score_sheet(tmp_path / "u.xlsx", P, "E1", "张伟", "认定评审", APPS)
+    assert "carries no signature" in read_score_sheet(unsigned, P, KEY).refused[0]["why"]
+
+
+def test_a_row_for_an_application_the_sheet_was_not_issued_for_is_rejected(tmp_path):
+    p = write_score_sheet(tmp_path / "s.xlsx", P, "E1", "张伟", "认定评审", APPS.iloc[:2], sheet_key=KEY,
+                          round_code="2026")
+    wb = load_workbook(p)
+    wb[SHEET].cell(5, 1, "A3")   # a row added by hand
+    wb.save(p)
+    fill(p, {3: full(0.8), 5: full(0.9)})
+    res = read_score_sheet(p, P, KEY)
+    assert set(res.scores["application_id"]) == {"A1"}
+    assert any(i.row == 5 and i.value == "A3" and "issued for" in i.expected for i in res.issues)

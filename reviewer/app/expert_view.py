@@ -13,6 +13,7 @@ from reviewer.app.rounds import policy_for
 from reviewer.errors import UserError
 from reviewer.panels.tables import ROLE_ZH
 from reviewer.scoring.scoresheets import write_score_sheet
+from reviewer.store import keys
 
 COLS = ["stage", "date", "application_id", "name", "field", "lead_city", "role_zh"]
 
@@ -49,5 +50,6 @@ def expert_score_sheet(round_id: str, expert_id: str, stage: str) -> bytes:
         raise UserError(f"no published assignment in {stage}")
     with tempfile.TemporaryDirectory() as tmp:
         p = write_score_sheet(Path(tmp) / "sheet.xlsx", policy_for(round_id), expert_id,
-                              expert_name(round_id, expert_id), stage, mine[["application_id", "name", "field"]])
+                              expert_name(round_id, expert_id), stage, mine[["application_id", "name", "field"]],
+                              sheet_key=keys.round_sheet_key(round_id), round_code=round_id)
         return p.read_bytes()

@@ -19,6 +19,7 @@ from reviewer.policy import Policy
 from reviewer.scoring.reliability import expert_deviation, flag_outliers, reliability_report
 from reviewer.scoring.scoresheets import META, SHEET, import_score_sheets
 from reviewer.scoring.scoretable import read_table, validate_scores
+from reviewer.store import keys
 
 SCORE_COLS = ["panel", "application_id", "expert_id", "criterion", "score", "confidence"]
 ISSUE_COLS = ["severity", "file", "row", "column", "value", "expected"]
@@ -97,9 +98,10 @@ def _line_rows(lines: list[str]) -> list[dict]:
     return out
 
 
-def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict]) -> pd.DataFrame:
-    """A score sheet made by the system (import_score_sheets checks it against the assignments)."""
-    res = import_score_sheets([p], policy, asg)
+def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict], round_id: str) -> pd.DataFrame:
+    """A score sheet made by the system (import_score_sheets checks its signature with the round's
+    sheet key and its rows against the assignments)."""
+    res = import_score_sheets([p], policy, asg, sheet_key=keys.round_sheet_key(round_id))
     issues += _issue_rows(res.issues)
     df = res.scores
     df = df[~df["void"].astype(bool)] if not df.empty else df
@@ -172,7 +174,7 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
     for name, content in files:
         p = folder / safe_name(name)
         p.write_bytes(content)
-        df = _read_sheet(p, policy, asg, issues) if _is_score_sheet(p) else _read_long_table(p, name, policy, asg, issues)
+        df = _read_sheet(p, policy, asg, issues, round_id) if _is_score_sheet(p) else _read_long_table(p, name, policy, asg, issues)
         if df is not None:
             frames.append(df)
     new = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLS)

@@ -13,7 +13,7 @@ from reviewer.documents.packs import make_packs
 from reviewer.errors import UserError
 from reviewer.panels.tables import seat_frame
 from reviewer.scoring.scoretable import read_table
-from reviewer.store import publishing, replacement, repo
+from reviewer.store import audit, publishing, replacement, repo
 
 def register(app: typer.Typer) -> None:
     """Add `publish`, `replace` and `packs` to the main `reviewer` app."""
@@ -43,7 +43,9 @@ def publish(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
                                           sha256=hashlib.sha256(from_file.read_bytes()).hexdigest(),
                                           user=current_user(user), reason=reason)
         n = len(repo.published_seats(s, r, stage))
+        anchor = audit.anchor_line(s)
     echo(f"发布 published {stage} of round {round_} (#{pub.id}, {n} seats, from {source})")
+    echo(f"{anchor}; note it for inspectors (reviewer audit verify --expect-head HASH)")
 
 
 def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),

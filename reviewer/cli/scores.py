@@ -19,7 +19,7 @@ from reviewer.exports import csv_text, write_table
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import blank_sheets_line, import_score_sheets
 from reviewer.scoring.scoretable import read_table, validate_scores
-from reviewer.store import repo
+from reviewer.store import keys, repo
 
 app = typer.Typer(help="评分 Scores of a round: import submitted sheets, correct, list.", no_args_is_help=True)
 
@@ -55,16 +55,23 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
     # handover, or replaced and later brought back) is active
     assign = assign.sort_values("status", key=lambda c: c.eq("active"), kind="stable").drop_duplicates(
         ["stage", "application_id", "expert_id"], keep="last")
-    frames, problems, blank = [], [], []
+    frames, problems, blank, refused = [], [], [], []
+    sheet_key = keys.round_sheet_key(round_)
     for f in files:
-        df, errs, empty = read_scores(f, pol, assign, stage)
+        df, errs, empty, bad = read_scores(f, pol, assign, stage, sheet_key)
         frames.append(df)
         problems += errs
         blank += empty
+        refused += bad
     for p in problems:
         echo("  " + p)
     if blank:
         echo(blank_sheets_line(blank))
+    if refused:   # recorded whatever happens next: a forged sheet is evidence
+        with st.write() as s:
+            repo.record_sheet_refusals(s, repo.get_round(s, round_), refused, user=u)
+        echo(f"拒收 {len(refused)} 张评分表签名校验失败，已记入审计日志 / {len(refused)} score sheet(s) refused "
+             "(signature); recorded in the audit log")
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     errors = [p for p in problems if p.startswith("ERROR")]
     if errors and not allow_partial:
@@ -82,6 +89,8 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
     if errors:
         echo(f"有 {len(errors)} 行评分被拒绝；按 --allow-partial 只导入了正确的行。 / {len(errors)} rejected row(s): "
              "the good rows were imported (--allow-partial).")
+    if refused and not allow_partial:
+        raise typer.Exit(1)
 
 
 @app.command("correct")
@@ -110,23 +119,23 @@ def scores_list(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None
     echo(csv_text(df) if len(df) <= 200 else f"{len(df)} rows (use --out)")
 
 
-def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
-                stage: Optional[str]) -> tuple[pd.DataFrame, list[str], list[tuple[str, str]]]:
+def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Optional[str],
+                sheet_key: bytes | None) -> tuple[pd.DataFrame, list[str], list[tuple[str, str]], list[dict]]:
     """A filled score sheet or a long score table, as rows of SCORE_FIELDS, problem lines ("ERROR ..."
-    for a rejected row) and the blank sheets (file, expert id); a score of a seat that was replaced is
-    kept but void."""
+    for a rejected row), the blank sheets (file, expert id) and the sheets refused for their
+    signature (checked with `sheet_key`); a score of a seat that was replaced is kept but void."""
     if path.suffix.lower() == ".xlsx":
         try:
             is_sheet = "_meta" in load_workbook(path, read_only=True).sheetnames
         except Exception:
             raise UserError(f"{path}: not a readable .xlsx file") from None
         if is_sheet:
-            res = import_score_sheets([path], policy, assignments)
-            return res.scores, [str(i) for i in res.issues], res.blank_sheets
+            res = import_score_sheets([path], policy, assignments, sheet_key=sheet_key)
+            return res.scores, [str(i) for i in res.issues], res.blank_sheets, res.refused
     df, errors = validate_scores(read_table(path), path, policy)
     errors = ["ERROR " + e for e in errors]
     if df.empty:            # every row rejected (or none): nothing to place in a stage
-        return pd.DataFrame(columns=SCORE_FIELDS), errors, []
+        return pd.DataFrame(columns=SCORE_FIELDS), errors, [], []
     if "panel" not in df.columns or df["panel"].isna().all():
         if not stage:
             raise UserError(f"{path}: no 阶段 column; pass --stage")
@@ -150,4 +159,4 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame,
     df = df[df["score"].notna()]
     if "confidence" not in df.columns:
         df["confidence"] = None
-    return df[SCORE_FIELDS], errors, []
+    return df[SCORE_FIELDS], errors, [], []

@@ -27,7 +27,7 @@ from reviewer.exports import write_xlsx
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
-from reviewer.store import replacement, repo
+from reviewer.store import keys, replacement, repo
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROLE_ZH = {"chair": "组长", "member": "成员"}
@@ -165,7 +165,8 @@ def _event_cells(e: Event) -> dict:
 
 
 def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str, out: str | Path, *,
-                round_code: str, round_name: str, settings: dict, overrides: pd.DataFrame | None = None) -> PackResult:
+                round_code: str, round_name: str, settings: dict, overrides: pd.DataFrame | None = None,
+                sheet_key: bytes | None = None) -> PackResult:
     """Write every expert's pack for `stage` from its active published `seats` (columns
     application_id, expert_id, role). Nothing of another expert goes into a pack. `overrides`: the
     overrides in force (reviewer.store.replacement.overrides), shown to staff only (例外)."""
@@ -186,7 +187,7 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     pack_root = out / f"专家通知_{_safe(round_code)}_{_safe(stage)}"
     result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
                         out / f"工作人员汇总_{_safe(round_code)}_{_safe(stage)}.xlsx")
-    ctx = _PackContext(policy, stage, site, apps, settings, schedule, round_code, round_name)
+    ctx = _PackContext(policy, stage, site, apps, settings, schedule, round_code, round_name, sheet_key)
     summary_rows = []
     exceptions: dict[str, list[str]] = {}
     for o in (overrides if overrides is not None else pd.DataFrame(columns=["application_id"])).itertuples():
@@ -231,6 +232,7 @@ class _PackContext:
     schedule: dict[str, dt.date | None]
     round_code: str
     round_name: str
+    sheet_key: bytes | None = None   # the round's score-sheet key (sheets of a stored round are signed)
 
     @property
     def meeting(self) -> dict:
@@ -259,7 +261,7 @@ def _write_expert_pack(ctx: _PackContext, e, mine: pd.DataFrame, events: list[Ev
     sheet_apps = pd.DataFrame([{"application_id": a, "name": ctx.apps[a].name, "field": ctx.apps[a].field}
                                for a in mine["application_id"]])
     files.append(write_score_sheet(folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", ctx.policy, expert_id,
-                                   e.name, stage, sheet_apps))
+                                   e.name, stage, sheet_apps, sheet_key=ctx.sheet_key, round_code=ctx.round_code))
     pledge_path = folder / f"保密与回避承诺书_{_safe(expert_id)}.txt"
     pledge_path.write_text(pledge, encoding="utf-8-sig")
     files.append(pledge_path)
@@ -313,4 +315,4 @@ def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResul
         pol = repo.round_policy(r)
         settings, name = dict(r.settings or {}), r.name
     return build_packs(data, pol, seats, stage, out, round_code=round_code, round_name=name, settings=settings,
-                       overrides=exceptions)
+                       overrides=exceptions, sheet_key=keys.round_sheet_key(round_code))

@@ -7,9 +7,19 @@ with its maximum in the header (e.g. "A1 研发投入强度 (≤6)"), a total fo
 criterion ids, so a sheet can be read back whatever its file name. Excel data validation stops
 out-of-range entries at typing time; the import checks them again, because sheets come back
 edited by hand.
+
+Signed sheets: a sheet issued for a stored round (`sheet_key`, the round's secret derived from the
+store key outside the database and never written to the sheet) carries in `_meta` an HMAC-SHA256
+over (round, expert, stage, applications, issue time, criteria, policy hash). Reading it back with
+the key refuses the whole sheet when the signature is missing or does not match (e.g. `_meta!B1`
+changed to another expert's id), and any row of an application the sheet was not issued for.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,13 +109,24 @@ def _print_sheet(wb, entry, policy: Policy, expert_id: str, expert_name: str, st
     ps.page_setup.fitToHeight = 0
 
 
+SIGNED_FIELDS = ("round", "expert_id", "stage", "applications", "issued_utc", "criteria", "policy_sha256")
+SIGNATURE = "signature"
+
+
+def sheet_signature(sheet_key: bytes, meta: dict) -> str:
+    """HMAC-SHA256 under the round's sheet key over the signed `_meta` fields."""
+    payload = json.dumps([str(meta.get(k) or "") for k in SIGNED_FIELDS], ensure_ascii=False)
+    return hmac.new(sheet_key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def criterion_header(c) -> str:
     return f"{c.id} {c.name} (≤{c.max:g})"
 
 
 def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_name: str, stage: str,
-                      applications: pd.DataFrame) -> Path:
-    """One expert's sheet for one stage. `applications` has columns application_id, name, field."""
+                      applications: pd.DataFrame, *, sheet_key: bytes | None = None, round_code: str = "") -> Path:
+    """One expert's sheet for one stage. `applications` has columns application_id, name, field.
+    With `sheet_key` (a stored round's sheets) the `_meta` sheet is signed (see the module doc)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     crit = policy.rubric.criteria
@@ -151,8 +172,13 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     _print_setup(ws, title_rows="1:2")
     _print_sheet(wb, ws, policy, expert_id, expert_name, stage, applications, first_crit_col)
     meta = wb.create_sheet(META)
-    for key, value in (("expert_id", expert_id), ("stage", stage), ("criteria", ",".join(c.id for c in crit)),
-                       ("policy_sha256", policy.sha256)):
+    values = {"expert_id": expert_id, "stage": stage, "criteria": ",".join(c.id for c in crit),
+              "policy_sha256": policy.sha256, "round": round_code,
+              "applications": ",".join(sorted(str(a) for a in applications["application_id"])),
+              "issued_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    if sheet_key is not None:
+        values[SIGNATURE] = sheet_signature(sheet_key, values)
+    for key, value in values.items():   # expert_id stays in B1
         put_row(meta, [key, value])
     meta.sheet_state = "hidden"
     for sheet in wb.worksheets:
@@ -166,6 +192,7 @@ class ScoreImport:
     scores: pd.DataFrame
     issues: list[ImportIssue] = field(default_factory=list)
     blank_sheets: list[tuple[str, str]] = field(default_factory=list)   # (file, expert id): nothing scored yet
+    refused: list[dict] = field(default_factory=list)   # sheets whose signature failed (for the audit log)
 
     @property
     def has_errors(self) -> bool:
@@ -182,11 +209,35 @@ def _number(v: Any) -> float | None:
     return float(str(v).strip())
 
 
-def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
-    """Read one filled sheet into long rows; every problem is an issue, good rows are kept."""
+def signature_refusal(path: Path, meta: dict, sheet_key: bytes) -> dict | None:
+    """Why a sheet's signature fails (None when it holds): what the refusal names and audits."""
+    sig = str(meta.get(SIGNATURE) or "")
+    if not sig:
+        why = "没有签名 it carries no signature (not issued by this system for this round, or its _meta was replaced)"
+    elif not hmac.compare_digest(sig, sheet_signature(sheet_key, meta)):
+        why = ("签名不符 its signature does not match: the hidden _meta sheet (expert, stage, applications) was changed "
+               "after the sheet was issued, or the sheet was issued for another round")
+    else:
+        return None
+    return {"file": path.name, "expert_id": str(meta.get("expert_id") or ""), "stage": str(meta.get("stage") or ""),
+            "round": str(meta.get("round") or ""), "issued_utc": str(meta.get("issued_utc") or ""), "why": why}
+
+
+def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None = None) -> ScoreImport:
+    """Read one filled sheet into long rows; every problem is an issue, good rows are kept. With
+    `sheet_key`, a sheet whose signature fails is refused whole (`refused`), and rows of
+    applications the sheet was not issued for are rejected."""
     path = Path(path)
     wb = _open_score_workbook(path)
     meta = {r[0]: r[1] for r in wb[META].iter_rows(values_only=True) if r and r[0]}
+    if sheet_key is not None:
+        refusal = signature_refusal(path, meta, sheet_key)
+        if refusal is not None:
+            issue = ImportIssue(str(path), META, None, SIGNATURE, meta.get("expert_id"),
+                                f"评分表签名校验失败，整表拒收 a score sheet signed for this round; {refusal['why']}. "
+                                "The whole sheet was refused and the refusal is in the audit log")
+            return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), [issue], refused=[refusal])
+    issued = {a for a in str(meta.get("applications") or "").split(",") if a} if sheet_key is not None else None
     expert_id, stage = str(meta.get("expert_id", "")), str(meta.get("stage", ""))
     crit_by_id = {c.id: c for c in policy.rubric.criteria}
     ids = [c for c in str(meta.get("criteria", "")).split(",") if c]
@@ -217,6 +268,11 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
         if not any(x is not None for x in values.values()) and not bad:
             continue  # the expert did not score this application: absent, not zero
         touched = True
+        if issued is not None and app_id not in issued:
+            issues.append(ImportIssue(str(path), SHEET, r_idx, FIXED_COLUMNS[0], app_id,
+                                      f"an application this sheet was issued for ({', '.join(sorted(issued))}); "
+                                      "the row was rejected"))
+            continue
         missing = [c for c, x in values.items() if x is None]
         if missing and not bad:
             issues.append(ImportIssue(str(path), SHEET, r_idx, criterion_header(crit_by_id[missing[0]]), None,
@@ -238,7 +294,7 @@ def read_score_sheet(path: str | Path, policy: Policy) -> ScoreImport:
                         "family": policy.rubric.family_of(c), "score": values[c], "confidence": confidence,
                         "file": str(path), "row": r_idx, "void": False})
     return ScoreImport(pd.DataFrame(out, columns=SCORE_COLUMNS), issues,
-                       [] if touched else [(str(path), expert_id)])
+                       blank_sheets=[] if touched else [(str(path), expert_id)])
 
 
 def blank_sheets_line(blank: list[tuple[str, str]]) -> str:
@@ -317,24 +373,27 @@ def _row_confidence(path: Path, r_idx: int, row: tuple, conf_i: int | None,
     return confidence
 
 
-def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd.DataFrame) -> ScoreImport:
+def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd.DataFrame, *,
+                        sheet_key: bytes | None = None) -> ScoreImport:
     """Read filled sheets and check them against the published assignment.
 
     `assignments` has columns stage, application_id, expert_id and optionally `status`
     (active / replaced). A score by an expert not assigned to that application is rejected; a
     replaced expert's scores are kept but void (the replacement re-scores in full); the same
     expert-application-stage from two files is a duplicate and the second is rejected.
+    `sheet_key` (the round's sheet key): each sheet's signature is checked (`read_score_sheet`).
     """
-    frames, issues = [], []
+    frames, issues, refused = [], [], []
     seen: dict[tuple[str, str, str], str] = {}
     status = {}
     for r in assignments.itertuples(index=False):
         status[(str(r.stage), str(r.expert_id), str(r.application_id))] = getattr(r, "status", "active") or "active"
     blank: list[tuple[str, str]] = []
     for p in paths:
-        res = read_score_sheet(p, policy)
+        res = read_score_sheet(p, policy, sheet_key)
         issues += res.issues
         blank += res.blank_sheets
+        refused += res.refused
         df = res.scores
         if df.empty:
             frames.append(df)
@@ -360,7 +419,7 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
             keep.append(g)
         frames.append(pd.concat(keep) if keep else df.iloc[0:0])
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
-    return ScoreImport(scores, issues, blank)
+    return ScoreImport(scores, issues, blank_sheets=blank, refused=refused)
 
 
 def expert_totals(scores: pd.DataFrame) -> pd.DataFrame:

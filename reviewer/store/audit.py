@@ -1,20 +1,30 @@
-"""Tamper-evident audit log of every manual act (lock, forbid, waiver, replacement, rule override,
-publication, score correction, needs-review decision).
+"""Tamper-evident audit log of every act that changes a round (creation, import, lock, forbid,
+waiver, replacement, rule override, publication, scores, score correction, needs-review decision)
+and of the facts each act wrote (`reviewer.store.facts`).
 
 Each entry stores its user, time (UTC), action, reason and the before/after state as canonical
 JSON, the SHA-256 of the previous entry (`prev_hash`) and its own hash over all of that
-(`hash`). Changing, inserting or removing any entry breaks the chain at that entry, which
-`verify` names. The database also refuses UPDATE/DELETE on the table (triggers, see migration
-0002), but the chain is the real guarantee: it still detects edits made by someone who dropped
-the triggers. Removing the newest entries leaves a shorter valid chain: inspectors compare the
-head hash printed by `reviewer audit verify` with one they noted earlier (`--expect-head`).
+(`hash`), and an HMAC of that hash under the store key kept outside the database (`mac`, with the
+key's public id `key_id`; `reviewer.store.keys`). Changing, inserting or removing any entry breaks
+the chain at that entry, which `verify` names; recomputing the chain after an edit needs the key.
+The newest committed entry is written to an anchor file outside the database after every write,
+so removing the newest entries is caught too. `verify` also replays the facts the entries record
+and compares them with the tables (a seat flipped or inserted with SQL, a score voided or
+inserted, an import row or the policy text edited). The database refuses UPDATE/DELETE on the log
+(triggers, migration 0002), but the keyed chain is the real guarantee.
+
+Entries written before the chain was keyed (migration 0003) have no `mac`: they are verified as a
+hash chain only, and only at the start of the log; the first keyed entry of such a store is a
+baseline (`audit.baseline`) recording the facts then in the tables.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +33,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
-from reviewer.store.models import AuditEntry
 from reviewer.exports import write_csv, write_json, write_xlsx
+from reviewer.store import facts, keys
+from reviewer.store.engine import AFTER_COMMIT
+from reviewer.store.facts import canonical
+from reviewer.store.models import AuditEntry
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
@@ -43,12 +58,10 @@ ACTIONS = {
     "score_correction": "更正评分 score correction",
     "review_decision": "复核决定 needs-review decision",
     "evaluation": "考核评估 annual evaluation",
+    "scores": "评分录入 scores submitted",
+    "score_sheet.refused": "评分表被拒 score sheet refused",
+    "audit.baseline": "审计基线 facts recorded when the chain became keyed",
 }
-
-
-def canonical(value: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, UTF-8 text (dates as ISO strings)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def entry_hash(*, id: int, at: str, user_name: str, action: str, round_code: str, entity: str, reason: str,
@@ -64,9 +77,54 @@ def _hash_of(e: AuditEntry) -> str:
                       entity=e.entity, reason=e.reason, before=e.before, after=e.after, prev_hash=e.prev_hash)
 
 
+def store_label(s: Session) -> str:
+    """The store's URL without password: names its anchor file."""
+    return s.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _newest_key_id(s: Session) -> str | None:
+    return s.execute(select(AuditEntry.key_id).where(AuditEntry.key_id.is_not(None))
+                     .order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def missing_key_message(kid: str) -> str:
+    return (f"审计密钥缺失 this store's audit key (key id {kid}) is not on this machine: no key file at "
+            f"{keys.key_path()}. Copy the key file from the machine that wrote the store (or your backup) there "
+            f"(or set ${keys.KEY_ENV}); nothing was changed")
+
+
+def signing_key(s: Session) -> tuple[bytes, str]:
+    """(key, key id) for the store's next entry: the key file of this home, made on first use when
+    the store has no keyed entry yet; refused when the store's entries carry another key."""
+    chain_kid = _newest_key_id(s)
+    key = keys.read_key()
+    if key is None:
+        if chain_kid:
+            raise UserError(missing_key_message(chain_kid))
+        key = keys.create_key()
+    kid = keys.key_id(key)
+    if chain_kid and kid != chain_kid:
+        raise UserError(f"审计密钥不符 the audit key at {keys.key_path()} (key id {kid}) is not this store's key (key "
+                        f"id {chain_kid}): put the store's key file there (from the machine that wrote the store, or "
+                        "your backup); nothing was changed")
+    return key, kid
+
+
+def _append(s: Session, last: AuditEntry | None, key: bytes, kid: str, **content: Any) -> AuditEntry:
+    e = AuditEntry(id=(last.id + 1) if last else 1,
+                   at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                   prev_hash=last.hash if last else GENESIS, key_id=kid, **content)
+    e.hash = _hash_of(e)
+    e.mac = keys.mac(key, e.hash)
+    s.add(e)
+    s.flush()
+    return e
+
+
 def record(s: Session, *, user: str, action: str, reason: str, round_code: str = "", entity: str = "",
            before: Any = None, after: Any = None) -> AuditEntry:
-    """Append one entry in the caller's transaction (so the act and its record land together)."""
+    """Append one keyed entry in the caller's transaction (so the act and its record land together);
+    the anchor file follows once the transaction is committed."""
     if not user or not user.strip():
         raise UserError("every manual act needs the user who did it (--user NAME)")
     if action not in ACTIONS:
@@ -74,26 +132,46 @@ def record(s: Session, *, user: str, action: str, reason: str, round_code: str =
     if s.get_bind().dialect.name == "postgresql":
         # One appender at a time: the next id and prev_hash must not race.
         s.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+    key, kid = signing_key(s)
     last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
-    e = AuditEntry(id=(last.id + 1) if last else 1,
-                   at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
-                   user_name=user.strip(), action=action, round_code=round_code or "", entity=entity or "",
-                   reason=reason or "", before=canonical(before), after=canonical(after),
-                   prev_hash=last.hash if last else GENESIS)
-    e.hash = _hash_of(e)
-    s.add(e)
-    s.flush()
+    if last is not None and last.mac is None:   # a legacy chain becomes keyed: record what the tables hold
+        last = _append(s, last, key, kid, user_name="system", action="audit.baseline", round_code="",
+                       entity="baseline", reason="审计日志启用密钥 the audit chain became keyed",
+                       before=canonical(None), after=canonical(facts.baseline(s)))
+    e = _append(s, last, key, kid, user_name=user.strip(), action=action, round_code=round_code or "",
+                entity=entity or "", reason=reason or "", before=canonical(before), after=canonical(after))
+    first = e.hash if e.id == 1 else s.execute(select(AuditEntry.hash).where(AuditEntry.id == 1)).scalar_one_or_none()
+    s.connection().info.setdefault(AFTER_COMMIT, {})["audit_anchor"] = partial(
+        _write_anchor, store_label(s), e.id, e.hash, e.mac, first or "")
     return e
+
+
+def _write_anchor(label: str, head_id: int, head_hash: str, head_mac: str | None, first_hash: str) -> None:
+    try:
+        keys.write_anchor(label, head_id, head_hash, head_mac, first_hash)
+    except OSError as exc:  # the act is committed; the anchor only lags behind (caught as a note)
+        log.warning("audit anchor not written (%s): %s", keys.anchor_path(label), exc)
+
+
+def anchor_line(s: Session) -> str:
+    """The head of the chain for printing and for the published documents."""
+    last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
+    if last is None:
+        return "审计日志为空 audit log empty"
+    return (f"审计锚 audit anchor: entry #{last.id} hash {last.hash} (key id {last.key_id or 'none'}; "
+            f"saved to {keys.anchor_path(store_label(s))})")
 
 
 @dataclass
 class Problem:
-    entry_id: int
+    entry_id: int     # 0: a row of the tables that no entry records
     at: str
     action: str
     what: str
 
     def __str__(self) -> str:
+        if not self.entry_id:
+            return self.what
         return f"entry #{self.entry_id} ({self.at}, {self.action}): {self.what}"
 
 
@@ -102,6 +180,7 @@ class Verification:
     entries: int
     head: str
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -112,37 +191,114 @@ class Verification:
         return self.problems[0] if self.problems else None
 
 
+def _chain_problems(e: AuditEntry, prev_id: int, prev_hash: str) -> list[Problem]:
+    out = []
+    if e.id != prev_id + 1:
+        out.append(Problem(e.id, e.at, e.action, f"entries #{prev_id + 1}..#{e.id - 1} are missing (deleted)"))
+    if e.prev_hash != prev_hash:
+        out.append(Problem(e.id, e.at, e.action,
+                           f"its link to the previous entry does not match (stored prev_hash {e.prev_hash[:12]}…, the "
+                           f"chain gives {prev_hash[:12]}…): entry #{prev_id} was changed or removed"))
+    for name in ("before", "after"):
+        try:
+            json.loads(getattr(e, name))
+        except (TypeError, ValueError):
+            out.append(Problem(e.id, e.at, e.action, f"its {name} is not valid JSON"))
+    actual = _hash_of(e)
+    if actual != e.hash:
+        out.append(Problem(e.id, e.at, e.action,
+                           f"its content does not match its hash (stored {e.hash[:12]}…, content gives {actual[:12]}…): "
+                           "the entry was edited after it was written"))
+    return out
+
+
+def _key_problems(e: AuditEntry, key: bytes | None, kid: str | None, keyed_seen: bool) -> list[Problem]:
+    if e.mac is None:
+        if keyed_seen or e.key_id:
+            return [Problem(e.id, e.at, e.action, "它没有密钥签名 it has no key signature although earlier entries "
+                            "are keyed: it was written or rewritten outside the program")]
+        return []
+    if key is None:
+        return [Problem(e.id, e.at, e.action, missing_key_message(e.key_id or "?").replace("; nothing was changed",
+                                                                                       ": cannot check the chain"))]
+    if e.key_id != kid:
+        return [Problem(e.id, e.at, e.action, f"it is signed with key id {e.key_id}, not with this store's key ({kid})"
+                        ": it was written with another key or rewritten")]
+    if keys.mac(key, e.hash) != e.mac:
+        return [Problem(e.id, e.at, e.action, "密钥签名不符 its key signature does not match its hash: the entry (or "
+                        "the chain from it) was rewritten by someone without the key")]
+    return []
+
+
 def verify(s: Session, expect_head: str | None = None) -> Verification:
-    """Walk the chain from the first entry; report every entry whose content, link or id is wrong."""
+    """Walk the chain from the first entry (links, hashes, key signatures), check the anchor file
+    and the noted head, and compare the facts the entries record with the tables."""
     problems: list[Problem] = []
-    prev_hash, prev_id, n = GENESIS, 0, 0
-    for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
+    prev_hash, prev_id, n, keyed_seen = GENESIS, 0, 0, False
+    key = keys.read_key()
+    kid = keys.key_id(key) if key else None
+    entries = list(s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
+    for e in entries:
         n += 1
-        if e.id != prev_id + 1:
-            problems.append(Problem(e.id, e.at, e.action,
-                                    f"entries #{prev_id + 1}..#{e.id - 1} are missing (deleted)"))
-        if e.prev_hash != prev_hash:
-            problems.append(Problem(e.id, e.at, e.action,
-                                    f"its link to the previous entry does not match (stored prev_hash "
-                                    f"{e.prev_hash[:12]}…, the chain gives {prev_hash[:12]}…): entry #{prev_id} "
-                                    "was changed or removed"))
-        for name in ("before", "after"):
-            try:
-                json.loads(getattr(e, name))
-            except (TypeError, ValueError):
-                problems.append(Problem(e.id, e.at, e.action, f"its {name} is not valid JSON"))
-        actual = _hash_of(e)
-        if actual != e.hash:
-            problems.append(Problem(e.id, e.at, e.action,
-                                    f"its content does not match its hash (stored {e.hash[:12]}…, content gives "
-                                    f"{actual[:12]}…): the entry was edited after it was written"))
+        problems += _chain_problems(e, prev_id, prev_hash)
+        problems += _key_problems(e, key, kid, keyed_seen)
+        keyed_seen = keyed_seen or e.mac is not None
         prev_hash, prev_id = e.hash, e.id
-    if expect_head and expect_head != prev_hash:
-        known = s.execute(select(AuditEntry.id).where(AuditEntry.hash == expect_head)).scalar_one_or_none()
-        if known is None:  # a head noted earlier must still be in the chain (later entries are additions)
-            problems.append(Problem(prev_id, "", "", f"the expected head {expect_head[:12]}… is not in the log: "
-                                    "entries were removed or rewritten since it was noted"))
-    return Verification(n, prev_hash, problems)
+    problems = _dedupe_key_missing(problems)
+    notes: list[str] = []
+    by_id = {e.id: e for e in entries}
+    problems += _anchor_problems(s, by_id, prev_id, notes)
+    if expect_head and expect_head != prev_hash and not any(e.hash == expect_head for e in entries):
+        # a head noted earlier must still be in the chain (later entries are additions)
+        problems.append(Problem(prev_id, "", "", f"the expected head {expect_head[:12]}… is not in the log: "
+                                "entries were removed or rewritten since it was noted"))
+    findings, fact_notes = facts.check_facts(s, entries)
+    problems += [Problem(f.entry_id, by_id[f.entry_id].at, by_id[f.entry_id].action, f.what) if f.entry_id in by_id
+                 else Problem(f.entry_id, "", f.action, f.what) for f in findings]
+    return Verification(n, prev_hash, problems, notes + fact_notes)
+
+
+def _dedupe_key_missing(problems: list[Problem]) -> list[Problem]:
+    """One 'key missing' problem is enough (not one per entry)."""
+    out, seen = [], False
+    for p in problems:
+        if "审计密钥缺失" in p.what:
+            if seen:
+                continue
+            seen = True
+        out.append(p)
+    return out
+
+
+def _anchor_problems(s: Session, by_id: dict[int, AuditEntry], last_id: int, notes: list[str]) -> list[Problem]:
+    label = store_label(s)
+    anchor = keys.read_anchor(label)
+    where = keys.anchor_path(label)
+    if anchor is None:
+        if by_id:
+            notes.append(f"no anchor file for this store in this home ({where}): removal of the newest entries can "
+                         "only be caught with a head noted earlier (--expect-head)")
+        return []
+    if anchor.get("damaged"):
+        return [Problem(0, "", "", f"the anchor file {where} is damaged: restore it from a backup")]
+    hid, hh = anchor.get("head_id"), anchor.get("head_hash")
+    e = by_id.get(hid) if isinstance(hid, int) else None
+    at = anchor.get("written_utc", "")
+    first = by_id.get(1)
+    if anchor.get("first_hash") and (first is None or first.hash != anchor["first_hash"]):
+        return [Problem(0, "", "", f"审计日志被重写 the anchor ({where}, written {at}) belongs to a log whose first entry "
+                        f"has hash {str(anchor['first_hash'])[:12]}…; this log's first entry "
+                        f"{'is missing' if first is None else 'has ' + first.hash[:12] + '…'}: the log was rewritten "
+                        "from its start or the store was replaced (if you recreated the store on purpose, move the "
+                        "anchor file away)")]
+    if e is None:
+        return [Problem(0, "", "", f"审计日志被截断 the anchor ({where}, written {at}) records entry #{hid} (hash "
+                        f"{str(hh)[:12]}…) as committed, but the log ends at #{last_id}: the newest entries were removed")]
+    if e.hash != hh or (anchor.get("head_mac") and e.mac != anchor.get("head_mac")):
+        return [Problem(hid, e.at, e.action, f"it differs from the anchor ({where}, written {at}: hash "
+                        f"{str(hh)[:12]}…, the log has {e.hash[:12]}…): the chain was rewritten")]
+    notes.append(f"anchor {where}: entry #{hid} as committed {at}")
+    return []
 
 
 def entries_frame(s: Session, round_code: str | None = None) -> pd.DataFrame:
@@ -151,10 +307,11 @@ def entries_frame(s: Session, round_code: str | None = None) -> pd.DataFrame:
         q = q.where(AuditEntry.round_code == round_code)
     rows = [{"id": e.id, "time_utc": e.at, "user": e.user_name, "action": e.action,
              "action_zh": ACTIONS.get(e.action, ""), "round": e.round_code, "entity": e.entity, "reason": e.reason,
-             "before": e.before, "after": e.after, "prev_hash": e.prev_hash, "hash": e.hash}
+             "before": e.before, "after": e.after, "prev_hash": e.prev_hash, "hash": e.hash, "key_id": e.key_id,
+             "mac": e.mac}
             for e in s.execute(q).scalars()]
     return pd.DataFrame(rows, columns=["id", "time_utc", "user", "action", "action_zh", "round", "entity", "reason",
-                                       "before", "after", "prev_hash", "hash"])
+                                       "before", "after", "prev_hash", "hash", "key_id", "mac"])
 
 
 def export(s: Session, path: str | Path, round_code: str | None = None) -> Path:
@@ -164,7 +321,7 @@ def export(s: Session, path: str | Path, round_code: str | None = None) -> Path:
     v = verify(s)
     check = pd.DataFrame([{"entries": v.entries, "head_hash": v.head, "chain_ok": v.ok,
                            "first_problem": str(v.first_bad) if v.first_bad else "",
-                           "exported_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}])
+                           "exported_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}])
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":

@@ -25,6 +25,7 @@ from reviewer.errors import UserError
 from reviewer.home import default_home
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+AFTER_COMMIT = "reviewer.after_commit"   # conn.info key: {name: callable} run after a committed write
 
 
 def default_url() -> str:
@@ -100,12 +101,21 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises. Work that
+        must follow the commit (the audit anchor file) is queued in `conn.info[AFTER_COMMIT]`, run
+        only once the commit succeeded, and dropped on a rollback."""
         with self.engine.connect().execution_options(write=True) as conn:
-            with Session(bind=conn, expire_on_commit=False) as s:
-                with conn.begin():
-                    yield s
-                    s.flush()
+            conn.info.pop(AFTER_COMMIT, None)
+            try:
+                with Session(bind=conn, expire_on_commit=False) as s:
+                    with conn.begin():
+                        yield s
+                        s.flush()
+            except BaseException:
+                conn.info.pop(AFTER_COMMIT, None)
+                raise
+            for hook in conn.info.pop(AFTER_COMMIT, {}).values():
+                hook()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

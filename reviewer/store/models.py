@@ -294,7 +294,8 @@ class AnnualEvaluation(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained record of a manual act. Text columns hold exactly what was hashed."""
+    """Append-only, hash-chained, keyed record of an act and the facts it wrote. Text columns hold
+    exactly what was hashed."""
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(40))           # ISO 8601 UTC, as hashed
@@ -307,3 +308,7 @@ class AuditEntry(Base):
     after: Mapped[str] = mapped_column(Text, default="null")    # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC-SHA256 of `hash` under the store key kept outside the database (reviewer.store.keys), and
+    # the public id of that key; both NULL for legacy entries written before the chain was keyed.
+    mac: Mapped[Optional[str]] = mapped_column(String(64))
+    key_id: Mapped[Optional[str]] = mapped_column(String(16))

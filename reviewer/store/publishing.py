@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
+from reviewer.screening.eligibility import screen
 from reviewer.store import replacement, repo
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_run_seats
@@ -65,9 +66,25 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
     if repo.publication(s, r, stage) is None:   # (publishing twice: repo.publish's clear refusal)
         data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
         mine = seats[seats["stage"] == stage][replacement.SEAT_COLS].astype(str)
+        unscreened = screening_lines(s, r, data, mine, bool((run.parameters or {}).get("include_review")))
+        if unscreened:
+            raise UserError(f"发布后违反硬性规则，未发布 publishing {stage} of round {r.code} would seat applications "
+                            "that did not pass screening; nothing was published:\n  " + "\n  ".join(unscreened))
         replacement.check_change(s, r, data, pd.concat([replacement.round_seats(s, r), mine], ignore_index=True),
                                  act="发布")
     return repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
+
+
+def screening_lines(s: Session, r: Round, data, seats: pd.DataFrame, include_review: bool = False) -> list[str]:
+    """One line per application in `seats` that does not pass screening now (形式审查, with the
+    round's current needs-review decisions; needs-review counts as passed only with
+    `include_review`, as in planning): no panel is published for it."""
+    result = screen(data, repo.round_policy(r), repo.review_overrides(s, r))
+    ok = set(result.eligible_ids(include_review=include_review))
+    why = {x.application_id: (x.outcome, x.reasons) for x in result.summary.itertuples(index=False)}
+    return [f"形式审查 (screening): {stage} {app}: {why.get(app, ('unknown', ''))[0]} — "
+            f"{why.get(app, ('', 'not in the round'))[1]}; only applications that passed screening get a panel"
+            for stage, app in sorted(set(zip(seats["stage"], seats["application_id"]))) if app not in ok]
 
 
 def violation_lines(check: SeatCheck, limit: int = 20) -> list[str]:
@@ -105,10 +122,10 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
              for stg in pol.stages.order if stg not in set(seats["stage"])
              for x in repo.published_seats(s, r, stg).itertuples(index=False)]
     check = check_seats(data, pol, seats, locks=rules["lock"], forbids=rules["forbid"], fixed=fixed)
-    if not check.ok:
-        raise UserError(f"{source}: 违反 {len(check.violations)} 项硬性规则，未导入、未发布 breaks "
-                        f"{len(check.violations)} hard rule(s) of round {r.code}; nothing was recorded or "
-                        "published:\n  " + "\n  ".join(violation_lines(check)))
+    found = violation_lines(check) + screening_lines(s, r, data, seats)
+    if found:
+        raise UserError(f"{source}: 违反 {len(found)} 项硬性规则，未导入、未发布 breaks {len(found)} hard rule(s) of "
+                        f"round {r.code}; nothing was recorded or published:\n  " + "\n  ".join(found))
     res = check.result
     sha256 = sha256 or repo.seats_digest(plan_seats(seats))
     params = {"file": source, "file_sha256": sha256, "locks": [list(x) for x in rules["lock"]],

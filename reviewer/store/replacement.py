@@ -38,8 +38,8 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
-from reviewer.store import audit, repo
-from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
+from reviewer.store import audit, facts, repo
+from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
 from solver.model import Violation
@@ -260,11 +260,14 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
             f"{version}, it is now {cur.version if cur else '?'}); reload the panel and make your change again")
     before = sorted(a.expert_id for a in seats)
     s.execute(update(Assignment).where(Assignment.id == old.id).values(status="replaced"))
-    voided = s.execute(update(Score).where(Score.round_id == r.id, Score.stage == stage,
-                                           Score.application_id == application_id, Score.expert_id == old_expert,
-                                           Score.void.is_(False))
-                       .values(void=True, void_reason=f"专家 {old_expert} 已被替换，评分不再计入 / expert {old_expert} "
-                                                      f"was replaced: {reason}")).rowcount
+    voided_ids = list(s.execute(select(Score.id).where(
+        Score.round_id == r.id, Score.stage == stage, Score.application_id == application_id,
+        Score.expert_id == old_expert, Score.void.is_(False)).order_by(Score.id)).scalars())
+    if voided_ids:
+        s.execute(update(Score).where(Score.id.in_(voided_ids))
+                  .values(void=True, void_reason=f"专家 {old_expert} 已被替换，评分不再计入 / expert {old_expert} "
+                                                 f"was replaced: {reason}"))
+    voided = len(voided_ids)
     new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
                      role=role or old.role, origin="repair", replaces_id=old.id)
     s.add(new)
@@ -274,7 +277,9 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
     audit.record(s, user=user, action="replacement", reason=reason, round_code=r.code,
                  entity=f"{stage} {application_id}: {old_expert} -> {new_expert}",
                  before={"panel": before, "version": version},
-                 after={"panel": after, "version": version + 1, "assignment_id": new.id, "scores_voided": voided})
+                 after={"panel": after, "version": version + 1, "assignment_id": new.id, "stage": stage,
+                        "replaced_id": old.id, "new": facts.seat_record(new), "scores_voided": voided,
+                        "voided_score_ids": voided_ids})
     return new
 
 

@@ -19,15 +19,16 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reviewer.store import audit, guards
+from reviewer.store import audit, facts, guards, score_rules
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import RoundData
 from reviewer.policy import Policy
 from reviewer.store.models import utcnow
+from reviewer.store.evaluations import record_evaluation  # noqa: F401  (re-exported)
 from reviewer.store.snapshots import (data_rows, known_ids, latest_import, load_data, policy_from_text,  # noqa: F401
                                       import_inputs, import_issues, read_policy_text, row_json)  # re-exported
-from reviewer.store.models import (AnnualEvaluation, Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
+from reviewer.store.models import (Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
                                    Panel, Publication, ReviewDecision, Round, Run, RunSeat, Score, SeatRule, Waiver)
 
 
@@ -145,10 +146,11 @@ def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *
         s.execute(ImportRow.__table__.insert(), rows)
     s.flush()
     audit.record(s, user=user, action="import", reason="", round_code=r.code, entity=f"import #{snap.id}",
-                 after={"source": source, "files": [{"table": n, "file": Path(t.file).name, "sha256": t.sha256,
-                                                     "rows": t.n_rows, "loaded": len(t.records)}
-                                                    for n, t in report.tables.items()],
-                        "records": len(rows), "issues": len(issues)})
+                 after={"source": source, "import_id": snap.id,
+                        "files": [{"table": n, "file": Path(t.file).name, "sha256": t.sha256,
+                                   "rows": t.n_rows, "loaded": len(t.records)} for n, t in report.tables.items()],
+                        "records": len(rows), "issues": len(issues),
+                        "row_hashes": [h for _, h in facts.import_row_hashes(s, snap.id)]})
     return snap
 
 
@@ -449,18 +451,22 @@ def publish(s: Session, r: Round, stage: str, seats: pd.DataFrame, *, user: str,
     pub = Publication(round_id=r.id, stage=stage, run_id=run_id, source=source, published_by=user, reason=reason)
     s.add(pub)
     s.flush()
+    written = []
     for app_id, g in seats.groupby("application_id", sort=True):
         panel = Panel(publication_id=pub.id, round_id=r.id, stage=stage, application_id=app_id, version=1)
         s.add(panel)
         s.flush()
         for x in g.itertuples(index=False):
-            s.add(Assignment(panel_id=panel.id, stage=stage, application_id=app_id, expert_id=x.expert_id,
-                             role=x.role, origin="publication"))
+            written.append(Assignment(panel_id=panel.id, stage=stage, application_id=app_id, expert_id=x.expert_id,
+                                      role=x.role, origin="publication"))
+    s.add_all(written)
     s.flush()
     audit.record(s, user=user, action="publication", reason=reason, round_code=r.code, entity=f"{stage}",
-                 before=None, after={"run_id": run_id, "source": source, "panels": int(seats["application_id"].nunique()),
+                 before=None, after={"run_id": run_id, "source": source, "stage": stage,
+                                     "panels": int(seats["application_id"].nunique()),
                                      "seats": int(len(seats)), "seats_sha256": seats_digest(
-                                         seats[["stage", "application_id", "expert_id", "role"]].itertuples(index=False))})
+                                         seats[["stage", "application_id", "expert_id", "role"]].itertuples(index=False)),
+                                     "assignments": [facts.seat_record(a) for a in written]})
     return pub
 
 
@@ -484,18 +490,29 @@ def get_panel(s: Session, r: Round, stage: str, application_id: str) -> Panel:
 
 # ---------------------------------------------------------------- scores
 
-def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, source: str) -> int:
-    """Store scores as submitted (columns stage, application_id, expert_id, criterion, family, score,
-    confidence, void). An earlier valid score for the same stage/application/expert/criterion is kept
-    but void (replaced). Returns the number of rows stored."""
+def score_seat_problems(s: Session, r: Round, scores: pd.DataFrame, *, as_expert: str | None = None) -> list[str]:
+    """`score_rules.seat_problems` of `scores` against the round's published seats (any status)."""
+    pol = round_policy(r)
+    published = [stage for stage in pol.stages.order if publication(s, r, stage) is not None]
+    seats = {(stage, x.application_id, x.expert_id): x.status for stage in published
+             for x in published_seats(s, r, stage, include_replaced=True).itertuples(index=False)}
+    return score_rules.seat_problems(pol, set(published), seats, scores, as_expert=as_expert)
+
+
+def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, source: str,
+                  as_expert: str | None = None) -> int:
+    """The one writer of submitted scores (CLI, app, an expert's own upload with `as_expert`): rows
+    (stage, application_id, expert_id, criterion, family, score, confidence, void) refused whole when
+    `score_seat_problems` finds any; an earlier valid score of the same key becomes void; the rows
+    written are one audit entry ("scores"). Returns the number of rows stored."""
+    scores = scores[scores["score"].notna()] if not scores.empty else scores
     if scores.empty:
         return 0
+    score_rules.refuse(score_seat_problems(s, r, scores, as_expert=as_expert))
     current = {(x.stage, x.application_id, x.expert_id, x.criterion): x.id for x in s.execute(
         select(Score).where(Score.round_id == r.id, Score.void.is_(False))).scalars()}
     news = []
     for row in scores.itertuples(index=False):
-        if row.score is None or pd.isna(row.score):
-            continue  # not scored: absent, not zero
         conf = getattr(row, "confidence", None)
         conf = None if conf is None or pd.isna(conf) else float(conf)
         void = bool(getattr(row, "void", False))
@@ -506,6 +523,7 @@ def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, sour
             void_reason="scores of a replaced expert" if void else None)))
     s.add_all([n for _, _, n in news])
     s.flush()
+    records = [facts.score_record(n) for _, _, n in news]
     for key, void, new in news:
         if void:
             continue
@@ -513,19 +531,27 @@ def submit_scores(s: Session, r: Round, scores: pd.DataFrame, *, user: str, sour
             s.execute(update(Score).where(Score.id == current[key])
                       .values(void=True, void_reason=f"replaced by submission #{new.id}", replaced_by_id=new.id))
         current[key] = new.id
+    audit.record(s, user=user, action="scores", reason="", round_code=r.code,
+                 entity=f"{len(news)} scores from {source}"[:200],
+                 after={"source": source, "as_expert": as_expert, "rows": records})
     return len(news)
+
+
+def record_sheet_refusals(s: Session, r: Round, refused: list[dict], *, user: str) -> None:
+    """Audit each score sheet refused for its signature (file, the expert and stage it claims, why)."""
+    for x in refused:
+        audit.record(s, user=user, action="score_sheet.refused", reason=x.get("why", ""), round_code=r.code,
+                     entity=f"{x.get('file', '')}: {x.get('stage', '')} {x.get('expert_id', '')}"[:200], after=x)
 
 
 def correct_score(s: Session, r: Round, stage: str, application_id: str, expert_id: str, criterion: str,
                   score: float, *, reason: str, user: str) -> Score:
+    """更正 Replace one valid score by a corrected one (the old one is kept, void); audited with both."""
     if not reason.strip():
         raise UserError("a score correction needs a reason (--reason)")
-    pol = round_policy(r)
-    crit = {c.id: c for c in pol.rubric.criteria}
-    if criterion not in crit:
-        raise UserError(f"unknown criterion {criterion!r}; criteria: {', '.join(crit)}")
-    if not 0 <= score <= crit[criterion].max:
-        raise UserError(f"score {score:g} for {criterion}: expected 0 to {crit[criterion].max:g}")
+    score_rules.refuse(score_seat_problems(s, r, pd.DataFrame([{"stage": stage, "application_id": application_id,
+                                                     "expert_id": expert_id, "criterion": criterion,
+                                                     "score": float(score), "void": False}])))
     old = s.execute(select(Score).where(Score.round_id == r.id, Score.stage == stage,
                                         Score.application_id == application_id, Score.expert_id == expert_id,
                                         Score.criterion == criterion, Score.void.is_(False))).scalar_one_or_none()
@@ -536,11 +562,13 @@ def correct_score(s: Session, r: Round, stage: str, application_id: str, expert_
                 source=f"correction of #{old.id}")
     s.add(new)
     s.flush()
+    row = facts.score_record(new)
     s.execute(update(Score).where(Score.id == old.id)
               .values(void=True, void_reason=f"corrected by #{new.id}: {reason}", replaced_by_id=new.id))
     audit.record(s, user=user, action="score_correction", reason=reason, round_code=r.code,
                  entity=f"{stage} {application_id} {expert_id} {criterion}",
-                 before={"score": old.score, "id": old.id}, after={"score": float(score), "id": new.id})
+                 before={"score": old.score, "id": old.id},
+                 after={"score": float(score), "id": new.id, "replaced_id": old.id, "row": row})
     return new
 
 
@@ -559,24 +587,6 @@ def scores_frame(s: Session, r: Round, stage: str | None = None, include_void: b
             for x in s.execute(q.order_by(Score.id)).scalars()]
     return pd.DataFrame(rows, columns=["score_id", "stage", "application_id", "expert_id", "criterion", "family",
                                        "score", "confidence", "void", "submitted_by", "submitted_at", "source"])
-
-
-# ---------------------------------------------------------------- annual evaluations
-
-def record_evaluation(s: Session, centre_id: str, year: int, *, user: str, round_id: int | None = None,
-                      centre_name: str = "", total: float | None = None, band: str | None = None,
-                      state: str | None = None, indicators: dict | None = None, note: str = "") -> AnnualEvaluation:
-    """Store one year's evaluation of a centre (the evaluation code writes here); audited."""
-    if s.execute(select(AnnualEvaluation).where(AnnualEvaluation.centre_id == centre_id,
-                                                AnnualEvaluation.year == year)).scalar_one_or_none():
-        raise UserError(f"centre {centre_id} already has an evaluation for {year}")
-    ev = AnnualEvaluation(round_id=round_id, centre_id=centre_id, centre_name=centre_name, year=year, total=total,
-                          band=band, state=state, indicators=indicators or {}, note=note, evaluated_by=user)
-    s.add(ev)
-    s.flush()
-    audit.record(s, user=user, action="evaluation", reason=note, entity=f"{centre_id} {year}",
-                 after={"total": total, "band": band, "state": state, "indicators": indicators or {}})
-    return ev
 
 
 def count_rows(s: Session, model) -> int:

@@ -7,18 +7,25 @@ independent checker against its recorded import, policy and rules, and must give
 Planning goes through the planning service (`reviewer.panels.service`), like the run itself."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
 from reviewer.errors import UserError
-from reviewer.store import repo
-from reviewer.store.engine import Store
-from reviewer.store.models import RankingRow, Round, ScreeningResult
 from reviewer.panels.service import check_seats
 from reviewer.panels.tables import plan_seats
+from reviewer.store import facts, repo
+from reviewer.store.engine import Store
+from reviewer.store.models import RankingRow, Round, ScreeningResult
 from reviewer.store.publishing import violation_lines
-from reviewer.store.runs import compute_aggregation, compute_plan, compute_screening, ranking_rows
+from reviewer.store.runs import (
+    compute_aggregation,
+    compute_plan,
+    compute_screening,
+    ranking_rows,
+)
 
 
 @dataclass
@@ -62,6 +69,60 @@ def recheck_imported(data, pol, run, seats, recorded: list[tuple], notes: list[s
     return diffs, [*notes, note]
 
 
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_inputs(store: Store, run_id: int, folder: str | Path) -> tuple[bool, list[str]]:
+    """`reviewer verify-inputs RUN_ID DIR` / `reproduce --files DIR`: re-hash the files the run
+    recorded (by name, in `folder`) and name each changed or missing one. (ok, lines)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"--files {folder}: 文件夹不存在 not a folder")
+    with store.read() as s:
+        inputs = list(repo.get_run(s, run_id).inputs or [])
+    by_file: dict[str, tuple[str, list[str]]] = {}
+    for x in inputs:
+        name = Path(str(x.get("file", ""))).name
+        by_file.setdefault(name, (str(x.get("sha256", "")), []))[1].append(str(x.get("table", "")))
+    ok, lines = True, []
+    for name, (want, tables) in sorted(by_file.items()):
+        p = folder / name
+        what = f"{name} ({', '.join(tables)})"
+        if not p.is_file():
+            ok = False
+            lines.append(f"缺失 MISSING {what}: not in {folder}")
+            continue
+        have = file_sha256(p)
+        if have != want:
+            ok = False
+            lines.append(f"已改变 CHANGED {what}: sha256 recorded {want[:12]}…, the file now {have[:12]}… — it is "
+                         f"not the file run #{run_id} read")
+        else:
+            lines.append(f"一致 unchanged {what} (sha256 {have[:12]}…)")
+    if not by_file:
+        lines.append(f"run #{run_id} recorded no input files")
+    return ok, lines
+
+
+def _rows_changed(s, run, run_id: int) -> Reproduction | None:
+    """A Reproduction that says the run's stored input rows were changed (instead of a long diff)."""
+    if run.import_id is None:
+        return None
+    changed = facts.changed_import_rows(s, run.import_id)
+    if not changed:
+        return None
+    what = (f"运行所用的导入数据已被修改 the stored input rows of import #{run.import_id} no longer match the hashes "
+            f"recorded when they were imported ({len(changed)}: {'; '.join(changed[:10])}"
+            f"{' …' if len(changed) > 10 else ''}); a rerun from them would not be the recorded run (reviewer audit "
+            "verify names every change)")
+    return Reproduction(run_id, run.kind, False, 0, [what])
+
+
 def reproduce(store: Store, run_id: int) -> Reproduction:
     with store.read() as s:
         run = repo.get_run(s, run_id)
@@ -69,6 +130,8 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
         pol = repo.policy_from_text(run.policy_text, run.as_of, f"run #{run_id} policy")
         if pol.sha256 != run.policy_sha256:
             raise UserError(f"run #{run_id}: the stored policy text does not match its recorded sha256")
+        if (changed := _rows_changed(s, run, run_id)) is not None:
+            return changed
         params = dict(run.parameters or {})
         kind = run.kind
         if kind in ("planning", "imported", "screening", "conflicts"):
