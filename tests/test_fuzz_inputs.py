@@ -34,6 +34,7 @@ from reviewer.scoring.scorecheck import cell_text, criterion_lookup, number
 from reviewer.scoring.scoretable import read_table, validate_scores
 from tests import fuzz_support as fz
 from tests.factories import policy as make_policy
+from tests.test_store_support import run_cli
 
 VARIANTS_PER_TABLE = 250
 POLICY = make_policy()
@@ -206,3 +207,100 @@ def test_hundreds_of_hostile_variants_of_a_score_table(tmp_path):
     for _ in range(VARIANTS_PER_TABLE):
         problems += check_score_variant(fz.mutate(frame, rng, {SCORE_HEADERS["score"]}), tmp_path)
     assert not problems, "\n".join(problems[:20])
+
+
+# ---------------------------------------------------------------- through the command line
+
+STAGE = "初审评估"
+
+
+def cli(args: list[str], capsys, allowed=(0, 1, 2)) -> tuple[int, str]:
+    """Run `reviewer ARGS` in-process: an exit code of `allowed`, never a traceback or internal error."""
+    code, out = run_cli(args, capsys)
+    assert code in allowed, f"reviewer {' '.join(args[:3])}: exit {code}\n{out[-2000:]}"
+    assert "Traceback" not in out and "内部错误" not in out, out[-2000:]
+    assert not fz.CONTROL.search(out), f"control character printed: {out[-500:]!r}"
+    return code, out
+
+
+def fill_score_sheets(root: Path, rng: random.Random) -> list[Path]:
+    """Fill every score sheet of the packs as experts would, some cells hostile: text, formulas,
+    absurd numbers. Returns the sheets."""
+    from openpyxl import load_workbook
+    from reviewer.scoring.scoresheets import SHEET
+    sheets = sorted(root.rglob("评分表_*.xlsx"))
+    hostile = ["1e400", "-1", "999", "abc", f"={fz.MARK}", "nan", 1e308, float("inf")]
+    for p in sheets:
+        wb = load_workbook(p)
+        ws = wb[SHEET]
+        maxima = [c.max for c in POLICY.rubric.criteria]
+        for r in range(3, ws.max_row + 1):
+            if not str(ws.cell(r, 1).value or "").startswith("GX"):
+                continue
+            for j, top in enumerate(maxima):
+                value = rng.choice(hostile) if rng.random() < 0.03 else round(rng.uniform(0, top), 1)
+                ws.cell(r, 4 + j).value = value if not (isinstance(value, float) and value == float("inf")) else "inf"
+        wb.save(p)
+    return sheets
+
+
+def assigned_scores(panels: Path, rng: random.Random) -> pd.DataFrame:
+    """A valid long score table (阶段, 申报编号, 专家编号, 评分项, 得分) of the first panels of `panels`."""
+    seats = pd.read_csv(panels, dtype=str, encoding="utf-8-sig")
+    rows = [{"阶段": s.stage, "申报编号": s.application_id, "专家编号": s.expert_id, "评分项": c.id,
+             "得分": f"{rng.uniform(0, c.max):.1f}"}
+            for s in seats.head(10).itertuples() for c in POLICY.rubric.criteria]
+    return pd.DataFrame(rows)
+
+
+def scan(root: Path) -> None:
+    found = fz.scan_tree(root)
+    assert not found, "\n".join(map(str, found[:15]))
+
+
+@pytest.mark.parametrize("seed, as_workbook", [(1, False), (2, True)])
+def test_poisoned_rounds_through_every_command(seed, as_workbook, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("REVIEWER_USER", "张三")
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    rng = random.Random(f"issue12-cli-{seed}")
+    tables, must_load = fz.poisoned_round(rng)
+    src = fz.write_round(tables, tmp_path / "in", as_workbook)
+    out = tmp_path / "out"
+    common = ["--as-of", "2026-11-01"]
+    code, text = cli(["screen", str(src), *common, "--out", str(out / "screen")], capsys)
+    n_apps = must_load["applications"]
+    assert code == 1 and f"row {n_apps + 2}, column 近三年销售收入_第1年" in text   # the absurd row named
+    cli(["conflicts", str(src), *common, "--out", str(out / "conflicts")], capsys, allowed=(1,))
+    code, text = cli(["assign", str(src), "--stage", STAGE, "--time-limit", "20", *common, "--allow-partial",
+                      "--out", str(out / "assign")], capsys, allowed=(0,))
+    db = ["--db", str(tmp_path / "home" / "reviewer.sqlite")]
+    cli(["round", "create", "FZ", *common, *db], capsys, allowed=(0,))
+    code, text = cli(["import", "--round", "FZ", str(src), *db], capsys, allowed=(1,))   # all or nothing
+    code, text = cli(["import", "--round", "FZ", str(src), "--allow-partial", *db], capsys, allowed=(0,))
+    for name, n in must_load.items():
+        assert f"{n} loaded, 1 rejected of {n + 1} rows" in text, (name, text[:3000])
+    cli(["publish", "--round", "FZ", "--stage", STAGE, "--from-file", str(out / "assign" / "panels.csv"), *db],
+        capsys, allowed=(0,))
+    cli(["packs", "--round", "FZ", "--stage", STAGE, "--out", str(out / "packs"), *db], capsys, allowed=(0,))
+    scan(out)   # before the experts fill in their sheets (some with formulas of their own)
+    sheets = fill_score_sheets(out / "packs", rng)
+    assert sheets
+    code, text = cli(["scores", "import", "--round", "FZ", *map(str, sheets), *db], capsys, allowed=(0, 1))
+    long = assigned_scores(out / "assign" / "panels.csv", rng)
+    bad_rows = {3: ("得分", "1e400"), 5: ("评分项", f"={fz.MARK}"), 7: ("专家编号", f"\x07{fz.MARK}"),
+                11: ("得分", "-inf"), 13: ("申报编号", "x" * 100_001)}
+    for r, (c, v) in bad_rows.items():
+        long.iloc[r, long.columns.get_loc(c)] = v
+    long = pd.concat([long, long.iloc[[20]]], ignore_index=True)
+    long_path = fz.Variant(long, "long").write(tmp_path / "in" / "long_scores")
+    code, text = cli(["scores", "import", "--round", "FZ", str(long_path), *db], capsys, allowed=(1,))
+    for row in [r + 2 for r in bad_rows] + [len(long) + 1]:
+        assert f"row {row}," in text, (row, text[-3000:])
+    assert f"stored {len(long) - len(bad_rows) - 1} score rows" in text, text[-1500:]
+    cli(["run", "aggregate", "--round", "FZ", "--stage", STAGE, "--out", str(out / "run_aggregate"), *db], capsys)
+    cli(["scores", "list", "--round", "FZ", "--out", str(out / "scores_list"), *db], capsys, allowed=(0,))
+    cli(["aggregate", str(long_path), "--panel", STAGE, "--out", str(out / "aggregate" / "agg.xlsx"),
+         "--no-interval"], capsys, allowed=(1,))
+    for d in ("run_aggregate", "scores_list", "aggregate"):
+        scan(out / d)
