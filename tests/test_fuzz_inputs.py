@@ -304,3 +304,133 @@ def test_poisoned_rounds_through_every_command(seed, as_workbook, tmp_path, caps
          "--no-interval"], capsys, allowed=(1,))
     for d in ("run_aggregate", "scores_list", "aggregate"):
         scan(out / d)
+
+
+# ---------------------------------------------------------------- table-level mistakes, one by one
+
+@pytest.fixture
+def round_folder(tmp_path):
+    tables = fz.base_tables()
+    fz.write_round(tables, tmp_path / "r", as_workbook=False)
+    return tmp_path / "r", tables
+
+
+@pytest.mark.parametrize("command", ["conflicts", "assign"])
+@pytest.mark.parametrize("how", ["headers only", "empty file"])
+def test_an_expert_table_without_rows_is_a_clear_error(round_folder, capsys, command, how):
+    """Item 8: an experts table with headers and no rows crashed `conflicts` (KeyError)."""
+    folder, tables = round_folder
+    path = folder / "experts.csv"
+    path.write_bytes(tables["experts"].iloc[0:0].to_csv(index=False).encode("utf-8-sig") if how == "headers only"
+                     else b"")
+    code, text = cli([command, str(folder / "applications.csv"), "--as-of", "2026-11-01",
+                      "--out", str(folder / "out")], capsys, allowed=(2,))
+    assert "experts" in text and ("no experts row" in text or "no experts table" in text), text[-800:]
+
+
+@pytest.mark.parametrize("command", ["screen", "conflicts"])
+def test_an_application_table_without_rows_is_a_clear_error(round_folder, capsys, command):
+    folder, tables = round_folder
+    (folder / "applications.csv").write_bytes(tables["applications"].iloc[0:0].to_csv(index=False).encode())
+    code, text = cli([command, str(folder / "applications.csv"), "--out", str(folder / "out")], capsys, allowed=(2,))
+    assert "applications" in text, text[-800:]
+
+
+def test_optional_tables_without_rows_are_an_empty_result(round_folder, capsys):
+    folder, tables = round_folder
+    for name in ("declared_conflicts", "expert_history", "platforms"):
+        (folder / f"{name}.csv").write_bytes(tables[name].iloc[0:0].to_csv(index=False).encode())
+    (folder / "members.csv").write_bytes(b"")
+    for command in ("screen", "conflicts"):
+        cli([command, str(folder / "applications.csv"), "--as-of", "2026-11-01", "--out", str(folder / command)],
+            capsys, allowed=(0,))
+
+
+def test_a_workbook_with_two_sheets_for_one_table_is_refused(tmp_path, capsys, monkeypatch):
+    """Item 10: 申报书 and applications in one workbook: which one? Refused, naming both."""
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("REVIEWER_USER", "张三")
+    tables = fz.base_tables()
+    path = fz.write_round(tables, tmp_path / "wb", as_workbook=True)
+    from openpyxl import load_workbook
+    wb = load_workbook(path)
+    other = wb.copy_worksheet(wb["申报书"])
+    other.title = "applications"
+    other.cell(2, 2).value = "另一份名称"
+    wb.save(path)
+    db = ["--db", str(tmp_path / "home" / "reviewer.sqlite")]
+    cli(["round", "create", "WB", *db], capsys, allowed=(0,))
+    for args in (["screen", str(path), "--out", str(tmp_path / "o")], ["import", "--round", "WB", str(path), *db],
+                 ["conflicts", str(path), "--out", str(tmp_path / "o")]):
+        code, text = cli(args, capsys, allowed=(2,))
+        assert "'申报书'" in text and "'applications'" in text, text[-800:]
+    applications = tmp_path / "wb" / "applications.xlsx"
+    with pd.ExcelWriter(applications) as xw:   # the same in a workbook of one table
+        tables["applications"].to_excel(xw, sheet_name="申报书", index=False)
+        tables["applications"].to_excel(xw, sheet_name="applications", index=False)
+    code, text = cli(["screen", str(applications), "--out", str(tmp_path / "o")], capsys, allowed=(2,))
+    assert "'申报书'" in text and "'applications'" in text, text[-800:]
+
+
+def long_scores(rows: int = 40) -> pd.DataFrame:
+    return fz.base_scores(rows).assign(阶段=STAGE)
+
+
+@pytest.mark.parametrize("garbage", ["Z9", f"={fz.MARK}", "A1 研发投入强度 extra", "\x07", "合 计 2"])
+def test_garbage_criterion_ids_are_rejected_rows(tmp_path, capsys, garbage):
+    """Item 9: an unknown criterion id was dropped with exit 0: now a rejected row (exit 1), named with
+    its row and column; exit 0 with --allow-partial; the other rows are aggregated."""
+    df = long_scores()
+    df.iloc[4, df.columns.get_loc("评分项")] = garbage
+    path = fz.Variant(df, "g").write(tmp_path / "scores")
+    code, text = cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "out" / "a.csv")], capsys,
+                     allowed=(1,))
+    assert "row 6, column '评分项'" in text, text[-800:]
+    cli(["aggregate", str(path), "--no-interval", "--allow-partial", "--out", str(tmp_path / "out" / "b.xlsx")],
+        capsys, allowed=(0,))
+    scan(tmp_path / "out")
+
+
+def test_a_duplicated_criterion_row_is_a_rejected_row(tmp_path, capsys):
+    """Item 9: a duplicated criterion row dropped the expert's whole total with exit 0."""
+    df = long_scores()
+    dup = df.iloc[[2]].assign(得分="1.0")   # same expert, application and criterion, another score
+    df = pd.concat([df, dup], ignore_index=True)
+    path = fz.Variant(df, "d").write(tmp_path / "scores")
+    code, text = cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "a.csv")], capsys, allowed=(1,))
+    assert "row 4," in text and f"row {len(df) + 1}," in text, text[-800:]
+    code, text = cli(["aggregate", str(path), "--no-interval", "--allow-partial", "--out", str(tmp_path / "b.csv")],
+                     capsys, allowed=(0,))
+
+
+@pytest.mark.parametrize("how", ["headers only", "empty file", "only garbage"])
+def test_a_score_table_without_usable_rows_is_a_clear_error(tmp_path, capsys, how):
+    df = long_scores()
+    path = tmp_path / "scores.csv"
+    if how == "headers only":
+        path.write_bytes(df.iloc[0:0].to_csv(index=False).encode())
+    elif how == "empty file":
+        path.write_bytes(b"")
+    else:
+        df["得分"] = "1e400"
+        path.write_bytes(df.to_csv(index=False).encode())
+    cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "a.csv")], capsys, allowed=(1, 2))
+
+
+@pytest.mark.parametrize("emptied", [("experts", "expert_history", "declared_conflicts"),
+                                     ("applications", "members", "platforms", "declared_conflicts")])
+def test_a_stored_round_with_an_empty_table_runs_or_refuses_clearly(tmp_path, capsys, monkeypatch, emptied):
+    """Item 8 in the store: the conflicts run of an imported round without experts crashed (an INSERT of
+    no hits wrote one empty row); each run now gives an empty result or one clear error."""
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("REVIEWER_USER", "张三")
+    tables = fz.base_tables()
+    for name in emptied:
+        tables[name] = tables[name].iloc[0:0]
+    src = fz.write_round(tables, tmp_path / "r", as_workbook=False)
+    db = ["--db", str(tmp_path / "home" / "reviewer.sqlite")]
+    cli(["round", "create", "E", "--as-of", "2026-11-01", *db], capsys, allowed=(0,))
+    code, _ = cli(["import", "--round", "E", str(src), *db], capsys, allowed=(0, 2))
+    if code == 0:
+        for run in (["screen"], ["conflicts"], ["assign", "--stage", STAGE, "--time-limit", "5"]):
+            cli(["run", *run, "--round", "E", *db], capsys)

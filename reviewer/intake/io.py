@@ -224,6 +224,9 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
         blank_rows = raw.apply(lambda r: all(is_blank(x) for x in r), axis=1)
     else:
         blank_rows = pd.Series([], dtype=bool)
+    if raw.columns.empty:   # an empty file: an empty table (a needed table without rows is refused later)
+        issue(None, None, None, f"a header row and rows of {table.zh}; the file is empty", "warning")
+        return loaded
     colmap, seen = _map_headers(raw, table, issue)
     missing = [c for c in table.columns if c.required and c.key not in seen]
     loaded.missing_columns = [c.zh for c in missing]
