@@ -434,3 +434,91 @@ def test_a_stored_round_with_an_empty_table_runs_or_refuses_clearly(tmp_path, ca
     if code == 0:
         for run in (["screen"], ["conflicts"], ["assign", "--stage", STAGE, "--time-limit", "5"]):
             cli(["run", *run, "--round", "E", *db], capsys)
+
+
+# ---------------------------------------------------------------- returned score sheets edited by hand
+
+def _sheet_edits():
+    """Ways a returned score sheet comes back broken; each one a function of the workbook."""
+    from reviewer.scoring.scoresheets import META, SHEET
+
+    def rows_deleted(wb):
+        wb[SHEET].delete_rows(2, wb[SHEET].max_row)
+
+    def all_deleted(wb):
+        wb[SHEET].delete_rows(1, wb[SHEET].max_row)
+
+    def meta_garbage(wb):
+        for r in range(1, wb[META].max_row + 1):
+            wb[META].cell(r, 2).value = rng_value()
+
+    def meta_deleted(wb):
+        wb[META].delete_rows(1, wb[META].max_row)
+
+    def criteria_garbage(wb):
+        for r in range(1, wb[META].max_row + 1):
+            if wb[META].cell(r, 1).value == "criteria":
+                wb[META].cell(r, 2).value = "A1,A1,ZZ9,=1+1"
+
+    def header_renamed(wb):
+        wb[SHEET].cell(2, 4).value = f"={fz.MARK}"
+
+    def ids_hostile(wb):
+        wb[SHEET].cell(3, 1).value = "x" * 40_000
+        wb[SHEET].cell(4, 1).value = f"=HYPERLINK(\"http://{fz.MARK}\")"
+
+    def scores_hostile(wb):
+        for j, v in enumerate(["1e400", "9" * 400, "-inf", "nan", 1e308, True, "=1/0", "#DIV/0!"]):
+            wb[SHEET].cell(3 + j % 2, 4 + j).value = v
+
+    def duplicated_application(wb):
+        ws = wb[SHEET]
+        for c in range(1, ws.max_column + 1):
+            ws.cell(4, c).value = ws.cell(3, c).value
+
+    def no_meta_sheet(wb):
+        del wb[META]
+
+    return [rows_deleted, all_deleted, meta_garbage, meta_deleted, criteria_garbage, header_renamed, ids_hostile,
+            scores_hostile, duplicated_application, no_meta_sheet]
+
+
+_VALUES = random.Random("issue12-meta")
+
+
+def rng_value():
+    return _VALUES.choice(["", None, "x" * 5000, f"={fz.MARK}", 1e308, "认定评审", "ZJ0001", "A1,B1", -1])
+
+
+@pytest.mark.parametrize("edit", _sheet_edits(), ids=lambda f: f.__name__)
+def test_hand_edited_score_sheets_are_refused_or_named(edit, tmp_path, capsys):
+    from openpyxl import load_workbook
+    from reviewer.scoring.scoresheets import import_score_sheets, write_score_sheet
+    apps = pd.DataFrame({"application_id": ["GX2026-001", "GX2026-002", "GX2026-003"], "name": ["甲", "乙", "丙"],
+                         "field": ["汽车", "机械", "电子信息"]})
+    path = write_score_sheet(tmp_path / "sheet.xlsx", POLICY, "ZJ0001", "王美华", STAGE, apps)
+    wb = load_workbook(path)
+    ws = wb["评分表"]
+    for r in (3, 4, 5):
+        for j, c in enumerate(POLICY.rubric.criteria):
+            ws.cell(r, 4 + j).value = round(c.max * 0.7, 1)
+    edit(wb)
+    wb.save(path)
+    seats = pd.DataFrame({"stage": STAGE, "expert_id": "ZJ0001", "application_id": ["GX2026-001", "GX2026-002"]})
+    try:
+        res = import_score_sheets([path], POLICY, seats)
+    except UserError:
+        return
+    for i in res.issues:
+        assert len(str(i)) < 1000 and not fz.CONTROL.search(str(i)), str(i)[:300]
+    assert set(res.scores["application_id"]) <= {"GX2026-001", "GX2026-002"}
+    assert res.scores["score"].map(lambda x: math.isfinite(x) and x >= 0).all()
+    if edit.__name__ == "scores_hostile":   # every bad cell named with its row and column; the rows rejected
+        from reviewer.scoring.scoresheets import criterion_header
+        named = {(i.row, i.column) for i in res.issues}
+        # all but "nan" (a blank, as pandas writes one) and "=1/0" (a formula without a value reads as blank)
+        hostile = {(3 + j % 2, criterion_header(c)) for j, c in enumerate(POLICY.rubric.criteria[:8]) if j not in (3, 6)}
+        assert hostile <= named, hostile - named
+        assert res.scores.empty
+    if edit.__name__ == "rows_deleted":
+        assert any(i.row == 2 for i in res.issues) and res.scores.empty
