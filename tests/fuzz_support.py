@@ -46,30 +46,39 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
+def _rows_of(df: pd.DataFrame, column: str, keep: set[str]) -> pd.DataFrame:
+    return df[df[column].isin(keep)].reset_index(drop=True)
+
+
 def base_tables(n_experts: int = 120) -> dict[str, pd.DataFrame]:
     """A small valid round from the demo CSVs: 10 applications with their members and platforms,
     the first `n_experts` experts with their history, the declarations among them."""
     d = DEMO / "csv"
     apps = read_csv(d / "applications.csv").head(10)
     ids = set(apps["申报编号"])
-    decl = read_csv(d / "declared_conflicts.csv").query("申报编号 in @ids")
+    decl = _rows_of(read_csv(d / "declared_conflicts.csv"), "申报编号", ids)
     all_experts = read_csv(d / "experts.csv")
     experts = all_experts[(all_experts.index < n_experts) | all_experts["专家编号"].isin(decl["专家编号"])]
     experts = experts.reset_index(drop=True)
     eids = set(experts["专家编号"])
     return {
         "applications": apps,
-        "members": read_csv(d / "members.csv").query("申报编号 in @ids").reset_index(drop=True),
-        "platforms": read_csv(d / "platforms.csv").query("申报编号 in @ids").reset_index(drop=True),
+        "members": _rows_of(read_csv(d / "members.csv"), "申报编号", ids),
+        "platforms": _rows_of(read_csv(d / "platforms.csv"), "申报编号", ids),
         "experts": experts,
-        "expert_history": read_csv(d / "expert_history.csv").query("专家编号 in @eids").head(40).reset_index(drop=True),
-        "declared_conflicts": decl.query("申报编号 in @ids and 专家编号 in @eids").reset_index(drop=True),
+        "expert_history": _rows_of(read_csv(d / "expert_history.csv"), "专家编号", eids).head(40),
+        "declared_conflicts": _rows_of(decl, "专家编号", eids),
     }
 
 
 def base_scores(n: int = 150) -> pd.DataFrame:
     s = pd.read_csv(DEMO / "scores.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return s.head(n).reset_index(drop=True)
+
+
+def excel_escaped(x):
+    """A value as a worksheet can hold it: C0 control characters as Excel writes them (_x0007_)."""
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", x) if isinstance(x, str) else x
 
 
 @dataclass
@@ -89,8 +98,7 @@ class Variant:
             p = path_stem.with_suffix(".xlsx")
             # the attacker's workbook, formulas included; a worksheet cannot hold C0 controls, so they
             # are written as Excel escapes them (_x0007_)
-            esc = lambda x: ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", x) if isinstance(x, str) else x  # noqa: E731
-            df.rename(columns=esc).map(esc).to_excel(p, index=False, engine="openpyxl")
+            df.rename(columns=excel_escaped).map(excel_escaped).to_excel(p, index=False, engine="openpyxl")
             return p
         p = path_stem.with_suffix(".csv")
         enc = {"csv-utf8-sig": "utf-8-sig", "csv-utf8": "utf-8", "csv-gbk": "gb18030"}[self.fmt]
@@ -260,7 +268,7 @@ def write_round(tables: dict[str, pd.DataFrame], folder: Path, as_workbook: bool
             for r, row in enumerate(df.itertuples(index=False), start=2):
                 for c, v in enumerate(row, start=1):
                     cell = ws.cell(r, c)
-                    cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", v) if v else None
+                    cell.value = excel_escaped(v) if v else None
                     cell.data_type = "s"   # "=..." typed as text (as Excel stores '=...), not a formula
         wb.save(path)
         return path

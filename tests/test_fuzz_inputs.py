@@ -25,12 +25,27 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from reviewer.errors import UserError
 from reviewer.intake import schema
-from reviewer.intake.cells import CONTROL_CHARACTERS, MAX_COUNT, MAX_MONEY, CellError, is_blank, parse_cell
+from reviewer.intake.cells import (
+    CONTROL_CHARACTERS,
+    MAX_COUNT,
+    MAX_MONEY,
+    CellError,
+    is_blank,
+    parse_cell,
+)
 from reviewer.intake.io import header_map, load_table, normalise_header
 from reviewer.scoring.scorecheck import cell_text, criterion_lookup, number
+from reviewer.scoring.scoresheets import (
+    META,
+    SHEET,
+    criterion_header,
+    import_score_sheets,
+    write_score_sheet,
+)
 from reviewer.scoring.scoretable import read_table, validate_scores
 from tests import fuzz_support as fz
 from tests.factories import policy as make_policy
@@ -91,9 +106,9 @@ def check_variant(v: fz.Variant, table: schema.Table, base_frame: pd.DataFrame, 
     issue_rows = {i.row for i in loaded.issues if i.severity == "error"}
     n = len(v.frame)
     for r in range(n):
-        if r + 2 not in loaded_rows and r + 2 not in issue_rows and not all(is_blank(x) for x in v.frame.iloc[r]):
-            if not loaded.missing_columns:
-                problems.append(f"row {r + 2} neither loaded nor named by an issue ({v.what})")
+        if (r + 2 not in loaded_rows and r + 2 not in issue_rows and not loaded.missing_columns
+                and not all(is_blank(x) for x in v.frame.iloc[r])):
+            problems.append(f"row {r + 2} neither loaded nor named by an issue ({v.what})")
     hmap = header_map(table)
     for rec in loaded.records:
         for key, value in rec.model_dump(exclude={"row"}).items():
@@ -226,8 +241,6 @@ def cli(args: list[str], capsys, allowed=(0, 1, 2)) -> tuple[int, str]:
 def fill_score_sheets(root: Path, rng: random.Random) -> list[Path]:
     """Fill every score sheet of the packs as experts would, some cells hostile: text, formulas,
     absurd numbers. Returns the sheets."""
-    from openpyxl import load_workbook
-    from reviewer.scoring.scoresheets import SHEET
     sheets = sorted(root.rglob("评分表_*.xlsx"))
     hostile = ["1e400", "-1", "999", "abc", f"={fz.MARK}", "nan", 1e308, float("inf")]
     for p in sheets:
@@ -323,7 +336,7 @@ def test_an_expert_table_without_rows_is_a_clear_error(round_folder, capsys, com
     path = folder / "experts.csv"
     path.write_bytes(tables["experts"].iloc[0:0].to_csv(index=False).encode("utf-8-sig") if how == "headers only"
                      else b"")
-    code, text = cli([command, str(folder / "applications.csv"), "--as-of", "2026-11-01",
+    _code, text = cli([command, str(folder / "applications.csv"), "--as-of", "2026-11-01",
                       "--out", str(folder / "out")], capsys, allowed=(2,))
     assert "experts" in text and ("no experts row" in text or "no experts table" in text), text[-800:]
 
@@ -332,7 +345,7 @@ def test_an_expert_table_without_rows_is_a_clear_error(round_folder, capsys, com
 def test_an_application_table_without_rows_is_a_clear_error(round_folder, capsys, command):
     folder, tables = round_folder
     (folder / "applications.csv").write_bytes(tables["applications"].iloc[0:0].to_csv(index=False).encode())
-    code, text = cli([command, str(folder / "applications.csv"), "--out", str(folder / "out")], capsys, allowed=(2,))
+    _code, text = cli([command, str(folder / "applications.csv"), "--out", str(folder / "out")], capsys, allowed=(2,))
     assert "applications" in text, text[-800:]
 
 
@@ -352,7 +365,6 @@ def test_a_workbook_with_two_sheets_for_one_table_is_refused(tmp_path, capsys, m
     monkeypatch.setenv("REVIEWER_USER", "张三")
     tables = fz.base_tables()
     path = fz.write_round(tables, tmp_path / "wb", as_workbook=True)
-    from openpyxl import load_workbook
     wb = load_workbook(path)
     other = wb.copy_worksheet(wb["申报书"])
     other.title = "applications"
@@ -362,13 +374,13 @@ def test_a_workbook_with_two_sheets_for_one_table_is_refused(tmp_path, capsys, m
     cli(["round", "create", "WB", *db], capsys, allowed=(0,))
     for args in (["screen", str(path), "--out", str(tmp_path / "o")], ["import", "--round", "WB", str(path), *db],
                  ["conflicts", str(path), "--out", str(tmp_path / "o")]):
-        code, text = cli(args, capsys, allowed=(2,))
+        _, text = cli(args, capsys, allowed=(2,))
         assert "'申报书'" in text and "'applications'" in text, text[-800:]
     applications = tmp_path / "wb" / "applications.xlsx"
     with pd.ExcelWriter(applications) as xw:   # the same in a workbook of one table
         tables["applications"].to_excel(xw, sheet_name="申报书", index=False)
         tables["applications"].to_excel(xw, sheet_name="applications", index=False)
-    code, text = cli(["screen", str(applications), "--out", str(tmp_path / "o")], capsys, allowed=(2,))
+    _code, text = cli(["screen", str(applications), "--out", str(tmp_path / "o")], capsys, allowed=(2,))
     assert "'申报书'" in text and "'applications'" in text, text[-800:]
 
 
@@ -383,7 +395,7 @@ def test_garbage_criterion_ids_are_rejected_rows(tmp_path, capsys, garbage):
     df = long_scores()
     df.iloc[4, df.columns.get_loc("评分项")] = garbage
     path = fz.Variant(df, "g").write(tmp_path / "scores")
-    code, text = cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "out" / "a.csv")], capsys,
+    _code, text = cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "out" / "a.csv")], capsys,
                      allowed=(1,))
     assert "row 6, column '评分项'" in text, text[-800:]
     cli(["aggregate", str(path), "--no-interval", "--allow-partial", "--out", str(tmp_path / "out" / "b.xlsx")],
@@ -397,9 +409,9 @@ def test_a_duplicated_criterion_row_is_a_rejected_row(tmp_path, capsys):
     dup = df.iloc[[2]].assign(得分="1.0")   # same expert, application and criterion, another score
     df = pd.concat([df, dup], ignore_index=True)
     path = fz.Variant(df, "d").write(tmp_path / "scores")
-    code, text = cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "a.csv")], capsys, allowed=(1,))
+    _, text = cli(["aggregate", str(path), "--no-interval", "--out", str(tmp_path / "a.csv")], capsys, allowed=(1,))
     assert "row 4," in text and f"row {len(df) + 1}," in text, text[-800:]
-    code, text = cli(["aggregate", str(path), "--no-interval", "--allow-partial", "--out", str(tmp_path / "b.csv")],
+    _code, text = cli(["aggregate", str(path), "--no-interval", "--allow-partial", "--out", str(tmp_path / "b.csv")],
                      capsys, allowed=(0,))
 
 
@@ -440,8 +452,6 @@ def test_a_stored_round_with_an_empty_table_runs_or_refuses_clearly(tmp_path, ca
 
 def _sheet_edits():
     """Ways a returned score sheet comes back broken; each one a function of the workbook."""
-    from reviewer.scoring.scoresheets import META, SHEET
-
     def rows_deleted(wb):
         wb[SHEET].delete_rows(2, wb[SHEET].max_row)
 
@@ -492,8 +502,6 @@ def rng_value():
 
 @pytest.mark.parametrize("edit", _sheet_edits(), ids=lambda f: f.__name__)
 def test_hand_edited_score_sheets_are_refused_or_named(edit, tmp_path, capsys):
-    from openpyxl import load_workbook
-    from reviewer.scoring.scoresheets import import_score_sheets, write_score_sheet
     apps = pd.DataFrame({"application_id": ["GX2026-001", "GX2026-002", "GX2026-003"], "name": ["甲", "乙", "丙"],
                          "field": ["汽车", "机械", "电子信息"]})
     path = write_score_sheet(tmp_path / "sheet.xlsx", POLICY, "ZJ0001", "王美华", STAGE, apps)
@@ -514,7 +522,6 @@ def test_hand_edited_score_sheets_are_refused_or_named(edit, tmp_path, capsys):
     assert set(res.scores["application_id"]) <= {"GX2026-001", "GX2026-002"}
     assert res.scores["score"].map(lambda x: math.isfinite(x) and x >= 0).all()
     if edit.__name__ == "scores_hostile":   # every bad cell named with its row and column; the rows rejected
-        from reviewer.scoring.scoresheets import criterion_header
         named = {(i.row, i.column) for i in res.issues}
         # all but "nan" (a blank, as pandas writes one) and "=1/0" (a formula without a value reads as blank)
         hostile = {(3 + j % 2, criterion_header(c)) for j, c in enumerate(POLICY.rubric.criteria[:8]) if j not in (3, 6)}

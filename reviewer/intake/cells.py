@@ -134,8 +134,10 @@ def parse_cell(v: Any, col: Column) -> Any:
 SHOWN_CHARS = 80   # of a rejected value in a message: enough to find it, never a pasted page
 
 
-def shown_value(value: Any) -> str:
-    """A rejected cell's value as messages show it: without control characters, and cut to
-    SHOWN_CHARS characters with its length when longer."""
+def shown_value(value: Any) -> Any:
+    """A rejected cell's value as messages show it: a number or date as it is; text without control
+    characters, cut to SHOWN_CHARS characters with its length when longer."""
+    if not isinstance(value, str) and len(str(value)) <= SHOWN_CHARS:
+        return value
     s = CONTROL_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", str(value))
     return s if len(s) <= SHOWN_CHARS else f"{s[:SHOWN_CHARS]}… ({len(s):,} characters)"

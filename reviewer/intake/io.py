@@ -60,7 +60,7 @@ class ImportIssue:
 
     def as_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "file": self.file, "sheet": self.sheet, "row": self.row,
-                "column": self.column, "value": None if self.value is None else shown_value(self.value),
+                "column": self.column, "value": None if self.value is None else str(shown_value(self.value)),
                 "expected": self.expected}
 
 
