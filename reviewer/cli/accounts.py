@@ -81,7 +81,7 @@ def read_new_password(password_stdin: bool, refused: Optional[str]) -> str:
     if os.environ.get(PASSWORD_ENV):
         raise UserError(f"不接受环境变量 {PASSWORD_ENV} / ${PASSWORD_ENV} is refused: other processes of the machine can "
                         f"read a process's environment. Unset it; the password is {safe_ways}")
-    if password_stdin:
+    if password_stdin and not sys.stdin.isatty():   # at a terminal: asked without echo instead
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
         if not password:
