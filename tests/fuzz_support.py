@@ -14,6 +14,7 @@ import io
 import json
 import random
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +99,9 @@ class Variant:
             p = path_stem.with_suffix(".xlsx")
             # the attacker's workbook, formulas included; a worksheet cannot hold C0 controls, so they
             # are written as Excel escapes them (_x0007_)
-            df.rename(columns=excel_escaped).map(excel_escaped).to_excel(p, index=False, engine="openpyxl")
+            with warnings.catch_warnings():   # a 100,000-character cell is cut to Excel's 32,767: on purpose
+                warnings.simplefilter("ignore", UserWarning)
+                df.rename(columns=excel_escaped).map(excel_escaped).to_excel(p, index=False, engine="openpyxl")
             return p
         p = path_stem.with_suffix(".csv")
         enc = {"csv-utf8-sig": "utf-8-sig", "csv-utf8": "utf-8", "csv-gbk": "gb18030"}[self.fmt]

@@ -95,7 +95,7 @@ def test_the_command_line_writes_private_files(tmp_path, home):
     cmd = [sys.executable, "-c", "import os; os.umask(0o022); from reviewer.cli.main import main; main()"]
     r = subprocess.run([*cmd, "round", "create", "2026", "--user", "zhang"], env=env, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([*cmd, "screen", str(ROOT / "reviewer/data/demo/round2026.xlsx"), "--as-of", "2026-11-01",
+    r = subprocess.run([*cmd, "screen", str(ROOT / "reviewer/data/demo/csv/applications.csv"), "--as-of", "2026-11-01",
                         "--out", str(out), "--allow-partial"], env=env, capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert mode(home) == 0o700 and mode(home / "reviewer.sqlite") == 0o600
