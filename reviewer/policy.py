@@ -354,6 +354,12 @@ class Evaluation(_Strict):
     scoring: dict[str, dict] = {}
 
 
+class Accounts(_Strict):
+    """Staff accounts of the app: how strong a password must be (issue 12). 8 characters is the floor
+    of NIST SP 800-63B for a password chosen by its user; the bundled policy asks 10."""
+    min_password_length: int = Field(ge=8, le=128, default=10)
+
+
 @dataclass(frozen=True)
 class Stage:
     """One review stage of the policy (from :meth:`Policy.stage`)."""
@@ -378,6 +384,7 @@ class Policy(_Strict):
     decision: Decision
     funding: Funding
     evaluation: Evaluation
+    accounts: Accounts = Accounts()
     source: str = ""
     sha256: str = ""
 

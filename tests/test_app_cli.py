@@ -15,7 +15,7 @@ def test_user_add_list_and_token(tmp_path, monkeypatch):
     r = CliRunner().invoke(app, ["user", "add", "zhang", "--name", "张三"], input="pass-word-1\npass-word-1\n")
     assert r.exit_code == 0, r.output
     assert auth.verify("zhang", "pass-word-1").display_name == "张三"
-    r = CliRunner().invoke(app, ["user", "add", "li", "--role", "analyst", "--password", "pass-word-2"])
+    r = CliRunner().invoke(app, ["user", "add", "li", "--role", "analyst", "--password-stdin"], input="pass-word-2\n")
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(app, ["user", "list"])
     assert "zhang\tstaff" in r.output and "li\tanalyst" in r.output and "pass-word" not in r.output
@@ -31,13 +31,13 @@ def test_user_add_rejects_bad_input(tmp_path, monkeypatch):
     monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
     monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
     from reviewer.cli.main import main
+    import io
     import pytest
-    with pytest.raises(SystemExit) as e:
-        main(["user", "add", "zhang", "--password", "short"])
-    assert e.value.code == 2
-    with pytest.raises(SystemExit) as e:
-        main(["user", "add", "zhang", "--password", "long-enough", "--role", "boss"])
-    assert e.value.code == 2
+    for password, extra in (("short", []), ("long-enough", ["--role", "boss"])):
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        with pytest.raises(SystemExit) as e:
+            main(["user", "add", "zhang", "--password-stdin", *extra])
+        assert e.value.code == 2
 
 
 def test_a_round_made_with_the_store_commands_is_a_round_of_the_app(tmp_path, monkeypatch):

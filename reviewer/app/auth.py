@@ -26,13 +26,15 @@ from pathlib import Path
 
 from reviewer.app.base import home
 from reviewer.errors import UserError
+from reviewer.home import private_file
+from reviewer.identity import check_password_strength
+from reviewer.policy import load_policy
 
 ROLES = ("admin", "staff", "analyst")
 ROLE_ZH = {"admin": "管理员", "staff": "工作人员", "analyst": "分析人员", "expert": "评审专家"}
 EDIT_ROLES = ("admin", "staff")
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@\-\u4e00-\u9fff]{2,64}$")
-MIN_PASSWORD = 8
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,9 @@ def _now() -> dt.datetime:
 
 
 def db_path(folder: str | Path | None = None) -> Path:
+    """The account file, created 0600 (in a 0700 folder) before SQLite opens it."""
     p = home() if folder is None else Path(folder)
-    p.mkdir(parents=True, exist_ok=True)
-    return p / "auth.sqlite"
+    return private_file(p / "auth.sqlite")
 
 
 def _connect(folder: str | Path | None = None) -> sqlite3.Connection:
@@ -96,13 +98,12 @@ def _params(s: str) -> dict:
 # ---------------------------------------------------------------- staff accounts
 
 def add_user(username: str, password: str, role: str = "staff", display_name: str = "",
-             folder: str | Path | None = None, replace: bool = False) -> User:
+             folder: str | Path | None = None, replace: bool = False, min_password_length: int | None = None) -> User:
     if not _USERNAME.match(username or ""):
         raise UserError(f"user name {username!r}: expected 2-64 letters, digits, Chinese characters or _ . @ -")
     if role not in ROLES:
         raise UserError(f"role {role!r}: expected one of {', '.join(ROLES)}")
-    if len(password or "") < MIN_PASSWORD:
-        raise UserError(f"password: expected at least {MIN_PASSWORD} characters")
+    check_password_strength(password, username, min_password_length or load_policy().accounts.min_password_length)
     salt, h, params = hash_password(password)
     with _connect(folder) as con:
         exists = con.execute("SELECT 1 FROM users WHERE username=?", (username,)).fetchone()

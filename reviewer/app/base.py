@@ -16,17 +16,15 @@ from typing import Any, Callable
 
 from reviewer import identity
 from reviewer.exports import dumps_json
-from reviewer.home import default_home
+from reviewer.home import home_folder
 
 LOCK = threading.RLock()
 APP_USER = "app"
 
 
 def home() -> Path:
-    """The home folder, created on first use."""
-    p = default_home()
-    p.mkdir(parents=True, exist_ok=True)
-    return p
+    """The home folder, created (0700) on first use."""
+    return home_folder()
 
 
 def rounds_root() -> Path:

@@ -2,17 +2,24 @@
 
     reviewer app [--port 8501] [--address 0.0.0.0]                                    (starts the app)
     reviewer user add NAME [--role staff|analyst|admin] [--name 显示名] [--replace]   (asks for the password)
+    reviewer user passwd NAME                                                          (asks for the new one)
+    printf '%s\n' "$PW" | reviewer user add NAME --password-stdin                      (scripts: one line on stdin)
     reviewer user list
     reviewer token EXPERT_ID [--days 14] [--round ROUND] [--url http://host:8501]
 
 Everything lives in the home folder ($REVIEWER_HOME, default ~/.local/share/mic-reviewer) beside the
 store: passwords as salted scrypt hashes, expert tokens as SHA-256 digests (the link is printed once).
+A password is never taken from the command line or an environment variable (both are visible to
+other users in `ps` and kept in shell history): it is asked twice without echo, or read from
+standard input, and must pass `reviewer.identity.check_password_strength` (policy [accounts]).
 The app's rounds are the store's rounds (`reviewer round list`).
 """
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -21,8 +28,9 @@ import pandas as pd
 
 from reviewer.app import auth, rounds
 from reviewer.app.ui import streamlit_command
-from reviewer.cli.common import open_store
+from reviewer.cli.common import PolicyOpt, open_store
 from reviewer.errors import UserError
+from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
 from reviewer.store import repo
 
@@ -55,20 +63,67 @@ def app_(
     _start_app(port, address)
 
 
+PASSWORD_ENV = "REVIEWER_NEW_PASSWORD"   # the old way; refused, see read_new_password
+PasswordStdinOpt = typer.Option(False, "--password-stdin",
+                                help="Read the password from the first line of standard input (for scripts).")
+RefusedPasswordOpt = typer.Option(None, "--password", hidden=True,
+                                  help="Refused: a password on the command line is visible in ps and shell history.")
+
+
+def read_new_password(password_stdin: bool, refused: Optional[str]) -> str:
+    """The new password: the first line of standard input with --password-stdin, else asked twice
+    without echo. `--password VALUE` and $REVIEWER_NEW_PASSWORD are refused with the safe ways."""
+    safe_ways = ("asked twice without echo when you leave it out, or one line on standard input with "
+                 "--password-stdin (e.g. from a password manager)")
+    if refused is not None:
+        raise UserError("不接受 --password：命令行中的密码会出现在 ps 和命令历史中 / --password is refused: a password on "
+                        f"the command line is visible in ps and kept in shell history. The password is {safe_ways}")
+    if os.environ.get(PASSWORD_ENV):
+        raise UserError(f"不接受环境变量 {PASSWORD_ENV} / ${PASSWORD_ENV} is refused: other processes of the machine can "
+                        f"read a process's environment. Unset it; the password is {safe_ways}")
+    if password_stdin and not sys.stdin.isatty():   # at a terminal: asked without echo instead
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise UserError("--password-stdin: 标准输入没有密码 no password on standard input (expected one line)")
+        return password
+    return typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+
+
 @user_app.command("add")
 def add(
     username: str = typer.Argument(..., help="User name (2-64 letters, digits, Chinese characters, _ . @ -)."),
     role: str = typer.Option("staff", "--role", help="staff (may change a round), analyst (read-only) or admin."),
     name: str = typer.Option("", "--name", help="Display name, e.g. 张三."),
     replace: bool = typer.Option(False, "--replace", help="Set a new password for an existing user."),
-    password: Optional[str] = typer.Option(None, "--password", envvar="REVIEWER_NEW_PASSWORD",
-                                           help="Password (default: asked twice, not echoed)."),
+    password_stdin: bool = PasswordStdinOpt,
+    password: Optional[str] = RefusedPasswordOpt,
+    policy: Optional[Path] = PolicyOpt,
 ) -> None:
-    """添加账户 Add a staff or analyst account (password stored as a salted scrypt hash)."""
-    if password is None:
-        password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    u = auth.add_user(username, password, role=role, display_name=name, replace=replace)
+    """添加账户 Add a staff or analyst account; the password is asked twice (not echoed) or read from
+    standard input (--password-stdin), checked against the policy, and stored as a salted scrypt hash."""
+    new = read_new_password(password_stdin, password)
+    u = auth.add_user(username, new, role=role, display_name=name, replace=replace,
+                      min_password_length=load_policy(policy).accounts.min_password_length)
     typer.echo(f"已添加 added {u.username} ({auth.ROLE_ZH[u.role]} {u.role}) in {auth.db_path()}")
+
+
+@user_app.command("passwd")
+def passwd(
+    username: str = typer.Argument(..., help="User name of an existing, active account."),
+    password_stdin: bool = PasswordStdinOpt,
+    password: Optional[str] = RefusedPasswordOpt,
+    policy: Optional[Path] = PolicyOpt,
+) -> None:
+    """修改密码 Set a new password for an account (role and display name kept); asked twice or read from
+    standard input (--password-stdin), checked against the policy."""
+    u = auth.get_user(username)
+    if u is None:
+        raise UserError(f"没有账户 no active account {username!r} (reviewer user list)")
+    new = read_new_password(password_stdin, password)
+    auth.add_user(u.username, new, role=u.role, display_name=u.display_name, replace=True,
+                  min_password_length=load_policy(policy).accounts.min_password_length)
+    typer.echo(f"已修改密码 password changed for {u.username}")
 
 
 @user_app.command("list")

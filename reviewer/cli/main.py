@@ -24,7 +24,8 @@ import typer
 
 from reviewer.cli import (accounts, audit, centres, decisions, files, imports, panels, publication, rounds, runs,
                           scores, scoring, workspace)
-from reviewer.errors import UserError
+from reviewer.errors import UserError, redact
+from reviewer.home import restrict_new_files
 
 app = typer.Typer(
     help="制造业创新中心试点 专家评审: 形式审查、回避、专家组、评分与排名 / "
@@ -38,6 +39,7 @@ for group in (files, workspace, scoring, centres, rounds, imports, runs, decisio
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; turn a user's mistake into one line and exit code 2, a bug into exit code 3."""
+    restrict_new_files()   # what this program writes (store, tables, packs) is private to its user
     try:
         app(args=argv, standalone_mode=True)
     except UserError as e:
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bug, not a user mistake: say so in one line unless debugging
         if os.environ.get("REVIEWER_DEBUG"):
             raise
-        typer.echo(f"内部错误 internal error: {type(e).__name__}: {e} (set REVIEWER_DEBUG=1 for details)", err=True)
+        typer.echo(f"内部错误 internal error: {type(e).__name__}: {redact(str(e))} (set REVIEWER_DEBUG=1 for details)",
+                   err=True)
         sys.exit(3)
 
 

@@ -132,7 +132,7 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Op
         if is_sheet:
             res = import_score_sheets([path], policy, assignments, sheet_key=sheet_key)
             return res.scores, [str(i) for i in res.issues], res.blank_sheets, res.refused
-    df, errors = validate_scores(read_table(path), path, policy)
+    df, errors = validate_scores(read_table(path), path, policy, source_rows=True)
     errors = ["ERROR " + e for e in errors]
     if df.empty:            # every row rejected (or none): nothing to place in a stage
         return pd.DataFrame(columns=SCORE_FIELDS), errors, [], []
@@ -149,8 +149,8 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Op
     for x in df.itertuples(index=False):
         assigned = (x.stage, x.expert_id, x.application_id) in status
         if not assigned:
-            errors.append(f"ERROR {path}: {x.stage} {x.application_id} {x.expert_id}: expected an application assigned "
-                          "to this expert in the published assignment; rejected")
+            errors.append(f"ERROR {path}: row {x.source_row}, {x.stage} {x.application_id} {x.expert_id}: expected an "
+                          "application assigned to this expert in the published assignment; rejected")
         keep.append(assigned)
     df = df[keep].copy()
     df["void"] = [status[(a, e, p)] == "replaced" for a, e, p in zip(df["stage"], df["expert_id"], df["application_id"])]

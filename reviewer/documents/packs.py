@@ -24,6 +24,7 @@ from icalendar import Event as VEvent
 
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
+from reviewer.intake.cells import CONTROL_CHARACTERS
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
@@ -69,8 +70,15 @@ class PackResult:
     packs: dict[str, list[Path]] = field(default_factory=dict)   # expert_id -> files
 
 
+NAME_BYTES = 120   # of one part of a file name: a file name holds at most 255 bytes (UTF-8: 3-4 per 汉字)
+
+
 def _safe(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_") or "x"
+    """`name` as a part of a file or folder name: no path separators, characters Windows refuses,
+    white space or control characters; at most NAME_BYTES bytes; never '.' or '..'."""
+    s = re.sub(r'[\\/:*?"<>|\s]+', "_", CONTROL_CHARACTERS.sub("", name)).strip("_.")
+    s = s.encode("utf-8")[:NAME_BYTES].decode("utf-8", errors="ignore")
+    return s or "x"
 
 
 def _date(v) -> dt.date | None:

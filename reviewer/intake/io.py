@@ -7,22 +7,21 @@ for a user's mistake except a file that cannot be opened at all (`UserError`).
 """
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import hashlib
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 from pydantic import ValidationError
 
-from reviewer.intake import schema
 from reviewer.errors import UserError
+from reviewer.intake import schema
+from reviewer.intake.cells import (CONTROL_CHARACTERS, MAX_COUNT, MAX_MONEY, CellError, is_blank,  # noqa: F401
+                                   parse_cell, shown_value)  # re-exported: callers import them from io
 from reviewer.intake.model import Application, Declaration, DeclarationKind, Expert, HistoryRecord, Member, Platform, RoundData
 from reviewer.policy import Policy
 from reviewer.intake.schema import Column, Table
@@ -56,12 +55,12 @@ class ImportIssue:
             where += f" row {self.row}"
         if self.column:
             where += f", column {self.column}"
-        value = "" if self.value is None else f": value {self.value!r}"
+        value = "" if self.value is None else f": value {shown_value(self.value)!r}"
         return f"{self.severity.upper()} {where}{value}: expected {self.expected}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "file": self.file, "sheet": self.sheet, "row": self.row,
-                "column": self.column, "value": None if self.value is None else str(self.value),
+                "column": self.column, "value": None if self.value is None else str(shown_value(self.value)),
                 "expected": self.expected}
 
 
@@ -145,14 +144,26 @@ def sheet_names(path: Path) -> list[str]:
         raise UserError(f"{path}: not a readable .xlsx workbook ({type(e).__name__}: {e})") from None
 
 
+def table_sheet(path: Path, names: list[str], table: Table) -> str | None:
+    """The sheet among `names` that holds `table` by name (申报书 or applications ...), None when
+    none does; a UserError when two sheets could both be it (which one would be imported?)."""
+    hits = [n for n in dict.fromkeys((*table.sheet_names, table.zh, table.name)) if n in names]
+    if len(hits) > 1:
+        raise UserError(f"{path}: 工作簿中有 {len(hits)} 个工作表都可能是 {table.zh} 表（{'、'.join(hits)}），无法确定导入哪一个；"
+                        f"请删除或改名多余的工作表 / sheets {', '.join(repr(h) for h in hits)} would all be the "
+                        f"{table.name} table: keep one (delete or rename the others)")
+    return hits[0] if hits else None
+
+
 def find_sheet(path: Path, table: Table) -> str | None:
-    """The sheet of `path` that holds `table`, by name; None for CSV."""
+    """The sheet of `path` that holds `table`, by name (the only sheet of a one-sheet workbook);
+    None for CSV."""
     names = sheet_names(path)
     if not names:
         return None
-    for candidate in (*table.sheet_names, table.zh, table.name):
-        if candidate in names:
-            return candidate
+    found = table_sheet(path, names, table)
+    if found is not None:
+        return found
     return names[0] if len(names) == 1 else None
 
 
@@ -182,7 +193,7 @@ def read_raw(path: str | Path, table: Table, sheet: str | None = None) -> tuple[
 # ---------------------------------------------------------------- headers
 
 def normalise_header(h: Any) -> str:
-    s = unicodedata.normalize("NFKC", str(h)).strip().lower()
+    s = CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFKC", str(h))).strip().lower()
     s = re.sub(r"\s+", "", s)
     s = s.replace("（", "(").replace("）", ")")
     s = re.sub(r"\((元|万元|个|项|家|%)\)$", "", s)  # unit suffixes people add
@@ -195,111 +206,6 @@ def header_map(table: Table) -> dict[str, Column]:
         for h in c.headers:
             out[normalise_header(h)] = c
     return out
-
-
-# ---------------------------------------------------------------- cell parsing
-
-_EMPTY = {"", "nan", "none", "null", "n/a", "na", "-", "—", "无数据"}
-_TRUE = {"是", "y", "yes", "true", "1", "√", "有"}
-_FALSE = {"否", "n", "no", "false", "0", "×", "无"}
-
-
-def is_blank(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    if v is pd.NaT:
-        return True
-    return isinstance(v, str) and v.strip().lower() in _EMPTY
-
-
-# C0 control characters other than tab and line breaks, and DEL.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Beyond these a value is a typing error, not data (a float would even turn a huge amount into inf).
-MAX_MONEY = Decimal(10) ** 15
-MAX_COUNT = 10**9
-
-
-class CellError(ValueError):
-    pass
-
-
-def _parse_number(v: Any, what: str) -> Decimal:
-    if isinstance(v, bool):
-        raise CellError(what)
-    if isinstance(v, (int, float)):
-        return Decimal(str(v))
-    s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "").replace(" ", "")
-    mult = Decimal(1)
-    for suffix, m in (("亿元", 10**8), ("亿", 10**8), ("万元", 10**4), ("万", 10**4), ("元", 1)):
-        if s.endswith(suffix):
-            s, mult = s[: -len(suffix)], Decimal(m)
-            break
-    try:
-        d = Decimal(s)
-    except InvalidOperation:
-        raise CellError(what) from None
-    if not d.is_finite():
-        raise CellError(what)
-    return d * mult
-
-
-def parse_cell(v: Any, col: Column) -> Any:
-    """Parse one cell to the column's type; raise CellError(expected) when it cannot."""
-    if is_blank(v):
-        return None
-    t = col.type
-    if t in ("str", "credit_code"):
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)  # an id typed as a number in Excel
-        s = unicodedata.normalize("NFKC", str(v)).strip() if t == "credit_code" else str(v).strip()
-        s = CONTROL_CHARACTERS.sub("", s)   # a terminal escape or NUL is never data
-        return s.upper() if t == "credit_code" else s
-    if t == "money":
-        d = _parse_number(v, "an amount in yuan (a number, e.g. 120000000, 1.2亿 or 12000万)")
-        if d < 0:
-            raise CellError("a non-negative amount in yuan")
-        if d > MAX_MONEY:
-            raise CellError(f"an amount in yuan of at most {MAX_MONEY:.0e} (1000万亿)")
-        return float(d)
-    if t == "float":
-        return float(_parse_number(v, "a number"))
-    if t == "int":
-        d = _parse_number(v, "a whole number")
-        if d != d.to_integral_value():
-            raise CellError("a whole number")
-        if d < 0:
-            raise CellError("a whole number >= 0")
-        if d > MAX_COUNT:
-            raise CellError(f"a whole number of at most {MAX_COUNT:,}")
-        return int(d)
-    if t == "bool":
-        s = str(v).strip().lower()
-        if s in _TRUE:
-            return True
-        if s in _FALSE:
-            return False
-        raise CellError("是 or 否 (yes/no)")
-    if t == "date":
-        if isinstance(v, dt.datetime):
-            return v.date()
-        if isinstance(v, dt.date):
-            return v
-        if isinstance(v, pd.Timestamp):
-            return v.date()
-        s = unicodedata.normalize("NFKC", str(v)).strip()
-        m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s+00:00(?::00)?)?", s)
-        if not m:
-            raise CellError("a date like 2024-03-31")
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            raise CellError("a real calendar date like 2024-03-31") from None
-    if t == "list":
-        parts = re.split(r"[;；、,，/|]+", str(v))
-        return tuple(p.strip() for p in parts if p.strip())
-    raise AssertionError(f"unknown column type {t}")
 
 
 # ---------------------------------------------------------------- one table
@@ -318,6 +224,9 @@ def load_table(path: str | Path, table: Table, policy: Policy, sheet: str | None
         blank_rows = raw.apply(lambda r: all(is_blank(x) for x in r), axis=1)
     else:
         blank_rows = pd.Series([], dtype=bool)
+    if raw.columns.empty:   # an empty file: an empty table (a needed table without rows is refused later)
+        issue(None, None, None, f"a header row and rows of {table.zh}; the file is empty", "warning")
+        return loaded
     colmap, seen = _map_headers(raw, table, issue)
     missing = [c for c in table.columns if c.required and c.key not in seen]
     loaded.missing_columns = [c.zh for c in missing]
@@ -428,10 +337,9 @@ def discover_sources(path: str | Path) -> dict[str, tuple[Path, str | None]]:
     if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
         names = sheet_names(path)
         for t in schema.TABLES.values():
-            for candidate in (*t.sheet_names, t.zh, t.name):
-                if candidate in names:
-                    found[t.name] = (path, candidate)
-                    break
+            sheet = table_sheet(path, names, t)
+            if sheet is not None:
+                found[t.name] = (path, sheet)
         if len(found) > 1:
             return found
         found = {}

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from reviewer.errors import UserError
+from reviewer.intake.cells import CONTROL_CHARACTERS, shown_value
+from reviewer.intake.schema import ID_CHARS, NAME_CHARS
 from reviewer.policy import Policy
 
 __all__ = ["TOTAL_LABELS", "is_blank", "number", "cell_text", "criterion_lookup", "check_cells", "check_structure",
@@ -63,10 +65,13 @@ def criterion_lookup(policy: Policy) -> dict[str, str]:
 
 
 def cell_text(v: Any) -> str | None:
-    """A cell as clean text (an id read as 1001.0 is '1001'); None when blank."""
+    """A cell as clean text (an id read as 1001.0 is '1001'; control characters dropped, as at every
+    import: reviewer.intake.cells.CONTROL_CHARACTERS); None when blank."""
     if is_blank(v):
         return None
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return CONTROL_CHARACTERS.sub("", str(v)).strip() or None
 
 
 def check_structure(cols: dict[str, list], path: Path, policy: Policy) -> None:
@@ -113,7 +118,10 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
     bad = np.zeros(n, dtype=bool)
     for i in range(n):
         msgs = [f"column {inv[c]!r} ({c}): empty; expected an id" for c in ("expert_id", "application_id")
-                if is_blank(cols[c][i])]
+                if cell_text(cols[c][i]) is None]
+        msgs += [f"column {inv[c]!r} ({c}): value {shown_value(cols[c][i])!r}; expected at most {limit} characters"
+                 for c, limit in (("expert_id", ID_CHARS), ("application_id", ID_CHARS), ("panel", NAME_CHARS))
+                 if c in cols and len(cell_text(cols[c][i]) or "") > limit]
         crit, top = None, total_max
         if "criterion" in cols:
             raw = cell_text(cols["criterion"][i])
@@ -122,7 +130,7 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
                 msgs.append(f"column {inv['criterion']!r} (criterion): empty; 缺少评分项 / expected a criterion "
                             f"of the rubric ({ids}) or 合计 for the total")
             elif crit is None:
-                msgs.append(f"column {inv['criterion']!r} (criterion): value {raw!r}; 不是评分细则中的评分项 / "
+                msgs.append(f"column {inv['criterion']!r} (criterion): value {shown_value(raw)!r}; 不是评分细则中的评分项 / "
                             f"expected a criterion of the rubric ({ids}) or 合计 for the total")
             elif crit:
                 top = maxpts[crit]
@@ -131,7 +139,7 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
         if "confidence" in cols and not is_blank(cols["confidence"][i]):
             x = number(cols["confidence"][i])
             if x is None or not (x > 0) or not np.isfinite(x):
-                msgs.append(f"column {inv['confidence']!r} (confidence): value {cols['confidence'][i]!r}; "
+                msgs.append(f"column {inv['confidence']!r} (confidence): value {shown_value(cols['confidence'][i])!r}; "
                             f"expected a positive number")
             else:
                 conf[i] = x
@@ -146,7 +154,7 @@ def _score_message(v: Any, col: Any, crit: str | None, top: float, scores: np.nd
     if is_blank(v):
         return []
     x = number(v)
-    where = f"column {col!r} (score): value {v!r}; "
+    where = f"column {col!r} (score): value {shown_value(v)!r}; "
     if x is None or not np.isfinite(x):
         return [where + "expected a number (blank = not scored)"]
     if crit:
@@ -181,7 +189,7 @@ def check_duplicates(d: pd.DataFrame, ok: np.ndarray, inv: dict[str, Any]) -> li
             what = (f"same as row {rows[0]}: 重复的行，保留一行 / a repeated row, kept once" if same else
                     f"重复评分 / {len(idx)} rows with different scores {[f'{v:g}' for v in vals]} for the same expert, "
                     f"application and criterion in rows {rows}: all copies set aside (which one is right?)")
-            errors.append((i, f"column {inv[col]!r} ({col}): value {d.at[i, col]!r}; {what}"))
+            errors.append((i, f"column {inv[col]!r} ({col}): value {shown_value(d.at[i, col])!r}; {what}"))
     return errors
 
 
@@ -206,7 +214,7 @@ def check_total_rows(d: pd.DataFrame, ok: np.ndarray, inv: dict[str, Any], raw: 
             continue
         k = tuple(d.loc[i, key])
         k = k if len(key) > 1 else k[0]
-        where = f"column {inv['score']!r} (score): value {raw[i]!r}; "
+        where = f"column {inv['score']!r} (score): value {shown_value(raw[i])!r}; "
         if k not in sums.index or sums.at[k, "count"] == 0:
             ok[i] = False
             errors.append((i, where + "合计行没有对应的评分项 / expected the criterion scores of this expert and "

@@ -247,6 +247,10 @@ def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None =
                                   f"the rubric criteria of this policy ({','.join(crit_by_id)}); the sheet was made for another rubric"))
         return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
     rows = list(wb[SHEET].iter_rows(values_only=True))
+    if len(rows) < 2:   # the title and header rows were deleted
+        issues.append(ImportIssue(str(path), SHEET, 2, None, None, "the header row as generated (row 2: 申报编号, "
+                                  "创新中心名称, 领域 and the criteria); do not delete rows or columns"))
+        return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
     header = [str(h) if h is not None else "" for h in rows[1]]
     col = {h: i for i, h in enumerate(header)}
     crit_cols = [(c, col.get(criterion_header(crit_by_id[c]))) for c in ids]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reviewer.errors import UserError
-from reviewer.intake.io import discover_sources, read_raw
+from reviewer.intake.io import discover_sources, read_raw, shown_value
 from reviewer.intake.schema import TABLES
 from reviewer.policy import Policy
 from reviewer.scoring.aggregation import METHODS, add_rank, make_aggregator
@@ -102,11 +102,14 @@ def read_table(path: Path, sheet: Optional[str] = None) -> pd.DataFrame:
     raise UserError(f"{path}: unsupported file type {suf!r}; expected .csv or .xlsx")
 
 
-def validate_scores(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.DataFrame, list[str]]:
+def validate_scores(raw: pd.DataFrame, path: Path, policy: Policy, *, source_rows: bool = False
+                    ) -> tuple[pd.DataFrame, list[str]]:
     """Row-level checks of a long score table (reviewer.scoring.scorecheck).  Returns (good rows
     with canonical columns, errors: one line per bad cell naming file, row, column, value and
     what was expected).  Total rows (评分项 合计) are checked and dropped; criterion names become
-    ids.  A missing column, or a mistake that would reject most rows, is one UserError."""
+    ids.  A missing column, or a mistake that would reject most rows, is one UserError.
+    `source_rows`: the good rows also carry `source_row`, their row in the file (header = row 1),
+    so later checks can name it."""
     mapping, warns = map_headers(list(raw.columns), SCORE_COLUMNS)
     missing = [c for c in ("expert_id", "application_id", "score") if c not in mapping.values()]
     if missing:
@@ -134,6 +137,8 @@ def validate_scores(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.D
     found += more
     errors = [f"{path}: {w}" for w in warns]
     errors += [f"{path}: row {i + 2}, {m}" for i, m in sorted(found, key=lambda t: t[0])]
+    if source_rows:
+        d["source_row"] = np.arange(len(d)) + 2
     return d[ok & ~is_total].reset_index(drop=True), errors
 
 
@@ -369,13 +374,13 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
         for c in numeric:
             v = d[c].iat[i]
             if not is_blank(v) and (number(v) is None or not np.isfinite(number(v))):
-                bad.append(f"column {inv[c]!r} ({c}): value {v!r}; expected a number")
+                bad.append(f"column {inv[c]!r} ({c}): value {shown_value(v)!r}; expected a number")
         for c, default in (("eligible", True), ("national", False)):
             if c in d.columns:
                 try:
                     parse_bool(d[c].iat[i], column=c, row=row, default=default)
                 except UserError:
-                    bad.append(f"column {inv[c]!r} ({c}): value {d[c].iat[i]!r}; expected yes/no (是/否, true/false, 1/0)")
+                    bad.append(f"column {inv[c]!r} ({c}): value {shown_value(d[c].iat[i])!r}; expected yes/no (是/否, true/false, 1/0)")
         if bad:
             keep[i] = False
             errors += [f"{path}: row {row}, {b}" for b in bad]

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
-from reviewer.errors import UserError
-from reviewer.home import default_home
+from reviewer.errors import UserError, mask_url, redact
+from reviewer.home import default_home, home_folder, private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 AFTER_COMMIT = "reviewer.after_commit"   # conn.info key: {name: callable} run after a committed write
@@ -64,15 +64,17 @@ class Store:
         try:
             u = make_url(self.url)
         except ArgumentError:
-            raise UserError(f"--db {self.url!r}: not a database URL (e.g. sqlite:///path/reviewer.sqlite "
+            raise UserError(f"--db {mask_url(self.url)!r}: not a database URL (e.g. sqlite:///path/reviewer.sqlite "
                             "or postgresql+psycopg://user:password@host/dbname)") from None
         self.backend = u.get_backend_name()
         if self.backend == "sqlite" and u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            if Path(u.database).parent == default_home():
+                home_folder()
+            private_file(u.database)   # 0600 in a 0700 folder: the store holds personal data
         try:
             self.engine = create_engine(self.url, echo=echo, future=True)
         except Exception as e:  # missing driver, bad option
-            raise UserError(f"--db {self.url}: cannot open ({type(e).__name__}: {e})") from None
+            raise UserError(f"--db {self.display_url}: cannot open ({type(e).__name__}: {redact(str(e))})") from None
         if self.backend == "sqlite":
             _sqlite_pragmas(self.engine)
         if upgrade_schema:
@@ -80,7 +82,8 @@ class Store:
 
     @property
     def display_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL as every message shows it: the password masked (`reviewer.errors.mask_url`)."""
+        return mask_url(self.url)
 
     def upgrade(self) -> None:
         """Create the schema on first use, or bring it to the newest migration."""
@@ -97,7 +100,7 @@ class Store:
                 command.upgrade(cfg, "head")
         except OperationalError as e:
             raise UserError(f"database {self.display_url}: cannot connect or create the schema "
-                            f"({str(e.orig).strip().splitlines()[0] if e.orig else e})") from None
+                            f"({redact(str(e.orig).strip().splitlines()[0] if e.orig else str(e))})") from None
 
     @contextmanager
     def write(self) -> Iterator[Session]:

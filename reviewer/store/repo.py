@@ -109,6 +109,14 @@ def update_round_settings(s: Session, r: Round, changes: dict[str, Any], *, user
 
 # ---------------------------------------------------------------- imports
 
+def insert_rows(s: Session, model, rows: list[dict]) -> None:
+    """Insert `rows` into `model`'s table in one statement; nothing for no rows (SQLAlchemy would run
+    an INSERT of one all-default row for an empty list: a crash on a NOT NULL column, e.g. the
+    conflicts run of an empty expert pool)."""
+    if rows:
+        s.execute(model.__table__.insert(), rows)
+
+
 def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *, user: str,
                   source: str, allow_partial: bool = True) -> ImportSnapshot:
     """Store one import: files with hashes, every issue, and the records as used by later runs.
@@ -143,7 +151,7 @@ def record_import(s: Session, r: Round, data: RoundData, report: ImportReport, *
                 os.replace(tmp, progress)
             time.sleep(delay)
     else:
-        s.execute(ImportRow.__table__.insert(), rows)
+        insert_rows(s, ImportRow, rows)
     s.flush()
     audit.record(s, user=user, action="import", reason="", round_code=r.code, entity=f"import #{snap.id}",
                  after={"source": source, "import_id": snap.id,

@@ -95,10 +95,10 @@ def run_conflicts(store: Store, code: str, *, user: str) -> tuple[Run, Any]:
                                                   .itertuples(index=False)))
         s.add(run)
         s.flush()
-        s.execute(ConflictHitRow.__table__.insert(), [
+        repo.insert_rows(s, ConflictHitRow, [
             {"run_id": run.id, "expert_id": h.expert_id, "application_id": h.application_id, "rule": h.rule,
              "severity": h.severity, "evidence": h.evidence, "waived": bool(h.waived)}
-            for h in table.itertuples(index=False)] or [])
+            for h in table.itertuples(index=False)])
     return run, cs
 
 
@@ -116,7 +116,7 @@ def record_run_seats(s: Session, run_id: int, panels: pd.DataFrame) -> None:
         return
     aff = panels["affinity"] if "affinity" in panels.columns else pd.Series(None, index=panels.index)
     cat = panels["category"] if "category" in panels.columns else pd.Series("", index=panels.index)
-    s.execute(RunSeat.__table__.insert(), [
+    repo.insert_rows(s, RunSeat, [
         {"run_id": run_id, "stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
          "role": x.role, "category": c, "affinity": _num(a)}
         for x, c, a in zip(panels[list(SEAT_COLUMNS)].itertuples(index=False), cat, aff)])
