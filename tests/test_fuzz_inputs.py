@@ -310,6 +310,9 @@ def test_poisoned_rounds_through_every_command(seed, as_workbook, tmp_path, caps
     code, text = cli(["scores", "import", "--round", "FZ", str(long_path), *db], capsys, allowed=(1,))
     for row in [r + 2 for r in bad_rows] + [len(long) + 1]:
         assert f"row {row}," in text, (row, text[-3000:])
+    assert "nothing imported" in text and "stored" not in text, text[-1500:]   # all or nothing
+    code, text = cli(["scores", "import", "--round", "FZ", str(long_path), "--allow-partial", *db], capsys,
+                     allowed=(0,))
     assert f"stored {len(long) - len(bad_rows) - 1} score rows" in text, text[-1500:]
     cli(["run", "aggregate", "--round", "FZ", "--stage", STAGE, "--out", str(out / "run_aggregate"), *db], capsys)
     cli(["scores", "list", "--round", "FZ", "--out", str(out / "scores_list"), *db], capsys, allowed=(0,))

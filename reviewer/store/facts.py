@@ -141,7 +141,7 @@ class _Replay:
                 self.notes.append(f"entry #{e.id} ({e.entity}) predates row hashes: its rows are not compared")
         elif e.action == "publication":
             self._publication(e, a)
-        elif e.action == "replacement" and "replaced_id" in a:
+        elif e.action in ("replacement", "chair_handover") and "replaced_id" in a:   # both replace a seat
             self._replacement(e, a)
         elif e.action in ("scores", "score_correction"):
             self._scores(e, a)

@@ -303,7 +303,8 @@ def _hand_over_chair(s: Session, r: Round, stage: str, application_id: str, old_
                  entity=f"{stage} {application_id}: 组长 chair {old_chair} -> {heir}",
                  before={"chair": old_chair, "version": version, "assignment_id": seat.id},
                  after={"chair": heir, "leaving_chair": old_chair, "new_member": new_member,
-                        "version": version + 1, "assignment_id": chair.id})
+                        "version": version + 1, "assignment_id": chair.id, "stage": stage,
+                        "replaced_id": seat.id, "new": facts.seat_record(chair)})
     return chair
 
 
