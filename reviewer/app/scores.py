@@ -11,7 +11,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from reviewer.app import store as app_store
-from reviewer.app.base import memo
+from reviewer.app.base import memo, user_text
 from reviewer.app.imports import load_bundle, safe_name
 from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
 from reviewer.errors import UserError
@@ -111,7 +111,7 @@ def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issu
     try:
         df, errs = validate_scores(read_table(p), p, policy)
     except UserError as e:
-        issues.append(_issue(Path(name).name, str(e)))
+        issues.append(_issue(Path(name).name, user_text(str(e), {str(p): Path(name).name})))
         return None
     issues += _line_rows(errs)
     if "panel" not in df.columns:
@@ -187,6 +187,7 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
                                                             "errors": sum(1 for i in issues if i["severity"] == "error")})
     out = pd.DataFrame(issues, columns=ISSUE_COLS)
     out["row"] = out["row"].astype("Int64")
+    out["expected"] = out["expected"].map(lambda t: user_text(t) if isinstance(t, str) else t)
     return int(len(new)), out
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 from reviewer.app import packs as svc_packs
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import auth
-from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, editor_name
 from reviewer.exports import csv_bytes
 
 header("packs", "已发布阶段的专家通知包：每位专家一个文件夹（通知与任务、评分表、保密与回避承诺书、日程 .ics），只含本人任务；"
@@ -23,7 +23,7 @@ stage = st.radio(T("阶段", "Stage"), published, horizontal=True)
 
 st.subheader(T("专家通知包", "Expert packs"))
 if st.button(T("生成通知包", "Make the packs"), type="primary", disabled=not can_edit()):
-    out = guard(svc_packs.make_packs, rid, stage, user_name())
+    out = guard(svc_packs.make_packs, rid, stage, editor_name())
     if out is not None:
         st.session_state["packs"] = (stage, out)
 packs = st.session_state.get("packs")
@@ -49,7 +49,7 @@ if c[2].button(T("生成个人链接", "Make links"), disabled=not can_edit()):
         tok, exp = auth.issue_token(r.expert_id, days=float(days), round_id=rid)
         rows.append({"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base.rstrip('/')}/?token={tok}",
                      "expires": exp.isoformat()})
-    svc_rounds.audit(rid, user_name(), "expert_links", {"stage": stage, "n": len(rows), "days": days})
+    svc_rounds.audit(rid, editor_name(), "expert_links", {"stage": stage, "n": len(rows), "days": days})
     st.session_state["links"] = pd.DataFrame(rows)
 links = st.session_state.get("links")
 if links is not None:

@@ -5,7 +5,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
@@ -54,7 +54,7 @@ with st.container(border=True):
                 bar.progress(min(0.95, 0.1 + 0.1 * len(lines)))
 
             res = guard(svc_panels.plan_stage, rid, stage, randomize=(mode == "draw"), seed=int(seed), time_limit=float(tl),
-                        include_review=inc, echo=echo, user=user_name())
+                        include_review=inc, echo=echo, user=editor_name())
             bar.progress(1.0)
             if res is None:
                 status.update(label=T("求解失败", "Failed"), state="error")
@@ -128,7 +128,7 @@ with tabs[5]:
         aid = cc[2].selectbox(T("申报编号", "Application"), sorted(p["application_id"].unique()))
         why = cc[3].text_input(T("理由", "Reason"))
         ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit() or published)
-    if ok and guard(svc_panels.set_constraint, rid, stage, kind, eid.strip(), aid, why, user_name()) is not None:
+    if ok and guard(svc_panels.set_constraint, rid, stage, kind, eid.strip(), aid, why, editor_name()) is not None:
         flash(T("已添加，请重新求解。", "Added: re-solve now."))
         st.rerun()
 with tabs[6]:
@@ -145,7 +145,7 @@ with tabs[6]:
         why = cc[2].text_input(T("理由", "Reason"), placeholder="专家因故无法参加")
         ok = st.form_submit_button(T("替换", "Replace"), type="primary", disabled=not can_edit())
     if ok:
-        out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), user_name())
+        out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), editor_name())
         if out is not None:
             st.session_state["last_changes"] = out[1]
     ch = st.session_state.get("last_changes")
@@ -160,6 +160,6 @@ with tabs[7]:
     else:
         sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
         if st.button(T("发布", "Publish"), type="primary", disabled=not (sure and can_edit())):
-            if guard(svc_panels.publish, rid, stage, user_name()) is not None:
+            if guard(svc_panels.publish, rid, stage, editor_name()) is not None:
                 flash(T(f"{stage} 专家组已发布。", f"{stage} published."))
                 st.rerun()
