@@ -16,7 +16,7 @@ from reviewer.cli.main import main
 from reviewer.errors import UserError
 from reviewer.policy import Access, load_policy
 
-T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 LIMITS = Access(session_idle_minutes=30, session_max_hours=12, login_max_failures=3, client_max_failures=5,
                 login_failure_window_minutes=10, login_lockout_minutes=15, expert_link_days=14,
                 expert_link_max_days=60)
@@ -161,7 +161,7 @@ def test_link_lifetime_is_bounded(home, days):
 
 def test_link_default_lifetime_comes_from_the_policy(home):
     _, expires = auth.issue_token("ZJ0001", limits=LIMITS)
-    left = expires - dt.datetime.now(dt.timezone.utc)
+    left = expires - dt.datetime.now(dt.UTC)
     assert dt.timedelta(days=13, hours=23) < left <= dt.timedelta(days=14)
 
 

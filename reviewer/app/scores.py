@@ -111,7 +111,10 @@ def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issu
     try:
         df, errs = validate_scores(read_table(p), p, policy)
     except UserError as e:
-        issues.append(_issue(Path(name).name, user_text(str(e), {str(p): Path(name).name})))
+        shown = Path(name).name
+        detail = user_text(str(e), {str(p): shown}).removeprefix(shown + ":").strip()
+        issues.append(_issue(shown, f"无法读取为评分表（需要列 专家编号、申报编号、得分，可选 阶段、评分项）"
+                                    f" / not a score table: {detail}"))
         return None
     issues += _line_rows(errs)
     if "panel" not in df.columns:
