@@ -210,6 +210,28 @@ def test_panels_page_replace_declining_expert(appdata):
     assert (ch.loc[ch.change_zh == "移出", "expert_id"] == e).all()
 
 
+def test_panels_page_marks_a_stale_plan_and_offers_a_pair_forbid(appdata):
+    rid = svc_rounds.ensure_demo_round()
+    p = svc_panels.plan_stage(rid, "认定评审", time_limit=20)
+    e, a = p.panels.expert_id.iloc[0], p.panels.application_id.iloc[0]
+    at = start("views/panels.py")
+    [r for r in at.radio if r.label == "评审阶段"][0].set_value("认定评审").run()
+    assert "方案已过期" not in texts(at)
+    kind = [s for s in at.selectbox if s.label == "类型"][0]
+    assert "回避（全部阶段，新发现关系）" in kind.options
+    kind.set_value("forbid_pair")
+    [t for t in at.text_input if t.label == "专家编号"][0].input(e)
+    [s for s in at.selectbox if s.label == "申报编号"][0].set_value(a)
+    [t for t in at.text_input if t.label == "理由 / 依据"][0].input("与申报单位有合作项目")
+    button(at, "添加").click().run()
+    assert not at.exception, [x.value for x in at.exception]
+    assert "方案已过期" in texts(at) and e in texts(at)
+    c = svc_panels.constraints(rid)
+    assert set(c.loc[(c.expert_id == e) & (c.application_id == a), "stage"]) == set(svc_rounds.policy_for(rid).stages.order)
+    [x for x in at.checkbox if "我已核对专家组" in x.label][0].check().run()
+    assert button(at, "发布").disabled                         # stale: no publication without a reason
+
+
 # ---------------------------------------------------------------- packs (expert links)
 
 def test_packs_page_needs_a_published_stage_then_makes_links(appdata):
@@ -226,11 +248,25 @@ def test_packs_page_needs_a_published_stage_then_makes_links(appdata):
     assert any("zip" in l for l in labels) and any("汇总" in l for l in labels)
     got = [f for f in frames(at) if "file_names" in f.columns][0]
     assert got["file_names"].str.contains("评分表").all()
+    addr = [t for t in at.text_input if t.label == "系统地址（专家访问用）"][0]
+    addr.input("").run()
+    button(at, "生成个人链接").click().run()
+    assert "http://" in texts(at) and not [f for f in frames(at) if "link" in f.columns]   # no address, no links
+    addr.input("https://review.gxgxt.example:8443").run()
+    [n for n in at.number_input if n.label == "有效天数"][0].set_value(30).run()
     button(at, "生成个人链接").click().run()
     links = [f for f in frames(at) if "link" in f.columns][0]
-    assert links["link"].str.contains(r"\?token=").all()
+    assert links["link"].str.startswith("https://review.gxgxt.example:8443/?token=").all()
     tok = links["link"].iloc[0].split("token=")[1]
-    assert auth.resolve_token(tok).expert_id == links["expert_id"].iloc[0]
+    who = links["expert_id"].iloc[0]
+    assert auth.resolve_token(tok).expert_id == who
+    # revoke that expert's link, with a reason
+    [s for s in at.selectbox if s.label == "专家"][0].set_value(who)
+    [t for t in at.text_input if t.label == "理由"][-1].input("链接误发")
+    button(at, "撤销").click().run()
+    assert not at.exception
+    assert auth.resolve_token(tok) is None
+    assert f"已撤销 {who}" in texts(at)
 
 
 # ---------------------------------------------------------------- scores

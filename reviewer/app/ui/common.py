@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from typing import Iterable
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -151,6 +153,18 @@ def guard(fn, *args, **kw):
     except Exception as e:  # noqa: BLE001 - shown by show_error, logged when internal
         show_error(e)
         return None
+
+
+def app_address() -> str:
+    """The app's address for expert links: $REVIEWER_APP_URL when set, else the address this staff
+    browser reached the app by (never a guessed localhost)."""
+    if os.environ.get("REVIEWER_APP_URL"):
+        return os.environ["REVIEWER_APP_URL"].rstrip("/")
+    try:
+        u = urlsplit(str(st.context.url or ""))
+    except Exception:  # noqa: BLE001 - no browser context (tests)
+        return ""
+    return f"{u.scheme}://{u.netloc}" if u.scheme and u.netloc else ""
 
 
 def role_label(u: User) -> str:
