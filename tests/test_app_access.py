@@ -198,3 +198,28 @@ def test_user_text_names_uploads_and_hides_server_paths_and_classes(tmp_path):
     assert "我的评分.xlsx" in out and "audit.jsonl" in out
     assert str(tmp_path) not in out and "/rounds/" not in out and "KeyError" not in out
     assert user_text("阶段 初审评估：1/2 已完成") == "阶段 初审评估：1/2 已完成"
+
+
+# ---------------------------------------------------------------- the accounts page's service (issue 13 item 8)
+
+def test_only_an_admin_manages_accounts_and_every_act_is_logged(home):
+    from reviewer.app import accounts as svc_accounts
+    auth.add_user("boss", "admin-pass-123", role="admin")
+    boss, zhang = auth.verify("boss", "admin-pass-123"), auth.verify("zhang", "secret-pass-1")
+    with pytest.raises(UserError, match="管理员"):
+        svc_accounts.add_account(zhang, "li", "analyst", "李", "analyst-pass-1", "analyst-pass-1")
+    with pytest.raises(UserError, match="不一致"):
+        svc_accounts.add_account(boss, "li", "analyst", "李", "analyst-pass-1", "analyst-pass-2")
+    svc_accounts.add_account(boss, "li", "analyst", "李", "analyst-pass-1", "analyst-pass-1")
+    assert auth.verify("li", "analyst-pass-1").role == "analyst"
+    sid = auth.start_session(auth.verify("li", "analyst-pass-1"))
+    svc_accounts.reset_password(boss, "li", "analyst-pass-9", "analyst-pass-9")
+    assert auth.session_user(sid) is None and auth.verify("li", "analyst-pass-9")
+    svc_accounts.set_active(boss, "li", False)
+    assert auth.verify("li", "analyst-pass-9") is None
+    with pytest.raises(UserError, match="最后一个管理员"):
+        svc_accounts.set_active(boss, "boss", False)
+    svc_accounts.set_active(boss, "li", True)
+    acts, _ = svc_accounts.activity()
+    assert list(acts["action"])[::-1] == ["add", "password_reset", "deactivate", "activate"]
+    assert not acts.astype(str).apply(lambda c: c.str.contains("analyst-pass")).any().any()

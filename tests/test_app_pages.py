@@ -466,3 +466,27 @@ def test_the_checkout_launcher_runs_the_packaged_app(appdata):
     at.switch_page(str(MAIN.parent / "views" / "ranking.py")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "排名 Ranking"
+
+
+def test_accounts_page_for_admins_only(appdata, monkeypatch):
+    monkeypatch.delenv(auth.DEMO_ENV)
+    auth.add_user("boss", "admin-pass-123", role="admin")
+    auth.add_user("li", "secret-pass-1", role="analyst")
+    at = _signed_in(start(), "li", "secret-pass-1")
+    assert at.title[0].value == "轮次 Round"
+    try:
+        at.switch_page("views/accounts.py").run()
+    except Exception:  # noqa: BLE001 - not a page of the analyst's navigation at all
+        pass
+    assert not [t for t in at.text_input if t.label == "初始密码"]      # no account form for an analyst
+    at = _signed_in(start(), "boss", "admin-pass-123")
+    at.switch_page("views/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    [t for t in at.text_input if t.label == "用户名"][0].input("wang")
+    [t for t in at.text_input if t.label == "显示名"][0].input("王工作")
+    [t for t in at.text_input if t.label == "初始密码"][0].input("wang-pass-123")
+    [t for t in at.text_input if t.label == "再次输入"][0].input("wang-pass-123")
+    button(at, "添加").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert auth.verify("wang", "wang-pass-123").role == "staff"
+    assert "已添加账户 wang" in texts(at)

@@ -88,6 +88,9 @@ def _connect(folder: str | Path | None = None) -> sqlite3.Connection:
     con.execute("""CREATE TABLE IF NOT EXISTS sign_in_log (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, username TEXT NOT NULL, client TEXT NOT NULL,
         event TEXT NOT NULL)""")
+    con.execute("""CREATE TABLE IF NOT EXISTS account_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, username TEXT NOT NULL,
+        action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')""")
     # sessions of earlier versions travelled in URLs (?sid=): none of them stays valid
     con.execute("DROP TABLE IF EXISTS sessions")
     return con
@@ -236,6 +239,21 @@ def sign_in(username: str, password: str, client: str = "", folder: str | Path |
     if u is None:
         raise UserError("用户名或密码不正确。 Wrong user name or password.")
     return u
+
+
+def log_account_act(actor: str, username: str, action: str, detail: str = "",
+                    folder: str | Path | None = None) -> None:
+    """Record an act on an account (added, password reset, deactivated, signed out everywhere ...)."""
+    with _connect(folder) as con:
+        con.execute("INSERT INTO account_log (at, actor, username, action, detail) VALUES (?,?,?,?,?)",
+                    (_now().isoformat(), actor, username, action, detail))
+
+
+def account_log(folder: str | Path | None = None, limit: int = 200) -> list[dict]:
+    with _connect(folder) as con:
+        rows = con.execute("SELECT at, actor, username, action, detail FROM account_log ORDER BY id DESC LIMIT ?",
+                           (int(limit),)).fetchall()
+    return [{"at": r[0], "actor": r[1], "username": r[2], "action": r[3], "detail": r[4]} for r in rows]
 
 
 def sign_in_log(folder: str | Path | None = None, limit: int = 200) -> list[dict]:

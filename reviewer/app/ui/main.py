@@ -152,4 +152,7 @@ pages = {
         page("evaluation", "evaluation", url_path="evaluation"),
     ],
 }
+if user.role == "admin":    # the accounts page exists for admins only
+    pages[T("管理", "Admin")] = [st.Page(str(VIEWS / "accounts.py"), title=T("账户 Accounts", "Accounts"),
+                                         url_path="accounts")]
 st.navigation(pages).run()
