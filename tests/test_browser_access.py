@@ -38,8 +38,14 @@ PASSWORD = "a-long-secret-1"
 
 
 def no_round_data(page, where: str) -> None:
-    text = body_text(page)
-    shown = [m for m in DATA_MARKERS if m in text]
+    """No marker of round data on the page (elements of this browser's previous run fade out when the new
+    run ends: wait up to 15 s for them before failing)."""
+    for _ in range(30):
+        text = body_text(page)
+        shown = [m for m in DATA_MARKERS if m in text]
+        if not shown and page.locator("[data-testid='stSidebarNav']").count() == 0:
+            return
+        page.wait_for_timeout(500)
     assert not shown, f"{where}: round data shown without a session: {shown}\n{text[:1500]}"
     assert page.locator("[data-testid='stSidebarNav']").count() == 0, f"{where}: page list shown"
 
