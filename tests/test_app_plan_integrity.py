@@ -56,7 +56,7 @@ def test_a_forbid_after_planning_makes_the_plan_stale_and_unpublishable(demo):
 
 def test_a_stale_plan_published_on_confirmation_is_audited_with_the_differences(demo):
     p = svc_panels.plan_stage(demo, STAGE, seed=1, time_limit=20)
-    e, a = chair(p)
+    _, a = chair(p)
     # a forbid of a seat the plan does not use: stale, but publishable once a person confirms it
     other = next(x.expert_id for x in svc_imports.load_bundle(demo).data.experts
                  if not ((p.panels.expert_id == x.expert_id) & (p.panels.application_id == a)).any())
@@ -123,11 +123,16 @@ def test_a_forbid_for_a_newly_found_relation_covers_every_open_stage(demo):
 
 
 def test_a_pair_forbid_is_all_or_nothing(demo):
-    b = svc_imports.load_bundle(demo)
-    e, a = b.data.experts[0].expert_id, b.data.applications[0].application_id
+    """One stage refusing the forbid (the pair is locked there) leaves no forbid in any stage."""
+    p = svc_panels.plan_stage(demo, "现场考察", seed=1, time_limit=20)
+    e, a = p.panels.expert_id.iloc[0], p.panels.application_id.iloc[0]
+    svc_panels.set_constraint(demo, "现场考察", "lock", e, a, "指定专家")
+    with pytest.raises(UserError, match="锁定|locked"):
+        svc_panels.set_constraint(demo, "初审评估", "forbid", e, a, "与申报单位有合作项目", all_stages=True)
+    c = svc_panels.constraints(demo)
+    assert list(c.kind) == ["lock"]
     with pytest.raises(UserError):
         svc_panels.set_constraint(demo, "初审评估", "forbid", e, "NO-SUCH-APP", "x", all_stages=True)
-    assert svc_panels.constraints(demo).empty
 
 
 # ---------------------------------------------------------------- item 7: one truth under concurrency
@@ -142,7 +147,7 @@ def _sheet(round_id: str, stage: str, expert_id: str, seats: pd.DataFrame, value
 
 def test_parallel_uploads_and_a_replacement_lose_nothing_and_the_app_shows_the_store(demo):
     stage = "初审评估"
-    p = svc_panels.plan_stage(demo, stage, seed=1, time_limit=20)
+    svc_panels.plan_stage(demo, stage, seed=1, time_limit=20)
     svc_panels.publish(demo, stage)
     seats = app_store.published_seats(demo, stage)
     experts = list(dict.fromkeys(seats.expert_id))

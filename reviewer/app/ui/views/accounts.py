@@ -32,20 +32,20 @@ with tabs[0], st.form("add_account", clear_on_submit=True):
     c = st.columns(2)
     pw = c[0].text_input(T("初始密码", "Password"), type="password")
     pw2 = c[1].text_input(T("再次输入", "Again"), type="password")
-    if st.form_submit_button(T("添加", "Add"), type="primary"):
-        if guard(svc_accounts.add_account, me, name, role, disp, pw, pw2) is not None:
-            flash(T(f"已添加账户 {name}。", f"Account {name} added."))
-            st.rerun()
+    if st.form_submit_button(T("添加", "Add"), type="primary") \
+            and guard(svc_accounts.add_account, me, name, role, disp, pw, pw2) is not None:
+        flash(T(f"已添加账户 {name}。", f"Account {name} added."))
+        st.rerun()
 names = list(users["username"])
 with tabs[1], st.form("reset_password", clear_on_submit=True):
     who = st.selectbox(T("账户", "Account"), names, key="reset_who")
     c = st.columns(2)
     pw = c[0].text_input(T("新密码", "New password"), type="password")
     pw2 = c[1].text_input(T("再次输入", "Again"), type="password")
-    if st.form_submit_button(T("重设密码", "Reset")):
-        if guard(svc_accounts.reset_password, me, who, pw, pw2) is not None:
-            flash(T(f"已重设 {who} 的密码，其登录已全部退出。", f"Password of {who} reset; signed out everywhere."))
-            st.rerun()
+    if st.form_submit_button(T("重设密码", "Reset")) \
+            and guard(svc_accounts.reset_password, me, who, pw, pw2) is not None:
+        flash(T(f"已重设 {who} 的密码，其登录已全部退出。", f"Password of {who} reset; signed out everywhere."))
+        st.rerun()
 with tabs[2]:
     who = st.selectbox(T("账户", "Account"), names, key="active_who")
     c = st.columns(3)
