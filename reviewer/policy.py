@@ -235,6 +235,26 @@ class RandomDraw(_Strict):
     max_pair_probability: float = Field(gt=0, le=1)
 
 
+class Access(_Strict):
+    """[access]: sign-in, sessions and expert links of the staff app. Defaults apply to a stored round
+    policy written before this section existed."""
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_max_hours: float = Field(12, gt=0, le=72)
+    login_max_failures: int = Field(5, ge=1, le=100)
+    client_max_failures: int = Field(20, ge=1, le=1000)
+    login_failure_window_minutes: int = Field(15, ge=1, le=24 * 60)
+    login_lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    expert_link_days: float = Field(14, gt=0, le=366)
+    expert_link_max_days: float = Field(90, gt=0, le=366)
+
+    @model_validator(mode="after")
+    def _link_days(self) -> "Access":
+        if self.expert_link_days > self.expert_link_max_days:
+            raise ValueError(f"[access] expert_link_days {self.expert_link_days:g} is above expert_link_max_days "
+                             f"{self.expert_link_max_days:g}")
+        return self
+
+
 class Criterion(_Strict):
     id: str
     name: str
@@ -379,6 +399,7 @@ class Policy(_Strict):
     panel_rules: PanelRules
     objective: Objective
     random_draw: RandomDraw
+    access: Access = Access()
     rubric: Rubric
     aggregation: Aggregation
     decision: Decision

@@ -24,8 +24,11 @@ TIMEOUT = 120
 
 @pytest.fixture()
 def appdata(tmp_path, monkeypatch):
+    """A fresh home in demo mode (`reviewer app --demo`: no accounts, no sign-in); the access tests
+    below switch demo mode off."""
     monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
     monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
     return tmp_path
 
 
@@ -99,7 +102,7 @@ def test_language_switch(appdata):
 # ---------------------------------------------------------------- import
 
 def test_import_page_bad_upload_shows_row_errors(appdata):
-    at = start("pages/import_data.py")
+    at = start("views/import_data.py")
     assert at.title[0].value == "导入 Import"
     assert any("模板" in d.label for d in at.get("download_button"))
     apps = pd.read_excel(DEMO_DIR / "round2026.xlsx", sheet_name="申报书", dtype=str)
@@ -116,7 +119,7 @@ def test_import_page_bad_upload_shows_row_errors(appdata):
 
 
 def test_import_page_good_upload(appdata):
-    at = start("pages/import_data.py")
+    at = start("views/import_data.py")
     data = (DEMO_DIR / "round2026.xlsx").read_bytes()
     at.file_uploader[0].set_value(("round2026.xlsx", data, "application/octet-stream"))
     at.run()
@@ -127,7 +130,7 @@ def test_import_page_good_upload(appdata):
 # ---------------------------------------------------------------- screening
 
 def test_screening_page_and_review_decision(appdata):
-    at = start("pages/screening.py")
+    at = start("views/screening.py")
     summary = [f for f in frames(at) if "reasons" in f.columns][0]
     assert set(summary["outcome_zh"]) == {"通过", "不通过", "需人工复核"}
     assert summary.loc[summary.outcome_zh == "不通过", "reasons"].str.len().min() > 0
@@ -144,7 +147,7 @@ def test_screening_page_and_review_decision(appdata):
 # ---------------------------------------------------------------- experts and conflicts
 
 def test_experts_page_charts_conflicts_and_waiver(appdata):
-    at = start("pages/experts.py")
+    at = start("views/experts.py")
     assert len(charts(at)) >= 3
     hits = [f for f in frames(at) if "evidence" in f.columns][0]
     assert hits["rule"].str.match(r"C\d").all()
@@ -160,7 +163,7 @@ def test_experts_page_charts_conflicts_and_waiver(appdata):
 # ---------------------------------------------------------------- panels
 
 def test_panels_page_solves_and_publishes(appdata):
-    at = start("pages/panels.py")
+    at = start("views/panels.py")
     assert "本阶段尚无方案" in texts(at)
     at.number_input[0].set_value(7).run()                   # the seed
     button(at, "求解").click().run()
@@ -182,7 +185,7 @@ def test_panels_page_infeasible_shows_reasons(appdata):
     fin = [x.expert_id for x in svc_imports.load_bundle(rid).data.experts if x.category == "金融"]
     for x in fin:
         svc_panels.set_constraint(rid, "初审评估", "forbid", x, a, "测试：排除全部金融专家")
-    at = start("pages/panels.py")
+    at = start("views/panels.py")
     button(at, "求解").click().run()
     t = texts(at)
     assert "无法组成符合规则的专家组" in t
@@ -193,7 +196,7 @@ def test_panels_page_replace_declining_expert(appdata):
     rid = svc_rounds.ensure_demo_round()
     p = svc_panels.plan_stage(rid, "初审评估", time_limit=20)
     svc_panels.publish(rid, "初审评估")
-    at = start("pages/panels.py")
+    at = start("views/panels.py")
     e = p.panels.expert_id.iloc[0]
     sel = [s for s in at.selectbox if s.label == "请辞专家"][0]
     sel.set_value(e)
@@ -207,15 +210,37 @@ def test_panels_page_replace_declining_expert(appdata):
     assert (ch.loc[ch.change_zh == "移出", "expert_id"] == e).all()
 
 
+def test_panels_page_marks_a_stale_plan_and_offers_a_pair_forbid(appdata):
+    rid = svc_rounds.ensure_demo_round()
+    p = svc_panels.plan_stage(rid, "认定评审", time_limit=20)
+    e, a = p.panels.expert_id.iloc[0], p.panels.application_id.iloc[0]
+    at = start("views/panels.py")
+    [r for r in at.radio if r.label == "评审阶段"][0].set_value("认定评审").run()
+    assert "方案已过期" not in texts(at)
+    kind = [s for s in at.selectbox if s.label == "类型"][0]
+    assert "回避（全部阶段，新发现关系）" in kind.options
+    kind.set_value("forbid_pair")
+    [t for t in at.text_input if t.label == "专家编号"][0].input(e)
+    [s for s in at.selectbox if s.label == "申报编号"][0].set_value(a)
+    [t for t in at.text_input if t.label == "理由 / 依据"][0].input("与申报单位有合作项目")
+    button(at, "添加").click().run()
+    assert not at.exception, [x.value for x in at.exception]
+    assert "方案已过期" in texts(at) and e in texts(at)
+    c = svc_panels.constraints(rid)
+    assert set(c.loc[(c.expert_id == e) & (c.application_id == a), "stage"]) == set(svc_rounds.policy_for(rid).stages.order)
+    [x for x in at.checkbox if "我已核对专家组" in x.label][0].check().run()
+    assert button(at, "发布").disabled                         # stale: no publication without a reason
+
+
 # ---------------------------------------------------------------- packs (expert links)
 
 def test_packs_page_needs_a_published_stage_then_makes_links(appdata):
-    at = start("pages/packs.py")
+    at = start("views/packs.py")
     assert "尚无已发布的专家组" in texts(at)
     rid = svc_rounds.ensure_demo_round()
     svc_panels.plan_stage(rid, "初审评估", time_limit=20)
     svc_panels.publish(rid, "初审评估")
-    at = start("pages/packs.py")
+    at = start("views/packs.py")
     button(at, "生成通知包").click().run()
     assert not at.exception
     assert "通知包" in texts(at)
@@ -223,17 +248,31 @@ def test_packs_page_needs_a_published_stage_then_makes_links(appdata):
     assert any("zip" in l for l in labels) and any("汇总" in l for l in labels)
     got = [f for f in frames(at) if "file_names" in f.columns][0]
     assert got["file_names"].str.contains("评分表").all()
+    addr = [t for t in at.text_input if t.label == "系统地址（专家访问用）"][0]
+    addr.input("").run()
+    button(at, "生成个人链接").click().run()
+    assert "http://" in texts(at) and not [f for f in frames(at) if "link" in f.columns]   # no address, no links
+    addr.input("https://review.gxgxt.example:8443").run()
+    [n for n in at.number_input if n.label == "有效天数"][0].set_value(30).run()
     button(at, "生成个人链接").click().run()
     links = [f for f in frames(at) if "link" in f.columns][0]
-    assert links["link"].str.contains(r"\?token=").all()
+    assert links["link"].str.startswith("https://review.gxgxt.example:8443/?token=").all()
     tok = links["link"].iloc[0].split("token=")[1]
-    assert auth.resolve_token(tok).expert_id == links["expert_id"].iloc[0]
+    who = links["expert_id"].iloc[0]
+    assert auth.resolve_token(tok).expert_id == who
+    # revoke that expert's link, with a reason
+    [s for s in at.selectbox if s.label == "专家"][0].set_value(who)
+    [t for t in at.text_input if t.label == "理由"][-1].input("链接误发")
+    button(at, "撤销").click().run()
+    assert not at.exception
+    assert auth.resolve_token(tok) is None
+    assert f"已撤销 {who}" in texts(at)
 
 
 # ---------------------------------------------------------------- scores
 
 def test_scores_page_shows_checks_and_rejects_bad_rows(appdata):
-    at = start("pages/scores.py")
+    at = start("views/scores.py")
     assert len(charts(at)) >= 1
     assert any("krippendorff_alpha" in f.columns for f in frames(at))
     bad = "阶段,申报编号,专家编号,评分项,得分\n认定评审,GX2026-004,ZJ0001,A1,九十\n".encode("utf-8")
@@ -247,7 +286,7 @@ def test_scores_page_shows_checks_and_rejects_bad_rows(appdata):
 # ---------------------------------------------------------------- ranking
 
 def test_ranking_page_lists_methods_and_exports(appdata):
-    at = start("pages/ranking.py")
+    at = start("views/ranking.py")
     assert not at.exception
     rec = frames(at)[0]
     assert len(rec) >= 1 and (rec["decision_zh"] == "推荐认定").all()
@@ -266,12 +305,12 @@ def test_ranking_page_without_scores(appdata):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["round_id"] = info.round_id
     at.run()
-    at.switch_page("pages/ranking.py").run()
+    at.switch_page("views/ranking.py").run()
     assert "尚无评分" in texts(at)
 
 
 def test_evaluation_page(appdata):
-    at = start("pages/evaluation.py")
+    at = start("views/evaluation.py")
     assert at.title[0].value == "考核 Evaluation"
     assert "2025 年度考核名单" in texts(at)
     lst = [f for f in frames(at) if "band" in f.columns][0]
@@ -282,7 +321,7 @@ def test_evaluation_page(appdata):
 def test_evaluation_page_bad_upload_shows_row_errors(appdata):
     ind = pd.read_excel(DEMO_DIR / "indicators.xlsx", dtype=str)
     ind.iloc[1, 1] = "明年"                                       # the year column of Excel row 3
-    at = start("pages/evaluation.py")
+    at = start("views/evaluation.py")
     at.file_uploader(key="ev_ind").set_value(("indicators.csv", ind.to_csv(index=False).encode("utf-8"), "text/csv"))
     at.run()
     assert not at.exception
@@ -293,33 +332,63 @@ def test_evaluation_page_bad_upload_shows_row_errors(appdata):
 
 # ---------------------------------------------------------------- roles
 
+def _signed_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    return button(at, "登录").click().run()
+
+
 def test_sign_in_required_once_accounts_exist(appdata):
     auth.add_user("zhang", "secret-pass-1", role="staff")
     at = start()
     assert "制造业创新中心试点 专家评审系统" in texts(at)
     assert not [t for t in at.title if t.value == "轮次 Round"]
-    at.text_input[0].input("zhang")
-    at.text_input[1].input("wrong-password")
-    button(at, "登录").click().run()
+    _signed_in(at, "zhang", "wrong-password")
     assert "不正确" in texts(at)
-    at.text_input[1].input("secret-pass-1")
-    button(at, "登录").click().run()
+    _signed_in(at, "zhang", "secret-pass-1")
     assert at.title[0].value == "轮次 Round"
-    sid = at.session_state["sid"]
-    assert at.query_params.get("sid") in (sid, [sid])
-    # a refresh: a new session with the same URL is still signed in
-    again = start(sid=sid)
-    assert again.title[0].value == "轮次 Round"
+    # the session id never goes into the URL: a copied address (a new session) signs in again
+    assert "sid" not in at.query_params
+    again = start()
+    assert "制造业创新中心试点 专家评审系统" in texts(again)
+    assert not [t for t in again.title if t.value == "轮次 Round"]
+
+
+def test_an_old_sid_in_the_url_signs_nobody_in(appdata):
+    auth.add_user("zhang", "secret-pass-1", role="staff")
+    sid = auth.start_session(auth.verify("zhang", "secret-pass-1"))
+    at = start(sid=sid)
+    assert not [t for t in at.title if t.value == "轮次 Round"]
+    assert "sid" not in at.query_params
+
+
+def test_no_account_means_no_rights_without_demo(appdata, monkeypatch):
+    """Issue 12 item 14: no active account (none made, or all deactivated) is not demo mode."""
+    monkeypatch.delenv(auth.DEMO_ENV)
+    at = start()
+    assert "reviewer user add 用户名 --role admin" in "\n".join(c.value for c in at.code)
+    assert "尚未创建任何账户" in texts(at)
+    assert not at.dataframe and not [x for x in at.title if x.value == "轮次 Round"]
+    auth.add_user("admin1", "secret-pass-1", role="admin")
+    auth.set_active("admin1", False)
+    at = start()
+    assert not at.dataframe and not [x for x in at.title if x.value == "轮次 Round"]
+    assert "reviewer user add 用户名 --role admin" in "\n".join(c.value for c in at.code)
+
+
+def test_demo_flag_is_ignored_once_accounts_exist(appdata):
+    auth.add_user("zhang", "secret-pass-1", role="staff")
+    at = start()
+    assert not [t for t in at.title if t.value == "轮次 Round"]
 
 
 def test_analyst_is_read_only(appdata):
     auth.add_user("li", "secret-pass-1", role="analyst")
-    u = auth.verify("li", "secret-pass-1")
-    sid = auth.start_session(u)
-    at = start("pages/panels.py", sid=sid)
+    at = _signed_in(start(), "li", "secret-pass-1")
+    at.switch_page("views/panels.py").run()
     assert button(at, "求解").disabled
     assert "只读" in texts(at)
-    at = start("pages/import_data.py", sid=sid)
+    at.switch_page("views/import_data.py").run()
     assert at.file_uploader[0].disabled
 
 
@@ -394,6 +463,30 @@ def test_the_checkout_launcher_runs_the_packaged_app(appdata):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "轮次 Round"
-    at.switch_page(str(MAIN.parent / "pages" / "ranking.py")).run()
+    at.switch_page(str(MAIN.parent / "views" / "ranking.py")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "排名 Ranking"
+
+
+def test_accounts_page_for_admins_only(appdata, monkeypatch):
+    monkeypatch.delenv(auth.DEMO_ENV)
+    auth.add_user("boss", "admin-pass-123", role="admin")
+    auth.add_user("li", "secret-pass-1", role="analyst")
+    at = _signed_in(start(), "li", "secret-pass-1")
+    assert at.title[0].value == "轮次 Round"
+    try:
+        at.switch_page("views/accounts.py").run()
+    except Exception:  # noqa: BLE001 - not a page of the analyst's navigation at all
+        pass
+    assert not [t for t in at.text_input if t.label == "初始密码"]      # no account form for an analyst
+    at = _signed_in(start(), "boss", "admin-pass-123")
+    at.switch_page("views/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    [t for t in at.text_input if t.label == "用户名"][0].input("wang")
+    [t for t in at.text_input if t.label == "显示名"][0].input("王工作")
+    [t for t in at.text_input if t.label == "初始密码"][0].input("wang-pass-123")
+    [t for t in at.text_input if t.label == "再次输入"][0].input("wang-pass-123")
+    button(at, "添加").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert auth.verify("wang", "wang-pass-123").role == "staff"
+    assert "已添加账户 wang" in texts(at)

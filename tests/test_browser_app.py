@@ -1,132 +1,52 @@
 """The staff app in a real browser: `reviewer app --port N` (Streamlit on the packaged app) on a free
 port, headless Chromium (Debian's `chromium`, driven by Playwright) through round -> import ->
 screening -> experts -> panels (solve) -> scores -> ranking, a screenshot of each page in
-tests/artifacts/, assertions on visible text. In CI (CI=true) a missing Chromium is a failure, not a skip."""
+tests/artifacts/, assertions on visible text. The server runs without --demo: the test signs in as staff. In CI (CI=true) a missing Chromium is a failure, not a skip."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WAIT = 90_000  # ms
+from reviewer.app import auth
+from tests import browser_support as bs
+from tests.browser_support import ROOT, idle
 
-
-def _chromium() -> str | None:
-    for c in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-              shutil.which("chromium-browser")):
-        if c and Path(c).exists():
-            return c
-    return None
-
-
-def _need_browser() -> str:
-    exe = _chromium()
-    why = None
-    if exe is None:
-        why = ("Chromium not found (looked at $CHROMIUM, /usr/bin/chromium, chromium on PATH); "
-               "install it with `apt-get install -y chromium fonts-noto-cjk`")
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            why = "the playwright Python package is missing: pip install -e '.[test]'"
-    if why:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("browser test cannot run in CI: " + why)
-        pytest.skip(why)
-    return exe
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PASSWORD = "browser-test-pass-1"
+_LOG: dict = {}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    exe = _need_browser()
+    exe = bs.need_browser()
     data = tmp_path_factory.mktemp("appdata")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REVIEWER_DB_URL", "REVIEWER_HOME")}
-    env.update({"REVIEWER_HOME": str(data), "PYTHONUNBUFFERED": "1", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
-    log = open(data / "streamlit.log", "w")
+    auth.add_user("staff1", PASSWORD, role="staff", display_name="张工作", folder=data)
     _LOG["path"] = data / "streamlit.log"
-    proc = subprocess.Popen([sys.executable, "-m", "reviewer.cli.main", "app", "--port", str(port),
-                             "--address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not start: " + (data / "streamlit.log").read_text()[-2000:])
-        time.sleep(0.3)
-    yield {"url": url, "exe": exe, "data": data}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with bs.app_server(data) as url:
+        yield {"url": url, "exe": exe, "data": data}
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=server["exe"], args=CHROMIUM_ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1440, "height": 1800}, locale="zh-CN")
-        pg = ctx.new_page()
-        pg.set_default_timeout(WAIT)
-        yield pg
-        browser.close()
+    with bs.browser(server["exe"]) as b:
+        yield bs.new_page(b, 1440, 1800)
 
 
-_LOG: dict = {}
-
-
-def visible(page, text: str, timeout: int = WAIT):
-    try:
-        page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
-    except Exception:
-        shot(page, "failure")
-        body = page.locator("body").inner_text()[:3000]
-        log = Path(_LOG["path"]).read_text()[-3000:] if _LOG.get("path") else ""
-        pytest.fail(f"{text!r} did not appear on {page.url} within {timeout / 1000:.0f} s.\n--- page text ---\n{body}"
-                    f"\n--- streamlit log ---\n{log}")
-
-
-def idle(page) -> None:
-    """Wait until Streamlit has finished the current run."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT)
-    page.wait_for_timeout(300)
+def visible(page, text: str, timeout: int = bs.WAIT):
+    bs.visible(page, text, timeout, log=_LOG.get("path"))
 
 
 def shot(page, name: str) -> Path:
-    p = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(p), full_page=True)
-    return p
+    return bs.shot(page, name)
+
+
+def sign_in(page, base: str) -> None:
+    bs.sign_in(page, base, "staff1", PASSWORD)
+    visible(page, "轮次 Round")
 
 
 def main_text(page) -> str:
@@ -136,8 +56,7 @@ def main_text(page) -> str:
 def test_round_import_screening_panels_ranking_in_chromium(server, page):
     base = server["url"]
     # 1 轮次 Round: opens on the bundled demo round with no setup
-    page.goto(base + "/")
-    visible(page, "轮次 Round")
+    sign_in(page, base)
     visible(page, "2026年度制造业创新中心试点（演示）")
     visible(page, "各阶段状态")
     idle(page)
@@ -145,7 +64,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     assert "400 (392)" in main_text(page)
 
     # 2 导入 Import: a file with two bad rows shows the row errors, the good rows load
-    page.goto(base + "/import")
+    bs.go(page, "导入")
     visible(page, "导入 Import")
     apps = pd.read_excel(ROOT / "reviewer" / "data" / "demo" / "round2026.xlsx", sheet_name="申报书", dtype=str)
     apps.loc[2, "牵头单位统一社会信用代码"] = "NOT-A-CODE"
@@ -168,7 +87,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     idle(page)
 
     # 3 形式审查 Screening
-    page.goto(base + "/screening")
+    bs.go(page, "形式审查")
     visible(page, "形式审查 Screening")
     visible(page, "形式审查结果")      # the chart's title
     visible(page, "需复核事项")
@@ -176,14 +95,14 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     shot(page, "03_screening")
 
     # 4 专家与回避 Experts & conflicts
-    page.goto(base + "/experts")
+    bs.go(page, "专家与回避")
     visible(page, "专家与回避 Experts & conflicts")
     visible(page, "专家库：按类别")
     idle(page)
     shot(page, "04_experts")
 
     # 5 专家组 Panels: solve with a seed, progress, then the plan, its coverage heatmap
-    page.goto(base + "/panels")
+    bs.go(page, "专家组")
     visible(page, "专家组 Panels")
     visible(page, "本阶段尚无方案")
     seed = page.get_by_label("随机种子")
@@ -203,8 +122,10 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     page.get_by_role("tab", name="负载").click()
     idle(page)
     shot(page, "07_panels_load")
-    # a refresh keeps the plan (state is in the app data folder, not only in the browser session)
+    # a refresh signs in again (no session in the URL) and keeps the plan (it is in the store)
     page.reload()
+    sign_in(page, base)
+    bs.go(page, "专家组")
     visible(page, "专家组 Panels")
     visible(page, "随机种子 11")
 
@@ -217,14 +138,14 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     idle(page)
 
     # 6 评分 Scores
-    page.goto(base + "/scores")
+    bs.go(page, "评分")
     visible(page, "评分 Scores")
     visible(page, "评分一致性")
     idle(page)
     shot(page, "08_scores")
 
     # 7 排名 Ranking: lists with reasons, methods side by side, intervals per field
-    page.goto(base + "/ranking")
+    bs.go(page, "排名")
     visible(page, "排名 Ranking")
     visible(page, "推荐认定名单")
     idle(page)
@@ -258,7 +179,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     page.goto(link + f"&expert_id={other_e}")
     visible(page, "我的评审任务 My assignments")
     visible(page, f"（{mine_e}）")
-    page.locator("[data-testid='stDataFrame']").first.wait_for(state="visible", timeout=WAIT)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(state="visible", timeout=bs.WAIT)
     idle(page)
     shot(page, "13_expert_link")
     body = page.locator("body").inner_text()
@@ -266,8 +187,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     assert "轮次 Round" not in body                       # no staff pages
 
     # English switch
-    page.goto(base + "/")
-    visible(page, "轮次 Round")
+    sign_in(page, base)
     page.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
     visible(page, "Stages")
     idle(page)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -76,3 +77,20 @@ def memo(key: tuple, make: Callable[[], Any]) -> Any:
             _MEMO.clear()
         _MEMO[key] = val
     return val
+
+
+# ---------------------------------------------------------------- text shown to users
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:'\"，。；;、()（）\[\]]+){2,}")
+_EXC_CLASS = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b:?\s*")
+
+
+def user_text(msg: str, uploads: dict[str, str] | None = None) -> str:
+    """A message fit for users and outside experts: each saved upload's path (keys of `uploads`) becomes
+    the file's upload name, any other file path its last part (so never the server's folders), and
+    exception class names are dropped."""
+    msg = str(msg)
+    for saved, name in sorted((uploads or {}).items(), key=lambda kv: -len(kv[0])):
+        msg = msg.replace(str(saved), name)
+    msg = _PATH.sub(lambda m: re.split(r"[\\/]", m.group(0))[-1], msg)
+    return _EXC_CLASS.sub("", msg).strip()

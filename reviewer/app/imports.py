@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from reviewer.app import store as app_store
-from reviewer.app.base import memo, read_json, write_json
+from reviewer.app.base import memo, read_json, user_text, write_json
 from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
 from reviewer.errors import UserError
 from reviewer.intake import schema
@@ -96,6 +96,9 @@ def import_summary(report: ImportReport) -> pd.DataFrame:
 def issues_table(report: ImportReport) -> pd.DataFrame:
     df = report.issues_frame()
     df["file"] = df["file"].map(lambda f: Path(str(f)).name if f else f)
+    for c in ("expected", "message", "message_zh", "message_en", "value"):
+        if c in df.columns:
+            df[c] = df[c].map(lambda t: user_text(t) if isinstance(t, str) else t)
     df["row"] = df["row"].astype("Int64")
     return df
 

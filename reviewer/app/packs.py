@@ -6,6 +6,7 @@ import tempfile
 
 import pandas as pd
 
+from reviewer.app import auth
 from reviewer.app import store as app_store
 from reviewer.app.conflicts import experts_table
 from reviewer.app.imports import load_bundle
@@ -43,3 +44,45 @@ def make_packs(round_id: str, stage: str, user: str | None = None) -> dict:
                "n_experts": len(res.packs), "experts": pd.DataFrame(rows)}
     audit(round_id, user, "packs", {"stage": stage, "experts": out["n_experts"]})
     return out
+
+
+# ---------------------------------------------------------------- personal links
+
+STATUS_ZH = {"valid": "有效", "expired": "已过期", "revoked": "已撤销"}
+
+
+def make_links(round_id: str, stage: str, base_url: str, days: float, user: str | None = None) -> pd.DataFrame:
+    """A personal link for every expert of a published stage (lifetime bounded by the policy's
+    [access] expert_link_max_days); the tokens are shown once, only their hashes are kept."""
+    base = (base_url or "").strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise UserError(f"系统地址 {base_url!r}：应以 http:// 或 https:// 开头 / app address: expected http(s)://host:port")
+    experts = published_experts(round_id, stage)
+    if experts.empty:
+        raise UserError(f"{stage}: 尚未发布 / not published: links are made for published seats only")
+    auth.link_days(days)
+    rows = []
+    for r in experts.itertuples(index=False):
+        tok, exp = auth.issue_token(r.expert_id, days=days, round_id=round_id)
+        rows.append({"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base}/?token={tok}",
+                     "expires": exp.isoformat()})
+    audit(round_id, user, "expert_links", {"stage": stage, "n": len(rows), "days": days})
+    return pd.DataFrame(rows)
+
+
+def links_issued(round_id: str) -> pd.DataFrame:
+    """The round's links (never the tokens): expert, name, issued, expiry, status."""
+    df = pd.DataFrame(auth.expert_links(round_id), columns=["expert_id", "round_id", "created", "expires", "status"])
+    names = {e.expert_id: e.name for e in load_bundle(round_id).data.experts}
+    df["expert_name"] = df["expert_id"].map(names).fillna("")
+    df["status_zh"] = df["status"].map(STATUS_ZH)
+    return df
+
+
+def revoke_links(round_id: str, expert_id: str, reason: str, user: str | None = None) -> int:
+    """End an expert's links of this round at once (reason required; logged)."""
+    if not (reason or "").strip():
+        raise UserError("撤销链接须写明理由 / revoking a link needs a reason")
+    n = auth.revoke_tokens(expert_id, round_id)
+    audit(round_id, user, "revoke_links", {"expert_id": expert_id, "n": n, "reason": reason.strip()})
+    return n

@@ -1,17 +1,27 @@
 """Panels in the staff app: plan a stage, locks and forbids, replace a declining expert, publish.
 
 Every plan is a recorded store run (reviewer.store.runs.run_planning: one solver worker, so
-`reviewer reproduce RUN_ID` gives the same seats). A stage's plan is what the store says:
+`reviewer reproduce RUN_ID` gives the same seats). A stage's plan is what the store says, and
+nothing of a plan is kept in files beside the store:
 
 * published: the publication's seats as they stand (replacements included);
-* else the draft: the seats of the round's newest planning run of the stage, with the
-  replacements made on it since (kept in the round folder as plans/<stage>.json, keyed by that
-  run's id: (application, expert out, expert in) and the reason of each).
+* else the draft: the seats of the round's newest planning run of the stage.
 
-Publishing publishes the run's seats with its run id and records the draft's replacements as
-replacements of the published panels, in one transaction, so the publication reproduces from its
-run and every change after the solver is on the audit chain with its reason. The tables shown
-(panels with names, loads, coverage) are derived from the seats each time, never read back.
+A draft is 已过期 (stale) when the round changed after its run in a way that planning reads: a
+newer import, a lock or forbid of its stage, a waiver, a needs-review decision, or a seat published
+in another stage (`reviewer.app.store.stale_reasons`, from what the run recorded). A stale draft is
+not published until it is re-planned, or a staff member confirms the differences with a reason that
+goes into the publication's audited reason.
+
+An expert who declines on a draft is forbidden on those applications in that stage (recorded with
+the reason) and the stage is re-planned with the draft's seed and settings: one store run again.
+On a published stage each replacement is one store transaction (reviewer.store.replacement), the
+solver's repair changing as few seats as possible. The tables shown (panels with names, loads,
+coverage) are derived from the seats each time, never read back.
+
+A forbid because of a newly found relation (与申报单位有合作项目 ...) is a conflict of the pair: it is
+recorded for every stage not yet published, in one transaction, with its evidence and the label
+【回避·全部阶段】; a forbid of one stage only is labelled 【仅本阶段】.
 """
 from __future__ import annotations
 
@@ -22,10 +32,10 @@ from typing import Callable
 import pandas as pd
 
 from reviewer.app import store as app_store
-from reviewer.app.base import acting_user, memo, now, read_json, write_json
+from reviewer.app.base import acting_user, memo
 from reviewer.app.conflicts import conflicts
 from reviewer.app.imports import Bundle, load_bundle, store_version
-from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
+from reviewer.app.rounds import audit, fingerprint, policy_for
 from reviewer.errors import UserError
 from reviewer.panels import service
 from reviewer.panels.problem import build_problem, plan_from_panels
@@ -64,41 +74,10 @@ class SavedPlan:
         return b[b["term"].isin(["affinity", "load_balance", "soft_conflict", "continuity"])][["term", "value"]]
 
 
-# ---------------------------------------------------------------- the draft's replacements
+# ---------------------------------------------------------------- plans
 
 def _check_stage(round_id: str, stage: str) -> None:
     policy_for(round_id).stage(stage)
-
-
-def _draft_file(round_id: str, stage: str):
-    return round_dir(round_id) / "plans" / f"{stage}.json"
-
-
-def draft_replacements(round_id: str, stage: str, run_id: int) -> list[dict]:
-    """Replacements made on the draft of run `run_id` (none once another run is the draft)."""
-    d = read_json(_draft_file(round_id, stage), {})
-    return list(d.get("replacements", [])) if d.get("run_id") == run_id else []
-
-
-def _add_draft_replacement(round_id: str, stage: str, run_id: int, rep: dict) -> None:
-    write_json(_draft_file(round_id, stage),
-               {"run_id": run_id, "replacements": draft_replacements(round_id, stage, run_id) + [rep]})
-
-
-def _clear_draft(round_id: str, stage: str) -> None:
-    _draft_file(round_id, stage).unlink(missing_ok=True)
-
-
-def apply_pairs(seats: pd.DataFrame, pairs) -> pd.DataFrame:
-    """Seats after replacements (application, expert out, expert in): the new expert takes the seat's role,
-    as reviewer.store.replacement.replace_seats does for a published panel."""
-    seats = seats.copy()
-    for app_id, old, new in pairs:
-        hit = (seats["application_id"] == app_id) & (seats["expert_id"] == old)
-        if not hit.any():
-            raise UserError(f"{old} is not on the panel of {app_id}")
-        seats.loc[hit, "expert_id"] = new
-    return seats
 
 
 def pair_changes(changes: pd.DataFrame) -> list[list[str]]:
@@ -116,8 +95,8 @@ def pair_changes(changes: pd.DataFrame) -> list[list[str]]:
 # ---------------------------------------------------------------- a stage's plan, from the store
 
 def plan_state(round_id: str, stage: str) -> tuple[dict | None, dict | None, pd.DataFrame | None]:
-    """(run, publication, seats) of a stage: the published seats, else the newest run's seats with the
-    draft's replacements; seats None when there is no plan, empty when the run found none."""
+    """(run, publication, seats) of a stage: the published seats, else the newest run's seats;
+    seats None when there is no plan, empty when the run found none."""
     pub = app_store.publication(round_id, stage)
     if pub is not None:
         run = app_store.plan_run(pub["run_id"]) if pub["run_id"] else None
@@ -125,9 +104,7 @@ def plan_state(round_id: str, stage: str) -> tuple[dict | None, dict | None, pd.
     run = app_store.latest_plan_run(round_id, stage)
     if run is None:
         return None, None, None
-    seats = app_store.run_seats(run["id"], stage)
-    pairs = [p for r in draft_replacements(round_id, stage, run["id"]) for p in r["pairs"]]
-    return run, None, apply_pairs(seats, pairs)
+    return run, None, app_store.run_seats(run["id"], stage)
 
 
 def stage_seats(round_id: str, stage: str) -> pd.DataFrame | None:
@@ -161,7 +138,7 @@ def _summary(run: dict | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
-def _meta(stage: str, run: dict | None, pub: dict | None, pending: list[dict]) -> dict:
+def _meta(stage: str, run: dict | None, pub: dict | None, stale: list[str]) -> dict:
     p = (run or {}).get("parameters", {})
     feasible = pub is not None or (run is not None and run["status"] in (OPTIMAL, FEASIBLE))
     meta = {"stage": stage, "run_id": run and run["id"], "status": run["status"] if run else "PUBLISHED",
@@ -173,7 +150,7 @@ def _meta(stage: str, run: dict | None, pub: dict | None, pending: list[dict]) -
             "forbids": sum(1 for x in p.get("forbids", []) if x[0] == stage),
             "include_review": bool(p.get("include_review")), "planned_at": (run or {}).get("created", ""),
             "planned_by": (run or {}).get("created_by", ""), "policy_sha256": (run or {}).get("policy_sha256"),
-            "published": pub is not None, "replacements": pending}
+            "published": pub is not None, "stale": stale}
     if pub is not None:
         meta["published_at"], meta["published_by"] = pub["at"], pub["by"]
     return meta
@@ -186,13 +163,13 @@ def saved_plan(round_id: str, stage: str) -> SavedPlan | None:
     run, pub, seats = plan_state(round_id, stage)
     if seats is None:
         return None
-    pending = draft_replacements(round_id, stage, run["id"]) if pub is None else []
+    stale = app_store.stale_reasons(round_id, run) if pub is None and run is not None else []
     if seats.empty:
         panels, loads, coverage = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     else:
         panels, loads, coverage = _tables(round_id, b, stage, seats)
     diagnostics = pd.DataFrame((run or {}).get("summary", {}).get("diagnostics", []), columns=DIAGNOSTIC_COLS)
-    meta = _meta(stage, run, pub, pending)
+    meta = _meta(stage, run, pub, stale)
     if pub is not None:
         panels, meta["overrides"] = with_overrides(panels, app_store.overrides(round_id, stage))
     return SavedPlan(stage, panels, loads, _summary(run), diagnostics, coverage, meta)
@@ -214,10 +191,19 @@ def with_overrides(panels: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.Da
 
 # ---------------------------------------------------------------- locks and forbids
 
+PAIR_FORBID = "【回避·全部阶段】"    # label of a forbid for a newly found relation: the pair, every stage
+STAGE_ONLY = "【仅本阶段】"          # label of a forbid (or lock) of one stage only
+SCOPE_ZH = {"pair": "全部阶段（回避）", "stage": "仅本阶段"}
+
+
 def constraints(round_id: str, stage: str | None = None) -> pd.DataFrame:
+    """The active locks and forbids (stage, kind, expert_id, application_id, scope, reason, user, at);
+    scope says whether a forbid is the pair's (every stage) or one stage's."""
     load_bundle(round_id)
     c = pd.DataFrame(app_store.seat_rules(round_id),
                      columns=["stage", "kind", "expert_id", "application_id", "reason", "user", "at"])
+    c.insert(4, "scope", ["pair" if str(r).startswith(PAIR_FORBID) else "stage" for r in c["reason"]])
+    c["scope_zh"] = c["scope"].map(SCOPE_ZH)
     return c if stage is None else c[c["stage"] == stage].reset_index(drop=True)
 
 
@@ -227,25 +213,61 @@ def _check_editable(round_id: str, stage: str) -> None:
                         f"(replace a declining expert instead)")
 
 
+def _check_pair(round_id: str, expert_id: str, application_id: str) -> None:
+    b = load_bundle(round_id)
+    if expert_id not in {e.expert_id for e in b.data.experts}:
+        raise UserError(f"专家库中没有专家 {expert_id!r} / unknown expert id {expert_id!r}")
+    if application_id not in {a.application_id for a in b.data.applications}:
+        raise UserError(f"没有申报 {application_id!r} / unknown application id {application_id!r}")
+
+
 def set_constraint(round_id: str, stage: str, kind: str, expert_id: str, application_id: str, reason: str,
-                   user: str | None = None) -> None:
-    """Lock (force) or forbid an expert-application pair in a stage; a manual pick needs a reason."""
+                   user: str | None = None, all_stages: bool = False) -> list[str]:
+    """Lock (force) or forbid an expert-application pair; a manual pick needs a reason.
+
+    all_stages (forbid only): a newly found relation is a conflict of the pair, so the forbid is
+    recorded for every stage not yet published, in one transaction, labelled 【回避·全部阶段】 with
+    the reason as its evidence. A published stage where the expert holds that seat is named in the
+    returned notes (replace them there). Otherwise the rule is of `stage` only, labelled 【仅本阶段】.
+    Returns notes for the staff (the store's notes on a lock; published seats to replace)."""
     if kind not in ("lock", "forbid"):
         raise UserError(f"{kind!r}: expected lock or forbid")
     if not (reason or "").strip():
-        raise UserError("a lock or forbid needs a reason (manual picks are recorded)")
-    _check_editable(round_id, stage)
-    b = load_bundle(round_id)
-    if expert_id not in {e.expert_id for e in b.data.experts}:
-        raise UserError(f"unknown expert id {expert_id!r}")
-    if application_id not in {a.application_id for a in b.data.applications}:
-        raise UserError(f"unknown application id {application_id!r}")
-    app_store.add_seat_rule(round_id, stage, kind, expert_id, application_id, reason.strip(), user)
+        raise UserError("锁定或禁止须写明理由 / a lock or forbid needs a reason (manual picks are recorded)")
+    if all_stages and kind != "forbid":
+        raise UserError("只有禁止可以覆盖全部阶段 / only a forbid covers every stage")
+    _check_pair(round_id, expert_id, application_id)
+    if not all_stages:
+        _check_editable(round_id, stage)
+        return app_store.add_seat_rules(round_id, kind, [(stage, expert_id, application_id)],
+                                        f"{STAGE_ONLY}{reason.strip()}", user)
+    published = app_store.published_seat_pairs(round_id)
+    done = {(x.stage, x.expert_id, x.application_id) for x in constraints(round_id).itertuples() if x.kind == "forbid"}
+    seats, notes = [], []
+    for st in policy_for(round_id).stages.order:
+        if app_store.publication(round_id, st) is not None:
+            if (st, expert_id, application_id) in published:
+                notes.append(f"{st} 已发布且 {expert_id} 在 {application_id} 的专家组中：请在该阶段替换 / published with "
+                             f"this seat: replace {expert_id} there")
+        elif (st, expert_id, application_id) not in done:
+            seats.append((st, expert_id, application_id))
+    if not seats and not notes:
+        raise UserError(f"{expert_id} × {application_id}：各未发布阶段均已禁止 / already forbidden in every open stage")
+    app_store.add_seat_rules(round_id, "forbid", seats, f"{PAIR_FORBID}{reason.strip()}", user)
+    return notes
 
 
-def remove_constraint(round_id: str, stage: str, expert_id: str, application_id: str, user: str | None = None) -> None:
+def remove_constraint(round_id: str, stage: str, expert_id: str, application_id: str, user: str | None = None,
+                      reason: str = "") -> None:
+    """Withdraw the active lock or forbid of a seat (reason required, audited by the store)."""
     _check_editable(round_id, stage)
-    app_store.remove_seat_rule(round_id, stage, expert_id, application_id, user)
+    c = constraints(round_id, stage)
+    hit = c[(c.expert_id == expert_id) & (c.application_id == application_id)]
+    if hit.empty:
+        raise UserError(f"{stage} {expert_id} × {application_id}：没有生效的锁定或禁止 / no active lock or forbid")
+    if not (reason or "").strip():
+        raise UserError("撤销锁定或禁止须写明理由 / withdrawing a lock or forbid needs a reason")
+    app_store.remove_seat_rule(round_id, hit.kind.iloc[0], stage, expert_id, application_id, reason.strip(), user)
 
 
 # ---------------------------------------------------------------- planning and publication
@@ -275,7 +297,6 @@ def plan_stage(round_id: str, stage: str, *, randomize: bool = False, seed: int 
                           seed=int(seed), randomize=randomize, time_limit=float(time_limit), workers=1,
                           include_review=include_review, echo=echo,
                           fixed=_other_stage_seats(round_id, stage))
-    _clear_draft(round_id, stage)
     saved = saved_plan(round_id, stage)
     audit(round_id, user, action, {"stage": stage, "status": run.status, "seed": int(seed), "randomize": bool(randomize),
                                    "time_limit": float(time_limit), "locks": saved.meta["locks"],
@@ -283,18 +304,24 @@ def plan_stage(round_id: str, stage: str, *, randomize: bool = False, seed: int 
     return saved
 
 
-def publish(round_id: str, stage: str, user: str | None = None) -> SavedPlan:
-    """Publish the draft: the run's seats with its run id, then the draft's replacements (recorded)."""
+def publish(round_id: str, stage: str, user: str | None = None, confirm_stale: str = "") -> SavedPlan:
+    """Publish the draft: the run's seats with its run id (one store transaction). A draft made before
+    a later import, lock, forbid, waiver, decision or publication (meta["stale"]) is refused until it
+    is re-planned, unless `confirm_stale` gives the staff member's reason for publishing it as it is;
+    the differences and that reason go into the publication's audited reason."""
     p = saved_plan(round_id, stage)
     if p is None or not p.feasible:
         raise UserError(f"{stage}: no feasible plan to publish")
     if p.published:
         raise UserError(f"{stage}: already published")
-    run_id = p.meta["run_id"]
-    app_store.publish(round_id, stage, run_id, user,
-                      reason=f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}",
-                      replacements=p.meta["replacements"], data=load_bundle(round_id).data)
-    _clear_draft(round_id, stage)
+    reason = f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}"
+    if p.meta["stale"]:
+        if not (confirm_stale or "").strip():
+            raise UserError(f"{stage}: 方案已过期，请重新求解后再发布 / the plan is out of date: re-plan before publishing "
+                            "(or confirm the differences with a reason). " + "; ".join(p.meta["stale"]))
+        reason += f"; 已过期方案经确认发布 stale plan published on confirmation: {confirm_stale.strip()} [" \
+                  + "; ".join(p.meta["stale"]) + "]"
+    app_store.publish(round_id, stage, p.meta["run_id"], user, reason=reason)
     return saved_plan(round_id, stage)
 
 
@@ -338,7 +365,8 @@ def replace_expert(round_id: str, stage: str, expert_id: str, application_id: st
                    time_limit: float = 30.0, user: str | None = None) -> tuple[SavedPlan, pd.DataFrame]:
     """An expert declines (one panel, or the whole stage when application_id is None): the solver's
     repair refills the seats changing as few other seats as possible. On a published plan each change is
-    recorded in the store at once; on a draft it is kept with the draft and recorded when it is published."""
+    recorded in the store at once (one transaction). On a draft the declined seats are forbidden (with the
+    reason) and the stage is planned again with the draft's seed and settings."""
     if not (reason or "").strip():
         raise UserError("replacing an expert needs a reason (e.g. 专家因故无法参加)")
     old = saved_plan(round_id, stage)
@@ -349,18 +377,18 @@ def replace_expert(round_id: str, stage: str, expert_id: str, application_id: st
     if hit.empty:
         raise UserError(f"{expert_id} is not on {'the panel of ' + application_id if application_id else 'any panel'} "
                         f"in {stage}")
-    changes = diff_panels(p, _repair(round_id, stage, old, expert_id, application_id, time_limit))
-    pairs = pair_changes(changes)
     if old.published:
-        app_store.replace_seats(round_id, stage, pairs, reason.strip(), user, load_bundle(round_id).data)
-    else:
-        _add_draft_replacement(round_id, stage, old.meta["run_id"],
-                               {"pairs": pairs, "reason": reason.strip(), "user": acting_user(user), "at": now(),
-                                "expert_id": expert_id, "application_id": application_id})
-        audit(round_id, user, "replace_expert", {"stage": stage, "expert_id": expert_id,
-                                                 "application_id": application_id, "reason": reason.strip(),
-                                                 "added": [x[2] for x in pairs], "run_id": old.meta["run_id"]})
-    return saved_plan(round_id, stage), changes
+        changes = diff_panels(p, _repair(round_id, stage, old, expert_id, application_id, time_limit))
+        app_store.replace_seats(round_id, stage, pair_changes(changes), reason.strip(), user,
+                                load_bundle(round_id).data)
+        return saved_plan(round_id, stage), changes
+    # a draft: forbid the declined seats (recorded with the reason) and plan the stage again
+    app_store.add_seat_rules(round_id, "forbid", [(stage, expert_id, a) for a in sorted(set(hit.application_id))],
+                             f"{STAGE_ONLY}专家请辞 declined: {reason.strip()}", user)
+    m = old.meta
+    new = plan_stage(round_id, stage, randomize=m["randomize"], seed=int(m["seed"] or 0),
+                     time_limit=float(time_limit), include_review=m["include_review"], user=user, action="replace_expert")
+    return new, diff_panels(p, new.panels)
 
 
 def affinity_by_panel(plan: SavedPlan) -> pd.DataFrame:

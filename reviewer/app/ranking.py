@@ -10,6 +10,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from reviewer.app import store as app_store
 from reviewer.app.base import memo, now
 from reviewer.app.imports import load_bundle
 from reviewer.app.rounds import fingerprint, policy_for, round_info
@@ -26,7 +27,8 @@ QUORUM_CARRIED = ("status", "n_scores", "n_required", "missing_experts")
 
 def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int | None = None) -> tuple[pd.DataFrame, list[str]]:
     panels = stage_panels(round_id, stage)
-    key = ("agg", stage, method, resamples, *fingerprint(round_id, "scores.csv", "sources.json"),
+    key = ("agg", stage, method, resamples, *fingerprint(round_id, "sources.json"), app_store.url(),
+           app_store.scores_version(round_id),
            tuple((a, tuple(e)) for a, e in sorted(panels.items())))
 
     def make():

@@ -7,11 +7,10 @@ knows it. Its working folder, <home>/rounds/<round code>/, holds files the store
     sources.json            table -> [input file, sheet] of the inputs imported in the app
     inputs/                 uploaded files, as uploaded
     store.json              which import of the store these inputs are
-    plans/<stage>.json      replacements made on a draft plan before publication (keyed by run id)
-    scores.csv              the long score table used for analysis
-    reference_panels.csv    assignments the demo scores were given under (demo round only)
     audit.jsonl             local log of acts the store's audit chain has no action for
-                            (planning runs, expert links, score imports, draft replacements)
+                            (planning runs, expert links, score imports)
+
+Plans and scores are never kept here: they are read from and written to the store only.
 
 The store holds the record: the round and its policy, each import, needs-review decisions,
 waivers, locks and forbids, planning runs with their seats, publications, replacements,
@@ -36,9 +35,8 @@ from reviewer.demo.pipeline import DEMO_AS_OF
 from reviewer.errors import UserError
 from reviewer.exports import dumps_json
 from reviewer.intake.io import discover_sources
-from reviewer.policy import Policy, load_policy
+from reviewer.policy import Policy
 from reviewer.resources import DEMO_DIR
-from reviewer.scoring.scoretable import read_table, validate_scores
 
 DEMO_ROUND_ID = "demo-2026"
 DEMO_NAME = "2026年度制造业创新中心试点（演示）"
@@ -134,16 +132,9 @@ def create_round(name: str, as_of: str | dt.date | None = None, copy_demo_inputs
 
 
 def _fill_demo_folder(folder: Path) -> None:
-    """The demo's working files: the bundled workbook, its scores and the panels they were given under."""
+    """The demo's working files: the bundled workbook (its scores and reference panels are read from
+    the package by reviewer.app.scores, never copied)."""
     _copy_demo_inputs(folder)
-    if (DEMO_DIR / "scores.csv").exists():
-        df, _ = validate_scores(read_table(DEMO_DIR / "scores.csv"), DEMO_DIR / "scores.csv", load_policy())
-        df.to_csv(folder / "scores.csv", index=False, encoding="utf-8")
-    if (DEMO_DIR / "demo_panels.csv").exists():
-        ref = pd.read_csv(DEMO_DIR / "demo_panels.csv", dtype=str)
-        ref = ref.rename(columns={"阶段": "stage", "申报编号": "application_id", "专家编号": "expert_id",
-                                  "角色": "role_zh"})
-        ref.to_csv(folder / "reference_panels.csv", index=False, encoding="utf-8")
 
 
 def ensure_demo_round() -> str:

@@ -11,11 +11,12 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from reviewer.app import store as app_store
-from reviewer.app.base import memo
+from reviewer.app.base import memo, user_text
 from reviewer.app.imports import load_bundle, safe_name
-from reviewer.app.rounds import audit, fingerprint, policy_for, round_dir
+from reviewer.app.rounds import DEMO_ROUND_ID, audit, policy_for, round_dir
 from reviewer.errors import UserError
-from reviewer.policy import Policy
+from reviewer.policy import Policy, load_policy
+from reviewer.resources import DEMO_DIR
 from reviewer.scoring.reliability import expert_deviation, flag_outliers, reliability_report
 from reviewer.scoring.scoresheets import META, SHEET, import_score_sheets
 from reviewer.scoring.scoretable import read_table, validate_scores
@@ -25,22 +26,52 @@ SCORE_COLS = ["panel", "application_id", "expert_id", "criterion", "score", "con
 ISSUE_COLS = ["severity", "file", "row", "column", "value", "expected"]
 
 
+def _demo_scores() -> pd.DataFrame:
+    """The bundled demo scores (reviewer/data/demo/scores.csv, package data, read-only)."""
+    def make():
+        df, _ = validate_scores(read_table(DEMO_DIR / "scores.csv"), DEMO_DIR / "scores.csv", load_policy())
+        return df
+    return memo(("demo_scores",), make)
+
+
+def _demo_panels() -> pd.DataFrame:
+    """The panels the bundled demo scores were given under (reviewer/data/demo/demo_panels.csv)."""
+    def make():
+        ref = pd.read_csv(DEMO_DIR / "demo_panels.csv", dtype=str)
+        return ref.rename(columns={"阶段": "stage", "申报编号": "application_id", "专家编号": "expert_id",
+                                   "角色": "role_zh"})
+    return memo(("demo_panels",), make)
+
+
 def scores(round_id: str) -> pd.DataFrame:
-    p = round_dir(round_id) / "scores.csv"
-    if not p.exists():
-        return pd.DataFrame(columns=SCORE_COLS)
-    key = ("scores", *fingerprint(round_id, "scores.csv"))
-    return memo(key, lambda: pd.read_csv(p, dtype={"panel": str, "application_id": str, "expert_id": str,
-                                                   "criterion": str}))
+    """The round's scores (SCORE_COLS, stage as `panel`): the store's valid scores, the one record the
+    app reads and writes. The demo round shows the bundled demo scores for stages the store has no
+    scores of yet (read-only package data, never written)."""
+    key = ("scores", app_store.url(), round_id, app_store.scores_version(round_id))
+
+    def make():
+        st = app_store.scores_frame(round_id).rename(columns={"stage": "panel"})
+        st = st[SCORE_COLS] if not st.empty else pd.DataFrame(columns=SCORE_COLS)
+        if round_id == DEMO_ROUND_ID:
+            demo = _demo_scores()
+            demo = demo[~demo["panel"].isin(set(st["panel"]))]
+            st = pd.concat([x for x in (st, demo[[c for c in SCORE_COLS if c in demo.columns]]) if not x.empty],
+                           ignore_index=True) if not demo.empty else st
+        for c in ("panel", "application_id", "expert_id", "criterion"):
+            st[c] = st[c].astype(str)
+        st["score"] = pd.to_numeric(st["score"], errors="coerce")
+        st["confidence"] = pd.to_numeric(st["confidence"], errors="coerce") if "confidence" in st.columns else np.nan
+        return st.reset_index(drop=True)
+
+    return memo(key, make)
 
 
 def assignments(round_id: str) -> pd.DataFrame:
-    """Who was assigned to what, per stage: published plans, else the demo's reference panels."""
+    """Who was assigned to what, per stage: published plans, else (demo round) the demo's reference panels."""
     load_bundle(round_id)
     frames = []
-    ref_p = round_dir(round_id) / "reference_panels.csv"
-    ref = pd.read_csv(ref_p, dtype=str) if ref_p.exists() else pd.DataFrame(columns=["stage", "application_id",
-                                                                                      "expert_id"])
+    ref = _demo_panels() if round_id == DEMO_ROUND_ID else pd.DataFrame(columns=["stage", "application_id",
+                                                                                 "expert_id"])
     for s in policy_for(round_id).stages.order:
         pub = app_store.published_seats(round_id, s, include_replaced=True) \
             if app_store.publication(round_id, s) is not None else pd.DataFrame()
@@ -113,7 +144,10 @@ def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issu
     try:
         df, errs = validate_scores(read_table(p), p, policy)
     except UserError as e:
-        issues.append(_issue(Path(name).name, str(e)))
+        shown = Path(name).name
+        detail = user_text(str(e), {str(p): shown}).removeprefix(shown + ":").strip()
+        issues.append(_issue(shown, f"无法读取为评分表（需要列 专家编号、申报编号、得分，可选 阶段、评分项）"
+                                    f" / not a score table: {detail}"))
         return None
     issues += _line_rows(errs)
     if "panel" not in df.columns:
@@ -143,17 +177,11 @@ def _only(new: pd.DataFrame, expert_id: str | None, issues: list[dict]) -> pd.Da
     return new[~other]
 
 
-def _merge_and_submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, source: str) -> None:
-    """New rows replace earlier rows of the same stage, application and expert; submitted to the store."""
-    old = scores(round_id)
-    keys = set(zip(new.panel, new.application_id, new.expert_id))
-    if not old.empty:
-        old = old[[k not in keys for k in zip(old.panel, old.application_id, old.expert_id)]]
-    merged = pd.concat([old, new], ignore_index=True) if not old.empty else new
-    merged.to_csv(round_dir(round_id) / "scores.csv", index=False, encoding="utf-8")
+def _submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, source: str) -> None:
+    """Submit to the store (one transaction): a new row replaces (voids) the earlier valid score of the
+    same stage, application, expert and criterion there (reviewer.store.repo.submit_scores)."""
     fam = {c.id: policy.rubric.family_of(c.id) for c in policy.rubric.criteria}
     rec = new.rename(columns={"panel": "stage"}).assign(family=new["criterion"].map(fam).fillna(""), void=False)
-    load_bundle(round_id)
     app_store.submit_scores(round_id, rec, user, source=source)
 
 
@@ -184,11 +212,12 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
             new[c] = np.nan
     new = new[SCORE_COLS]
     if not new.empty:
-        _merge_and_submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files))
+        _submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files))
     audit(round_id, only_expert or user, "import_scores", {"files": [n for n, _ in files], "rows": int(len(new)),
                                                             "errors": sum(1 for i in issues if i["severity"] == "error")})
     out = pd.DataFrame(issues, columns=ISSUE_COLS)
     out["row"] = out["row"].astype("Int64")
+    out["expected"] = out["expected"].map(lambda t: user_text(t) if isinstance(t, str) else t)
     return int(len(new)), out
 
 
@@ -212,7 +241,7 @@ def stage_scores(round_id: str, stage: str) -> pd.DataFrame:
 
 def score_checks(round_id: str, stage: str) -> dict[str, pd.DataFrame]:
     """Outlier flags, systematic expert deviation and reliability of one stage's scores."""
-    key = ("checks", stage, *fingerprint(round_id, "scores.csv"))
+    key = ("checks", stage, app_store.url(), round_id, app_store.scores_version(round_id))
 
     def make():
         d = stage_scores(round_id, stage)

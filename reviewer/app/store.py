@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 
 from reviewer.app.base import acting_user
 from reviewer.errors import UserError
@@ -169,38 +169,34 @@ def seat_rules(round_id: str) -> list[dict]:
                 for x in rows]
 
 
-def add_seat_rule(round_id: str, stage: str, kind: str, expert_id: str, application_id: str, reason: str,
-                  user: str | None) -> None:
+def add_seat_rules(round_id: str, kind: str, seats: list[tuple[str, str, str]], reason: str,
+                   user: str | None) -> list[str]:
+    """Lock or forbid seats (stage, expert_id, application_id) with the store's own checks
+    (reviewer.store.repo.add_seat_rule: audited, refused for a published stage or a seat locked the
+    other way): all in one transaction, so a pair forbidden in every stage is all or nothing.
+    Returns the store's notes on locks."""
+    notes: list[str] = []
     with store().write() as s:
         r = repo.get_round(s, round_id)
-        for other in ("lock", "forbid"):  # a pair is locked or forbidden, not both
-            s.execute(update(m.SeatRule).where(m.SeatRule.round_id == r.id, m.SeatRule.stage == stage,
-                                               m.SeatRule.expert_id == expert_id,
-                                               m.SeatRule.application_id == application_id,
-                                               m.SeatRule.kind == other, m.SeatRule.active).values(active=False))
-        old = s.execute(select(m.SeatRule).where(m.SeatRule.round_id == r.id, m.SeatRule.kind == kind,
-                                                 m.SeatRule.stage == stage, m.SeatRule.expert_id == expert_id,
-                                                 m.SeatRule.application_id == application_id)).scalar_one_or_none()
-        if old is None:
-            repo.add_seat_rule(s, r, kind, stage, expert_id, application_id, reason=reason, user=acting_user(user))
-        else:
-            s.execute(update(m.SeatRule).where(m.SeatRule.id == old.id)
-                      .values(active=True, reason=reason, created_by=acting_user(user), created_at=m.utcnow()))
-            chain.record(s, user=acting_user(user), action=kind, reason=reason, round_code=round_id,
-                         entity=f"{stage} {expert_id} × {application_id}", before=None,
-                         after={"kind": kind, "stage": stage, "expert_id": expert_id, "application_id": application_id})
+        for stage, expert_id, application_id in seats:
+            repo.add_seat_rule(s, r, kind, stage, expert_id, application_id, reason=reason,
+                               user=acting_user(user), notes=notes)
+    return notes
 
 
-def remove_seat_rule(round_id: str, stage: str, expert_id: str, application_id: str, user: str | None) -> None:
+def remove_seat_rule(round_id: str, kind: str, stage: str, expert_id: str, application_id: str, reason: str,
+                     user: str | None) -> None:
+    """Withdraw a lock or forbid (reviewer.store.repo.remove_seat_rule: reason required, audited)."""
     with store().write() as s:
-        r = repo.get_round(s, round_id)
-        res = s.execute(update(m.SeatRule).where(m.SeatRule.round_id == r.id, m.SeatRule.stage == stage,
-                                                 m.SeatRule.expert_id == expert_id,
-                                                 m.SeatRule.application_id == application_id,
-                                                 m.SeatRule.active).values(active=False))
-        if res.rowcount:
-            chain.record(s, user=acting_user(user), action="seat_rule.remove", reason="", round_code=round_id,
-                         entity=f"{stage} {expert_id} × {application_id}")
+        repo.remove_seat_rule(s, repo.get_round(s, round_id), kind, stage, expert_id, application_id,
+                              reason=reason, user=acting_user(user))
+
+
+def published_seat_pairs(round_id: str) -> set[tuple[str, str, str]]:
+    """(stage, expert_id, application_id) of every active published seat of the round."""
+    with store().read() as s:
+        pubs = repo.active_published_seats(s, repo.get_round(s, round_id))
+    return set(zip(pubs["stage"], pubs["expert_id"], pubs["application_id"]))
 
 
 # ---------------------------------------------------------------- planning runs
@@ -210,7 +206,7 @@ def _run_dict(run: m.Run) -> dict:
             "seed": run.seed, "parameters": dict(run.parameters or {}), "objective": run.objective,
             "gap": run.gap, "wall_seconds": run.wall_seconds, "breakdown": dict(run.breakdown or {}),
             "summary": dict(run.summary or {}), "created": run.created_at.isoformat(timespec="seconds"),
-            "created_by": run.created_by, "policy_sha256": run.policy_sha256}
+            "created_by": run.created_by, "policy_sha256": run.policy_sha256, "import_id": run.import_id}
 
 
 def latest_plan_run(round_id: str, stage: str) -> dict | None:
@@ -226,6 +222,45 @@ def latest_plan_run(round_id: str, stage: str) -> dict | None:
 def plan_run(run_id: int) -> dict:
     with store().read() as s:
         return _run_dict(repo.get_run(s, run_id))
+
+
+def _seat_text(x) -> str:
+    return f"{x[0]} {x[1]} × {x[2]}"
+
+
+def _changed(label: str, then: set, now: set, show) -> list[str]:
+    out = [f"{label}新增 added: {show(x)}" for x in sorted(now - then)]
+    return out + [f"{label}撤销 withdrawn: {show(x)}" for x in sorted(then - now)]
+
+
+def stale_reasons(round_id: str, run: dict) -> list[str]:
+    """What changed in the round since planning run `run` was made (empty: the plan is current):
+    a newer import, locks and forbids of its stages, waivers, needs-review decisions, and seats
+    published in other stages that the run did not hold fixed. Read from what the run recorded
+    (reviewer.store.runs.run_planning: import id and parameters), so nothing extra is stored."""
+    stages, p = set(run["stages"]), run["parameters"]
+    with store().read() as s:
+        r = repo.get_round(s, round_id)
+        latest = repo.latest_import(s, r).id
+        rules = repo.seat_rules(s, r)
+        waived = {(w["expert_id"], w["application_id"], w["rule"]) for w in repo.waivers(s, r)}
+        decided = {(a, k, d) for (a, k), (d, _) in repo.review_overrides(s, r).items()}
+        pubs = repo.active_published_seats(s, r)
+    out = [] if run.get("import_id") == latest else \
+        [f"此后有新的导入（方案用导入 #{run.get('import_id')}，现为 #{latest}） / a newer import since the plan"]
+    for kind, label in (("lock", "锁定"), ("forbid", "禁止")):
+        then = {tuple(x) for x in p.get(kind + "s", []) if x[0] in stages}
+        now = {tuple(x) for x in rules[kind] if x[0] in stages}
+        out += _changed(label, then, now, _seat_text)
+    then_w = {(w["expert_id"], w["application_id"], w["rule"]) for w in p.get("waivers", [])}
+    out += _changed("回避豁免", then_w, waived, lambda x: f"{x[0]} × {x[1]} {x[2]}")
+    then_d = {(d["application_id"], d["rule"], d["decision"]) for d in p.get("review_decisions", [])}
+    out += _changed("复核决定", then_d, decided, lambda x: f"{x[0]} {x[1]} {x[2]}")
+    fixed = {tuple(x) for x in p.get("fixed", [])}
+    other = {x for x in zip(pubs["stage"], pubs["expert_id"], pubs["application_id"]) if x[0] not in stages}
+    out += [f"其他阶段已发布的席位不在方案的固定席位中 a seat published in another stage since: {_seat_text(x)}"
+            for x in sorted(other - fixed)]
+    return out
 
 
 def run_seats(run_id: int, stage: str) -> pd.DataFrame:
@@ -244,17 +279,11 @@ def publication(round_id: str, stage: str) -> dict | None:
                                        "run_id": p.run_id}
 
 
-def publish(round_id: str, stage: str, run_id: int, user: str | None, reason: str = "",
-            replacements: list[dict] = (), data=None) -> None:
+def publish(round_id: str, stage: str, run_id: int, user: str | None, reason: str = "") -> None:
     """Publish the stored seats of planning run `run_id` (refused when they no longer match the run's
-    result hash: `reviewer.store.publishing.publish_run`) and then record each replacement made on the
-    draft before publication ({"pairs": [[application, old, new]], "reason", "user"}): one transaction,
-    so the publication and its replacements land together or not at all."""
+    result hash: `reviewer.store.publishing.publish_run`), one transaction."""
     with store().write() as s:
-        r = repo.get_round(s, round_id)
-        publishing.publish_run(s, r, stage, run_id, user=acting_user(user), reason=reason)
-        for rep in replacements:
-            _replace(s, r, stage, rep["pairs"], rep["reason"], rep.get("user") or user, data)
+        publishing.publish_run(s, repo.get_round(s, round_id), stage, run_id, user=acting_user(user), reason=reason)
 
 
 def published_seats(round_id: str, stage: str, include_replaced: bool = False) -> pd.DataFrame:
@@ -286,6 +315,20 @@ def overrides(round_id: str, stage: str | None = None) -> pd.DataFrame:
 def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str) -> int:
     with store().write() as s:
         return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source)
+
+
+def scores_frame(round_id: str) -> pd.DataFrame:
+    """The round's valid (not void) stored scores: stage, application_id, expert_id, criterion, score, confidence."""
+    with store().read() as s:
+        return repo.scores_frame(s, repo.get_round(s, round_id))
+
+
+def scores_version(round_id: str) -> tuple[int, int]:
+    """(highest score id, number of scores) of the round: changes with every submission, void or correction."""
+    with store().read() as s:
+        r = repo.get_round(s, round_id)
+        hi, n = s.execute(select(func.max(m.Score.id), func.count(m.Score.id)).where(m.Score.round_id == r.id)).one()
+    return int(hi or 0), int(n or 0)
 
 
 def record(round_id: str, user: str | None, action: str, reason: str = "", entity: str = "", before: Any = None,

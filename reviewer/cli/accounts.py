@@ -1,11 +1,12 @@
 """`reviewer app`, `reviewer user add/list` and `reviewer token`: the staff app, its accounts and expert links.
 
-    reviewer app [--port 8501] [--address 0.0.0.0]                                    (starts the app)
+    reviewer app [--port 8501] [--address 0.0.0.0] [--demo]                           (starts the app)
     reviewer user add NAME [--role staff|analyst|admin] [--name 显示名] [--replace]   (asks for the password)
     reviewer user passwd NAME                                                          (asks for the new one)
     printf '%s\n' "$PW" | reviewer user add NAME --password-stdin                      (scripts: one line on stdin)
     reviewer user list
     reviewer token EXPERT_ID [--days 14] [--round ROUND] [--url http://host:8501]
+    reviewer token revoke EXPERT_ID [--round ROUND]                                  (ends the expert's links)
 
 Everything lives in the home folder ($REVIEWER_HOME, default ~/.local/share/mic-reviewer) beside the
 store: passwords as salted scrypt hashes, expert tokens as SHA-256 digests (the link is printed once).
@@ -35,8 +36,20 @@ from reviewer.resources import DEMO_DIR
 from reviewer.store import repo
 
 
-def _start_app(port: Optional[int], address: Optional[str]) -> None:
-    """Replace this process by Streamlit serving the packaged app (so signals reach the server itself)."""
+def _start_app(port: Optional[int], address: Optional[str], demo: bool = False) -> None:
+    """Replace this process by Streamlit serving the packaged app (so signals reach the server itself).
+    `demo`: no sign-in, staff rights for everyone, only on a home without accounts."""
+    if demo:
+        if auth.has_users():
+            raise UserError("演示模式只用于没有账户的数据目录；此目录已有账户，请去掉 --demo 并登录 / --demo is for a home "
+                            f"without accounts; {auth.db_path()} has accounts: start without --demo and sign in")
+        os.environ[auth.DEMO_ENV] = "1"
+    else:
+        os.environ.pop(auth.DEMO_ENV, None)
+        if not auth.has_users():
+            typer.echo("尚无账户：先创建第一个管理员 no account yet: create the first admin with\n"
+                       "  reviewer user add NAME --role admin\n"
+                       "(or try the app without sign-in: reviewer app --demo)", err=True)
     cmd = streamlit_command(port, address)
     typer.echo("启动 starting: " + " ".join(cmd), err=True)
     if os.name == "posix":
@@ -58,9 +71,11 @@ def app_(
     port: Optional[int] = typer.Option(None, "--port", help="Port to serve on (default Streamlit's, 8501)."),
     address: Optional[str] = typer.Option(None, "--address",
                                           help="Address to listen on (default: all; 127.0.0.1 for this machine only)."),
+    demo: bool = typer.Option(False, "--demo", help="Demo mode: no sign-in, staff rights for everyone; only on a "
+                                                    "home folder without accounts (a trial, never a real round)."),
 ) -> None:
     """评审系统 Start the staff app (Streamlit) on the store and accounts of the home folder ($REVIEWER_HOME)."""
-    _start_app(port, address)
+    _start_app(port, address, demo)
 
 
 PASSWORD_ENV = "REVIEWER_NEW_PASSWORD"   # the old way; refused, see read_new_password
@@ -131,21 +146,33 @@ def list_() -> None:
     """列出账户 List accounts (never passwords)."""
     users = auth.list_users()
     if not users:
-        typer.echo("no accounts: the app runs in demo mode without sign-in")
+        typer.echo("no accounts: create the first admin with `reviewer user add NAME --role admin` "
+                   "(`reviewer app --demo` runs a trial without sign-in)")
     for u in users:
         typer.echo(f"{u['username']}\t{u['role']}\t{u['display_name']}\t{u['created']}"
                    + ("" if u["active"] else "\tinactive"))
 
 
 def token(
-    expert_id: str = typer.Argument(..., help="Expert id (专家编号), e.g. ZJ0001."),
-    days: float = typer.Option(14, "--days", help="Days the link stays valid."),
+    expert_id: str = typer.Argument(..., help="Expert id (专家编号), e.g. ZJ0001; or `revoke` followed by the id."),
+    revoke_id: Optional[str] = typer.Argument(None, help="With `revoke`: the expert whose links end now."),
+    days: Optional[str] = typer.Option(None, "--days", help="Days the link stays valid (default and maximum: "
+                                                            "policy [access] expert_link_days / expert_link_max_days)."),
     round_id: Optional[str] = typer.Option(None, "--round", help="Round code (reviewer round list; "
                                                                  "default: the app's current round)."),
     url: str = typer.Option(os.environ.get("REVIEWER_APP_URL", "http://localhost:8501"), "--url",
                             help="Address of the app."),
 ) -> None:
-    """专家个人链接 A personal link for one expert: shows only their own assignments; expires."""
+    """专家个人链接 A personal link for one expert: shows only their own assignments; expires.
+    `reviewer token revoke EXPERT_ID [--round R]` ends that expert's links at once."""
+    if expert_id == "revoke":
+        if not revoke_id:
+            raise UserError("reviewer token revoke EXPERT_ID: expected the expert id")
+        n = auth.revoke_tokens(revoke_id.strip(), round_id)
+        typer.echo(f"已撤销 revoked {n} link(s) of {revoke_id.strip()}")
+        return
+    if revoke_id is not None:
+        raise UserError(f"unexpected extra argument {revoke_id!r} (to revoke: reviewer token revoke EXPERT_ID)")
     if round_id is not None:
         rounds.require_round(round_id)  # a round of the store (reviewer round create)
     check_token_expert(expert_id.strip(), round_id)

@@ -1,7 +1,11 @@
 """Shared view helpers of the app pages (Streamlit only; every computation is in reviewer.app's modules)."""
 from __future__ import annotations
 
+import logging
+import os
+import secrets
 from typing import Iterable
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -9,10 +13,12 @@ import streamlit as st
 from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.auth import ROLE_ZH, User
+from reviewer.app.base import user_text
 from reviewer.app.text import COLUMNS, page_title
 from reviewer.errors import UserError
 
 DEMO_USER = User("demo", "staff", "演示用户 demo")
+LOG = logging.getLogger("reviewer.app")
 
 
 def lang() -> str:
@@ -24,15 +30,21 @@ def T(zh: str, en: str) -> str:
 
 
 def current_user() -> User | None:
-    """Who is signed in on this browser session: the demo user while there are no accounts, else the
-    user of the session id kept in the session or the URL (so a refresh stays signed in), else None.
+    """Who is signed in on this browser session: in demo mode (`reviewer app --demo` on a home without
+    accounts) the demo user, else the user of the session id kept in this Streamlit session (never
+    read from the URL), else None. A session that ended (idle, too old, signed out everywhere, account
+    deactivated) is dropped with a note for the sign-in page.
     The entry script calls it once per run and keeps the answer as st.session_state["user"]."""
-    if not auth.has_users():
+    if auth.demo_mode():
         return DEMO_USER
-    sid = st.session_state.get("sid") or st.query_params.get("sid")
+    sid = st.session_state.get("sid")
+    if not sid:
+        return None
     u = auth.session_user(sid)
-    if u is not None:
-        st.session_state["sid"] = sid
+    if u is None:
+        st.session_state.pop("sid", None)
+        st.session_state["signed_out_why"] = T("登录已过期或已退出，请重新登录。",
+                                               "Your session has ended; please sign in again.")
     return u
 
 
@@ -41,8 +53,23 @@ def user() -> User | None:
     return st.session_state.get("user")
 
 
-def user_name() -> str:
-    return user().username
+def editor_name() -> str:
+    """The signed-in user's name for an act that changes the round; an analyst (or nobody) is stopped
+    here with a message, whatever the browser sent (a disabled button is not a permission)."""
+    u = user()
+    if u is None or not u.can_edit:
+        st.error(T("您的账户只读，不能修改本轮数据。", "Your account is read-only: changes are not allowed."))
+        st.stop()
+    return u.username
+
+
+def require_user() -> User:
+    """The signed-in staff user; anyone else sees nothing of this page."""
+    u = user()
+    if u is None or st.session_state.get("expert_token") is not None:
+        st.error(T("请先登录。", "Please sign in."))
+        st.stop()
+    return u
 
 
 def can_edit() -> bool:
@@ -59,6 +86,8 @@ def round_id() -> str:
 
 
 def header(key: str, intro_zh: str = "", intro_en: str = "") -> None:
+    """Every staff page starts here: nothing is shown unless a staff user is signed in."""
+    require_user()
     st.title(page_title(key))
     info = rounds.round_info(round_id())
     st.caption(f"{T('当前轮次', 'Round')}: **{info.name}** · {T('基准日', 'reference date')} "
@@ -102,19 +131,40 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
     st.dataframe(df[cols], hide_index=True, column_config=cc, height=height, key=key, width="stretch")
 
 
-def show_error(e: Exception) -> None:
-    st.error(f"{T('错误', 'Error')}: {e}")
+def show_error(e: BaseException, uploads: dict[str, str] | None = None) -> None:
+    """The one way the app shows an error: Chinese first, the uploaded files by their upload names,
+    never a server path or an exception class. A UserError is the user's to fix; anything else is
+    logged on the server with a reference number that the message shows."""
+    if isinstance(e, UserError):
+        st.error(T("错误：", "Error: ") + user_text(str(e), uploads))
+        return
+    ref = secrets.token_hex(4)
+    LOG.error("internal error %s", ref, exc_info=e)
+    st.error(T(f"系统内部错误，操作未完成（编号 {ref}）。请联系管理员。",
+               f"Internal error, nothing was changed (reference {ref}); please tell the administrator."))
 
 
 def guard(fn, *args, **kw):
-    """Run a service call; a user mistake becomes a red message, not a traceback.
+    """Run a service call; a mistake becomes one clear message (`show_error`), never a traceback.
     Returns None after an error, else the result (True when the call returns None)."""
     try:
         out = fn(*args, **kw)
         return True if out is None else out
-    except UserError as e:
+    except Exception as e:  # noqa: BLE001 - shown by show_error, logged when internal
         show_error(e)
         return None
+
+
+def app_address() -> str:
+    """The app's address for expert links: $REVIEWER_APP_URL when set, else the address this staff
+    browser reached the app by (never a guessed localhost)."""
+    if os.environ.get("REVIEWER_APP_URL"):
+        return os.environ["REVIEWER_APP_URL"].rstrip("/")
+    try:
+        u = urlsplit(str(st.context.url or ""))
+    except Exception:  # noqa: BLE001 - no browser context (tests)
+        return ""
+    return f"{u.scheme}://{u.netloc}" if u.scheme and u.netloc else ""
 
 
 def role_label(u: User) -> str:

@@ -1,7 +1,14 @@
 """制造业创新中心试点 专家评审 — the staff app (`reviewer app`, or `streamlit run app.py` in a checkout).
 
-A thin view: the pages in pages/ call reviewer.app's service modules (and through them reviewer/ and
+A thin view: the pages in views/ call reviewer.app's service modules (and through them reviewer/ and
 solver/). This file only does sign-in, the expert link, the sidebar (round, language) and navigation.
+
+Access (issue 13): every run ends in `st.navigation` with only the pages this visitor may open —
+the expert page for a valid personal link, the sign-in page for nobody, the staff pages for a signed-in
+user. The page files are in `views/`, not in a folder named `pages/` beside this script, so Streamlit's
+automatic multipage navigation never lists or serves them; every staff view also checks the signed-in
+user itself (`common.header`). The session id lives only in this browser's Streamlit session, never in
+the URL: a copied address, a refresh or a new tab signs in again.
 """
 from __future__ import annotations
 
@@ -12,18 +19,32 @@ import streamlit as st
 from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.text import page_title
-from reviewer.app.ui.common import T, current_user, role_label
+from reviewer.app.ui.common import T, current_user, role_label, show_error
+from reviewer.errors import UserError
 
-PAGES = Path(__file__).resolve().parent / "pages"
+VIEWS = Path(__file__).resolve().parent / "views"
+# URL parameters the app understands; everything else (an old ?sid=..., expert_id=...) is dropped
+KNOWN_PARAMS = ("lang", "token")
 
 
 def page(name: str, key: str, **kw) -> st.Page:
-    return st.Page(str(PAGES / f"{name}.py"), title=page_title(key), **kw)
+    return st.Page(str(VIEWS / f"{name}.py"), title=page_title(key), **kw)
+
+
+def client_address() -> str:
+    """The browser's address as the server sees it (for the per-client wrong-password limit)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - not available outside a browser session
+        return ""
+    return ip if isinstance(ip, str) else ""
 
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
 
 qp = st.query_params
+for k in [k for k in qp.keys() if k not in KNOWN_PARAMS]:
+    del qp[k]
 if "lang_radio" not in st.session_state:
     st.session_state["lang_radio"] = "English" if qp.get("lang") == "en" else "中文"
 with st.sidebar:
@@ -37,7 +58,8 @@ token = qp.get("token")
 if token:
     # The expert id comes from the token alone; any other parameter in the URL is ignored.
     st.session_state["expert_token"] = auth.resolve_token(token)
-    st.session_state.pop("user", None)
+    for k in ("user", "sid"):
+        st.session_state.pop(k, None)
     st.navigation([page("expert", "expert")], position="hidden").run()
     st.stop()
 st.session_state.pop("expert_token", None)
@@ -47,30 +69,42 @@ st.session_state.pop("expert_token", None)
 def sign_in_form() -> None:
     st.title("制造业创新中心试点 专家评审系统")
     st.caption("MIC pilot expert review · 广西壮族自治区工业和信息化厅 科技处")
+    why = st.session_state.pop("signed_out_why", None)
+    if why:
+        st.warning(why)
+    if not auth.has_users():
+        st.warning(T("尚未创建任何账户，系统不能登录。请管理员在服务器上运行一次以下命令创建第一个管理员账户"
+                     "（会提示输入两次密码）：", "No account exists yet, so nobody can sign in. An administrator "
+                     "creates the first admin account once, on the server (the password is asked twice):"))
+        st.code("reviewer user add 用户名 --role admin", language="bash")
+        st.caption(T("仅用于试用：`reviewer app --demo` 在没有账户的数据目录上以演示模式启动（无需登录）。",
+                     "For a trial only: `reviewer app --demo` starts demo mode (no sign-in) on a home without accounts."))
+        return
     with st.form("login"):
         name = st.text_input(T("用户名", "User name"))
         pw = st.text_input(T("密码", "Password"), type="password")
         ok = st.form_submit_button(T("登录", "Sign in"), type="primary")
     if ok:
-        u = auth.verify(name, pw)
-        if u is None:
-            st.error(T("用户名或密码不正确。", "Wrong user name or password."))
+        try:
+            u = auth.sign_in(name, pw, client=client_address())
+        except UserError as e:
+            show_error(e)
         else:
             st.session_state["sid"] = auth.start_session(u)
             st.rerun()
-    st.caption(T("专家请使用通知中的个人链接访问。账户由管理员用命令 `reviewer user add` 创建。",
-                 "Experts: use the personal link from your notice. Accounts: `reviewer user add`."))
+    st.caption(T("专家请使用通知中的个人链接访问。账户由管理员创建（管理员页面或命令 `reviewer user add`）。",
+                 "Experts: use the personal link from your notice. Accounts are made by an admin "
+                 "(the Accounts page or `reviewer user add`)."))
 
 
 user = current_user()
 if user is None:
-    sign_in_form()
+    st.session_state.pop("user", None)
+    st.navigation([st.Page(sign_in_form, title=T("登录", "Sign in"), url_path="signin")], position="hidden").run()
     st.stop()
 st.session_state["user"] = user
 
-# state kept in the URL survives a browser refresh; the round is kept in the home folder
-if st.session_state.get("sid") and qp.get("sid") != st.session_state["sid"]:
-    qp["sid"] = st.session_state["sid"]
+# the language is kept in the URL (it reveals nothing); the session never is
 if qp.get("lang") != st.session_state["lang"]:
     qp["lang"] = st.session_state["lang"]
 
@@ -86,14 +120,20 @@ with st.sidebar:
         st.session_state["round_id"] = rid
         rounds.remember_round(rid)
     st.caption(f"{T('用户', 'User')}: {role_label(user)}")
-    if not auth.has_users():
-        st.caption(T("尚未创建账户：演示模式，无需登录。用 `reviewer user add` 创建账户后需登录。",
-                     "No accounts yet: demo mode, no sign-in. After `reviewer user add`, sign-in is required."))
-    elif st.button(T("退出登录", "Sign out")):
-        auth.end_session(st.session_state.pop("sid", None))
-        st.session_state.pop("user", None)
-        qp.pop("sid", None)
-        st.rerun()
+    if auth.demo_mode():
+        st.caption(T("演示模式（`reviewer app --demo`）：无需登录。", "Demo mode (`reviewer app --demo`): no sign-in."))
+    else:
+        c = st.columns(2)
+        if c[0].button(T("退出登录", "Sign out")):
+            auth.end_session(st.session_state.pop("sid", None))
+            st.session_state.pop("user", None)
+            st.rerun()
+        if c[1].button(T("全部退出", "Sign out everywhere"), help=T("结束本账户在所有浏览器上的登录。",
+                                                                 "End this account's sessions in every browser.")):
+            auth.end_all_sessions(user.username)
+            st.session_state.pop("sid", None)
+            st.session_state.pop("user", None)
+            st.rerun()
 
 pages = {
     T("准备", "Prepare"): [
@@ -112,4 +152,7 @@ pages = {
         page("evaluation", "evaluation", url_path="evaluation"),
     ],
 }
+if user.role == "admin":    # the accounts page exists for admins only
+    pages[T("管理", "Admin")] = [st.Page(str(VIEWS / "accounts.py"), title=T("账户 Accounts", "Accounts"),
+                                         url_path="accounts")]
 st.navigation(pages).run()

@@ -3,7 +3,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import conflicts as svc_conflicts
 from reviewer.app import imports as svc_imports
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name
 from reviewer.conflicts.detector import RULES
 
 header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",
@@ -57,7 +57,7 @@ with tab_waive:
             ok = st.form_submit_button(T("豁免", "Waive"), type="primary", disabled=not can_edit())
         if ok:
             a, e, r = k.split(" ")
-            if guard(svc_conflicts.add_waiver, rid, a, e, r, reason, user_name()) is not None:
+            if guard(svc_conflicts.add_waiver, rid, a, e, r, reason, editor_name()) is not None:
                 flash(T(f"已豁免 {a} – {e}（{r}）", f"Waived {a} – {e} ({r})"))
                 st.rerun()
     w = svc_conflicts.waivers(rid)

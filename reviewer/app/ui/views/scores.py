@@ -2,7 +2,7 @@ import streamlit as st
 
 from reviewer.app import charts as charts
 from reviewer.app import scores as svc_scores
-from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, editor_name
 
 header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
                  "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",
@@ -14,7 +14,7 @@ read_only_note()
 files = st.file_uploader(T("评分文件", "Score files"), type=["xlsx", "csv"], accept_multiple_files=True,
                          disabled=not can_edit(), key="score_files")
 if st.button(T("导入评分", "Import scores"), type="primary", disabled=not (files and can_edit())):
-    out = guard(svc_scores.import_scores, rid, [(f.name, f.getvalue()) for f in files], user_name())
+    out = guard(svc_scores.import_scores, rid, [(f.name, f.getvalue()) for f in files], editor_name())
     if out is not None:
         st.session_state["last_score_import"] = out
 out = st.session_state.get("last_score_import")

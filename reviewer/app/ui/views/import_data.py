@@ -1,7 +1,7 @@
 import streamlit as st
 
 from reviewer.app import imports as svc_imports
-from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, editor_name
 from reviewer.intake import schema
 
 header("import", "上传申报书、成员单位、创新平台、专家库、专家履历、回避申报（.xlsx 或 .csv，中文表头，英文别名亦可）。"
@@ -27,7 +27,7 @@ if files:
                                 format_func=names.get, key=f"table_for_{f.name}")
             table_for[f.name] = pick
 if st.button(T("导入", "Import"), type="primary", disabled=not (files and can_edit())):
-    out = guard(svc_imports.import_files, rid, [(f.name, f.getvalue()) for f in files], table_for, user_name())
+    out = guard(svc_imports.import_files, rid, [(f.name, f.getvalue()) for f in files], table_for, editor_name())
     if out is not None:
         st.session_state["last_import"] = out
 

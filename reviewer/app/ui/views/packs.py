@@ -1,10 +1,10 @@
-import pandas as pd
 import streamlit as st
 
 from reviewer.app import packs as svc_packs
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import auth
-from reviewer.app.ui.common import T, can_edit, guard, header, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import (T, app_address, can_edit, editor_name, flash, guard, header, read_only_note,
+                                    round_id, table)
 from reviewer.exports import csv_bytes
 
 header("packs", "已发布阶段的专家通知包：每位专家一个文件夹（通知与任务、评分表、保密与回避承诺书、日程 .ics），只含本人任务；"
@@ -23,7 +23,7 @@ stage = st.radio(T("阶段", "Stage"), published, horizontal=True)
 
 st.subheader(T("专家通知包", "Expert packs"))
 if st.button(T("生成通知包", "Make the packs"), type="primary", disabled=not can_edit()):
-    out = guard(svc_packs.make_packs, rid, stage, user_name())
+    out = guard(svc_packs.make_packs, rid, stage, editor_name())
     if out is not None:
         st.session_state["packs"] = (stage, out)
 packs = st.session_state.get("packs")
@@ -40,17 +40,15 @@ if packs is not None and packs[0] == stage:
 
 st.subheader(T("专家个人链接", "Personal links"))
 experts = svc_packs.published_experts(rid, stage)
+limits = auth.access()
 c = st.columns(3)
-days = c[0].number_input(T("有效天数", "Valid for (days)"), min_value=1, max_value=90, value=14)
-base = c[1].text_input(T("系统地址", "App address"), value="http://localhost:8501")
+days = c[0].number_input(T("有效天数", "Valid for (days)"), min_value=1, max_value=int(limits.expert_link_max_days),
+                         value=int(limits.expert_link_days))
+base = c[1].text_input(T("系统地址（专家访问用）", "App address (for experts)"), value=app_address())
 if c[2].button(T("生成个人链接", "Make links"), disabled=not can_edit()):
-    rows = []
-    for r in experts.itertuples(index=False):
-        tok, exp = auth.issue_token(r.expert_id, days=float(days), round_id=rid)
-        rows.append({"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base.rstrip('/')}/?token={tok}",
-                     "expires": exp.isoformat()})
-    svc_rounds.audit(rid, user_name(), "expert_links", {"stage": stage, "n": len(rows), "days": days})
-    st.session_state["links"] = pd.DataFrame(rows)
+    rows = guard(svc_packs.make_links, rid, stage, base, float(days), editor_name())
+    if rows is not None:
+        st.session_state["links"] = rows
 links = st.session_state.get("links")
 if links is not None:
     st.caption(T("链接只显示这一次（系统只保存令牌的摘要），请立即下载并分别发送给专家。",
@@ -63,3 +61,24 @@ if links is not None:
                        mime="text/csv")
 else:
     table(experts, ["expert_id", "expert_name", "category", "employer"], height=300)
+
+st.subheader(T("撤销个人链接", "Revoke links"))
+issued = svc_packs.links_issued(rid)
+if issued.empty:
+    st.caption(T("本轮尚未生成个人链接。", "No link issued in this round yet."))
+else:
+    table(issued, ["expert_id", "expert_name", "created", "expires", "status_zh"], height=220,
+          config={"created": st.column_config.Column(T("生成时间", "Issued")),
+                  "expires": st.column_config.Column(T("到期", "Expires")),
+                  "status_zh": st.column_config.Column(T("状态", "Status"))})
+    with st.form("revoke"):
+        cc = st.columns([2, 2, 1])
+        valid = sorted(set(issued.loc[issued.status == "valid", "expert_id"]))
+        who = cc[0].selectbox(T("专家", "Expert"), valid)
+        why = cc[1].text_input(T("理由", "Reason"), placeholder=T("链接误发 / 专家请辞", "sent to the wrong person"))
+        ok = cc[2].form_submit_button(T("撤销", "Revoke"), disabled=not can_edit() or not valid)
+    if ok:
+        n = guard(svc_packs.revoke_links, rid, who, why, editor_name())
+        if n is not None:
+            flash(T(f"已撤销 {who} 的 {n} 个链接。", f"Revoked {n} link(s) of {who}."))
+            st.rerun()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from reviewer.app import overview as svc_overview
 from reviewer.app import rounds as svc_rounds
-from reviewer.app.ui.common import T, flash, can_edit, guard, header, round_id, table, user_name
+from reviewer.app.ui.common import T, flash, can_edit, guard, header, round_id, table, editor_name
 
 header("round", "本轮评审的进度一览：申报与专家数量、形式审查结果、各阶段专家组与评分状态。",
        "The round at a glance: applications and experts, screening, and per stage the panels and scores.")
@@ -37,7 +37,7 @@ with st.expander(T("新建轮次", "New round"), expanded=False):
         demo = st.checkbox(T("复制演示数据作为输入", "Start from the demo inputs"))
         ok = st.form_submit_button(T("创建", "Create"), type="primary", disabled=not can_edit())
     if ok:
-        info = guard(svc_rounds.create_round, name, as_of, demo, user_name())
+        info = guard(svc_rounds.create_round, name, as_of, demo, editor_name())
         if info:
             st.session_state["round_id"] = info.round_id
             svc_rounds.remember_round(info.round_id)

@@ -5,7 +5,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, user_name
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
@@ -54,7 +54,7 @@ with st.container(border=True):
                 bar.progress(min(0.95, 0.1 + 0.1 * len(lines)))
 
             res = guard(svc_panels.plan_stage, rid, stage, randomize=(mode == "draw"), seed=int(seed), time_limit=float(tl),
-                        include_review=inc, echo=echo, user=user_name())
+                        include_review=inc, echo=echo, user=editor_name())
             bar.progress(1.0)
             if res is None:
                 status.update(label=T("求解失败", "Failed"), state="error")
@@ -74,6 +74,10 @@ st.markdown(f"**{T('方案', 'Plan')}**：{m.get('status')} · {mode_txt} · {T(
             f"{T('用时', 'time')} {m.get('wall_seconds')} s · {T('锁定', 'locks')} {m.get('locks', 0)} · "
             f"{T('排除', 'forbids')} {m.get('forbids', 0)} · {m.get('planned_at', '')} {m.get('planned_by', '')}"
             + (f" · **{T('已发布', 'published')}** {m.get('published_at', '')}" if published else ""))
+if m.get("stale"):
+    st.warning(T("**方案已过期**：求解之后本轮有以下变化，请重新求解后再发布：",
+                 "**Out of date**: the round changed after this plan was made; re-plan before publishing:")
+               + "\n" + "\n".join(f"- {x}" for x in m["stale"]))
 for o in m.get("overrides", []):
     st.warning(f"{m.get('stage')} {o['application_id']} {o['expert_id']}: {o['text']} ({o['user']}, {o['at'][:16]})")
 
@@ -116,25 +120,49 @@ with tabs[4]:
     st.altair_chart(charts.objective_breakdown(saved.breakdown(), lang()), width="stretch")
     table(saved.summary, ["item", "value"])
 with tabs[5]:
-    st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。修改后请重新求解。",
-                  "Lock forces a pair, forbid excludes it. A manual pick needs a reason. Re-solve afterwards."))
+    st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。"
+                  "新发现的利害关系（如与申报单位有合作项目）请选“回避（全部阶段）”，写明依据：该专家在所有未发布阶段都不会进入该申报的专家组。"
+                  "修改后方案即过期，请重新求解。",
+                  "Lock forces a pair, forbid excludes it; a manual pick needs a reason. A newly found relation is a "
+                  "conflict of the pair: choose 'conflict (all stages)' with the evidence. The plan is then out of "
+                  "date: re-solve."))
     con = svc_panels.constraints(rid, stage)
-    table(con, ["kind", "expert_id", "application_id", "reason", "user", "at"])
+    table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"],
+          config={"scope_zh": st.column_config.Column(T("范围", "Scope"))})
+    kinds = {"forbid_pair": T("回避（全部阶段，新发现关系）", "conflict (all stages)"),
+             "forbid": T("排除（仅本阶段）", "forbid (this stage only)"), "lock": T("锁定（仅本阶段）", "lock (this stage)")}
     with st.form("constraint"):
-        cc = st.columns([1, 1, 1, 2])
-        kind = cc[0].selectbox(T("类型", "Kind"), ["forbid", "lock"],
-                               format_func=lambda k: {"lock": T("锁定", "lock"), "forbid": T("排除", "forbid")}[k])
+        cc = st.columns([1.4, 1, 1, 2])
+        kind = cc[0].selectbox(T("类型", "Kind"), list(kinds), format_func=kinds.get)
         eid = cc[1].text_input(T("专家编号", "Expert id"))
         aid = cc[2].selectbox(T("申报编号", "Application"), sorted(p["application_id"].unique()))
-        why = cc[3].text_input(T("理由", "Reason"))
-        ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit() or published)
-    if ok and guard(svc_panels.set_constraint, rid, stage, kind, eid.strip(), aid, why, user_name()) is not None:
-        flash(T("已添加，请重新求解。", "Added: re-solve now."))
-        st.rerun()
+        why = cc[3].text_input(T("理由 / 依据", "Reason / evidence"))
+        ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit())
+    if ok:
+        notes = guard(svc_panels.set_constraint, rid, stage, "lock" if kind == "lock" else "forbid", eid.strip(), aid,
+                      why, editor_name(), all_stages=(kind == "forbid_pair"))
+        if notes is not None:
+            flash(T("已添加，请重新求解。", "Added: re-solve now.")
+                  + ("" if notes is True else " " + "；".join(notes)))
+            st.rerun()
+    if not con.empty:
+        with st.form("constraint_remove"):
+            cc = st.columns([2, 2, 1])
+            keys = [f"{r.kind} {r.expert_id} × {r.application_id}" for r in con.itertuples()]
+            pick = cc[0].selectbox(T("撤销", "Withdraw"), range(len(keys)), format_func=lambda i: keys[i])
+            why_rm = cc[1].text_input(T("撤销理由", "Reason"), key="rm_reason")
+            rm = cc[2].form_submit_button(T("撤销", "Withdraw"), disabled=not can_edit() or published)
+        if rm:
+            r = con.iloc[int(pick)]
+            if guard(svc_panels.remove_constraint, rid, stage, r.expert_id, r.application_id, editor_name(),
+                     why_rm) is not None:
+                flash(T("已撤销，请重新求解。", "Withdrawn: re-solve now."))
+                st.rerun()
 with tabs[6]:
-    st.markdown(T("专家请辞或无法参加时，只替换其席位，其余席位保持不变（其他席位全部锁定后求解）。发布后仍可替换，变更记入操作记录。",
-                  "When an expert declines, only their seat changes; every other seat is kept. Allowed after "
-                  "publication; audited."))
+    st.markdown(T("专家请辞或无法参加：已发布的阶段只替换其席位，其余席位保持不变，每项变更记入操作记录；"
+                  "尚未发布的方案则记录排除（附理由）并按原种子重新求解。",
+                  "An expert declines: on a published stage only their seats change (audited); on a draft the "
+                  "seats are forbidden (with the reason) and the stage is re-planned with the same seed."))
     with st.form("replace"):
         cc = st.columns([1, 1, 2])
         eids = sorted(p["expert_id"].unique())
@@ -145,7 +173,7 @@ with tabs[6]:
         why = cc[2].text_input(T("理由", "Reason"), placeholder="专家因故无法参加")
         ok = st.form_submit_button(T("替换", "Replace"), type="primary", disabled=not can_edit())
     if ok:
-        out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), user_name())
+        out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), editor_name())
         if out is not None:
             st.session_state["last_changes"] = out[1]
     ch = st.session_state.get("last_changes")
@@ -159,7 +187,14 @@ with tabs[7]:
                      f"Published {m.get('published_at')} by {m.get('published_by')}; the plan is immutable."))
     else:
         sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
-        if st.button(T("发布", "Publish"), type="primary", disabled=not (sure and can_edit())):
-            if guard(svc_panels.publish, rid, stage, user_name()) is not None:
+        confirm = ""
+        if m.get("stale"):
+            st.error(T("方案已过期，应先重新求解。如确需按此方案发布，请写明理由（连同差异记入操作记录）。",
+                       "The plan is out of date: re-solve first. To publish it anyway, give a reason (audited "
+                       "with the differences)."))
+            confirm = st.text_input(T("按过期方案发布的理由", "Reason to publish the out-of-date plan"))
+        if st.button(T("发布", "Publish"), type="primary",
+                     disabled=not (sure and can_edit()) or bool(m.get("stale") and not confirm.strip())):
+            if guard(svc_panels.publish, rid, stage, editor_name(), confirm_stale=confirm) is not None:
                 flash(T(f"{stage} 专家组已发布。", f"{stage} published."))
                 st.rerun()

@@ -2,7 +2,7 @@ import streamlit as st
 
 from reviewer.app import charts as charts
 from reviewer.app import screening as svc_screening
-from reviewer.app.ui.common import T, flash, can_edit, guard, header, read_only_note, round_id, table, user_name, lang
+from reviewer.app.ui.common import T, flash, can_edit, guard, header, read_only_note, round_id, table, editor_name, lang
 
 header("screening", "每个申报逐项审查（E1–E9）：通过、不通过或需复核，并给出依据和规则。不通过的申报保留在名单中，并写明原因。",
        "Every application is checked (E1–E9): pass, fail or needs review, with evidence and rule. "
@@ -42,6 +42,6 @@ else:
         ok = st.form_submit_button(T("保存结论", "Save decision"), type="primary", disabled=not can_edit())
     if ok:
         a, r = k.split(" ", 1)
-        if guard(svc_screening.decide_review, rid, a, r, outcome, reason, user_name()) is not None:
+        if guard(svc_screening.decide_review, rid, a, r, outcome, reason, editor_name()) is not None:
             flash(T(f"已保存 {a} {r} 的复核结论，并记入操作记录。", f"Saved the decision on {a} {r} (audited)."))
             st.rerun()

@@ -4,6 +4,7 @@ import streamlit as st
 from reviewer.app import expert_view as svc_expert_view
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
+from reviewer.app.ui.common import guard
 
 lang = st.session_state.get("lang", "zh")
 
@@ -44,11 +45,9 @@ for stage in mine["stage"].unique():
 st.subheader(T("上传已填好的评分表", "Upload your filled score sheet"))
 f = st.file_uploader(T("评分表（.xlsx）", "Score sheet (.xlsx)"), type=["xlsx"], key="expert_upload")
 if f is not None and st.button(T("提交评分", "Submit scores"), type="primary"):
-    try:
-        n, issues = svc_scores.import_scores(rid, [(f.name, f.getvalue())], only_expert=tok.expert_id)
-    except Exception as e:  # a user mistake, shown in one line
-        st.error(str(e))
-    else:
+    out = guard(svc_scores.import_scores, rid, [(f.name, f.getvalue())], only_expert=tok.expert_id)
+    if out is not None:
+        n, issues = out
         if n:
             st.success(T(f"已提交 {n} 项评分。", f"Submitted {n} scores."))
         if not issues.empty:
