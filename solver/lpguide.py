@@ -18,6 +18,7 @@ import numpy as np
 from .compile import Compiled
 from .diagnose import infeasible_plan
 from .lp import build_linear, reduced_costs, solve_lp, solve_milp
+from .budget import SafetyNet
 from .model import FEASIBLE, OPTIMAL, UNKNOWN, SolveOptions
 from .plans import make_plan
 
@@ -33,8 +34,11 @@ def _rank_in_group(comp: Compiled, cost):
     return rank
 
 
-def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra=None, cap=None):
-    """Returns (status, UB, x over `cols`, cols, rc of all columns, lm, iterations)."""
+def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra=None, cap=None,
+                      net: SafetyNet | None = None):
+    """Returns (status, UB, x over `cols`, cols, rc of all columns, lm, iterations). Status
+    "TIME_LIMIT" when an LP ran out of time (returned at once); with a `net` (a build that must not
+    depend on time) the LPs get the net's remaining time and running out raises TimeLimitReached."""
     cost = comp.col_cost if cost is None else np.asarray(cost)
     t0 = time.perf_counter()
     k0 = k0 or max(40, int(6 * comp.panel_size.max(initial=5)))
@@ -48,9 +52,12 @@ def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra
         it += 1
         cols = np.nonzero(inR)[0]
         lm = build_linear(comp, cols, cost, cap=cap)
-        st, ub, x, y = solve_lp(lm, time_limit=max(1.0, time_limit - (time.perf_counter() - t0)))
+        left = net.remaining() if net is not None else max(1.0, time_limit - (time.perf_counter() - t0))
+        st, ub, x, y = solve_lp(lm, time_limit=left)
+        if st == "TIME_LIMIT" and net is not None:
+            net.never_limited(1)
         if st != "OPTIMAL":
-            if inR.all():
+            if inR.all() or st == "TIME_LIMIT":
                 return st, float("nan"), None, cols, None, lm, it
             k0 *= 3
             inR |= rank < k0
