@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .compile import Compiled
 from .diagnose import infeasible_plan
 from .lp import build_linear, reduced_costs, solve_lp, solve_milp
 from .budget import SafetyNet
-from .model import FEASIBLE, OPTIMAL, UNKNOWN, SolveOptions
+from .model import FEASIBLE, OPTIMAL, UNKNOWN, Diagnostic, SolveOptions
 from .plans import make_plan
 
 
@@ -34,11 +35,34 @@ def _rank_in_group(comp: Compiled, cost):
     return rank
 
 
+@dataclass
+class LPState:
+    """The last restricted LP solved by column generation.
+
+    status: "OPTIMAL" (the full LP's optimum: no candidate prices out), "TIME_LIMIT" (stopped by the
+    clock; x/cols/rc/lm are those of the last LP solved, if any), "INFEASIBLE" or "ERROR".
+    ub: an upper bound on the full LP, hence on every plan: the LP optimum, or after a time limit the
+    Lagrangian bound of the last LP's duals, z_R + sum over candidates outside R of max(0, rc) x
+    their upper bound (valid for any duals; NaN when no LP was solved)."""
+
+    status: str
+    ub: float
+    x: np.ndarray | None
+    cols: np.ndarray
+    rc: np.ndarray | None
+    lm: object
+    iterations: int
+
+    def __iter__(self):  # (status, UB, x, cols, rc, lm, iterations), the historical tuple
+        return iter((self.status, self.ub, self.x, self.cols, self.rc, self.lm, self.iterations))
+
+
 def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra=None, cap=None,
-                      net: SafetyNet | None = None):
-    """Returns (status, UB, x over `cols`, cols, rc of all columns, lm, iterations). Status
-    "TIME_LIMIT" when an LP ran out of time (returned at once); with a `net` (a build that must not
-    depend on time) the LPs get the net's remaining time and running out raises TimeLimitReached."""
+                      net: SafetyNet | None = None) -> LPState:
+    """Column generation on the LP relaxation. Returns an LPState (it unpacks as (status, UB, x over
+    `cols`, cols, rc of all columns, lm, iterations)). Without a `net`, `time_limit` stops it with
+    status "TIME_LIMIT" and the last LP solved (its Lagrangian bound as UB); with a `net` (a build
+    that must not depend on time) the LPs get the net's remaining time and running out raises."""
     cost = comp.col_cost if cost is None else np.asarray(cost)
     t0 = time.perf_counter()
     k0 = k0 or max(40, int(6 * comp.panel_size.max(initial=5)))
@@ -47,76 +71,146 @@ def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra
     if extra is not None and len(extra):
         inR[np.asarray(extra, dtype=np.int64)] = True
     tol = 1e-7 * max(1.0, float(np.abs(cost).max(initial=1)))
+    col_ub = np.ones(comp.n_cols) if cap is None else np.broadcast_to(np.asarray(cap, dtype=float), (comp.n_cols,))
     it = 0
+    last = LPState("TIME_LIMIT", float("nan"), None, np.zeros(0, dtype=np.int64), None, None, 0)
     while True:
+        left = net.remaining() if net is not None else time_limit - (time.perf_counter() - t0)
+        if left <= 0:
+            return last
         it += 1
         cols = np.nonzero(inR)[0]
         lm = build_linear(comp, cols, cost, cap=cap)
-        left = net.remaining() if net is not None else max(1.0, time_limit - (time.perf_counter() - t0))
         st, ub, x, y = solve_lp(lm, time_limit=left)
-        if st == "TIME_LIMIT" and net is not None:
-            net.never_limited(1)
+        if st == "TIME_LIMIT":
+            if net is not None:
+                net.never_limited(1)
+            return last
         if st != "OPTIMAL":
-            if inR.all() or st == "TIME_LIMIT":
-                return st, float("nan"), None, cols, None, lm, it
+            if inR.all():
+                return LPState(st, float("nan"), None, cols, None, lm, it)
             k0 *= 3
             inR |= rank < k0
             continue
         rc = reduced_costs(comp, lm, y, cost)
         add = (~inR) & (rc > tol)
         if not add.any():
-            return "OPTIMAL", ub, x[:lm.n_x], cols, rc, lm, it
+            return LPState("OPTIMAL", ub, x[:lm.n_x], cols, rc, lm, it)
+        lagrangian = ub + float(np.maximum(rc[~inR], 0.0) @ col_ub[~inR])
+        last = LPState("TIME_LIMIT", lagrangian, x[:lm.n_x], cols, rc, lm, it)
         cand = np.nonzero(add)[0]
         if len(cand) > 20000:
             cand = cand[np.argsort(-rc[cand])[:20000]]
         inR[cand] = True
 
 
+# Share of the time limit the LP may take before the integer solve starts on what it has
+LP_TIME_SHARE = 0.6
+MIP_MIN_SHARE = 0.2
+
+
 def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=None, cost=None):
+    """The LP-guided exact path. Out of time it returns the best plan found with its bound (status
+    FEASIBLE, gap from the LP or Lagrangian bound), never "no plan" while one was found; UNKNOWN only
+    when no plan was found in the time, with a diagnostic saying so and what to try."""
     cost = comp.col_cost if cost is None else np.asarray(cost)
     tl = options.time_limit
     extra = flow_res.cols if flow_res is not None else None
-    st, ub, x, cols, rc, lm, it = column_generation(comp, cost, time_limit=tl, extra=extra)
+    lp = column_generation(comp, cost, time_limit=LP_TIME_SHARE * tl - (time.perf_counter() - t0), extra=extra)
+    st, ub, x, cols, rc, lm, it = lp
     _progress(options, t0, phase="lp", bound=ub / comp.scale if np.isfinite(ub) else None)
     info.update(lp_iterations=it, lp_columns=len(cols), lp_bound=ub / comp.scale if np.isfinite(ub) else None,
-                lp_time=time.perf_counter() - t0)
+                lp_time=time.perf_counter() - t0, lp_status=st)
     if st == "INFEASIBLE":
         return infeasible_plan(comp, "lp_guided", t0, options)
-    if st != "OPTIMAL":
-        return make_plan(comp, [], UNKNOWN, "lp_guided", wall=time.perf_counter() - t0, seed=options.seed, info=info)
+    if x is None:
+        return _no_plan_in_time(comp, options, t0, info, "lp_guided")
     frac = (x > 1e-6) & (x < 1 - 1e-6)
-    if not frac.any():
+    if st == "OPTIMAL" and not frac.any():
         chosen = cols[x > 0.5]
         return make_plan(comp, chosen, OPTIMAL, "lp_integral", ub, ub, time.perf_counter() - t0, options.seed, info)
     info["lp_fractional"] = int(frac.sum())
-    # integer solve on the restricted set, then reduced-cost fixing
-    left = max(1.0, tl - (time.perf_counter() - t0))
-    lm_i = build_linear(comp, cols, cost)
-    mst, lb, xi, mb = solve_milp(lm_i, left)
-    _progress(options, t0, phase="milp_restricted", objective=lb / comp.scale if xi is not None else None,
-              bound=ub / comp.scale)
-    if xi is None:
-        return make_plan(comp, [], UNKNOWN, "milp_highs", wall=time.perf_counter() - t0, seed=options.seed, info=info)
-    best = cols[xi[:lm_i.n_x] > 0.5]
-    gap = ub - lb
+    # a first plan from the candidates the LP optimum (nearly) uses, then reduced-cost fixing
     tol = 1e-7 * max(1.0, float(np.abs(cost).max(initial=1)))
-    keep = rc >= -gap - tol
-    inR = np.zeros(comp.n_cols, dtype=bool)
-    inR[cols] = True
+    first = _first_plan(comp, cost, cols, x, rc, tol, tl, t0)
+    _progress(options, t0, phase="milp_restricted", objective=first[1] / comp.scale if first else None,
+              bound=ub / comp.scale)
+    if first is None:
+        return _no_plan_in_time(comp, options, t0, info, "milp_highs")
+    best, lb, proven, inK = first
+    info.update(first_mip_columns=int(inK.sum()), first_mip_time=time.perf_counter() - t0)
+    gap = ub - lb
+    keep = rc >= -gap - tol  # no candidate with rc < -(UB - LB) is in a better plan
     info["rc_kept"] = int(keep.sum())
-    if mst == "OPTIMAL" and not (keep & ~inR).any():
+    if proven and not (keep & ~inK).any():
         return make_plan(comp, best, OPTIMAL, "milp_highs+lp_guide", lb, lb, time.perf_counter() - t0,
                          options.seed, info)
-    cols2 = np.nonzero(keep | inR)[0]
-    left = max(1.0, tl - (time.perf_counter() - t0))
+    left = _left(tl, t0)
+    if left <= 0:  # out of time: the first plan, with the LP's bound
+        return make_plan(comp, best, FEASIBLE, "milp_highs+lp_guide", lb, ub, time.perf_counter() - t0,
+                         options.seed, info)
+    cols2 = np.nonzero(keep | inK)[0]
     lm2 = build_linear(comp, cols2, cost)
     mst2, lb2, x2, mb2 = solve_milp(lm2, left)
     if x2 is not None and lb2 >= lb:
         best, lb = cols2[x2[:lm2.n_x] > 0.5], lb2
     status = OPTIMAL if mst2 == "OPTIMAL" else FEASIBLE
+    # the second integer solve covers every candidate that can be in a better plan: its bound is global
     bound = lb if status == OPTIMAL else min(ub, mb2 if np.isfinite(mb2) else ub)
     return make_plan(comp, best, status, "milp_highs+lp_guide", lb, bound, time.perf_counter() - t0,
                      options.seed, info)
+
+
+# Reduced-cost windows (share of the largest seat value) of the first integer solve: the candidates
+# the LP optimum uses or nearly uses. Small windows make a small MIP whose plan is usually within a
+# hair of the LP bound, so the reduced-cost fixing after it keeps few candidates.
+FIRST_PLAN_WINDOWS = (0.0, 1e-3, 1e-2)
+
+
+def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0):
+    """(columns, value, proven optimal over its candidates, candidate mask) of the first integer
+    solve, over the LP's candidates with rc >= -window (widening), then all of them; None when no
+    plan is found in the time."""
+    span = max(1.0, float(np.abs(cost).max(initial=1)))
+    inR = np.zeros(comp.n_cols, dtype=bool)
+    inR[cols] = True
+    used = np.zeros(comp.n_cols, dtype=bool)
+    used[cols[x > 1e-9]] = True
+    tried = -1
+    for window in (*FIRST_PLAN_WINDOWS, None):
+        inK = inR if window is None else inR & ((rc >= -window * span - tol) | used | comp.col_lock)
+        n = int(inK.sum())
+        if n == tried:
+            continue
+        tried = n
+        k = np.nonzero(inK)[0]
+        lm = build_linear(comp, k, cost)
+        mst, lb, xi, _ = solve_milp(lm, max(_left(tl, t0), MIP_MIN_SHARE * tl))
+        if xi is not None:
+            return k[xi[:lm.n_x] > 0.5], lb, mst == "OPTIMAL", inK
+        if mst != "INFEASIBLE" and _left(tl, t0) <= 0:
+            return None
+    return None
+
+
+def _left(tl, t0) -> float:
+    return tl - (time.perf_counter() - t0)
+
+
+def _no_plan_in_time(comp: Compiled, options: SolveOptions, t0, info, path):
+    """UNKNOWN: no plan was found within the time limit (none is proven impossible either)."""
+    names = "、".join(comp.problem.stages[s].name for s in comp.solve_stages)
+    tl = options.time_limit
+    d = Diagnostic(
+        "time_limit", -1, -1, -1,
+        f"在时限 {tl:g} 秒内未找到方案（并未证明无解）：{names}。可以：加大时限（--time-limit {max(300, 4 * tl):g}）；"
+        f"逐个阶段规划（--stage {comp.problem.stages[comp.solve_stages[0]].name}）；或减少锁定/禁止的席位。",
+        f"No plan was found within the time limit of {tl:g} s (none is proven impossible either): {names}. "
+        f"Try a longer time limit (--time-limit {max(300, 4 * tl):g}), plan one stage at a time "
+        f"(--stage {comp.problem.stages[comp.solve_stages[0]].name}), or fewer locks/forbids.",
+        {"time_limit_s": tl, "stages": len(comp.solve_stages)})
+    return make_plan(comp, [], UNKNOWN, path, wall=time.perf_counter() - t0, seed=options.seed, info=info,
+                     diagnostics=[d])
 
 
 def _progress(options, t0, **kw):

@@ -308,14 +308,19 @@ def outcome_lines(result: PlanResult) -> list[str]:
     """What a planning run found, in words: the plan and its objective, or why there is none."""
     p = result.plan
     if not p.feasible:
-        return [f"  无可行方案 NO PLAN ({p.status}). 原因 Why:",
+        head = ("  时限内未找到方案 NO PLAN FOUND in the time limit (UNKNOWN: none is proven impossible). 原因 Why:"
+                if p.status == "UNKNOWN" else f"  无可行方案 NO PLAN ({p.status}). 原因 Why:")
+        return [head,
                 *(f"   - {d['message_zh']} / {d['message_en']}" for _, d in result.diagnostics.iterrows())]
     drawn = p.path == "lp_randomized"
     # A draw is every rule met by construction, not an optimality claim: say "drawn", not OPTIMAL.
     what = f"随机抽取 DRAWN (lottery built in {p.info.get('lottery_build_seconds', 0):.1f}s)" if drawn else p.status
     quality = (f"(random draw {p.info.get('plan_index', 0) + 1} of {p.info.get('support', '?')} plans, expected "
                f"objective {p.info.get('expected_ratio', float('nan')):.2%} of the optimum, max seat probability "
-               f"{p.info.get('max_marginal', float('nan')):.3f}); " if drawn else f"(gap {p.gap:.4%}); ")
+               f"{p.info.get('max_marginal', float('nan')):.3f}); " if drawn
+               else f"(时限已到，为时限内最好的方案 best plan found in the time limit, at most {p.gap:.4%} below "
+                    f"the optimum; a longer --time-limit may close the gap); " if p.status == "FEASIBLE"
+               else f"(gap {p.gap:.4%}); ")
     terms = ", ".join(f"{k} {v:.1f}" for k, v in p.breakdown.items()
                       if k in ("affinity", "load_balance", "soft_conflict", "continuity"))
     return [f"  {what} via {p.path} in {p.wall_time:.2f}s: {len(result.panels)} seats, objective "

@@ -1,0 +1,72 @@
+"""The planner out of time (issue 14 item 0): a plan found is returned with its bound and gap, never
+"NO PLAN"; UNKNOWN says plainly that no plan was found in the time and what to try. The clock is
+simulated (the LP "runs out of time" at a chosen call) so the tests do not depend on the machine."""
+import numpy as np
+import pytest
+
+import solver.lpguide as lpguide
+from reviewer.conflicts.detector import detect_conflicts
+from reviewer.panels.problem import build_problem
+from reviewer.panels.service import outcome_lines, result_of, solve_round
+from solver import SolveOptions, check_plan, solve
+from solver.synthetic import guangxi_round
+from tests.test_planning import P, small_round
+
+TIMED_OUT = ("TIME_LIMIT", float("nan"), None, None)
+
+
+@pytest.fixture(scope="module")
+def three_stages():
+    return guangxi_round(20, 300, (20, 8, 4), (5, 5, 7), seed=3)
+
+
+def _lp_times_out_at(monkeypatch, call: int):
+    """solve_lp runs out of time from its `call`-th call on."""
+    real = lpguide.solve_lp
+    calls = []
+
+    def fake(lm, time_limit=None):
+        calls.append(1)
+        return TIMED_OUT if len(calls) >= call else real(lm, time_limit=time_limit)
+    monkeypatch.setattr(lpguide, "solve_lp", fake)
+    return calls
+
+
+def test_no_plan_in_time_says_so_and_what_to_try(three_stages, monkeypatch):
+    _lp_times_out_at(monkeypatch, 1)
+    p = solve(three_stages, SolveOptions(time_limit=30))
+    assert p.status == "UNKNOWN" and not p.feasible
+    [d] = p.diagnostics
+    assert d.rule == "time_limit"
+    assert "30 秒内未找到方案" in d.message_zh and "并未证明无解" in d.message_zh
+    assert "No plan was found within the time limit of 30 s" in d.message_en
+    assert "--time-limit 300" in d.message_en and "--stage" in d.message_en
+    names = [s.name for s in three_stages.stages]
+    assert all(n in d.message_en for n in names)  # the stages by name, not by index
+
+
+def test_lp_stopped_by_the_clock_still_gives_its_plan_with_a_valid_bound(three_stages, monkeypatch):
+    exact = solve(three_stages, SolveOptions(time_limit=60))
+    assert exact.status == "OPTIMAL"
+    # a thin first restricted LP (top 4 candidates per group) so that column generation needs more
+    # rounds; the second LP "runs out of time"
+    real_rank = lpguide._rank_in_group
+    monkeypatch.setattr(lpguide, "_rank_in_group", lambda comp, cost: real_rank(comp, cost) * 10)
+    calls = _lp_times_out_at(monkeypatch, 2)
+    p = solve(three_stages, SolveOptions(time_limit=60))
+    assert len(calls) >= 2 and p.info["lp_status"] == "TIME_LIMIT"
+    assert p.feasible and p.status in ("OPTIMAL", "FEASIBLE")
+    assert check_plan(three_stages, p) == []
+    # the Lagrangian bound of the last LP is a true bound: above the optimum, the plan below it
+    assert p.objective <= exact.objective + 1e-6
+    assert p.bound >= exact.objective - 1e-6 and np.isfinite(p.gap) and p.gap >= 0
+
+
+def test_unknown_outcome_lines_carry_the_reason(monkeypatch):
+    data = small_round()
+    inp = build_problem(data, detect_conflicts(data, P), P, cache_dir=None)
+    _lp_times_out_at(monkeypatch, 1)
+    plan = solve_round(inp, time_limit=5)
+    lines = outcome_lines(result_of(inp, plan, P, list(P.stages.order)))
+    assert lines[0].strip().startswith("时限内未找到方案 NO PLAN FOUND in the time limit (UNKNOWN")
+    assert len(lines) == 2 and "未找到方案" in lines[1] and "--time-limit" in lines[1]
