@@ -18,6 +18,7 @@ import numpy as np
 
 from .compile import Compiled
 from .diagnose import infeasible_plan
+from .flow import restricted_flow
 from .lp import build_linear, reduced_costs, solve_lp, solve_milp
 from .budget import SafetyNet
 from .model import FEASIBLE, OPTIMAL, UNKNOWN, Diagnostic, SolveOptions
@@ -109,10 +110,12 @@ LP_TIME_SHARE = 0.6
 MIP_MIN_SHARE = 0.2
 
 
-def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=None, cost=None):
+def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=None, cost=None, parts=None):
     """The LP-guided exact path. Out of time it returns the best plan found with its bound (status
-    FEASIBLE, gap from the LP or Lagrangian bound), never "no plan" while one was found; UNKNOWN only
-    when no plan was found in the time, with a diagnostic saying so and what to try."""
+    FEASIBLE, gap from the LP or Lagrangian bound), never "no plan" while one was found: when neither
+    the LP nor the integer solve gave a plan in the time, the restricted flow (solver.flow.restricted_flow,
+    one more flow solve) gives one. UNKNOWN only when no plan was found at all, with a diagnostic
+    saying so and what to try."""
     cost = comp.col_cost if cost is None else np.asarray(cost)
     tl = options.time_limit
     extra = flow_res.cols if flow_res is not None else None
@@ -124,7 +127,8 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     if st == "INFEASIBLE":
         return infeasible_plan(comp, "lp_guided", t0, options)
     if x is None:
-        return _no_plan_in_time(comp, options, t0, info, "lp_guided")
+        bound = flow_res.objective_units if flow_res is not None else float("nan")  # the relaxation's value
+        return _last_resort(comp, options, t0, info, flow_res, parts, cost, bound, "lp_guided")
     frac = (x > 1e-6) & (x < 1 - 1e-6)
     if st == "OPTIMAL" and not frac.any():
         chosen = cols[x > 0.5]
@@ -136,7 +140,7 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     _progress(options, t0, phase="milp_restricted", objective=first[1] / comp.scale if first else None,
               bound=ub / comp.scale)
     if first is None:
-        return _no_plan_in_time(comp, options, t0, info, "milp_highs")
+        return _last_resort(comp, options, t0, info, flow_res, parts, cost, ub, "milp_highs")
     best, lb, proven, inK = first
     info.update(first_mip_columns=int(inK.sum()), first_mip_time=time.perf_counter() - t0)
     gap = ub - lb
@@ -195,6 +199,18 @@ def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0):
 
 def _left(tl, t0) -> float:
     return tl - (time.perf_counter() - t0)
+
+
+def _last_resort(comp: Compiled, options: SolveOptions, t0, info, flow_res, parts, cost, bound, path):
+    """Out of time without a plan: the restricted flow's plan (FEASIBLE, with `bound`), else UNKNOWN."""
+    if flow_res is not None and parts is not None and flow_res.status == "OPTIMAL":
+        res = restricted_flow(comp, flow_res, parts, cost)
+        if res.status == "OPTIMAL":
+            info["last_resort"] = "restricted_flow"
+            ub = bound if np.isfinite(bound) else res.objective_units
+            return make_plan(comp, res.cols, FEASIBLE, "restricted_flow", res.objective_units,
+                             max(ub, res.objective_units), time.perf_counter() - t0, options.seed, info)
+    return _no_plan_in_time(comp, options, t0, info, path)
 
 
 def _no_plan_in_time(comp: Compiled, options: SolveOptions, t0, info, path):

@@ -1,5 +1,5 @@
 """The planner out of time (issue 14 item 0): a plan found is returned with its bound and gap, never
-"NO PLAN"; UNKNOWN says plainly that no plan was found in the time and what to try. The clock is
+"NO PLAN" (the restricted flow gives one when the LP and MIP found none); UNKNOWN says plainly that no plan was found in the time and what to try. The clock is
 simulated (the LP "runs out of time" at a chosen call) so the tests do not depend on the machine."""
 import numpy as np
 import pytest
@@ -9,6 +9,9 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.panels.problem import build_problem
 from reviewer.panels.service import outcome_lines, result_of, solve_round
 from solver import SolveOptions, check_plan, solve
+from solver.compile import compile_problem
+from solver.flow import FlowResult, non_flow_parts, restricted_flow, solve_flow
+from solver.plans import make_plan
 from solver.synthetic import guangxi_round
 from tests.test_planning import P, small_round
 
@@ -32,8 +35,30 @@ def _lp_times_out_at(monkeypatch, call: int):
     return calls
 
 
+def _no_restricted_flow(monkeypatch):
+    monkeypatch.setattr(lpguide, "restricted_flow",
+                        lambda comp, first, parts, cost=None: FlowResult("INFEASIBLE", np.zeros(0, int), (), 0, 0))
+
+
+@pytest.fixture(scope="module")
+def exact(three_stages):
+    p = solve(three_stages, SolveOptions(time_limit=60))
+    assert p.status == "OPTIMAL"
+    return p
+
+
+def test_no_lp_in_time_still_gives_a_plan_from_the_restricted_flow(three_stages, exact, monkeypatch):
+    _lp_times_out_at(monkeypatch, 1)
+    p = solve(three_stages, SolveOptions(time_limit=30))
+    assert p.status == "FEASIBLE" and p.path == "restricted_flow" and p.info["last_resort"] == "restricted_flow"
+    assert check_plan(three_stages, p) == []
+    # its bound is the flow relaxation's value: above the optimum; the plan is below it
+    assert p.objective <= exact.objective + 1e-6 <= p.bound + 2e-6 and 0 <= p.gap < 0.05
+
+
 def test_no_plan_in_time_says_so_and_what_to_try(three_stages, monkeypatch):
     _lp_times_out_at(monkeypatch, 1)
+    _no_restricted_flow(monkeypatch)
     p = solve(three_stages, SolveOptions(time_limit=30))
     assert p.status == "UNKNOWN" and not p.feasible
     [d] = p.diagnostics
@@ -45,9 +70,7 @@ def test_no_plan_in_time_says_so_and_what_to_try(three_stages, monkeypatch):
     assert all(n in d.message_en for n in names)  # the stages by name, not by index
 
 
-def test_lp_stopped_by_the_clock_still_gives_its_plan_with_a_valid_bound(three_stages, monkeypatch):
-    exact = solve(three_stages, SolveOptions(time_limit=60))
-    assert exact.status == "OPTIMAL"
+def test_lp_stopped_by_the_clock_still_gives_its_plan_with_a_valid_bound(three_stages, exact, monkeypatch):
     # a thin first restricted LP (top 4 candidates per group) so that column generation needs more
     # rounds; the second LP "runs out of time"
     real_rank = lpguide._rank_in_group
@@ -66,7 +89,21 @@ def test_unknown_outcome_lines_carry_the_reason(monkeypatch):
     data = small_round()
     inp = build_problem(data, detect_conflicts(data, P), P, cache_dir=None)
     _lp_times_out_at(monkeypatch, 1)
+    _no_restricted_flow(monkeypatch)
     plan = solve_round(inp, time_limit=5)
     lines = outcome_lines(result_of(inp, plan, P, list(P.stages.order)))
     assert lines[0].strip().startswith("时限内未找到方案 NO PLAN FOUND in the time limit (UNKNOWN")
     assert len(lines) == 2 and "未找到方案" in lines[1] and "--time-limit" in lines[1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_restricted_flow_plans_meet_every_rule(seed):
+    problem = guangxi_round(15, 250, (15, 6, 3), (5, 5, 7), seed=seed)
+    comp = compile_problem(problem)
+    parts = non_flow_parts(comp)
+    assert parts.dropped  # the rules that break the flow are active
+    relaxed = solve_flow(comp, parts=parts)
+    res = restricted_flow(comp, relaxed, parts)
+    assert res.status == "OPTIMAL"
+    assert check_plan(problem, make_plan(comp, res.cols, "FEASIBLE", "restricted_flow")) == []
+    assert res.objective_units <= relaxed.objective_units
