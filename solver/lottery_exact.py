@@ -57,7 +57,8 @@ def solve_exactly(comp: Compiled, options: SolveOptions, net: SafetyNet, cost=No
     """`solve_compiled` run to proven optimality (or proven infeasibility) within the net's time:
     a plan that is only FEASIBLE, or none found, depends on the clock, so it raises TimeLimitReached."""
     pl = solve_compiled(comp, replace(options, time_limit=net.remaining()), cost=cost)
-    if pl.status not in (OPTIMAL, INFEASIBLE):
+    # an optimum reached after a solve stopped on the clock may be another of several optima
+    if pl.status not in (OPTIMAL, INFEASIBLE) or pl.info.get("time_limited"):
         raise TimeLimitReached(net.what, net.seconds)
     return pl
 

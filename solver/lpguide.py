@@ -123,7 +123,7 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     st, ub, x, cols, rc, lm, it = lp
     _progress(options, t0, phase="lp", bound=ub / comp.scale if np.isfinite(ub) else None)
     info.update(lp_iterations=it, lp_columns=len(cols), lp_bound=ub / comp.scale if np.isfinite(ub) else None,
-                lp_time=time.perf_counter() - t0, lp_status=st)
+                lp_time=time.perf_counter() - t0, lp_status=st, time_limited=st == "TIME_LIMIT")
     if st == "INFEASIBLE":
         return infeasible_plan(comp, "lp_guided", t0, options)
     if x is None:
@@ -136,7 +136,7 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     info["lp_fractional"] = int(frac.sum())
     # a first plan from the candidates the LP optimum (nearly) uses, then reduced-cost fixing
     tol = 1e-7 * max(1.0, float(np.abs(cost).max(initial=1)))
-    first = _first_plan(comp, cost, cols, x, rc, tol, tl, t0)
+    first = _first_plan(comp, cost, cols, x, rc, tol, tl, t0, info)
     _progress(options, t0, phase="milp_restricted", objective=first[1] / comp.scale if first else None,
               bound=ub / comp.scale)
     if first is None:
@@ -151,18 +151,33 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
                          options.seed, info)
     left = _left(tl, t0)
     if left <= 0:  # out of time: the first plan, with the LP's bound
-        return make_plan(comp, best, FEASIBLE, "milp_highs+lp_guide", lb, ub, time.perf_counter() - t0,
-                         options.seed, info)
+        return _feasible(comp, options, t0, info, flow_res, parts, cost, best, lb, ub)
     cols2 = np.nonzero(keep | inK)[0]
     lm2 = build_linear(comp, cols2, cost)
-    mst2, lb2, x2, mb2 = solve_milp(lm2, left)
+    mst2, lb2, x2, mb2 = _milp(lm2, left, info)
     if x2 is not None and lb2 >= lb:
         best, lb = cols2[x2[:lm2.n_x] > 0.5], lb2
-    status = OPTIMAL if mst2 == "OPTIMAL" else FEASIBLE
-    # the second integer solve covers every candidate that can be in a better plan: its bound is global
-    bound = lb if status == OPTIMAL else min(ub, mb2 if np.isfinite(mb2) else ub)
-    return make_plan(comp, best, status, "milp_highs+lp_guide", lb, bound, time.perf_counter() - t0,
+    if mst2 != "OPTIMAL":  # the second integer solve covers every candidate of a better plan: global bound
+        return _feasible(comp, options, t0, info, flow_res, parts, cost, best, lb,
+                         min(ub, mb2 if np.isfinite(mb2) else ub))
+    return make_plan(comp, best, OPTIMAL, "milp_highs+lp_guide", lb, lb, time.perf_counter() - t0,
                      options.seed, info)
+
+
+# Out of time with a plan further than this (relative) from the bound: also try the restricted flow
+RESTRICTED_FLOW_GAP = 0.005
+
+
+def _feasible(comp: Compiled, options, t0, info, flow_res, parts, cost, best, lb, bound):
+    """The FEASIBLE plan of a solve stopped by the clock: the integer solve's plan, or the restricted
+    flow's when that is better (tried only when the gap exceeds RESTRICTED_FLOW_GAP)."""
+    path = "milp_highs+lp_guide"
+    if (bound - lb) > RESTRICTED_FLOW_GAP * max(1.0, abs(bound)) and flow_res is not None and parts is not None:
+        res = restricted_flow(comp, flow_res, parts, cost)
+        if res.status == "OPTIMAL" and res.objective_units > lb:
+            best, lb, path = res.cols, res.objective_units, "restricted_flow"
+            info["restricted_flow_better"] = True
+    return make_plan(comp, best, FEASIBLE, path, lb, bound, time.perf_counter() - t0, options.seed, info)
 
 
 # Reduced-cost windows (share of the largest seat value) of the first integer solve: the candidates
@@ -171,7 +186,16 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
 FIRST_PLAN_WINDOWS = (0.0, 1e-3, 1e-2)
 
 
-def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0):
+def _milp(lm, time_limit, info):
+    """solve_milp; info["time_limited"] set when it stopped on the clock (a result that may then
+    depend on the machine's speed: the lottery refuses it, see solver.lottery_exact.solve_exactly)."""
+    st, obj, x, bound = solve_milp(lm, time_limit)
+    if st not in ("OPTIMAL", "INFEASIBLE"):
+        info["time_limited"] = True
+    return st, obj, x, bound
+
+
+def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0, info):
     """(columns, value, proven optimal over its candidates, candidate mask) of the first integer
     solve, over the LP's candidates with rc >= -window (widening), then all of them; None when no
     plan is found in the time."""
@@ -189,7 +213,7 @@ def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0):
         tried = n
         k = np.nonzero(inK)[0]
         lm = build_linear(comp, k, cost)
-        mst, lb, xi, _ = solve_milp(lm, max(_left(tl, t0), MIP_MIN_SHARE * tl))
+        mst, lb, xi, _ = _milp(lm, max(_left(tl, t0), MIP_MIN_SHARE * tl), info)
         if xi is not None:
             return k[xi[:lm.n_x] > 0.5], lb, mst == "OPTIMAL", inK
         if mst != "INFEASIBLE" and _left(tl, t0) <= 0:

@@ -1,13 +1,19 @@
 """The planner out of time (issue 14 item 0): a plan found is returned with its bound and gap, never
 "NO PLAN" (the restricted flow gives one when the LP and MIP found none); UNKNOWN says plainly that no plan was found in the time and what to try. The clock is
 simulated (the LP "runs out of time" at a chosen call) so the tests do not depend on the machine."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import solver.lpguide as lpguide
 from reviewer.conflicts.detector import detect_conflicts
+from reviewer.demo.pipeline import demo_policy
+from reviewer.intake.io import load_round_from
 from reviewer.panels.problem import build_problem
 from reviewer.panels.service import outcome_lines, result_of, solve_round
+from reviewer.policy import load_policy
+from reviewer.screening.eligibility import screen
 from solver import SolveOptions, check_plan, solve
 from solver.compile import compile_problem
 from solver.flow import FlowResult, non_flow_parts, restricted_flow, solve_flow
@@ -15,6 +21,7 @@ from solver.plans import make_plan
 from solver.synthetic import guangxi_round
 from tests.test_planning import P, small_round
 
+ROOT = Path(__file__).resolve().parents[1]
 TIMED_OUT = ("TIME_LIMIT", float("nan"), None, None)
 
 
@@ -107,3 +114,29 @@ def test_restricted_flow_plans_meet_every_rule(seed):
     assert res.status == "OPTIMAL"
     assert check_plan(problem, make_plan(comp, res.cols, "FEASIBLE", "restricted_flow")) == []
     assert res.objective_units <= relaxed.objective_units
+
+
+def test_out_of_time_with_a_poor_plan_prefers_the_restricted_flow(monkeypatch):
+    """The integer solve stopped by the clock with a poor incumbent: the restricted flow's plan (a few
+    flows) is returned instead when it is better, still FEASIBLE with the LP's bound."""
+    policy = demo_policy(load_policy())
+    data, _ = load_round_from(ROOT / "reviewer" / "data" / "demo" / "applications.xlsx", policy)
+    eligible = screen(data, policy).eligible_ids()
+    problem = build_problem(data, detect_conflicts(data, policy), policy, cache_dir=None,
+                            stage_applications={s: eligible for s in policy.stages.order}).problem
+    exact = solve(problem, SolveOptions(time_limit=60))
+    assert exact.status == "OPTIMAL" and exact.info["lp_fractional"] > 0  # the integer path runs
+    comp = compile_problem(problem)
+    parts = non_flow_parts(comp)
+    poor = restricted_flow(comp, solve_flow(comp, parts=parts), parts,
+                           cost=np.random.default_rng(0).integers(0, 10**6, comp.n_cols))
+    assert poor.status == "OPTIMAL"
+    poor_value = comp.int_objective(poor.cols)
+    monkeypatch.setattr(lpguide, "_first_plan",
+                        lambda comp, cost, cols, x, rc, tol, tl, t0, info:
+                        (poor.cols, poor_value, False, np.ones(comp.n_cols, bool)))
+    monkeypatch.setattr(lpguide, "_left", lambda tl, t0: 0.0)  # the clock has run out
+    p = solve(problem, SolveOptions(time_limit=30))
+    assert p.status == "FEASIBLE" and p.path == "restricted_flow" and p.info["restricted_flow_better"]
+    assert check_plan(problem, p) == []
+    assert poor_value / comp.scale < p.objective <= exact.objective + 1e-4 <= p.bound + 2e-4  # LP tolerance
