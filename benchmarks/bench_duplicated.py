@@ -91,7 +91,7 @@ def table(rows: list[dict], m: dict) -> str:
              "Rounds: `benchmarks/duplicated_round.py` (applications x copies, experts x copies; identical experts "
              "are interchangeable, so the objective has ties everywhere). Three stages together, every rule, "
              "`solve_round` as the CLI calls it.", "",
-             "| round | eligible apps × experts | pairs | conflicts s | solve s (limit) | status | path | gap | "
+             "| round | eligible apps × experts | pairs | conflicts s / peak MiB | solve s (limit) | status | path | gap | "
              "LP s / iterations / fractional | peak MiB | violations |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -99,7 +99,8 @@ def table(rows: list[dict], m: dict) -> str:
             lines.append(f"| {r['round']} | – | – | – | – | error: {r['error']} | | | | | |")
             continue
         gap = "–" if r["gap"] != r["gap"] else f"{r['gap']:.2e}"
-        lines.append(f"| {r['round']} | {r['eligible']} × {r['experts']} | {r['pairs']:,} | {r['conflicts_s']} | "
+        lines.append(f"| {r['round']} | {r['eligible']} × {r['experts']} | {r['pairs']:,} | {r['conflicts_s']} / "
+                     f"{r['peak_rss_after_conflicts_mib']} | "
                      f"{r['solve_s']} ({r['time_limit_s']:g}) | {r['status']} | {r['path']} | {gap} | "
                      f"{r['lp_s']} / {r['lp_iterations']} / {r['lp_fractional']} | {r['peak_rss_mib']} | "
                      f"{r['violations']} |")
@@ -135,7 +136,7 @@ def main() -> None:
             rows.append({"round": name, "error": (res.stderr.strip().splitlines() or ["no output"])[-1][:200]})
         print(rows[-1], flush=True)
     m["load_after"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    out = Path(a.out)
+    out = Path(a.out if a.time_limit == 30.0 or a.out != ap.get_default("out") else f"{a.out}-{a.time_limit:g}s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"machine": m, "rows": rows}, ensure_ascii=False, indent=2),
                                         encoding="utf-8")

@@ -119,7 +119,10 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     cost = comp.col_cost if cost is None else np.asarray(cost)
     tl = options.time_limit
     extra = flow_res.cols if flow_res is not None else None
-    lp = column_generation(comp, cost, time_limit=LP_TIME_SHARE * tl - (time.perf_counter() - t0), extra=extra)
+    # the plan of last resort (one flow per stage) must fit in the limit too: its time is reserved
+    reserve = len(comp.solve_stages) * info.get("flow_time", 0.0) if parts is not None and parts.dropped else 0.0
+    lp_budget = min(LP_TIME_SHARE * tl, tl - reserve) - (time.perf_counter() - t0)
+    lp = column_generation(comp, cost, time_limit=lp_budget, extra=extra)
     st, ub, x, cols, rc, lm, it = lp
     _progress(options, t0, phase="lp", bound=ub / comp.scale if np.isfinite(ub) else None)
     info.update(lp_iterations=it, lp_columns=len(cols), lp_bound=ub / comp.scale if np.isfinite(ub) else None,
