@@ -187,6 +187,11 @@ def _feasible(comp: Compiled, options, t0, info, flow_res, parts, cost, best, lb
 # the LP optimum uses or nearly uses. Small windows make a small MIP whose plan is usually within a
 # hair of the LP bound, so the reduced-cost fixing after it keeps few candidates.
 FIRST_PLAN_WINDOWS = (0.0, 1e-3, 1e-2)
+# Windows only from this many generated columns on. Below it the integer solve over all of them is
+# quick (the demo round: 20k columns, about 2 s), and it keeps which of several tied optima such a
+# round gets unchanged (the committed demo data and the README walkthrough are derived from that plan).
+# Above it that solve took minutes on tie-heavy rounds.
+FIRST_PLAN_WINDOW_MIN_COLUMNS = 40_000
 
 
 def _milp(lm, time_limit, info):
@@ -208,7 +213,8 @@ def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0, info):
     used = np.zeros(comp.n_cols, dtype=bool)
     used[cols[x > 1e-9]] = True
     tried = -1
-    for window in (*FIRST_PLAN_WINDOWS, None):
+    windows = FIRST_PLAN_WINDOWS if len(cols) >= FIRST_PLAN_WINDOW_MIN_COLUMNS else ()
+    for window in (*windows, None):
         inK = inR if window is None else inR & ((rc >= -window * span - tol) | used | comp.col_lock)
         n = int(inK.sum())
         if n == tried:
