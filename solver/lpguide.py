@@ -169,13 +169,17 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
 
 # Out of time with a plan further than this (relative) from the bound: also try the restricted flow
 RESTRICTED_FLOW_GAP = 0.005
+RESTRICTED_FLOW_OVERRUN = 1.25
 
 
 def _feasible(comp: Compiled, options, t0, info, flow_res, parts, cost, best, lb, bound):
     """The FEASIBLE plan of a solve stopped by the clock: the integer solve's plan, or the restricted
     flow's when that is better (tried only when the gap exceeds RESTRICTED_FLOW_GAP)."""
     path = "milp_highs+lp_guide"
-    if (bound - lb) > RESTRICTED_FLOW_GAP * max(1.0, abs(bound)) and flow_res is not None and parts is not None:
+    # one flow per stage; tried only if that ends within RESTRICTED_FLOW_OVERRUN x the time limit
+    eta = time.perf_counter() - t0 + len(comp.solve_stages) * info.get("flow_time", 0.0)
+    if ((bound - lb) > RESTRICTED_FLOW_GAP * max(1.0, abs(bound)) and flow_res is not None and parts is not None
+            and eta <= RESTRICTED_FLOW_OVERRUN * options.time_limit):
         res = restricted_flow(comp, flow_res, parts, cost)
         if res.status == "OPTIMAL" and res.objective_units > lb:
             best, lb, path = res.cols, res.objective_units, "restricted_flow"
