@@ -1,12 +1,12 @@
 """The planner out of time (issue 14 item 0): a plan found is returned with its bound and gap, never
-"NO PLAN" (the restricted flow gives one when the LP and MIP found none); UNKNOWN says plainly that no plan was found in the time and what to try. The clock is
-simulated (the LP "runs out of time" at a chosen call) so the tests do not depend on the machine."""
+"NO PLAN" (the restricted flow gives one when the LP and MIP found none); UNKNOWN says plainly that
+no plan was found in the time and what to try. The clock is simulated (the LP "runs out of time" at
+a chosen call) so the tests do not depend on the machine."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import solver.lpguide as lpguide
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.demo.pipeline import demo_policy
 from reviewer.intake.io import load_round_from
@@ -14,7 +14,7 @@ from reviewer.panels.problem import build_problem
 from reviewer.panels.service import outcome_lines, result_of, solve_round
 from reviewer.policy import load_policy
 from reviewer.screening.eligibility import screen
-from solver import SolveOptions, check_plan, solve
+from solver import SolveOptions, check_plan, lpguide, solve
 from solver.compile import compile_problem
 from solver.flow import FlowResult, non_flow_parts, restricted_flow, solve_flow
 from solver.plans import make_plan
