@@ -77,8 +77,8 @@ def one(name: str, time_limit: float) -> dict:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               "unknown")
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "scipy": scipy.__version__,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
@@ -129,7 +129,7 @@ def main() -> None:
     rows = []
     for name in a.only or list(SIZES):
         res = subprocess.run([sys.executable, __file__, "--child", name, "--time-limit", str(a.time_limit)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         try:
             rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
         except (IndexError, json.JSONDecodeError):
