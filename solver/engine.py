@@ -44,7 +44,7 @@ def solve_compiled(comp: Compiled, options: SolveOptions, t0=None, hint_cols=Non
         info["flow_relaxation_bound"] = flow_res.objective_units / comp.scale
     use_lp = options.lp_guide if options.lp_guide is not None else options.method != "cp_sat"
     if use_lp:
-        return solve_lp_guided(comp, options, t0, info, flow_res, cost=cost)
+        return solve_lp_guided(comp, options, t0, info, flow_res, cost=cost, parts=parts)
     ctx = build_model(comp, cost=cost)
     info["build_time"] = time.perf_counter() - t0
     hint = hint_cols if hint_cols is not None else (flow_res.cols if flow_res is not None else None)

@@ -221,3 +221,53 @@ def violates(comp: Compiled, cols: np.ndarray, groups) -> bool:
     c = gid[np.asarray(cols, dtype=np.int64)]
     c = c[c >= 0]
     return len(c) != len(np.unique(c))
+
+
+def restricted_flow(comp: Compiled, first: FlowResult, parts: FlowSplit, cost=None) -> FlowResult:
+    """A plan meeting every rule from one flow per stage, fast whatever the LP does (the planner's
+    plan of last resort). The dropped groups are made flow-shaped by restriction:
+    * a group inside one panel (an employer spanning categories) is cut down to one leaf — that of
+      its seat in the relaxed flow `first`, else its best seat — and becomes a capacity-1 node;
+    * groups across panels (an expert-application pair in two stages) are met stage by stage: a
+      flow over every solved stage, whose first open stage is then fixed; the pairs it uses are
+      priced out of the later stages; again, until every stage is fixed.
+    Cut seats are priced out (a huge negative value); a flow using none of them breaks no rule (a
+    restriction of the problem: its value is a lower bound). INFEASIBLE when the restriction has
+    no plan."""
+    cost = (comp.col_cost if cost is None else np.asarray(cost)).astype(np.int64)
+    node = comp.col_panel * comp.tpl.T + comp.col_leaf
+    out = np.zeros(comp.n_cols, dtype=bool)
+    used = np.zeros(comp.n_cols, dtype=bool)
+    used[first.cols] = True
+    groups = [np.asarray(g, dtype=np.int64) for gs in parts.dropped.values() for g in gs]
+    laminar = list(parts.laminar)
+    across = []
+    for g in groups:
+        if comp.col_panel[g].min() != comp.col_panel[g].max():
+            across.append(g)
+            continue
+        on = g[used[g]]
+        pick = on[np.argmax(cost[on])] if len(on) else g[np.argmax(cost[g])]
+        out[g[node[g] != node[pick]]] = True
+        laminar.append(g)
+    span = int(np.abs(cost).max(initial=0)) + int(comp.seg_cost.max(initial=0)) + 1
+    priced_out = -2 * span * (int(comp.panel_size.sum()) + 1)
+    res = first
+    for s in (list(comp.solve_stages) if across else [None]):
+        lam = [h[~out[h]] for h in laminar]
+        res = solve_flow(comp, cost=np.where(out, priced_out, cost), parts=FlowSplit({}, [h for h in lam if len(h) > 1]))
+        if res.status != "OPTIMAL" or out[res.cols].any():
+            return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), (), 0, res.n_arcs)
+        if s is None:
+            break
+        chosen = np.zeros(comp.n_cols, dtype=bool)
+        chosen[res.cols] = True
+        stage = comp.col_stage == s
+        out |= stage & ~chosen  # stage s is fixed
+        for g in across:
+            if (chosen[g] & stage[g]).any():
+                out[g[~stage[g]]] = True  # its pair is taken in stage s
+    if any(violates(comp, res.cols, gs) for gs in parts.dropped.values()):
+        return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), (), 0, res.n_arcs)
+    load_term = int(comp.col_cost[res.cols].sum()) - comp.int_objective(res.cols)
+    return FlowResult("OPTIMAL", res.cols, (), int(cost[res.cols].sum()) - load_term, res.n_arcs)

@@ -21,9 +21,9 @@ from .compile import Compiled, compile_problem
 from .model import OPTIMAL, PanelProblem, Plan, SolveOptions
 from .plans import make_plan
 
-LOTTERY_VERSION = "fast-2"  # changes whenever a build gives other plans or weights for the same inputs
+LOTTERY_VERSION = "fast-3"  # changes whenever a build gives other plans or weights for the same inputs
 # The parameters a lottery depends on (with build_lottery's defaults). time_limit and spread_time
-# are safety nets only (every stopping rule counts iterations) and are not part of the key.
+# are only a safety net that aborts (solver.budget: every stopping rule counts work) and are not part of the key.
 LOTTERY_DEFAULTS = {"method": "fast", "max_iter": 100, "rel_tol": 1e-6, "gap_tol": 1e-2, "spread": 0.005,
                     "perturb": 0.5, "n_decompositions": 8, "spread_iter": 100, "spread_plans": 30,
                     "face_gap": 1.0, "spread_mip": False}

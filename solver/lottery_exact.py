@@ -13,24 +13,26 @@ al. 2013, but valid for every hard rule):
 * Every plan in the support satisfies every hard rule, so every draw does; the marginals are
   sum_k w_k x_k <= q exactly (up to LP tolerance) unless some seat is forced (then s_j > 0 and
   a draw reports those seats in info["forced_above_q"]).
-* The build is deterministic (flow, HiGHS and, if used, CP-SAT with 1 worker + fixed seed).
+* The build is deterministic (flow, HiGHS and, if used, CP-SAT with 1 worker + fixed seed): every
+  solve runs to proven optimality and every loop counts iterations; the wall clock only aborts
+  (solver.budget.SafetyNet raises TimeLimitReached), it never shortens the lottery.
 
 Slow (one exact solve per round); the fast lottery (solver.lottery_fast) falls back to it when its
 restricted pool cannot meet the caps.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from .budget import SafetyNet, TimeLimitReached
 from .compile import Compiled
 from .engine import solve_compiled
 from .lottery import Lottery, finish_lottery
-from .model import Plan, SolveOptions
+from .model import INFEASIBLE, OPTIMAL, Plan, SolveOptions
 from .plans import plan_columns
 
 
@@ -51,9 +53,19 @@ class _Pool:
         return np.array(self.values, dtype=float)
 
 
+def solve_exactly(comp: Compiled, options: SolveOptions, net: SafetyNet, cost=None) -> Plan:
+    """`solve_compiled` run to proven optimality (or proven infeasibility) within the net's time:
+    a plan that is only FEASIBLE, or none found, depends on the clock, so it raises TimeLimitReached."""
+    pl = solve_compiled(comp, replace(options, time_limit=net.remaining()), cost=cost)
+    # an optimum reached after a solve stopped on the clock may be another of several optima
+    if pl.status not in (OPTIMAL, INFEASIBLE) or pl.info.get("time_limited"):
+        raise TimeLimitReached(net.what, net.seconds)
+    return pl
+
+
 def build_exact(comp: Compiled, q: float = 0.5, options: SolveOptions | None = None, max_iter: int = 200,
                 time_limit: float = 120.0, rel_tol: float = 1e-6, gap_tol: float = 1e-2, spread: float = 0.005,
-                spread_iter: int = 100, spread_time: float = 60.0) -> Lottery | Plan:
+                spread_iter: int = 100, spread_time: float = 60.0, net: SafetyNet | None = None) -> Lottery | Plan:
     """Optimal lottery over feasible plans with seat probabilities <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
 
@@ -61,46 +73,48 @@ def build_exact(comp: Compiled, q: float = 0.5, options: SolveOptions | None = N
     disjoint plans at q = 0.5 are enough). `spread` > 0 then re-weights the generated plans to
     minimise the largest plan weight while giving up at most `spread` (relative) of the expected
     value, keeping the caps: far more plans in the support, so a draw is much less predictable.
-    Stops when the Lagrangian bound is within `gap_tol` of the lottery's value, or at
-    `max_iter` / `time_limit` (then `converged` is False; the value is still reported with its bound)."""
+    Stops when the Lagrangian bound is within `gap_tol` of the lottery's value, or after `max_iter`
+    rounds (then `converged` is False; the value is still reported with its bound). The safety
+    net (`net`, default time_limit + spread_time seconds) only aborts: TimeLimitReached."""
     options = replace(options or SolveOptions(), deterministic=True, num_workers=1, progress=None)
-    t0 = time.perf_counter()
-    base = solve_compiled(comp, options)
+    net = net if net is not None else SafetyNet(time_limit + spread_time)
+    t0 = net.start
+    base = solve_exactly(comp, options, net)
     if not base.feasible:
         return base
     cols0 = plan_columns(comp, base)
     pool = _Pool([cols0], [comp.int_objective(cols0)], {cols0.tobytes()})
     v0 = float(pool.values[0])
     M = 10.0 * max(abs(v0), 1.0)
-    it, converged, best_upper, history = _generate(comp, pool, q, M, v0, options, max_iter, time_limit, rel_tol,
-                                                   gap_tol, t0)
+    it, converged, best_upper, history = _generate(comp, pool, q, M, v0, options, max_iter, rel_tol, gap_tol, net)
     w, lam, mu, support = _master(pool.plans, pool.value_array(), q, M, comp.n_cols)
     if spread > 0 and len(pool.plans) > 1:
-        w = _spread_pool(comp, pool, w, q, spread, options, spread_iter, t0 + time_limit + spread_time)
+        w = _spread_pool(comp, pool, w, q, spread, options, spread_iter, net)
     return finish_lottery(comp, pool.plans, pool.values, w, q, v0, it, t0, converged, history, best_upper)
 
 
-def _price(comp: Compiled, options: SolveOptions, cost: np.ndarray):
+def _price(comp: Compiled, options: SolveOptions, cost: np.ndarray, net: SafetyNet):
     """(integer costs, best plan's columns under them), or None when no plan exists."""
     icost = np.rint(cost).astype(np.int64)
-    pl = solve_compiled(comp, replace(options, diagnose=False), cost=icost)
+    pl = solve_exactly(comp, replace(options, diagnose=False), net, cost=icost)
     if not pl.feasible:
         return None
     return icost, plan_columns(comp, pl)
 
 
-def _generate(comp, pool: _Pool, q, M, v0, options, max_iter, time_limit, rel_tol, gap_tol, t0):
+def _generate(comp, pool: _Pool, q, M, v0, options, max_iter, rel_tol, gap_tol, net: SafetyNet):
     """Column generation on the master LP. Returns (rounds, converged, best upper bound, history)."""
     converged = False
     best_upper = np.inf
     history = []
     it = 0
-    while it < max_iter and time.perf_counter() - t0 < time_limit:
+    while it < max_iter:
+        net.check()
         it += 1
         w, lam, mu, support = _master(pool.plans, pool.value_array(), q, M, comp.n_cols)
         cost = comp.col_cost.astype(np.float64)
         cost[support] -= mu
-        priced = _price(comp, options, cost)
+        priced = _price(comp, options, cost, net)
         if priced is None:
             break
         icost, cols = priced
@@ -118,21 +132,22 @@ def _generate(comp, pool: _Pool, q, M, v0, options, max_iter, time_limit, rel_to
     return it, converged, best_upper, history
 
 
-def _spread_pool(comp, pool: _Pool, w, q, spread, options, spread_iter, deadline):
+def _spread_pool(comp, pool: _Pool, w, q, spread, options, spread_iter, net: SafetyNet):
     """Minimise the largest plan weight at almost optimal value, adding plans that lower it."""
     w0 = w
     for _ in range(spread_iter):
         w0 = np.r_[w0, np.zeros(len(pool.plans) - len(w0))]
         w, duals = _spread(pool.plans, pool.value_array(), w0, q, spread, comp.n_cols)
-        if duals is None or time.perf_counter() > deadline:
+        if duals is None:
             break
+        net.check()
         # entering plan: max nu*v(x) - mu.x > lam (same exact solver, costs c - mu/nu; when nu ~ 0
         # the seats with positive mu are priced out with a large factor, value breaks ties)
         nu, mu = duals["nu"], duals["mu"]
         factor = 1.0 / nu if nu > 1e-12 else 10.0 * float(np.abs(comp.col_cost).max()) / max(mu.max(), 1e-12)
         cost = comp.col_cost.astype(np.float64)
         cost[duals["support"]] -= mu * factor
-        priced = _price(comp, options, cost)
+        priced = _price(comp, options, cost, net)
         if priced is None:
             break
         cols = priced[1]

@@ -2,8 +2,8 @@
 restricted column generation, spreading. See solver.randomized.build_lottery for the method.
 
 Every plan found is an integral point of the full model (all hard rules). Every stopping rule counts
-iterations (time limits are only safety nets), so the lottery, hence every draw, is a function of
-(problem, q, parameters).
+work (iterations, plan counts, HiGHS node limits); the wall clock is only a safety net that aborts
+(solver.budget), so the lottery, hence every draw, is a function of (problem, q, parameters).
 """
 from __future__ import annotations
 
@@ -14,14 +14,21 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from .budget import SafetyNet
 from .compile import Compiled
-from .engine import solve_compiled
 from .lottery import Lottery, finish_lottery
-from .lottery_exact import build_exact
+from .lottery_exact import build_exact, solve_exactly
 from .lp import LinearModel, build_linear, solve_lp
 from .lpguide import column_generation
 from .model import Plan, SolveOptions
 from .plans import plan_columns
+
+
+# Work limits of the integer solves (branch-and-bound nodes; deterministic, unlike seconds). A face
+# MIP asks for any integral point of a face, a pricing MIP for a best plan on a few hundred seats:
+# both usually close at the root; the caps only bound the rare hard one.
+FACE_NODE_LIMIT = 2000
+PRICE_NODE_LIMIT = 5000
 
 
 @dataclass
@@ -49,12 +56,14 @@ class _Restricted:
     q: float
 
 
-def build_fast(comp: Compiled, q, options: SolveOptions, t0, max_iter, time_limit, rel_tol, gap_tol, spread,
-               perturb, n_decomp, spread_iter=100, spread_time=60.0, spread_plans=50, face_gap=1.0,
+def build_fast(comp: Compiled, q, options: SolveOptions, net: SafetyNet, max_iter, rel_tol, gap_tol, spread,
+               perturb, n_decomp, spread_iter=100, spread_plans=50, face_gap=1.0,
                spread_mip=False) -> Lottery | Plan:
-    """The fast lottery of `comp` (options already deterministic); the INFEASIBLE Plan when no plan exists."""
+    """The fast lottery of `comp` (options already deterministic); the INFEASIBLE Plan when no plan
+    exists. Raises TimeLimitReached when `net` runs out (never a partial lottery)."""
     timing = {}
-    base = solve_compiled(comp, options)
+    t0 = net.start
+    base = solve_exactly(comp, options, net)
     if not base.feasible:
         return base
     timing["deterministic"] = time.perf_counter() - t0
@@ -62,17 +71,17 @@ def build_fast(comp: Compiled, q, options: SolveOptions, t0, max_iter, time_limi
     v0 = float(comp.int_objective(cols0))
     cap = np.where(comp.col_lock.astype(bool), 1.0, q)
     # 1. capped LP bound
-    st, ub, xc, colsc, _, _, _ = column_generation(comp, cap=cap, time_limit=max(5.0, time_limit / 4))
+    st, ub, xc, colsc, _, _, _ = column_generation(comp, cap=cap, net=net)
     timing["capped_lp"] = time.perf_counter() - t0
     if st != "OPTIMAL":
         # e.g. INFEASIBLE: no point of the LP has every seat <= q (some seat is forced above q); the
         # exact method then reports the forced seats (info["forced_above_q"] of a draw)
-        return _exact(comp, q, options, max_iter, time_limit, rel_tol, gap_tol, spread,
+        return _exact(comp, q, options, net, max_iter, rel_tol, gap_tol, spread,
                       {"method": "exact", "fallback": "exact", "capped_lp_status": st, "timing": timing})
     # 2.-3. perturbed LP over the candidates, decompositions into integral plans
     cand = np.unique(np.r_[colsc, cols0])
     lm = build_linear(comp, cand)
-    pool, v = _decompose(comp, lm, cand, cap, cols0, q, perturb, n_decomp, face_gap, t0, time_limit, timing)
+    pool, v = _decompose(comp, lm, cand, cap, cols0, q, perturb, n_decomp, face_gap, net, timing)
     n_decomp_plans = len(pool.plans)
     # 4. master with restricted pricing
     supp = [colsc[xc > 1e-9], cols0] + pool.plans
@@ -80,16 +89,15 @@ def build_fast(comp: Compiled, q, options: SolveOptions, t0, max_iter, time_limi
         supp.append(cand[v[:lm.n_x] > 1e-9])
     S = np.unique(np.concatenate(supp))
     R = _Restricted(comp, build_linear(comp, S), S, max(abs(v0), 1.0), q)
-    it, converged, history = _master_rounds(R, pool, ub, max_iter, time_limit, rel_tol, gap_tol, t0)
+    it, converged, history = _master_rounds(R, pool, ub, max_iter, rel_tol, gap_tol, net)
     timing["master"] = time.perf_counter() - t0
     w, lam, mu, support, slack = _master_n(pool.plans, np.array(pool.values) / R.norm, q, comp)
     if slack > 1e-9:  # the restricted pool cannot meet the caps: the exact method (pricing over every candidate)
-        return _exact(comp, q, options, max_iter, time_limit, rel_tol, gap_tol, spread,
+        return _exact(comp, q, options, net, max_iter, rel_tol, gap_tol, spread,
                       {"fallback": "exact", "timing": timing})
     value_master = float(w @ np.array(pool.values))
     if spread > 0 and len(pool.plans) > 1:
-        w = _spread_rounds(R, pool, w, spread, min(spread_iter, spread_plans), spread_mip,
-                           t0 + time_limit + spread_time)  # the deadline is a safety net only: the plan count decides
+        w = _spread_rounds(R, pool, w, spread, min(spread_iter, spread_plans), spread_mip, net)
     timing["spread"] = time.perf_counter() - t0
     lot = finish_lottery(comp, pool.plans, pool.values, np.maximum(w, 0.0), q, v0, it, t0, converged, history, ub)
     lot.info = {"method": "fast", "timing": timing, "pool": len(pool.seen), "decomposition_plans": n_decomp_plans,
@@ -98,43 +106,43 @@ def build_fast(comp: Compiled, q, options: SolveOptions, t0, max_iter, time_limi
     return lot
 
 
-def _exact(comp, q, options, max_iter, time_limit, rel_tol, gap_tol, spread, info) -> Lottery | Plan:
-    lot = build_exact(comp, q, options, max_iter, time_limit, rel_tol, gap_tol, spread)
+def _exact(comp, q, options, net, max_iter, rel_tol, gap_tol, spread, info) -> Lottery | Plan:
+    lot = build_exact(comp, q, options, max_iter, rel_tol=rel_tol, gap_tol=gap_tol, spread=spread, net=net)
     if not isinstance(lot, Plan):
         lot.info = info
     return lot
 
 
-def _decompose(comp, lm, cand, cap, cols0, q, perturb, n_decomp, face_gap, t0, time_limit, timing):
+def _decompose(comp, lm, cand, cap, cols0, q, perturb, n_decomp, face_gap, net, timing):
     """Pool of integral plans: the deterministic plan, then face walks of the capped LP optimum (if it
     decomposes fully, the lottery is optimal) and of the perturbed point from a few random
     tie-breaks. Returns (pool, perturbed point or None)."""
+    t0 = net.start
     lmq = build_linear(comp, cand, cap=cap)
-    stq, _, xq, _ = solve_lp(lmq)
-    v = _perturbed_point(comp, lm, q, perturb) if perturb > 0 else None
+    stq, _, xq, _ = solve_lp(lmq, time_limit=net.remaining())
+    net.never_limited(1 if stq == "TIME_LIMIT" else 0)
+    v = _perturbed_point(comp, lm, q, perturb, net) if perturb > 0 else None
     timing["perturbed_lp"] = time.perf_counter() - t0
     pool = _Pool()
     pool.add(cols0, comp)
-    deadline = t0 + time_limit / 2
     points = ([(xq, 0)] if stq == "OPTIMAL" else []) + ([(v, k) for k in range(max(1, n_decomp))] if v is not None else [])
     for point, k in points:
-        if time.perf_counter() > deadline:
-            break
-        for pc in _face_walk(lm, point, np.random.default_rng(k), deadline, face_gap=face_gap):
+        for pc in _face_walk(lm, point, np.random.default_rng(k), net, face_gap=face_gap):
             if pc.tobytes() not in pool.seen:
                 pool.add(pc, comp)
     timing["decomposition"] = time.perf_counter() - t0
     return pool, v
 
 
-def _master_rounds(R: _Restricted, pool: _Pool, ub, max_iter, time_limit, rel_tol, gap_tol, t0):
+def _master_rounds(R: _Restricted, pool: _Pool, ub, max_iter, rel_tol, gap_tol, net: SafetyNet):
     """Column generation on the master LP, pricing over the restricted seats only. Returns
     (rounds, converged, history of (lower, upper))."""
     comp = R.comp
     it = 0
     converged = False
     history = []
-    while it < max_iter and time.perf_counter() - t0 < time_limit:
+    while it < max_iter:
+        net.check()
         it += 1
         w, lam, mu, support, slack = _master_n(pool.plans, np.array(pool.values) / R.norm, R.q, comp)
         lower = float(w @ np.array(pool.values))
@@ -144,7 +152,7 @@ def _master_rounds(R: _Restricted, pool: _Pool, ub, max_iter, time_limit, rel_to
             break
         cost = comp.col_cost.astype(np.float64)
         cost[support] -= mu * R.norm
-        pc = _price_restricted(comp, R.lm, R.S, cost)
+        pc = _price_restricted(comp, R.lm, R.S, cost, net)
         if pc is None:
             break
         price = float(cost[pc].sum()) - (float(comp.col_cost[pc].sum()) - comp.int_objective(pc))
@@ -155,7 +163,7 @@ def _master_rounds(R: _Restricted, pool: _Pool, ub, max_iter, time_limit, rel_to
     return it, converged, history
 
 
-def _spread_rounds(R: _Restricted, pool: _Pool, w, spread, n_iter, spread_mip, deadline):
+def _spread_rounds(R: _Restricted, pool: _Pool, w, spread, n_iter, spread_mip, net: SafetyNet):
     """Re-weight the pool to minimise the largest plan weight at value >= (1 - spread) of the master's,
     adding up to `n_iter` plans by restricted pricing (LP only unless `spread_mip`)."""
     comp = R.comp
@@ -166,15 +174,16 @@ def _spread_rounds(R: _Restricted, pool: _Pool, w, spread, n_iter, spread_mip, d
         if w2 is None:
             break
         w = w2
-        if i == n_iter or time.perf_counter() > deadline:
+        if i == n_iter:
             break
+        net.check()
         # entering plan: max nu*v(x) - mu.x > lam over the restricted seats
         nu, mu_s, sup = duals["nu"], duals["mu"], duals["support"]
         big = 10.0 * float(np.abs(comp.col_cost).max(initial=1)) / max(float(mu_s.max(initial=0)), 1e-12)
         factor = R.norm / nu if nu > 1e-12 else big
         cost = comp.col_cost.astype(np.float64)
         cost[sup] -= mu_s * factor
-        pc = _price_restricted(comp, R.lm, R.S, cost, lp_only=not spread_mip)
+        pc = _price_restricted(comp, R.lm, R.S, cost, net, lp_only=not spread_mip)
         if pc is None or pc.tobytes() in pool.seen:
             break
         posn = np.searchsorted(sup, pc)
@@ -192,7 +201,7 @@ def _spread_rounds(R: _Restricted, pool: _Pool, w, spread, n_iter, spread_mip, d
     return w
 
 
-def _perturbed_point(comp, lm, q, beta, K=4):
+def _perturbed_point(comp, lm, q, beta, net: SafetyNet, K=4):
     """max sum_j c_j x_j - beta*u*sum_j g(x_j) + load terms over the LP with x_j <= q, where g is
     the piecewise-linear convex function with K equal segments on [0, q] approximating x^2 / ... ;
     returns the full variable vector of `lm` (x then load segments), or None."""
@@ -209,7 +218,8 @@ def _perturbed_point(comp, lm, q, beta, K=4):
     lb = np.concatenate([np.where(lock, 1.0 / K, 0.0)] * K + [lm.lb[nx:]])
     ub = np.concatenate([np.where(lock, 1.0 / K, h)] * K + [lm.ub[nx:]])
     res = milp(-c / max(unit, 1.0), constraints=LinearConstraint(A, lm.lo, lm.hi), integrality=np.zeros(len(c)),
-               bounds=Bounds(lb, ub), options={"disp": False})
+               bounds=Bounds(lb, ub), options={"disp": False, "time_limit": net.remaining()})
+    net.never_limited(res.status)
     if res.x is None or res.status != 0:
         return None
     z = res.x
@@ -218,17 +228,18 @@ def _perturbed_point(comp, lm, q, beta, K=4):
     return np.r_[x, z[K * nx:]]
 
 
-def _face_walk(lm, v, rng, deadline, tol=1e-9, face_gap=1.0):
+def _face_walk(lm, v, rng, net: SafetyNet, tol=1e-9, face_gap=1.0):
     """Decompose the point v of {lo <= A z <= hi, lb <= z <= ub} into integral points: an integral
     vertex of the minimal face containing the remaining point, then the largest step away from it.
-    Stops when the face holds no integral point (the remainder is then covered by the master LP).
+    Stops when the face holds no integral point, or none is found within FACE_NODE_LIMIT
+    branch-and-bound nodes (a work limit; the remainder is then covered by the master LP).
     Yields column-index arrays of the integral plans."""
     A = lm.A.tocsr()
     lo, hi, lb, ub = lm.lo, lm.hi, lm.lb, lm.ub
     fl, fh = np.isfinite(lo), np.isfinite(hi)
     r = v.copy()
     m = 1.0
-    while m > 1e-7 and time.perf_counter() < deadline:
+    while m > 1e-7:
         p = r / m
         act = np.nonzero((p > tol) | (lb > 0))[0]
         Ap = A @ p
@@ -243,8 +254,9 @@ def _face_walk(lm, v, rng, deadline, tol=1e-9, face_gap=1.0):
         # any integral point of the face will do (the step is then as long as the polytope allows):
         # mip_rel_gap = face_gap stops HiGHS at the first good-enough one (deterministic, 1 thread)
         res = milp(obj, constraints=LinearConstraint(sub, rlo, rhi), integrality=np.ones(len(act)),
-                   bounds=Bounds(blo, ub[act]), options={"disp": False, "time_limit": 10.0,
-                                                         "mip_rel_gap": face_gap})
+                   bounds=Bounds(blo, ub[act]), options={"disp": False, "time_limit": net.remaining(),
+                                                         "node_limit": FACE_NODE_LIMIT, "mip_rel_gap": face_gap})
+        net.after_limit_status(res.status)
         if res.x is None or res.status != 0:
             return
         z = np.zeros(len(r))
@@ -263,15 +275,16 @@ def _face_walk(lm, v, rng, deadline, tol=1e-9, face_gap=1.0):
         m -= w
 
 
-def _price_restricted(comp, lmS, S, cost, lp_only=False):
-    """Best plan using only the seats S under `cost` (LP first: integral in practice; MIP otherwise;
-    `lp_only`: None when the LP optimum is fractional)."""
+def _price_restricted(comp, lmS, S, cost, net: SafetyNet, lp_only=False):
+    """Best plan using only the seats S under `cost` (LP first: integral in practice; MIP otherwise,
+    at most PRICE_NODE_LIMIT nodes; `lp_only`: None when the LP optimum is fractional)."""
     c = np.r_[cost[S], lmS.c[lmS.n_x:]]
     sc = max(1.0, float(np.abs(c).max()))
     for integ in ((0,) if lp_only else (0, 1)):
         res = milp(-c / sc, constraints=LinearConstraint(lmS.A, lmS.lo, lmS.hi),
                    integrality=np.full(len(c), integ), bounds=Bounds(lmS.lb, lmS.ub),
-                   options={"disp": False, "time_limit": 30.0})
+                   options={"disp": False, "time_limit": net.remaining(), "node_limit": PRICE_NODE_LIMIT})
+        net.after_limit_status(res.status)
         if res.x is None:
             return None
         x = res.x[:lmS.n_x]

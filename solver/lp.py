@@ -185,7 +185,7 @@ def solve_lp(lm: LinearModel, time_limit=None):
                   A_eq=A_eq if A_eq.shape[0] else None, b_eq=lm.lo[eq] if A_eq.shape[0] else None,
                   bounds=np.c_[lm.lb, lm.ub], method="highs", options=opts)
     if res.status != 0:
-        return ("INFEASIBLE" if res.status == 2 else "ERROR"), float("nan"), None, None
+        return {1: "TIME_LIMIT", 2: "INFEASIBLE"}.get(res.status, "ERROR"), float("nan"), None, None
     y = np.zeros(len(lm.lo))
     # linprog marginals are d(min obj)/d(b); for max c: y = -marginal
     if A_eq.shape[0]:

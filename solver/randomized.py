@@ -10,16 +10,16 @@ The solver keeps no cache: reviewer.panels.lottery_cache keeps lotteries by `lot
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
+from .budget import SafetyNet, TimeLimitReached
 from .compile import Compiled, compile_problem
 from .lottery import LOTTERY_VERSION, Lottery, lottery_from_data, lottery_key, lottery_params, lottery_to_data
 from .lottery_exact import build_exact
 from .lottery_fast import build_fast
 from .model import PanelProblem, Plan, SolveOptions
 
-__all__ = ["build_lottery", "draw", "Lottery", "LOTTERY_VERSION", "lottery_key", "lottery_params",
+__all__ = ["build_lottery", "draw", "Lottery", "TimeLimitReached", "LOTTERY_VERSION", "lottery_key", "lottery_params",
            "lottery_to_data", "lottery_from_data"]
 
 
@@ -53,9 +53,11 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
       5. Spreading (`spread` > 0): minimise the largest plan weight at value >= (1 - spread) of
          the master's value, caps kept, adding up to min(`spread_iter`, `spread_plans`) plans by
          the same restricted pricing (LP only: the spreading stops at the first fractional pricing
-         LP unless `spread_mip`). With `spread_plans` = 0 the pool is still re-weighted. Every
-         stopping rule counts iterations (time limits are only safety nets), so the lottery, hence
-         every draw, is a function of (problem, q, parameters).
+         LP unless `spread_mip`). With `spread_plans` = 0 the pool is still re-weighted.
+    Reproducible by construction: every stopping rule counts work (iterations, plan counts, HiGHS
+    node limits, solves run to proven optimality), so the lottery, hence every draw, is a function
+    of (problem, q, parameters). `time_limit` + `spread_time` seconds is only a safety net: when it
+    runs out the build raises solver.budget.TimeLimitReached, never returns a different lottery.
     method="exact": column generation with the exact solver as pricing (slow; solver.lottery_exact).
 
     `comp`: the problem already compiled with (options.scale, options.stages), to compile once when
@@ -65,14 +67,14 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
     """
     lottery_params(q, method=method)  # ValueError on a bad method or q
     options = replace(options or SolveOptions(), deterministic=True, num_workers=1, progress=None)
-    t0 = time.perf_counter()
+    net = SafetyNet(float(time_limit) + float(spread_time))
     if comp is None:
         comp = compile_problem(problem, options.scale, options.stages)
     if method == "exact":
-        return build_exact(comp, q, options, max_iter, time_limit, rel_tol, gap_tol, spread, spread_iter,
-                           spread_time)
-    return build_fast(comp, q, options, t0, max_iter, time_limit, rel_tol, gap_tol, spread, perturb,
-                      n_decompositions, spread_iter, spread_time, spread_plans, face_gap, spread_mip)
+        return build_exact(comp, q, options, max_iter, rel_tol=rel_tol, gap_tol=gap_tol, spread=spread,
+                           spread_iter=spread_iter, net=net)
+    return build_fast(comp, q, options, net, max_iter, rel_tol, gap_tol, spread, perturb,
+                      n_decompositions, spread_iter, spread_plans, face_gap, spread_mip)
 
 
 def draw(problem: PanelProblem, q: float = 0.5, seed: int = 0, options: SolveOptions | None = None,

@@ -127,3 +127,21 @@ def test_random_draw_keeps_every_rule_and_reproduces_from_its_seed(tmp_path):
     assert check_plan(inp.problem, a, stages=[2]) == []
     assert panels_table(inp, a).equals(panels_table(inp, b))
     assert a.info["max_marginal"] <= 0.5 + 1e-9 and a.info["support"] >= 2
+
+
+def test_a_draw_out_of_time_is_a_clear_error_never_another_lottery(tmp_path, monkeypatch):
+    """A lottery cut short by the clock would depend on the machine's load: the draw aborts instead,
+    saying so in Chinese and English, and names what to try."""
+    from reviewer.errors import UserError
+    from reviewer.panels import service
+    from reviewer.panels.lottery_cache import clear_cache
+    data = small_round()
+    inp = build_problem(data, detect_conflicts(data, P), P, cache_dir=tmp_path)
+    assert service.draw_safety_seconds(30) == 300 and service.draw_safety_seconds(60) == 600
+    clear_cache()
+    monkeypatch.setattr(service, "draw_safety_seconds", lambda t: 1e-6)
+    with pytest.raises(UserError) as e:
+        service.draw_round(inp, ["认定评审"], seed=3, q=0.5, time_limit=60, cache_dir=tmp_path)
+    msg = str(e.value)
+    assert msg.startswith("随机抽取未完成") and "No draw was made" in msg and "--time-limit" in msg
+    assert "认定评审" in msg and not list(tmp_path.glob("lottery-*.npz"))

@@ -31,6 +31,7 @@ from reviewer.screening.eligibility import screen
 from reviewer.panels.lottery_cache import cached_lottery
 from solver import Plan, SolveOptions, Violation, check_plan, solve
 from solver import repair as solver_repair
+from solver.budget import TimeLimitReached
 
 Echo = Callable[[str], None]
 Seat = tuple[str, str, str]   # (stage, expert_id, application_id)
@@ -38,6 +39,15 @@ Decision = tuple[str, str, str, str]   # (application_id, rule, decision pass/fa
 
 MAX_TIME_LIMIT = 24 * 3600.0
 MAX_SEED = 2**31 - 1
+# The random draw's safety limit (seconds, from the run's time limit): the lottery is built to the
+# end or not at all (a partial lottery would depend on the machine's load), so the net is generous.
+DRAW_SAFETY_FACTOR = 10
+DRAW_SAFETY_MIN = 300.0
+
+
+def draw_safety_seconds(time_limit: float) -> float:
+    """How long a draw may build its lottery before it aborts: 10 x the time limit, at least 300 s."""
+    return min(max(DRAW_SAFETY_FACTOR * float(time_limit), DRAW_SAFETY_MIN), MAX_TIME_LIMIT)
 
 
 def quiet(_: str) -> None:
@@ -232,13 +242,25 @@ def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_
                cache_dir=None) -> Plan:
     """随机抽取: one random draw with every seat's probability capped at q. The solver builds a
     lottery over feasible plans (every plan meets every hard rule) and draws one from the seed:
-    the same inputs, q and seed give the same plan."""
+    the same inputs, q and seed give the same plan, on any machine under any load. The time limit
+    only aborts (UserError after `draw_safety_seconds(time_limit)`), it never changes the lottery."""
     idx = tuple(inp.stage_index(s) for s in stages)
     if cache_dir is None:
         cache_dir = home.cache_dir()
     # The lottery depends on the problem and q, not on the seed: cached, a new draw is instant.
-    lottery = cached_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0), cache_dir=cache_dir,
-                             time_limit=max(time_limit, 1.0))
+    safety = draw_safety_seconds(time_limit)
+    try:
+        lottery = cached_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0), cache_dir=cache_dir,
+                                 time_limit=safety, spread_time=0.0)
+    except TimeLimitReached:
+        raise UserError(
+            f"随机抽取未完成：抽签方案（{'、'.join(stages)}）在安全时限 {safety:g} 秒内未构建完成，未抽取任何方案"
+            f"（按时间截断的抽签结果会随机器负载而变，不可复现，故不返回）。可以：加大 --time-limit（安全时限为其 "
+            f"{DRAW_SAFETY_FACTOR} 倍，至少 {DRAW_SAFETY_MIN:g} 秒）；或逐个阶段抽取（--stage 初审评估）。"
+            f" / No draw was made: the lottery for {', '.join(stages)} was not finished within its safety limit of "
+            f"{safety:g} s (a lottery cut short by the clock would depend on the machine's load, so none is "
+            f"returned). Try a larger --time-limit (the limit is {DRAW_SAFETY_FACTOR} x it, at least "
+            f"{DRAW_SAFETY_MIN:g} s), or draw one stage at a time (--stage 初审评估).") from None
     if isinstance(lottery, Plan):  # no feasible plan: the deterministic diagnostics explain why
         return lottery
     return lottery.draw(seed)
@@ -286,14 +308,19 @@ def outcome_lines(result: PlanResult) -> list[str]:
     """What a planning run found, in words: the plan and its objective, or why there is none."""
     p = result.plan
     if not p.feasible:
-        return [f"  无可行方案 NO PLAN ({p.status}). 原因 Why:",
+        head = ("  时限内未找到方案 NO PLAN FOUND in the time limit (UNKNOWN: none is proven impossible). 原因 Why:"
+                if p.status == "UNKNOWN" else f"  无可行方案 NO PLAN ({p.status}). 原因 Why:")
+        return [head,
                 *(f"   - {d['message_zh']} / {d['message_en']}" for _, d in result.diagnostics.iterrows())]
     drawn = p.path == "lp_randomized"
     # A draw is every rule met by construction, not an optimality claim: say "drawn", not OPTIMAL.
     what = f"随机抽取 DRAWN (lottery built in {p.info.get('lottery_build_seconds', 0):.1f}s)" if drawn else p.status
     quality = (f"(random draw {p.info.get('plan_index', 0) + 1} of {p.info.get('support', '?')} plans, expected "
                f"objective {p.info.get('expected_ratio', float('nan')):.2%} of the optimum, max seat probability "
-               f"{p.info.get('max_marginal', float('nan')):.3f}); " if drawn else f"(gap {p.gap:.4%}); ")
+               f"{p.info.get('max_marginal', float('nan')):.3f}); " if drawn
+               else f"(时限已到，为时限内最好的方案 best plan found in the time limit, at most {p.gap:.4%} below "
+                    f"the optimum; a longer --time-limit may close the gap); " if p.status == "FEASIBLE"
+               else f"(gap {p.gap:.4%}); ")
     terms = ", ".join(f"{k} {v:.1f}" for k, v in p.breakdown.items()
                       if k in ("affinity", "load_balance", "soft_conflict", "continuity"))
     return [f"  {what} via {p.path} in {p.wall_time:.2f}s: {len(result.panels)} seats, objective "
