@@ -10,6 +10,8 @@ Every writer of .csv / .xlsx / .json in the program goes through this module:
   is never parsed as a formula. A formula the program itself writes on purpose is an explicit
   `Formula`, written only through `put`; no text from input can become one.
 - **Numbers stay numbers**: NaN, NaT, pd.NA and ±inf are written as empty cells, never as text.
+- **Nothing cut silently**: a workbook cell holds at most 32,767 characters (Excel's limit); longer text
+  is shortened with a visible note saying how much was left out and that the CSV/JSON export has it whole.
 - **Strict JSON**: `dumps_json` / `write_json` turn NaN and ±inf into null and refuse anything else a
   strict parser would reject (``allow_nan=False``).
 """
@@ -36,6 +38,7 @@ from reviewer.errors import UserError
 
 DANGEROUS_LEADS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"-?[0-9][0-9,]*(\.[0-9]+)?")
+XLSX_CELL_LIMIT = 32_767   # characters in one cell (Excel's limit; openpyxl would cut silently)
 # Cells of each worksheet that hold a program formula (written by `put` with a `Formula`).
 _PROGRAM_FORMULAS: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
 
@@ -115,6 +118,17 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def fit_cell(value: Any) -> Any:
+    """A value a workbook cell can hold whole, or text shortened to Excel's limit with a visible note
+    (never silently cut): over-long text is rare — audit-log facts, a hostile input cell."""
+    if not isinstance(value, str) or len(value) <= XLSX_CELL_LIMIT:
+        return value
+    note = (f" …【此处省略 {{n}} 个字符：单元格上限 {XLSX_CELL_LIMIT} 字符，完整内容见 CSV/JSON 导出 / "
+            f"{{n}} characters left out (cell limit); the CSV/JSON export has the whole text】")
+    keep = XLSX_CELL_LIMIT - len(note.format(n=len(value))) - 2
+    return value[:keep] + note.format(n=len(value) - keep)
+
+
 def seal(ws) -> None:
     """Type every text cell of worksheet `ws` as text (``data_type 's'``) so a reader never parses it as a
     formula or an error code; cells holding a program formula (`put` with a `Formula`) stay formulas."""
@@ -133,7 +147,7 @@ def put(ws, row: int, column: int, value: Any):
         cell.value = str(value)
         _PROGRAM_FORMULAS.setdefault(ws, set()).add(cell.coordinate)
         return cell
-    cell.value = safe_value(value)
+    cell.value = fit_cell(safe_value(value))
     if isinstance(cell.value, str):
         cell.data_type = "s"
     return cell
@@ -171,6 +185,7 @@ def write_frames_xlsx(xw: pd.ExcelWriter, sheets: dict[str, pd.DataFrame]) -> di
     for name, df in sheets.items():
         sheet = name[:31]
         safe = safe_frame(df)
+        safe = safe.apply(lambda c: c.map(fit_cell) if c.dtype == object else c)
         safe.to_excel(xw, sheet_name=sheet, index=False)
         seal(xw.sheets[sheet])
         written[sheet] = safe

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import pandas as pd
 import pytest
 
 from reviewer import exports
-from reviewer.exports import Formula, put, put_row, safe_text, seal, write_csv, write_run_record, write_xlsx
+from reviewer.exports import XLSX_CELL_LIMIT, Formula, put, put_row, safe_text, seal, write_csv, write_run_record, write_xlsx
 from reviewer.resources import DEMO_DIR
 from tests.test_store_support import demo_store, run_cli
 
@@ -372,3 +373,16 @@ def test_control_characters_in_input_text_never_crash_a_writer(tmp_path):
     text = next(p for p in paths if p.suffix == ".csv").read_text(encoding="utf-8-sig")
     assert "\x07" not in text and "\x00" not in text and "甲乙丙" in text
     assert folder_problems(tmp_path) == []
+
+
+def test_over_long_text_is_shortened_visibly_not_cut_silently(tmp_path):
+    """Excel holds 32,767 characters per cell; openpyxl would cut longer text without a word (an audit
+    entry's facts run to hundreds of kB). The cell says how much was left out; nothing warns."""
+    long = "评" * 100_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = write_xlsx({"s": pd.DataFrame({"a": [long, "短"]})}, tmp_path / "x.xlsx")
+    got = openpyxl.load_workbook(p)["s"]["A2"].value
+    assert len(got) <= XLSX_CELL_LIMIT and got.startswith("评" * 1000)
+    assert f"省略 {100_000 - got.index(' …')}" in got and "CSV/JSON" in got
+    assert openpyxl.load_workbook(p)["s"]["A3"].value == "短"
