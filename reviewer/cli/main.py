@@ -9,7 +9,7 @@ Each command group lives in its own module of reviewer/cli with its commands at 
 - centres: evaluate, lifecycle (the pilot centres after recognition)
 - rounds (`round`), imports (`import`), runs (`run`), decisions (lock, forbid, waive, decide),
   publication (publish, replace, packs), panels (`panels`: published panels), audit (`audit`, reproduce),
-  scores (`scores`): the review store
+  scores (`scores`), draws (`draw`, verify-draw): the review store
 - accounts: user, token (the app's accounts and expert links)
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
@@ -22,8 +22,8 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, audit, centres, decisions, files, imports, panels, publication, rounds, runs,
-                          scores, scoring, workspace)
+from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, rounds,
+                          runs, scores, scoring, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -33,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts):
+              accounts, draws):
     group.register(app)
 
 

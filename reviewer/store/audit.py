@@ -61,6 +61,8 @@ ACTIONS = {
     "scores": "评分录入 scores submitted",
     "score_sheet.refused": "评分表被拒 score sheet refused",
     "audit.baseline": "审计基线 facts recorded when the chain became keyed",
+    "draw.commit": "随机抽取承诺 draw commitment (before the draw)",
+    "draw.reveal": "随机抽取揭示 draw revealed (seed, run)",
 }
 
 
