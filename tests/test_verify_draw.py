@@ -108,3 +108,51 @@ def test_tampered_published_seat_mismatch(drawn, tmp_path, capsys):
 def repo_store(url):
     from reviewer.store import Store
     return Store(url)
+
+
+def test_two_step_public_value_cli(drawn, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'p.sqlite'}"
+    demo_store(url)
+    code, out = run_cli(["draw", "commit", "--round", "2026", "--stage", STAGE, "--db", url, "--user", "张三"], capsys)
+    assert code == 0 and "commitment #" in out and "--public-value" in out, out
+    entry = out.split("commitment #")[1].split(":")[0]
+    commitment = out.split("commitment #")[1].split(": ")[1].split()[0]
+    code, out = run_cli(["draw", "reveal", "--round", "2026", "--commit", entry, "--db", url, "--user", "张三"], capsys)
+    assert code == 2 and "--public-value" in out, out
+    code, out = run_cli(["draw", "reveal", "--round", "2026", "--commit", entry, "--public-value", "2026-12-03 福彩 318",
+                         "--db", url, "--user", "张三"], capsys)
+    seed = draws.derive_seed(commitment, "2026-12-03 福彩 318")
+    assert code == 0 and f"seed {seed}," in out, out
+    run_id = out.split("run #")[1].split()[0]
+    code, out = run_cli(["draw", "reveal", "--round", "2026", "--commit", entry, "--public-value", "other",
+                         "--db", url, "--user", "张三"], capsys)
+    assert code == 2 and "already revealed" in out, out
+    code, out = run_cli(["verify-draw", run_id, "--db", url], capsys)
+    assert code == 0 and "MATCH" in out and "MISMATCH" not in out, out
+
+
+def test_changed_round_refused_at_reveal(drawn, tmp_path):
+    st = demo_store(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    com = draws.commit_draw(st, "2026", user="张三", stages=[STAGE], seed=7)
+    with st.read() as s:
+        expert = s.execute(text("SELECT data FROM import_rows WHERE table_name = 'experts' ORDER BY seq LIMIT 1")
+                           ).scalar_one()
+    expert = json.loads(expert) if isinstance(expert, str) else expert
+    with st.write() as s:
+        r = repo.get_round(s, "2026")
+        apps = repo.load_data(s, repo.latest_import(s, r).id).applications
+        repo.add_seat_rule(s, r, "forbid", STAGE, expert["expert_id"], apps[0].application_id, user="张三",
+                           reason="测试")
+    with pytest.raises(UserError, match="parameter forbids"):
+        draws.reveal_draw(st, "2026", com.entry_id, user="张三", seed=7, salt=com.salt)
+
+
+def test_one_step_run_assign_randomize(drawn, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'o.sqlite'}"
+    demo_store(url)
+    code, out = run_cli(["run", "assign", "--round", "2026", "--stage", STAGE, "--randomize", "--seed", "5",
+                         "--db", url, "--user", "张三"], capsys)
+    assert code == 0 and "commitment #" in out, out
+    run_id = out.split("run #")[1].split()[0]
+    code, out = run_cli(["verify-draw", run_id, "--db", url], capsys)
+    assert code == 0 and "MATCH" in out and "MISMATCH" not in out, out

@@ -13,7 +13,7 @@ from reviewer.cli.common import DbOpt, RoundOpt, UserOpt, current_user, echo, op
 from reviewer.errors import UserError
 from reviewer.exports import write_table
 from reviewer.scoring.quorum import insufficient_lines
-from reviewer.store import repo
+from reviewer.store import draws, repo
 from reviewer.store import runs as store_runs
 
 app = typer.Typer(help="运行 Run screening / conflicts / planning / aggregation on a stored round and "
@@ -84,9 +84,14 @@ def run_assign(round_: str = RoundOpt,
     if errors:
         raise UserError("锁定无法满足，未规划（reviewer unlock 解除） / locks no plan can hold, nothing planned "
                         "(reviewer unlock removes one):\n  - " + "\n  - ".join(errors))
-    run, res = store_runs.run_planning(open_store(db), round_, user=current_user(user), stages=stage or None,
-                                       seed=seed, randomize=randomize, time_limit=time_limit, workers=workers,
-                                       include_review=include_review, echo=echo)
+    if randomize:   # 随机抽取: the commitment is recorded first, then the draw (reviewer verify-draw RUN)
+        run, res, com = draws.draw_now(open_store(db), round_, user=current_user(user), stages=stage or None,
+                                       seed=seed, time_limit=time_limit, include_review=include_review, echo=echo)
+        echo(f"承诺 commitment #{com.entry_id}: {com.commitment} (revealed: seed {seed}, salt {com.salt})")
+    else:
+        run, res = store_runs.run_planning(open_store(db), round_, user=current_user(user), stages=stage or None,
+                                           seed=seed, randomize=randomize, time_limit=time_limit, workers=workers,
+                                           include_review=include_review, echo=echo)
     p = res.plan
     echo(f"run #{run.id} planning: {p.status} via {p.path} in {p.wall_time:.1f}s, {len(res.panels)} seats, "
          f"objective {p.objective:.1f}, gap {p.gap:.4%}")
