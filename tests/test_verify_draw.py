@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from reviewer.errors import UserError
-from reviewer.store import audit, draws, repo
+from reviewer.store import audit, draws, repo, runs
 from reviewer.store.publishing import publish_run
 from tests.test_store_support import demo_store, run_cli
 from tests.test_tamper import drop_guards
@@ -48,6 +48,8 @@ def test_commitment_recorded_before_the_draw(drawn):
     assert set(body) >= {"inputs_sha256", "policy_sha256", "parameters", "lottery_version", "seed"}
     assert body["parameters"]["q"] > 0 and body["parameters"]["stages"] == [STAGE]
     assert json.loads(rev.after)["run_id"] == run_id and json.loads(rev.after)["seed"] == 7
+    with st.read() as s:
+        assert audit.verify(s).ok, [str(p) for p in audit.verify(s).problems]
 
 
 def test_verify_draw_match(drawn, capsys, monkeypatch, tmp_path):
@@ -156,3 +158,22 @@ def test_one_step_run_assign_randomize(drawn, tmp_path, capsys):
     run_id = out.split("run #")[1].split()[0]
     code, out = run_cli(["verify-draw", run_id, "--db", url], capsys)
     assert code == 0 and "MATCH" in out and "MISMATCH" not in out, out
+
+
+def test_tampered_run_seat_mismatch(drawn, tmp_path, capsys):
+    url = _copy(drawn, tmp_path)
+    st = repo_store(url)
+    with st.engine.begin() as c:
+        sid, expert = c.execute(text("SELECT id, expert_id FROM run_seats ORDER BY id LIMIT 1")).one()
+        other = c.execute(text("SELECT expert_id FROM run_seats WHERE expert_id != :e LIMIT 1"),
+                          {"e": expert}).scalar_one()
+        c.execute(text("UPDATE run_seats SET expert_id = :o WHERE id = :i"), {"o": other, "i": sid})
+    code, out = run_cli(["verify-draw", str(drawn[3]), "--db", url], capsys)
+    assert code == 1 and "MISMATCH" in out and "stored seats" in out and other in out, out
+
+
+def test_run_without_commitment_is_not_verifiable(drawn, tmp_path, capsys):
+    url = _copy(drawn, tmp_path)
+    screening = runs.run_screening(repo_store(url), "2026", user="张三")[0].id
+    code, out = run_cli(["verify-draw", str(screening), "--db", url], capsys)
+    assert code == 2 and "没有随机抽取承诺" in out, out
