@@ -177,3 +177,23 @@ def test_run_without_commitment_is_not_verifiable(drawn, tmp_path, capsys):
     screening = runs.run_screening(repo_store(url), "2026", user="张三")[0].id
     code, out = run_cli(["verify-draw", str(screening), "--db", url], capsys)
     assert code == 2 and "没有随机抽取承诺" in out, out
+
+
+def test_app_random_draw_is_committed_and_verifies(tmp_path, monkeypatch):
+    """The app's 随机抽取 (with another stage's draft held fixed) goes through the commitment too."""
+    from reviewer.app import panels as svc_panels
+    from reviewer.app import rounds as svc_rounds
+    from reviewer.app import store as app_store
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    app_store._STORES.clear()
+    rid = svc_rounds.ensure_demo_round()
+    svc_panels.plan_stage(rid, "现场考察", seed=1, time_limit=20)
+    svc_panels.plan_stage(rid, STAGE, randomize=True, seed=3, time_limit=20)
+    st = app_store.store()
+    with st.read() as s:
+        run_id = max(x.id for x in repo.runs_of(s, repo.get_round(s, rid)))
+        fixed = repo.get_run(s, run_id).parameters["fixed"]
+    assert fixed and all(x[0] == "现场考察" for x in fixed)
+    v = draws.verify_draw(st, run_id)
+    assert v.ok, v.lines()

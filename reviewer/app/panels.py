@@ -40,6 +40,7 @@ from reviewer.errors import UserError
 from reviewer.panels import service
 from reviewer.panels.problem import build_problem, plan_from_panels
 from reviewer.panels.tables import coverage_table, loads_table, panels_table
+from reviewer.store.draws import draw_now
 from reviewer.store.runs import run_planning
 from solver.model import FEASIBLE, OPTIMAL
 
@@ -293,10 +294,15 @@ def plan_stage(round_id: str, stage: str, *, randomize: bool = False, seed: int 
     if not 1 <= float(time_limit) <= 600:
         raise UserError(f"time limit {time_limit}: expected 1 to 600 seconds")
     load_bundle(round_id)  # also records the round's current inputs in the store
-    run, _ = run_planning(app_store.store(), round_id, user=acting_user(user), stages=[stage],
-                          seed=int(seed), randomize=randomize, time_limit=float(time_limit), workers=1,
-                          include_review=include_review, echo=echo,
-                          fixed=_other_stage_seats(round_id, stage))
+    if randomize:   # 随机抽取: a commitment is recorded first (reviewer verify-draw RUN checks the draw)
+        run, _, _ = draw_now(app_store.store(), round_id, user=acting_user(user), stages=[stage], seed=int(seed),
+                             time_limit=float(time_limit), include_review=include_review, echo=echo,
+                             fixed=_other_stage_seats(round_id, stage))
+    else:
+        run, _ = run_planning(app_store.store(), round_id, user=acting_user(user), stages=[stage],
+                              seed=int(seed), randomize=randomize, time_limit=float(time_limit), workers=1,
+                              include_review=include_review, echo=echo,
+                              fixed=_other_stage_seats(round_id, stage))
     saved = saved_plan(round_id, stage)
     audit(round_id, user, action, {"stage": stage, "status": run.status, "seed": int(seed), "randomize": bool(randomize),
                                    "time_limit": float(time_limit), "locks": saved.meta["locks"],

@@ -77,19 +77,21 @@ class Commitment:
     salt: str | None = None        # secret-seed mode: shown to staff once, needed for the reveal
 
 
-def _planned_record(s, r: Round, stages: list[str] | None, q: float | None, include_review: bool = False) -> dict:
+def _planned_record(s, r: Round, stages: list[str] | None, q: float | None, include_review: bool = False,
+                    fixed: list | None = None) -> dict:
     """The parameters a draw would record now (as `run_planning` does), without the seed."""
     pol = repo.round_policy(r)
     rules = repo.seat_rules(s, r)
     decisions = [(a, k, d, why) for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
     params = PlanParams.for_policy(pol, stages, randomize=True, q=q, include_review=include_review,
-                                   locks=tuple(rules["lock"]),
+                                   fixed=tuple(tuple(x) for x in fixed or ()), locks=tuple(rules["lock"]),
                                    forbids=tuple(rules["forbid"]), review_decisions=tuple(decisions))
     return committed_parameters({**params.to_record(), "waivers": repo.waivers(s, r)})
 
 
 def commit_draw(store: Store, code: str, *, user: str, stages: list[str] | None = None, q: float | None = None,
-                seed: int | None = None, include_review: bool = False, reason: str = "") -> Commitment:
+                seed: int | None = None, include_review: bool = False, fixed: list | None = None,
+                reason: str = "") -> Commitment:
     """Record the commitment of a coming draw. With `seed`: a secret seed, committed by its hash with
     a random salt (returned; keep it for the reveal). Without: the seed will be derived from a
     public value announced after the commitment."""
@@ -98,7 +100,7 @@ def commit_draw(store: Store, code: str, *, user: str, stages: list[str] | None 
         snap = repo.latest_import(s, r)
         salt = secrets.token_hex(16) if seed is not None else None
         body = {"round": r.code, "import_id": snap.id, "inputs_sha256": inputs_sha256(s, snap.id),
-                "policy_sha256": repo.round_policy(r).sha256, "parameters": _planned_record(s, r, stages, q, include_review),
+                "policy_sha256": repo.round_policy(r).sha256, "parameters": _planned_record(s, r, stages, q, include_review, fixed),
                 "lottery_version": LOTTERY_VERSION,
                 "seed": ({"mode": "secret", "sha256": seed_hash(seed, salt)} if seed is not None else
                          {"mode": "public value", "rule": SEED_RULE})}
@@ -173,7 +175,8 @@ def _now_body(s, code: str, body: dict) -> dict:
     p = body["parameters"]
     return {**body, "import_id": snap.id, "inputs_sha256": inputs_sha256(s, snap.id),
             "policy_sha256": repo.round_policy(r).sha256,
-            "parameters": _planned_record(s, r, p["stages"], p.get("q"), p["include_review"]), "lottery_version": LOTTERY_VERSION}
+            "parameters": _planned_record(s, r, p["stages"], p.get("q"), p["include_review"], p.get("fixed")),
+            "lottery_version": LOTTERY_VERSION}
 
 
 def run_body(s, run: Run, body: dict) -> dict:
@@ -288,9 +291,10 @@ def _seed_differences(body: dict, c: str, rev: dict, run: Run) -> list[str]:
 
 def draw_now(store: Store, code: str, *, user: str, stages: list[str] | None = None, seed: int = 0,
              q: float | None = None, time_limit: float = 60.0, include_review: bool = False,
-             echo=None) -> tuple[Run, Any, Commitment]:
+             fixed: list | None = None, echo=None) -> tuple[Run, Any, Commitment]:
     """One step: commit (secret seed with a random salt) and reveal at once, both recorded."""
-    com = commit_draw(store, code, user=user, stages=stages, q=q, seed=seed, include_review=include_review)
+    com = commit_draw(store, code, user=user, stages=stages, q=q, seed=seed, include_review=include_review,
+                      fixed=fixed)
     run, res, _ = reveal_draw(store, code, com.entry_id, user=user, seed=seed, salt=com.salt,
                               time_limit=time_limit, echo=echo)
     return run, res, com
