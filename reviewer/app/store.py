@@ -312,9 +312,20 @@ def overrides(round_id: str, stage: str | None = None) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- scores and audit
 
-def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str) -> int:
+def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str,
+                  as_expert: str | None = None) -> int:
+    """Store submitted scores with the store's score rules (reviewer.store.score_rules); `as_expert`:
+    an expert's own upload (the expert of the personal link), refused for any row of another expert."""
     with store().write() as s:
-        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source)
+        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source,
+                                  as_expert=as_expert)
+
+
+def record_sheet_refusals(round_id: str, refused: list[dict], user: str | None) -> None:
+    """Audit score sheets refused for their signature (as `reviewer scores import`): evidence of a forgery."""
+    if refused:
+        with store().write() as s:
+            repo.record_sheet_refusals(s, repo.get_round(s, round_id), refused, user=acting_user(user))
 
 
 def scores_frame(round_id: str) -> pd.DataFrame:
