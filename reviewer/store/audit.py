@@ -153,6 +153,15 @@ def _write_anchor(label: str, head_id: int, head_hash: str, head_mac: str | None
         log.warning("audit anchor not written (%s): %s", keys.anchor_path(label), exc)
 
 
+def anchor_facts(s: Session) -> dict[str, str]:
+    """The head of the chain for a document filed on paper (no server path): entry id, hash, key id,
+    time (UTC); empty strings when the log is empty."""
+    last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
+    if last is None:
+        return {"head_id": "", "hash": "", "key_id": "", "at": ""}
+    return {"head_id": str(last.id), "hash": last.hash, "key_id": last.key_id or "", "at": last.at}
+
+
 def anchor_line(s: Session) -> str:
     """The head of the chain for printing and for the published documents."""
     last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
