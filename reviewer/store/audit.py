@@ -55,6 +55,7 @@ ACTIONS = {
     "rule_override": "规则调整 rule override",
     "chair_handover": "组长交接 chair handed over",
     "publication": "发布 assignment published",
+    "run.plan": "专家组方案 planning run recorded",
     "score_correction": "更正评分 score correction",
     "review_decision": "复核决定 needs-review decision",
     "evaluation": "考核评估 annual evaluation",

@@ -24,7 +24,7 @@ from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
 from reviewer.store import replacement, repo
 from reviewer.store.models import Publication, Round, Run
-from reviewer.store.runs import record_run_seats
+from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.model import FEASIBLE, OPTIMAL
 
@@ -206,8 +206,7 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
               result_sha256=repo.seats_digest(plan_seats(res.panels)))
     s.add(run)
     s.flush()
-    record_run_seats(s, run.id, res.panels)
-    s.flush()
+    record_plan(s, r, run, res.panels, user=user)
     return run
 
 
