@@ -127,3 +127,26 @@ def test_packs_need_a_published_stage(published, tmp_path, capsys):
     url, _ = published
     code, out = run_cli(["packs", "--round", "2026", "--stage", "初审评估", "--out", str(tmp_path), "--db", url], capsys)
     assert code == 2 and "not published yet" in out
+
+
+def test_the_staff_summary_carries_the_audit_anchor(published, tmp_path, capsys):
+    """The head of the audit chain (entry id, hash, key id) is in the staff summary filed with the
+    round, so a later truncation of the log can be checked against paper; no server path in it."""
+    from sqlalchemy import select
+
+    from reviewer.store.models import AuditEntry
+    url, st = published
+    code, out = run_cli(["packs", "--round", "2026", "--stage", "认定评审", "--out", str(tmp_path), "--db", url], capsys)
+    assert code == 0, out
+    with st.read() as s:
+        head = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one()
+    sheets = pd.read_excel(tmp_path / "工作人员汇总_2026_认定评审.xlsx", sheet_name=None, dtype=str)
+    anchor = sheets["审计锚 audit anchor"]
+    values = dict(zip(anchor.iloc[:, 0], anchor.iloc[:, 1]))
+    assert values["审计日志末条 head entry"] == str(head.id)
+    assert values["哈希 hash"] == head.hash
+    assert values["密钥编号 key id"] == (head.key_id or "")
+    text = "\n".join(map(str, anchor.fillna("").values.ravel()))
+    assert "--expect-head" in text and str(tmp_path) not in text and "/tmp" not in text
+    code, out = run_cli(["audit", "verify", "--db", url, "--expect-head", head.hash], capsys)
+    assert code == 0, out

@@ -258,8 +258,12 @@ def test_publishing_a_stage_that_breaks_stage_independence_with_a_published_one_
     run, res = run_planning(st, "2026", user="张三", stages=[RECOG], seed=7, time_limit=120, workers=1)  # no fixed
     both = res.panels.merge(site, on=["application_id", "expert_id"])
     assert not both.empty   # planned alone, 认定评审 reuses 现场考察 experts on the same applications
-    with st.write() as s, pytest.raises(UserError, match="发布后违反 stage_independence") as e:
+    with st.write() as s, pytest.raises(publishing.StalePlan, match="已过期"):   # it did not hold 现场考察 fixed
         publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run.id, user="张三", reason="发布")
+    # confirmed as it is, the independent check over the round still refuses it
+    with st.write() as s, pytest.raises(UserError, match="发布后违反 stage_independence") as e:
+        publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run.id, user="张三", reason="发布",
+                               confirm_stale="确认")
     x = both.iloc[0]
     assert x["application_id"] in str(e.value) and x["expert_id"] in str(e.value)
     with st.read() as s:
@@ -338,8 +342,11 @@ def test_a_run_planned_before_a_replacement_in_another_stage_is_checked_against_
             break
     if done is None:
         pytest.skip("no replacement in 现场考察 that keeps every rule and takes a 认定评审 expert of run 2")
-    with pytest.raises(UserError, match="stage_independence") as e, st.write() as s:
+    with pytest.raises(publishing.StalePlan, match=done[1]), st.write() as s:   # stale: a seat published since
         publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run2.id, user="张三", reason="发布")
+    with pytest.raises(UserError, match="stage_independence") as e, st.write() as s:   # confirmed: still refused
+        publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run2.id, user="张三", reason="发布",
+                               confirm_stale="确认")
     assert done[0] in str(e.value) and done[1] in str(e.value)
     with st.read() as s:
         assert repo.publication(s, repo.get_round(s, "2026"), RECOG) is None and audit.verify(s).ok

@@ -74,9 +74,10 @@ def test_a_round_worked_through_the_program_verifies(store_url, capsys):
         v = audit.verify(s)
         actions = audit.entries_frame(s)["action"].tolist()
     assert v.ok, v.problems
-    assert actions == ["round.create", "import", "publication", "scores"]   # the scores are an entry too
+    # the scores are an entry too, and so is the run the panels file was recorded as
+    assert actions == ["round.create", "import", "run.plan", "publication", "scores"]
     code, out = verify_cli(store_url, capsys)
-    assert code == 0 and "audit log OK: 4 entries" in out and "seats, scores, inputs and policy match" in out
+    assert code == 0 and "audit log OK: 5 entries" in out and "seats, scores, inputs and policy match" in out
 
 
 def test_seat_status_flipped_with_sql_is_named(store_url, capsys):
@@ -151,10 +152,10 @@ def test_policy_text_edited_with_sql_is_named(store_url, capsys):
 def test_newest_entries_removed_are_caught_by_the_anchor(store_url, capsys):
     st = published_round(store_url)
     drop_guards(st)
-    with st.engine.begin() as c:   # the scores entry and the publication entry disappear
+    with st.engine.begin() as c:   # the scores, publication and imported-run entries disappear
         c.execute(text("DELETE FROM audit_log WHERE id >= 3"))
     found = problems(st)
-    assert any("the anchor" in p and "records entry #4" in p and "log ends at #2" in p for p in found), found
+    assert any("the anchor" in p and "records entry #5" in p and "log ends at #2" in p for p in found), found
     code, out = verify_cli(store_url, capsys)
     assert code == 1 and "newest entries were removed" in out
 
@@ -241,3 +242,28 @@ def test_staff_decisions_added_or_changed_with_sql_are_named(store_url):
     assert any("waiver C6 of ZJ0109 × GX2026-011" in p and "not in the audit log" in p for p in found), found
     assert any("GX2026-022 E7 = fail in the table, pass in the audit log" in p for p in found), found
     assert any("forbid 初审评估 ZJ0002 × GX2026-003" in p and "withdrawn in the table" in p for p in found), found
+
+
+@pytest.mark.parametrize("rehash", [False, True])
+def test_a_planning_runs_seat_edited_with_sql_is_named(store_url, rehash):
+    """A planning run is an entry of the log (run.plan, with its result hash): a seat of the run edited
+    with SQL before publication is named by `audit verify`, even when the run's own result hash is
+    recomputed to match (which publishing alone would then accept)."""
+    from reviewer.panels.tables import plan_seats
+    from reviewer.store.runs import run_planning
+    st = demo_store(store_url)
+    run, _ = run_planning(st, "2026", user="张三", stages=["初审评估"], seed=5, time_limit=60, workers=1)
+    with st.read() as s:
+        plan = audit.entries_frame(s)
+        assert (plan.action == "run.plan").sum() == 1 and audit.verify(s).ok
+    with st.engine.begin() as c:
+        sid = c.execute(text("SELECT id FROM run_seats WHERE run_id = :r AND role = 'chair' ORDER BY id LIMIT 1"),
+                        {"r": run.id}).scalar_one()
+        c.execute(text("UPDATE run_seats SET expert_id = 'ZJ9999' WHERE id = :i"), {"i": sid})
+    if rehash:
+        with st.read() as s:
+            digest = repo.seats_digest(plan_seats(repo.run_seats(s, run.id)))
+        with st.engine.begin() as c:
+            c.execute(text("UPDATE runs SET result_sha256 = :h WHERE id = :r"), {"h": digest, "r": run.id})
+    found = problems(st)
+    assert any(f"run #{run.id}" in p and "seats" in p for p in found), found

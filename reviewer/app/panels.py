@@ -314,20 +314,15 @@ def publish(round_id: str, stage: str, user: str | None = None, confirm_stale: s
     """Publish the draft: the run's seats with its run id (one store transaction). A draft made before
     a later import, lock, forbid, waiver, decision or publication (meta["stale"]) is refused until it
     is re-planned, unless `confirm_stale` gives the staff member's reason for publishing it as it is;
-    the differences and that reason go into the publication's audited reason."""
+    the differences and that reason go into the publication's audited reason. The store decides, in
+    the publishing transaction (reviewer.store.publishing.publish_run), as for `reviewer publish`."""
     p = saved_plan(round_id, stage)
     if p is None or not p.feasible:
         raise UserError(f"{stage}: no feasible plan to publish")
     if p.published:
         raise UserError(f"{stage}: already published")
     reason = f"seed {p.meta.get('seed')}, {'random draw' if p.meta.get('randomize') else 'optimised'}"
-    if p.meta["stale"]:
-        if not (confirm_stale or "").strip():
-            raise UserError(f"{stage}: 方案已过期，请重新求解后再发布 / the plan is out of date: re-plan before publishing "
-                            "(or confirm the differences with a reason). " + "; ".join(p.meta["stale"]))
-        reason += f"; 已过期方案经确认发布 stale plan published on confirmation: {confirm_stale.strip()} [" \
-                  + "; ".join(p.meta["stale"]) + "]"
-    app_store.publish(round_id, stage, p.meta["run_id"], user, reason=reason)
+    app_store.publish(round_id, stage, p.meta["run_id"], user, reason=reason, confirm_stale=confirm_stale or "")
     return saved_plan(round_id, stage)
 
 

@@ -120,20 +120,23 @@ _LINE = re.compile(r"^(?P<file>.+?): row (?P<row>\d+), column (?P<col>'[^']*'|\S
 
 def _line_rows(lines: list[str]) -> list[dict]:
     out = []
-    for l in lines:
-        m = _LINE.match(l)
+    for line in lines:
+        m = _LINE.match(line)
         if m:
             out.append(_issue(Path(m["file"]).name, m["rest"], m["col"].strip("'"), row=int(m["row"])))
         else:
-            out.append(_issue("", l))
+            out.append(_issue("", line))
     return out
 
 
-def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict], round_id: str) -> pd.DataFrame:
+def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict], round_id: str,
+                refused: list[dict]) -> pd.DataFrame:
     """A score sheet made by the system (import_score_sheets checks its signature with the round's
-    sheet key and its rows against the assignments)."""
+    sheet key and its rows against the assignments); a sheet refused for its signature is added to
+    `refused` (for the audit log)."""
     res = import_score_sheets([p], policy, asg, sheet_key=keys.round_sheet_key(round_id))
     issues += _issue_rows(res.issues)
+    refused += res.refused
     df = res.scores
     df = df[~df["void"].astype(bool)] if not df.empty else df
     return df.rename(columns={"stage": "panel"})[[c for c in SCORE_COLS if c in df.columns or c == "panel"]]
@@ -177,12 +180,14 @@ def _only(new: pd.DataFrame, expert_id: str | None, issues: list[dict]) -> pd.Da
     return new[~other]
 
 
-def _submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, source: str) -> None:
+def _submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, source: str,
+            as_expert: str | None) -> None:
     """Submit to the store (one transaction): a new row replaces (voids) the earlier valid score of the
-    same stage, application, expert and criterion there (reviewer.store.repo.submit_scores)."""
+    same stage, application, expert and criterion there (reviewer.store.repo.submit_scores, with the
+    score rules of the CLI; `as_expert` for an expert's own upload)."""
     fam = {c.id: policy.rubric.family_of(c.id) for c in policy.rubric.criteria}
     rec = new.rename(columns={"panel": "stage"}).assign(family=new["criterion"].map(fam).fillna(""), void=False)
-    app_store.submit_scores(round_id, rec, user, source=source)
+    app_store.submit_scores(round_id, rec, user, source=source, as_expert=as_expert)
 
 
 def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | None = None,
@@ -190,7 +195,8 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
     """Add returned score sheets (.xlsx made by the system) or long score tables (.csv/.xlsx with
     专家编号, 申报编号, 得分 ...). Scores by an expert not assigned to that application are rejected.
     New rows replace earlier rows of the same stage, application and expert.
-    `only_expert`: an expert's own upload; rows of anyone else are rejected.
+    `only_expert`: an expert's own upload; rows of anyone else are rejected, and the store checks it
+    again (`as_expert`). A sheet refused for its signature is recorded in the audit log.
     Returns (rows added, issues table)."""
     if not files:
         raise UserError("no file uploaded")
@@ -198,13 +204,15 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
     asg = assignments(round_id)
     folder = round_dir(round_id) / "inputs" / f"scores-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     folder.mkdir(parents=True)
-    frames, issues = [], []
+    frames, issues, refused = [], [], []
     for name, content in files:
         p = folder / safe_name(name)
         p.write_bytes(content)
-        df = _read_sheet(p, policy, asg, issues, round_id) if _is_score_sheet(p) else _read_long_table(p, name, policy, asg, issues)
+        df = _read_sheet(p, policy, asg, issues, round_id, refused) if _is_score_sheet(p) \
+            else _read_long_table(p, name, policy, asg, issues)
         if df is not None:
             frames.append(df)
+    app_store.record_sheet_refusals(round_id, refused, only_expert or user)   # evidence, whatever happens next
     new = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLS)
     new = _only(new, only_expert, issues)
     for c in SCORE_COLS:
@@ -212,7 +220,7 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
             new[c] = np.nan
     new = new[SCORE_COLS]
     if not new.empty:
-        _submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files))
+        _submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files), only_expert)
     audit(round_id, only_expert or user, "import_scores", {"files": [n for n, _ in files], "rows": int(len(new)),
                                                             "errors": sum(1 for i in issues if i["severity"] == "error")})
     out = pd.DataFrame(issues, columns=ISSUE_COLS)

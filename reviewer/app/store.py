@@ -224,43 +224,11 @@ def plan_run(run_id: int) -> dict:
         return _run_dict(repo.get_run(s, run_id))
 
 
-def _seat_text(x) -> str:
-    return f"{x[0]} {x[1]} × {x[2]}"
-
-
-def _changed(label: str, then: set, now: set, show) -> list[str]:
-    out = [f"{label}新增 added: {show(x)}" for x in sorted(now - then)]
-    return out + [f"{label}撤销 withdrawn: {show(x)}" for x in sorted(then - now)]
-
-
 def stale_reasons(round_id: str, run: dict) -> list[str]:
     """What changed in the round since planning run `run` was made (empty: the plan is current):
-    a newer import, locks and forbids of its stages, waivers, needs-review decisions, and seats
-    published in other stages that the run did not hold fixed. Read from what the run recorded
-    (reviewer.store.runs.run_planning: import id and parameters), so nothing extra is stored."""
-    stages, p = set(run["stages"]), run["parameters"]
+    the store's one check (reviewer.store.publishing.stale_reasons), also applied when publishing."""
     with store().read() as s:
-        r = repo.get_round(s, round_id)
-        latest = repo.latest_import(s, r).id
-        rules = repo.seat_rules(s, r)
-        waived = {(w["expert_id"], w["application_id"], w["rule"]) for w in repo.waivers(s, r)}
-        decided = {(a, k, d) for (a, k), (d, _) in repo.review_overrides(s, r).items()}
-        pubs = repo.active_published_seats(s, r)
-    out = [] if run.get("import_id") == latest else \
-        [f"此后有新的导入（方案用导入 #{run.get('import_id')}，现为 #{latest}） / a newer import since the plan"]
-    for kind, label in (("lock", "锁定"), ("forbid", "禁止")):
-        then = {tuple(x) for x in p.get(kind + "s", []) if x[0] in stages}
-        now = {tuple(x) for x in rules[kind] if x[0] in stages}
-        out += _changed(label, then, now, _seat_text)
-    then_w = {(w["expert_id"], w["application_id"], w["rule"]) for w in p.get("waivers", [])}
-    out += _changed("回避豁免", then_w, waived, lambda x: f"{x[0]} × {x[1]} {x[2]}")
-    then_d = {(d["application_id"], d["rule"], d["decision"]) for d in p.get("review_decisions", [])}
-    out += _changed("复核决定", then_d, decided, lambda x: f"{x[0]} {x[1]} {x[2]}")
-    fixed = {tuple(x) for x in p.get("fixed", [])}
-    other = {x for x in zip(pubs["stage"], pubs["expert_id"], pubs["application_id"]) if x[0] not in stages}
-    out += [f"其他阶段已发布的席位不在方案的固定席位中 a seat published in another stage since: {_seat_text(x)}"
-            for x in sorted(other - fixed)]
-    return out
+        return publishing.stale_reasons(s, repo.get_round(s, round_id), repo.get_run(s, run["id"]))
 
 
 def run_seats(run_id: int, stage: str) -> pd.DataFrame:
@@ -279,11 +247,14 @@ def publication(round_id: str, stage: str) -> dict | None:
                                        "run_id": p.run_id}
 
 
-def publish(round_id: str, stage: str, run_id: int, user: str | None, reason: str = "") -> None:
+def publish(round_id: str, stage: str, run_id: int, user: str | None, reason: str = "",
+            confirm_stale: str = "") -> None:
     """Publish the stored seats of planning run `run_id` (refused when they no longer match the run's
-    result hash: `reviewer.store.publishing.publish_run`), one transaction."""
+    result hash, or when the run is stale unless `confirm_stale` gives a reason:
+    `reviewer.store.publishing.publish_run`), one transaction."""
     with store().write() as s:
-        publishing.publish_run(s, repo.get_round(s, round_id), stage, run_id, user=acting_user(user), reason=reason)
+        publishing.publish_run(s, repo.get_round(s, round_id), stage, run_id, user=acting_user(user), reason=reason,
+                               confirm_stale=confirm_stale)
 
 
 def published_seats(round_id: str, stage: str, include_replaced: bool = False) -> pd.DataFrame:
@@ -312,9 +283,20 @@ def overrides(round_id: str, stage: str | None = None) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- scores and audit
 
-def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str) -> int:
+def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str,
+                  as_expert: str | None = None) -> int:
+    """Store submitted scores with the store's score rules (reviewer.store.score_rules); `as_expert`:
+    an expert's own upload (the expert of the personal link), refused for any row of another expert."""
     with store().write() as s:
-        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source)
+        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source,
+                                  as_expert=as_expert)
+
+
+def record_sheet_refusals(round_id: str, refused: list[dict], user: str | None) -> None:
+    """Audit score sheets refused for their signature (as `reviewer scores import`): evidence of a forgery."""
+    if refused:
+        with store().write() as s:
+            repo.record_sheet_refusals(s, repo.get_round(s, round_id), refused, user=acting_user(user))
 
 
 def scores_frame(round_id: str) -> pd.DataFrame:

@@ -26,15 +26,36 @@ def publish(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
             run: Optional[int] = typer.Option(None, "--run", help="Planning run whose seats to publish."),
             from_file: Optional[Path] = typer.Option(None, "--from-file", help="Or a panels table (.csv/.xlsx: "
                                                      "阶段/stage, 申报编号/application_id, 专家编号/expert_id, 角色/role)."),
-            reason: str = typer.Option("", "--reason"), db: Optional[str] = DbOpt,
-            user: Optional[str] = UserOpt) -> None:
-    """发布 Publish a stage's assignment (immutable afterwards; changes only by recorded replacements)."""
+            reason: str = typer.Option("", "--reason"),
+            confirm_stale: bool = typer.Option(False, "--confirm-stale", help="Publish a run made before a later "
+                                               "import, lock, forbid, waiver, decision or publication as it is; "
+                                               "needs --reason (recorded with the differences)."),
+            db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """发布 Publish a stage's assignment (immutable afterwards; changes only by recorded replacements).
+    A run that is out of date (已过期) is refused, naming what changed, unless --confirm-stale --reason."""
     if (run is None) == (from_file is None):
         raise UserError("give exactly one of --run RUN_ID or --from-file PANELS")
+    if confirm_stale and not reason.strip():
+        raise UserError("--confirm-stale 需要用 --reason 说明理由 / --confirm-stale needs --reason (why the out-of-date "
+                        "plan is published as it is; recorded in the audit log)")
+    try:
+        pub, n, anchor, source = _publish(round_, stage, run, from_file, reason, confirm_stale, db, user)
+    except publishing.StalePlan as e:
+        raise UserError(f"{e}\n重新求解（reviewer run assign）后发布新的运行，或确认按原方案发布：--confirm-stale --reason \"…\" / "
+                        "re-plan and publish the new run, or confirm with --confirm-stale --reason \"…\"") from None
+    echo(f"发布 published {stage} of round {round_} (#{pub.id}, {n} seats, from {source})")
+    echo(f"{anchor}; note it for inspectors (reviewer audit verify --expect-head HASH)")
+
+
+def _publish(round_: str, stage: str, run: Optional[int], from_file: Optional[Path], reason: str,
+             confirm_stale: bool, db: Optional[str], user: Optional[str]):
+    """One transaction: publish from the run or the file; (publication, seats, audit anchor, source)."""
     with open_store(db).write() as s:
         r = repo.get_round(s, round_)
         if run is not None:
-            pub, source = publishing.publish_run(s, r, stage, run, user=current_user(user), reason=reason), f"run #{run}"
+            pub = publishing.publish_run(s, r, stage, run, user=current_user(user), reason=reason,
+                                         confirm_stale=reason if confirm_stale else "")
+            source = f"run #{run}"
         else:
             if not from_file.exists():
                 raise UserError(f"{from_file}: 文件不存在 file not found")
@@ -42,10 +63,7 @@ def publish(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
             pub = publishing.publish_file(s, r, stage, read_panels(from_file), source=source,
                                           sha256=hashlib.sha256(from_file.read_bytes()).hexdigest(),
                                           user=current_user(user), reason=reason)
-        n = len(repo.published_seats(s, r, stage))
-        anchor = audit.anchor_line(s)
-    echo(f"发布 published {stage} of round {round_} (#{pub.id}, {n} seats, from {source})")
-    echo(f"{anchor}; note it for inspectors (reviewer audit verify --expect-head HASH)")
+        return pub, len(repo.published_seats(s, r, stage)), audit.anchor_line(s), source
 
 
 def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),

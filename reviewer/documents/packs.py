@@ -28,7 +28,7 @@ from reviewer.intake.cells import CONTROL_CHARACTERS
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
-from reviewer.store import keys, replacement, repo
+from reviewer.store import audit, keys, replacement, repo
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROLE_ZH = {"chair": "组长", "member": "成员"}
@@ -174,10 +174,12 @@ def _event_cells(e: Event) -> dict:
 
 def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str, out: str | Path, *,
                 round_code: str, round_name: str, settings: dict, overrides: pd.DataFrame | None = None,
-                sheet_key: bytes | None = None) -> PackResult:
+                sheet_key: bytes | None = None, anchor: dict | None = None) -> PackResult:
     """Write every expert's pack for `stage` from its active published `seats` (columns
     application_id, expert_id, role). Nothing of another expert goes into a pack. `overrides`: the
-    overrides in force (reviewer.store.replacement.overrides), shown to staff only (例外)."""
+    overrides in force (reviewer.store.replacement.overrides), shown to staff only (例外).
+    `anchor`: the head of the audit log (reviewer.store.audit.anchor_facts), a sheet of the staff
+    summary filed with the round (审计锚)."""
     out = Path(out)
     policy.stage(stage)                       # the clear error for an unknown stage
     site = stage == policy.stages.site
@@ -218,12 +220,27 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
               "日程 schedule": pd.DataFrame(_schedule_rows(ctx, seats, exceptions))}
     if overrides is not None and not overrides.empty:
         sheets["例外 overrides"] = overrides.rename(columns=OVERRIDE_HEADERS)[list(OVERRIDE_HEADERS.values())]
+    if anchor is not None:
+        sheets[ANCHOR_SHEET] = anchor_table(anchor)
     write_xlsx(sheets, result.summary_path)
     with zipfile.ZipFile(result.zip_path, "w", zipfile.ZIP_DEFLATED) as z:
         for files in result.packs.values():
             for p in files:
                 z.write(p, p.relative_to(out).as_posix())
     return result
+
+
+ANCHOR_SHEET = "审计锚 audit anchor"
+
+
+def anchor_table(anchor: dict) -> pd.DataFrame:
+    """The audit log's head when the packs were made, for the file copy of the round: a later
+    truncation or rewrite of the log is caught with `reviewer audit verify --expect-head HASH`."""
+    rows = [("审计日志末条 head entry", anchor.get("head_id", "")), ("哈希 hash", anchor.get("hash", "")),
+            ("密钥编号 key id", anchor.get("key_id", "")), ("记录时间 at (UTC)", anchor.get("at", "")),
+            ("核对 check", "请将本页随批次材料存档；核对时运行 reviewer audit verify --expect-head 上述哈希 / file this "
+                         "page with the round; check with reviewer audit verify --expect-head HASH")]
+    return pd.DataFrame(rows, columns=["项目 item", "值 value"])
 
 
 @dataclass
@@ -322,5 +339,6 @@ def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResul
         data = repo.load_data(s, repo.latest_import(s, r).id)
         pol = repo.round_policy(r)
         settings, name = dict(r.settings or {}), r.name
+        anchor = audit.anchor_facts(s)
     return build_packs(data, pol, seats, stage, out, round_code=round_code, round_name=name, settings=settings,
-                       overrides=exceptions, sheet_key=keys.round_sheet_key(round_code))
+                       overrides=exceptions, sheet_key=keys.round_sheet_key(round_code), anchor=anchor)

@@ -55,6 +55,7 @@ ACTIONS = {
     "rule_override": "规则调整 rule override",
     "chair_handover": "组长交接 chair handed over",
     "publication": "发布 assignment published",
+    "run.plan": "专家组方案 planning run recorded",
     "score_correction": "更正评分 score correction",
     "review_decision": "复核决定 needs-review decision",
     "evaluation": "考核评估 annual evaluation",
@@ -153,6 +154,15 @@ def _write_anchor(label: str, head_id: int, head_hash: str, head_mac: str | None
         keys.write_anchor(label, head_id, head_hash, head_mac, first_hash)
     except OSError as exc:  # the act is committed; the anchor only lags behind (caught as a note)
         log.warning("audit anchor not written (%s): %s", keys.anchor_path(label), exc)
+
+
+def anchor_facts(s: Session) -> dict[str, str]:
+    """The head of the chain for a document filed on paper (no server path): entry id, hash, key id,
+    time (UTC); empty strings when the log is empty."""
+    last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
+    if last is None:
+        return {"head_id": "", "hash": "", "key_id": "", "at": ""}
+    return {"head_id": str(last.id), "hash": last.hash, "key_id": last.key_id or "", "at": last.at}
 
 
 def anchor_line(s: Session) -> str:

@@ -9,6 +9,7 @@ An audited act records in its entry the facts it wrote, so the chain (hashed, ke
     publication                     every seat written (assignment id, application, expert, role)
     replacement                     the seat marked replaced and the new seat
     scores / score_correction       every score row written (id, key, score, confidence, void)
+    run.plan                        a planning or imported run: its result hash and the hash of its seats
 
 `check_facts` replays those records and compares what they give with the tables, naming each
 difference: a seat whose status was flipped or that was inserted with SQL, a score voided or
@@ -38,6 +39,8 @@ from reviewer.store.models import (
     Publication,
     ReviewDecision,
     Round,
+    Run,
+    RunSeat,
     Score,
     SeatRule,
     Waiver,
@@ -77,6 +80,22 @@ def changed_import_rows(s: Session, import_id: int) -> list[str] | None:
     if len(have) != len(want):
         out.append(f"{len(have)} stored rows, {len(want)} when imported")
     return out
+
+
+PLAN_KINDS = ("planning", "imported")
+
+
+def run_seats_sha256(s: Session, run_id: int) -> str:
+    """The hash of a run's stored seats (stage, application, expert, role; sorted), as a run.plan entry records it."""
+    rows = s.execute(select(RunSeat.stage, RunSeat.application_id, RunSeat.expert_id, RunSeat.role)
+                     .where(RunSeat.run_id == run_id)).all()
+    return hashlib.sha256(canonical(sorted([str(x) for x in r] for r in rows)).encode("utf-8")).hexdigest()
+
+
+def run_record(s: Session, run: Run) -> dict:
+    """What a run.plan entry records of a planning or imported run (after its seats are stored)."""
+    return {"run_id": run.id, "kind": run.kind, "stages": list(run.stages or []), "status": run.status,
+            "result_sha256": run.result_sha256, "seats_sha256": run_seats_sha256(s, run.id)}
 
 
 def seat_record(a: Assignment) -> list:
@@ -123,6 +142,7 @@ class _Replay:
         self.waivers: dict[tuple, int] = {}                    # (round, expert, app, rule) -> entry id
         self.seat_rules: dict[tuple, tuple[int, bool]] = {}    # (round, kind, stage, expert, app) -> (entry, active)
         self.decisions: dict[tuple, tuple[int, str]] = {}      # (round, app, rule) -> (entry, pass / fail)
+        self.runs: dict[int, tuple[int, dict]] = {}            # run id -> (entry, run.plan record)
         self.notes: list[str] = []
         self.findings: list[Finding] = []
 
@@ -147,6 +167,8 @@ class _Replay:
             self._scores(e, a)
         elif e.action == "audit.baseline":
             self._baseline(e, a)
+        elif e.action == "run.plan" and "run_id" in a:
+            self.runs[int(a["run_id"])] = (e.id, a)
         else:
             self._decision(e, a)
 
@@ -261,7 +283,34 @@ def check_facts(s: Session, entries: Iterable[AuditEntry]) -> tuple[list[Finding
     _check_seats(s, rp, codes)
     _check_scores(s, rp, codes)
     _check_decisions(s, rp, codes)
+    _check_runs(s, rp)
     return rp.findings, rp.notes
+
+
+def _check_runs(s: Session, rp: _Replay) -> None:
+    """Planning and imported runs against their run.plan entries: the run's result hash and the hash
+    of its stored seats (seats edited before publication), a recorded run removed, and a run made
+    after the first recorded one that no entry records (inserted with SQL). Older runs, made before
+    runs were recorded, are not compared."""
+    first = min(rp.runs, default=None)
+    for run in s.execute(select(Run).where(Run.kind.in_(PLAN_KINDS)).order_by(Run.id)).scalars():
+        eid, want = rp.runs.get(run.id, (0, None))
+        if want is None:
+            if first is not None and run.id > first:
+                rp.findings.append(Finding(0, "run.plan", f"运行未经记录 run #{run.id} ({run.kind}) is not in the "
+                                                         "audit log: it was inserted outside the program"))
+            continue
+        if run.result_sha256 != want.get("result_sha256"):
+            rp.findings.append(Finding(eid, "run.plan", f"运行结果哈希被修改 run #{run.id}: its result hash is "
+                                                        f"{(run.result_sha256 or 'none')[:12]}… in the table, "
+                                                        f"{str(want.get('result_sha256'))[:12]}… in the audit log"))
+        if run_seats_sha256(s, run.id) != want.get("seats_sha256"):
+            rp.findings.append(Finding(eid, "run.plan", f"运行席位被修改 run #{run.id}: its stored seats differ from "
+                                                        "the seats recorded when it was made (edited outside the "
+                                                        "program)"))
+    for rid, (eid, _) in sorted(rp.runs.items()):
+        if s.get(Run, rid) is None:
+            rp.findings.append(Finding(eid, "run.plan", f"运行被删除 run #{rid} recorded in the audit log is missing"))
 
 
 def _check_decisions(s: Session, rp: _Replay, codes: dict[int, str]) -> None:

@@ -1,6 +1,8 @@
 """Publishing a stage: one truth for a plan, the seats of a stored run.
 
     publish_run(s, round, stage, run_id, user=..., reason=...)     the run's seats, checked against its hash
+                                                                  and refused when the run is stale
+    stale_reasons(s, round, run)                                   what changed in the round since a run
     record_imported_run(s, round, panels, source=..., sha256=...)  a panels file, checked, recorded as a run
     publish_file(s, round, stage, panels, source=..., sha256=...)  both, in the caller's transaction
 
@@ -22,7 +24,7 @@ from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
 from reviewer.store import replacement, repo
 from reviewer.store.models import Publication, Round, Run
-from reviewer.store.runs import record_run_seats
+from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.model import FEASIBLE, OPTIMAL
 
@@ -49,10 +51,67 @@ def verified_run_seats(s: Session, r: Round, run_id: int) -> tuple[Run, pd.DataF
     return run, seats
 
 
-def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, reason: str = "") -> Publication:
+class StalePlan(UserError):
+    """A run made before a later change of the round (`reasons`), not confirmed with a reason."""
+
+    def __init__(self, stage: str, run_id: int, reasons: list[str]):
+        self.stage, self.run_id, self.reasons = stage, run_id, reasons
+        super().__init__(f"{stage}: 方案已过期（运行 #{run_id} 之后批次有变化），请重新求解后再发布，或说明理由确认按原方案发布 / "
+                         f"the plan (run #{run_id}) is out of date: re-plan before publishing, or confirm publishing "
+                         "it as it is with a reason. 变化 changes:\n  " + "\n  ".join(reasons))
+
+
+def _seat_text(x) -> str:
+    return f"{x[0]} {x[1]} × {x[2]}"
+
+
+def _changed(label: str, then: set, now: set, show) -> list[str]:
+    out = [f"{label}新增 added: {show(x)}" for x in sorted(now - then)]
+    return out + [f"{label}撤销 withdrawn: {show(x)}" for x in sorted(then - now)]
+
+
+def stale_reasons(s: Session, r: Round, run: Run) -> list[str]:
+    """What changed in round `r` since run `run` was made (empty: the plan is current): a newer
+    import, locks and forbids of its stages, waivers, needs-review decisions, and seats published
+    in other stages that the run did not hold fixed. Read from what the run recorded (its import id
+    and parameters: reviewer.store.runs.run_planning, record_imported_run). The one check of the
+    app's 已过期 and of `reviewer publish --run`."""
+    stages, p = set(run.stages or []), dict(run.parameters or {})
+    latest = repo.latest_import(s, r).id
+    rules = repo.seat_rules(s, r)
+    waived = {(w["expert_id"], w["application_id"], w["rule"]) for w in repo.waivers(s, r)}
+    decided = {(a, k, d) for (a, k), (d, _) in repo.review_overrides(s, r).items()}
+    pubs = repo.active_published_seats(s, r)
+    out = [] if run.import_id == latest else \
+        [f"此后有新的导入（方案用导入 #{run.import_id}，现为 #{latest}） / a newer import since the plan"]
+    for kind, label in (("lock", "锁定"), ("forbid", "禁止")):
+        then = {tuple(x) for x in p.get(kind + "s", []) if x[0] in stages}
+        now = {tuple(x) for x in rules[kind] if x[0] in stages}
+        out += _changed(label, then, now, _seat_text)
+    then_w = {(w["expert_id"], w["application_id"], w["rule"]) for w in p.get("waivers", [])}
+    out += _changed("回避豁免", then_w, waived, lambda x: f"{x[0]} × {x[1]} {x[2]}")
+    then_d = {(d["application_id"], d["rule"], d["decision"]) for d in p.get("review_decisions", [])}
+    out += _changed("复核决定", then_d, decided, lambda x: f"{x[0]} {x[1]} {x[2]}")
+    fixed = {tuple(x) for x in p.get("fixed", [])}
+    other = {x for x in zip(pubs["stage"], pubs["expert_id"], pubs["application_id"]) if x[0] not in stages}
+    out += [f"其他阶段已发布的席位不在方案的固定席位中 a seat published in another stage since: {_seat_text(x)}"
+            for x in sorted(other - fixed)]
+    return out
+
+
+def confirmed_reason(reason: str, confirm_stale: str, stale: list[str]) -> str:
+    """The publication's audited reason for a stale run published on confirmation."""
+    note = f"已过期方案经确认发布 stale plan published on confirmation: {confirm_stale.strip()} [{'; '.join(stale)}]"
+    return f"{reason}; {note}" if reason.strip() and reason.strip() != confirm_stale.strip() else note
+
+
+def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, reason: str = "",
+                confirm_stale: str = "") -> Publication:
     """发布 Publish stage `stage` of round `r` from the stored seats of run `run_id` (a planning or
-    imported run), refused when those seats no longer match the run's recorded result hash, and
-    when the round with them published would break a hard rule (`replacement.check_change`: the
+    imported run), refused when those seats no longer match the run's recorded result hash, when
+    the run is stale (`stale_reasons`; `StalePlan`) unless `confirm_stale` gives the staff member's
+    reason for publishing it as it is (recorded with the differences in the publication's reason),
+    and when the round with them published would break a hard rule (`replacement.check_change`: the
     independent checker over every published stage, e.g. stage independence with a stage
     published from another run). The publication carries the run id; from then on the stage
     changes only through recorded repairs."""
@@ -64,6 +123,11 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
     if run.kind == IMPORTED:
         source = f"{run.parameters.get('file', 'file')} (imported, run #{run_id})"
     if repo.publication(s, r, stage) is None:   # (publishing twice: repo.publish's clear refusal)
+        stale = stale_reasons(s, r, run)
+        if stale and not confirm_stale.strip():
+            raise StalePlan(stage, run_id, stale)
+        if stale:
+            reason = confirmed_reason(reason, confirm_stale, stale)
         data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
         mine = seats[seats["stage"] == stage][replacement.SEAT_COLS].astype(str)
         unscreened = screening_lines(s, r, data, mine, bool((run.parameters or {}).get("include_review")))
@@ -128,9 +192,11 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
                         f"round {r.code}; nothing was recorded or published:\n  " + "\n  ".join(found))
     res = check.result
     sha256 = sha256 or repo.seats_digest(plan_seats(seats))
+    decisions = [{"application_id": a, "rule": k, "decision": d, "reason": why}
+                 for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
     params = {"file": source, "file_sha256": sha256, "locks": [list(x) for x in rules["lock"]],
               "forbids": [list(x) for x in rules["forbid"]], "fixed": [list(x) for x in fixed],
-              "waivers": waivers}
+              "waivers": waivers, "review_decisions": decisions}
     run = Run(round_id=r.id, kind=IMPORTED, import_id=snap.id, created_by=user, policy_text=r.policy_text,
               policy_sha256=pol.sha256, as_of=r.as_of, stages=res.stages, seed=None, parameters=params,
               inputs=[*repo.import_inputs(s, snap.id), {"table": "panels", "file": source, "sha256": sha256,
@@ -140,8 +206,7 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
               result_sha256=repo.seats_digest(plan_seats(res.panels)))
     s.add(run)
     s.flush()
-    record_run_seats(s, run.id, res.panels)
-    s.flush()
+    record_plan(s, r, run, res.panels, user=user)
     return run
 
 

@@ -21,7 +21,7 @@ from reviewer.policy import Policy
 from reviewer.scoring.quorum import QUORUM_COLUMNS, insufficient_lines
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.screening.eligibility import screen
-from reviewer.store import repo
+from reviewer.store import audit, facts, repo
 from reviewer.store.engine import Store
 from reviewer.store.models import ConflictHitRow, RankingRow, Run, RunSeat, ScreeningResult
 
@@ -122,6 +122,16 @@ def record_run_seats(s: Session, run_id: int, panels: pd.DataFrame) -> None:
         for x, c, a in zip(panels[list(SEAT_COLUMNS)].itertuples(index=False), cat, aff)])
 
 
+def record_plan(s: Session, r, run: Run, panels: pd.DataFrame, *, user: str) -> None:
+    """Store a planning or imported run's seats and record the run in the audit log (run.plan: its
+    result hash and the hash of the seats stored), so seats edited before publication are caught
+    by `reviewer audit verify` (reviewer.store.facts)."""
+    record_run_seats(s, run.id, panels)
+    s.flush()
+    audit.record(s, user=user, action="run.plan", reason="", round_code=r.code, entity=f"run #{run.id}",
+                 after=facts.run_record(s, run))
+
+
 def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None = None, seed: int = 0,
                  randomize: bool = False, time_limit: float = 60.0, workers: int = 1, include_review: bool = False,
                  echo: Echo = _quiet, fixed: list | None = None) -> tuple[Run, PlanResult]:
@@ -158,7 +168,7 @@ def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None
                   result_sha256=repo.seats_digest(seats))
         s.add(run)
         s.flush()
-        record_run_seats(s, run.id, res.panels)
+        record_plan(s, r, run, res.panels, user=user)
     return run, res
 
 
