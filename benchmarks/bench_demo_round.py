@@ -42,7 +42,7 @@ def machine() -> dict:
         pass
     mem = ""
     try:
-        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
         mem = f"{kb / 2**20:.1f} GiB"
     except (OSError, StopIteration):
         pass

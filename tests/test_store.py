@@ -238,8 +238,8 @@ def test_needs_review_decisions_and_settings_use_optimistic_versions(store_url):
     with st.write() as s:
         repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "pass", reason="核实排名", user="张三")
     with st.write() as s:
-        d = repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "fail", reason="复核不通过",
-                               user="李四", expected_version=1)
+        repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "fail", reason="复核不通过",
+                           user="李四", expected_version=1)
     with pytest.raises(ConcurrentEditError, match="changed this decision"):
         with st.write() as s:
             repo.decide_review(s, repo.get_round(s, "2026"), "GX2026-022", "E7", "pass", reason="stale",

@@ -201,7 +201,7 @@ def audit(round_id: str, user: str | None, action: str, detail: dict | None = No
 
 def _local_log(round_id: str) -> pd.DataFrame:
     p = round_dir(round_id) / "audit.jsonl"
-    rows = [json.loads(l) for l in p.read_text(encoding="utf-8").splitlines() if l.strip()] if p.exists() else []
+    rows = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()] if p.exists() else []
     local = pd.DataFrame(rows)
     for c in ("at", "user", "action"):
         if c not in local.columns:

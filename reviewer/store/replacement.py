@@ -39,7 +39,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
 from reviewer.store import audit, facts, repo
-from reviewer.store.models import Assignment, AuditEntry, Panel, Publication, Round, Score
+from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
 from solver.model import Violation
