@@ -7,6 +7,7 @@ import io
 import pandas as pd
 import pytest
 
+from reviewer.app.text import local_time
 from reviewer.app import charts as charts
 from reviewer.app import conflicts as svc_conflicts
 from reviewer.app import expert_view as svc_expert_view
@@ -361,3 +362,12 @@ def test_a_plan_made_with_the_store_commands_shows_in_the_app(demo):
     p = svc_panels.saved_plan(demo, "现场考察")
     assert p is not None and p.feasible and p.meta["seed"] == 4 and p.panels["application_id"].nunique() == 29
     assert svc_overview.round_state(demo).set_index("stage").loc["现场考察", "planned"] == "有方案"
+
+
+def test_stored_utc_time_stamps_are_shown_in_beijing_time():
+    """Issue 13 item 16: times are shown with their zone (Asia/Shanghai), not as raw UTC ISO text."""
+
+    assert local_time("2026-12-02T15:24:38+00:00") == "2026-12-02 23:24 北京时间"
+    assert local_time("2026-12-31T17:00:00Z") == "2027-01-01 01:00 北京时间"
+    assert local_time("GX2026-003") == "GX2026-003" and local_time("2026-11-01") == "2026-11-01"
+    assert local_time(None) is None and local_time(3.5) == 3.5

@@ -1,6 +1,10 @@
 """Bilingual labels of the staff app (Chinese first, English switch). Plain data, no Streamlit."""
 from __future__ import annotations
 
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
 LANGS = ("zh", "en")
 
 # column name -> (中文, English)
@@ -143,3 +147,17 @@ def page_title(key: str) -> str:
 def column_label(col: str, lang: str = "zh") -> str:
     zh, en = COLUMNS.get(col, (col, col))
     return zh if lang == "zh" else en
+
+
+_UTC_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(\+00:00|Z)$")
+STAFF_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value):
+    """A UTC time stamp as staff read it: Beijing time with its zone ("2026-12-02 23:24 北京时间");
+    anything that is not a UTC time stamp is returned as it is. Times are stored in UTC."""
+    if not isinstance(value, str) or not _UTC_STAMP.match(value.strip()):
+        return value
+    t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).astimezone(STAFF_TZ)
+    return t.strftime("%Y-%m-%d %H:%M") + " 北京时间"
+
