@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from reviewer.app.text import local_time
+from reviewer.app.text import local_time, with_local_times
 from reviewer.app import charts as charts
 from reviewer.app import conflicts as svc_conflicts
 from reviewer.app import expert_view as svc_expert_view
@@ -371,3 +371,6 @@ def test_stored_utc_time_stamps_are_shown_in_beijing_time():
     assert local_time("2026-12-31T17:00:00Z") == "2027-01-01 01:00 北京时间"
     assert local_time("GX2026-003") == "GX2026-003" and local_time("2026-11-01") == "2026-11-01"
     assert local_time(None) is None and local_time(3.5) == 3.5
+    shown = with_local_times(pd.DataFrame({"created": ["2026-12-02T15:24:38+00:00"], "id": ["GX2026-003"], "n": [3]}))
+    assert shown.iloc[0].tolist() == ["2026-12-02 23:24 北京时间", "GX2026-003", 3]   # pandas' str dtype too
+

@@ -1,9 +1,12 @@
-"""Bilingual labels of the staff app (Chinese first, English switch). Plain data, no Streamlit."""
+"""Bilingual labels of the staff app (Chinese first, English switch) and how values read to staff
+(Beijing time). Plain data, no Streamlit."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 from zoneinfo import ZoneInfo
+
+import pandas as pd
 
 LANGS = ("zh", "en")
 
@@ -160,4 +163,13 @@ def local_time(value):
         return value
     t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).astimezone(STAFF_TZ)
     return t.strftime("%Y-%m-%d %H:%M") + " 北京时间"
+
+
+def with_local_times(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text columns show UTC time stamps in Beijing time (`local_time`)."""
+    shown = df.copy()
+    for c in shown.columns:
+        if pd.api.types.is_string_dtype(shown[c]) or pd.api.types.is_object_dtype(shown[c]):
+            shown[c] = shown[c].map(local_time)
+    return shown
 

@@ -14,7 +14,7 @@ from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.auth import ROLE_ZH, User
 from reviewer.app.base import user_text
-from reviewer.app.text import COLUMNS, local_time, page_title
+from reviewer.app.text import COLUMNS, page_title, with_local_times
 from reviewer.errors import UserError
 
 DEMO_USER = User("demo", "staff", "演示用户 demo")
@@ -129,10 +129,7 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
         else:
             cc[c] = st.column_config.Column(label)
     cc.update(config or {})
-    shown = df[cols].copy()
-    for c in [c for c in shown.columns if shown[c].dtype == "object"]:   # stored UTC time stamps shown in Beijing time
-        shown[c] = shown[c].map(local_time)
-    st.dataframe(shown, hide_index=True, column_config=cc, height=height, key=key, width="stretch")
+    st.dataframe(with_local_times(df[cols]), hide_index=True, column_config=cc, height=height, key=key, width="stretch")
 
 
 def show_error(e: BaseException, uploads: dict[str, str] | None = None) -> None:
