@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from reviewer.store import audit
 from reviewer.errors import UserError
-from reviewer.store import ConcurrentEditError, Store, replacement, repo
+from reviewer.store import ConcurrentEditError, Store, evaluations, replacement, repo
 from reviewer.store.models import Assignment, AuditEntry, ImportRow, ImportSnapshot, Score
 from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli, store_url  # noqa: F401
 
@@ -261,10 +261,10 @@ def test_needs_review_decisions_and_settings_use_optimistic_versions(store_url):
 def test_annual_evaluations_table(store_url):
     st = Store(store_url)
     with st.write() as s:
-        repo.record_evaluation(s, "GX2023-004", 2025, user="考核组", total=86.5, band="良好", state="试点",
+        evaluations.record_evaluation(s, "GX2023-004", 2025, user="考核组", total=86.5, band="良好", state="试点",
                                indicators={"contracts": 12})
     with st.write() as s, pytest.raises(UserError, match="already has an evaluation"):
-        repo.record_evaluation(s, "GX2023-004", 2025, user="考核组")
+        evaluations.record_evaluation(s, "GX2023-004", 2025, user="考核组")
 
 
 def test_cli_rounds_import_and_one_line_errors(tmp_path, capsys):

@@ -46,7 +46,7 @@ from reviewer.exports import date_text, run_record, write_run_record, write_tabl
 from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
 from reviewer.store.models import AnnualEvaluation
-from reviewer.store.repo import record_evaluation
+from reviewer.store.evaluations import record_evaluation
 
 CENTRE_FILES = ("past_centres", "试点中心", "centres")
 INDICATOR_FILES = ("indicators", "年度指标")

@@ -41,7 +41,7 @@ MAX_COUNT = 10**9
 
 
 class CellError(ValueError):
-    pass
+    """A cell whose value cannot be data (the message says what was expected)."""
 
 
 def _parse_number(v: Any, what: str) -> Decimal:

@@ -25,7 +25,6 @@ from reviewer.intake.io import ImportReport
 from reviewer.intake.model import RoundData
 from reviewer.policy import Policy
 from reviewer.store.models import utcnow
-from reviewer.store.evaluations import record_evaluation  # noqa: F401  (re-exported)
 from reviewer.store.snapshots import (data_rows, known_ids, latest_import, load_data, policy_from_text,  # noqa: F401
                                       import_inputs, import_issues, read_policy_text, row_json)  # re-exported
 from reviewer.store.models import (Assignment, ImportFile, ImportIssueRow, ImportRow, ImportSnapshot,
