@@ -6,7 +6,6 @@ expert as 组长) with its own audit entry; when nobody on the panel can chair, 
 naming the chair rule, or accepted only with --override-rule chair."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -14,9 +13,8 @@ from sqlalchemy import select
 from reviewer.panels import seatchecks, service
 from reviewer.store import Store, audit, publishing, replacement, repo
 from reviewer.store.models import AuditEntry
-from reviewer.store.runs import run_planning
 from tests.factories import write_csv
-from tests.test_store_support import demo_loaded, demo_store, run_cli
+from tests.test_store_support import planned_store, store_copy, demo_loaded, run_cli
 
 SITE, RECOG = "现场考察", "认定评审"
 
@@ -24,21 +22,13 @@ SITE, RECOG = "现场考察", "认定评审"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """The demo round planned (seed 7, one worker) with 认定评审 published from the run."""
-    path = tmp_path_factory.mktemp("chair") / "base.sqlite"
-    st = demo_store(f"sqlite:///{path}")
-    run, _ = run_planning(st, "2026", user="张三", seed=7, time_limit=120, workers=1)
-    with st.write() as s:
-        publishing.publish_run(s, repo.get_round(s, "2026"), RECOG, run.id, user="张三", reason="发布")
-    st.dispose()
-    return path, run.id
+    return planned_store(tmp_path_factory.mktemp("chair"), RECOG)
 
 
 @pytest.fixture
 def db(base, tmp_path):
-    path = tmp_path / "s.sqlite"
-    shutil.copy(base[0], path)
-    st = Store(f"sqlite:///{path}")
-    yield st, path, base[1]
+    st, path, run_id = store_copy(base, tmp_path)
+    yield st, path, run_id
     st.dispose()
 
 

@@ -3,7 +3,6 @@ defects 1, 2 and 10): `reviewer replace` with and without --new, overrides with 
 replacement path, `replace --old` / `repair --decline` of an expert not on the panel."""
 from __future__ import annotations
 
-import shutil
 
 import pandas as pd
 import pytest
@@ -18,7 +17,7 @@ from reviewer.store import Store, audit, publishing, replacement, repo
 from reviewer.store.models import AuditEntry, Score
 from reviewer.store.runs import run_planning
 from tests.factories import write_csv
-from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli
+from tests.test_store_support import planned_store, store_copy, DEMO, demo_loaded, run_cli
 
 SITE, RECOG = "现场考察", "认定评审"
 
@@ -26,22 +25,13 @@ SITE, RECOG = "现场考察", "认定评审"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """The demo round planned (all stages, seed 7, one worker) with 现场考察 published from run 1."""
-    path = tmp_path_factory.mktemp("replace") / "base.sqlite"
-    st = demo_store(f"sqlite:///{path}")
-    run, _ = run_planning(st, "2026", user="张三", seed=7, time_limit=120, workers=1)
-    assert run.status in ("OPTIMAL", "FEASIBLE")
-    with st.write() as s:
-        publishing.publish_run(s, repo.get_round(s, "2026"), SITE, run.id, user="张三", reason="发布")
-    st.dispose()
-    return path, run.id
+    return planned_store(tmp_path_factory.mktemp("replace"), SITE)
 
 
 @pytest.fixture
 def db(base, tmp_path):
-    path = tmp_path / "s.sqlite"
-    shutil.copy(base[0], path)
-    st = Store(f"sqlite:///{path}")
-    yield st, path, base[1]
+    st, path, run_id = store_copy(base, tmp_path)
+    yield st, path, run_id
     st.dispose()
 
 

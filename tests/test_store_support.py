@@ -92,3 +92,28 @@ def run_cli(args: list[str], capsys) -> tuple[int, str]:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     out = capsys.readouterr()
     return code, out.out + out.err
+
+
+def planned_store(folder: Path, stage: str) -> tuple[Path, int]:
+    """A SQLite store in `folder` with the demo round planned (all stages, seed 7, one worker) and
+    `stage` published from that run; returns (file, run id). Built once per module, then copied."""
+    from reviewer.store import publishing, repo
+    from reviewer.store.runs import run_planning
+    path = folder / "base.sqlite"
+    st = demo_store(f"sqlite:///{path}")
+    run, _ = run_planning(st, "2026", user="张三", seed=7, time_limit=120, workers=1)
+    assert run.status in ("OPTIMAL", "FEASIBLE")
+    with st.write() as s:
+        publishing.publish_run(s, repo.get_round(s, "2026"), stage, run.id, user="张三", reason="发布")
+    st.dispose()
+    return path, run.id
+
+
+def store_copy(base: tuple[Path, int], tmp_path: Path):
+    """A fresh copy of a `planned_store` for one test: (Store, file, run id); the caller disposes it."""
+    import shutil
+
+    from reviewer.store import Store
+    path = tmp_path / "s.sqlite"
+    shutil.copy(base[0], path)
+    return Store(f"sqlite:///{path}"), path, base[1]
