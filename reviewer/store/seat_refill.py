@@ -202,3 +202,11 @@ def refill_open(store: Store, code: str, stage: str, *, user: str = AUTO_USER) -
             with store.write() as s:
                 seat_responses.note_refill(s, repo.get_round(s, code), rid, str(e), user=user)
     return out
+
+
+def auto_refill(store: Store, code: str, stage: str) -> RefillReport | None:
+    """After answers or `expire`: refill the stage's waiting seats when the round's policy says
+    [responses] refill = "automatic"; None under "approve" (staff approve each proposal on the board)."""
+    with store.read() as s:
+        mode = repo.round_policy(repo.get_round(s, code)).responses.refill
+    return refill_open(store, code, stage) if mode == "automatic" else None
