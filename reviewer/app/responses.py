@@ -20,6 +20,10 @@ from reviewer.store import repo, seat_refill, seat_responses
 from reviewer.store.seat_responses import local_text
 
 ROLE_ZH = {"chair": "组长", "member": "成员"}
+# the board lists first what needs staff: seats to refill, recusals to decide, late answers, then the
+# replaced seats, the confirmed ones and the open invitations
+ATTENTION = ("to refill", seat_responses.RECUSAL, "late", seat_responses.REPLACED, seat_responses.CONFIRMED,
+             seat_responses.INVITED)
 
 
 def published_stages(round_id: str) -> list[str]:
@@ -50,7 +54,13 @@ def board(round_id: str, stage: str) -> pd.DataFrame:
         b[col + "_text"] = b[col].map(lambda t: local_text(t) if pd.notna(t) else "")
     b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill)) if on)
                   for late, refill in zip(b["late"], b["needs_refill"])]
-    return b
+    b["note"] = [" · ".join(v for v in (rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
+                 for rel, why, left in zip(b["relation_zh"], b["reason"], b["refill_note"])]
+    order = {k: i for i, k in enumerate(ATTENTION)}
+    b["_rank"] = [0 if refill else order.get(s, 9) for s, refill in zip(b["status"], b["needs_refill"])]
+    b.loc[b["late"] & (b["status"] == seat_responses.INVITED), "_rank"] = 2
+    return b.sort_values(["_rank", "application_id", "assignment_id"], kind="stable").drop(columns="_rank") \
+        .reset_index(drop=True)
 
 
 def counts(frame: pd.DataFrame) -> dict[str, int]:

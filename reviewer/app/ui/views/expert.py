@@ -27,14 +27,14 @@ try:
 except Exception:
     st.error(T("链接对应的评审轮次不存在。", "The round of this link does not exist."))
     st.stop()
+msg = st.session_state.pop("expert_flash", None)
+if msg:
+    st.success(msg)
 if svc_expert_view.replaced_only(rid, tok.expert_id):
     st.warning("您已被替换，本轮无需参加评审。感谢您的支持！ You were replaced: you have no seat in this review.")
     st.stop()
 name = svc_expert_view.expert_name(rid, tok.expert_id)
 st.markdown(f"**{name}**（{tok.expert_id}）· {info.name} · {T('链接有效期至', 'link valid until')} {tok.expires:%Y-%m-%d}")
-msg = st.session_state.pop("expert_flash", None)
-if msg:
-    st.success(msg)
 stages = svc_expert_view.my_stages(rid, tok.expert_id)
 if not stages:
     st.info(T("目前没有已发布的评审任务。", "No published assignment yet."))

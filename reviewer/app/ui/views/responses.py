@@ -46,11 +46,9 @@ cfg = {"status_zh": st.column_config.Column(T("状态", "Status")), "role_zh": s
        "relation_zh": st.column_config.Column(T("回避关系", "Relation")),
        "flags": st.column_config.Column(T("提示", "Flags")),
        "replaced_by": st.column_config.Column(T("替换为", "Replaced by")),
-       "refill_note": st.column_config.TextColumn(T("未补抽原因", "Why not refilled"), width="large"),
-       "reason": st.column_config.TextColumn(T("原因", "Reason"), width="medium")}
-table(view, ["application_id", "application_name", "expert_id", "expert_name", "role_zh", "status_zh", "reason",
-             "relation_zh", "deadline_text", "answered_at_text", "flags", "replaced_by", "refill_note"],
-      config=cfg, height=420, key="resp_board")
+       "note": st.column_config.TextColumn(T("原因与说明", "Reason and notes"), width="medium")}
+table(view, ["application_id", "expert_id", "expert_name", "role_zh", "status_zh", "flags", "replaced_by", "note",
+             "deadline_text", "answered_at_text"], config=cfg, height=420, key="resp_board")
 
 
 def done(out) -> None:
