@@ -185,3 +185,64 @@ def test_pending_notifications_name_the_invited_and_the_replaced(st):
     kinds = {(n.kind, n.expert_id) for n in notes}
     assert ("replaced", panel[-1]) in kinds and ("invitation", rep.done[0].candidate) in kinds
     assert all(n.stage_start == f"{MEETING} 09:00 (北京时间)" for n in notes)
+
+
+def test_the_chair_declines_the_heir_keeps_their_answer(st):
+    app_id, panel = panel_of(st)
+    chair, *members = panel
+    for e in members:
+        act(st, e, "confirm")
+    act(st, chair, "decline", reason="临时出国")
+    rep = seat_refill.refill_open(st, "2026", STAGE)
+    assert [p.leaving for p in rep.done] == [chair], rep.pending
+    with st.read() as s:
+        seats = repo.published_seats(s, repo.get_round(s, "2026"), STAGE)
+        assert audit.verify(s).ok
+    now = seats[seats["application_id"] == app_id]
+    new_chair = now.loc[now["role"] == "chair", "expert_id"].iloc[0]
+    b = board(st)
+    live = b[(b["application_id"] == app_id) & (b["status"] != "replaced")].set_index("expert_id")
+    assert set(live.index) == set(now["expert_id"])
+    if new_chair in members:     # a member took the chair: their answer stays 已确认
+        assert live.loc[new_chair, "status"] == "confirmed"
+    newcomer = rep.done[0].candidate
+    assert live.loc[newcomer, "status"] == "invited"
+
+
+def expert_with_two_seats(store):
+    """An expert holding two seats of the stage: a member moved onto a second panel through the checked
+    replacement path (the first move the checker accepts)."""
+    with store.read() as s:
+        r = repo.get_round(s, "2026")
+        seats = repo.published_seats(s, r, STAGE)
+        data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
+    cat = {e.expert_id: e.category for e in data.experts}
+    members = seats[seats["role"] != "chair"]
+    for e, app_a in zip(members["expert_id"][:6], members["application_id"][:6]):
+        for x in members[(members["application_id"] != app_a)].itertuples(index=False):
+            if cat[x.expert_id] != cat[e]:
+                continue
+            try:
+                with store.write() as s:
+                    replacement.replace_expert(s, repo.get_round(s, "2026"), STAGE, x.application_id, x.expert_id, e,
+                                               reason="测试：一人两席", user="张三", data=data)
+            except UserError:
+                continue
+            return e, sorted([app_a, x.application_id])
+    pytest.fail("no member could take a second seat")
+
+
+def test_confirm_after_a_rejected_recusal_changes_only_the_open_seat(st):
+    """An expert with two seats confirms, asks to recuse from one, is rejected, and confirms again."""
+    e, apps = expert_with_two_seats(st)
+    assert len(act(st, e, "confirm").changed) == 2
+    act(st, e, "recuse", application_id=apps[0], relation="C3", reason="师生")
+    with st.write() as s:
+        seat_responses.decide_recusal(s, repo.get_round(s, "2026"), STAGE, apps[0], e, accept=False,
+                                      reason="不构成", user="张三")
+    again = act(st, e, "confirm")
+    assert [x.application_id for x in again.changed] == [apps[0]]
+    with pytest.raises(UserError, match="已是“已确认”"):
+        act(st, e, "confirm")
+    with st.read() as s:
+        assert audit.verify(s).ok

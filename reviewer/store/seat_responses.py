@@ -231,8 +231,9 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
     """The expert's answer (`act` confirm / decline / recuse) for their seats of `stage` (one
     application with `application_id`; a recusal always names one), or a staff decision
     (accept_recusal / reject_recusal) on one seat. Refused with a clear message when the seat is
-    replaced, already in that state, the act does not apply, or the stage has started. Every seat
-    whose state may change must allow the act (all or nothing). Audited (seat.*)."""
+    replaced, already in that state, the act does not apply, or the stage has started. The act
+    changes the seats it applies to (a confirm after a rejected recusal leaves the seats already
+    confirmed as they are); none: refused, naming the state. Audited (seat.*)."""
     if act not in TRANSITIONS or act == "expire":
         raise UserError(f"未知操作 unknown act {act!r}: expected one of {', '.join(a for a in TRANSITIONS if a != 'expire')}")
     pol = repo.round_policy(r)
@@ -248,12 +249,10 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
             raise UserError(f"回避关系 relation {relation!r}: expected one of {', '.join(RELATIONS)}")
     _check_time(r, pol, stage, act, now)
     rows = _expert_rows(s, r, stage, expert_id, application_id)
-    live = [x for x in rows if x.status != REPLACED]
+    froms, to = TRANSITIONS[act]
+    live = [x for x in rows if x.status in froms]     # seats already in that state, or past it, are left alone
     if not live:
-        _refuse(rows[0], act)
-    for x in live:
-        _refuse(x, act)
-    _, to = TRANSITIONS[act]
+        _refuse(next((x for x in rows if x.status != REPLACED), rows[0]), act)
     changed = []
     for x in live:
         want = (expected_versions or {}).get(x.assignment_id, x.version)
