@@ -61,6 +61,10 @@ def test_whole_stage_from_the_cli(base, tmp_path, capsys):
     assert any("电话请假：住院" in x and "→" in x for x in lines)
     with st.read() as s:
         assert audit.verify(s).ok
+    code, out = run_cli(["responses", "history", "-e", panel[3], "--db", str(path)], capsys)
+    assert code == 0 and "已请假 1" in out and "电话请假：住院" in out and "已替换" in out, out
+    code, out = run_cli(["responses", "history", "-e", panel[4], "--db", str(path)], capsys)
+    assert code == 0 and "未答复 1" in out and "逾期 late 1" in out, out
     st.dispose()
 
 

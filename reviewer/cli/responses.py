@@ -7,6 +7,7 @@
     reviewer responses expire --round R --stage S               mark seats past their deadline 未答复
     reviewer responses refill --round R --stage S [-a APP --expert E --approve CANDIDATE]
                                                                  补抽: all waiting seats, or approve one proposal
+    reviewer responses history --expert E                       one expert's answers in every round
 
 After an answer, a recusal accepted or `expire`, the seats waiting for 补抽 are refilled at once when the
 round's policy says [responses] refill = "automatic"; under "approve" `refill` shows each proposal and
@@ -165,3 +166,21 @@ def refill(round_: str = RoundReq, stage: str = StageOpt,
                 continue
             echo(f"  建议 proposal: {p.text} — reviewer responses refill -r {round_} -s {stage} "
                  f"-a {x.application_id} -e {x.expert_id} --approve {p.candidate}")
+
+
+@app.command("history")
+def history(expert: str = typer.Option(..., "--expert", "-e", help="Expert id."),
+            db: Optional[str] = DbOpt) -> None:
+    """专家答复记录 Every invitation of one expert in every round and what became of it (declines, no replies, late)."""
+    with open_store(db).read() as s:
+        h = seat_responses.expert_history(s, expert)
+    if h.empty:
+        echo(f"专家 {expert} 没有受邀记录 has no invitation in any round of this store")
+        return
+    counts = h["answer"].value_counts()
+    echo(f"专家 {expert}: {len(h)} 次受邀 invitations, " + ", ".join(
+        f"{seat_responses.STATUS_ZH.get(k, k)} {v}" for k, v in counts.items()) + f", 逾期 late {int(h['late'].sum())}")
+    for x in h.itertuples(index=False):
+        echo(f"  {x.round} {x.stage} {x.application_id}: {seat_responses.STATUS_ZH.get(x.answer, x.answer)}"
+             f"{' (已替换 replaced)' if x.status == seat_responses.REPLACED else ''}{' 逾期 LATE' if x.late else ''}"
+             f"{' · ' + x.reason if x.reason else ''}")

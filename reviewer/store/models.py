@@ -335,4 +335,5 @@ class SeatResponse(Base):
     answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     answered_by: Mapped[str] = mapped_column(String(100), default="")
     refill_note: Mapped[str] = mapped_column(Text, default="")           # why an automatic 补抽 did not happen
+    last_answer: Mapped[str] = mapped_column(String(20), default="")     # the state a replaced seat was in
     version: Mapped[int] = mapped_column(Integer, default=1)

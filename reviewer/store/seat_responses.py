@@ -165,7 +165,7 @@ def invite_stage(s: Session, r: Round, stage: str, *, user: str, reason: str = "
     for x in have.values():
         a = by_id.get(x.assignment_id)
         if a is not None and a.status != "active" and x.status != REPLACED:
-            x.status, x.version = REPLACED, x.version + 1
+            x.last_answer, x.status, x.version = x.status, REPLACED, x.version + 1
             gone.append(x)
     s.flush()
     invited = [x for x in added if x.status == INVITED]
@@ -380,3 +380,28 @@ def pending_notifications(s: Session, r: Round, stage: str | None = None) -> lis
                 out.append(Notice(kind, r.code, stg, x.application_id, x.expert_id, x.assignment_id,
                                   local_text(deadline(pol, start, x.invited_at)), local_text(start)))
     return out
+
+
+# ---------------------------------------------------------------- the pool's memory of answers
+
+HISTORY_COLS = ["round", "stage", "application_id", "status", "answer", "reason", "answered_at", "late"]
+
+
+def expert_history(s: Session, expert_id: str) -> pd.DataFrame:
+    """Every seat this expert was invited to, in every round, with what became of it: the final
+    answer (confirmed, declined, recused, no reply …; kept in `last_answer` when the seat is replaced)
+    and whether they answered late (no reply, or after the deadline). The pool's memory of answers
+    across rounds (issue 16 item 6 builds credit and rotation on it)."""
+    rounds = {r.id: r for r in repo.list_rounds(s)}
+    rows = list(s.execute(select(SeatResponse).where(SeatResponse.expert_id == expert_id)
+                          .order_by(SeatResponse.round_id, SeatResponse.id)).scalars())
+    out = []
+    for x in rows:
+        r = rounds[x.round_id]
+        pol = repo.round_policy(r)
+        due = deadline(pol, stage_start(r, pol, x.stage), x.invited_at)
+        answer = x.last_answer if x.status == REPLACED else x.status
+        out.append({"round": r.code, "stage": x.stage, "application_id": x.application_id, "status": x.status,
+                    "answer": answer, "reason": x.reason, "answered_at": x.answered_at,
+                    "late": answer == NO_REPLY or bool(due and x.answered_at and x.answered_at > due)})
+    return pd.DataFrame(out, columns=HISTORY_COLS)

@@ -42,7 +42,8 @@ if not stages:
 
 
 def answer(stage: str, act: str, **kw) -> None:
-    out = guard(svc_expert_view.answer, rid, tok.expert_id, stage, act, **kw)
+    with st.spinner(T("正在提交…", "Sending…")):
+        out = guard(svc_expert_view.answer, rid, tok.expert_id, stage, act, **kw)
     if out is not None:
         st.session_state["expert_flash"] = out
         st.rerun()

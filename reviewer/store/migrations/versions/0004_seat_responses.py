@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("answered_at", sa.DateTime(), nullable=True),
         sa.Column("answered_by", sa.String(100), nullable=False),
         sa.Column("refill_note", sa.Text(), nullable=False),
+        sa.Column("last_answer", sa.String(20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
     )
     op.create_index("ix_seat_responses_round_id", "seat_responses", ["round_id"])
