@@ -78,7 +78,8 @@ def main() -> None:
             later = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=29)
             return seat_responses.expire(s, repo.get_round(s, "B"), STAGE, user="bench", now=later)
     done, t["expire (whole stage)"] = timed(expire)
-    com = draws.commit_draw(st, "B", user="bench", stages=[DRAWN], seed=11)
+    fixed = [[STAGE, x.expert_id, x.application_id] for x in board().itertuples() if x.status != "replaced"]
+    com = draws.commit_draw(st, "B", user="bench", stages=[DRAWN], seed=11, fixed=fixed)
     drawn, _res, _ = draws.reveal_draw(st, "B", com.entry_id, user="bench", seed=11, salt=com.salt)
     publish(DRAWN, drawn.id)
     with st.read() as s:
