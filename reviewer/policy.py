@@ -255,6 +255,15 @@ class Access(_Strict):
         return self
 
 
+class Responses(_Strict):
+    """[responses]: the experts' answers to an invitation (issue 16). Defaults apply to a stored round
+    policy written before this section existed."""
+    reply_hours_before_stage: float = Field(72, ge=0, le=24 * 60)
+    replacement_reply_hours: float = Field(24, gt=0, le=24 * 30)
+    refill: Literal["automatic", "approve"] = "automatic"
+    redraw_check_limit: int = Field(40, ge=1, le=1000)
+
+
 class Criterion(_Strict):
     id: str
     name: str
@@ -400,6 +409,7 @@ class Policy(_Strict):
     objective: Objective
     random_draw: RandomDraw
     access: Access = Access()
+    responses: Responses = Responses()
     rubric: Rubric
     aggregation: Aggregation
     decision: Decision

@@ -74,10 +74,11 @@ def test_a_round_worked_through_the_program_verifies(store_url, capsys):
         v = audit.verify(s)
         actions = audit.entries_frame(s)["action"].tolist()
     assert v.ok, v.problems
-    # the scores are an entry too, and so is the run the panels file was recorded as
-    assert actions == ["round.create", "import", "run.plan", "publication", "scores"]
+    # the scores are an entry too, and so is the run the panels file was recorded as, and the
+    # invitation of the published seats (issue 16: seat responses)
+    assert actions == ["round.create", "import", "run.plan", "publication", "seat.invite", "scores"]
     code, out = verify_cli(store_url, capsys)
-    assert code == 0 and "audit log OK: 5 entries" in out and "seats, scores, inputs and policy match" in out
+    assert code == 0 and "audit log OK: 6 entries" in out and "seats, scores, inputs and policy match" in out
 
 
 def test_seat_status_flipped_with_sql_is_named(store_url, capsys):
@@ -155,7 +156,7 @@ def test_newest_entries_removed_are_caught_by_the_anchor(store_url, capsys):
     with st.engine.begin() as c:   # the scores, publication and imported-run entries disappear
         c.execute(text("DELETE FROM audit_log WHERE id >= 3"))
     found = problems(st)
-    assert any("the anchor" in p and "records entry #5" in p and "log ends at #2" in p for p in found), found
+    assert any("the anchor" in p and "records entry #6" in p and "log ends at #2" in p for p in found), found
     code, out = verify_cli(store_url, capsys)
     assert code == 1 and "newest entries were removed" in out
 

@@ -64,6 +64,16 @@ ACTIONS = {
     "audit.baseline": "审计基线 facts recorded when the chain became keyed",
     "draw.commit": "随机抽取承诺 draw commitment (before the draw)",
     "draw.reveal": "随机抽取揭示 draw revealed (seed, run)",
+    # the seat life cycle (issue 16: reviewer.store.seat_responses, seat_refill)
+    "seat.invite": "邀请专家 seats invited",
+    "seat.confirm": "专家确认参加 expert confirmed",
+    "seat.decline": "专家请假 expert declined",
+    "seat.recuse": "专家申请回避 expert asked to recuse",
+    "seat.recusal_decision": "回避申请审核 recusal decided",
+    "seat.expire": "逾期未答复 no reply by the deadline",
+    "seat.replaced": "席位已替换 seat replaced",
+    "seat.refill_note": "补抽未完成 refill pending",
+    "seat.redraw": "补抽随机抽取 replacement drawn",
 }
 
 

@@ -10,6 +10,7 @@ An audited act records in its entry the facts it wrote, so the chain (hashed, ke
     replacement                     the seat marked replaced and the new seat
     scores / score_correction       every score row written (id, key, score, confidence, void)
     run.plan                        a planning or imported run: its result hash and the hash of its seats
+    seat.*                          every seat response written or changed (assignment id, status)
 
 `check_facts` replays those records and compares what they give with the tables, naming each
 difference: a seat whose status was flipped or that was inserted with SQL, a score voided or
@@ -42,6 +43,7 @@ from reviewer.store.models import (
     Run,
     RunSeat,
     Score,
+    SeatResponse,
     SeatRule,
     Waiver,
 )
@@ -143,6 +145,7 @@ class _Replay:
         self.seat_rules: dict[tuple, tuple[int, bool]] = {}    # (round, kind, stage, expert, app) -> (entry, active)
         self.decisions: dict[tuple, tuple[int, str]] = {}      # (round, app, rule) -> (entry, pass / fail)
         self.runs: dict[int, tuple[int, dict]] = {}            # run id -> (entry, run.plan record)
+        self.responses: dict[int, tuple[int, str]] = {}        # assignment id -> (entry, response status)
         self.notes: list[str] = []
         self.findings: list[Finding] = []
 
@@ -169,6 +172,9 @@ class _Replay:
             self._baseline(e, a)
         elif e.action == "run.plan" and "run_id" in a:
             self.runs[int(a["run_id"])] = (e.id, a)
+        elif e.action.startswith("seat.") and "responses" in a:   # reviewer.store.seat_responses.record_of
+            for aid, status in a["responses"]:
+                self.responses[int(aid)] = (e.id, status)
         else:
             self._decision(e, a)
 
@@ -284,7 +290,29 @@ def check_facts(s: Session, entries: Iterable[AuditEntry]) -> tuple[list[Finding
     _check_scores(s, rp, codes)
     _check_decisions(s, rp, codes)
     _check_runs(s, rp)
+    _check_responses(s, rp)
     return rp.findings, rp.notes
+
+
+def _check_responses(s: Session, rp: _Replay) -> None:
+    """Seat responses (the experts' answers) against the seat.* entries: a status set or a row added
+    with SQL, or a recorded row removed."""
+    seen = set()
+    for x in s.execute(select(SeatResponse).order_by(SeatResponse.id)).scalars():
+        seen.add(x.assignment_id)
+        where = f"seat #{x.assignment_id} ({x.stage} {x.application_id} {x.expert_id})"
+        rec = rp.responses.get(x.assignment_id)
+        if rec is None:
+            rp.findings.append(Finding(0, "seat.invite", f"答复未经记录 the response of {where} is not in the audit "
+                                       "log: it was inserted outside the program"))
+        elif rec[1] != x.status:
+            rp.findings.append(Finding(rec[0], "seat.invite", f"答复状态被修改 the response of {where} is "
+                                       f"{x.status!r} in the table, {rec[1]!r} in the audit log (changed outside "
+                                       "the program)"))
+    for aid, (eid, status) in sorted(rp.responses.items()):
+        if aid not in seen:
+            rp.findings.append(Finding(eid, "seat.invite", f"答复缺失 the response ({status}) of seat #{aid} recorded "
+                                       "in the audit log is missing from the table"))
 
 
 def _check_runs(s: Session, rp: _Replay) -> None:

@@ -312,3 +312,28 @@ class AuditEntry(Base):
     # the public id of that key; both NULL for legacy entries written before the chain was keyed.
     mac: Mapped[Optional[str]] = mapped_column(String(64))
     key_id: Mapped[Optional[str]] = mapped_column(String(16))
+
+
+# ---------------------------------------------------------------- seat responses (issue 16: reviewer.store.seat_responses)
+
+class SeatResponse(Base):
+    """The expert's answer to one published seat (its life cycle): 已邀请 invited → 已确认 confirmed /
+    已请假 declined (reason) / 申请回避 recusal requested (relation, reason; staff accept → recused, or
+    reject → invited again) / 未答复 no_reply → 已替换 replaced. One row per assignment, changed only
+    through `seat_responses` (each change audited; `version` for concurrent answers)."""
+    __tablename__ = "seat_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    expert_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="invited")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    relation: Mapped[str] = mapped_column(String(20), default="")       # recusal: the conflict rule id (C1..C5)
+    invited_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    answered_by: Mapped[str] = mapped_column(String(100), default="")
+    refill_note: Mapped[str] = mapped_column(Text, default="")           # why an automatic 补抽 did not happen
+    last_answer: Mapped[str] = mapped_column(String(20), default="")     # the state a replaced seat was in
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -22,7 +22,7 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import replacement, repo
+from reviewer.store import replacement, repo, seat_responses
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -136,7 +136,9 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
                             "that did not pass screening; nothing was published:\n  " + "\n  ".join(unscreened))
         replacement.check_change(s, r, data, pd.concat([replacement.round_seats(s, r), mine], ignore_index=True),
                                  act="发布")
-    return repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
+    pub = repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
+    seat_responses.invite_stage(s, r, stage, user=user, reason=f"{stage} 发布后邀请专家 invited at publication")
+    return pub
 
 
 def screening_lines(s: Session, r: Round, data, seats: pd.DataFrame, include_review: bool = False) -> list[str]:

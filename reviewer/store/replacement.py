@@ -13,6 +13,8 @@ never sits on one application in two stages, published or planned). A change tha
 refused naming the rule (Chinese label and id) and the ids; findings already present before the
 change are not the change's doing.
 
+The replaced seats' responses become `replaced` and the new seats are invited (seat_responses.invite_stage).
+
 The leaving expert's scores already submitted for that seat become void (kept, with the reason): an
 expert without the seat has no say in the ranking. When the chair (组长) leaves, the chair passes to
 someone the checker accepts (`seat_change`, `seatchecks.chair_candidates`; audited as chair_handover).
@@ -38,7 +40,7 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
-from reviewer.store import audit, facts, repo
+from reviewer.store import audit, facts, repo, seat_responses
 from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
@@ -239,6 +241,7 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
                             "keys": [list(k) for k in o.keys],
                             "seats": [{"application_id": a.application_id, "expert_id": a.expert_id,
                                        "assignment_id": a.id} for a in written]})
+    seat_responses.invite_stage(s, r, stage, user=user, reason=reason)   # the old seats replaced, the new invited
     return written
 
 

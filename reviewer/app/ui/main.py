@@ -145,6 +145,7 @@ pages = {
     T("评审", "Review"): [
         page("panels", "panels", url_path="panels"),
         page("packs", "packs", url_path="packs"),
+        page("responses", "responses", url_path="responses"),
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
     ],
