@@ -64,6 +64,10 @@ ACTIONS = {
     "audit.baseline": "审计基线 facts recorded when the chain became keyed",
     "draw.commit": "随机抽取承诺 draw commitment (before the draw)",
     "draw.reveal": "随机抽取揭示 draw revealed (seed, run)",
+    "stage.advance": "晋级确认 stage advancement recorded",
+    "register.centre": "中心名录登记 centre register entry",
+    "register.tech_centre": "技术创新中心名录登记 technology innovation centre register entry",
+    "subsidy": "补助台账 subsidy ledger entry",
 }
 
 
