@@ -359,6 +359,7 @@ class Funding(_Strict):
     national_centre_subsidy_cap: float = Field(ge=0)
     no_subsidy_if_tech_innovation_centre: bool = True
     total_budget: float = Field(ge=0, default=0)
+    annual_budget: float = Field(ge=0, default=0)    # per calendar year, all subsidies of the ledger (0 = none)
 
 
 class Indicator(_Strict):

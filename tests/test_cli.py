@@ -104,7 +104,13 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len(rec) >= 1 and not rec["field"].duplicated().any()   # one centre per field
     assert (rec["score"] >= 75).all() and (rec["B"] >= 15).all()
     inel = ranking[ranking["decision"] == "ineligible"]
-    assert len(inel) == 11 and inel["reason_zh"].str.contains("形式审查").all()
+    assert len(inel) == 9 and inel["reason_zh"].str.contains("形式审查未通过").all()
+    review = ranking[ranking["decision"] == "needs_review"]          # undecided: 待复核, never 未通过 (issue 17)
+    assert len(review) == 2 and (review["decision_zh"] == "待复核").all()
+    assert not review["reason_zh"].str.contains("未通过").any()
+    taken = ranking[ranking["decision"] == "field_has_centre"]      # the register occupies these fields
+    assert {"汽车", "机械", "高端有色金属新材料"} <= set(taken["field"]) and taken["reason_zh"].str.contains("中心名录").all()
+    assert not set(rec["field"]) & {"汽车", "机械", "高端有色金属新材料"}
     assert len(list((tmp_path / "score_sheets" / "认定评审").glob("*.xlsx"))) == panels.loc[
         panels["stage"] == "认定评审", "expert_id"].nunique()
     assert "建议认定 recommended" in out
