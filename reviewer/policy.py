@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reviewer.errors import UserError
 from reviewer.evaluation_scheme import Scheme
-from reviewer.stage_gates import StageGate
+from reviewer.stage_gates import Defence, StageGate
 # The default policy is package data (reviewer/data/policy.toml); re-exported here.
 from reviewer.resources import DEFAULT_POLICY_PATH
 
@@ -410,6 +411,7 @@ class Policy(_Strict):
     rubric: Rubric
     instruments: dict[str, Rubric] = {}     # per-stage instruments named by [stages.gates] (reviewer.stage_gates)
     aggregation: Aggregation
+    defence: Defence = Defence()            # 认定评审 答辩 schedule (reviewer.stage_gates)
     decision: Decision
     funding: Funding
     evaluation: Evaluation
@@ -553,7 +555,9 @@ def relation_errors(p: Policy) -> list[str]:
 
 def gate_errors(p: Policy) -> list[str]:
     """Stage gates that name no instrument, pass lines above their instrument's total, a gate on the last stage."""
-    out = []
+    out = [f"[defence] stage {p.defence.stage!r} is not one of {p.stages.order}"] if p.defence.stage not in p.stages.order else []
+    if p.defence.lunch_start and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", p.defence.lunch_start):
+        out.append(f"[defence] lunch_start {p.defence.lunch_start!r}: expected HH:MM, e.g. 12:00 (\"\" = no lunch)")
     for stage, g in p.stages.gates.items():
         if g.instrument and g.instrument not in p.instruments:
             out.append(f"[stages.gates.\"{stage}\"] instrument {g.instrument!r} is not in [instruments] "

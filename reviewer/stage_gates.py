@@ -16,7 +16,12 @@ from the stage's aggregated scores (reviewer.scoring.gating) and recorded by sta
 """
 from __future__ import annotations
 
+import datetime as dt
+import random
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from reviewer.errors import UserError
 
 
 class StageGate(BaseModel):
@@ -44,3 +49,65 @@ class StageGate(BaseModel):
         if not parts_zh:
             return "全部晋级（未设晋级规则） / all advance (no rule)"
         return "，且".join(parts_zh) + " / " + " and ".join(parts_en)
+
+
+class Defence(BaseModel):
+    """认定评审 as a meeting: the 答辩 (defence) schedule's rules ([defence]). Each applicant presents
+    (汇报) and answers the panel's questions (质询) in an order drawn at random (seeded, recorded); a
+    break after every `break_after` applicants, lunch at `lunch_start`."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: str = "认定评审"
+    presentation_minutes: int = Field(default=15, ge=1, le=120)    # 汇报时长
+    questions_minutes: int = Field(default=10, ge=0, le=120)       # 专家质询
+    changeover_minutes: int = Field(default=5, ge=0, le=60)        # between applicants
+    break_after: int = Field(default=4, ge=0)                      # a break after every n applicants (0 = none)
+    break_minutes: int = Field(default=15, ge=0, le=120)
+    lunch_start: str = "12:00"                                     # "" = no lunch break
+    lunch_minutes: int = Field(default=90, ge=0, le=240)
+    attendees: int = Field(default=3, ge=1, le=20)                 # 参会人数 per applicant (DEFAULT)
+
+    @property
+    def slot_minutes(self) -> int:
+        return self.presentation_minutes + self.questions_minutes
+
+
+def draw_order(applications: list[str], seed: int) -> list[str]:
+    """The defence order: the applications sorted by id, shuffled with `seed` (reproducible)."""
+    if not applications:
+        raise UserError("没有参加答辩的申报 / no application to schedule for the defence")
+    order = sorted(set(applications))
+    random.Random(f"defence:{int(seed)}").shuffle(order)
+    return order
+
+
+def _hm(t: str) -> dt.datetime:
+    h, m = (int(x) for x in t.split(":")[:2])
+    return dt.datetime(2000, 1, 1, h, m)
+
+
+def time_slots(order: list[str], start: str, rules: Defence) -> list[dict]:
+    """One slot per application in `order` from `start` (HH:MM): order, application_id, start, end, note."""
+    if not start:
+        raise UserError("答辩开始时间未设置 / the defence meeting has no start time: reviewer round settings ROUND "
+                        f"--stage {rules.stage} --time 09:00")
+    t = _hm(start)
+    lunch = _hm(rules.lunch_start) if rules.lunch_start and rules.lunch_minutes else None
+    slots = []
+    for k, app in enumerate(order, start=1):
+        note = ""
+        if lunch is not None:
+            lunch_end = lunch + dt.timedelta(minutes=rules.lunch_minutes)
+            if t >= lunch_end:            # the meeting runs past lunch without meeting it (an afternoon start)
+                lunch = None
+            elif t + dt.timedelta(minutes=rules.slot_minutes) > lunch:   # this slot would run into lunch
+                t, lunch, note = lunch_end, None, "午休后 after lunch"
+        end = t + dt.timedelta(minutes=rules.slot_minutes)
+        slots.append({"order": k, "application_id": app, "start": t.strftime("%H:%M"), "end": end.strftime("%H:%M"),
+                      "note": note})
+        t = end + dt.timedelta(minutes=rules.changeover_minutes)
+        if rules.break_after and k % rules.break_after == 0 and k < len(order):
+            t += dt.timedelta(minutes=rules.break_minutes)
+            slots[-1]["note"] = (slots[-1]["note"] + "；" if slots[-1]["note"] else "") + \
+                f"其后休息 {rules.break_minutes} 分钟 break"
+    return slots

@@ -6,13 +6,16 @@ it (audited). Planning the next stage then takes only the applications that adva
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
+import pandas as pd
 import typer
 
 from reviewer.cli.common import DbOpt, RoundOpt, UserOpt, current_user, echo, open_store
+from reviewer.documents.defence import schedule_table, write_defence_documents
 from reviewer.errors import UserError
-from reviewer.store import repo
+from reviewer.store import repo, round_settings
 from reviewer.store import stages as gating
 from reviewer.store.runs import run_aggregation
 
@@ -91,3 +94,44 @@ def stage_show(round_code: str = RoundOpt, stage: Optional[str] = typer.Option(N
                  f"(by {rows['decided_by'].iloc[0]}, {rows['decided_at'].iloc[0]:%Y-%m-%d %H:%M} UTC)")
             for x in rows.itertuples(index=False):
                 echo(f"  {'晋级' if x.advanced else '  —'} {x.application_id}: {x.reason}")
+
+
+@app.command("defence")
+def stage_defence(round_code: str = RoundOpt,
+                  seed: Optional[int] = typer.Option(None, "--seed", help="Draw the 答辩 order with this seed "
+                                                     "(recorded; the same seed gives the same order)."),
+                  reason: str = typer.Option("", "--reason", help="Why (needed with --seed; audited)."),
+                  out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the schedule, a notice per "
+                                                     "applicant and the 签到表 into this folder."),
+                  db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """认定评审 答辩: draw the defence order (--seed), show the time slots, write the documents (--out)."""
+    st = open_store(db)
+    if seed is not None:
+        if not 0 <= seed <= 2**63 - 1:
+            raise UserError(f"--seed {seed}: expected a whole number >= 0")
+        with st.write() as s:
+            order = gating.draw_defence(s, repo.get_round(s, round_code), seed, user=current_user(user), reason=reason)
+        echo(f"答辩顺序已抽取并记录 defence order drawn with seed {seed}: {'、'.join(order)}")
+    with st.read() as s:
+        r = repo.get_round(s, round_code)
+        pol = repo.round_policy(r)
+        order, used = gating.defence_order(r.settings)
+        if not order:
+            raise UserError(f"round {round_code}: 答辩顺序尚未抽取 / the defence order is not drawn yet (--seed N --reason ...)")
+        meeting = round_settings.meeting(r.settings, pol.defence.stage)
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+        seats = repo.published_seats(s, r, pol.defence.stage)
+        name = r.name
+    apps = {a.application_id: a for a in data.applications}
+    table = schedule_table(order, meeting.time, pol.defence, apps)
+    echo(f"{pol.defence.stage} 答辩 {meeting.date or '日期待定'} {meeting.place or '地点待定'}（seed {used}）")
+    for x in table.itertuples(index=False):
+        echo(f"  {x.order:>2}. {x.start}-{x.end} {x.application_id} {x.name} {x.note}")
+    if out is not None:
+        experts = {e.expert_id: e for e in data.experts}
+        ids = sorted(seats["expert_id"].unique()) if not seats.empty else []
+        ex = pd.DataFrame([{"专家编号 expert": i, "姓名 name": experts[i].name, "工作单位 employer": experts[i].employer}
+                           for i in ids if i in experts])
+        paths = write_defence_documents(out, table, meeting, pol.defence, round_code=round_code, round_name=name,
+                                        seed=used, experts=ex)
+        echo(f"写出 wrote {len(paths)} files to {out}")

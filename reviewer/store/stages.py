@@ -7,7 +7,8 @@ application with its outcome and reason, audited (`stage.advance`). Staff may ov
 reason (`--keep` / `--drop`); the overrule is part of the recorded reason.
 
 Planning a later stage takes only the applications that advanced from the stage before it
-(:func:`planned_applications`); the veto reasons reach the ranking (:func:`exclusions`).
+(:func:`planned_applications`); the veto reasons reach the ranking (:func:`exclusions`). The 认定评审
+答辩 order is drawn with a seed and recorded (:func:`draw_defence`).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.scoring.gating import advancement_proposal, vetoes
+from reviewer.stage_gates import draw_order
 from reviewer.store import audit, repo
 from reviewer.store.models import Round, StageDecision
 
@@ -142,3 +144,44 @@ def exclusions(s: Session, r: Round) -> dict[str, str]:
     for x in d[~d["advanced"]].itertuples(index=False):
         out.setdefault(x.application_id, f"{x.stage}未晋级：{x.reason}")
     return out
+
+
+# ---------------------------------------------------------------- 认定评审 答辩 order
+
+def defence_applications(s: Session, r: Round, policy: Policy) -> list[str]:
+    """The applications that defend: those that advanced to the defence stage when recorded, else the
+    stage's published panels."""
+    st = policy.defence.stage
+    i = policy.stage(st).index
+    went = advanced_from(s, r, policy.stages.order[i - 1]) if i > 0 else None
+    apps = went if went is not None else stage_applications(s, r, st)
+    if not apps:
+        raise UserError(f"{st}: 无参加答辩的申报 / no application defends yet: record the advancement from the stage "
+                        f"before it (reviewer stage advance) or publish {st}'s panels")
+    return apps
+
+
+def draw_defence(s: Session, r: Round, seed: int, *, user: str, reason: str) -> list[str]:
+    """Draw the 答辩 order with `seed` (reviewer.stage_gates.draw_order) and record it in the round settings
+    (seed, the applications drawn from, the order; audited as a settings change). Drawing again replaces it
+    (the audit log keeps every draw)."""
+    if not reason.strip():
+        raise UserError("抽取答辩顺序需要说明理由 / drawing the defence order needs a reason (--reason)")
+    pol = repo.round_policy(r)
+    apps = defence_applications(s, r, pol)
+    order = draw_order(apps, seed)
+    repo.update_round_settings(s, r, {"defence": {"seed": int(seed), "applications": sorted(apps), "order": order,
+                                                  "drawn_by": user}}, user=user, reason=f"答辩顺序抽取 defence order: {reason}")
+    return order
+
+
+def defence_order(settings: Mapping | None) -> tuple[list[str], int | None]:
+    """The recorded 答辩 order and its seed ([], None when not drawn); a recorded order that its seed does not
+    give is refused (the settings were edited around the draw)."""
+    d = (settings or {}).get("defence") or {}
+    if not d.get("order"):
+        return [], None
+    if draw_order(list(d.get("applications") or []), int(d["seed"])) != list(d["order"]):
+        raise UserError("答辩顺序与其随机种子不符 / the recorded defence order is not the one its seed gives: draw it "
+                        "again (reviewer stage defence --seed N)")
+    return list(d["order"]), int(d["seed"])
