@@ -160,3 +160,25 @@ def test_register_entries_are_checked(store):
                                        user="张三", reason="r")
         with pytest.raises(UserError, match="document"):
             registers.add_tech_centre(s, pol, name="x", field="汽车", document_no=" ", date="2025-01-01", user="张三")
+
+
+def test_register_commands(tmp_path, capsys, monkeypatch):
+    from tests.test_store_support import run_cli
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path / "home"))
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    base = ["--db", db, "--user", "张三"]
+    code, out = run_cli(["register", "lifecycle", "--as-of", "2026-11-01", *base], capsys)
+    assert code == 0 and "13 register events and 4 ledger entries" in out, out
+    code, out = run_cli(["register", "lifecycle", "--as-of", "2026-11-01", *base], capsys)
+    assert code == 0 and "0 register events and 0 ledger entries" in out           # nothing twice
+    code, out = run_cli(["register", "centre", "GXMIC-2022-01", "--name", "广西智能汽车零部件制造业创新中心",
+                         "--field", "汽车", "--state", "撤销", "--since", "2026-10-01", "--doc", "桂工信〔2026〕9号",
+                         "--reason", "撤销批复", *base], capsys)
+    assert code == 0, out
+    code, out = run_cli(["register", "show", "--as-of", "2026-11-01", "--db", db], capsys)
+    assert "4 fields taken" in out and "  汽车:" not in out and "800万元 granted" in out
+    code, out = run_cli(["register", "tech", "--name", "x", "--field", "汽车", "--doc", "桂科〔2024〕1号",
+                         "--date", "2024-13-01", *base], capsys)
+    assert code == 2 and "expected a date" in out
+    code, out = run_cli(["audit", "verify", "--db", db], capsys)
+    assert code == 0, out

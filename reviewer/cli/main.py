@@ -23,7 +23,7 @@ import sys
 import typer
 
 from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, rounds,
-                          runs, scores, scoring, stages, workspace)
+                          registers, runs, scores, scoring, stages, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -33,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws, stages):
+              accounts, draws, stages, registers):
     group.register(app)
 
 
