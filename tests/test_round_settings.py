@@ -139,3 +139,21 @@ def test_an_edited_defence_order_is_refused(final_published, tmp_path, capsys):
         with pytest.raises(UserError, match="not the one its seed gives"):
             stages.defence_order(repo.get_round(s, "2026").settings)
     st.dispose()
+
+
+def test_the_round_page_service_saves_checked_settings_with_the_version(db, monkeypatch):
+    from reviewer.app import round_settings as svc
+    from reviewer.errors import UserError
+    from reviewer.store import repo
+    monkeypatch.setenv("REVIEWER_DB_URL", db)
+    settings, version, stages = svc.current("2026")
+    assert stages == [FIRST, "现场考察", FINAL] and settings == {}
+    svc.save("2026", stage=FINAL, meeting={"date": "2026-12-15", "time": "9:30", "place": "会议室", "contact": "",
+                                           "attendees": None}, site_start="", site_end="", user="张三", version=version)
+    settings, v2, _ = svc.current("2026")
+    assert settings["meetings"][FINAL] == {"date": "2026-12-15", "time": "09:30", "place": "会议室"} and v2 == version + 1
+    with pytest.raises(repo.ConcurrentEditError):          # edited by someone else since the page was opened
+        svc.save("2026", stage=FINAL, meeting={"place": "另一会议室"}, site_start="", site_end="", user="李四",
+                 version=version)
+    with pytest.raises(UserError, match="expected HH:MM"):
+        svc.save("2026", stage=FINAL, meeting={"time": "9点"}, site_start="", site_end="", user="李四", version=v2)
