@@ -214,3 +214,23 @@ def test_require_advancement_refuses_an_undecided_stage(tmp_path):
     with pytest.raises(UserError, match="advancement from 初审评估 is not recorded"):
         run_planning(st, "2026", user="张三", stages=[SITE], time_limit=10)
     st.dispose()
+
+
+def test_score_sheets_differ_per_stage_and_read_back_with_their_instrument(checklist_policy, tmp_path):
+    import random
+
+    from openpyxl import load_workbook
+
+    from reviewer.scoring.scoresheets import SHEET, read_score_sheet, write_score_sheet
+    from tests.factories import fill_score_sheet
+    apps = pd.DataFrame({"application_id": ["GX2026-003"], "name": ["某中心"], "field": ["汽车"]})
+    site = write_score_sheet(tmp_path / "site.xlsx", checklist_policy, "ZJ0001", "张三", SITE, apps)
+    final = write_score_sheet(tmp_path / "final.xlsx", checklist_policy, "ZJ0001", "张三", "认定评审", apps)
+    head = [c.value for c in load_workbook(site)[SHEET][2]]
+    assert any(str(h).startswith("V1 申报材料真实完整") and "否决项" in str(h) for h in head)
+    assert not any(str(h).startswith("A1") for h in head)
+    assert any(str(h).startswith("A1") for h in [c.value for c in load_workbook(final)[SHEET][2]])
+    fill_score_sheet(site, random.Random(1), checklist_policy.for_stage(SITE))
+    got = read_score_sheet(site, checklist_policy)
+    assert not got.has_errors and set(got.scores["criterion"]) == {"V1", "V2", "V3", "V4", "S1", "S2", "S3"}
+    assert set(got.scores["family"]) == {"V", "S"}
