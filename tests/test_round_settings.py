@@ -157,3 +157,14 @@ def test_the_round_page_service_saves_checked_settings_with_the_version(db, monk
                  version=version)
     with pytest.raises(UserError, match="expected HH:MM"):
         svc.save("2026", stage=FINAL, meeting={"time": "9点"}, site_start="", site_end="", user="李四", version=v2)
+
+
+def test_a_lock_on_an_expert_away_on_the_meeting_day_is_refused(db, capsys):
+    # ZJ0096 is available until 2026-11-20 only: locking them on the 2026-12-20 meeting is refused, with the day
+    lock = ["lock", "--round", "2026", "-s", FIRST, "-e", "ZJ0096", "-a", "GX2026-003", "--reason", "指定", "--db", db,
+            "--user", "张三"]
+    code, out = run_cli(["round", "settings", "2026", "--stage", FIRST, "--date", "2026-12-20", "--db", db,
+                         "--user", "张三"], capsys)
+    assert code == 0, out
+    code, out = run_cli(lock, capsys)
+    assert code == 2 and "ZJ0096" in out and "2026-12-20" in out and "不可用" in out, out

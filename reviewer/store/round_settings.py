@@ -77,6 +77,14 @@ def meeting_dates(settings: Mapping[str, Any] | None, policy: Policy) -> dict[st
     return out
 
 
+def dated(policy: Policy, settings: Mapping[str, Any] | None) -> Policy:
+    """`policy` with the round's meeting dates over its [stages] dates (what planning and the lock checks use)."""
+    dates = meeting_dates(settings, policy)
+    if not dates:
+        return policy
+    return policy.model_copy(update={"stages": policy.stages.model_copy(update={"dates": {**policy.stages.dates, **dates}})})
+
+
 def changes(settings: Mapping[str, Any] | None, policy: Policy, *, stage: str | None = None,
             meeting_values: Mapping[str, Any] | None = None, site_start: str | None = None,
             site_end: str | None = None, site_per_day: int | None = None) -> dict:
