@@ -114,3 +114,11 @@ def advancement_proposal(agg: pd.DataFrame, policy: Policy, stage: str, *, vetoe
     d["reason_zh"] = rzh
     d["reason_en"] = ren
     return d[PROPOSAL_COLUMNS].reset_index(drop=True)
+
+
+def families(policy: Policy, stages: pd.Series, criteria: pd.Series) -> list[str]:
+    """The rubric family of each (stage, criterion) under the stage's own instrument ("" when unknown)."""
+    fam = {(st, c.id): policy.instrument(st).family_of(c.id) for st in policy.stages.order
+           for c in policy.instrument(st).criteria}
+    base = {c.id: policy.rubric.family_of(c.id) for c in policy.rubric.criteria}
+    return [fam.get((s, c), base.get(c, "") if s not in policy.stages.order else "") for s, c in zip(stages, criteria)]
