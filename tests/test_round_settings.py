@@ -168,3 +168,34 @@ def test_a_lock_on_an_expert_away_on_the_meeting_day_is_refused(db, capsys):
     assert code == 0, out
     code, out = run_cli(lock, capsys)
     assert code == 2 and "ZJ0096" in out and "2026-12-20" in out and "不可用" in out, out
+
+
+def test_register_fund_ranks_the_stored_round_into_the_ledger_once(final_published, tmp_path, capsys):
+    """(Registers, issue 17 part 3; here to share the published 认定评审 of this module.)"""
+    from reviewer.store import Store, repo
+    from tests.test_stage_gating import sheet_rows
+    path = tmp_path / "s.sqlite"
+    shutil.copy(final_published, path)
+    db = f"sqlite:///{path}"
+    st = Store(db)
+    with st.write() as s:
+        r = repo.get_round(s, "2026")
+        seats = repo.published_seats(s, r, FINAL)
+        apps = sorted(seats["application_id"].unique())
+        quality = {a: 0.9 - 0.004 * i for i, a in enumerate(apps)}
+        repo.submit_scores(s, r, sheet_rows(repo.round_policy(r), FINAL, seats, quality), user="张三", source="t")
+    st.dispose()
+    base = ["--db", db, "--user", "张三"]
+    code, out = run_cli(["register", "lifecycle", "--as-of", "2026-11-01", *base], capsys)
+    assert code == 0, out
+    code, out = run_cli(["register", "fund", "--round", "2026", "--reason", "认定评审会议", "--out", str(tmp_path / "o"),
+                         *base], capsys)
+    assert code == 0, out
+    ranking = pd.read_csv(tmp_path / "o" / "recognition_ranking.csv")
+    rec = ranking[ranking["decision"] == "recommend"]
+    assert len(rec) >= 1 and not set(rec["field"]) & {"汽车", "机械", "高端有色金属新材料"}
+    assert (ranking.loc[ranking["decision"] == "needs_review", "decision_zh"] == "待复核").all()
+    paid = int((rec["subsidy"] > 0).sum())
+    assert f"total granted {800 + 200 * paid:g}万元" in out
+    code, out = run_cli(["register", "fund", "--round", "2026", "--reason", "再次", *base], capsys)
+    assert code == 0 and f"total granted {800 + 200 * paid:g}万元" in out and "不重复补助" in out   # never twice

@@ -1,4 +1,4 @@
-"""`reviewer register centre|tech|lifecycle|show`: the registers that decide (issue 17 part 3;
+"""`reviewer register centre|tech|lifecycle|show|fund`: the registers that decide (issue 17 part 3;
 reviewer.store.registers): the centre register (一领域一中心), the Guangxi technology innovation centre
 register (no duplicate subsidy) and the subsidy ledger, kept in the store and audited."""
 from __future__ import annotations
@@ -7,14 +7,19 @@ import datetime as dt
 from pathlib import Path
 from typing import Optional
 
+import pandas as pd
 import typer
 
-from reviewer.cli.common import DbOpt, PolicyOpt, ReasonOpt, UserOpt, current_user, echo, open_store
+from reviewer.cli.common import DbOpt, PolicyOpt, ReasonOpt, RoundOpt, UserOpt, current_user, echo, open_store
 from reviewer.demo.registers import demo_replay
 from reviewer.errors import UserError
+from reviewer.exports import write_table
 from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
-from reviewer.store import registers
+from reviewer.scoring.ranking import recognition_ranking
+from reviewer.screening.eligibility import screen
+from reviewer.store import registers, repo, stages
+from reviewer.store.runs import run_aggregation
 
 app = typer.Typer(help="名录与补助台账 Centre register, technology innovation centre register, subsidy ledger.",
                   no_args_is_help=True)
@@ -103,3 +108,41 @@ def register_show(as_of: Optional[str] = typer.Option(None, "--as-of", help="Dat
     echo(f"补助台账 subsidy ledger: {ledger.total() / 10_000:g}万元 granted, {len(ledger.entries)} entries")
     for e in ledger.entries:
         echo(f"  {e.date} {e.centre_id} {e.field} {e.kind} {e.status} {e.amount / 10_000:g}万元: {e.reason[:80]}")
+
+
+@app.command("fund")
+def register_fund(round_code: str = RoundOpt, stage: Optional[str] = typer.Option(None, "--stage", "-s",
+                                                                                   help="Default: the last stage."),
+                  method: Optional[str] = typer.Option(None, "--method"), reason: str = ReasonOpt,
+                  out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the ranking here."),
+                  db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """Rank a stored round (register, stage exclusions, 待复核) and record its subsidies in the ledger (audited;
+    a centre already paid for a kind is refused, as are grants beyond the caps or the annual budget)."""
+    who = current_user(user)
+    st = open_store(db)
+    with st.read() as s:
+        r = repo.get_round(s, round_code)
+        pol = repo.round_policy(r)
+        stage = stage or pol.stages.order[-1]
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+        over = repo.review_overrides(s, r)
+        left = stages.exclusions(s, r)
+    run, agg = run_aggregation(st, round_code, stage, user=who, method=method)
+    sc = screen(data, pol, over).summary.set_index("application_id")
+    fields = {a.application_id: a.field for a in data.applications}
+    rows = agg[~agg["application_id"].isin(set(left))].assign(field=lambda d: d["application_id"].map(fields))
+    rest = [{"application_id": a, "field": fields[a], "eligible": sc.loc[a, "outcome"] == "pass",
+             "screening": sc.loc[a, "outcome"], "ineligible_reason": sc.loc[a, "reasons"],
+             "stage_exclusion": left.get(a, "")} for a in fields if a not in set(rows["application_id"])]
+    table = pd.concat([rows.assign(eligible=True), pd.DataFrame(rest)], ignore_index=True)
+    day = pol.as_of_date()
+    with st.write() as s:
+        ledger = registers.load_ledger(s, pol, day)
+        start = len(ledger.entries)
+        ranking = recognition_ranking(table, pol, register=registers.occupied(s, day), ledger=ledger, on=day)
+        n = registers.save_ledger(s, ledger, start, source=f"ranking round {round_code} run #{run.id}: {reason}", user=who)
+    for x in ranking[ranking["decision"] == "recommend"].itertuples(index=False):
+        echo(f"  推荐 {x.application_id} {x.field} {x.score:.2f}: {x.funding_note_zh}")
+    echo(f"补助台账 ledger: {n} entries recorded (aggregation run #{run.id}); total granted {ledger.total() / 10_000:g}万元")
+    if out is not None:
+        write_table(ranking, out, "recognition_ranking", "认定排名")
