@@ -24,6 +24,27 @@ if ov:
 st.subheader(T("各阶段状态", "Stages"))
 table(svc_overview.round_state(rid), ["stage", "planned", "published", "panels", "seed", "scored", "score_rows"])
 
+st.subheader(T("所有轮次", "All rounds"))
+rounds = svc_rounds.list_rounds()
+table(pd.DataFrame([{"name": r.name, "round_id": r.round_id, "date": r.as_of or "", "created": r.created,
+                     "kind": T("演示", "demo") if r.is_demo else ""} for r in rounds]),
+      config={"round_id": st.column_config.Column(T("轮次编号", "Round id"))})
+
+with st.expander(T("新建轮次", "New round"), expanded=False):
+    with st.form("new_round"):
+        name = st.text_input(T("轮次名称", "Name"), placeholder="2027年度制造业创新中心试点")
+        as_of = st.date_input(T("基准日（回避三年窗口等以此日计算）", "Reference date (3-year windows)"),
+                              value=dt.date.today())
+        demo = st.checkbox(T("复制演示数据作为输入", "Start from the demo inputs"))
+        ok = st.form_submit_button(T("创建", "Create"), type="primary", disabled=not can_edit())
+    if ok:
+        info = guard(svc_rounds.create_round, name, as_of, demo, editor_name())
+        if info:
+            st.session_state["round_id"] = info.round_id
+            svc_rounds.remember_round(info.round_id)
+            flash(T(f"已创建轮次 {info.name}", f"Created round {info.name}"))
+            st.rerun()
+
 with st.expander(T("会议与日程设置（专家组抽取时核对专家可用日期；通知与日程文件使用）",
                    "Meetings and dates (checked against experts' availability when planning; used in notices and .ics)")):
     cur = guard(svc_settings.current, rid)
@@ -48,27 +69,6 @@ with st.expander(T("会议与日程设置（专家组抽取时核对专家可用
                                     "attendees": int(people) or None},
                            site_start=site_start, site_end=site_end, user=editor_name(), version=version) is not None:
             flash(T("已保存会议设置", "Meeting settings saved"))
-            st.rerun()
-
-st.subheader(T("所有轮次", "All rounds"))
-rounds = svc_rounds.list_rounds()
-table(pd.DataFrame([{"name": r.name, "round_id": r.round_id, "date": r.as_of or "", "created": r.created,
-                     "kind": T("演示", "demo") if r.is_demo else ""} for r in rounds]),
-      config={"round_id": st.column_config.Column(T("轮次编号", "Round id"))})
-
-with st.expander(T("新建轮次", "New round"), expanded=False):
-    with st.form("new_round"):
-        name = st.text_input(T("轮次名称", "Name"), placeholder="2027年度制造业创新中心试点")
-        as_of = st.date_input(T("基准日（回避三年窗口等以此日计算）", "Reference date (3-year windows)"),
-                              value=dt.date.today())
-        demo = st.checkbox(T("复制演示数据作为输入", "Start from the demo inputs"))
-        ok = st.form_submit_button(T("创建", "Create"), type="primary", disabled=not can_edit())
-    if ok:
-        info = guard(svc_rounds.create_round, name, as_of, demo, editor_name())
-        if info:
-            st.session_state["round_id"] = info.round_id
-            svc_rounds.remember_round(info.round_id)
-            flash(T(f"已创建轮次 {info.name}", f"Created round {info.name}"))
             st.rerun()
 
 with st.expander(T("操作记录（存证 = 数据库中的哈希链审计日志）", "Audit log (chained = the store's hash-chained log)")):
