@@ -68,8 +68,8 @@ def register_tech(name: str = typer.Option(..., "--name"), field: str = typer.Op
 
 
 @app.command("lifecycle")
-def register_lifecycle(folder: Path = typer.Option(DEMO_DIR, "--folder", help="Folder with past_centres.xlsx and "
-                                                   "indicators.xlsx (default: the bundled demo)."),
+def register_lifecycle(folder: Optional[Path] = typer.Option(None, "--folder", help="Folder with past_centres.xlsx "
+                                                             "and indicators.xlsx (default: the bundled demo)."),
                        as_of: Optional[str] = typer.Option(None, "--as-of", help="Replay up to this date."),
                        policy: Optional[Path] = PolicyOpt, db: Optional[str] = DbOpt,
                        user: Optional[str] = UserOpt) -> None:
@@ -77,6 +77,7 @@ def register_lifecycle(folder: Path = typer.Option(DEMO_DIR, "--folder", help="F
     pol = load_policy(policy)
     day = _day(as_of or pol.meta.as_of, "--as-of")
     pol = pol.model_copy(update={"meta": pol.meta.model_copy(update={"as_of": day.isoformat()})})
+    folder = folder or DEMO_DIR
     rp = demo_replay(folder, pol)
     who = current_user(user)
     with open_store(db).write() as s:

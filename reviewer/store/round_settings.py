@@ -96,14 +96,14 @@ def changes(settings: Mapping[str, Any] | None, policy: Policy, *, stage: str | 
     unknown = sorted(set(vals) - set(MEETING_KEYS))
     if unknown:
         raise UserError(f"unknown meeting setting(s) {unknown}; expected {list(MEETING_KEYS)}")
+    if "date" in vals:
+        check_date(vals["date"], "--date")
+    if "time" in vals:
+        vals["time"] = check_time(vals["time"])
     if vals:
         if not stage:
             raise UserError("--stage is needed for --date/--time/--place/--contact/--attendees")
         policy.stage(stage)
-        if "date" in vals:
-            check_date(vals["date"], "--date")
-        if "time" in vals:
-            vals["time"] = check_time(vals["time"])
         if "attendees" in vals and (not isinstance(vals["attendees"], int) or not 1 <= vals["attendees"] <= 50):
             raise UserError(f"--attendees {vals['attendees']!r}: expected a whole number from 1 to 50")
         old = dict((settings or {}).get("meetings") or {})
