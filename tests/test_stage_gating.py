@@ -234,3 +234,21 @@ def test_score_sheets_differ_per_stage_and_read_back_with_their_instrument(check
     got = read_score_sheet(site, checklist_policy)
     assert not got.has_errors and set(got.scores["criterion"]) == {"V1", "V2", "V3", "V4", "S1", "S2", "S3"}
     assert set(got.scores["family"]) == {"V", "S"}
+
+
+def test_advancement_cannot_change_once_the_next_stage_is_published(gated_store, tmp_path, capsys):
+    import shutil
+
+    from reviewer.store import Store
+    path = tmp_path / "s.sqlite"
+    shutil.copy(gated_store[0], path)
+    db = f"sqlite:///{path}"
+    args = ["stage", "advance", "--round", "2026", "--stage", FIRST, "--db", db, "--user", "李四", "--confirm",
+            "--reason", "初审会议确认"]
+    assert run_cli(args, capsys)[0] == 0
+    st = Store(db)
+    _plan_publish(st, SITE)
+    st.dispose()
+    assert run_cli(args, capsys)[0] == 0                              # the same list again: fine
+    code, out = run_cli([*args, "--keep", f"{gated_store[1][0]}:复核"], capsys)
+    assert code == 2 and "is published" in out

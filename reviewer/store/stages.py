@@ -67,6 +67,11 @@ def record_advancement(s: Session, r: Round, stage: str, proposed: pd.DataFrame,
     if unknown:
         raise UserError(f"--keep/--drop: {', '.join(unknown)} 不在 {stage} 的申报中 / not an application of {stage}")
     before = decisions(s, r, stage)
+    nxt = next_stage(repo.round_policy(r), stage)
+    went = {a for a, adv in zip(proposed["application_id"], proposed["advance"]) if overrule.get(a, (adv,))[0]}
+    if nxt and repo.publication(s, r, nxt) is not None and went != set(before.loc[before["advanced"], "application_id"]):
+        raise UserError(f"{nxt} 已发布，不能改变 {stage} 的晋级名单 / {nxt} is published: the advancement from {stage} "
+                        "it was planned from cannot change any more")
     s.execute(delete(StageDecision).where(StageDecision.round_id == r.id, StageDecision.stage == stage))
     rows = []
     for x in proposed.itertuples(index=False):
