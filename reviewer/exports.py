@@ -257,6 +257,8 @@ COLUMN_ZH: dict[str, str] = {
     "ip": "知识产权", "industrialised_count": "产业化成果数", "industrialised_rate": "产业化成功率",
     "rd_talent": "研发人才", "collaboration": "合作与服务", "complete": "数据完整", "failed": "不合格",
     "build_completion": "建设任务完成率", "schedule": "进度", "targets_met": "目标达成",
+    "advance": "晋级", "reason_en": "理由（英文）", "kind": "补助类别代码", "kind_zh": "补助类别", "amount": "金额（元）",
+    "cap": "上限（元）", "date": "日期", "status": "状态代码",
 }
 STAFF_COLUMNS: dict[str, list[str]] = {
     "screening_summary": ["application_id", "name", "field", "recommending_city", "lead_unit", "outcome_zh",
@@ -275,13 +277,17 @@ STAFF_COLUMNS: dict[str, list[str]] = {
     "expert_deviation": ["expert_id", "n_scores", "n_panels", "mean_deviation", "sd_deviation", "n_highest",
                          "n_lowest", "p_value", "flagged", "reason"],
 }
+STAFF_COLUMNS["advancement_1"] = STAFF_COLUMNS["advancement_2"] = [
+    "application_id", "field", "score", "rank_in_field", "advance", "outcome_zh", "reason_zh"]   # stages that gate
+STAFF_COLUMNS["subsidy_ledger"] = ["centre_id", "field", "kind_zh", "amount", "cap", "date", "year", "status",
+                                   "reason"]
 STAFF_COLUMNS["panels_repaired"] = STAFF_COLUMNS["panels"]
 STAFF_COLUMNS["aggregated"] = STAFF_COLUMNS["aggregated_scores"]
 
 
 # What staff read is rounded (the CSV keeps full precision): scores, intervals and most numbers to 0.01;
 # money to the yuan; probabilities, rates and affinities to 0.001.
-DECIMALS: dict[str, int] = {"subsidy": 0, "contract_amount": 0, "affinity": 3, "p_value": 3, "fraction": 3,
+DECIMALS: dict[str, int] = {"subsidy": 0, "amount": 0, "cap": 0, "contract_amount": 0, "affinity": 3, "p_value": 3, "fraction": 3,
                             "industrialised_rate": 3, "p_first_in_field": 3}
 DEFAULT_DECIMALS = 2
 # Yes/no columns say it in words: (true, false, missing). 形式审查 not yet known is 待定.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reviewer.errors import UserError
 from reviewer.evaluation_scheme import Scheme
+from reviewer.stage_gates import Defence, StageGate
 # The default policy is package data (reviewer/data/policy.toml); re-exported here.
 from reviewer.resources import DEFAULT_POLICY_PATH
 
@@ -142,6 +144,10 @@ class Stages(_Strict):
     panel: dict[str, int]
     dates: dict[str, str] = {}
     rules: dict[str, StageRules] = {}
+    # Per stage: its instrument and advancement rule (reviewer.stage_gates); planning a later stage
+    # without a recorded advancement of the stage before it is refused when require_advancement.
+    gates: dict[str, StageGate] = {}
+    require_advancement: bool = False
     # The stage held at the applicants' sites (inspections at the lead units, grouped by city);
     # not given = "现场考察" when the policy has that stage; "" = none.
     site_stage: str | None = None
@@ -183,9 +189,9 @@ class Stages(_Strict):
                                  "([stages] min_panel_size)")
             if self.panel_size_odd and n % 2 == 0:
                 raise ValueError(f"[stages.panel] {s} = {n}: panel sizes must be odd ([stages] panel_size_odd = true)")
-        for s in self.rules:
+        for s in (*self.rules, *self.gates):
             if s not in self.order:
-                raise ValueError(f"[stages.rules] names unknown stage {s!r}")
+                raise ValueError(f"[stages.rules] / [stages.gates] names unknown stage {s!r}")
         if self.site_stage and self.site_stage not in self.order:
             raise ValueError(f"site_stage {self.site_stage!r} is not one of the stages {self.order} (\"\" = none)")
         return self
@@ -268,6 +274,7 @@ class Criterion(_Strict):
     id: str
     name: str
     max: float = Field(gt=0)
+    veto: bool = False     # a verification item: scored 0 by the panel = the application is out (reviewer.stage_gates)
 
 
 class Family(_Strict):
@@ -362,6 +369,7 @@ class Funding(_Strict):
     national_centre_subsidy_cap: float = Field(ge=0)
     no_subsidy_if_tech_innovation_centre: bool = True
     total_budget: float = Field(ge=0, default=0)
+    annual_budget: float = Field(ge=0, default=0)    # per calendar year, all subsidies of the ledger (0 = none)
 
 
 class Indicator(_Strict):
@@ -411,7 +419,9 @@ class Policy(_Strict):
     access: Access = Access()
     responses: Responses = Responses()
     rubric: Rubric
+    instruments: dict[str, Rubric] = {}     # per-stage instruments named by [stages.gates] (reviewer.stage_gates)
     aggregation: Aggregation
+    defence: Defence = Defence()            # 认定评审 答辩 schedule (reviewer.stage_gates)
     decision: Decision
     funding: Funding
     evaluation: Evaluation
@@ -447,7 +457,7 @@ class Policy(_Strict):
         for f in (*self.decision.recommend_min_family, *self.decision.tie_break_families):
             if f not in fams:
                 raise ValueError(f"[decision] names unknown rubric family {f!r}")
-        wrong = relation_errors(self)
+        wrong = relation_errors(self) + gate_errors(self)
         if wrong:
             raise ValueError("; ".join(wrong))
         return self
@@ -464,6 +474,22 @@ class Policy(_Strict):
 
     def panel_size(self, stage: str) -> int:
         return self.stage(stage).panel_size
+
+    def gate(self, stage: str) -> StageGate:
+        """The instrument and advancement rule of `stage` (DEFAULT: the [rubric], everyone advances)."""
+        self.stage(stage)
+        return self.stages.gates.get(stage, StageGate())
+
+    def instrument(self, stage: str) -> Rubric:
+        """The rubric `stage` is scored with: its [instruments] entry, else [rubric]. The one place this is chosen."""
+        name = self.gate(stage).instrument
+        return self.instruments[name] if name else self.rubric
+
+    def for_stage(self, stage: str) -> "Policy":
+        """This policy with `stage`'s instrument as its rubric: score sheets, score checks and aggregation of
+        the stage read `policy.for_stage(stage).rubric`."""
+        inst = self.instrument(stage)
+        return self if inst is self.rubric else self.model_copy(update={"rubric": inst})
 
     def stage_rules(self, stage: str) -> dict:
         """The panel rules in force for `stage`: [panel_rules] with [stages.rules.STAGE] applied."""
@@ -534,6 +560,25 @@ def relation_errors(p: Policy) -> list[str]:
     for name, v in p.evaluation.bands.items():
         if not 0 <= v <= top:
             out.append(f"[evaluation] bands {name} = {v:g} is outside 0 to the indicators' total {top:g}")
+    return out
+
+
+def gate_errors(p: Policy) -> list[str]:
+    """Stage gates that name no instrument, pass lines above their instrument's total, a gate on the last stage."""
+    out = [f"[defence] stage {p.defence.stage!r} is not one of {p.stages.order}"] if p.defence.stage not in p.stages.order else []
+    if p.defence.lunch_start and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", p.defence.lunch_start):
+        out.append(f"[defence] lunch_start {p.defence.lunch_start!r}: expected HH:MM, e.g. 12:00 (\"\" = no lunch)")
+    for stage, g in p.stages.gates.items():
+        if g.instrument and g.instrument not in p.instruments:
+            out.append(f"[stages.gates.\"{stage}\"] instrument {g.instrument!r} is not in [instruments] "
+                       f"({', '.join(p.instruments) or 'none defined'})")
+            continue
+        total = (p.instruments[g.instrument] if g.instrument else p.rubric).total
+        if g.pass_line is not None and g.pass_line > total:
+            out.append(f"[stages.gates.\"{stage}\"] pass_line {g.pass_line:g} is above its instrument's total {total:g}")
+        if stage == p.stages.order[-1] and g.has_rule:
+            out.append(f"[stages.gates.\"{stage}\"] the last stage advances nobody: its ranking decides "
+                       "([decision]); remove pass_line / top_k_per_field there")
     return out
 
 

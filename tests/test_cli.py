@@ -104,7 +104,23 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len(rec) >= 1 and not rec["field"].duplicated().any()   # one centre per field
     assert (rec["score"] >= 75).all() and (rec["B"] >= 15).all()
     inel = ranking[ranking["decision"] == "ineligible"]
-    assert len(inel) == 11 and inel["reason_zh"].str.contains("形式审查").all()
+    assert len(inel) == 9 and inel["reason_zh"].str.contains("形式审查未通过").all()
+    review = ranking[ranking["decision"] == "needs_review"]          # undecided: 待复核, never 未通过 (issue 17)
+    assert len(review) == 2 and (review["decision_zh"] == "待复核").all()
+    assert not review["reason_zh"].str.contains("未通过").any()
+    taken = ranking[ranking["decision"] == "field_has_centre"]      # the register occupies these fields
+    assert {"汽车", "机械", "高端有色金属新材料"} <= set(taken["field"]) and taken["reason_zh"].str.contains("中心名录").all()
+    assert not set(rec["field"]) & {"汽车", "机械", "高端有色金属新材料"}
+    # stages that gate: 初审 → 现场考察 (one planted veto) → 认定评审, counts per stage in the summary
+    import json
+    stages = json.loads((tmp_path / "run_demo.json").read_text(encoding="utf-8"))["stages"]
+    assert [g["stage"] for g in stages] == ["初审评估", "现场考察", "认定评审"]
+    assert stages[0]["in"] == 29 and stages[1]["vetoed"] == 1 and stages[2]["in"] == stages[1]["advanced"]
+    out_at = ranking[ranking["decision"] == "stage_out"]
+    assert len(out_at) == 29 - stages[2]["in"] and out_at["reason_zh"].str.contains("一票否决").sum() == 1
+    assert "== 各阶段 Per stage: 初审评估 29 → 现场考察" in out
+    ledger = pd.read_csv(tmp_path / "subsidy_ledger.csv")
+    assert not ledger[ledger["status"] == "granted"].duplicated(["centre_id", "kind"]).any()
     assert len(list((tmp_path / "score_sheets" / "认定评审").glob("*.xlsx"))) == panels.loc[
         panels["stage"] == "认定评审", "expert_id"].nunique()
     assert "建议认定 recommended" in out

@@ -64,7 +64,8 @@ def test_family_b_minimum():
 def test_field_with_recognised_centre_takes_no_new_one():
     r = rank([app("a1", 95), app("a2", 72), app("m1", 80, field="机械")], pol(fields={"has_recognised_centre": ["汽车"]}))
     assert r.loc["a1", "decision"] == "field_has_centre" and r.loc["a1", "field_has_centre"]
-    assert "recommend for recognition" in r.loc["a1", "reason_en"] and "已有认定" in r.loc["a1", "reason_zh"]
+    assert "recommend for recognition" in r.loc["a1", "reason_en"] and "一领域一中心" in r.loc["a1", "reason_zh"] \
+        and "has_recognised_centre" in r.loc["a1", "reason_zh"]
     assert r.loc["a2", "decision"] == "field_has_centre"
     assert r.loc["m1", "decision"] == "recommend"
     assert r.loc["a1", "subsidy"] == 0

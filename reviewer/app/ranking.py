@@ -9,6 +9,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 
 from reviewer.app import store as app_store
 from reviewer.app.base import memo, now
@@ -16,10 +17,13 @@ from reviewer.app.imports import load_bundle
 from reviewer.app.rounds import fingerprint, policy_for, round_info
 from reviewer.app.scores import stage_panels, stage_scores
 from reviewer.app.screening import screening
+from reviewer.centres.ledger import Ledger
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
+from reviewer.store import registers, stages
+from reviewer.store.models import Round
 
 RANK_METHODS = ("trimmed", "calibrated", "bayes")
 QUORUM_CARRIED = ("status", "n_scores", "n_required", "missing_experts")
@@ -39,7 +43,7 @@ def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int
         fields = {a.application_id: a.field for a in load_bundle(round_id).data.applications}
         d = d.assign(field=d["application_id"].map(fields))
         n = resamples if resamples is not None else min(policy.aggregation.bootstrap_resamples, 400)
-        res, notes = aggregate_scores(d, policy, method, resamples=n, panels=panels)
+        res, notes = aggregate_scores(d, policy.for_stage(stage), method, resamples=n, panels=panels)
         res["field"] = res["application_id"].map(fields)
         return res, notes
 
@@ -55,12 +59,15 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
     agg, _ = aggregate(round_id, stage, method)
     fam = [f.id for f in b.policy.rubric.families]
     sc = screening(round_id).summary.set_index("application_id")
+    register, ledger, left = registers_of(round_id, b.policy)
     rows = []
     by_id = agg.set_index("application_id")
     for a in b.data.applications:
         r = {"application_id": a.application_id, "name": a.name, "field": a.field,
              "eligible": bool(sc.loc[a.application_id, "outcome"] == "pass"),
-             "ineligible_reason": sc.loc[a.application_id, "reasons"] or sc.loc[a.application_id, "outcome_zh"]}
+             "screening": sc.loc[a.application_id, "outcome"],     # needs-review undecided: 待复核
+             "ineligible_reason": sc.loc[a.application_id, "reasons"] or sc.loc[a.application_id, "outcome_zh"],
+             "stage_exclusion": left.get(a.application_id, "")}
         if a.application_id in by_id.index:
             x = by_id.loc[a.application_id]
             r["score"] = x["score"]
@@ -74,10 +81,21 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
                 r[f] = np.nan
         rows.append(r)
     df = pd.DataFrame(rows)
-    out = recognition_ranking(df, b.policy, total_budget=budget)
+    out = recognition_ranking(df, b.policy, total_budget=budget, register=register, ledger=ledger,
+                              on=b.policy.as_of_date())
     extra = df[["application_id", "name", *[c for c in ("ci_low", "ci_high") if c in df.columns]]]
     out = out.drop(columns=[c for c in ("name", "ci_low", "ci_high") if c in out.columns]).merge(extra, on="application_id", how="left")
     return out
+
+
+def registers_of(round_id: str, policy) -> tuple[dict[str, str], Ledger, dict[str, str]]:
+    """The centre register as of the round date, the subsidy ledger (a copy: the page shows what a grant
+    would be; the page records nothing) and why applications left at an earlier stage."""
+    as_of = policy.as_of_date()
+    with app_store.store().read() as s:
+        r = s.execute(select(Round).where(Round.code == round_id)).scalar_one_or_none()
+        return (registers.occupied(s, as_of), registers.load_ledger(s, policy, as_of),
+                stages.exclusions(s, r) if r is not None else {})
 
 
 def compare_methods(round_id: str, stage: str, methods: Iterable[str] = RANK_METHODS) -> pd.DataFrame:

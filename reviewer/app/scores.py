@@ -19,6 +19,7 @@ from reviewer.policy import Policy, load_policy
 from reviewer.resources import DEMO_DIR
 from reviewer.scoring.reliability import expert_deviation, flag_outliers, reliability_report
 from reviewer.scoring.scoresheets import META, SHEET, import_score_sheets
+from reviewer.scoring.gating import families
 from reviewer.scoring.scoretable import read_table, validate_scores
 from reviewer.store import keys
 
@@ -185,8 +186,8 @@ def _submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, 
     """Submit to the store (one transaction): a new row replaces (voids) the earlier valid score of the
     same stage, application, expert and criterion there (reviewer.store.repo.submit_scores, with the
     score rules of the CLI; `as_expert` for an expert's own upload)."""
-    fam = {c.id: policy.rubric.family_of(c.id) for c in policy.rubric.criteria}
-    rec = new.rename(columns={"panel": "stage"}).assign(family=new["criterion"].map(fam).fillna(""), void=False)
+    rec = new.rename(columns={"panel": "stage"})
+    rec = rec.assign(family=families(policy, rec["stage"], rec["criterion"]), void=False)   # the stage's instrument
     app_store.submit_scores(round_id, rec, user, source=source, as_expert=as_expert)
 
 

@@ -78,11 +78,17 @@ COLUMNS = ["centre_id", "field", "kind", "kind_zh", "amount", "cap", "date", "ye
 class Ledger:
     """The department's subsidy ledger under a policy's [funding] and [fields] rules."""
 
-    def __init__(self, policy: Policy, entries: Iterable[LedgerEntry] = ()) -> None:
+    def __init__(self, policy: Policy, entries: Iterable[LedgerEntry] = (),
+                 tech_register: Mapping[str, str] | None = None) -> None:
+        """`tech_register`: field -> the evidence of its Guangxi technology innovation centre (the
+        register, reviewer.centres.register), with the policy's has_tech_innovation_centre."""
         f = policy.funding
         self.caps = {SubsidyKind.NEW_CENTRE: float(f.new_centre_subsidy_cap),
                      SubsidyKind.NATIONAL: float(f.national_centre_subsidy_cap)}
-        self.no_dup_fields = set(policy.fields.has_tech_innovation_centre) if f.no_subsidy_if_tech_innovation_centre else set()
+        self.annual_budget = float(f.annual_budget)
+        tech = {**{x: "policy fields.has_tech_innovation_centre" for x in policy.fields.has_tech_innovation_centre},
+                **(tech_register or {})}
+        self.no_dup_fields: dict[str, str] = tech if f.no_subsidy_if_tech_innovation_centre else {}
         self.entries: list[LedgerEntry] = list(entries)
 
     # ---------------------------------------------------------------- rules
@@ -93,24 +99,38 @@ class Ledger:
                 return e
         return None
 
-    def check(self, centre_id: str, field: str, kind: SubsidyKind | str, amount: float | None = None) -> tuple[float, str | None]:
-        """(amount to grant, None) when allowed, else (0, the reason it is refused)."""
+    def granted_in(self, year: int) -> float:
+        return float(sum(e.amount for e in self.entries if e.status == "granted" and e.year == year))
+
+    def check(self, centre_id: str, field: str, kind: SubsidyKind | str, amount: float | None = None,
+              on: dt.date | None = None) -> tuple[float, str | None]:
+        """(amount to grant, None) when allowed, else (0, the reason it is refused): never twice per kind,
+        no new-centre subsidy in a field with a technology innovation centre, the cap, and (with `on`)
+        the annual budget ([funding] annual_budget, 0 = none). The one place these rules are applied."""
         kind = SubsidyKind(kind)
         cap = self.caps[kind]
         prior = self.granted(centre_id, kind)
         if prior is not None:
-            return 0.0, (f"{centre_id} already received the {kind.zh} ({prior.amount / 10_000:g}万元 on "
-                         f"{prior.date.isoformat()}); a centre never receives the same subsidy twice / 不重复补助")
+            return 0.0, (f"{centre_id} 已于 {prior.date.isoformat()} 获得{kind.zh} {prior.amount / 10_000:g}万元，不重复补助 / "
+                         f"{centre_id} already received the {kind.zh} ({prior.amount / 10_000:g}万元 on "
+                         f"{prior.date.isoformat()}); a centre never receives the same subsidy twice")
         if kind == SubsidyKind.NEW_CENTRE and field in self.no_dup_fields:
-            return 0.0, (f"field {field} already has an independent Guangxi technology innovation centre "
-                         "(policy fields.has_tech_innovation_centre): no duplicate subsidy / 同一领域已组建独立法人类广西技术创新中心，不重复补助")
+            return 0.0, (f"同一领域已组建独立法人类广西技术创新中心，不重复补助（{self.no_dup_fields[field]}） / field {field} "
+                         f"already has an independent Guangxi technology innovation centre ({self.no_dup_fields[field]}): "
+                         "no duplicate subsidy")
         if amount is None:
             amount = cap
         if amount < 0:
-            return 0.0, f"amount {amount:g}: expected a non-negative amount in yuan"
+            return 0.0, f"金额不能为负 / amount {amount:g}: expected a non-negative amount in yuan"
         if amount > cap + 1e-6:
-            return 0.0, (f"amount {amount / 10_000:g}万元 is above the cap of {cap / 10_000:g}万元 for the {kind.zh} "
-                         f"(policy funding)")
+            return 0.0, (f"金额 {amount / 10_000:g}万元 超过{kind.zh}上限 {cap / 10_000:g}万元 / amount "
+                         f"{amount / 10_000:g}万元 is above the cap of {cap / 10_000:g}万元 (policy funding)")
+        if on is not None and self.annual_budget > 0:
+            left = self.annual_budget - self.granted_in(on.year)
+            if amount > left + 1e-6:
+                return 0.0, (f"{on.year} 年度补助预算 {self.annual_budget / 10_000:g}万元 仅余 {max(left, 0) / 10_000:g}万元，"
+                             f"不足 {amount / 10_000:g}万元 / the {on.year} budget has {max(left, 0):,.0f} CNY left "
+                             "([funding] annual_budget)")
         return float(amount), None
 
     # ---------------------------------------------------------------- recording
@@ -118,9 +138,16 @@ class Ledger:
                amount: float | None = None, reason: str = "") -> LedgerEntry:
         """Record a grant, or a refusal (amount 0) with its reason; never raises for the rules."""
         kind = SubsidyKind(kind)
-        amt, refused = self.check(centre_id, field, kind, amount)
+        amt, refused = self.check(centre_id, field, kind, amount, date)
         entry = LedgerEntry(centre_id, field, kind.value, amt, self.caps[kind], date,
                             "refused" if refused else "granted", refused or reason or kind.zh)
+        self.entries.append(entry)
+        return entry
+
+    def refuse(self, centre_id: str, field: str, kind: SubsidyKind | str, date: dt.date, reason: str) -> LedgerEntry:
+        """Record a refusal decided outside the ledger's rules (e.g. a ranking's own budget), with its reason."""
+        kind = SubsidyKind(kind)
+        entry = LedgerEntry(centre_id, field, kind.value, 0.0, self.caps[kind], date, "refused", reason)
         self.entries.append(entry)
         return entry
 
@@ -128,7 +155,7 @@ class Ledger:
               amount: float | None = None, reason: str = "") -> LedgerEntry:
         """Grant a subsidy (DEFAULT the cap); raise :class:`SubsidyRefused` when the rules forbid it."""
         kind = SubsidyKind(kind)
-        amt, refused = self.check(centre_id, field, kind, amount)
+        amt, refused = self.check(centre_id, field, kind, amount, date)
         if refused:
             raise SubsidyRefused(refused)
         entry = LedgerEntry(centre_id, field, kind.value, amt, self.caps[kind], date, "granted", reason or kind.zh)

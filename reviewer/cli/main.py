@@ -23,8 +23,8 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, responses,
-                          rounds, runs, scores, scoring, workspace)
+from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, registers,
+                          responses, rounds, runs, scores, scoring, stages, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -34,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws, responses):
+              accounts, draws, responses, stages, registers):
     group.register(app)
 
 

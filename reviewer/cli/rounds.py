@@ -4,18 +4,16 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import Optional
 
 import typer
 from sqlalchemy import select
 
-from reviewer.cli.common import POLICY_DEFAULT_HELP, DbOpt, UserOpt, check_stage, current_user, echo, open_store
-from reviewer.errors import UserError
+from reviewer.cli.common import POLICY_DEFAULT_HELP, DbOpt, UserOpt, current_user, echo, open_store
 from reviewer.store import replacement, repo
+from reviewer.store import round_settings as round_settings_store
 from reviewer.store.models import ImportSnapshot, Publication
 
 app = typer.Typer(help="年度批次 Review rounds in the store: create, list, show, settings.", no_args_is_help=True)
@@ -109,37 +107,23 @@ def round_settings(code: str = typer.Argument(...),
                    time_: Optional[str] = typer.Option(None, "--time", help="Start time HH:MM."),
                    place: Optional[str] = typer.Option(None, help="Meeting place."),
                    contact: Optional[str] = typer.Option(None, help="Contact person and phone."),
+                   attendees: Optional[int] = typer.Option(None, help="参会人数 people per applicant at the 答辩."),
                    site_start: Optional[str] = typer.Option(None, "--site-start", help="First day of site inspections."),
+                   site_end: Optional[str] = typer.Option(None, "--site-end", help="Last day of the site-visit window."),
                    site_per_day: Optional[int] = typer.Option(None, "--site-per-day",
                                                               help="Site inspections per day (same city)."),
                    version: Optional[int] = typer.Option(None, "--version", help="The settings version you "
                                                          "edited (refused if someone changed them since)."),
                    reason: str = typer.Option("", "--reason"), db: Optional[str] = DbOpt,
                    user: Optional[str] = UserOpt) -> None:
-    """Meeting info and site-inspection dates used by the expert packs."""
-    for name, v in (("date", date), ("site_start", site_start)):
-        if v:
-            try:
-                dt.date.fromisoformat(v)
-            except ValueError:
-                raise UserError(f"--{name.replace('_', '-')} {v!r}: expected a date like 2026-12-01") from None
-    if time_ and not re.fullmatch(r"\d{1,2}:\d{2}", time_):
-        raise UserError(f"--time {time_!r}: expected HH:MM, e.g. 09:00")
-    changes: dict = {}
+    """Meeting date, time, place and contact per stage and the site-visit window: used when planning
+    (experts unavailable on the meeting day are not drawn), in the expert packs, notices and .ics."""
     with open_store(db).write() as s:
         r = repo.get_round(s, code)
-        meeting = {k: v for k, v in (("date", date), ("time", time_), ("place", place), ("contact", contact))
-                   if v is not None}
-        if meeting:
-            if not stage:
-                raise UserError("--stage is needed for --date/--time/--place/--contact")
-            check_stage(stage, repo.round_policy(r))
-            changes["meetings"] = {**(r.settings or {}).get("meetings", {}),
-                                   stage: {**(r.settings or {}).get("meetings", {}).get(stage, {}), **meeting}}
-        if site_start:
-            changes["site_start"] = site_start
-        if site_per_day:
-            changes["site_per_day"] = site_per_day
+        changes = round_settings_store.changes(
+            r.settings, repo.round_policy(r), stage=stage,
+            meeting_values={"date": date, "time": time_, "place": place, "contact": contact, "attendees": attendees},
+            site_start=site_start, site_end=site_end, site_per_day=site_per_day)
         if not changes:
             echo(json.dumps(r.settings or {}, ensure_ascii=False, indent=2))
             echo(f"version {r.version}")

@@ -18,6 +18,7 @@ from reviewer.errors import UserError
 from reviewer.exports import csv_text, write_table
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import blank_sheets_line, import_score_sheets
+from reviewer.scoring.gating import families
 from reviewer.scoring.scoretable import read_table, validate_scores
 from reviewer.store import keys, repo
 
@@ -154,8 +155,7 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Op
         keep.append(assigned)
     df = df[keep].copy()
     df["void"] = [status[(a, e, p)] == "replaced" for a, e, p in zip(df["stage"], df["expert_id"], df["application_id"])]
-    criteria = {k.id for k in policy.rubric.criteria}
-    df["family"] = df["criterion"].map(lambda c: policy.rubric.family_of(c) if c in criteria else "")
+    df["family"] = families(policy, df["stage"], df["criterion"])     # under each stage's own instrument
     df = df[df["score"].notna()]
     if "confidence" not in df.columns:
         df["confidence"] = None

@@ -109,7 +109,8 @@ def aggregate(
         df, field_src, field_note = attach_fields(df, scores, fields)
         if df.empty:
             raise UserError(f"{scores}: no valid score rows ({len(errors)} rejected)")
-        res, notes = aggregate_scores(df, pol, m, trim=trim, decimals=round_, seed=seed, resamples=resamples,
+        stage_pol = pol.for_stage(panel) if panel in pol.stages.order else pol   # the stage's instrument
+        res, notes = aggregate_scores(df, stage_pol, m, trim=trim, decimals=round_, seed=seed, resamples=resamples,
                                       slots=slots, interval=not no_interval)
     except UserError as e:
         fail(e)

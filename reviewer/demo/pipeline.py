@@ -12,7 +12,10 @@ from typing import Callable
 import pandas as pd
 
 from reviewer.conflicts.detector import ConflictSet, detect_conflicts
+from reviewer.centres.ledger import Ledger
+from reviewer.demo.gating import gate_stages
 from reviewer.demo.reference import DEMO_AS_OF, demo_policy
+from reviewer.demo.registers import demo_register, demo_replay
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.intake.io import load_round_from
@@ -51,7 +54,7 @@ def _conflicts(data: RoundData, policy: Policy, out: Path, echo: Echo) -> Confli
     return cs
 
 
-def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo: Echo) -> pd.DataFrame:
+def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo: Echo) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score sheets for the recognition stage's planned panels, and the demo round's returned scores."""
     final = policy.stages.order[-1]
     echo(f"== 5 评分 Scores ({final}): score sheets for the planned panels; returned scores of the demo round")
@@ -67,16 +70,18 @@ def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo
     scores, errors = validate_scores(read_table(score_file), score_file, policy)
     for e in errors:
         echo(f"  {e}")
+    returned = scores
     scores = scores[scores["panel"] == final] if "panel" in scores.columns else scores
     echo(f"  {seats['expert_id'].nunique()} score sheets written to {sheets}; {len(scores)} returned criterion "
          f"scores of {final} read from {score_file}")
-    return scores
+    return scores, returned
 
 
 def _ranking(scores: pd.DataFrame, fields: pd.Series, screening: ScreeningResult, policy: Policy, out: Path,
-             echo: Echo, panels: dict[str, list[str]]) -> pd.DataFrame:
+             echo: Echo, panels: dict[str, list[str]], registers: tuple[dict[str, str], Ledger],
+             left: dict[str, str]) -> pd.DataFrame:
     """Aggregate the returned scores (quorum against the planned `panels`: application -> its experts),
-    flag outliers and rank."""
+    flag outliers and rank against the centre register and the subsidy ledger (`registers`)."""
     echo("== 6 汇总与排名 Aggregation and ranking")
     long = scores[["expert_id", "application_id", "criterion", "score"]]
     agg, notes = aggregate_scores(long.assign(field=long["application_id"].map(fields)), policy,
@@ -87,12 +92,18 @@ def _ranking(scores: pd.DataFrame, fields: pd.Series, screening: ScreeningResult
     flagged = outliers[outliers["flagged"]]
     echo(f"  {len(agg)} applications aggregated ({policy.aggregation.method}); {len(flagged)} outlier scores flagged")
     # Applications that failed screening stay in the list with their reasons (never silently dropped).
-    failed = screening.summary[~screening.summary["application_id"].isin(agg["application_id"])]
+    failed = screening.summary[~screening.summary["application_id"].isin([*agg["application_id"], *left])]
+    gone = pd.DataFrame({"application_id": list(left), "field": [fields.get(a) for a in left], "eligible": True,
+                         "stage_exclusion": list(left.values())})   # out at an earlier stage, with its reason
+    # An undecided needs-review application is 待复核, never 形式审查未通过 (column screening).
     ranking_input = pd.concat([agg.assign(field=agg["application_id"].map(fields), eligible=True),
                                pd.DataFrame({"application_id": failed["application_id"], "field": failed["field"],
-                                             "eligible": False, "ineligible_reason": failed["reasons"]})],
+                                             "eligible": False, "ineligible_reason": failed["reasons"],
+                                             "screening": failed["outcome"]}), gone],
                               ignore_index=True)
-    ranking = recognition_ranking(ranking_input, policy)
+    register, ledger = registers
+    ranking = recognition_ranking(ranking_input, policy, register=register, ledger=ledger)
+    write_table(ledger.frame(), out, "subsidy_ledger", "补助台账")
     write_table(agg, out, "aggregated_scores", "汇总得分")
     write_table(outliers, out, "score_outliers", "异常评分")
     for r in flagged.itertuples():
@@ -103,6 +114,10 @@ def _ranking(scores: pd.DataFrame, fields: pd.Series, screening: ScreeningResult
     for r in deviation[deviation["flagged"]].itertuples():
         echo(f"  systematic: {r.expert_id}: {r.reason}")
     write_table(ranking, out, "recognition_ranking", "认定排名")
+    for f, g in ranking[ranking["decision"] == "field_has_centre"].groupby("field", sort=True):
+        echo(f"  一领域一中心 field taken: {f} ({'、'.join(g['application_id'])} not recommended): {register.get(f, '')}")
+    echo(f"  补助台账 subsidy ledger: {ledger.total() / 10_000:g}万元 granted in {len(ledger.entries)} entries "
+         "(life cycle and this ranking; never twice per centre and kind)")
     for label, code in (("建议认定 recommended", "recommend"), ("培育 cultivation", "cultivation")):
         rows = ranking[ranking["decision"] == code]
         echo(f"  {label}: " + ("、".join(f"{r.application_id}({r.field} {r.score:.2f})" for r in rows.itertuples())
@@ -139,16 +154,27 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed
     if not planned.plan.feasible:
         raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
 
-    scores = results["scores"] = _scores(data_dir, out, policy, planned, echo)
+    scores, returned = _scores(data_dir, out, policy, planned, echo)
+    echo("== 5b 晋级 Stages that gate (policy [stages.gates])")
+    reached, left, gates = gate_stages(planned.panels, returned, data, policy, out, echo, seed)
+    results["stages"] = gates
+    scores = results["scores"] = scores[scores["application_id"].isin(set(reached))]
     apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
     fields = apps_df.set_index("application_id")["field"]
     final = planned.panels[planned.panels["stage"] == policy.stages.order[-1]]
-    panels = final.groupby("application_id")["expert_id"].apply(list).to_dict()
-    ranking = results["ranking"] = _ranking(scores, fields, screening, policy, out, echo, panels)
+    panels = final[final["application_id"].isin(set(reached))].groupby("application_id")["expert_id"].apply(list).to_dict()
+    rp = demo_replay(data_dir, policy)    # the past centres' life cycle up to the round date: register and ledger
+    results["register"] = demo_register(rp, policy)
+    ranking = results["ranking"] = _ranking(scores, fields, screening, policy, out, echo, panels,
+                                            (results["register"], rp.ledger), left)
+    results["ledger"] = rp.ledger
 
     write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
                                 extra={"screening": screening.counts(), **planned.record(),
+                                       "stages": [{k: v for k, v in g.items() if k != "planted"} for g in gates],
                                        "recommended": ranking.loc[ranking["decision"] == "recommend",
                                                                   "application_id"].tolist()}), out)
+    echo("== 各阶段 Per stage: " + " → ".join(f"{g['stage']} {g['in']}" for g in gates)
+         + f" → 建议认定 recommended {int((ranking['decision'] == 'recommend').sum())}")
     echo(f"== 完成 Done: outputs in {out}/")
     return results

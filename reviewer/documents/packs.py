@@ -28,7 +28,8 @@ from reviewer.intake.cells import CONTROL_CHARACTERS
 from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
-from reviewer.store import audit, keys, replacement, repo
+from reviewer.documents.defence import SCHEDULE_HEADERS, schedule_table
+from reviewer.store import audit, keys, replacement, repo, round_settings, stages
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROLE_ZH = {"chair": "组长", "member": "成员"}
@@ -197,7 +198,8 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     pack_root = out / f"专家通知_{_safe(round_code)}_{_safe(stage)}"
     result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
                         out / f"工作人员汇总_{_safe(round_code)}_{_safe(stage)}.xlsx")
-    ctx = _PackContext(policy, stage, site, apps, settings, schedule, round_code, round_name, sheet_key)
+    ctx = _PackContext(policy, stage, site, apps, settings, schedule, round_code, round_name, sheet_key,
+                       defence_table(policy, stage, settings, apps))
     summary_rows = []
     exceptions: dict[str, list[str]] = {}
     for o in (overrides if overrides is not None else pd.DataFrame(columns=["application_id"])).itertuples():
@@ -207,7 +209,7 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
         mine = mine.sort_values("application_id")
         folder = pack_root / _safe(f"{expert_id}_{e.name}")
         folder.mkdir(parents=True, exist_ok=True)
-        events = expert_events(stage, mine, apps, settings, schedule, site)
+        events = defence_events(ctx, mine) or expert_events(stage, mine, apps, settings, schedule, site)
         files = _write_expert_pack(ctx, e, mine, events, folder)
         result.packs[expert_id] = files
         summary_rows.append({"专家编号 expert": expert_id, "姓名 name": e.name, "类别 category": e.category,
@@ -258,6 +260,7 @@ class _PackContext:
     round_code: str
     round_name: str
     sheet_key: bytes | None = None   # the round's score-sheet key (sheets of a stored round are signed)
+    defence: pd.DataFrame | None = None   # the 答辩 schedule when this is the defence stage and its order is drawn
 
     @property
     def meeting(self) -> dict:
@@ -280,9 +283,13 @@ def _write_expert_pack(ctx: _PackContext, e, mine: pd.DataFrame, events: list[Ev
     tasks = pd.DataFrame(rows)
     notice = _notice_lines(ctx, e.name, len(mine), events[0] if not ctx.site else None)
     pledge = PLEDGE.format(name=e.name, expert_id=expert_id, round_name=ctx.round_name, stage=stage)
-    files = [write_xlsx({"通知 notice": pd.DataFrame({"专家通知": notice}), "评审任务 assignments": tasks,
-                         "保密与回避承诺书": pd.DataFrame({"保密与回避承诺书": pledge.splitlines()})},
-                        folder / f"专家通知_{_safe(expert_id)}.xlsx")]
+    sheets = {"通知 notice": pd.DataFrame({"专家通知": notice}), "评审任务 assignments": tasks}
+    if ctx.defence is not None:   # the 答辩 order of this expert's applications, with their time slots
+        notice.insert(3, "答辩顺序经随机抽取确定，您所评申报的答辩时间见“答辩顺序”表。")
+        sheets["答辩顺序 defence order"] = ctx.defence[ctx.defence["application_id"].isin(set(mine["application_id"]))] \
+            .rename(columns=SCHEDULE_HEADERS)
+    sheets["保密与回避承诺书"] = pd.DataFrame({"保密与回避承诺书": pledge.splitlines()})
+    files = [write_xlsx(sheets, folder / f"专家通知_{_safe(expert_id)}.xlsx")]
     sheet_apps = pd.DataFrame([{"application_id": a, "name": ctx.apps[a].name, "field": ctx.apps[a].field}
                                for a in mine["application_id"]])
     files.append(write_score_sheet(folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", ctx.policy, expert_id,
@@ -294,6 +301,27 @@ def _write_expert_pack(ctx: _PackContext, e, mine: pd.DataFrame, events: list[Ev
     if ics:
         files.append(ics)
     return files
+
+
+def defence_table(policy: Policy, stage: str, settings: dict, apps: dict[str, Application]) -> pd.DataFrame | None:
+    """The 答辩 schedule of the round (reviewer.documents.defence) when `stage` is the defence stage and its
+    order is drawn; None otherwise."""
+    if stage != policy.defence.stage:
+        return None
+    order, _seed = stages.defence_order(settings)
+    if not order:
+        return None
+    return schedule_table(order, round_settings.meeting(settings, stage).time or "09:00", policy.defence, apps)
+
+
+def defence_events(ctx: _PackContext, mine: pd.DataFrame) -> list[Event]:
+    """One dated event per 答辩 slot of the expert's applications (empty when there is no defence schedule)."""
+    if ctx.defence is None:
+        return []
+    m = round_settings.meeting(ctx.settings, ctx.stage)
+    rows = ctx.defence[ctx.defence["application_id"].isin(set(mine["application_id"]))]
+    return [Event(ctx.stage, f"{ctx.stage}答辩 第{x.order}位：{x.name}（{x.application_id}）", m.day, x.start,
+                  m.place, x.application_id, m.contact) for x in rows.itertuples(index=False)]
 
 
 def _notice_lines(ctx: _PackContext, name: str, n_tasks: int, when: Event | None) -> list[str]:

@@ -13,6 +13,8 @@ with `planning_input`.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -99,6 +101,9 @@ class PlanParams:
     screening needs review. locks / forbids: (stage, expert_id, application_id) seats forced / kept
     off. fixed: seats of other stages held as they are (stage independence). review_decisions:
     staff decisions on needs-review checks, (application_id, rule, pass/fail, reason).
+    advanced: (stage, application ids) — a gated stage takes only the applications that advanced to it
+    (reviewer.store.stages). stage_dates: (stage, YYYY-MM-DD) meeting days from the round settings, over
+    the policy's [stages] dates, so experts unavailable that day are not drawn.
     """
     stages: tuple[str, ...]
     seed: int = 0
@@ -111,6 +116,8 @@ class PlanParams:
     forbids: tuple[Seat, ...] = ()
     fixed: tuple[Seat, ...] = ()
     review_decisions: tuple[Decision, ...] = ()
+    advanced: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    stage_dates: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         stages = (self.stages,) if isinstance(self.stages, str) else tuple(self.stages or ())
@@ -136,6 +143,13 @@ class PlanParams:
         for name in ("locks", "forbids", "fixed"):
             set_(self, name, _seats(getattr(self, name), name))
         set_(self, "review_decisions", _decisions(self.review_decisions))
+        set_(self, "advanced", tuple((str(st), tuple(str(a) for a in apps)) for st, apps in self.advanced))
+        set_(self, "stage_dates", tuple((str(st), str(d)) for st, d in self.stage_dates))
+        for st, d in self.stage_dates:
+            try:
+                dt.date.fromisoformat(d)
+            except ValueError:
+                raise _bad("stage_dates", (st, d), "a date like 2026-12-01") from None
 
     @classmethod
     def for_policy(cls, policy: Policy, stages: Iterable[str] | None = None, **values: Any) -> PlanParams:
@@ -152,7 +166,7 @@ class PlanParams:
     def check_stages(self, policy: Policy) -> None:
         """Every stage named (to plan, or of a lock, forbid or fixed seat) is a stage of the policy."""
         check_stage_names(policy, self.stages, "stages")
-        for what in ("locks", "forbids", "fixed"):
+        for what in ("locks", "forbids", "fixed", "advanced", "stage_dates"):
             check_stage_names(policy, [x[0] for x in getattr(self, what)], what)
 
     def to_record(self) -> dict[str, Any]:
@@ -166,6 +180,10 @@ class PlanParams:
                                                     for a, k, d, why in self.review_decisions]}
         if self.q is not None:
             out["q"] = self.q
+        if self.advanced:
+            out["advanced"] = [[st, list(apps)] for st, apps in self.advanced]
+        if self.stage_dates:
+            out["stage_dates"] = [list(x) for x in self.stage_dates]
         return out
 
     @classmethod
@@ -275,6 +293,9 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
     eligible applications and solve it, or draw from the lottery when `params.randomize`.
     `screening` / `conflicts`: already computed for `data` and `policy` (saves the work)."""
     params.check_stages(policy)
+    if params.stage_dates:
+        policy = policy.model_copy(update={"stages": policy.stages.model_copy(
+            update={"dates": {**policy.stages.dates, **dict(params.stage_dates)}})})
     if screening is None:
         screening = screen(data, policy, {(a, k): (d, why) for a, k, d, why in params.review_decisions})
     eligible = screening.eligible_ids(include_review=params.include_review)
@@ -282,7 +303,9 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
         raise UserError("没有可组建专家组的申报：形式审查无通过项 no application passed screening, so there is "
                         "nothing to plan (decide the needs-review items, or plan them with --include-review)")
     stages = list(params.stages)
-    inp = planning_input(data, policy, {s: eligible for s in policy.stages.order}, locks=params.locks,
+    gated = dict(params.advanced)
+    inp = planning_input(data, policy, {s: [a for a in eligible if s not in gated or a in set(gated[s])]
+                                        for s in policy.stages.order}, locks=params.locks,
                          forbids=params.forbids, fixed=params.fixed, conflicts=conflicts)
     echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
          f"{int(inp.problem.excluded.sum())} excluded pairs, seed {params.seed}, {params.workers} worker(s)"

@@ -35,7 +35,8 @@ cheaper lower-ranked one), or with ``partial_last=True`` the first one gets the 
 """
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ from reviewer.policy import Policy
 from reviewer.scoring.quorum import STATUS_INSUFFICIENT, STATUS_ZH
 from reviewer.scoring.scores import APP, SCORE, as_id
 
-__all__ = ["recognition_ranking", "DECISION_LABELS", "parse_bool"]
+__all__ = ["recognition_ranking", "DECISION_LABELS", "parse_bool", "fund_from_ledger"]
 
 DECISION_LABELS = {
     "recommend": ("推荐认定", "recommend for recognition"),
@@ -55,7 +56,11 @@ DECISION_LABELS = {
     "ineligible": ("形式审查未通过", "ineligible"),
     "not_scored": ("无有效评分", "no valid score"),
     "insufficient_scores": ("评分不足", "insufficient scores"),
+    "needs_review": ("待复核", "needs review"),
+    "stage_out": ("未通过前序阶段", "out at an earlier stage"),
 }
+# Screening outcomes (column `screening`) that are undecided: such a row is 待复核, never 形式审查未通过.
+NEEDS_REVIEW = {"needs-review", "needs_review", "review", "待复核", "需复核"}
 
 _TRUE = {"true", "1", "yes", "y", "t", "是", "通过", "合格", "pass", "passed", "eligible", "符合"}
 _FALSE = {"false", "0", "no", "n", "f", "否", "未通过", "不合格", "fail", "failed", "ineligible", "不符合"}
@@ -86,21 +91,34 @@ def _money(x: float) -> str:
 
 
 def recognition_ranking(agg: pd.DataFrame, policy: Policy, *, total_budget: float | None = None,
-                        partial_last: bool = False) -> pd.DataFrame:
+                        partial_last: bool = False, register: Mapping[str, str] | None = None,
+                        tech_register: Mapping[str, str] | None = None, ledger: Any = None,
+                        on: dt.date | None = None) -> pd.DataFrame:
     """Apply the decision and funding rules of `policy` (required: there is no hidden default);
-    one row per application, best first (see module doc)."""
+    one row per application, best first (see module doc). `register`: field -> the centre register's
+    entry that occupies it as of the round date (reviewer.centres.register; with the policy's
+    has_recognised_centre). `tech_register`: field -> the technology innovation centre register's
+    evidence. `ledger`: the subsidy ledger (reviewer.centres.ledger.Ledger) that decides every grant
+    (caps, never twice, tech centres, annual budget), dated `on`."""
+    register = {**{f: "政策文件所列 policy [fields] has_recognised_centre" for f in policy.fields.has_recognised_centre},
+                **(register or {})}
+    tech_register = {**{f: "政策文件所列 policy [fields] has_tech_innovation_centre"
+                        for f in policy.fields.has_tech_innovation_centre}, **(tech_register or {})}
     d = _ranking_input(agg, policy)
     decision, rzh, ren = _screen_out(d, policy)
     r, tie = _order(d, decision == "", list(policy.decision.tie_break_families))
-    _decide(d, r, tie, policy, decision, rzh, ren)
+    _decide(d, r, tie, policy, decision, rzh, ren, register)
     d["decision"] = decision
     d["decision_zh"] = [DECISION_LABELS[x][0] for x in decision]
     d["reason_zh"] = rzh
     d["reason_en"] = ren
-    has_centre, tech = set(policy.fields.has_recognised_centre), set(policy.fields.has_tech_innovation_centre)
-    d["field_has_centre"] = [f in has_centre for f in d["field"]]
-    d["field_has_tech_centre"] = [f in tech for f in d["field"]]
-    _fund(d, decision, policy, total_budget, partial_last)
+    d["field_has_centre"] = [f in register for f in d["field"]]
+    d["field_has_tech_centre"] = [f in tech_register for f in d["field"]]
+    d["tech_centre_evidence"] = [tech_register.get(f, "") for f in d["field"]]
+    if ledger is not None:
+        fund_from_ledger(d, decision, policy, ledger, on or policy.as_of_date(), total_budget)
+    else:
+        _fund(d, decision, policy, total_budget, partial_last)
     d = d.sort_values(["rank_overall", APP], na_position="last", kind="mergesort").reset_index(drop=True)
     fam_ids = [f.id for f in policy.rubric.families]
     front = [APP, "field", SCORE, *[f for f in fam_ids if f in d.columns], "rank_overall", "rank_in_field",
@@ -154,9 +172,20 @@ def _screen_out(d: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray
     decision = np.full(n, "", dtype=object)
     rzh = np.full(n, "", dtype=object)
     ren = np.full(n, "", dtype=object)
+    review = (d["screening"].astype(str).str.strip().isin(NEEDS_REVIEW).to_numpy() if "screening" in d.columns
+              else np.zeros(n, dtype=bool))
     for i in range(n):
         f = d["field"].iat[i]
-        if not d["eligible"].iat[i]:
+        out_at = _text(d, "stage_exclusion", i)
+        if review[i]:
+            why = _text(d, "ineligible_reason", i)
+            decision[i] = "needs_review"
+            rzh[i] = "形式审查待复核（尚未决定）" + (f"：{why}" if why else "")
+            ren[i] = "screening needs review (not yet decided)" + (f": {why}" if why else "")
+        elif out_at:
+            decision[i] = "stage_out"
+            rzh[i], ren[i] = out_at.split(" / ")[0], out_at.split(" / ")[-1]
+        elif not d["eligible"].iat[i]:
             why = str(d["ineligible_reason"].iat[i]) if "ineligible_reason" in d and pd.notna(d["ineligible_reason"].iat[i]) else ""
             decision[i] = "ineligible"
             rzh[i] = "形式审查未通过" + (f"：{why}" if why else "")
@@ -173,6 +202,14 @@ def _screen_out(d: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray
             rzh[i] = "无有效汇总得分"
             ren[i] = "no aggregated score"
     return decision, rzh, ren
+
+
+def _text(d: pd.DataFrame, column: str, i: int) -> str:
+    """The cell as text ("" when the column is absent or the cell blank)."""
+    if column not in d.columns:
+        return ""
+    v = d[column].iat[i]
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
 
 
 def _insufficient_reason(x: pd.Series) -> tuple[str, str]:
@@ -218,10 +255,10 @@ def _order(d: pd.DataFrame, ranked: np.ndarray, tb: list[str]) -> tuple[pd.DataF
 
 
 def _decide(d: pd.DataFrame, r: pd.DataFrame, tie: dict, policy: Policy, decision: np.ndarray, rzh: np.ndarray,
-            ren: np.ndarray) -> None:
+            ren: np.ndarray, register: Mapping[str, str]) -> None:
     """Decisions and reasons of the ranked rows `r`, field by field in rank order (in place)."""
     dec = policy.decision
-    has_centre = set(policy.fields.has_recognised_centre)
+    has_centre = register
     rec_min, cul_min = dec.recommend_min_score, dec.cultivation_min_score
     pos = {idx: k for k, idx in enumerate(d.index)}
     taken: dict[str, str] = {}
@@ -241,8 +278,8 @@ def _decide(d: pd.DataFrame, r: pd.DataFrame, tie: dict, policy: Policy, decisio
         if f in has_centre:
             would = "recommend" if qualifies else ("cultivation" if s >= cul_min else "not_recommended")
             decision[i] = "field_has_centre"
-            rzh[i] = (f"该领域已有认定的制造业创新中心，不再新增（一领域一中心）；仅按得分将为“{DECISION_LABELS[would][0]}”")
-            ren[i] = (f"the field already has a recognised centre, no new one (one centre per field); "
+            rzh[i] = (f"该领域已有制造业创新中心，不再新增（一领域一中心）：{register[f]}；仅按得分将为“{DECISION_LABELS[would][0]}”")
+            ren[i] = (f"the field already has a centre, no new one (one centre per field): {register[f]}; "
                       f"on score alone: {DECISION_LABELS[would][1]}")
         elif qualifies and (not dec.one_per_field or f not in taken):
             decision[i] = "recommend"
@@ -323,6 +360,39 @@ def _fund(d: pd.DataFrame, decision: np.ndarray, policy: Policy, total_budget: f
         fzh[i] = base_zh + f"；安排 {_money(want)}"
         fen[i] = base_en + f"; allocated {want:,.0f} CNY"
     d["subsidy_cap"] = np.where(decision == "recommend", cap, np.nan)
+    d["subsidy"] = amount
+    d["funding_note_zh"] = fzh
+    d["funding_note_en"] = fen
+
+
+def fund_from_ledger(d: pd.DataFrame, decision: np.ndarray, policy: Policy, ledger: Any, on: dt.date,
+                     total_budget: float | None = None) -> None:
+    """Subsidy of each recommended centre in rank order, every grant decided and recorded by `ledger`
+    (reviewer.centres.ledger.Ledger: the caps, never twice, the technology-centre rule and the annual
+    budget, in one place); `total_budget` (> 0) additionally limits this ranking's total (in place)."""
+    n = len(d)
+    pos = {idx: k for k, idx in enumerate(d.index)}
+    budget = float(total_budget or 0)
+    amount, cap = np.zeros(n), np.full(n, np.nan)
+    fzh, fen = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    spent = 0.0
+    for idx in d.sort_values("rank_overall", na_position="last").index:
+        i = pos[idx]
+        if decision[i] != "recommend":
+            continue
+        kind = "national" if d["national"].iat[i] else "new_centre"
+        req = d["requested_subsidy"].iat[i] if "requested_subsidy" in d else np.nan
+        want = None if not np.isfinite(req) else max(float(req), 0.0)
+        app, field = d[APP].iat[i], d["field"].iat[i]
+        got, refused = ledger.check(app, field, kind, want, on)
+        if refused is None and budget > 0 and spent + got > budget + 1e-6:
+            refused = f"本次排名总预算 {_money(budget)} 已用完 / this ranking's budget {budget:,.0f} CNY is used up"
+        e = ledger.refuse(app, field, kind, on, refused) if refused else ledger.decide(app, field, kind, on, want)
+        spent += e.amount
+        amount[i], cap[i] = e.amount, e.cap
+        fzh[i] = f"{'安排' if e.status == 'granted' else '不予补助'} {_money(e.amount)}（补助台账）：{e.reason.split(' / ')[0]}"
+        fen[i] = f"{e.status} {e.amount:,.0f} CNY (subsidy ledger): {e.reason.split(' / ')[-1]}"
+    d["subsidy_cap"] = cap
     d["subsidy"] = amount
     d["funding_note_zh"] = fzh
     d["funding_note_en"] = fen

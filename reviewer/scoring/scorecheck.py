@@ -78,7 +78,8 @@ def check_structure(cols: dict[str, list], path: Path, policy: Policy) -> None:
     """One clear error for a mistake that would reject most rows (see the module doc)."""
     n = len(cols["score"])
     if "criterion" in cols:
-        look = criterion_lookup(policy)
+        look = {k: v for st in policy.stages.order for k, v in criterion_lookup(policy.for_stage(st)).items()}
+        look.update(criterion_lookup(policy))
         given = [v for v in cols["criterion"] if not is_blank(v)]
         if given and not any(_key(cell_text(v)) in look for v in given):
             seen = list(dict.fromkeys(cell_text(v) for v in given))[:5]
@@ -108,10 +109,7 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
     """Cell checks of every row: (errors as (row index, message), scores, confidences, criterion
     ids ('' for a total row, None without a criterion column), bad-row mask)."""
     n = len(cols["score"])
-    look = criterion_lookup(policy) if "criterion" in cols else {}
-    maxpts = {c.id: c.max for c in policy.rubric.criteria}
-    total_max = policy.rubric.total
-    ids = ", ".join(maxpts)
+    seen: dict = {}
     errors: list[tuple[int, str]] = []
     scores, conf = np.full(n, np.nan), np.full(n, np.nan)
     crits: list[str | None] = [None] * n
@@ -122,6 +120,8 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
         msgs += [f"column {inv[c]!r} ({c}): value {shown_value(cols[c][i])!r}; expected at most {limit} characters"
                  for c, limit in (("expert_id", ID_CHARS), ("application_id", ID_CHARS), ("panel", NAME_CHARS))
                  if c in cols and len(cell_text(cols[c][i]) or "") > limit]
+        look, maxpts, total_max = _instrument_of(policy, cols["panel"][i] if "panel" in cols else None, seen)
+        ids = ", ".join(maxpts)
         crit, top = None, total_max
         if "criterion" in cols:
             raw = cell_text(cols["criterion"][i])
@@ -147,6 +147,17 @@ def check_cells(cols: dict[str, list], inv: dict[str, Any], policy: Policy
             bad[i] = True
             errors += [(i, m) for m in msgs]
     return errors, scores, conf, crits, bad
+
+
+def _instrument_of(policy: Policy, stage_cell: Any, seen: dict) -> tuple[dict[str, str], dict[str, float], float]:
+    """(criterion spellings -> id, criterion id -> max, total) of the instrument the row's stage is scored
+    with (policy [stages.gates], reviewer.stage_gates); a row without a known stage: the [rubric]."""
+    stage = cell_text(stage_cell)
+    stage = stage if stage in policy.stages.order else None
+    if stage not in seen:
+        p = policy.for_stage(stage) if stage else policy
+        seen[stage] = criterion_lookup(p), {c.id: c.max for c in p.rubric.criteria}, p.rubric.total
+    return seen[stage]
 
 
 def _score_message(v: Any, col: Any, crit: str | None, top: float, scores: np.ndarray, i: int) -> list[str]:

@@ -120,7 +120,8 @@ def sheet_signature(sheet_key: bytes, meta: dict) -> str:
 
 
 def criterion_header(c) -> str:
-    return f"{c.id} {c.name} (≤{c.max:g})"
+    """A criterion's column heading; a veto item says that 0 (不属实) puts the application out."""
+    return f"{c.id} {c.name} (≤{c.max:g})" + ("【否决项：不属实记0分】" if getattr(c, "veto", False) else "")
 
 
 def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_name: str, stage: str,
@@ -129,6 +130,7 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     With `sheet_key` (a stored round's sheets) the `_meta` sheet is signed (see the module doc)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    policy = policy.for_stage(stage) if stage in policy.stages.order else policy   # the stage's instrument
     crit = policy.rubric.criteria
     wb = Workbook()
     ws = wb.active
@@ -239,6 +241,7 @@ def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None =
             return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), [issue], refused=[refusal])
     issued = {a for a in str(meta.get("applications") or "").split(",") if a} if sheet_key is not None else None
     expert_id, stage = str(meta.get("expert_id", "")), str(meta.get("stage", ""))
+    policy = policy.for_stage(stage) if stage in policy.stages.order else policy   # the stage's instrument
     crit_by_id = {c.id: c for c in policy.rubric.criteria}
     ids = [c for c in str(meta.get("criteria", "")).split(",") if c]
     issues: list[ImportIssue] = []

@@ -74,6 +74,10 @@ ACTIONS = {
     "seat.replaced": "席位已替换 seat replaced",
     "seat.refill_note": "补抽未完成 refill pending",
     "seat.redraw": "补抽随机抽取 replacement drawn",
+    "stage.advance": "晋级确认 stage advancement recorded",
+    "register.centre": "中心名录登记 centre register entry",
+    "register.tech_centre": "技术创新中心名录登记 technology innovation centre register entry",
+    "subsidy": "补助台账 subsidy ledger entry",
 }
 
 

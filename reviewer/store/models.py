@@ -337,3 +337,69 @@ class SeatResponse(Base):
     refill_note: Mapped[str] = mapped_column(Text, default="")           # why an automatic 补抽 did not happen
     last_answer: Mapped[str] = mapped_column(String(20), default="")     # the state a replaced seat was in
     version: Mapped[int] = mapped_column(Integer, default=1)
+# ---------------------------------------------------------------- stage gating and registers (issue 17, branch stages17)
+
+class StageDecision(Base):
+    """晋级 Whether an application advanced from a stage to the next, with its reason; confirmed by staff
+    from the proposal of the stage's aggregated scores (reviewer.store.stages), audited."""
+    __tablename__ = "stage_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    advanced: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(30))        # reviewer.scoring.gating.OUTCOMES
+    reason: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[Optional[float]] = mapped_column(Float)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))   # the aggregation it came from
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (UniqueConstraint("round_id", "stage", "application_id"),)
+
+
+class CentreRegisterEntry(Base):
+    """制造业创新中心名录 One event of a centre's register: from `since` the centre is in `state`
+    (试点 / 认定 / 国家级 occupy its field; 撤销 frees it)."""
+    __tablename__ = "centre_register"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    field: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    since: Mapped[str] = mapped_column(String(10))            # YYYY-MM-DD
+    document_no: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TechCentreRegisterEntry(Base):
+    """广西技术创新中心名录 An independent-legal-person Guangxi technology innovation centre in a field, with
+    its evidence (document number and date): drives the no-duplicate-subsidy rule (seed §四(二))."""
+    __tablename__ = "tech_centre_register"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    field: Mapped[str] = mapped_column(String(100))
+    document_no: Mapped[str] = mapped_column(String(200))
+    date: Mapped[str] = mapped_column(String(10))             # YYYY-MM-DD
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SubsidyEntry(Base):
+    """补助台账 One subsidy decision (granted or refused with its reason), from a ranking or the life cycle.
+    `granted_key` (centre|kind, only on granted rows) is unique: the database never pays a centre twice."""
+    __tablename__ = "subsidy_ledger"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[str] = mapped_column(String(100), index=True)
+    field: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[float] = mapped_column(Float)
+    cap: Mapped[float] = mapped_column(Float)
+    date: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))           # granted / refused
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(200), default="")   # e.g. "ranking round 2026", "lifecycle"
+    granted_key: Mapped[Optional[str]] = mapped_column(String(140), unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

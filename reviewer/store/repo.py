@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reviewer.store import audit, facts, guards, score_rules
+from reviewer.store import audit, facts, guards, round_settings, score_rules
 from reviewer.errors import UserError
 from reviewer.intake.io import ImportReport
 from reviewer.intake.model import RoundData
@@ -80,8 +80,8 @@ def list_rounds(s: Session) -> list[Round]:
     return list(s.execute(select(Round).order_by(Round.id)).scalars())
 
 
-def round_policy(r: Round) -> Policy:
-    return policy_from_text(r.policy_text, r.as_of, r.policy_source or f"round {r.code}")
+def round_policy(r: Round) -> Policy:   # with the meeting dates of the round settings (experts' availability)
+    return round_settings.dated(policy_from_text(r.policy_text, r.as_of, r.policy_source or f"round {r.code}"), r.settings)
 
 
 def update_round_settings(s: Session, r: Round, changes: dict[str, Any], *, user: str, reason: str = "",

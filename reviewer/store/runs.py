@@ -21,7 +21,8 @@ from reviewer.policy import Policy
 from reviewer.scoring.quorum import QUORUM_COLUMNS, insufficient_lines
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.screening.eligibility import screen
-from reviewer.store import audit, facts, repo
+from reviewer.store import audit, facts, repo, round_settings
+from reviewer.store import stages as stage_gating
 from reviewer.store.engine import Store
 from reviewer.store.models import ConflictHitRow, RankingRow, Run, RunSeat, ScreeningResult
 
@@ -149,10 +150,13 @@ def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None
         data = repo.load_data(s, snap.id, w)
         pol = repo.round_policy(r)
         inputs = repo.import_inputs(s, snap.id)
+        stage_list = list(stages) if stages else list(pol.stages.order)
+        advanced = tuple((st, tuple(apps)) for st, apps in stage_gating.planned_applications(s, r, pol, stage_list).items())
+        dates = tuple(round_settings.meeting_dates(r.settings, pol).items())
     params = PlanParams.for_policy(pol, stages, seed=seed, randomize=randomize, time_limit=time_limit,
                                    workers=workers, include_review=include_review, locks=tuple(rules["lock"]),
                                    forbids=tuple(rules["forbid"]), fixed=tuple(tuple(x) for x in fixed or ()),
-                                   review_decisions=tuple(decisions))
+                                   review_decisions=tuple(decisions), advanced=advanced, stage_dates=dates)
     record = {**params.to_record(), "waivers": w}
     res = plan(data, pol, params, echo=echo)
     p = res.plan
@@ -203,6 +207,8 @@ def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Po
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)
     quorum = params.get("quorum", False)
+    if params.get("stage") in policy.stages.order:    # the stage's own instrument (policy [stages.gates])
+        policy = policy.for_stage(params["stage"])
     res, _notes = aggregate_scores(df, policy, params["method"], seed=params.get("seed"),
                                    resamples=params.get("resamples"), interval=params.get("interval", True),
                                    panels=params.get("panels"), quorum=quorum)

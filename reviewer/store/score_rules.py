@@ -15,9 +15,9 @@ def seat_problems(pol: Policy, published: set[str], seats: dict[tuple[str, str, 
     """Why rows of `scores` (stage, application_id, expert_id, criterion, score, void) may not be
     stored, one line per problem: a score belongs to a seat of a PUBLISHED stage (`published`) that
     the expert holds (`seats`: (stage, application, expert) -> active / replaced; a replaced seat's
-    scores only as void), to a criterion of the round's rubric, within 0..its maximum; with
+    scores only as void), to a criterion of its stage's instrument (policy [stages.gates]), within 0..its maximum; with
     `as_expert` (an expert submitting for themselves) every row must be theirs."""
-    crit = {c.id: c for c in pol.rubric.criteria}
+    crits = {st: {c.id: c for c in pol.instrument(st).criteria} for st in pol.stages.order}   # each stage's instrument
     out = []
     for k, row in enumerate(scores.itertuples(index=False), start=1):
         where = f"row {k}: {row.stage} {row.application_id} {row.expert_id} {row.criterion}"
@@ -35,7 +35,7 @@ def seat_problems(pol: Policy, published: set[str], seats: dict[tuple[str, str, 
                        "kept only as void")
         if as_expert is not None and row.expert_id != as_expert:
             out.append(f"{where}: submitted by expert {as_expert} for another expert")
-        c = crit.get(row.criterion)
+        c = crits.get(row.stage, {c.id: c for c in pol.rubric.criteria}).get(row.criterion)
         if c is None:
             out.append(f"{where}: 未知评分项 unknown criterion {row.criterion!r}")
         elif not (isinstance(row.score, (int, float)) and 0 <= float(row.score) <= c.max):

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from reviewer.app import overview as svc_overview
+from reviewer.app import round_settings as svc_settings
 from reviewer.app import rounds as svc_rounds
 from reviewer.app.ui.common import T, flash, can_edit, guard, header, round_id, table, editor_name
 
@@ -42,6 +43,32 @@ with st.expander(T("新建轮次", "New round"), expanded=False):
             st.session_state["round_id"] = info.round_id
             svc_rounds.remember_round(info.round_id)
             flash(T(f"已创建轮次 {info.name}", f"Created round {info.name}"))
+            st.rerun()
+
+with st.expander(T("会议与日程设置（专家组抽取时核对专家可用日期；通知与日程文件使用）",
+                   "Meetings and dates (checked against experts' availability when planning; used in notices and .ics)")):
+    cur = guard(svc_settings.current, rid)
+    if cur:
+        settings, version, stage_names = cur
+        with st.form("meeting_settings"):
+            stage = st.selectbox(T("阶段", "Stage"), stage_names)
+            m = (settings.get("meetings") or {}).get(stage, {})
+            c = st.columns(3)
+            date = c[0].text_input(T("会议日期 YYYY-MM-DD", "Meeting date"), value=m.get("date", ""))
+            time_ = c[1].text_input(T("开始时间 HH:MM", "Start time"), value=m.get("time", ""))
+            people = c[2].number_input(T("每单位参会人数（答辩）", "Attendees per applicant"), 0, 50,
+                                       int(m.get("attendees") or 0))
+            place = st.text_input(T("地点", "Place"), value=m.get("place", ""))
+            contact = st.text_input(T("联系人及电话", "Contact"), value=m.get("contact", ""))
+            c = st.columns(2)
+            site_start = c[0].text_input(T("现场考察开始日期", "Site visits from"), value=settings.get("site_start", ""))
+            site_end = c[1].text_input(T("现场考察结束日期", "Site visits until"), value=settings.get("site_end", ""))
+            saved = st.form_submit_button(T("保存", "Save"), type="primary", disabled=not can_edit())
+        if saved and guard(svc_settings.save, rid, stage=stage,
+                           meeting={"date": date, "time": time_, "place": place, "contact": contact,
+                                    "attendees": int(people) or None},
+                           site_start=site_start, site_end=site_end, user=editor_name(), version=version) is not None:
+            flash(T("已保存会议设置", "Meeting settings saved"))
             st.rerun()
 
 with st.expander(T("操作记录（存证 = 数据库中的哈希链审计日志）", "Audit log (chained = the store's hash-chained log)")):
