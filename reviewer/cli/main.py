@@ -11,6 +11,7 @@ Each command group lives in its own module of reviewer/cli with its commands at 
   publication (publish, replace, packs), panels (`panels`: published panels), audit (`audit`, reproduce),
   scores (`scores`), draws (`draw`, verify-draw): the review store
 - accounts: user, token (the app's accounts and expert links)
+- documents: the official documents (.docx/PDF) of a round
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
 an unexpected error is one line and exit code 3 (REVIEWER_DEBUG=1 shows the traceback).
@@ -22,8 +23,8 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, rounds,
-                          runs, scores, scoring, workspace)
+from reviewer.cli import (accounts, audit, centres, decisions, documents, draws, files, imports, panels, publication,
+                          rounds, runs, scores, scoring, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -33,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws):
+              accounts, draws, documents):
     group.register(app)
 
 
