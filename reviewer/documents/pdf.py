@@ -62,6 +62,8 @@ def _convert(program: str, files: list[Path], outdir: Path, work: Path) -> None:
     missing = [p.name for p in files if not (outdir / f"{p.stem}.pdf").is_file()]
     if done.returncode != 0 or missing:
         tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or [""]
+        if "could not be loaded" in tail[0]:
+            tail = [tail[0] + " — 可能缺少 LibreOffice Writer 组件 (Debian: apt-get install libreoffice-writer-nogui)"]
         raise UserError(f"LibreOffice 未能生成 PDF / did not write the PDF of {', '.join(missing[:5]) or 'the files'} "
                         f"(exit {done.returncode}) {tail[0][:200]}")
 

@@ -5,10 +5,13 @@ and the audit log's head. Nothing here writes.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 
 import pandas as pd
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from reviewer.errors import UserError
@@ -17,6 +20,9 @@ from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
 from reviewer.store import audit, draws, replacement, repo
 from reviewer.store.models import AuditEntry, RankingRow, Run
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -86,7 +92,11 @@ class RoundFacts:
 
 
 def _at(x) -> str:
-    return x.strftime("%Y-%m-%d %H:%M UTC") if x is not None else ""
+    """A stored time (UTC) in Beijing time."""
+    if x is None:
+        return ""
+    x = x if x.tzinfo else x.replace(tzinfo=dt.timezone.utc)
+    return x.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M（北京时间）")
 
 
 def _latest_aggregation(s, r, stage: str) -> tuple[pd.DataFrame | None, int | None, str]:

@@ -132,6 +132,7 @@ def report(f: RoundFacts, stage: str, today: dt.date) -> dict:
     except UserError:
         ranking = []
     return {**common(f, today), **meeting(f, stage), "stage": stage,
+            "report_title": f"{stage}报告" if stage.endswith("评审") else f"{stage}评审报告",
             "n_apps": str(st.seats["application_id"].nunique()), "n_experts": str(st.seats["expert_id"].nunique()),
             "n_seats": str(len(st.seats)), "published_at": text(st.published_at), "published_by": text(st.published_by),
             "publication_source": text(st.publication_source), "by_category": by_cat, "panels": panels,

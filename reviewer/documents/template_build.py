@@ -233,8 +233,8 @@ def approval() -> Builder:
 
 
 def report() -> Builder:
-    b = Builder("{{ round_name }} · {{ stage }}评审报告")
-    b.title("{{ round_name }}\n{{ stage }}评审报告")
+    b = Builder("{{ round_name }} · {{ report_title }}")
+    b.title("{{ round_name }}\n{{ report_title }}")
     b.heading("一、评审概况")
     b.para("本阶段共评审申报 {{ n_apps }} 项，聘请专家 {{ n_experts }} 人、{{ n_seats }} 人次。专家组名单于 {{ published_at }} "
            "由 {{ published_by }} 发布（来源：{{ publication_source }}）。会议时间：{{ meeting_when }}；"
