@@ -314,3 +314,30 @@ def test_hostile_names_come_out_literally(tmp_path):
         assert HOSTILE in t and "49X" not in t, p.name     # not evaluated, not escaped twice
     st.dispose()
     assert demo_loaded()   # the shared demo data is untouched
+
+
+def test_policy_documents_section_is_checked(tmp_path):
+    from reviewer.errors import UserError
+    base = (Path(load_policy().source)).read_text(encoding="utf-8")
+    for bad, want in (("fee_daily = { chair = 2400, member = 1500 }", "fee_daily = { chair = 2400, boss = 1 }"),
+                      ("publicity_days = 5", "publicity_days = 0")):
+        p = tmp_path / "p.toml"
+        p.write_text(base.replace(bad, want), encoding="utf-8")
+        with pytest.raises(UserError, match="documents"):
+            load_policy(p)
+
+
+def test_shipped_templates_are_what_the_builder_makes_and_are_package_data(tmp_path, monkeypatch):
+    import tomllib
+
+    from reviewer.documents import template_build
+    monkeypatch.setattr(template_build, "TEMPLATES", tmp_path)
+    template_build.build_all()
+    shipped = Path(template_build.__file__).parent / "templates"
+    for k in KINDS:
+        fresh = Document(str(tmp_path / f"{k.name}.docx")).element.xml
+        assert fresh == Document(str(shipped / f"{k.name}.docx")).element.xml, \
+            f"{k.name}.docx is stale: run python -m reviewer.documents.template_build"
+    conf = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = conf["tool"]["setuptools"]["package-data"]["reviewer.documents"]
+    assert {p.name for g in globs for p in shipped.parent.glob(g)} == {f"{k.name}.docx" for k in KINDS}

@@ -23,6 +23,8 @@ from reviewer.store.guards import with_waivers
 NOT_RECORDED = "（未录入）"
 NONE = "—"
 ROLE_ZH = {"chair": "组长", "member": "成员"}
+METHOD_SHORT = {"trimmed": "截尾平均", "median": "中位数", "mean": "算术平均", "winsorized": "缩尾平均",
+                "huber": "Huber 稳健估计", "calibrated": "校准平均", "bayes": "贝叶斯期望得分"}
 METHOD_ZH = {"trimmed": "去掉最高分和最低分后的算术平均（截尾平均）", "median": "中位数", "mean": "算术平均",
              "winsorized": "缩尾平均", "huber": "Huber 稳健估计", "calibrated": "专家宽严校准后的平均",
              "bayes": "贝叶斯模型的期望得分"}

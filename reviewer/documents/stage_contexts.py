@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from reviewer.documents.contexts import (METHOD_ZH, NONE, NOT_RECORDED, blank_if_empty, common, conflict_summary,
-                                         draw_lines, expert_days, finite, integer, meeting, num, ranking_rows,
+from reviewer.documents.contexts import (METHOD_SHORT, METHOD_ZH, NONE, NOT_RECORDED, blank_if_empty, common,
+                                         conflict_summary, draw_lines, expert_days, finite, integer, meeting, num, ranking_rows,
                                          seat_rows, stage_ranking, text)
 from reviewer.documents.round_facts import RoundFacts, StageFacts
 from reviewer.errors import UserError
@@ -167,7 +167,7 @@ def opinions(f: RoundFacts, stage: str, today: dt.date) -> list[tuple[str, dict]
                            "band": f.policy.rubric.band(score) if score is not None else NONE,
                            "rank": integer(r["rank"]) if r is not None else NONE,
                            "n_scores": integer(r["n_scores"]) if r is not None else "0",
-                           "method": text(r["rule"], NONE) if r is not None else NONE,
+                           "method": METHOD_SHORT.get(str(r["method"]), text(r["method"], NONE)) if r is not None else NONE,
                            "consensus": NOT_RECORDED}))
     return out
 

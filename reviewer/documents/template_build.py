@@ -291,7 +291,7 @@ def opinion() -> Builder:
     b.heading("一、专家评分")
     b.table(["序号", "专家", "类别", "角色", "总分", "分项得分", "评审意见"],
             ["r.no", "r.name", "r.category", "r.role", "r.total", "r.families", "r.opinion"],
-            [1.0, 1.8, 1.2, 1.2, 1.3, 5.5, 5.0], "r in experts", size=9)
+            [1.2, 1.8, 1.2, 1.2, 1.3, 5.4, 4.9], "r in experts", size=9)
     b.para("汇总得分：{{ score }}（{{ method }}，有效评分 {{ n_scores }} 份）；等级：{{ band }}；本阶段排名：{{ rank }}。")
     b.heading("二、专家组综合意见")
     b.para("{{ consensus }}")
