@@ -341,3 +341,13 @@ def test_shipped_templates_are_what_the_builder_makes_and_are_package_data(tmp_p
     conf = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
     globs = conf["tool"]["setuptools"]["package-data"]["reviewer.documents"]
     assert {p.name for g in globs for p in shipped.parent.glob(g)} == {f"{k.name}.docx" for k in KINDS}
+
+
+def test_round_settings_fill_the_meeting_blanks(made, tmp_path, capsys):
+    st, url, _ = made
+    code, out = run_cli(["round", "settings", "2026", "--stage", "认定评审", "--date", "2026-12-18", "--time", "09:00",
+                         "--place", "南宁市民族大道某会议中心", "--db", url, "--user", "秘书"], capsys)
+    assert code == 0, out
+    res = generate(st, "2026", tmp_path, stages=["认定评审"], kinds=["signin"], pdf=False)
+    t = text_of(res.docx[0])
+    assert "时间：2026-12-18 09:00" in t and "地点：南宁市民族大道某会议中心" in t and "联系人：（未录入）" in t

@@ -54,6 +54,12 @@ def integer(v, blank: str = NONE) -> str:
     return blank if not math.isfinite(x) else str(int(round(x)))
 
 
+def _wan(yuan) -> str:
+    """An amount of yuan in 万元 ("—" when none or zero)."""
+    v = finite([yuan])
+    return f"{v[0] / 10_000:,.0f} 万元" if v.size and v[0] > 0 else NONE
+
+
 def cn_date(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
@@ -98,7 +104,7 @@ def ranking_rows(f: RoundFacts, rk: pd.DataFrame) -> list[dict]:
                      "id": text(x["application_id"]), "name": text(a.name if a else None),
                      "field": text(x.get("field")), "score": num(x.get("score")),
                      "decision": text(x.get("decision_zh"), NONE), "reason": text(x.get("reason_zh"), NONE),
-                     "subsidy": num((x.get("subsidy") or 0) / 10_000, 0) + " 万元" if x.get("subsidy") else NONE,
+                     "subsidy": _wan(x.get("subsidy")),
                      "lead_unit": text(a.lead_unit if a else None), "city": text(a.lead_city if a else None)})
     return rows
 
