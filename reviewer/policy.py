@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from reviewer.errors import UserError
 from reviewer.evaluation_scheme import Scheme
 from reviewer.stage_gates import Defence, StageGate
+from reviewer.policy_documents import Documents
 # The default policy is package data (reviewer/data/policy.toml); re-exported here.
 from reviewer.resources import DEFAULT_POLICY_PATH
 
@@ -426,6 +427,7 @@ class Policy(_Strict):
     funding: Funding
     evaluation: Evaluation
     accounts: Accounts = Accounts()
+    documents: Documents = Documents()
     source: str = ""
     sha256: str = ""
 

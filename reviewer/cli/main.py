@@ -12,6 +12,7 @@ Each command group lives in its own module of reviewer/cli with its commands at 
   scores (`scores`), draws (`draw`, verify-draw): the review store
 - accounts: user, token (the app's accounts and expert links)
 - responses (`responses`): the experts' answers to a published stage, 补抽
+- documents: the official documents (.docx/PDF) of a round
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
 an unexpected error is one line and exit code 3 (REVIEWER_DEBUG=1 shows the traceback).
@@ -23,8 +24,8 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, registers,
-                          responses, rounds, runs, scores, scoring, stages, workspace)
+from reviewer.cli import (accounts, audit, centres, decisions, documents, draws, files, imports, panels, publication,
+                          registers, responses, rounds, runs, scores, scoring, stages, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -34,7 +35,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws, responses, stages, registers):
+              accounts, draws, responses, stages, registers, documents):
     group.register(app)
 
 

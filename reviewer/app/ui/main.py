@@ -148,6 +148,7 @@ pages = {
         page("responses", "responses", url_path="responses"),
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
+        page("documents", "documents", url_path="documents"),
     ],
     T("考核", "Evaluation"): [
         page("evaluation", "evaluation", url_path="evaluation"),
