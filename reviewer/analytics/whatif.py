@@ -199,7 +199,8 @@ def compare(base: pd.DataFrame, alt: pd.DataFrame) -> pd.DataFrame:
             "reason_zh", "subsidy"]
     b = base[[c for c in cols if c in base.columns] + ["name"]].set_index("application_id")
     a = alt[[c for c in cols if c in alt.columns]].set_index("application_id")
-    m = b.join(a.drop(columns=["field"]), lsuffix="_base", rsuffix="_alt", how="outer")
+    m = b.join(a.drop(columns=["field"]).add_suffix("_alt"), how="outer").rename(
+        columns={c: f"{c}_base" for c in b.columns if c in a.columns})
     changed, why = [], []
     for app in m.index:
         xb, xa = base.set_index("application_id").loc[app], alt.set_index("application_id").loc[app]
