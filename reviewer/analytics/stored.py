@@ -20,7 +20,7 @@ from reviewer.store.engine import Store
 from reviewer.store.models import AnnualEvaluation, Round, Run
 from reviewer.store.runs import compute_screening, stage_panels
 
-__all__ = ["WHATIF_KIND", "stored_validity_tables", "round_bias", "whatif_input", "run_whatif", "reproduce_whatif", "whatif_digest"]
+__all__ = ["WHATIF_KIND", "stored_validity_tables", "record_whatif", "compute_whatif", "round_bias", "whatif_input", "run_whatif", "reproduce_whatif", "whatif_digest"]
 
 WHATIF_KIND = "whatif"
 
@@ -94,39 +94,57 @@ def _compute(inp: WhatIfInput, pol: Policy, scenario: Scenario, resamples: int, 
     return compare(base, alt), notes
 
 
-def run_whatif(store: Store, code: str, stage: str | None, scenario: Scenario, *, user: str,
-               resamples: int = 400, seed: int | None = None) -> tuple[Run, pd.DataFrame, list[str]]:
-    """Rank the stage as the policy says and as `scenario` says, compare, and record the analyst
-    run (kind ``whatif``). Returns (run, comparison, notes)."""
+def record_whatif(store: Store, code: str, stage: str, scenario: Scenario, cmp_: pd.DataFrame, notes: list[str], *,
+                  user: str, seed: int, resamples: int, panels: dict, score_ids: list[int] | None = None,
+                  scores_sha256: str | None = None, wall_seconds: float = 0.0) -> Run:
+    """Record a what-if as an analyst run (kind ``whatif``): scenario, seed, resamples, the scores
+    used (their ids in the store, else the hash of the score table), the panels, the changed
+    decisions and the result hash. Writes nothing else."""
     if not user or not user.strip():
         raise UserError("a what-if run is recorded with the analyst who made it (--user NAME)")
-    if int(resamples) < 1:
-        raise UserError(f"--resamples {resamples}: expected an integer >= 1")
-    with store.read() as s:
-        r = repo.get_round(s, code)
-        pol = repo.round_policy(r)
-        stage = _stage(pol, stage)
-        inp, pol, ids = whatif_input(s, r, stage)
-        snap = repo.latest_import(s, r)
-        inputs = repo.import_inputs(s, snap.id)
-    scenario.check(pol)
-    seed = pol.aggregation.seed if seed is None else int(seed)
-    started = time.time()
-    cmp_, notes = _compute(inp, pol, scenario, int(resamples), seed)
-    changed = cmp_[cmp_["changed"]]
-    params = {"stage": stage, "scenario": scenario.record(), "seed": seed, "resamples": int(resamples),
-              "score_ids": ids, "panels": {a: list(e) for a, e in inp.panels.items()}, "label": scenario.label(pol)}
     with store.write() as s:
         r = repo.get_round(s, code)
+        pol = repo.round_policy(r)
+        snap = repo.latest_import(s, r)
+        params = {"stage": stage, "scenario": scenario.record(), "seed": int(seed), "resamples": int(resamples),
+                  "score_ids": score_ids, "scores_sha256": scores_sha256,
+                  "panels": {a: list(e) for a, e in panels.items()}, "label": scenario.label(pol)}
+        changed = cmp_[cmp_["changed"]]
         run = Run(round_id=r.id, kind=WHATIF_KIND, import_id=snap.id, created_by=user.strip(),
-                  policy_text=r.policy_text, policy_sha256=pol.sha256, as_of=r.as_of, stages=[stage], seed=seed,
-                  parameters=params, inputs=inputs, status="ok", wall_seconds=time.time() - started,
+                  policy_text=r.policy_text, policy_sha256=pol.sha256, as_of=r.as_of, stages=[stage], seed=int(seed),
+                  parameters=params, inputs=repo.import_inputs(s, snap.id), status="ok", wall_seconds=wall_seconds,
                   summary={"changed": [{"application_id": x.application_id, "why": x.why_zh}
                                        for x in changed.itertuples()], "notes": notes},
                   result_sha256=whatif_digest(cmp_))
         s.add(run)
         s.flush()
         s.expunge(run)
+    return run
+
+
+def compute_whatif(inp: WhatIfInput, pol: Policy, scenario: Scenario, resamples: int, seed: int):
+    """(comparison, notes): the stage ranked as `pol` says and as `scenario` says, compared."""
+    return _compute(inp, pol, scenario, resamples, seed)
+
+
+def run_whatif(store: Store, code: str, stage: str | None, scenario: Scenario, *, user: str,
+               resamples: int = 400, seed: int | None = None) -> tuple[Run, pd.DataFrame, list[str]]:
+    """Rank the stored stage as the policy says and as `scenario` says, compare, and record the
+    analyst run (kind ``whatif``). Returns (run, comparison, notes)."""
+    if not user or not user.strip():
+        raise UserError("a what-if run is recorded with the analyst who made it (--user NAME)")
+    if int(resamples) < 1:
+        raise UserError(f"--resamples {resamples}: expected an integer >= 1")
+    with store.read() as s:
+        r = repo.get_round(s, code)
+        stage = _stage(repo.round_policy(r), stage)
+        inp, pol, ids = whatif_input(s, r, stage)
+    scenario.check(pol)
+    seed = pol.aggregation.seed if seed is None else int(seed)
+    started = time.time()
+    cmp_, notes = _compute(inp, pol, scenario, int(resamples), seed)
+    run = record_whatif(store, code, stage, scenario, cmp_, notes, user=user, seed=seed, resamples=int(resamples),
+                        panels=dict(inp.panels), score_ids=ids, wall_seconds=time.time() - started)
     return run, cmp_, notes
 
 
@@ -138,6 +156,9 @@ def reproduce_whatif(store: Store, run_id: int) -> tuple[bool, pd.DataFrame, lis
         if run.kind != WHATIF_KIND:
             raise UserError(f"run #{run_id} is a {run.kind} run, not a what-if run")
         p = dict(run.parameters)
+        if not p.get("score_ids"):
+            raise UserError(f"run #{run_id} was made on scores outside the store (the app's bundled demo scores, "
+                            f"sha256 {str(p.get('scores_sha256'))[:12]}…); redo it in the app with the same settings")
         r = s.get(Round, run.round_id)
         inp, pol, ids = whatif_input(s, r, p["stage"], p["score_ids"], run.import_id)
         pol = repo.policy_from_text(run.policy_text, run.as_of, f"run #{run_id} policy")

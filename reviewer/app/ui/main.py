@@ -147,6 +147,7 @@ pages = {
         page("packs", "packs", url_path="packs"),
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
+        page("analysis", "analysis", url_path="analysis"),   # issue 18: analysts' tools (read-only)
     ],
     T("考核", "Evaluation"): [
         page("evaluation", "evaluation", url_path="evaluation"),
