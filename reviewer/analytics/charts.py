@@ -7,6 +7,7 @@ import pandas as pd
 
 __all__ = ["relation_effects", "expert_effects_chart", "rank_shift", "validity_methods", "validity_families"]
 
+FLAG_LABELS = ("显著（BH 校正后）", "证据充分")
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
@@ -19,7 +20,11 @@ def _interval_chart(d: pd.DataFrame, y: str, y_title: str, x_title: str, title: 
                     color: str | None = None) -> alt.TopLevelMixin:
     """Point estimate (labelled) with its interval as a line, one row per `y`; a rule at 0."""
     base = alt.Chart(d).encode(y=alt.Y(f"{y}:N", title=y_title, sort=None))
-    enc = {"color": alt.Color(f"{color}:N", title="")} if color else {}
+    enc = {}
+    if color:   # the first category of `color` (the flagged one) in red, the other in grey-blue
+        dom = list(dict.fromkeys(sorted(d[color].unique(), key=lambda v: v not in FLAG_LABELS)))
+        enc = {"color": alt.Color(f"{color}:N", title="", scale=alt.Scale(
+            domain=dom, range=["#c8483a" if v in FLAG_LABELS else "#5b7fa6" for v in dom]))}
     rule = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title=x_title), x2="high:Q", **enc)
     pt = base.mark_point(filled=True, size=70).encode(x="est:Q", tooltip=[y, "est", "low", "high"], **enc)
     txt = base.mark_text(dy=-10, fontSize=11, font=FONT).encode(x="est:Q", text="label:N")
@@ -53,21 +58,31 @@ def expert_effects_chart(ex: pd.DataFrame, relation: str, top: int = 15) -> alt.
                            f"{name}：专家个人效应（仅供参考，不自动扣分）", color="标记")
 
 
-def rank_shift(cmp_: pd.DataFrame) -> alt.TopLevelMixin:
-    """Rank under the policy vs under the scenario, one line per application whose rank or decision moved."""
+def rank_shift(cmp_: pd.DataFrame, min_move: int = 2) -> alt.TopLevelMixin:
+    """Rank under the policy (left) and under the scenario (right): the applications whose decision
+    changed (red) or whose rank moved by `min_move` or more; each end labelled."""
     d = cmp_.dropna(subset=["rank_overall_base", "rank_overall_alt"])
-    d = d[(d["rank_overall_base"] != d["rank_overall_alt"]) | d["changed"]]
-    long = pd.concat([d.assign(方案="现行规则", 排名=d["rank_overall_base"], 结论=d["decision_zh_base"]),
-                      d.assign(方案="假设方案", 排名=d["rank_overall_alt"], 结论=d["decision_zh_alt"])])
-    long["label"] = long["application_id"] + " " + long["排名"].astype(int).astype(str) + " " + long["结论"]
-    base = alt.Chart(long).encode(x=alt.X("方案:N", title="", sort=["现行规则", "假设方案"], axis=alt.Axis(labelAngle=0)),
-                                  y=alt.Y("排名:Q", title="总排名", scale=alt.Scale(reverse=True)))
-    lines = base.mark_line(point=True).encode(detail="application_id:N",
-                                              color=alt.Color("changed:N", title="结论变化",
-                                                              scale=alt.Scale(domain=[True, False],
-                                                                              range=["#c8483a", "#9aa5b1"])))
-    txt = base.mark_text(align="left", dx=6, fontSize=10, font=FONT).encode(text="label:N")
-    return _style(alt.layer(lines, txt).properties(title="假设方案：排名与结论的变化", height=420, width=420))
+    move = (d["rank_overall_base"].astype(float) - d["rank_overall_alt"].astype(float)).abs()
+    d = d[d["changed"] | (move >= min_move)]
+    long = pd.concat([d.assign(方案="现行规则", x=0.0, 排名=d["rank_overall_base"].astype(float),
+                               label=d["application_id"] + " 第" + d["rank_overall_base"].astype(int).astype(str) + "名 "
+                               + d["decision_zh_base"]),
+                      d.assign(方案="假设方案", x=1.0, 排名=d["rank_overall_alt"].astype(float),
+                               label="第" + d["rank_overall_alt"].astype(int).astype(str) + "名 " + d["decision_zh_alt"])])
+    long["结论变化"] = long["changed"].map({True: "是", False: "否"})
+    x = alt.X("x:Q", title="", scale=alt.Scale(domain=[-1.6, 2.4]), axis=None)
+    base = alt.Chart(long).encode(x=x, y=alt.Y("排名:Q", title="总排名", scale=alt.Scale(reverse=True, zero=False)))
+    color = alt.Color("结论变化:N", scale=alt.Scale(domain=["是", "否"], range=["#c8483a", "#9aa5b1"]),
+                      legend=alt.Legend(orient="bottom"))
+    lines = base.mark_line(point=True, strokeWidth=2).encode(detail="application_id:N", color=color)
+    left = base.transform_filter("datum.x == 0").mark_text(align="right", dx=-8, fontSize=11, font=FONT)
+    right = base.transform_filter("datum.x == 1").mark_text(align="left", dx=8, fontSize=11, font=FONT)
+    heads = alt.Chart(pd.DataFrame({"x": [0.0, 1.0], "t": ["现行规则", "假设方案"]})).mark_text(
+        fontSize=13, fontWeight="bold", font=FONT, baseline="bottom").encode(x=x, y=alt.value(-6), text="t:N")
+    return _style(alt.layer(lines, left.encode(text="label:N", color=color),
+                            right.encode(text="label:N", color=color), heads)
+                  .properties(title=f"假设方案：结论变化（红）与排名变动 ≥ {min_move} 的申报", width=640,
+                              height=max(160, 26 * len(d))))
 
 
 def _bars(d: pd.DataFrame, x: str, x_title: str, title: str) -> alt.TopLevelMixin:

@@ -76,7 +76,8 @@ with tabs[1]:
             st.subheader(T(f"结论变化（{len(changed)}）", f"Changed decisions ({len(changed)})"))
             table(changed, ["application_id", "name", "field", "score_base", "score_alt", "rank_overall_base",
                             "rank_overall_alt", "why_zh"])
-            st.altair_chart(charts.rank_shift(cmp_), width="content")
+            shift = charts.rank_shift(cmp_)
+            st.altair_chart(shift, width="content", height=int(shift.height) + 120)
             st.download_button(T("下载一页对比（厅务会）", "Download the one-page comparison"),
                                data=svc.whatif_xlsx(cmp_, f"{stage_}：{label}（分析运行 #{run_id}）",
                                                     {"run": run_id}),
