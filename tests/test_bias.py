@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewer.analytics.bias import audit_bias, benjamini_hochberg, relation_test
+from reviewer.analytics.bias import audit_bias, benjamini_hochberg, relation_test, report_section
 from reviewer.analytics.relations import round_relations
 from reviewer.analytics.simulate import synthetic_panels
 from reviewer.analytics.tables import long_scores, read_long, seat_totals
@@ -132,3 +132,10 @@ def test_bad_long_tables_give_clear_errors(tmp_path):
     with pytest.raises(UserError, match="no panel has two"):
         audit_bias(pd.DataFrame({"panel": [""], "application_id": ["A1"], "expert_id": ["E1"], "total": [80.0]}),
                    pd.DataFrame({"expert_id": ["E1"], "application_id": ["A1"], "relation": ["同城"]}))
+
+
+def test_report_section_for_the_review_report(demo_audit):
+    title, paras, table = report_section(demo_audit[0])
+    assert title == "关系偏差审计" and paras[0].startswith("方法：")
+    assert any(p.startswith("同城回避：12 份评分平均比同组其他专家高 +3.2") for p in paras)
+    assert list(table.columns)[:3] == ["关系", "评分份数", "效应(分)"] and "显著" in set(table["结论"])

@@ -43,7 +43,7 @@ from scipy import stats
 from reviewer.analytics.relations import relation_name
 from reviewer.errors import UserError
 
-__all__ = ["SCHEME", "BiasAudit", "seat_deviations", "relation_test", "benjamini_hochberg", "audit_bias",
+__all__ = ["SCHEME", "BiasAudit", "seat_deviations", "relation_test", "benjamini_hochberg", "audit_bias", "report_section",
            "expert_effects"]
 
 SCHEME = ("effect = within-panel estimate (with one related member: expert total minus the mean of the other "
@@ -255,3 +255,25 @@ def audit_bias(totals: pd.DataFrame, relations: pd.DataFrame | None = None, *, l
     experts = expert_effects(seats, level=level, alpha=alpha) if labels else pd.DataFrame()
     return BiasAudit(relations=rel_df, experts=experts, seats=seats, level=level, alpha=alpha,
                      n_permutations=int(n_permutations), seed=int(seed), notes=notes)
+
+
+def report_section(a: BiasAudit) -> tuple[str, list[str], pd.DataFrame]:
+    """The audit as a section of the 评审报告: (heading, paragraphs in Chinese, the relation table
+    with Chinese headers), for reviewer.documents to place; the figures are the audit's own."""
+    rel = a.relations
+    flagged = rel[rel["flagged"]]
+    paras = [f"方法：{SCHEME_ZH}。置信水平 {a.level:.0%}，置换 {a.n_permutations} 次，α = {a.alpha}。"]
+    if flagged.empty:
+        paras.append("各关系类型的评分效应经多重检验校正后均不显著。")
+    for x in flagged.itertuples():
+        paras.append(f"{x.relation_zh}：{x.n_seats} 份评分平均比同组其他专家高 {x.effect:+.2f} 分"
+                     f"（{a.level:.0%} 区间 [{x.ci_low:+.2f}, {x.ci_high:+.2f}]，置换 p = {x.p_perm:.3f}，"
+                     f"BH q = {x.q_bh:.3f}），经多重检验校正后显著。")
+    ex = a.experts[a.experts["flagged"]] if not a.experts.empty else a.experts
+    paras.append(f"专家个人效应：{len(a.experts)} 项可估计，{len(ex)} 项证据充分，记入专家库备查，不自动扣分。")
+    paras += [f"{x.expert_id}：{x.evidence}" for x in ex.itertuples()]
+    cols = {"relation_zh": "关系", "n_seats": "评分份数", "effect": "效应(分)", "ci_low": "区间下限",
+            "ci_high": "区间上限", "p_perm": "置换p值", "q_bh": "BH q值"}
+    table = rel[list(cols)].rename(columns=cols).round(3)
+    table["结论"] = np.where(rel["flagged"], "显著", "不显著")
+    return "关系偏差审计", paras, table
