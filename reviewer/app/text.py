@@ -132,6 +132,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "scores": ("评分", "Scores"),
     "ranking": ("排名", "Ranking"),
     "documents": ("公文", "Documents"),
+    "analysis": ("分析", "Analysis"),   # issue 18: the analyst page
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
     "responses": ("专家答复", "Responses"),

@@ -24,8 +24,9 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, audit, centres, decisions, documents, draws, files, imports, panels, publication,
-                          registers, responses, rounds, runs, scores, scoring, stages, workspace)
+from reviewer.cli import (accounts, analytics, analytics_cli, as, audit, bias, centres, cli, decisions, documents,
+                          draws, files, from, import, imports, issue, panels, publication, registers, responses,
+                          reviewer, rounds, runs, scores, scoring, stages, validity, whatif, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -37,6 +38,7 @@ app = typer.Typer(
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
               accounts, draws, responses, stages, registers, documents):
     group.register(app)
+analytics_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,10 @@ from reviewer.policy import Policy
 SCORE_COLUMNS = (("stage", "阶段"), ("application_id", "申报编号"), ("expert_id", "专家编号"),
                  ("criterion", "评分项"), ("score", "得分"))
 _SHEET = ["stage", "application_id", "expert_id"]
+# Planted relation bias (issue 18): an expert in the same city as the lead unit (C9, a soft relation,
+# allowed on a panel) gives that application this many points more of 100 (spread over the criteria
+# in proportion to their maxima, before the 0..max clip and rounding). No other relation is biased.
+SAME_CITY_BIAS_POINTS = 5.0
 
 
 def _keyed(df: pd.DataFrame, columns: Iterable[tuple[str, str]]) -> pd.DataFrame:
@@ -88,8 +92,17 @@ def _plant_quirks(df: pd.DataFrame, sheets: list[tuple], rng: random.Random, pol
     return df
 
 
+def _same_city_pairs(a: pd.DataFrame, apps: pd.DataFrame, exps: pd.DataFrame) -> set[tuple[str, str]]:
+    """(application_id, expert_id) seats whose expert lives in the lead unit's city (rule C9)."""
+    lead_city = apps.set_index("application_id")["lead_city"].to_dict()
+    city = exps.set_index("expert_id")["city"].to_dict()
+    return {(app_id, eid) for app_id, eid in zip(a["application_id"], a["expert_id"])
+            if lead_city.get(app_id) is not None and lead_city.get(app_id) == city.get(eid)}
+
+
 def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, experts: pd.DataFrame,
-                    policy: Policy, seed: int, quality: dict[str, dict] | None = None) -> pd.DataFrame:
+                    policy: Policy, seed: int, quality: dict[str, dict] | None = None,
+                    same_city_points: float = SAME_CITY_BIAS_POINTS) -> pd.DataFrame:
     """Rubric scores, long format (stage, application_id, expert_id, criterion, score), for a panel plan.
 
     Each application has a planted true quality (about 74 of 100, sd 7, from the seed and its id;
@@ -97,7 +110,10 @@ def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, exper
     expert a leniency (small, with a few harsh and lenient experts and one erratic); plus noise.
     Planted quirks (listed in `.attrs["planted"]`): one sheet whose total is more than the policy's
     outlier distance below its panel median, one sheet not returned (its rows absent), and one
-    criterion left blank (score NaN). Headers may be the English keys or the Chinese ones.
+    criterion left blank (score NaN); and the relation bias: a same-city expert (C9) scores
+    `same_city_points` of 100 higher (``planted["relation_bias"]``; the quirks are never put on
+    such a seat, so the bias audit measures the relation alone). Headers may be the English keys
+    or the Chinese ones.
     """
     a = _keyed(assignments, SCORE_COLUMNS)[_SHEET].copy()
     apps = _keyed(applications, [(c.key, c.zh) for c in schema.APPLICATIONS.columns])
@@ -112,10 +128,13 @@ def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, exper
     if unknown:
         raise ValueError(f"assignments name experts not in the experts table: {unknown[:5]}")
 
+    same_city = _same_city_pairs(a, apps, exps)
+    lift = same_city_points / policy.rubric.total
     rows = []
     for st, app_id, eid in a.itertuples(index=False):
         q, dev = profile(app_id)
         bias, sd, whole = lean[eid]
+        bias += lift if (app_id, eid) in same_city else 0.0
         r = random.Random(f"sheet:{seed}:{st}:{app_id}:{eid}")
         for c in policy.rubric.criteria:
             x = min(1.0, max(0.0, q + dev[c.id] + bias + r.gauss(0, sd)))
@@ -125,9 +144,13 @@ def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, exper
     df = pd.DataFrame(rows, columns=[k for k, _ in SCORE_COLUMNS])
 
     sheets = a.drop_duplicates().reset_index(drop=True)
-    candidates = [tuple(s) for s in sheets.itertuples(index=False) if s.expert_id not in special]
+    candidates = [tuple(s) for s in sheets.itertuples(index=False)
+                  if s.expert_id not in special and (s.application_id, s.expert_id) not in same_city]
     if len(candidates) >= 3:
         df = _plant_quirks(df, candidates, rng, policy, planted)
+    planted["relation_bias"] = {"relation": "C9", "points": same_city_points,
+                                "seats": [list(x) for x in sheets.itertuples(index=False)
+                                          if (x.application_id, x.expert_id) in same_city]}
     planted["quality"] = {app_id: round(profile(app_id)[0] * 100, 1) for app_id in sorted(set(a["application_id"]))}
     df = df.reset_index(drop=True)
     df.attrs["planted"] = planted

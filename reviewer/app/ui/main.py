@@ -149,6 +149,7 @@ pages = {
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
         page("documents", "documents", url_path="documents"),
+        page("analysis", "analysis", url_path="analysis"),   # issue 18: analysts' tools (read-only)
     ],
     T("考核", "Evaluation"): [
         page("evaluation", "evaluation", url_path="evaluation"),
