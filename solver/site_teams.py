@@ -176,13 +176,14 @@ def _panel_rules(ctx: _Ctx, core_c, seat_c, fm, can_chair) -> None:
             matched = [(e, v) for e, v in members if int(cat[e]) == tech and fm[e, a]]
             m.Add(sum(v for _, v in matched) >= int(rules.min_field_matched_technical))
             if rules.chair_required:
-                chairs = []
+                on_panel: dict = {}   # an expert may be a core and a field candidate: one chair variable
                 for e, v in matched:
                     if can_chair[e]:
-                        ch = ctx.chair[(e, s)] = m.NewBoolVar(f"chair{e}_{s}")
-                        m.AddImplication(ch, v)
-                        chairs.append(ch)
-                m.Add(sum(chairs) == 1)
+                        on_panel.setdefault(int(e), []).append(v)
+                for e, vs in on_panel.items():
+                    ch = ctx.chair[(e, s)] = m.NewBoolVar(f"chair{e}_{s}")
+                    m.Add(ch <= sum(vs))
+                m.Add(sum(ctx.chair[(e, s)] for e in on_panel) == 1)
             if emp is not None:
                 groups: dict = {}
                 for e, v in members:

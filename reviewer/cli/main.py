@@ -24,6 +24,7 @@ import typer
 
 from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, rounds,
                           runs, scores, scoring, workspace)
+from reviewer.cli import site
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -33,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws):
+              accounts, draws, site):
     group.register(app)
 
 
