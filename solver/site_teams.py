@@ -30,6 +30,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from .arrays import per_category
+from .model import Plan, StagePlan
 from .site_routes import FEASIBLE, INFEASIBLE, OPTIMAL, UNKNOWN
 
 AFFINITY_SCALE = 100   # affinity 0..1 -> integer points
@@ -325,3 +326,27 @@ def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety
     plan.breakdown = {k: float(solver.Value(v)) for k, v in ctx.terms.items()}
     plan.breakdown["deterministic_time"] = solver.deterministic_time
     return plan
+
+
+def as_plan(tp: TeamProblem, plan: TeamPlan):
+    """The teams as a solver Plan of the site stage (one panel per site), for `solver.check_plan`."""
+    p = tp.problem
+    ex, ap, ca, cc = [], [], [], []
+    for t, r in enumerate(tp.routes):
+        for s, _ in r:
+            a = int(tp.site_application[s])
+            for e in plan.panel(t, s):
+                ex.append(e)
+                ap.append(a)
+            if s in plan.chair:
+                ca.append(a)
+                cc.append(plan.chair[s])
+    stages = []
+    for k, st in enumerate(p.stages):
+        if k == tp.stage:
+            stages.append(StagePlan(k, st.name, np.array(ex, np.int64), np.array(ap, np.int64), np.array(ca, np.int64),
+                                    np.array(cc, np.int64)))
+        else:
+            empty = np.zeros(0, np.int64)
+            stages.append(StagePlan(k, st.name, empty, empty, empty, empty))
+    return Plan(plan.status, "site_teams", tuple(stages))
