@@ -22,6 +22,7 @@ bound of this pruned model. Deterministic: one worker, fixed seed, deterministic
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -118,8 +119,9 @@ def _dense(M, shape, dtype):
     return np.asarray(M.toarray() if hasattr(M, "toarray") else M, dtype=dtype)
 
 
-def _candidates(tp: TeamProblem, blocked: np.ndarray, aff: np.ndarray):
-    """(core candidates per team, field-seat candidates per site)."""
+def _candidates(tp: TeamProblem, blocked: np.ndarray, aff: np.ndarray, previous: TeamPlan | None = None):
+    """(core candidates per team, field-seat candidates per site); a repair keeps the previous plan's
+    members among them when they may still sit."""
     p = tp.problem
     cat = np.asarray(p.expert_category)
     E, K = len(cat), len(p.category_names)
@@ -137,14 +139,17 @@ def _candidates(tp: TeamProblem, blocked: np.ndarray, aff: np.ndarray):
         for k in range(K):
             idx = np.nonzero(ok & (cat == k))[0]
             keep += idx[np.argsort(-score[idx], kind="stable")][:tp.core_k].tolist()
-        core.append(sorted(keep))
+        if previous is not None:
+            keep += [e for e in previous.core[len(core)] if ok[e]]
+        core.append(sorted(set(keep)))
         for s, d in r:
             a = int(tp.site_application[s])
             ok_s = (cat == tech) & fm[:, a] & ~blocked[:, a] & ~tp.unavailable[:, d] & (max_load >= 1)
             idx = np.nonzero(ok_s)[0]
             best = idx[np.argsort(-aff[idx, a], kind="stable")]
             chairs = [e for e in best if can_chair[e]]
-            seats[s] = sorted(set(best[:tp.field_k].tolist()) | set(chairs[:tp.field_k]))
+            seats[s] = sorted(set(best[:tp.field_k].tolist()) | set(chairs[:tp.field_k])
+                              | ({e for e in previous.field_seats.get(s, []) if ok_s[e]} if previous else set()))
     return core, seats, fm, can_chair
 
 
@@ -231,7 +236,7 @@ def _day_rules(ctx: _Ctx, seat_c) -> dict:
     return uses
 
 
-def _objective(ctx: _Ctx, core_c, seat_c, uses) -> None:
+def _objective(ctx: _Ctx, core_c, seat_c, uses):
     tp, m, p = ctx.tp, ctx.m, ctx.tp.problem
     soft = _dense(p.soft_penalty, ctx.aff.shape, float)
     days_terms, travel_terms, aff_terms, soft_terms = [], [], [], []
@@ -264,9 +269,18 @@ def _objective(ctx: _Ctx, core_c, seat_c, uses) -> None:
     ctx.terms = {"expert_days": sum(days_terms), "travel_tenths": sum(travel_terms),
                  "affinity_points": sum(aff_terms), "distinct_experts": sum(used), "same_city_points": sum(soft_terms)}
     t = ctx.terms
-    m.Minimize(AFFINITY_SCALE * tp.w_expert_day * t["expert_days"] + AFFINITY_SCALE // 10 * tp.w_travel_hour
+    return (AFFINITY_SCALE * tp.w_expert_day * t["expert_days"] + AFFINITY_SCALE // 10 * tp.w_travel_hour
                * t["travel_tenths"] - tp.w_affinity * t["affinity_points"] + AFFINITY_SCALE * tp.w_distinct
                * t["distinct_experts"] + tp.w_same_city * t["same_city_points"])
+
+
+def _keep_previous(ctx: _Ctx, previous: TeamPlan):
+    """The number of the previous plan's seats not kept (a repair changes as few as it can)."""
+    old = [ctx.core.get((e, t)) for t, es in enumerate(previous.core) for e in es]
+    old += [ctx.seat.get((e, s)) for s, es in previous.field_seats.items() for e in es]
+    kept = [v for v in old if v is not None]
+    ctx.terms["changed_seats"] = len(old) - sum(kept)
+    return ctx.terms["changed_seats"]
 
 
 def precheck(tp: TeamProblem, seat_c, core_c) -> list:
@@ -285,14 +299,20 @@ def precheck(tp: TeamProblem, seat_c, core_c) -> list:
     return out
 
 
-def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety_seconds: float = 600.0) -> TeamPlan:
+CHANGE_WEIGHT = 10**9   # a repair: every changed seat costs more than any plan's other terms
+
+
+def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety_seconds: float = 600.0,
+                previous: TeamPlan | None = None) -> TeamPlan:
+    """The teams of tp.routes (see the module). `previous`: repair that plan, changing as few seats as
+    possible (its routes stay; experts who declined are unavailable in `tp`)."""
     started = time.time()
     p = tp.problem
     aff = _dense(p.affinity, (len(p.expert_category), np.asarray(p.affinity).shape[1]), float)
     if tp.jitter > 0:
         aff = aff + tp.jitter * np.random.default_rng(seed).random(aff.shape)
     blocked = _blocked(tp)
-    core_c, seat_c, fm, can_chair = _candidates(tp, blocked, aff)
+    core_c, seat_c, fm, can_chair = _candidates(tp, blocked, aff, previous)
     reasons = precheck(tp, seat_c, core_c)
     if reasons:
         return TeamPlan(INFEASIBLE, reasons=reasons, wall_time=time.time() - started)
@@ -306,7 +326,11 @@ def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety
             ctx.seat[(e, s)] = m.NewBoolVar(f"seat{e}_{s}")
     _panel_rules(ctx, core_c, seat_c, fm, can_chair)
     uses = _day_rules(ctx, seat_c)
-    _objective(ctx, core_c, seat_c, uses)
+    objective = _objective(ctx, core_c, seat_c, uses)
+    if previous is not None:
+        objective = objective + CHANGE_WEIGHT * _keep_previous(ctx, previous)
+        _hint_previous(ctx, previous)
+    m.Minimize(objective)
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.num_workers, prm.random_seed, prm.max_deterministic_time = 1, int(seed), float(work_limit)
@@ -326,6 +350,26 @@ def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety
     plan.breakdown = {k: float(solver.Value(v)) for k, v in ctx.terms.items()}
     plan.breakdown["deterministic_time"] = solver.deterministic_time
     return plan
+
+
+def _hint_previous(ctx: _Ctx, previous: TeamPlan) -> None:
+    # CP-SAT takes one hint per variable: hint the previous seats true, every other seat false.
+    ctx.m.ClearHints()
+    old_core = {(e, t) for t, es in enumerate(previous.core) for e in es}
+    old_seat = {(e, s) for s, es in previous.field_seats.items() for e in es}
+    for k, v in ctx.core.items():
+        ctx.m.AddHint(v, k in old_core)
+    for k, v in ctx.seat.items():
+        ctx.m.AddHint(v, k in old_seat)
+
+
+def repair_teams(tp: TeamProblem, previous: TeamPlan, declined: list, seed: int = 0,
+                 work_limit: float = 20.0) -> TeamPlan:
+    """Replace experts who declined, keeping the routes and as many seats as possible (within the team
+    first: a core member of the team may take a field seat, and the other way round)."""
+    off = tp.unavailable.copy()
+    off[list(declined), :] = True
+    return solve_teams(dataclasses.replace(tp, unavailable=off), seed=seed, work_limit=work_limit, previous=previous)
 
 
 def as_plan(tp: TeamProblem, plan: TeamPlan):

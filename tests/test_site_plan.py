@@ -10,13 +10,16 @@ from icalendar import Calendar
 
 from reviewer.cli.main import main
 from reviewer.demo.reference import demo_policy
+from reviewer.errors import UserError
 from reviewer.intake.io import load_round_from
 from reviewer.panels.service import check_seats
 from reviewer.panels.site.inputs import SiteDetails, SiteInputs
 from reviewer.panels.site.outputs import expert_visits, itinerary, metrics, write_site_plan
 from reviewer.panels.site.planner import SitePlanParams, plan_sites
+from reviewer.panels.site.repair import read_site_plan, repair_site_plan
 from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
+from reviewer.scoring.scoretable import read_table
 from reviewer.screening.eligibility import screen
 
 START, END = dt.date(2026, 12, 7), dt.date(2026, 12, 11)
@@ -114,3 +117,22 @@ def test_cli_refuses_a_bad_date_and_a_missing_window(tmp_path, capsys):
     assert code == 2 and "--start" in err and "2026-12-07" in err
     code, _, err = run(["site-plan", str(DEMO_DIR), "-o", str(tmp_path)], capsys)
     assert code == 2 and "--start" in err
+
+
+def test_a_decline_keeps_routes_and_days_and_changes_few_seats(small_round, planned, tmp_path):
+    data, policy = small_round
+    write_site_plan(planned, tmp_path, "")
+    table = read_table(tmp_path / "site_panels.csv")
+    back = read_site_plan(data, policy, table)
+    assert back.panels.sort_values(["application_id", "expert_id"], ignore_index=True).equals(
+        planned.panels.sort_values(["application_id", "expert_id"], ignore_index=True))
+    gone = planned.panels[planned.panels["role"] == "chair"]["expert_id"].iloc[0]
+    new, changes = repair_site_plan(data, policy, back, [gone], work_limit=2.0)
+    assert new.feasible and new.violations == [] and new.day_violations == []
+    assert gone not in set(new.panels["expert_id"])
+    visits = lambda p: p.drop_duplicates("application_id").set_index("application_id")[["team", "date"]]  # noqa: E731
+    assert visits(new.panels).sort_index().equals(visits(planned.panels).sort_index())   # routes and days kept
+    n_gone = int((planned.panels["expert_id"] == gone).sum())
+    assert (changes["change"] == "dropped").sum() == n_gone == (changes["change"] == "added").sum()
+    with pytest.raises(UserError, match="nothing to replace"):
+        repair_site_plan(data, policy, back, ["NOBODY"])

@@ -13,7 +13,7 @@ from solver import check_plan
 from solver.site_check import check_expert_days, check_routes
 from solver.site_greedy import greedy_routes
 from solver.site_routes import RouteProblem, solve_routes
-from solver.site_teams import TeamProblem, as_plan, solve_teams
+from solver.site_teams import TeamProblem, as_plan, repair_teams, solve_teams
 from solver.synthetic import guangxi_round
 
 SITE_STAGE = 1   # guangxi_round's stages: 初审评估, 现场考察, 认定评审
@@ -135,3 +135,20 @@ def test_greedy_start_keeps_every_route_rule(limit):
     p = RouteProblem(rng.integers(0, 6, 20), rng.integers(1, 3, 20), travel, np.full(6, 10),
                      np.array([True, True, False, True, True, False, True, True]), 8, max_travel_tenths=limit)
     assert check_routes(p, greedy_routes(p)) == []
+
+
+def test_a_decline_is_repaired_within_the_route_changing_few_seats():
+    p = guangxi_round(n_apps=3, n_experts=90, stage_apps=(3, 3, 3), seed=11, n_fields=2, exclusion_rate=0.0)
+    E = len(p.expert_category)
+    routes = [[(0, 0), (1, 0), (2, 1)]]
+    tp = TeamProblem(p, SITE_STAGE, routes, np.arange(3), np.zeros(3, np.int64), np.zeros((E, 1), np.int64),
+                     np.array([[5]]), np.zeros((E, 2), bool))
+    first = solve_teams(tp, work_limit=3)
+    assert first.feasible
+    gone = first.core[0][0]
+    fixed = repair_teams(tp, first, [gone], work_limit=3)
+    assert fixed.feasible and all(gone not in fixed.panel(0, s) for s, _ in routes[0])
+    assert check_plan(p, as_plan(tp, fixed), stages=[SITE_STAGE]) == []
+    # one seat per visited site of the core member changes hands, nothing else
+    assert fixed.breakdown["changed_seats"] == 1
+    assert set(fixed.core[0]) - {gone} >= set(first.core[0]) - {gone}

@@ -1,4 +1,4 @@
-"""`reviewer site-plan` and `reviewer site-templates`: 现场考察 visiting teams and routes from the round's files.
+"""`reviewer site-plan`, `site-repair` and `site-templates`: 现场考察 visiting teams and routes from the round's files.
 
 The plan's outputs (README "现场考察 site-visit routes"): site_itinerary, site_expert_visits, site_panels
 (the stage's panels: stage, application_id, expert_id, role), calendars/EXPERT.ics, host_notices/APP.txt,
@@ -16,10 +16,11 @@ import typer
 from reviewer.cli.common import AsOfOpt, OutOpt, PartialOpt, PolicyOpt, echo, echo_wrote, policy_as_of
 from reviewer.cli.files import finish, load_tables
 from reviewer.errors import UserError
-from reviewer.exports import run_record, write_run_record
+from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.panels.site.inputs import SiteInputs, read_holidays, read_sites, read_unavailable, write_site_templates
 from reviewer.panels.site.outputs import outcome_lines, write_site_plan
 from reviewer.panels.site.planner import SitePlanParams, plan_sites
+from reviewer.panels.site.repair import read_site_plan, repair_site_plan
 from reviewer.panels.tables import seat_frame
 from reviewer.policy import VISIT_LENGTHS, Policy, load_policy
 from reviewer.scoring.scoretable import read_table
@@ -28,6 +29,7 @@ from reviewer.scoring.scoretable import read_table
 def register(app: typer.Typer) -> None:
     app.command("site-plan")(site_plan)
     app.command("site-templates")(site_templates)
+    app.command("site-repair")(site_repair)
 
 
 def _day(value: Optional[str], fallback: str, what: str) -> dt.date:
@@ -106,3 +108,40 @@ def site_plan(
 def site_templates(path: Path = typer.Argument(Path("site_templates.xlsx"), help="Where to write the blank workbook.")) -> None:
     """Blank 现场考察 input workbook: 专家不可用日期, 考察点, 节假日, with a column guide."""
     echo_wrote([write_site_templates(path)])
+
+
+def site_repair(
+    source: Path = typer.Argument(..., help="The round's input files (as for site-plan)."),
+    plan: Path = typer.Option(..., "--plan", help="The site plan to repair: site_panels.csv written by site-plan."),
+    decline: list[str] = typer.Option(..., "--decline", help="Expert id who declined (repeatable)."),
+    unavailable: Optional[Path] = typer.Option(None, "--unavailable", help="专家不可用日期 file (as for site-plan)."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="考察点 file (as for site-plan)."),
+    holidays: Optional[Path] = typer.Option(None, "--holidays", help="节假日 file (as for site-plan)."),
+    panels: Optional[Path] = typer.Option(None, "--panels", help="Panels of the other stages (stage independence)."),
+    seed: int = typer.Option(0, help="Seed (logged)."),
+    work_limit: Optional[float] = typer.Option(None, "--work-limit", help="CP-SAT work limit (deterministic units)."),
+    policy: Optional[Path] = PolicyOpt,
+    as_of: Optional[str] = AsOfOpt,
+    out: Path = OutOpt,
+) -> None:
+    """替换 Replace experts who declined a site visit: routes and days stay, as few seats as possible change."""
+    started = time.time()
+    pol = policy_as_of(load_policy(policy), as_of)
+    data, report = load_tables(source, pol, {}, ("applications", "experts"))
+    inputs = read_inputs(pol, data, unavailable, sites, holidays)
+    fixed = other_stage_seats(pol, panels)
+    sp = read_site_plan(data, pol, read_table(plan), inputs, fixed=fixed)
+    new, changes = repair_site_plan(data, pol, sp, list(decline), seed=seed, work_limit=work_limit, fixed=fixed)
+    for line in outcome_lines(new):
+        echo(line)
+    paths = write_site_plan(new, out, pol.meta.name)
+    if not changes.empty:
+        paths += write_table(changes, out, "site_repair_changes", "替换变更")
+        echo(f"  替换 {int((changes['change'] == 'added').sum())} 个席位 seats changed hands "
+             f"({', '.join(decline)} replaced; routes and days unchanged)")
+    write_run_record(run_record("site_repair", report.inputs() + inputs.files + [{"role": "plan", "file": str(plan)}],
+                                pol, {"decline": list(decline), "seed": seed, "work_limit": work_limit}, started,
+                                status=new.teams.status if new.teams else "INFEASIBLE"), out)
+    echo_wrote(paths)
+    if not new.feasible or new.violations or new.day_violations:
+        raise typer.Exit(1)

@@ -85,7 +85,7 @@ def site_details(policy: Policy, inp: PlanningInput, sites: list, given: dict) -
     return out
 
 
-def _unavailable(inp: PlanningInput, days: list, given: dict) -> np.ndarray:
+def unavailable_matrix(inp: PlanningInput, days: list, given: dict) -> np.ndarray:
     """bool[E, W]: an expert is unavailable on a day of the file, outside their availability window,
     or on every day when not drawable."""
     out = np.zeros((len(inp.experts), len(days)), dtype=bool)
@@ -176,7 +176,7 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
     rp = route_problem(policy, inp, geo, days, sites, details)
     work = float(params.work_limit if params.work_limit is not None else policy.site_visit.work_limit)
     routes = solve_routes(rp, seed=params.seed, work_limit=work)
-    unavailable = _unavailable(inp, days, inputs.unavailable)
+    unavailable = unavailable_matrix(inp, days, inputs.unavailable)
     out = SitePlan(policy, policy.stages.site, inp, geo, days, sites, details, rp, routes,
                    unavailable={i: set(np.nonzero(unavailable[i])[0].tolist()) for i in range(len(inp.experts))})
     if not routes.feasible:
