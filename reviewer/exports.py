@@ -284,6 +284,13 @@ STAFF_COLUMNS["subsidy_ledger"] = ["centre_id", "field", "kind_zh", "amount", "c
 STAFF_COLUMNS["panels_repaired"] = STAFF_COLUMNS["panels"]
 STAFF_COLUMNS["aggregated"] = STAFF_COLUMNS["aggregated_scores"]
 
+# 现场考察 site-visit plan tables (issue 15, reviewer.panels.site.outputs).
+COLUMN_ZH.update({
+    "team": "考察组", "date": "日期", "time": "开始时间", "end_time": "结束时间", "city": "城市", "address": "考察地址",
+    "contact": "联系人", "phone": "联系电话", "travel_leg": "行程", "chair": "组长", "members": "专家组成员",
+    "seat": "席位代码", "seat_zh": "席位", "notice": "通知内容", "reason_en": "原因（英文）",
+})
+
 
 # What staff read is rounded (the CSV keeps full precision): scores, intervals and most numbers to 0.01;
 # money to the yuan; probabilities, rates and affinities to 0.001.

@@ -398,6 +398,48 @@ class Accounts(_Strict):
     min_password_length: int = Field(ge=8, le=128, default=10)
 
 
+VISIT_LENGTHS = ("半天", "全天")   # a site visit takes half a day (1 half) or a full day (2 halves)
+
+
+class SiteVisit(_Strict):
+    """[site_visit]: visiting teams and routes of the site-inspection stage (issue 15). Defaults apply to a
+    stored round policy written before this section existed."""
+    window_start: str = ""
+    window_end: str = ""
+    visit_length: str = "半天"
+    max_sites_per_team_day: int = Field(ge=1, le=4, default=2)
+    max_travel_hours_per_day: float = Field(gt=0, le=16, default=4.0)
+    max_trip_days: int = Field(ge=1, le=10, default=3)
+    max_teams: int = Field(ge=0, default=0)
+    same_city_leg_hours: float = Field(ge=0, le=4, default=0.5)
+    outside_entry_city: str = "南宁"
+    outside_extra_hours: float = Field(ge=0, le=24, default=3.0)
+    core_candidates_per_category: int = Field(ge=2, default=12)
+    field_candidates_per_site: int = Field(ge=1, default=8)
+    work_limit: float = Field(gt=0, le=10_000, default=20.0)
+    weight_expert_day: int = Field(ge=0, default=100)
+    weight_travel_hour: int = Field(ge=0, default=10)
+    weight_affinity: int = Field(ge=0, default=30)
+    weight_distinct_expert: int = Field(ge=0, default=20)
+    weight_same_city: int = Field(ge=0, default=20)
+    draw_jitter: float = Field(ge=0, le=1, default=0.05)
+    host_materials: list[str] = []
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        if v:
+            dt.date.fromisoformat(v)
+        return v
+
+    @field_validator("visit_length")
+    @classmethod
+    def _length(cls, v: str) -> str:
+        if v not in VISIT_LENGTHS:
+            raise ValueError(f"one of {'/'.join(VISIT_LENGTHS)}")
+        return v
+
+
 @dataclass(frozen=True)
 class Stage:
     """One review stage of the policy (from :meth:`Policy.stage`)."""
@@ -428,6 +470,7 @@ class Policy(_Strict):
     evaluation: Evaluation
     accounts: Accounts = Accounts()
     documents: Documents = Documents()
+    site_visit: SiteVisit = SiteVisit()
     source: str = ""
     sha256: str = ""
 

@@ -26,7 +26,7 @@ import typer
 
 from reviewer.cli import (accounts, analytics, analytics_cli, as, audit, bias, centres, cli, decisions, documents,
                           draws, files, from, import, imports, issue, panels, publication, registers, responses,
-                          reviewer, rounds, runs, scores, scoring, stages, validity, whatif, workspace)
+                          reviewer, rounds, runs, scores, scoring, site, stages, validity, whatif, workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -36,7 +36,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws, responses, stages, registers, documents):
+              accounts, draws, responses, stages, registers, documents, site):
     group.register(app)
 analytics_cli.register(app)
 

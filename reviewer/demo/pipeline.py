@@ -5,6 +5,7 @@ demo round's returned scores, aggregation and the recognition list; each step pr
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,6 +23,9 @@ from reviewer.intake.io import load_round_from
 from reviewer.intake.model import RoundData
 from reviewer.panels import service
 from reviewer.panels.service import PlanParams, PlanResult
+from reviewer.panels.site.outputs import outcome_lines as site_outcome_lines
+from reviewer.panels.site.outputs import write_site_plan
+from reviewer.panels.site.planner import SitePlan, SitePlanParams, plan_sites
 from reviewer.policy import Policy
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.reliability import expert_deviation, flag_outliers
@@ -52,6 +56,28 @@ def _conflicts(data: RoundData, policy: Policy, out: Path, echo: Echo) -> Confli
     write_table(table, out, "conflicts", "回避明细")
     write_table(cs.per_application(), out, "conflicts_per_application", "各申报可用专家")
     return cs
+
+
+# The demo's 现场考察 window (10 working days) and the CP-SAT work limit of each of its two steps
+# (the benchmark runs the policy's default; a smaller limit keeps the demo quick, see README).
+SITE_WINDOW = (dt.date(2026, 12, 7), dt.date(2026, 12, 18))
+SITE_WORK_LIMIT = 5.0
+
+
+def _site_plan(data: RoundData, policy: Policy, planned: PlanResult, screening: ScreeningResult, cs: ConflictSet,
+               out: Path, echo: Echo, seed: int) -> SitePlan:
+    """现场考察 visiting teams and routes, independent of the other stages' planned seats."""
+    stage = policy.stages.site
+    echo(f"== 4b 现场考察 Site visits: visiting teams and routes ({SITE_WINDOW[0]}–{SITE_WINDOW[1]}); "
+         f"the per-application {stage} panels of panels.csv are today's baseline, site_plan/ the plan")
+    other = planned.panels[planned.panels["stage"] != stage]
+    fixed = tuple(zip(other["stage"], other["expert_id"], other["application_id"]))
+    sp = plan_sites(data, policy, SitePlanParams(*SITE_WINDOW, seed=seed, work_limit=SITE_WORK_LIMIT, fixed=fixed),
+                    conflicts=cs, screening=screening)
+    for line in site_outcome_lines(sp):
+        echo(line)
+    write_site_plan(sp, out / "site_plan", policy.meta.name)
+    return sp
 
 
 def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo: Echo) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,6 +179,8 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed
     results["plan"] = planned
     if not planned.plan.feasible:
         raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
+    if policy.stages.site:
+        results["site_plan"] = _site_plan(data, policy, planned, screening, cs, out, echo, seed)
 
     scores, returned = _scores(data_dir, out, policy, planned, echo)
     echo("== 5b 晋级 Stages that gate (policy [stages.gates])")

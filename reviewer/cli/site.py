@@ -1,0 +1,147 @@
+"""`reviewer site-plan`, `site-repair` and `site-templates`: 现场考察 visiting teams and routes from the round's files.
+
+The plan's outputs (README "现场考察 site-visit routes"): site_itinerary, site_expert_visits, site_panels
+(the stage's panels: stage, application_id, expert_id, role), calendars/EXPERT.ics, host_notices/APP.txt,
+site_host_notices, site_summary, site_metrics.json and a run record; site_diagnostics when there is no plan.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reviewer.cli.common import AsOfOpt, OutOpt, PartialOpt, PolicyOpt, echo, echo_wrote, policy_as_of
+from reviewer.cli.files import finish, load_tables
+from reviewer.errors import UserError
+from reviewer.exports import run_record, write_run_record, write_table
+from reviewer.panels.site.inputs import SiteInputs, read_holidays, read_sites, read_unavailable, write_site_templates
+from reviewer.panels.site.outputs import outcome_lines, write_site_plan
+from reviewer.panels.site.planner import SitePlanParams, plan_sites
+from reviewer.panels.site.repair import read_site_plan, repair_site_plan
+from reviewer.panels.tables import seat_frame
+from reviewer.policy import VISIT_LENGTHS, Policy, load_policy
+from reviewer.scoring.scoretable import read_table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("site-plan")(site_plan)
+    app.command("site-templates")(site_templates)
+    app.command("site-repair")(site_repair)
+
+
+def _day(value: Optional[str], fallback: str, what: str) -> dt.date:
+    text = value or fallback
+    if not text:
+        raise UserError(f"缺少考察窗口{what}：用 --{what} YYYY-MM-DD 或政策文件 [site_visit] window_{what} 给出 / "
+                        f"the inspection window needs --{what} YYYY-MM-DD (or [site_visit] window_{what})")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--{what} {text!r}: 应为日期 expected a date like 2026-12-07") from None
+
+
+def read_inputs(pol: Policy, data, unavailable: Optional[Path], sites: Optional[Path],
+                holidays: Optional[Path]) -> SiteInputs:
+    out = SiteInputs()
+    if unavailable:
+        out.unavailable = read_unavailable(unavailable, {e.expert_id for e in data.experts})
+    if sites:
+        out.sites = read_sites(sites, {a.application_id for a in data.applications},
+                               1 + VISIT_LENGTHS.index(pol.site_visit.visit_length))
+    if holidays:
+        out.holidays = read_holidays(holidays)
+    out.files = [{"role": k, "file": str(v)} for k, v in (("unavailable", unavailable), ("sites", sites),
+                                                          ("holidays", holidays)) if v]
+    return out
+
+
+def other_stage_seats(pol: Policy, panels: Optional[Path]) -> tuple:
+    """Seats of the other stages (stage independence) from a panels table."""
+    if panels is None:
+        return ()
+    seats = seat_frame(read_table(panels))
+    return tuple((r.stage, r.expert_id, r.application_id) for r in seats.itertuples() if r.stage != pol.stages.site)
+
+
+def site_plan(
+    source: Path = typer.Argument(..., help="A round workbook, or a folder / applications file with the other tables beside it."),
+    start: Optional[str] = typer.Option(None, "--start", help="First day of the inspection window (YYYY-MM-DD)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day of the inspection window (YYYY-MM-DD)."),
+    unavailable: Optional[Path] = typer.Option(None, "--unavailable", help="专家不可用日期 file (专家编号, 不可用日期[, 截止日期])."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="考察点 file (申报编号, 考察时长, 考察地址, 联系人, 联系电话, 锁定日期)."),
+    holidays: Optional[Path] = typer.Option(None, "--holidays", help="节假日 file for a year the calendar does not cover (日期, 类型 休/班)."),
+    panels: Optional[Path] = typer.Option(None, "--panels", help="Panels of the other stages (panels.csv): no expert sees an application twice."),
+    seed: int = typer.Option(0, help="Seed (logged): CP-SAT's seed and the 随机抽取 perturbation of affinities."),
+    work_limit: Optional[float] = typer.Option(None, "--work-limit", help="CP-SAT work limit per step (deterministic units; default the policy's)."),
+    include_review: bool = typer.Option(False, "--include-review", help="Also visit applications whose screening needs review."),
+    policy: Optional[Path] = PolicyOpt,
+    as_of: Optional[str] = AsOfOpt,
+    out: Path = OutOpt,
+    allow_partial: bool = PartialOpt,
+) -> None:
+    """现场考察 Plan visiting teams: multi-day routes over the 14 cities on working days, each team a valid panel for every site it visits."""
+    started = time.time()
+    pol = policy_as_of(load_policy(policy), as_of)
+    data, report = load_tables(source, pol, {}, ("applications", "experts"))
+    if work_limit is not None and not 0 < work_limit <= 10_000:
+        raise UserError(f"--work-limit {work_limit}: expected a number above 0 and at most 10000")
+    params = SitePlanParams(_day(start, pol.site_visit.window_start, "start"), _day(end, pol.site_visit.window_end, "end"),
+                            seed=seed, work_limit=work_limit, include_review=include_review,
+                            fixed=other_stage_seats(pol, panels))
+    inputs = read_inputs(pol, data, unavailable, sites, holidays)
+    echo(f"现场考察 Site plan {params.start}–{params.end}, seed {seed}")
+    sp = plan_sites(data, pol, params, inputs)
+    for line in outcome_lines(sp):
+        echo(line)
+    paths = write_site_plan(sp, out, pol.meta.name)
+    write_run_record(run_record("site_plan", report.inputs() + inputs.files, pol, params.to_record(), started,
+                                status=sp.teams.status if sp.teams else sp.routes.status), out)
+    echo_wrote(paths)
+    if not sp.feasible or sp.violations or sp.day_violations:
+        raise typer.Exit(1)
+    finish(report, allow_partial)
+
+
+def site_templates(path: Path = typer.Argument(Path("site_templates.xlsx"), help="Where to write the blank workbook.")) -> None:
+    """Blank 现场考察 input workbook: 专家不可用日期, 考察点, 节假日, with a column guide."""
+    echo_wrote([write_site_templates(path)])
+
+
+def site_repair(
+    source: Path = typer.Argument(..., help="The round's input files (as for site-plan)."),
+    plan: Path = typer.Option(..., "--plan", help="The site plan to repair: site_panels.csv written by site-plan."),
+    decline: list[str] = typer.Option(..., "--decline", help="Expert id who declined (repeatable)."),
+    unavailable: Optional[Path] = typer.Option(None, "--unavailable", help="专家不可用日期 file (as for site-plan)."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="考察点 file (as for site-plan)."),
+    holidays: Optional[Path] = typer.Option(None, "--holidays", help="节假日 file (as for site-plan)."),
+    panels: Optional[Path] = typer.Option(None, "--panels", help="Panels of the other stages (stage independence)."),
+    seed: int = typer.Option(0, help="Seed (logged)."),
+    work_limit: Optional[float] = typer.Option(None, "--work-limit", help="CP-SAT work limit (deterministic units)."),
+    policy: Optional[Path] = PolicyOpt,
+    as_of: Optional[str] = AsOfOpt,
+    out: Path = OutOpt,
+) -> None:
+    """替换 Replace experts who declined a site visit: routes and days stay, as few seats as possible change."""
+    started = time.time()
+    pol = policy_as_of(load_policy(policy), as_of)
+    data, report = load_tables(source, pol, {}, ("applications", "experts"))
+    inputs = read_inputs(pol, data, unavailable, sites, holidays)
+    fixed = other_stage_seats(pol, panels)
+    sp = read_site_plan(data, pol, read_table(plan), inputs, fixed=fixed)
+    new, changes = repair_site_plan(data, pol, sp, list(decline), seed=seed, work_limit=work_limit, fixed=fixed)
+    for line in outcome_lines(new):
+        echo(line)
+    paths = write_site_plan(new, out, pol.meta.name)
+    if not changes.empty:
+        paths += write_table(changes, out, "site_repair_changes", "替换变更")
+        echo(f"  替换 {int((changes['change'] == 'added').sum())} 个席位 seats changed hands "
+             f"({', '.join(decline)} replaced; routes and days unchanged)")
+    write_run_record(run_record("site_repair", report.inputs() + inputs.files + [{"role": "plan", "file": str(plan)}],
+                                pol, {"decline": list(decline), "seed": seed, "work_limit": work_limit}, started,
+                                status=new.teams.status if new.teams else "INFEASIBLE"), out)
+    echo_wrote(paths)
+    if not new.feasible or new.violations or new.day_violations:
+        raise typer.Exit(1)
