@@ -32,6 +32,7 @@ from reviewer.panels.lottery_cache import cached_lottery
 from solver import Plan, SolveOptions, Violation, check_plan, solve
 from solver import repair as solver_repair
 from solver.budget import TimeLimitReached
+from solver.lottery import COMPATIBLE_VERSIONS, LOTTERY_VERSION
 
 Echo = Callable[[str], None]
 Seat = tuple[str, str, str]   # (stage, expert_id, application_id)
@@ -99,6 +100,9 @@ class PlanParams:
     screening needs review. locks / forbids: (stage, expert_id, application_id) seats forced / kept
     off. fixed: seats of other stages held as they are (stage independence). review_decisions:
     staff decisions on needs-review checks, (application_id, rule, pass/fail, reason).
+    lottery_version: a random draw's lottery code version (default: this program's
+    solver.lottery.LOTTERY_VERSION); an earlier one is drawn as it was when this program still can
+    (COMPATIBLE_VERSIONS), else a UserError names it.
     """
     stages: tuple[str, ...]
     seed: int = 0
@@ -111,6 +115,7 @@ class PlanParams:
     forbids: tuple[Seat, ...] = ()
     fixed: tuple[Seat, ...] = ()
     review_decisions: tuple[Decision, ...] = ()
+    lottery_version: str = ""
 
     def __post_init__(self) -> None:
         stages = (self.stages,) if isinstance(self.stages, str) else tuple(self.stages or ())
@@ -136,6 +141,7 @@ class PlanParams:
         for name in ("locks", "forbids", "fixed"):
             set_(self, name, _seats(getattr(self, name), name))
         set_(self, "review_decisions", _decisions(self.review_decisions))
+        set_(self, "lottery_version", _lottery_version(self.lottery_version) if self.randomize else "")
 
     @classmethod
     def for_policy(cls, policy: Policy, stages: Iterable[str] | None = None, **values: Any) -> PlanParams:
@@ -166,6 +172,8 @@ class PlanParams:
                                                     for a, k, d, why in self.review_decisions]}
         if self.q is not None:
             out["q"] = self.q
+        if self.randomize:
+            out["lottery_version"] = self.lottery_version
         return out
 
     @classmethod
@@ -238,8 +246,26 @@ def solve_round(inp: PlanningInput, stages: Iterable[str] | None = None, seed: i
     return solve(inp.problem, opts)
 
 
+def _lottery_version(v: Any) -> str:
+    """The lottery version a draw uses: "" = this program's; an earlier one this program still
+    recomputes exactly (solver.lottery.COMPATIBLE_VERSIONS); anything else is refused."""
+    v = LOTTERY_VERSION if v in ("", None) else v
+    if v != LOTTERY_VERSION and v not in COMPATIBLE_VERSIONS:
+        raise UserError(f"抽取程序版本 {v!r} 无法由本程序重算：本程序的抽取程序版本为 {LOTTERY_VERSION}"
+                        f"（可重算的旧版本：{', '.join(COMPATIBLE_VERSIONS) or '无'}）。请用做出该抽取的程序版本验证。"
+                        f" / Lottery version {v!r} cannot be recomputed by this program (it draws with "
+                        f"{LOTTERY_VERSION}; earlier versions it recomputes: {', '.join(COMPATIBLE_VERSIONS) or 'none'}): "
+                        "verify with the release that made the draw.")
+    return str(v)
+
+
+def lottery_method(version: str) -> str:
+    """The build method that draws exactly as lottery `version` did."""
+    return COMPATIBLE_VERSIONS.get(version, {}).get("method", "auto")
+
+
 def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float,
-               cache_dir=None) -> Plan:
+               cache_dir=None, lottery_version: str = "") -> Plan:
     """随机抽取: one random draw with every seat's probability capped at q. The solver builds a
     lottery over feasible plans (every plan meets every hard rule) and draws one from the seed:
     the same inputs, q and seed give the same plan, on any machine under any load. The time limit
@@ -251,7 +277,8 @@ def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_
     safety = draw_safety_seconds(time_limit)
     try:
         lottery = cached_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0), cache_dir=cache_dir,
-                                 time_limit=safety, spread_time=0.0)
+                                 time_limit=safety, spread_time=0.0,
+                                 method=lottery_method(_lottery_version(lottery_version)))
     except TimeLimitReached:
         raise UserError(
             f"随机抽取未完成：抽签方案（{'、'.join(stages)}）在安全时限 {safety:g} 秒内未构建完成，未抽取任何方案"
@@ -289,7 +316,7 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
          + (", 随机抽取 random draw" if params.randomize else ""))
     if params.randomize:
         q = params.q if params.q is not None else policy.random_draw.max_pair_probability
-        result = draw_round(inp, stages, params.seed, q, params.time_limit)
+        result = draw_round(inp, stages, params.seed, q, params.time_limit, lottery_version=params.lottery_version)
     else:
         result = solve_round(inp, stages=stages, seed=params.seed, time_limit=params.time_limit, progress=progress,
                              workers=params.workers)

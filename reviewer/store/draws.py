@@ -180,10 +180,11 @@ def _now_body(s, code: str, body: dict) -> dict:
 
 
 def run_body(s, run: Run, body: dict) -> dict:
-    """What a commitment would say about a recorded run (inputs as stored now)."""
+    """What a commitment would say about a recorded run (inputs as stored now). A run records the
+    lottery version it drew with (runs recorded before that: the commitment's version)."""
     return {**body, "import_id": run.import_id, "inputs_sha256": inputs_sha256(s, run.import_id),
             "policy_sha256": run.policy_sha256, "parameters": committed_parameters(dict(run.parameters or {})),
-            "lottery_version": LOTTERY_VERSION}
+            "lottery_version": (run.parameters or {}).get("lottery_version", body.get("lottery_version"))}
 
 
 def body_differences(want: dict, have: dict) -> list[str]:
@@ -255,7 +256,10 @@ def verify_draw(store: Store, run_id: int) -> DrawVerification:
         pol = repo.policy_from_text(run.policy_text, run.as_of, f"run #{run_id} policy")
         if pol.sha256 != run.policy_sha256:
             out.differences.append("规则 the run's stored policy text does not match its recorded hash")
-        params = {**dict(run.parameters or {}), "seed": int(rev["seed"])}
+        # recomputed with the committed lottery version (an earlier one this program cannot draw is
+        # refused with a UserError naming it)
+        params = {**dict(run.parameters or {}), "seed": int(rev["seed"]),
+                  "lottery_version": body.get("lottery_version", LOTTERY_VERSION)}
         data = repo.load_data(s, run.import_id, params.get("waivers", []))
         recorded = plan_seats(repo.run_seats(s, run_id))
         r = s.get(Round, run.round_id)
