@@ -131,6 +131,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "packs": ("通知", "Packs"),
     "scores": ("评分", "Scores"),
     "ranking": ("排名", "Ranking"),
+    "draws": ("抽取验证", "Verify draw"),
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
 }

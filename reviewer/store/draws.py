@@ -302,3 +302,20 @@ def draw_now(store: Store, code: str, *, user: str, stages: list[str] | None = N
     run, res, _ = reveal_draw(store, code, com.entry_id, user=user, seed=seed, salt=com.salt,
                               time_limit=time_limit, echo=echo)
     return run, res, com
+
+
+def drawn_runs(s, code: str) -> list[dict]:
+    """The round's draws with a commitment, newest first: run, commitment (and its audit entry and
+    time), how the seed was fixed, the revealed seed and the public value if any."""
+    out = []
+    for e in s.execute(select(AuditEntry).where(AuditEntry.action == REVEAL, AuditEntry.round_code == code)
+                       .order_by(AuditEntry.id.desc())).scalars():
+        rev = json.loads(e.after)
+        com = s.get(AuditEntry, int(rev["commit_entry"]))
+        body = json.loads(com.after)["body"] if com is not None and com.action == COMMIT else {}
+        out.append({"run_id": int(rev["run_id"]), "commitment": rev["commitment"], "commit_entry": int(rev["commit_entry"]),
+                    "committed_at": com.at if com is not None else "", "revealed_at": e.at,
+                    "seed_mode": (body.get("seed") or {}).get("mode", ""), "seed": int(rev["seed"]),
+                    "public_value": rev.get("public_value"), "lottery_version": body.get("lottery_version", ""),
+                    "stages": "、".join((body.get("parameters") or {}).get("stages") or [])})
+    return out

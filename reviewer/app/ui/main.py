@@ -147,6 +147,7 @@ pages = {
         page("packs", "packs", url_path="packs"),
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
+        page("draws", "draws", url_path="draws"),
     ],
     T("考核", "Evaluation"): [
         page("evaluation", "evaluation", url_path="evaluation"),
