@@ -76,6 +76,7 @@ class Network:
     lbs: np.ndarray
     supply: np.ndarray
     col_arc0: int
+    node_stage: np.ndarray | None = None  # stage of every node (-1: the source)
 
 
 def network(comp: Compiled, parts: FlowSplit, cost=None) -> Network:
@@ -90,8 +91,12 @@ def network(comp: Compiled, parts: FlowSplit, cost=None) -> Network:
     supply = np.zeros(net.n_nodes, dtype=np.int64)
     supply[0] = int(comp.panel_size.sum())
     supply[net.tree_base + np.arange(comp.P) * comp.tpl.T] -= comp.panel_size
+    node_stage = np.full(net.n_nodes, -1, dtype=np.int64)
+    node_stage[1:1 + len(net.se_nodes)] = net.se_nodes // comp.problem.n_experts
+    node_stage[net.tree_base:net.emp_base] = np.repeat(comp.panel_stage, comp.tpl.T)
+    node_stage[net.emp_base:] = [comp.col_stage[g[0]] for g in parts.laminar]
     return Network(*(np.concatenate(a).astype(np.int64) for a in (arcs.tails, arcs.heads, arcs.caps, arcs.costs,
-                                                                   arcs.lbs)), supply, col_arc0)
+                                                                   arcs.lbs)), supply, col_arc0, node_stage)
 
 
 @dataclass

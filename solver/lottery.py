@@ -19,7 +19,9 @@ import scipy.sparse as sp
 
 from .compile import Compiled, compile_problem
 from .flow import network, non_flow_parts
+from .flow import FlowSplit
 from .lottery_flow import FlowLottery, q_fraction
+from .lottery_staged import StagedLottery, scaled, split_groups
 from .model import OPTIMAL, PanelProblem, Plan, SolveOptions
 from .plans import make_plan
 
@@ -33,7 +35,7 @@ LOTTERY_DEFAULTS = {"method": "auto", "max_iter": 100, "rel_tol": 1e-6, "gap_tol
                     "perturb": 0.5, "n_decompositions": 8, "spread_iter": 100, "spread_plans": 30,
                     "face_gap": 1.0, "spread_mip": False}
 NOT_IN_KEY = ("time_limit", "spread_time")
-METHODS = ("auto", "flow", "fast", "exact")
+METHODS = ("auto", "flow", "staged", "fast", "exact")
 
 
 @dataclass
@@ -161,7 +163,7 @@ def _compile(problem: PanelProblem, options: SolveOptions | None) -> Compiled:
 
 # ---- plain data ----
 
-def lottery_to_data(lot: Lottery | FlowLottery) -> dict:
+def lottery_to_data(lot: Lottery | FlowLottery | StagedLottery) -> dict:
     """The lottery as plain arrays (plans as seat indices of the compiled problem, weights, values;
     or, for a flow lottery, the scaled flow of every arc) and one JSON string `meta`: what
     `lottery_from_data` needs with the same compiled problem."""
@@ -170,6 +172,11 @@ def lottery_to_data(lot: Lottery | FlowLottery) -> dict:
                 "upper_bound": float(lot.upper_bound), "wall_time": lot.wall_time, "key": lot.key,
                 "n_cols": lot.comp.n_cols, "version": LOTTERY_VERSION}
         return {"flow": np.asarray(lot.flow, dtype=np.int64), "meta": np.array(json.dumps(meta))}
+    if isinstance(lot, StagedLottery):
+        meta = {"kind": "staged", "q": lot.q, "m": lot.m, "upper_bound": float(lot.upper_bound),
+                "expected_value": float(lot.expected_value), "wall_time": lot.wall_time, "key": lot.key,
+                "n_cols": lot.comp.n_cols, "version": LOTTERY_VERSION, "info": lot.info}
+        return {"cut": np.asarray(lot.cut, dtype=np.uint8), "meta": np.array(json.dumps(meta))}
     lens = np.array([len(p) for p in lot.plans], dtype=np.int64)
     meta = {"q": lot.q, "deterministic_value": lot.deterministic_value, "iterations": lot.iterations,
             "wall_time": lot.wall_time, "converged": bool(lot.converged), "upper_bound": float(lot.upper_bound),
@@ -179,7 +186,7 @@ def lottery_to_data(lot: Lottery | FlowLottery) -> dict:
             "values": np.asarray(lot.values, dtype=float), "meta": np.array(json.dumps(meta))}
 
 
-def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery | FlowLottery:
+def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery | FlowLottery | StagedLottery:
     """The Lottery of `lottery_to_data` over `comp`. ValueError when the data were made by another
     lottery version, for another compiled problem (column count, or `key` when given) or are
     inconsistent (so a damaged cache entry is rebuilt, never drawn from)."""
@@ -190,6 +197,8 @@ def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery |
         raise ValueError("lottery made for another problem")
     if meta.get("kind") == "flow":
         return _flow_from_data(comp, data, meta)
+    if meta.get("kind") == "staged":
+        return _staged_from_data(comp, data, meta)
     seats, lens = np.asarray(data["seats"], dtype=np.int64), np.asarray(data["lens"], dtype=np.int64)
     w, values = np.asarray(data["weights"], dtype=float), np.asarray(data["values"], dtype=float)
     if (lens.ndim != 1 or len(lens) == 0 or len(w) != len(lens) or len(values) != len(lens)
@@ -220,3 +229,27 @@ def _flow_from_data(comp: Compiled, data, meta: dict) -> FlowLottery:
         raise ValueError("inconsistent lottery data")
     return FlowLottery(comp, nw, flow, m, q, float(meta["deterministic_value"]), float(meta["upper_bound"]),
                        float(meta["wall_time"]), info={"method": "cache"}, key=str(meta["key"]))
+
+
+def _staged_from_data(comp: Compiled, data, meta: dict) -> StagedLottery:
+    """A staged lottery from its stored restriction (the cut seats): ValueError unless the cut only
+    removes seats of employer groups inside a panel and leaves each group in one template leaf."""
+    parts = non_flow_parts(comp)
+    inside, indep = split_groups(comp, parts)
+    cut = np.asarray(data["cut"]).astype(bool)
+    k, m = q_fraction(float(meta["q"]))
+    if cut.shape != (comp.n_cols,) or m != int(meta["m"]):
+        raise ValueError("inconsistent lottery data")
+    allowed = np.zeros(comp.n_cols, dtype=bool)
+    if inside:
+        allowed[np.concatenate(inside)] = True
+    node = comp.col_panel * comp.tpl.T + comp.col_leaf
+    kept = [g[~cut[g]] for g in inside]
+    if np.any(cut & ~allowed) or any(len(np.unique(node[g])) > 1 for g in kept):
+        raise ValueError("inconsistent lottery data")
+    nw = scaled(comp, network(comp, FlowSplit({}, list(parts.laminar) + [g for g in kept if len(g) > 1])), k, m)
+    lot = StagedLottery(comp, nw, cut, indep, m, k, float(meta["q"]), float("nan"), float(meta["upper_bound"]),
+                        float(meta["wall_time"]), expected_value=float(meta["expected_value"]),
+                        info={**meta.get("info", {}), "method": "cache"}, key=str(meta["key"]))
+    lot.prepare()
+    return lot

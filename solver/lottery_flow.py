@@ -132,13 +132,13 @@ class FlowLottery:
         return replace(plan, bound=float("nan"), gap=float("nan"), wall_time=time.perf_counter() - t0)
 
 
-def build_flow(comp: Compiled, q: float, t0: float | None = None) -> FlowLottery | None:
+def build_flow(comp: Compiled, q: float, t0: float | None = None, parts=None) -> FlowLottery | None:
     """The flow lottery of `comp` (which must be a network flow: `flow_applies`), or None when the
     network has no feasible flow with every seat capped at q (some seat is forced above q, or no
     plan exists: the caller falls back)."""
     t0 = time.perf_counter() if t0 is None else t0
     k, m = q_fraction(q)
-    nw = network(comp, non_flow_parts(comp))
+    nw = network(comp, parts if parts is not None else non_flow_parts(comp))
     det = min_cost_flows(nw)
     if det is None:
         return None
@@ -167,8 +167,9 @@ def dependent_rounding(tails: np.ndarray, heads: np.ndarray, y: np.ndarray, m: i
     frac_idx = np.nonzero(y % m)[0]
     if not len(frac_idx):
         return y
-    T, H = tails.tolist(), heads.tolist()
-    r = {int(a): int(y[a]) for a in frac_idx}
+    fl = frac_idx.tolist()
+    T, H = dict(zip(fl, tails[frac_idx].tolist())), dict(zip(fl, heads[frac_idx].tolist()))
+    r = dict(zip(fl, y[frac_idx].tolist()))
     adj: dict[int, list] = {}
     for a in r:
         adj.setdefault(T[a], []).append(a)

@@ -11,7 +11,7 @@ from solver.randomized import build_lottery
 from solver.lottery import LOTTERY_VERSION
 from solver.synthetic import guangxi_round
 
-PARAMS = dict(time_limit=30, spread_plans=2, n_decompositions=2)  # small and quick
+PARAMS = dict(time_limit=30, spread_plans=2, n_decompositions=2, method="fast")  # small and quick
 
 
 @pytest.fixture(scope="module")
