@@ -74,7 +74,7 @@ class Lottery:
             m = (comp.col_stage == s) & (self.marginals > 0)
             marg[s] = sp.csr_matrix((self.marginals[m], (comp.col_expert[m], comp.col_app[m])),
                                     shape=(comp.problem.n_experts, comp.problem.n_applications))
-        info = {"q": self.q, "support": len(self.plans), "plan_index": k,
+        info = {"q": self.q, "method": self.info.get("method", "fast"), "support": len(self.plans), "plan_index": k,
                 "expected_objective": self.expected_value / comp.scale,
                 "deterministic_objective": self.deterministic_value / comp.scale,
                 "expected_ratio": self.expected_value / self.deterministic_value if self.deterministic_value else 1.0,

@@ -323,6 +323,22 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
     return result_of(inp, result, policy, stages)
 
 
+def draw_quality(info: dict) -> str:
+    """What a draw was drawn from, in words (by the lottery's method: solver.randomized)."""
+    q = info.get("q", float("nan"))
+    if info.get("method") == "flow":
+        return (f"(random draw: dependent rounding of the capped LP; expected objective = the best any draw "
+                f"capped at q can reach, {info.get('expected_ratio', float('nan')):.2%} of the optimum; each seat's "
+                f"probability is its LP value, at most {info.get('max_marginal', q):.3f}); ")
+    if info.get("method") == "staged":
+        return (f"(random draw, stage by stage: expected objective about "
+                f"{info.get('expected_ratio_to_bound', float('nan')):.2%} of the capped-LP bound; every seat's "
+                f"probability at most q = {q:g}); ")
+    return (f"(random draw {(info.get('plan_index') or 0) + 1} of {info.get('support', '?')} plans, expected "
+            f"objective {info.get('expected_ratio', float('nan')):.2%} of the optimum, max seat probability "
+            f"{info.get('max_marginal', float('nan')):.3f}); ")
+
+
 def echo_progress(echo: Echo) -> Callable[[dict], None]:
     """A solver progress callback that echoes each improving solution."""
     def progress(info: dict) -> None:
@@ -342,9 +358,7 @@ def outcome_lines(result: PlanResult) -> list[str]:
     drawn = p.path == "lp_randomized"
     # A draw is every rule met by construction, not an optimality claim: say "drawn", not OPTIMAL.
     what = f"随机抽取 DRAWN (lottery built in {p.info.get('lottery_build_seconds', 0):.1f}s)" if drawn else p.status
-    quality = (f"(random draw {p.info.get('plan_index', 0) + 1} of {p.info.get('support', '?')} plans, expected "
-               f"objective {p.info.get('expected_ratio', float('nan')):.2%} of the optimum, max seat probability "
-               f"{p.info.get('max_marginal', float('nan')):.3f}); " if drawn
+    quality = (draw_quality(p.info) if drawn
                else f"(时限已到，为时限内最好的方案 best plan found in the time limit, at most {p.gap:.4%} below "
                     f"the optimum; a longer --time-limit may close the gap); " if p.status == "FEASIBLE"
                else f"(gap {p.gap:.4%}); ")
