@@ -88,6 +88,7 @@ class StagedLottery:
     stages: list = field(default_factory=list)  # _StageNet per solved stage, in order
     first_flow: np.ndarray | None = None  # the first stage's capped flow (it depends on no draw)
     pair_gid: np.ndarray | None = None  # stage-independence group of every column (-1: none)
+    later_caps: np.ndarray | None = None  # scaled caps of the seats of the later stages (_later_caps)
 
     def prepare(self) -> None:
         """The per-stage networks and the first stage's capped flow (no seed involved)."""
@@ -100,6 +101,29 @@ class StagedLottery:
             caps = self.nw.caps.copy()
             caps[self.nw.col_arc0:self.nw.col_arc0 + self.comp.n_cols][self.cut] = 0
             self.first_flow = self._stage_flow(self.stages[0], caps, self.nw.lbs)
+            self.later_caps = self._later_caps()
+
+    def _later_caps(self) -> np.ndarray:
+        """Scaled seat caps of the stages drawn after the first: a seat whose expert-application pair
+        the first stage takes with probability p1 = j/m is free with probability at most 1 - p1 in
+        any later stage, so capping it at q / (1 - p1) there (rounded down to a multiple of 1/m, at
+        most 1) keeps its probability at most q. Without this, a pair the first stage draws half the
+        time could be drawn only a quarter of the time later, while LP(q) may give it half."""
+        comp, nw, m, k = self.comp, self.nw, self.m, self.k
+        c0, n = nw.col_arc0, comp.n_cols
+        caps = nw.caps[c0:c0 + n].copy()
+        if self.first_flow is None or not self.indep:
+            return caps
+        first = self.stages[0]
+        j_col = np.zeros(n, dtype=np.int64)
+        j_col[first.cols] = self.first_flow[first.col_pos]
+        j_grp = np.zeros(len(self.indep), dtype=np.int64)
+        has = self.pair_gid >= 0
+        np.maximum.at(j_grp, self.pair_gid[has], j_col[has])
+        later = has & ~np.isin(np.arange(n), first.cols) & ~comp.col_lock.astype(bool)
+        j = j_grp[self.pair_gid[later]]
+        caps[later] = np.where(j < m, np.minimum(m, (k * m) // np.maximum(m - j, 1)), 0)
+        return caps
 
     def _stage_flow(self, st: _StageNet, caps, lbs) -> np.ndarray | None:
         nw = self.nw
@@ -112,6 +136,7 @@ class StagedLottery:
         rng = np.random.default_rng(seed)
         caps = nw.caps.copy()
         colcap = caps[c0:c0 + n]
+        colcap[:] = self.later_caps
         colcap[self.cut] = 0
         pair_gid = self.pair_gid
         chosen = []
