@@ -32,7 +32,17 @@ def test_seat_caps_and_frequencies(round_, lot):
     comp = lot.comp
     c0, n = lot.nw.col_arc0, comp.n_cols
     unlocked = ~comp.col_lock.astype(bool)
-    assert lot.nw.caps[c0:c0 + n][unlocked].max() <= lot.k  # every stage's flow caps a seat at q = k/m
+    assert lot.nw.caps[c0:c0 + n][unlocked].max() <= lot.k  # the first stage's flow caps a seat at q = k/m
+    # a later stage's cap c on a seat whose pair the first stage takes with probability j/m: c (1 - j/m) <= q
+    first = lot.stages[0]
+    j = np.zeros(n, dtype=np.int64)
+    j[first.cols] = lot.first_flow[first.col_pos]
+    jg = np.zeros(len(lot.indep), dtype=np.int64)
+    has = lot.pair_gid >= 0
+    np.maximum.at(jg, lot.pair_gid[has], j[has])
+    later = has & ~np.isin(np.arange(n), first.cols) & unlocked
+    assert np.all(lot.later_caps[later] * (lot.m - jg[lot.pair_gid[later]]) <= lot.k * lot.m)
+    assert (lot.later_caps[later] > lot.k).any()  # some are loosened
     assert draw_order(comp)[0] == 2  # the 7-person stage first
     N = 400
     counts = np.zeros(n)
