@@ -59,9 +59,30 @@ def non_flow_parts(comp: Compiled) -> FlowSplit:
 
 def solve_flow(comp: Compiled, cost=None, parts: FlowSplit | None = None) -> FlowResult:
     """Max-weight flow over the columns of `comp` (cost override optional, int64 per column)."""
-    cost = comp.col_cost if cost is None else np.asarray(cost, dtype=np.int64)
     parts = parts if parts is not None else non_flow_parts(comp)
-    dropped = tuple(parts.dropped)
+    return _min_cost_flow(comp, network(comp, parts, cost), tuple(parts.dropped))
+
+
+@dataclass
+class Network:
+    """The flow network of a compiled problem as flat arrays: arc tails, heads, capacities, unit
+    costs (minimised: a column's is -its value) and lower bounds; node supplies; the column arcs
+    are arcs col_arc0 .. col_arc0 + n_cols - 1, in column order."""
+
+    tails: np.ndarray
+    heads: np.ndarray
+    caps: np.ndarray
+    costs: np.ndarray
+    lbs: np.ndarray
+    supply: np.ndarray
+    col_arc0: int
+    node_stage: np.ndarray | None = None  # stage of every node (-1: the source)
+
+
+def network(comp: Compiled, parts: FlowSplit, cost=None) -> Network:
+    """The network of `comp` with the laminar groups of `parts` as capacity-1 nodes (its dropped
+    groups are not in it); `cost` overrides the column values (int64 per column)."""
+    cost = comp.col_cost if cost is None else np.asarray(cost, dtype=np.int64)
     net = _Network.of(comp, len(parts.laminar))
     arcs = _Arcs()
     _add_source_arcs(comp, net, arcs)
@@ -70,7 +91,12 @@ def solve_flow(comp: Compiled, cost=None, parts: FlowSplit | None = None) -> Flo
     supply = np.zeros(net.n_nodes, dtype=np.int64)
     supply[0] = int(comp.panel_size.sum())
     supply[net.tree_base + np.arange(comp.P) * comp.tpl.T] -= comp.panel_size
-    return _min_cost_flow(comp, arcs, supply, col_arc0, dropped)
+    node_stage = np.full(net.n_nodes, -1, dtype=np.int64)
+    node_stage[1:1 + len(net.se_nodes)] = net.se_nodes // comp.problem.n_experts
+    node_stage[net.tree_base:net.emp_base] = np.repeat(comp.panel_stage, comp.tpl.T)
+    node_stage[net.emp_base:] = [comp.col_stage[g[0]] for g in parts.laminar]
+    return Network(*(np.concatenate(a).astype(np.int64) for a in (arcs.tails, arcs.heads, arcs.caps, arcs.costs,
+                                                                   arcs.lbs)), supply, col_arc0, node_stage)
 
 
 @dataclass
@@ -185,30 +211,32 @@ def _add_tree_arcs(comp: Compiled, net: _Network, arcs: _Arcs) -> None:
              np.zeros(len(lo), dtype=np.int64), lo)
 
 
-def _min_cost_flow(comp: Compiled, arcs: _Arcs, supply: np.ndarray, col_arc0: int, dropped: tuple) -> FlowResult:
+def _min_cost_flow(comp: Compiled, nw: Network, dropped: tuple) -> FlowResult:
     """Solve the network (lower bounds moved into the supplies) with OR-Tools; the chosen columns
     are those whose arcs carry flow."""
-    tails = np.concatenate(arcs.tails)
-    heads = np.concatenate(arcs.heads)
-    caps = np.concatenate(arcs.caps)
-    costs = np.concatenate(arcs.costs)
-    lbs = np.concatenate(arcs.lbs)
+    flows = min_cost_flows(nw)
+    if flows is None:
+        return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), dropped, 0, len(nw.tails))
+    col = flows[nw.col_arc0:nw.col_arc0 + comp.n_cols]
+    obj = -int((flows * nw.costs).sum())
+    return FlowResult("OPTIMAL", np.nonzero(col > 0)[0], dropped, obj, len(nw.tails))
+
+
+def min_cost_flows(nw: Network) -> np.ndarray | None:
+    """The flow of every arc (lower bounds included) of a min-cost flow of `nw` (OR-Tools, exact
+    integers, deterministic), or None when the network has no feasible flow."""
+    tails, heads, caps, costs, lbs = nw.tails, nw.heads, nw.caps, nw.costs, nw.lbs
     if np.any(lbs > caps):
-        return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), dropped, 0, len(tails))
+        return None
+    supply = nw.supply.copy()
     np.subtract.at(supply, tails, lbs)
     np.add.at(supply, heads, lbs)
-    const = int((lbs * costs).sum())
-
     smcf = min_cost_flow.SimpleMinCostFlow()
     arc_ids = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps - lbs, costs)
     smcf.set_nodes_supplies(np.arange(len(supply)), supply)
-    st = smcf.solve()
-    if st != smcf.OPTIMAL:
-        return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), dropped, 0, len(tails))
-    flows = smcf.flows(arc_ids[col_arc0:col_arc0 + comp.n_cols]) + comp.col_lock
-    cols = np.nonzero(flows > 0)[0]
-    obj = -(smcf.optimal_cost() + const)
-    return FlowResult("OPTIMAL", cols, dropped, int(obj), len(tails))
+    if smcf.solve() != smcf.OPTIMAL:
+        return None
+    return smcf.flows(arc_ids).astype(np.int64) + lbs
 
 
 def violates(comp: Compiled, cols: np.ndarray, groups) -> bool:

@@ -18,17 +18,24 @@ import numpy as np
 import scipy.sparse as sp
 
 from .compile import Compiled, compile_problem
+from .flow import network, non_flow_parts
+from .flow import FlowSplit
+from .lottery_flow import FlowLottery, q_fraction
+from .lottery_staged import StagedLottery, scaled, split_groups
 from .model import OPTIMAL, PanelProblem, Plan, SolveOptions
 from .plans import make_plan
 
-LOTTERY_VERSION = "fast-3"  # changes whenever a build gives other plans or weights for the same inputs
+LOTTERY_VERSION = "flow-4"  # changes whenever a build gives other plans or weights for the same inputs
+# Earlier versions whose draws this code still recomputes exactly, with the parameters that do so
+# ("fast-3": the column-generation lottery for every problem, before the flow lottery).
+COMPATIBLE_VERSIONS = {"fast-3": {"method": "fast"}}
 # The parameters a lottery depends on (with build_lottery's defaults). time_limit and spread_time
 # are only a safety net that aborts (solver.budget: every stopping rule counts work) and are not part of the key.
-LOTTERY_DEFAULTS = {"method": "fast", "max_iter": 100, "rel_tol": 1e-6, "gap_tol": 1e-2, "spread": 0.005,
+LOTTERY_DEFAULTS = {"method": "auto", "max_iter": 100, "rel_tol": 1e-6, "gap_tol": 1e-2, "spread": 0.005,
                     "perturb": 0.5, "n_decompositions": 8, "spread_iter": 100, "spread_plans": 30,
                     "face_gap": 1.0, "spread_mip": False}
 NOT_IN_KEY = ("time_limit", "spread_time")
-METHODS = ("fast", "exact")
+METHODS = ("auto", "flow", "staged", "fast", "exact")
 
 
 @dataclass
@@ -67,7 +74,7 @@ class Lottery:
             m = (comp.col_stage == s) & (self.marginals > 0)
             marg[s] = sp.csr_matrix((self.marginals[m], (comp.col_expert[m], comp.col_app[m])),
                                     shape=(comp.problem.n_experts, comp.problem.n_applications))
-        info = {"q": self.q, "support": len(self.plans), "plan_index": k,
+        info = {"q": self.q, "method": self.info.get("method", "fast"), "support": len(self.plans), "plan_index": k,
                 "expected_objective": self.expected_value / comp.scale,
                 "deterministic_objective": self.deterministic_value / comp.scale,
                 "expected_ratio": self.expected_value / self.deterministic_value if self.deterministic_value else 1.0,
@@ -156,9 +163,20 @@ def _compile(problem: PanelProblem, options: SolveOptions | None) -> Compiled:
 
 # ---- plain data ----
 
-def lottery_to_data(lot: Lottery) -> dict:
-    """The lottery as plain arrays (plans as seat indices of the compiled problem, weights, values)
-    and one JSON string `meta`: what `lottery_from_data` needs with the same compiled problem."""
+def lottery_to_data(lot: Lottery | FlowLottery | StagedLottery) -> dict:
+    """The lottery as plain arrays (plans as seat indices of the compiled problem, weights, values;
+    or, for a flow lottery, the scaled flow of every arc) and one JSON string `meta`: what
+    `lottery_from_data` needs with the same compiled problem."""
+    if isinstance(lot, FlowLottery):
+        meta = {"kind": "flow", "q": lot.q, "m": lot.m, "deterministic_value": lot.deterministic_value,
+                "upper_bound": float(lot.upper_bound), "wall_time": lot.wall_time, "key": lot.key,
+                "n_cols": lot.comp.n_cols, "version": LOTTERY_VERSION}
+        return {"flow": np.asarray(lot.flow, dtype=np.int64), "meta": np.array(json.dumps(meta))}
+    if isinstance(lot, StagedLottery):
+        meta = {"kind": "staged", "q": lot.q, "m": lot.m, "upper_bound": float(lot.upper_bound),
+                "expected_value": float(lot.expected_value), "wall_time": lot.wall_time, "key": lot.key,
+                "n_cols": lot.comp.n_cols, "version": LOTTERY_VERSION, "info": lot.info}
+        return {"cut": np.asarray(lot.cut, dtype=np.uint8), "meta": np.array(json.dumps(meta))}
     lens = np.array([len(p) for p in lot.plans], dtype=np.int64)
     meta = {"q": lot.q, "deterministic_value": lot.deterministic_value, "iterations": lot.iterations,
             "wall_time": lot.wall_time, "converged": bool(lot.converged), "upper_bound": float(lot.upper_bound),
@@ -168,7 +186,7 @@ def lottery_to_data(lot: Lottery) -> dict:
             "values": np.asarray(lot.values, dtype=float), "meta": np.array(json.dumps(meta))}
 
 
-def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery:
+def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery | FlowLottery | StagedLottery:
     """The Lottery of `lottery_to_data` over `comp`. ValueError when the data were made by another
     lottery version, for another compiled problem (column count, or `key` when given) or are
     inconsistent (so a damaged cache entry is rebuilt, never drawn from)."""
@@ -177,6 +195,10 @@ def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery:
         raise ValueError(f"lottery version {meta.get('version')!r}, expected {LOTTERY_VERSION!r}")
     if meta.get("n_cols") != comp.n_cols or (key is not None and meta.get("key") != key):
         raise ValueError("lottery made for another problem")
+    if meta.get("kind") == "flow":
+        return _flow_from_data(comp, data, meta)
+    if meta.get("kind") == "staged":
+        return _staged_from_data(comp, data, meta)
     seats, lens = np.asarray(data["seats"], dtype=np.int64), np.asarray(data["lens"], dtype=np.int64)
     w, values = np.asarray(data["weights"], dtype=float), np.asarray(data["values"], dtype=float)
     if (lens.ndim != 1 or len(lens) == 0 or len(w) != len(lens) or len(values) != len(lens)
@@ -189,3 +211,45 @@ def lottery_from_data(comp: Compiled, data, key: str | None = None) -> Lottery:
                    marginals_of(comp.n_cols, plans, w), int(meta["iterations"]), float(meta["wall_time"]),
                    bool(meta["converged"]), upper_bound=float(meta["upper_bound"]), key=str(meta["key"]),
                    info={"method": "cache"})
+
+
+def _flow_from_data(comp: Compiled, data, meta: dict) -> FlowLottery:
+    """A flow lottery's stored flow over `comp`'s network: ValueError unless it is a balanced flow
+    within the capacities scaled by its denominator, every seat at most q."""
+    nw = network(comp, non_flow_parts(comp))
+    flow = np.asarray(data["flow"], dtype=np.int64)
+    m, q = int(meta["m"]), float(meta["q"])
+    if q_fraction(q)[1] != m or flow.shape != nw.tails.shape:
+        raise ValueError("inconsistent lottery data")
+    c0, n = nw.col_arc0, comp.n_cols
+    cap = nw.caps * m
+    cap[c0:c0 + n] = np.where(comp.col_lock.astype(bool), m, q_fraction(q)[0])
+    bal = np.bincount(nw.heads, flow, len(nw.supply)) - np.bincount(nw.tails, flow, len(nw.supply))
+    if np.any(flow < nw.lbs * m) or np.any(flow > cap) or np.any(bal != -nw.supply * m):
+        raise ValueError("inconsistent lottery data")
+    return FlowLottery(comp, nw, flow, m, q, float(meta["deterministic_value"]), float(meta["upper_bound"]),
+                       float(meta["wall_time"]), info={"method": "cache"}, key=str(meta["key"]))
+
+
+def _staged_from_data(comp: Compiled, data, meta: dict) -> StagedLottery:
+    """A staged lottery from its stored restriction (the cut seats): ValueError unless the cut only
+    removes seats of employer groups inside a panel and leaves each group in one template leaf."""
+    parts = non_flow_parts(comp)
+    inside, indep = split_groups(comp, parts)
+    cut = np.asarray(data["cut"]).astype(bool)
+    k, m = q_fraction(float(meta["q"]))
+    if cut.shape != (comp.n_cols,) or m != int(meta["m"]):
+        raise ValueError("inconsistent lottery data")
+    allowed = np.zeros(comp.n_cols, dtype=bool)
+    if inside:
+        allowed[np.concatenate(inside)] = True
+    node = comp.col_panel * comp.tpl.T + comp.col_leaf
+    kept = [g[~cut[g]] for g in inside]
+    if np.any(cut & ~allowed) or any(len(np.unique(node[g])) > 1 for g in kept):
+        raise ValueError("inconsistent lottery data")
+    nw = scaled(comp, network(comp, FlowSplit({}, list(parts.laminar) + [g for g in kept if len(g) > 1])), k, m)
+    lot = StagedLottery(comp, nw, cut, indep, m, k, float(meta["q"]), float("nan"), float(meta["upper_bound"]),
+                        float(meta["wall_time"]), expected_value=float(meta["expected_value"]),
+                        info={**meta.get("info", {}), "method": "cache"}, key=str(meta["key"]))
+    lot.prepare()
+    return lot

@@ -17,20 +17,34 @@ from .compile import Compiled, compile_problem
 from .lottery import LOTTERY_VERSION, Lottery, lottery_from_data, lottery_key, lottery_params, lottery_to_data
 from .lottery_exact import build_exact
 from .lottery_fast import build_fast
+from .flow import non_flow_parts
+from .lottery_flow import MAX_DENOMINATOR, FlowLottery, build_flow, q_is_fraction
+from .lottery_staged import StagedLottery, build_staged
 from .model import PanelProblem, Plan, SolveOptions
 
-__all__ = ["build_lottery", "draw", "Lottery", "TimeLimitReached", "LOTTERY_VERSION", "lottery_key", "lottery_params",
+__all__ = ["build_lottery", "draw", "Lottery", "FlowLottery", "StagedLottery", "TimeLimitReached", "LOTTERY_VERSION", "lottery_key", "lottery_params",
            "lottery_to_data", "lottery_from_data"]
 
 
 def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions | None = None,
                   max_iter: int = 100, time_limit: float = 120.0, rel_tol: float = 1e-6,
                   gap_tol: float = 1e-2, spread: float = 0.005,
-                  spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "fast",
+                  spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "auto",
                   perturb: float = 0.5, n_decompositions: int = 8, spread_plans: int = 30, face_gap: float = 1.0,
-                  spread_mip: bool = False, comp: Compiled | None = None) -> Lottery | Plan:
+                  spread_mip: bool = False, comp: Compiled | None = None
+                  ) -> Lottery | FlowLottery | StagedLottery | Plan:
     """Lottery over feasible plans with every seat probability <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
+
+    method="auto" (default): "flow" when every hard rule keeps the problem a network flow
+    (solver.lottery_flow.flow_applies: no employer group spanning categories, one stage solved or
+    stages allowed to share experts), else "staged" (solver.lottery_staged: the flow lottery stage by
+    stage, employer groups restricted to one category per panel; cap exact, value estimated), and
+    "fast" when that cannot build.
+    method="flow": the capped fractional assignment (LP(q), one scaled min-cost flow) and, per draw,
+    dependent rounding on the network: every seat's probability is exactly its LP value (<= q), the
+    expected value is LP(q), the best possible (solver.lottery_flow). ValueError when the problem is
+    not a network flow; falls back to "fast" when the capped flow is infeasible (a seat forced above q).
 
     method="fast" (default):
       1. UB = the LP relaxation of the full model with every seat capped at q (column generation
@@ -70,6 +84,10 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
     net = SafetyNet(float(time_limit) + float(spread_time))
     if comp is None:
         comp = compile_problem(problem, options.scale, options.stages)
+    if method in ("auto", "flow", "staged"):
+        lot = _flow_lottery(comp, q, method, net)
+        if lot is not None:
+            return lot
     if method == "exact":
         return build_exact(comp, q, options, max_iter, rel_tol=rel_tol, gap_tol=gap_tol, spread=spread,
                            spread_iter=spread_iter, net=net)
@@ -77,8 +95,29 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                       n_decompositions, spread_iter, spread_plans, face_gap, spread_mip)
 
 
+def _flow_lottery(comp: Compiled, q: float, method: str, net: SafetyNet):
+    """The flow lottery when the rules keep a network flow, else (auto, staged) the staged flow
+    lottery; None when neither applies or builds (the caller uses the column-generation lottery)."""
+    parts = non_flow_parts(comp)
+    simple_q = q_is_fraction(q)
+    if method == "flow" and (parts.dropped or not simple_q):
+        raise ValueError("method 'flow' needs a problem that is a network flow (an employer group spans "
+                         "categories, or stage independence links the solved stages) and q = k/m with m <= "
+                         f"{MAX_DENOMINATOR}: use 'auto', 'staged' or 'fast'")
+    if not simple_q:
+        return None
+    if not parts.dropped:
+        lot = build_flow(comp, q, net.start, parts)
+    elif method in ("auto", "staged"):
+        lot = build_staged(comp, q, net.start, net, parts)
+    else:
+        lot = None
+    net.check()
+    return lot
+
+
 def draw(problem: PanelProblem, q: float = 0.5, seed: int = 0, options: SolveOptions | None = None,
-         lottery: Lottery | None = None) -> Plan:
+         lottery: Lottery | FlowLottery | None = None) -> Plan:
     """One randomized plan (path "lp_randomized"). Pass a prebuilt `lottery` to draw many times."""
     lot = lottery if lottery is not None else build_lottery(problem, q, options)
     if isinstance(lot, Plan):

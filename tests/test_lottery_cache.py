@@ -8,9 +8,10 @@ from reviewer.panels import lottery_cache
 from reviewer.panels.lottery_cache import cache_path, cached_lottery, clear_cache
 from solver import SolveOptions, check_plan, lottery_key
 from solver.randomized import build_lottery
+from solver.lottery import LOTTERY_VERSION
 from solver.synthetic import guangxi_round
 
-PARAMS = dict(time_limit=30, spread_plans=2, n_decompositions=2)  # small and quick
+PARAMS = dict(time_limit=30, spread_plans=2, n_decompositions=2, method="fast")  # small and quick
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def test_damaged_file_is_rebuilt(round_, tmp_path, builds, damage):
         if damage == "inconsistent":
             data["seats"] = data["seats"] + 10 ** 9  # seats of no candidate
         else:
-            data["meta"] = np.array(str(data["meta"]).replace('"fast-', '"old-'))
+            data["meta"] = np.array(str(data["meta"]).replace(f'"{LOTTERY_VERSION}"', '"old-version"'))
         np.savez_compressed(path, **data)
     clear_cache()
     b = cached_lottery(round_, 0.5, cache_dir=tmp_path, build=build, **PARAMS)

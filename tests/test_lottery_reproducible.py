@@ -25,7 +25,7 @@ def three_stage_round():
 @pytest.fixture(scope="module")
 def reference(three_stage_round):
     t0 = time.perf_counter()
-    lot = build_lottery(three_stage_round, q=0.5)
+    lot = build_lottery(three_stage_round, q=0.5, method="fast")
     return lot, time.perf_counter() - t0
 
 
@@ -43,7 +43,7 @@ def test_same_lottery_and_draws_with_the_machine_loaded(three_stage_round, refer
     assert len(a.plans) >= 20  # a real lottery, not one plan
     busy = _spinners(2)
     try:
-        b = build_lottery(three_stage_round, q=0.5)
+        b = build_lottery(three_stage_round, q=0.5, method="fast")
     finally:
         for p in busy:
             p.kill()
@@ -56,13 +56,30 @@ def test_same_lottery_and_draws_with_the_machine_loaded(three_stage_round, refer
     assert check_plan(three_stage_round, a.draw(7)) == []
 
 
+def test_default_draws_identical_with_the_machine_loaded(three_stage_round):
+    """The default lottery (the staged flow lottery on this round) built twice, once beside busy
+    processes: the same plan for every seed 0..99."""
+    a = build_lottery(three_stage_round, q=0.5)
+    busy = _spinners(2)
+    try:
+        b = build_lottery(three_stage_round, q=0.5)
+        db = _draws(b)
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    da = _draws(a)
+    assert da == db and len(set(da)) > 50
+    assert a.info["method"] == "staged" and check_plan(three_stage_round, a.draw(7)) == []
+
+
 @pytest.mark.parametrize("share", [0.05, 0.2, 0.5, 0.8])
 def test_a_short_time_limit_aborts_or_gives_the_same_lottery(three_stage_round, reference, share):
     """The old builds returned a smaller lottery when a deadline passed; now a safety limit shorter
     than the build raises (naming the limit), and one that suffices gives the very same lottery."""
     a, seconds = reference
     try:
-        b = build_lottery(three_stage_round, q=0.5, time_limit=share * seconds, spread_time=0.0)
+        b = build_lottery(three_stage_round, q=0.5, time_limit=share * seconds, spread_time=0.0, method="fast")
     except TimeLimitReached as e:
         assert "安全时限" in str(e) and "nothing was returned" in str(e)
         return

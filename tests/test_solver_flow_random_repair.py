@@ -67,7 +67,7 @@ def small_round():
 
 @pytest.fixture(scope="module")
 def lottery(small_round):
-    return build_lottery(small_round, q=0.5, options=SolveOptions(), time_limit=30)
+    return build_lottery(small_round, q=0.5, options=SolveOptions(), time_limit=30, method="fast")
 
 
 def test_randomized_marginals_capped_and_draws_feasible(small_round, lottery):
@@ -86,7 +86,7 @@ def test_randomized_marginals_capped_and_draws_feasible(small_round, lottery):
 def test_same_seed_same_draw(small_round, lottery):
     a, b = lottery.draw(123), lottery.draw(123)
     assert all(x.pairs() == y.pairs() for x, y in zip(a.stages, b.stages))
-    lot2 = build_lottery(small_round, q=0.5, options=SolveOptions(), time_limit=30)
+    lot2 = build_lottery(small_round, q=0.5, options=SolveOptions(), time_limit=30, method="fast")
     c = lot2.draw(123)
     assert all(x.pairs() == y.pairs() for x, y in zip(a.stages, c.stages))
     m = a.marginals[0]

@@ -32,7 +32,7 @@ def _support_ok(problem, lot, q):
 @given(st.integers(0, 2**31 - 1), st.sampled_from([0.5, 0.7]))
 def test_fast_lottery_support_valid_and_capped(seed, q):
     p = small_random(np.random.default_rng(seed))
-    lot = build_lottery(p, q=q, time_limit=20, spread_plans=10)
+    lot = build_lottery(p, q=q, time_limit=20, spread_plans=10, method="fast")
     if not hasattr(lot, "plans"):
         assert lot.status == "INFEASIBLE"
         return
@@ -45,12 +45,12 @@ def mid_round():
 
 
 def test_fast_lottery_quality_and_determinism(mid_round, tmp_path):
-    a = build_lottery(mid_round, q=0.5)
+    a = build_lottery(mid_round, q=0.5, method="fast")
     _support_ok(mid_round, a, 0.5)
     assert a.info["method"] == "fast"
     assert a.expected_value >= 0.9 * a.deterministic_value
     assert len(a.plans) >= 5
-    b = build_lottery(mid_round, q=0.5)
+    b = build_lottery(mid_round, q=0.5, method="fast")
     assert np.array_equal(a.weights, b.weights)
     for s in (0, 7, 123):
         x, y = a.draw(s), b.draw(s)
@@ -59,7 +59,7 @@ def test_fast_lottery_quality_and_determinism(mid_round, tmp_path):
 
 
 def test_lottery_plain_data_round_trip(mid_round):
-    a = build_lottery(mid_round, q=0.5)
+    a = build_lottery(mid_round, q=0.5, method="fast")
     data = lottery_to_data(a)
     assert all(isinstance(v, np.ndarray) for v in data.values())
     comp = compile_problem(mid_round)
@@ -98,7 +98,7 @@ def test_solver_keeps_no_cache(mid_round):
 
 
 def test_draw_reports_draw_not_build(mid_round):
-    lot = build_lottery(mid_round, q=0.5)
+    lot = build_lottery(mid_round, q=0.5, method="fast")
     p = lot.draw(5)
     assert np.isnan(p.bound) and np.isnan(p.gap)
     assert p.info["lottery_build_seconds"] == pytest.approx(lot.wall_time)
@@ -112,8 +112,8 @@ def test_draw_reports_draw_not_build(mid_round):
 
 def test_spread_reweights_pool_without_new_plans(mid_round):
     """spread_plans=0 still minimises the largest weight over the pool (no vertex lottery)."""
-    a = build_lottery(mid_round, q=0.5, spread_plans=0)
-    b = build_lottery(mid_round, q=0.5, spread=0.0)
+    a = build_lottery(mid_round, q=0.5, spread_plans=0, method="fast")
+    b = build_lottery(mid_round, q=0.5, spread=0.0, method="fast")
     _support_ok(mid_round, a, 0.5)
     assert a.weights.max() <= b.weights.max() + 1e-9
     assert a.expected_value >= (1 - 0.005) * b.expected_value - 1e-6 * abs(b.expected_value)

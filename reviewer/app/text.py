@@ -133,6 +133,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "ranking": ("排名", "Ranking"),
     "documents": ("公文", "Documents"),
     "analysis": ("分析", "Analysis"),   # issue 18: the analyst page
+    "draws": ("抽取验证", "Verify draw"),
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
     "responses": ("专家答复", "Responses"),

@@ -34,6 +34,7 @@ from reviewer.panels.lottery_cache import cached_lottery
 from solver import Plan, SolveOptions, Violation, check_plan, solve
 from solver import repair as solver_repair
 from solver.budget import TimeLimitReached
+from solver.lottery import COMPATIBLE_VERSIONS, LOTTERY_VERSION
 
 Echo = Callable[[str], None]
 Seat = tuple[str, str, str]   # (stage, expert_id, application_id)
@@ -104,6 +105,9 @@ class PlanParams:
     advanced: (stage, application ids) — a gated stage takes only the applications that advanced to it
     (reviewer.store.stages). stage_dates: (stage, YYYY-MM-DD) meeting days from the round settings, over
     the policy's [stages] dates, so experts unavailable that day are not drawn.
+    lottery_version: a random draw's lottery code version (default: this program's
+    solver.lottery.LOTTERY_VERSION); an earlier one is drawn as it was when this program still can
+    (COMPATIBLE_VERSIONS), else a UserError names it.
     """
     stages: tuple[str, ...]
     seed: int = 0
@@ -118,6 +122,7 @@ class PlanParams:
     review_decisions: tuple[Decision, ...] = ()
     advanced: tuple[tuple[str, tuple[str, ...]], ...] = ()
     stage_dates: tuple[tuple[str, str], ...] = ()
+    lottery_version: str = ""
 
     def __post_init__(self) -> None:
         stages = (self.stages,) if isinstance(self.stages, str) else tuple(self.stages or ())
@@ -150,6 +155,7 @@ class PlanParams:
                 dt.date.fromisoformat(d)
             except ValueError:
                 raise _bad("stage_dates", (st, d), "a date like 2026-12-01") from None
+        set_(self, "lottery_version", _lottery_version(self.lottery_version) if self.randomize else "")
 
     @classmethod
     def for_policy(cls, policy: Policy, stages: Iterable[str] | None = None, **values: Any) -> PlanParams:
@@ -184,6 +190,8 @@ class PlanParams:
             out["advanced"] = [[st, list(apps)] for st, apps in self.advanced]
         if self.stage_dates:
             out["stage_dates"] = [list(x) for x in self.stage_dates]
+        if self.randomize:
+            out["lottery_version"] = self.lottery_version
         return out
 
     @classmethod
@@ -256,8 +264,26 @@ def solve_round(inp: PlanningInput, stages: Iterable[str] | None = None, seed: i
     return solve(inp.problem, opts)
 
 
+def _lottery_version(v: Any) -> str:
+    """The lottery version a draw uses: "" = this program's; an earlier one this program still
+    recomputes exactly (solver.lottery.COMPATIBLE_VERSIONS); anything else is refused."""
+    v = LOTTERY_VERSION if v in ("", None) else v
+    if v != LOTTERY_VERSION and v not in COMPATIBLE_VERSIONS:
+        raise UserError(f"抽取程序版本 {v!r} 无法由本程序重算：本程序的抽取程序版本为 {LOTTERY_VERSION}"
+                        f"（可重算的旧版本：{', '.join(COMPATIBLE_VERSIONS) or '无'}）。请用做出该抽取的程序版本验证。"
+                        f" / Lottery version {v!r} cannot be recomputed by this program (it draws with "
+                        f"{LOTTERY_VERSION}; earlier versions it recomputes: {', '.join(COMPATIBLE_VERSIONS) or 'none'}): "
+                        "verify with the release that made the draw.")
+    return str(v)
+
+
+def lottery_method(version: str) -> str:
+    """The build method that draws exactly as lottery `version` did."""
+    return COMPATIBLE_VERSIONS.get(version, {}).get("method", "auto")
+
+
 def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float,
-               cache_dir=None) -> Plan:
+               cache_dir=None, lottery_version: str = "") -> Plan:
     """随机抽取: one random draw with every seat's probability capped at q. The solver builds a
     lottery over feasible plans (every plan meets every hard rule) and draws one from the seed:
     the same inputs, q and seed give the same plan, on any machine under any load. The time limit
@@ -269,7 +295,8 @@ def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_
     safety = draw_safety_seconds(time_limit)
     try:
         lottery = cached_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0), cache_dir=cache_dir,
-                                 time_limit=safety, spread_time=0.0)
+                                 time_limit=safety, spread_time=0.0,
+                                 method=lottery_method(_lottery_version(lottery_version)))
     except TimeLimitReached:
         raise UserError(
             f"随机抽取未完成：抽签方案（{'、'.join(stages)}）在安全时限 {safety:g} 秒内未构建完成，未抽取任何方案"
@@ -312,11 +339,27 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
          + (", 随机抽取 random draw" if params.randomize else ""))
     if params.randomize:
         q = params.q if params.q is not None else policy.random_draw.max_pair_probability
-        result = draw_round(inp, stages, params.seed, q, params.time_limit)
+        result = draw_round(inp, stages, params.seed, q, params.time_limit, lottery_version=params.lottery_version)
     else:
         result = solve_round(inp, stages=stages, seed=params.seed, time_limit=params.time_limit, progress=progress,
                              workers=params.workers)
     return result_of(inp, result, policy, stages)
+
+
+def draw_quality(info: dict) -> str:
+    """What a draw was drawn from, in words (by the lottery's method: solver.randomized)."""
+    q = info.get("q", float("nan"))
+    if info.get("method") == "flow":
+        return (f"(random draw: dependent rounding of the capped LP; expected objective = the best any draw "
+                f"capped at q can reach, {info.get('expected_ratio', float('nan')):.2%} of the optimum; each seat's "
+                f"probability is its LP value, at most {info.get('max_marginal', q):.3f}); ")
+    if info.get("method") == "staged":
+        return (f"(random draw, stage by stage: expected objective about "
+                f"{info.get('expected_ratio_to_bound', float('nan')):.2%} of the capped-LP bound; every seat's "
+                f"probability at most q = {q:g}); ")
+    return (f"(random draw {(info.get('plan_index') or 0) + 1} of {info.get('support', '?')} plans, expected "
+            f"objective {info.get('expected_ratio', float('nan')):.2%} of the optimum, max seat probability "
+            f"{info.get('max_marginal', float('nan')):.3f}); ")
 
 
 def echo_progress(echo: Echo) -> Callable[[dict], None]:
@@ -338,9 +381,7 @@ def outcome_lines(result: PlanResult) -> list[str]:
     drawn = p.path == "lp_randomized"
     # A draw is every rule met by construction, not an optimality claim: say "drawn", not OPTIMAL.
     what = f"随机抽取 DRAWN (lottery built in {p.info.get('lottery_build_seconds', 0):.1f}s)" if drawn else p.status
-    quality = (f"(random draw {p.info.get('plan_index', 0) + 1} of {p.info.get('support', '?')} plans, expected "
-               f"objective {p.info.get('expected_ratio', float('nan')):.2%} of the optimum, max seat probability "
-               f"{p.info.get('max_marginal', float('nan')):.3f}); " if drawn
+    quality = (draw_quality(p.info) if drawn
                else f"(时限已到，为时限内最好的方案 best plan found in the time limit, at most {p.gap:.4%} below "
                     f"the optimum; a longer --time-limit may close the gap); " if p.status == "FEASIBLE"
                else f"(gap {p.gap:.4%}); ")

@@ -57,8 +57,9 @@ def summary_table(plan: Plan) -> pd.DataFrame:
     rows += [{"item": f"objective.{k}", "value": v} for k, v in plan.breakdown.items()]
     if plan.path == "lp_randomized":  # what the draw was drawn from: the lottery and its guarantees
         rows += [{"item": f"draw.{k}", "value": plan.info[k]} for k in
-                 ("q", "support", "plan_index", "expected_ratio", "max_marginal", "forced_above_q",
-                  "lottery_build_seconds") if k in plan.info]
+                 ("method", "q", "support", "plan_index", "expected_ratio", "expected_ratio_to_bound",
+                  "max_marginal", "forced_above_q", "lottery_build_seconds")
+                 if plan.info.get(k) is not None]
     return pd.DataFrame(rows)
 
 

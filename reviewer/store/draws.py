@@ -180,10 +180,11 @@ def _now_body(s, code: str, body: dict) -> dict:
 
 
 def run_body(s, run: Run, body: dict) -> dict:
-    """What a commitment would say about a recorded run (inputs as stored now)."""
+    """What a commitment would say about a recorded run (inputs as stored now). A run records the
+    lottery version it drew with (runs recorded before that: the commitment's version)."""
     return {**body, "import_id": run.import_id, "inputs_sha256": inputs_sha256(s, run.import_id),
             "policy_sha256": run.policy_sha256, "parameters": committed_parameters(dict(run.parameters or {})),
-            "lottery_version": LOTTERY_VERSION}
+            "lottery_version": (run.parameters or {}).get("lottery_version", body.get("lottery_version"))}
 
 
 def body_differences(want: dict, have: dict) -> list[str]:
@@ -255,7 +256,10 @@ def verify_draw(store: Store, run_id: int) -> DrawVerification:
         pol = repo.policy_from_text(run.policy_text, run.as_of, f"run #{run_id} policy")
         if pol.sha256 != run.policy_sha256:
             out.differences.append("规则 the run's stored policy text does not match its recorded hash")
-        params = {**dict(run.parameters or {}), "seed": int(rev["seed"])}
+        # recomputed with the committed lottery version (an earlier one this program cannot draw is
+        # refused with a UserError naming it)
+        params = {**dict(run.parameters or {}), "seed": int(rev["seed"]),
+                  "lottery_version": body.get("lottery_version", LOTTERY_VERSION)}
         data = repo.load_data(s, run.import_id, params.get("waivers", []))
         recorded = plan_seats(repo.run_seats(s, run_id))
         r = s.get(Round, run.round_id)
@@ -298,3 +302,20 @@ def draw_now(store: Store, code: str, *, user: str, stages: list[str] | None = N
     run, res, _ = reveal_draw(store, code, com.entry_id, user=user, seed=seed, salt=com.salt,
                               time_limit=time_limit, echo=echo)
     return run, res, com
+
+
+def drawn_runs(s, code: str) -> list[dict]:
+    """The round's draws with a commitment, newest first: run, commitment (and its audit entry and
+    time), how the seed was fixed, the revealed seed and the public value if any."""
+    out = []
+    for e in s.execute(select(AuditEntry).where(AuditEntry.action == REVEAL, AuditEntry.round_code == code)
+                       .order_by(AuditEntry.id.desc())).scalars():
+        rev = json.loads(e.after)
+        com = s.get(AuditEntry, int(rev["commit_entry"]))
+        body = json.loads(com.after)["body"] if com is not None and com.action == COMMIT else {}
+        out.append({"run_id": int(rev["run_id"]), "commitment": rev["commitment"], "commit_entry": int(rev["commit_entry"]),
+                    "committed_at": com.at if com is not None else "", "revealed_at": e.at,
+                    "seed_mode": (body.get("seed") or {}).get("mode", ""), "seed": int(rev["seed"]),
+                    "public_value": rev.get("public_value"), "lottery_version": body.get("lottery_version", ""),
+                    "stages": "、".join((body.get("parameters") or {}).get("stages") or [])})
+    return out

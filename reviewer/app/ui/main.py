@@ -150,6 +150,7 @@ pages = {
         page("ranking", "ranking", url_path="ranking"),
         page("documents", "documents", url_path="documents"),
         page("analysis", "analysis", url_path="analysis"),   # issue 18: analysts' tools (read-only)
+        page("draws", "draws", url_path="draws"),
     ],
     T("考核", "Evaluation"): [
         page("evaluation", "evaluation", url_path="evaluation"),
