@@ -24,6 +24,7 @@ import typer
 
 from reviewer.cli import (accounts, audit, centres, decisions, draws, files, imports, panels, publication, rounds,
                           runs, scores, scoring, workspace)
+from reviewer.cli import notify as notify_cli
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -35,6 +36,7 @@ app = typer.Typer(
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
               accounts, draws):
     group.register(app)
+notify_cli.register(app)   # notify send/status/remind (issue 16)
 
 
 def main(argv: list[str] | None = None) -> None:

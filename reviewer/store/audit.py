@@ -64,6 +64,8 @@ ACTIONS = {
     "audit.baseline": "审计基线 facts recorded when the chain became keyed",
     "draw.commit": "随机抽取承诺 draw commitment (before the draw)",
     "draw.reveal": "随机抽取揭示 draw revealed (seed, run)",
+    "opinions": "评审意见 experts' written opinions submitted",
+    "panel_opinion": "专家组综合意见 panel consensus opinion (with dissent)",
 }
 
 

@@ -22,7 +22,7 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import replacement, repo
+from reviewer.store import outbox, replacement, repo
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -114,7 +114,8 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
     and when the round with them published would break a hard rule (`replacement.check_change`: the
     independent checker over every published stage, e.g. stage independence with a stage
     published from another run). The publication carries the run id; from then on the stage
-    changes only through recorded repairs."""
+    changes only through recorded repairs. The invitations to the stage's experts are written to
+    the outbox in the same transaction (reviewer.store.outbox)."""
     run, seats = verified_run_seats(s, r, run_id)
     if not (seats["stage"] == stage).any():
         raise UserError(f"运行 run #{run_id} 没有阶段 {stage} 的席位 has no seats for stage {stage}; its stages: "
@@ -136,7 +137,11 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
                             "that did not pass screening; nothing was published:\n  " + "\n  ".join(unscreened))
         replacement.check_change(s, r, data, pd.concat([replacement.round_seats(s, r), mine], ignore_index=True),
                                  act="发布")
-    return repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
+    pub = repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
+    # the invitations (and, for the site stage, the host units' notices) in the same transaction
+    outbox.enqueue_invitations(s, r, stage, user=user)
+    outbox.enqueue_site_visit_notices(s, r, stage, user=user)
+    return pub
 
 
 def screening_lines(s: Session, r: Round, data, seats: pd.DataFrame, include_review: bool = False) -> list[str]:

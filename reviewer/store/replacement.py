@@ -13,6 +13,9 @@ never sits on one application in two stages, published or planned). A change tha
 refused naming the rule (Chinese label and id) and the ids; findings already present before the
 change are not the change's doing.
 
+The new expert and the replaced one are notified through the outbox, in the same transaction
+(reviewer.store.outbox.enqueue_replacement_notices).
+
 The leaving expert's scores already submitted for that seat become void (kept, with the reason): an
 expert without the seat has no say in the ranking. When the chair (组长) leaves, the chair passes to
 someone the checker accepts (`seat_change`, `seatchecks.chair_candidates`; audited as chair_handover).
@@ -38,7 +41,7 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
-from reviewer.store import audit, facts, repo
+from reviewer.store import audit, facts, outbox, repo
 from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
@@ -230,6 +233,7 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
         written.append(_write_pair(s, r, stage, app_id, old, new, reason=reason, user=user,
                                    expected_version=expected_version if len(pairs) == 1 else None,
                                    role=MEMBER if (app_id, old) in heirs else None))
+        outbox.enqueue_replacement_notices(s, r, stage, app_id, old, new, written[-1].id, user=user, reason=reason)
         if (app_id, old) in heirs:
             _hand_over_chair(s, r, stage, app_id, old, heirs[(app_id, old)], new, reason=reason, user=user)
     for o in found:
