@@ -87,6 +87,7 @@ def test_invitations_really_delivered_by_smtp_and_sms_and_never_twice(db, monkey
         assert m0["Subject"].startswith("【") and "初审评估评审邀请" in m0["Subject"]
         body = m0.get_content()
         assert emails[0].recipient_name in body and "专家" in body and "请于" in body
+        assert "相差超过 15 分的，须在评分表“评审意见”栏写明理由" in body    # the opinion rule, as on the sheet
         assert m0["Message-ID"] == emails[0].provider_ref
         assert sorted(d["to"] for d in sms.delivered) == sorted(m.address for m in texts)
         assert all("邀请您参加初审评估评审" in d["text"] for d in sms.delivered)

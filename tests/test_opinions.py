@@ -146,3 +146,29 @@ def test_opinions_are_in_the_audit_chain_and_an_edit_with_sql_is_caught(site, tm
         v = audit.verify(s)
     found = " ".join(str(p) for p in v.problems)
     assert not v.ok and "opinions #1" in found and "panel_opinions #1" in found
+
+
+def test_the_apps_score_upload_keeps_the_opinion_and_refuses_an_outlier_without_one(site, tmp_path, monkeypatch):
+    from reviewer.app import scores as svc_scores
+    from reviewer.app import store as app_store
+    url, st, seats = site
+    monkeypatch.setenv("REVIEWER_DB_URL", url)
+    app_store._STORES.clear()
+    try:
+        app, experts = panel_of(seats)
+        files = [(p.name, p.read_bytes()) for p in (sheet(tmp_path, seats, e, 0.8, only=app)[0] for e in experts[:3])]
+        n, issues = svc_scores.import_scores("2026", files, "张三")
+        assert n > 0 and issues.empty, issues
+        low, row = sheet(tmp_path, seats, experts[3], 0.4, only=app)
+        with pytest.raises(UserError, match=f"(?s)缺少评审意见.*第 {row} 行.*{experts[3]}.*{app}"):
+            svc_scores.import_scores("2026", [(low.name, low.read_bytes())], "张三")
+        low, _ = sheet(tmp_path, seats, experts[3], 0.4, "申报材料与现场情况不符。", only=app)
+        svc_scores.import_scores("2026", [(low.name, low.read_bytes())], "张三")
+        got = svc_scores.opinions("2026", STAGE)["opinions"]
+        assert got.set_index("expert_id").loc[experts[3], "opinion"] == "申报材料与现场情况不符。"
+        svc_scores.record_panel_opinion("2026", STAGE, app, "同意。", f"{experts[3]}：不同意推荐。", "张三")
+        assert svc_scores.opinions("2026", STAGE)["panels"]["dissent"].tolist() == [f"{experts[3]}：不同意推荐。"]
+        with pytest.raises(UserError, match="dissent line 1"):
+            svc_scores.record_panel_opinion("2026", STAGE, app, "同意。", "没有冒号", "张三")
+    finally:
+        app_store._STORES.clear()

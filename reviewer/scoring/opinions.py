@@ -11,6 +11,8 @@ in) and still have no opinion.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from reviewer.policy import Policy
@@ -66,9 +68,11 @@ def missing_opinion_lines(new_scores: pd.DataFrame, new_opinions: pd.DataFrame, 
     given = {tuple(k) for k, text in zip(new_opinions[KEY].itertuples(index=False), new_opinions["text"])
              if has_text(text)} if not new_opinions.empty else set()
     where = {}
-    if {"file", "row"} <= set(new_scores.columns):
-        for x in new_scores.itertuples(index=False):
-            where.setdefault((x.stage, x.application_id, x.expert_id), (x.file, x.row))
+    for frame in (new_scores, new_opinions):   # the sheet row of each total (the opinion rows carry it too)
+        if {"file", "row"} <= set(frame.columns):
+            for x in frame.itertuples(index=False):
+                if has_text(x.file):
+                    where.setdefault((x.stage, x.application_id, x.expert_id), (Path(str(x.file)).name, x.row))
     lines = []
     for x in mine.itertuples(index=False):
         key = (x.stage, x.application_id, x.expert_id)

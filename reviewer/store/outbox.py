@@ -130,7 +130,8 @@ def _stage_context(r: Round, stage: str) -> dict[str, Any]:
     meeting = ((r.settings or {}).get("meetings") or {}).get(stage, {})
     return {"round": r.code, "round_name": r.name or r.code, "stage": stage, "stage_date": stage_date(r, stage) or "待定",
             "place": str(meeting.get("place") or "另行通知"), "contact": str(meeting.get("contact") or ""),
-            "deadline": beijing(response_deadline(r, stage)) or "请尽快"}
+            "deadline": beijing(response_deadline(r, stage)) or "请尽快",
+            "outlier_points": f"{repo.round_policy(r).aggregation.outlier_points:g}"}
 
 
 def _app_names(s: Session, r: Round) -> dict[str, dict]:
