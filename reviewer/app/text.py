@@ -133,6 +133,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "ranking": ("排名", "Ranking"),
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
+    "notify": ("消息发送", "Notifications"),
 }
 
 OUTCOME_ZH = {"pass": "通过", "fail": "不通过", "needs-review": "需复核"}

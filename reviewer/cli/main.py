@@ -11,6 +11,7 @@ Each command group lives in its own module of reviewer/cli with its commands at 
   publication (publish, replace, packs), panels (`panels`: published panels), audit (`audit`, reproduce),
   scores (`scores`), draws (`draw`, verify-draw): the review store
 - accounts: user, token (the app's accounts and expert links)
+- notify: send, status, remind, resend, host-contact, templates (the outbox's e-mail and SMS)
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
 an unexpected error is one line and exit code 3 (REVIEWER_DEBUG=1 shows the traceback).

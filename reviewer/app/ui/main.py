@@ -145,6 +145,7 @@ pages = {
     T("评审", "Review"): [
         page("panels", "panels", url_path="panels"),
         page("packs", "packs", url_path="packs"),
+        page("notify", "notify", url_path="notify"),   # the outbox: invitations, notices, reminders (issue 16)
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
     ],
