@@ -5,6 +5,11 @@ and idempotent resend."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -328,12 +333,6 @@ def test_a_sender_process_killed_mid_batch_loses_nothing_and_repeats_only_the_me
     """`reviewer notify send` in a real process, killed (SIGKILL) by the SMTP server the moment it has
     received the 5th message (before the sender hears 250 and records it). The next run sends the
     rest; the message in flight comes again with the same Message-ID (at-least-once), nothing else twice."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
     st, path, _ = db
     proc: dict = {}
 

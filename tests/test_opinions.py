@@ -8,6 +8,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from reviewer.app import scores as svc_scores
+from reviewer.app import store as app_store
 from reviewer.errors import UserError
 from reviewer.policy import load_policy
 from reviewer.scoring.scoresheets import COMMENT, SHEET, criterion_header, read_score_sheet, write_score_sheet
@@ -149,8 +151,6 @@ def test_opinions_are_in_the_audit_chain_and_an_edit_with_sql_is_caught(site, tm
 
 
 def test_the_apps_score_upload_keeps_the_opinion_and_refuses_an_outlier_without_one(site, tmp_path, monkeypatch):
-    from reviewer.app import scores as svc_scores
-    from reviewer.app import store as app_store
     url, st, seats = site
     monkeypatch.setenv("REVIEWER_DB_URL", url)
     app_store._STORES.clear()
