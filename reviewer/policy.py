@@ -392,6 +392,22 @@ class Evaluation(_Strict):
     scoring: dict[str, dict] = {}
 
 
+class Notify(_Strict):
+    """[notify]: sending notifications from the outbox (issue 16 item 4). Defaults apply to a stored
+    round policy written before this section existed."""
+    # Attempts per message before it is marked failed; the wait before attempt n+1 is
+    # backoff_seconds x 2^(n-1), at most backoff_max_seconds (exponential backoff).
+    max_attempts: int = Field(5, ge=1, le=50)
+    backoff_seconds: float = Field(60, gt=0)
+    backoff_max_seconds: float = Field(3600, gt=0)
+    # A message claimed by a sender that then died is sent again after this many seconds.
+    claim_timeout_seconds: float = Field(300, gt=0)
+    # Reminders before the deadline: one per expert per entry, when the deadline is this close.
+    reminder_hours_before: list[float] = [72, 24]
+    # The response deadline: this many hours before the stage's date (a stage without a date needs --deadline).
+    response_deadline_hours: float = Field(72, ge=0)
+
+
 class Accounts(_Strict):
     """Staff accounts of the app: how strong a password must be (issue 12). 8 characters is the floor
     of NIST SP 800-63B for a password chosen by its user; the bundled policy asks 10."""
@@ -471,6 +487,7 @@ class Policy(_Strict):
     accounts: Accounts = Accounts()
     documents: Documents = Documents()
     site_visit: SiteVisit = SiteVisit()
+    notify: Notify = Notify()
     source: str = ""
     sha256: str = ""
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from reviewer.intake.credit_code import make_credit_code
 from reviewer.intake.model import Application, Declaration, Expert, HistoryRecord, Member, Platform, RoundData
 from reviewer.policy import Policy, load_policy
-from reviewer.scoring.scoresheets import SHEET, criterion_header
+from reviewer.scoring.scoresheets import COMMENT, SHEET, criterion_header
 
 AS_OF = dt.date(2026, 11, 1)
 _rng = random.Random(7)
@@ -93,11 +93,12 @@ def stdout_table(out: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO("\n".join(lines[start:end])))
 
 
-def fill_score_sheet(path, rng: random.Random, policy: Policy | None = None, skip=()) -> int:
+def fill_score_sheet(path, rng: random.Random, policy: Policy | None = None, skip=(), opinion: str | None = "评审意见：见评分。") -> int:
     """Fill a score sheet of the packs as an expert would: every criterion of every listed application
     gets a plausible score (0 to the criterion's maximum, in half points; the expert's view of the
     application's quality drawn per row), the total formula is left as it is. Applications in `skip`
-    stay blank (not scored). Returns the number of rows filled."""
+    stay blank (not scored). Each filled row gets the 评审意见 `opinion` (None: left blank; the draws
+    spread widely, so a row's total is often an outlier that needs one). Returns the number of rows filled."""
     policy = policy or load_policy()
     wb = load_workbook(path)
     ws = wb[SHEET]
@@ -110,6 +111,8 @@ def fill_score_sheet(path, rng: random.Random, policy: Policy | None = None, ski
             for c in policy.rubric.criteria:
                 x = min(c.max, max(0.0, c.max * rng.gauss(quality, 0.1)))
                 ws.cell(r, cols[c.id]).value = round(x * 2) / 2
+            if opinion is not None:
+                ws.cell(r, header.index(COMMENT) + 1).value = opinion
             filled += 1
         r += 1
     wb.save(path)

@@ -17,6 +17,7 @@ from reviewer.app.rounds import DEMO_ROUND_ID, audit, policy_for, round_dir
 from reviewer.errors import UserError
 from reviewer.policy import Policy, load_policy
 from reviewer.resources import DEMO_DIR
+from reviewer.scoring.opinions import OPINION_COLUMNS, opinions_from_table
 from reviewer.scoring.reliability import expert_deviation, flag_outliers, reliability_report
 from reviewer.scoring.scoresheets import META, SHEET, import_score_sheets
 from reviewer.scoring.gating import families
@@ -131,22 +132,26 @@ def _line_rows(lines: list[str]) -> list[dict]:
 
 
 def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict], round_id: str,
-                refused: list[dict]) -> pd.DataFrame:
+                refused: list[dict], said: list[pd.DataFrame]) -> pd.DataFrame:
     """A score sheet made by the system (import_score_sheets checks its signature with the round's
     sheet key and its rows against the assignments); a sheet refused for its signature is added to
-    `refused` (for the audit log)."""
+    `refused` (for the audit log), its 评审意见 to `said`."""
     res = import_score_sheets([p], policy, asg, sheet_key=keys.round_sheet_key(round_id))
     issues += _issue_rows(res.issues)
     refused += res.refused
+    said.append(res.opinions)
     df = res.scores
     df = df[~df["void"].astype(bool)] if not df.empty else df
     return df.rename(columns={"stage": "panel"})[[c for c in SCORE_COLS if c in df.columns or c == "panel"]]
 
 
-def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issues: list[dict]) -> pd.DataFrame | None:
-    """A long table (阶段, 申报编号, 专家编号, 评分项, 得分); scores by unassigned experts are rejected."""
+def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issues: list[dict],
+                     said: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """A long table (阶段, 申报编号, 专家编号, 评分项, 得分, optional 评审意见); scores by unassigned experts
+    are rejected; its 评审意见 go to `said`."""
     try:
-        df, errs = validate_scores(read_table(p), p, policy)
+        raw = read_table(p)
+        df, errs = validate_scores(raw, p, policy, source_rows=True)
     except UserError as e:
         shown = Path(name).name
         detail = user_text(str(e), {str(p): shown}).removeprefix(shown + ":").strip()
@@ -167,6 +172,7 @@ def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issu
                                  "专家编号", r.expert_id))
         if bad:
             df = df.drop(index=[i for i, _ in bad]).reset_index(drop=True)
+    said.append(opinions_from_table(raw, df.rename(columns={"panel": "stage"}), Path(name).name))
     return df
 
 
@@ -182,13 +188,15 @@ def _only(new: pd.DataFrame, expert_id: str | None, issues: list[dict]) -> pd.Da
 
 
 def _submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, source: str,
-            as_expert: str | None) -> None:
+            as_expert: str | None, said: pd.DataFrame | None = None) -> None:
     """Submit to the store (one transaction): a new row replaces (voids) the earlier valid score of the
     same stage, application, expert and criterion there (reviewer.store.repo.submit_scores, with the
     score rules of the CLI; `as_expert` for an expert's own upload)."""
     rec = new.rename(columns={"panel": "stage"})
     rec = rec.assign(family=families(policy, rec["stage"], rec["criterion"]), void=False)   # the stage's instrument
-    app_store.submit_scores(round_id, rec, user, source=source, as_expert=as_expert)
+    if said is not None and as_expert is not None:
+        said = said[said["expert_id"] == as_expert]
+    app_store.submit_scores(round_id, rec, user, source=source, as_expert=as_expert, said=said)
 
 
 def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | None = None,
@@ -205,12 +213,12 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
     asg = assignments(round_id)
     folder = round_dir(round_id) / "inputs" / f"scores-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     folder.mkdir(parents=True)
-    frames, issues, refused = [], [], []
+    frames, issues, refused, said = [], [], [], [pd.DataFrame(columns=OPINION_COLUMNS)]
     for name, content in files:
         p = folder / safe_name(name)
         p.write_bytes(content)
-        df = _read_sheet(p, policy, asg, issues, round_id, refused) if _is_score_sheet(p) \
-            else _read_long_table(p, name, policy, asg, issues)
+        df = _read_sheet(p, policy, asg, issues, round_id, refused, said) if _is_score_sheet(p) \
+            else _read_long_table(p, name, policy, asg, issues, said)
         if df is not None:
             frames.append(df)
     app_store.record_sheet_refusals(round_id, refused, only_expert or user)   # evidence, whatever happens next
@@ -221,7 +229,8 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
             new[c] = np.nan
     new = new[SCORE_COLS]
     if not new.empty:
-        _submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files), only_expert)
+        _submit(round_id, new, policy, only_expert or user, ", ".join(n for n, _ in files), only_expert,
+                pd.concat(said, ignore_index=True))
     audit(round_id, only_expert or user, "import_scores", {"files": [n for n, _ in files], "rows": int(len(new)),
                                                             "errors": sum(1 for i in issues if i["severity"] == "error")})
     out = pd.DataFrame(issues, columns=ISSUE_COLS)
@@ -267,3 +276,24 @@ def expert_totals_table(round_id: str, stage: str) -> pd.DataFrame:
     if d.empty:
         return pd.DataFrame(columns=["application_id", "expert_id", "total"])
     return d.groupby(["application_id", "expert_id"], as_index=False)["score"].sum().rename(columns={"score": "total"})
+
+
+# ---------------------------------------------------------------- written opinions (评审意见, 专家组综合意见)
+
+def opinions(round_id: str, stage: str) -> dict[str, pd.DataFrame]:
+    """The stage's 评审意见 (experts), 专家组综合意见 with dissent (panels), and the outlying totals
+    that still have no opinion (reviewer.store.opinions)."""
+    return app_store.opinion_tables(round_id, stage)
+
+
+def record_panel_opinion(round_id: str, stage: str, application_id: str, text: str, dissent: str,
+                         user: str | None) -> None:
+    """The chair's consensus opinion; `dissent`: one line per dissenting member, "EXPERT_ID: text"
+    (or "EXPERT_ID：text")."""
+    parsed = {}
+    for k, line in enumerate([x for x in (dissent or "").splitlines() if x.strip()], start=1):
+        expert, sep, why = line.replace("：", ":", 1).partition(":")
+        if not sep or not expert.strip():
+            raise UserError(f"不同意见第 {k} 行 dissent line {k} {line!r}: expected 专家编号: 意见 (EXPERT_ID: text)")
+        parsed[expert.strip()] = why.strip()
+    app_store.record_panel_opinion(round_id, stage, application_id, text, parsed, user)

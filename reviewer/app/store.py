@@ -26,7 +26,7 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import audit as chain
 from reviewer.store import models as m
-from reviewer.store import publishing, replacement, repo
+from reviewer.store import opinions, publishing, replacement, repo
 from reviewer.store.engine import Store, resolve_url
 
 _STORES: dict[str, Store] = {}
@@ -284,12 +284,13 @@ def overrides(round_id: str, stage: str | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------- scores and audit
 
 def submit_scores(round_id: str, scores: pd.DataFrame, user: str | None, source: str,
-                  as_expert: str | None = None) -> int:
-    """Store submitted scores with the store's score rules (reviewer.store.score_rules); `as_expert`:
+                  as_expert: str | None = None, said: pd.DataFrame | None = None) -> int:
+    """Store submitted scores with the store's score rules (reviewer.store.score_rules) and their
+    评审意见 `said` (refused when an outlying total has none: reviewer.store.opinions); `as_expert`:
     an expert's own upload (the expert of the personal link), refused for any row of another expert."""
     with store().write() as s:
-        return repo.submit_scores(s, repo.get_round(s, round_id), scores, user=acting_user(user), source=source,
-                                  as_expert=as_expert)
+        return opinions.submit_scores_with_opinions(s, repo.get_round(s, round_id), scores, said,
+                                                    user=acting_user(user), source=source, as_expert=as_expert)[0]
 
 
 def record_sheet_refusals(round_id: str, refused: list[dict], user: str | None) -> None:
@@ -329,3 +330,19 @@ def verify_chain() -> tuple[bool, str]:
     with store().read() as s:
         v = chain.verify(s)
     return v.ok, (str(v.first_bad) if not v.ok else v.head)
+
+
+# ---------------------------------------------------------------- written opinions (issue 16)
+
+def opinion_tables(round_id: str, stage: str) -> dict[str, pd.DataFrame]:
+    with store().read() as s:
+        r = repo.get_round(s, round_id)
+        return {"opinions": opinions.opinions_frame(s, r, stage), "panels": opinions.panel_opinions_frame(s, r, stage),
+                "missing": opinions.required_missing(s, r, stage)}
+
+
+def record_panel_opinion(round_id: str, stage: str, application_id: str, text: str, dissent: dict[str, str],
+                         user: str | None) -> None:
+    with store().write() as s:
+        opinions.record_panel_opinion(s, repo.get_round(s, round_id), stage, application_id, text=text,
+                                      dissent=dissent, user=acting_user(user))

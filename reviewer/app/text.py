@@ -137,6 +137,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
     "responses": ("专家答复", "Responses"),
+    "notify": ("消息发送", "Notifications"),
 }
 
 OUTCOME_ZH = {"pass": "通过", "fail": "不通过", "needs-review": "需复核"}

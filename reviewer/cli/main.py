@@ -13,6 +13,7 @@ Each command group lives in its own module of reviewer/cli with its commands at 
 - accounts: user, token (the app's accounts and expert links)
 - responses (`responses`): the experts' answers to a published stage, 补抽
 - documents: the official documents (.docx/PDF) of a round
+- notify: send, status, remind, resend, host-contact, templates (the outbox's e-mail and SMS)
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
 an unexpected error is one line and exit code 3 (REVIEWER_DEBUG=1 shows the traceback).
@@ -24,9 +25,9 @@ import sys
 
 import typer
 
-from reviewer.cli import (accounts, analytics, analytics_cli, as, audit, bias, centres, cli, decisions, documents,
-                          draws, files, from, import, imports, issue, panels, publication, registers, responses,
-                          reviewer, rounds, runs, scores, scoring, site, stages, validity, whatif, workspace)
+from reviewer.cli import (accounts, analytics, audit, centres, decisions, documents, draws, files, imports, notify,
+                          panels, publication, registers, responses, rounds, runs, scores, scoring, site, stages,
+                          workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
 
@@ -36,9 +37,8 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws, responses, stages, registers, documents, site):
+              accounts, draws, responses, stages, registers, documents, site, analytics, notify):
     group.register(app)
-analytics_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,10 +17,11 @@ from reviewer.cli.common import DbOpt, ReasonOpt, RoundOpt, UserOpt, current_use
 from reviewer.errors import UserError
 from reviewer.exports import csv_text, write_table
 from reviewer.policy import Policy
+from reviewer.scoring.opinions import OPINION_COLUMNS, opinions_from_table
 from reviewer.scoring.scoresheets import blank_sheets_line, import_score_sheets
 from reviewer.scoring.gating import families
 from reviewer.scoring.scoretable import read_table, validate_scores
-from reviewer.store import keys, repo
+from reviewer.store import keys, opinions, repo
 
 app = typer.Typer(help="评分 Scores of a round: import submitted sheets, correct, list.", no_args_is_help=True)
 
@@ -56,11 +57,12 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
     # handover, or replaced and later brought back) is active
     assign = assign.sort_values("status", key=lambda c: c.eq("active"), kind="stable").drop_duplicates(
         ["stage", "application_id", "expert_id"], keep="last")
-    frames, problems, blank, refused = [], [], [], []
+    frames, problems, blank, refused, said = [], [], [], [], []
     sheet_key = keys.round_sheet_key(round_)
     for f in files:
-        df, errs, empty, bad = read_scores(f, pol, assign, stage, sheet_key)
+        df, errs, empty, bad, ops = read_scores(f, pol, assign, stage, sheet_key)
         frames.append(df)
+        said.append(ops)
         problems += errs
         blank += empty
         refused += bad
@@ -83,9 +85,10 @@ def scores_import(files: list[Path] = typer.Argument(..., help="Filled score she
         echo("没有可导入的评分，未导入 / no score to import, nothing imported")
         raise typer.Exit(1)
     with st.write() as s:
-        n = repo.submit_scores(s, repo.get_round(s, round_), scores, user=u,
-                               source=", ".join(f.name for f in files))
-    echo(f"评分 stored {n} score rows in round {round_}; {len(problems)} problems"
+        n, n_op = opinions.submit_scores_with_opinions(s, repo.get_round(s, round_), scores,
+                                                       pd.concat(said, ignore_index=True), user=u,
+                                                       source=", ".join(f.name for f in files))
+    echo(f"评分 stored {n} score rows and {n_op} 评审意见 opinions in round {round_}; {len(problems)} problems"
          + (f"; {len(blank)} 张评分表未填写 blank sheet(s)" if blank else ""))
     if errors:
         echo(f"有 {len(errors)} 行评分被拒绝；按 --allow-partial 只导入了正确的行。 / {len(errors)} rejected row(s): "
@@ -121,10 +124,13 @@ def scores_list(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None
 
 
 def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Optional[str],
-                sheet_key: bytes | None) -> tuple[pd.DataFrame, list[str], list[tuple[str, str]], list[dict]]:
+                sheet_key: bytes | None) -> tuple[pd.DataFrame, list[str], list[tuple[str, str]], list[dict],
+                                                  pd.DataFrame]:
     """A filled score sheet or a long score table, as rows of SCORE_FIELDS, problem lines ("ERROR ..."
-    for a rejected row), the blank sheets (file, expert id) and the sheets refused for their
-    signature (checked with `sheet_key`); a score of a seat that was replaced is kept but void."""
+    for a rejected row), the blank sheets (file, expert id), the sheets refused for their
+    signature (checked with `sheet_key`) and the 评审意见 (OPINION_COLUMNS); a score of a seat that
+    was replaced is kept but void."""
+    no_opinions = pd.DataFrame(columns=OPINION_COLUMNS)
     if path.suffix.lower() == ".xlsx":
         try:
             is_sheet = "_meta" in load_workbook(path, read_only=True).sheetnames
@@ -132,11 +138,12 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Op
             raise UserError(f"{path}: not a readable .xlsx file") from None
         if is_sheet:
             res = import_score_sheets([path], policy, assignments, sheet_key=sheet_key)
-            return res.scores, [str(i) for i in res.issues], res.blank_sheets, res.refused
-    df, errors = validate_scores(read_table(path), path, policy, source_rows=True)
+            return res.scores, [str(i) for i in res.issues], res.blank_sheets, res.refused, res.opinions
+    raw = read_table(path)
+    df, errors = validate_scores(raw, path, policy, source_rows=True)
     errors = ["ERROR " + e for e in errors]
     if df.empty:            # every row rejected (or none): nothing to place in a stage
-        return pd.DataFrame(columns=SCORE_FIELDS), errors, [], []
+        return pd.DataFrame(columns=SCORE_FIELDS), errors, [], [], no_opinions
     if "panel" not in df.columns or df["panel"].isna().all():
         if not stage:
             raise UserError(f"{path}: no 阶段 column; pass --stage")
@@ -159,4 +166,51 @@ def read_scores(path: Path, policy: Policy, assignments: pd.DataFrame, stage: Op
     df = df[df["score"].notna()]
     if "confidence" not in df.columns:
         df["confidence"] = None
-    return df[SCORE_FIELDS], errors, [], []
+    said = opinions_from_table(raw, df[~df["void"]], path)
+    return df[SCORE_FIELDS], errors, [], [], said
+
+
+@app.command("opinion")
+def scores_opinion(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
+                   application: str = typer.Option(..., "--application", "-a"),
+                   text: str = typer.Option(..., "--text", help="专家组综合意见 the panel's consensus opinion."),
+                   dissent: list[str] = typer.Option([], "--dissent", help="EXPERT=不同意见 a member's recorded "
+                                                     "dissent (repeat for each)."),
+                   db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """专家组综合意见 Record the chair's consensus opinion of one panel, with each dissenting member's opinion
+    (audited; a later record replaces it, the old one kept)."""
+    parsed = {}
+    for d in dissent:
+        expert, sep, why = d.partition("=")
+        if not sep or not expert.strip():
+            raise UserError(f"--dissent {d!r}: expected EXPERT_ID=不同意见 (the member's id, '=', their opinion)")
+        parsed[expert.strip()] = why
+    with open_store(db).write() as s:
+        x = opinions.record_panel_opinion(s, repo.get_round(s, round_), stage, application, text=text,
+                                          dissent=parsed, user=current_user(user))
+    echo(f"专家组综合意见 recorded for {stage} {application} (组长 chair {x.chair_id or '-'}; "
+         f"{len(parsed)} 条不同意见 dissent)")
+
+
+@app.command("opinions")
+def scores_opinions(round_: str = RoundOpt, stage: Optional[str] = typer.Option(None, "--stage", "-s"),
+                    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for opinions.* and "
+                                                       "panel_opinions.*"),
+                    db: Optional[str] = DbOpt) -> None:
+    """评审意见 List the experts' written opinions, the panels' consensus opinions with dissent, and the
+    outlying totals that still have no opinion."""
+    with open_store(db).read() as s:
+        r = repo.get_round(s, round_)
+        ops, panels = opinions.opinions_frame(s, r, stage), opinions.panel_opinions_frame(s, r, stage)
+        missing = opinions.required_missing(s, r, stage)
+    if out:
+        write_table(ops, out, "opinions", "评审意见")
+        write_table(panels, out, "panel_opinions", "专家组综合意见")
+    echo(f"评审意见 {len(ops)} opinions; 专家组综合意见 {len(panels)} panel opinions")
+    if len(ops) <= 200:
+        echo(csv_text(ops))
+    if not panels.empty:
+        echo(csv_text(panels))
+    if not missing.empty:
+        echo(f"缺少评审意见 {len(missing)} outlying total(s) without an opinion (ask the expert for one):")
+        echo(csv_text(missing))

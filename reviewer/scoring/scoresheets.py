@@ -36,6 +36,7 @@ from reviewer.errors import UserError
 from reviewer.exports import Formula, put, put_row, seal
 from reviewer.intake.io import ImportIssue, is_blank
 from reviewer.policy import Policy
+from reviewer.scoring.opinions import OPINION_COLUMNS, has_text, opinion_rule
 
 SHEET = "评分表"
 META = "_meta"
@@ -169,7 +170,7 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     ws.row_dimensions[2].height = 48
     ws.freeze_panes = ws.cell(3, first_crit_col)
     put(ws, n_last + 2, 1, "说明：每项在 0 至该项满分之间打分，可保留一位小数；未评的申报整行留空。"
-                           "评审专家须遵守保密与回避承诺。")
+                           f"{opinion_rule(policy).split(' / ')[0]}（“{COMMENT}”列）。评审专家须遵守保密与回避承诺。")
     put(ws, n_last + 4, 1, "评审专家签字：______________        日期：______年____月____日")
     _print_setup(ws, title_rows="1:2")
     _print_sheet(wb, ws, policy, expert_id, expert_name, stage, applications, first_crit_col)
@@ -195,6 +196,8 @@ class ScoreImport:
     issues: list[ImportIssue] = field(default_factory=list)
     blank_sheets: list[tuple[str, str]] = field(default_factory=list)   # (file, expert id): nothing scored yet
     refused: list[dict] = field(default_factory=list)   # sheets whose signature failed (for the audit log)
+    # 评审意见 per scored row (OPINION_COLUMNS; text may be blank: reviewer.scoring.opinions says when it is required)
+    opinions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OPINION_COLUMNS))
 
     @property
     def has_errors(self) -> bool:
@@ -263,7 +266,7 @@ def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None =
                                       "the criterion column as generated (do not rename or delete columns)"))
     if any(i is None for _, i in crit_cols):
         return ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), issues)
-    out = []
+    out, said = [], []
     seen: dict[str, int] = {}
     touched = False
     for r_idx, row in enumerate(rows[2:], start=3):
@@ -296,12 +299,23 @@ def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None =
         if bad:
             continue
         confidence = _row_confidence(path, r_idx, row, col.get(CONFIDENCE), issues)
+        said.append(_row_opinion(path, r_idx, row, col.get(COMMENT), stage, app_id, expert_id, sum(values.values())))
         for c in ids:
             out.append({"stage": stage, "application_id": app_id, "expert_id": expert_id, "criterion": c,
                         "family": policy.rubric.family_of(c), "score": values[c], "confidence": confidence,
                         "file": str(path), "row": r_idx, "void": False})
     return ScoreImport(pd.DataFrame(out, columns=SCORE_COLUMNS), issues,
-                       blank_sheets=[] if touched else [(str(path), expert_id)])
+                       blank_sheets=[] if touched else [(str(path), expert_id)],
+                       opinions=pd.DataFrame(said, columns=OPINION_COLUMNS))
+
+
+def _row_opinion(path: Path, r_idx: int, row: tuple, i: int | None, stage: str, app_id: str, expert_id: str,
+                 total: float) -> dict:
+    """The row's 评审意见 (stripped text, "" when blank) with the row's total."""
+    v = row[i] if i is not None and i < len(row) else None
+    text = str(v).strip() if has_text(v) else ""
+    return {"stage": stage, "application_id": app_id, "expert_id": expert_id, "text": text, "total": total,
+            "file": str(path), "row": r_idx}
 
 
 def blank_sheets_line(blank: list[tuple[str, str]]) -> str:
@@ -390,7 +404,7 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
     expert-application-stage from two files is a duplicate and the second is rejected.
     `sheet_key` (the round's sheet key): each sheet's signature is checked (`read_score_sheet`).
     """
-    frames, issues, refused = [], [], []
+    frames, issues, refused, said = [], [], [], []
     seen: dict[tuple[str, str, str], str] = {}
     status = {}
     for r in assignments.itertuples(index=False):
@@ -425,8 +439,12 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
                 g = g.assign(void=True)
             keep.append(g)
         frames.append(pd.concat(keep) if keep else df.iloc[0:0])
+        kept = {(g["stage"].iloc[0], g["expert_id"].iloc[0], g["application_id"].iloc[0]) for g in keep
+                if not g["void"].astype(bool).any()}
+        said += [o for o in res.opinions.to_dict("records") if (o["stage"], o["expert_id"], o["application_id"]) in kept]
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
-    return ScoreImport(scores, issues, blank_sheets=blank, refused=refused)
+    return ScoreImport(scores, issues, blank_sheets=blank, refused=refused,
+                       opinions=pd.DataFrame(said, columns=OPINION_COLUMNS))
 
 
 def expert_totals(scores: pd.DataFrame) -> pd.DataFrame:

@@ -78,6 +78,8 @@ ACTIONS = {
     "register.centre": "中心名录登记 centre register entry",
     "register.tech_centre": "技术创新中心名录登记 technology innovation centre register entry",
     "subsidy": "补助台账 subsidy ledger entry",
+    "opinions": "评审意见 experts' written opinions submitted",
+    "panel_opinion": "专家组综合意见 panel consensus opinion (with dissent)",
 }
 
 

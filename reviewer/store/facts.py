@@ -9,6 +9,7 @@ An audited act records in its entry the facts it wrote, so the chain (hashed, ke
     publication                     every seat written (assignment id, application, expert, role)
     replacement                     the seat marked replaced and the new seat
     scores / score_correction       every score row written (id, key, score, confidence, void)
+    opinions / panel_opinion        every 评审意见 / 专家组综合意见 row written (id, key, text, dissent) and those voided
     run.plan                        a planning or imported run: its result hash and the hash of its seats
     seat.*                          every seat response written or changed (assignment id, status)
 
@@ -32,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from reviewer.store.models import (
     Assignment,
+    Opinion,
+    PanelOpinion,
     AuditEntry,
     ImportFile,
     ImportRow,
@@ -146,6 +149,7 @@ class _Replay:
         self.decisions: dict[tuple, tuple[int, str]] = {}      # (round, app, rule) -> (entry, pass / fail)
         self.runs: dict[int, tuple[int, dict]] = {}            # run id -> (entry, run.plan record)
         self.responses: dict[int, tuple[int, str]] = {}        # assignment id -> (entry, response status)
+        self.opinions: dict[tuple[str, int], tuple[int, str, list, bool]] = {}   # (table, id) -> (entry, round, rec, void)
         self.notes: list[str] = []
         self.findings: list[Finding] = []
 
@@ -175,6 +179,8 @@ class _Replay:
         elif e.action.startswith("seat.") and "responses" in a:   # reviewer.store.seat_responses.record_of
             for aid, status in a["responses"]:
                 self.responses[int(aid)] = (e.id, status)
+        elif e.action in ("opinions", "panel_opinion"):
+            self._opinions(e, a)
         else:
             self._decision(e, a)
 
@@ -248,6 +254,14 @@ class _Replay:
                 self._void(self.current[key])
             self.current[key] = sid
 
+    def _opinions(self, e: AuditEntry, a: dict) -> None:
+        table = "opinions" if e.action == "opinions" else "panel_opinions"
+        for oid in a.get("voided_ids", []):
+            if (table, int(oid)) in self.opinions:
+                self.opinions[(table, int(oid))] = (*self.opinions[(table, int(oid))][:3], True)
+        for rec in a.get("rows") or ([a["row"]] if "row" in a else []):
+            self.opinions[(table, int(rec[0]))] = (e.id, e.round_code, list(rec), bool(rec[-1]))
+
     def _void(self, sid: int) -> None:
         if sid in self.scores:
             self.scores[sid] = (*self.scores[sid][:3], True)
@@ -291,6 +305,7 @@ def check_facts(s: Session, entries: Iterable[AuditEntry]) -> tuple[list[Finding
     _check_decisions(s, rp, codes)
     _check_runs(s, rp)
     _check_responses(s, rp)
+    _check_opinions(s, rp, codes)
     return rp.findings, rp.notes
 
 
@@ -313,6 +328,33 @@ def _check_responses(s: Session, rp: _Replay) -> None:
         if aid not in seen:
             rp.findings.append(Finding(eid, "seat.invite", f"答复缺失 the response ({status}) of seat #{aid} recorded "
                                        "in the audit log is missing from the table"))
+
+
+def _check_opinions(s: Session, rp: _Replay, codes: dict[int, str]) -> None:
+    """评审意见 and 专家组综合意见 rows against the entries that wrote them: text, key or void state
+    changed, a row inserted or deleted outside the program."""
+    seen = set()
+    for table, model in (("opinions", Opinion), ("panel_opinions", PanelOpinion)):
+        for x in s.execute(select(model).order_by(model.id)).scalars():
+            seen.add((table, x.id))
+            have = ([x.id, x.stage, x.application_id, x.expert_id, x.text, bool(x.void)] if table == "opinions" else
+                    [x.id, x.stage, x.application_id, x.chair_id, x.text, list(x.dissent or []), bool(x.void)])
+            where = f"{table} #{x.id} ({codes.get(x.round_id)} {x.stage} {x.application_id})"
+            rec = rp.opinions.get((table, x.id))
+            if rec is None:
+                rp.findings.append(Finding(0, table, f"意见未经记录 {where} is not in the audit log: inserted outside "
+                                                     "the program"))
+                continue
+            eid, rc, want, void = rec
+            if rc != codes.get(x.round_id) or have[:-1] != want[:-1]:
+                rp.findings.append(Finding(eid, table, f"意见被修改 {where}: its text or key differs from the audit log"))
+            if bool(x.void) != void:
+                rp.findings.append(Finding(eid, table, f"意见作废状态被修改 {where} is {'void' if x.void else 'valid'} in "
+                                                       "the table, not as the audit log records it"))
+    for key, (eid, rc, want, _void) in rp.opinions.items():
+        if key not in seen:
+            rp.findings.append(Finding(eid, key[0], f"{key[0]} #{key[1]} ({rc} {want[1]} {want[2]}) of the audit log "
+                                                    "is missing from the table"))
 
 
 def _check_runs(s: Session, rp: _Replay) -> None:

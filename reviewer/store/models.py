@@ -403,3 +403,70 @@ class SubsidyEntry(Base):
     granted_key: Mapped[Optional[str]] = mapped_column(String(140), unique=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---------------------------------------------------------------- notifications and written opinions (issue 16: notify16)
+
+class OutboxMessage(Base):
+    """One message to send (transactional outbox): written in the same transaction as the act that
+    causes it (publication, replacement, reminder), sent later by reviewer.notify. One row per
+    recipient and channel; `idempotency_key` is unique, so enqueueing the same message again is a
+    no-op, and it is the message's Message-ID / the SMS gateway's idempotency key. The password or
+    key of a channel is never stored here."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[Optional[int]] = mapped_column(ForeignKey("rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))         # invitation / reminder / replacement_new / ...
+    channel: Mapped[str] = mapped_column(String(10))      # email / sms
+    recipient_kind: Mapped[str] = mapped_column(String(10), default="expert")   # expert / host
+    recipient_id: Mapped[str] = mapped_column(String(100))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(320), default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # the template's values
+    cause: Mapped[str] = mapped_column(String(200), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")   # queued / sending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    provider_ref: Mapped[str] = mapped_column(String(300), default="")   # Message-ID / gateway message id
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class Opinion(Base):
+    """评审意见 An expert's written opinion on one application in one stage, submitted with the
+    scores (`total`: the expert's total then). A later submission voids the earlier one."""
+    __tablename__ = "opinions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    expert_id: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    total: Mapped[Optional[float]] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(1000), default="")
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    void: Mapped[bool] = mapped_column(Boolean, default=False)
+    replaced_by_id: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class PanelOpinion(Base):
+    """专家组综合意见 The chair's consensus opinion of one panel, with the recorded dissent
+    (`dissent`: [{expert_id, text}]). A later record voids the earlier one."""
+    __tablename__ = "panel_opinions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    chair_id: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    dissent: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    void: Mapped[bool] = mapped_column(Boolean, default=False)
+    replaced_by_id: Mapped[Optional[int]] = mapped_column(Integer)

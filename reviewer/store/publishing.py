@@ -22,7 +22,7 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import replacement, repo, seat_responses
+from reviewer.store import outbox, replacement, repo, seat_responses
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -114,7 +114,8 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
     and when the round with them published would break a hard rule (`replacement.check_change`: the
     independent checker over every published stage, e.g. stage independence with a stage
     published from another run). The publication carries the run id; from then on the stage
-    changes only through recorded repairs."""
+    changes only through recorded repairs. The invitations to the stage's experts are written to
+    the outbox in the same transaction (reviewer.store.outbox)."""
     run, seats = verified_run_seats(s, r, run_id)
     if not (seats["stage"] == stage).any():
         raise UserError(f"运行 run #{run_id} 没有阶段 {stage} 的席位 has no seats for stage {stage}; its stages: "
@@ -138,6 +139,9 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
                                  act="发布")
     pub = repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
     seat_responses.invite_stage(s, r, stage, user=user, reason=f"{stage} 发布后邀请专家 invited at publication")
+    # the invitations (and, for the site stage, the host units' notices) in the same transaction
+    outbox.enqueue_invitations(s, r, stage, user=user)
+    outbox.enqueue_site_visit_notices(s, r, stage, user=user)
     return pub
 
 

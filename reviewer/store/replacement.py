@@ -14,6 +14,8 @@ refused naming the rule (Chinese label and id) and the ids; findings already pre
 change are not the change's doing.
 
 The replaced seats' responses become `replaced` and the new seats are invited (seat_responses.invite_stage).
+The new expert and the replaced one are notified through the outbox, in the same transaction
+(reviewer.store.outbox.enqueue_replacement_notices).
 
 The leaving expert's scores already submitted for that seat become void (kept, with the reason): an
 expert without the seat has no say in the ranking. When the chair (组长) leaves, the chair passes to
@@ -40,7 +42,7 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
-from reviewer.store import audit, facts, repo, seat_responses
+from reviewer.store import audit, facts, outbox, repo, seat_responses
 from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
@@ -232,6 +234,7 @@ def replace_seats(s: Session, r: Round, stage: str, pairs: Sequence[Sequence[str
         written.append(_write_pair(s, r, stage, app_id, old, new, reason=reason, user=user,
                                    expected_version=expected_version if len(pairs) == 1 else None,
                                    role=MEMBER if (app_id, old) in heirs else None))
+        outbox.enqueue_replacement_notices(s, r, stage, app_id, old, new, written[-1].id, user=user, reason=reason)
         if (app_id, old) in heirs:
             _hand_over_chair(s, r, stage, app_id, old, heirs[(app_id, old)], new, reason=reason, user=user)
     for o in found:

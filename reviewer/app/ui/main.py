@@ -146,6 +146,7 @@ pages = {
         page("panels", "panels", url_path="panels"),
         page("packs", "packs", url_path="packs"),
         page("responses", "responses", url_path="responses"),
+        page("notify", "notify", url_path="notify"),   # the outbox: invitations, notices, reminders (issue 16)
         page("scores", "scores", url_path="scores"),
         page("ranking", "ranking", url_path="ranking"),
         page("documents", "documents", url_path="documents"),

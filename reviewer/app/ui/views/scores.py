@@ -65,3 +65,27 @@ if dev.empty:
                  "No expert deviates systematically (few panels per expert limit the test)."))
 else:
     table(dev, ["expert_id", "n_scores", "n_panels", "mean_deviation", "p_value", "reason"])
+
+st.subheader(T("评审意见与专家组综合意见", "Written opinions and the panels' consensus opinions"))
+ops = guard(svc_scores.opinions, rid, stage)
+if ops is not None:
+    st.caption(T("与专家组中位数相差超过政策规定分值（aggregation.outlier_points）的评分，须在评分表“评审意见”列说明理由，否则整批拒收。",
+                 "A total further than the policy's outlier distance from its panel median needs a written "
+                 "opinion in the sheet's 评审意见 column; otherwise the upload is refused."))
+    if ops["missing"].empty:
+        st.caption(T("没有缺少评审意见的偏离评分。", "No outlying total lacks an opinion."))
+    else:
+        st.warning(T(f"{len(ops['missing'])} 个偏离评分尚无评审意见（后续评分使其成为偏离值），请联系专家补充。",
+                     f"{len(ops['missing'])} outlying total(s) have no opinion yet; ask the experts for one."))
+        table(ops["missing"], ["application_id", "expert_id", "total", "median", "n"])
+    table(ops["opinions"], ["application_id", "expert_id", "opinion", "total_then", "submitted_at"], height=240)
+    table(ops["panels"], ["application_id", "chair_id", "opinion", "dissent", "recorded_by", "recorded_at"])
+    with st.form("panel_opinion"):
+        st.markdown(T("**记录专家组综合意见**（组长；不同意见逐行：专家编号: 意见）",
+                      "**Record a panel's consensus opinion** (chair; dissent one per line: EXPERT_ID: text)"))
+        app_id = st.selectbox(T("申报", "Application"), sorted(d["application_id"].unique()), key="op_app")
+        text = st.text_area(T("专家组综合意见", "Consensus opinion"), key="op_text")
+        dissent = st.text_area(T("不同意见（可空）", "Dissent (optional)"), key="op_dissent")
+        if st.form_submit_button(T("保存", "Save"), disabled=not can_edit()):
+            if guard(svc_scores.record_panel_opinion, rid, stage, app_id, text, dissent, editor_name()) is not None:
+                st.rerun()
