@@ -15,6 +15,7 @@ from reviewer.app import imports as svc_imports
 from reviewer.app import overview as svc_overview
 from reviewer.app import panels as svc_panels
 from reviewer.app import ranking as svc_ranking
+from reviewer.app import signoff as svc_signoff
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
 from reviewer.app import screening as svc_screening
@@ -234,9 +235,9 @@ def test_ranking_methods_and_exports(demo):
     cmp_ = svc_ranking.compare_methods(demo, "认定评审")
     assert {"score_trimmed", "score_calibrated", "score_bayes", "rank_bayes"} <= set(cmp_.columns)
     assert svc_ranking.ranking(demo, "认定评审", "bayes")["decision"].isin(["recommend"]).any()
-    x = pd.ExcelFile(io.BytesIO(svc_ranking.export_ranking_xlsx(demo, "认定评审")))
+    x = pd.ExcelFile(io.BytesIO(svc_signoff.export_ranking_xlsx(demo, "认定评审")))
     assert {"认定排名", "推荐认定", "培育名单", "方法对比"} <= set(x.sheet_names)
-    h = svc_ranking.export_ranking_html(demo, "认定评审")
+    h = svc_signoff.export_ranking_html(demo, "认定评审")
     assert "推荐认定名单" in h and "<table" in h and "@page" in h
     checks = svc_scores.score_checks(demo, "认定评审")
     assert {"outliers", "deviation", "reliability"} == set(checks)

@@ -64,6 +64,8 @@ ACTIONS = {
     "audit.baseline": "审计基线 facts recorded when the chain became keyed",
     "draw.commit": "随机抽取承诺 draw commitment (before the draw)",
     "draw.reveal": "随机抽取揭示 draw revealed (seed, run)",
+    "ranking.publish": "排名确认发布 ranking frozen (signed off)",
+    "waiver.remove": "撤销豁免 waiver withdrawn",
 }
 
 
