@@ -27,3 +27,41 @@ def test_ranking_page_signs_off_and_a_second_sign_off_needs_a_reason(appdata):  
     assert not at.error and svc_signoff.in_force(rid, "认定评审")["method"] == "bayes"
     hist = [d.value for d in at.dataframe if "状态" in d.value.columns][0]
     assert list(hist["状态"]) == ["在用", "已被取代"]
+
+
+def test_packs_page_reissues_a_link_and_the_old_one_ends(appdata):  # noqa: F811
+    from reviewer.app import auth
+    from reviewer.app import panels as svc_panels
+    from reviewer.app import rounds as svc_rounds
+    rid = svc_rounds.ensure_demo_round()
+    svc_panels.plan_stage(rid, "初审评估", time_limit=20)
+    svc_panels.publish(rid, "初审评估")
+    at = start("views/packs.py")
+    [t for t in at.text_input if t.label == "系统地址（专家访问用）"][0].input("https://review.gxgxt.example").run()
+    button(at, "生成个人链接").click().run()
+    first = [d.value for d in at.dataframe if "link" in d.value.columns][0]
+    who, old = first.expert_id.iloc[0], first.link.iloc[0].split("token=")[1]
+    [s for s in at.selectbox if s.label == "专家"][0].set_value(who)
+    [t for t in at.text_input if t.label == "理由"][-1].input("专家称链接丢失")
+    button(at, "重新生成").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    new = [d.value for d in at.dataframe if "link" in d.value.columns][0]
+    assert list(new.expert_id) == [who]
+    assert auth.resolve_token(old) is None
+    assert auth.resolve_token(new.link.iloc[0].split("token=")[1]).expert_id == who
+
+
+def test_experts_page_withdraws_a_waiver_with_a_reason(appdata):  # noqa: F811
+    from reviewer.app import conflicts as svc_conflicts
+    from reviewer.app import rounds as svc_rounds
+    rid = svc_rounds.ensure_demo_round()
+    t = svc_conflicts.conflicts(rid).table()
+    c6 = t[(t.rule == "C6") & ~t.waived].iloc[0]
+    svc_conflicts.add_waiver(rid, c6.application_id, c6.expert_id, "C6", "经核实不存在利害关系")
+    at = start("views/experts.py")
+    button(at, "撤销豁免").click().run()
+    assert any("理由" in e.value for e in at.error)
+    [x for x in at.text_input if x.key == "waiver_rm_reason"][0].input("复核发现存在合作项目")
+    button(at, "撤销豁免").click().run()
+    assert not at.error and "已撤销" in texts(at)
+    assert svc_conflicts.waivers(rid).empty

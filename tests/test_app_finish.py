@@ -1,0 +1,106 @@
+"""Issue 13 items 10, 11, 13 in the staff app's service layer: withdrawing a waiver, re-issuing an
+expert's link, the app's address from the settings, the 催交 list, stored evaluations."""
+from __future__ import annotations
+
+import pytest
+
+from reviewer.app import auth
+from reviewer.app import conflicts as svc_conflicts
+from reviewer.app import packs as svc_packs
+from reviewer.app import panels as svc_panels
+from reviewer.app import rounds as svc_rounds
+from reviewer.app import store as app_store
+from reviewer.errors import UserError
+from tests.test_store_support import run_cli
+
+
+@pytest.fixture()
+def appdata(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    monkeypatch.delenv(auth.APP_URL_ENV, raising=False)
+    return tmp_path
+
+
+@pytest.fixture()
+def demo(appdata):
+    return svc_rounds.ensure_demo_round()
+
+
+def _waivable(demo):
+    t = svc_conflicts.conflicts(demo).table()
+    c6 = t[(t.rule == "C6") & ~t.waived]
+    if c6.empty:
+        pytest.skip("no C6 conflict in the demo")
+    return c6.application_id.iloc[0], c6.expert_id.iloc[0]
+
+
+def test_a_waiver_is_withdrawn_with_a_reason_audited_and_plans_go_stale(demo):
+    a, e = _waivable(demo)
+    svc_conflicts.add_waiver(demo, a, e, "C6", "经核实不存在利害关系")
+    svc_panels.plan_stage(demo, "初审评估", time_limit=20)
+    assert not svc_panels.saved_plan(demo, "初审评估").meta["stale"]
+    with pytest.raises(UserError, match="理由"):
+        svc_conflicts.remove_waiver(demo, a, e, "C6", " ")
+    with pytest.raises(UserError, match="没有 C5 豁免"):
+        svc_conflicts.remove_waiver(demo, a, e, "C5", "误加")
+    svc_conflicts.remove_waiver(demo, a, e, "C6", "复核发现存在合作项目")
+    assert svc_conflicts.waivers(demo).empty
+    assert not any(h.waived for h in svc_conflicts.conflicts(demo).pair(e, a))
+    assert svc_panels.saved_plan(demo, "初审评估").meta["stale"]          # the plan relied on the old waivers
+    log = app_store.audit_entries(demo)
+    assert "waiver.remove" in set(log["action"])
+    ok, why = app_store.verify_chain()
+    assert ok, why
+    svc_conflicts.add_waiver(demo, a, e, "C6", "再次核实后豁免")           # may be waived again, recorded again
+    assert len(svc_conflicts.waivers(demo)) == 1
+
+
+def test_a_waiver_a_published_seat_relies_on_is_not_withdrawn(demo):
+    a, e = _waivable(demo)
+    svc_conflicts.add_waiver(demo, a, e, "C6", "经核实不存在利害关系")
+    svc_panels.set_constraint(demo, "初审评估", "lock", e, a, "组长指定")    # the waived pair gets its seat
+    svc_panels.plan_stage(demo, "初审评估", time_limit=20)
+    svc_panels.publish(demo, "初审评估")
+    seats = svc_panels.stage_seats(demo, "初审评估")
+    assert ((seats.expert_id == e) & (seats.application_id == a)).any()
+    with pytest.raises(UserError, match="替换"):
+        svc_conflicts.remove_waiver(demo, a, e, "C6", "撤销")
+    assert len(svc_conflicts.waivers(demo)) == 1
+
+
+def test_reissue_ends_the_old_link_and_shows_a_new_one_once(demo):
+    svc_panels.plan_stage(demo, "初审评估", time_limit=20)
+    svc_panels.publish(demo, "初审评估")
+    links = svc_packs.make_links(demo, "初审评估", "https://review.example", 7)
+    who, old = links.expert_id.iloc[0], links.link.iloc[0].split("token=")[1]
+    with pytest.raises(UserError, match="理由"):
+        svc_packs.reissue_link(demo, "初审评估", who, "https://review.example", 7, "")
+    with pytest.raises(UserError, match="已发布专家组"):
+        svc_packs.reissue_link(demo, "初审评估", "ZJ9999", "https://review.example", 7, "丢失")
+    new = svc_packs.reissue_link(demo, "初审评估", who, "https://review.example", 7, "专家称链接丢失")
+    assert len(new) == 1 and new.link.iloc[0].startswith("https://review.example/?token=")
+    assert auth.resolve_token(old) is None
+    assert auth.resolve_token(new.link.iloc[0].split("token=")[1]).expert_id == who
+
+
+def test_app_address_comes_from_the_settings_never_localhost(appdata, monkeypatch):
+    assert auth.app_url() == ""                                          # nothing known: no guess
+    assert auth.app_url("http://10.1.2.3:8501") == "http://10.1.2.3:8501"    # the staff browser's address
+    monkeypatch.setitem(auth._ACCESS, 0, auth.access().model_copy(update={"app_url": "https://review.gxgxt.example"}))
+    assert auth.app_url("http://10.1.2.3:8501") == "https://review.gxgxt.example"   # the policy's [access] app_url
+    monkeypatch.setenv(auth.APP_URL_ENV, "https://env.example/")
+    assert auth.app_url("http://10.1.2.3:8501") == "https://env.example"
+
+
+def test_policy_app_url_is_checked():
+    from reviewer.policy import Access
+    assert Access(app_url="https://review.example:8443/mic").app_url
+    with pytest.raises(ValueError, match="app_url"):
+        Access(app_url="review.example")
+
+
+def test_cli_token_without_an_address_says_where_to_set_it(appdata, capsys):
+    code, out = run_cli(["token", "ZJ0001", "--days", "2"], capsys)
+    assert code != 0
+    assert "app_url" in out and "localhost" not in out and "Traceback" not in out
