@@ -104,3 +104,45 @@ def test_cli_token_without_an_address_says_where_to_set_it(appdata, capsys):
     code, out = run_cli(["token", "ZJ0001", "--days", "2"], capsys)
     assert code != 0
     assert "app_url" in out and "localhost" not in out and "Traceback" not in out
+
+
+# ---------------------------------------------------------------- 催交 (item 11)
+
+def _long_table(policy, stage, app, expert, criteria) -> bytes:
+    rows = ["阶段,申报编号,专家编号,评分项,得分"]
+    rows += [f"{stage},{app},{expert},{c.id},{min(c.max, 3)}" for c in policy.rubric.criteria if c.id in criteria]
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
+def test_reminders_list_experts_owing_sheets_with_contacts(demo):
+    import io
+
+    import pandas as pd
+
+    from reviewer.app import reminders as svc_reminders
+    from reviewer.app import scores as svc_scores
+    with pytest.raises(UserError, match="尚未发布"):
+        svc_reminders.outstanding(demo, "初审评估")
+    svc_panels.plan_stage(demo, "初审评估", time_limit=20)
+    svc_panels.publish(demo, "初审评估")
+    owe = svc_reminders.outstanding(demo, "初审评估")
+    seats = svc_panels.stage_seats(demo, "初审评估")
+    assert set(owe.expert_id) == set(seats.expert_id)              # nothing returned yet: everyone owes
+    assert (owe.phone.str.len() > 0).any() and (owe.email.str.contains("@")).any()
+    pol = svc_rounds.policy_for(demo)
+    all_c = {c.id for c in pol.rubric.criteria}
+    done, part = seats.iloc[0], seats.iloc[1]
+    svc_scores.import_scores(demo, [("a.csv", _long_table(pol, "初审评估", done.application_id, done.expert_id, all_c)),
+                                    ("b.csv", _long_table(pol, "初审评估", part.application_id, part.expert_id,
+                                                          set(sorted(all_c)[:2])))], "张三")
+    owe = svc_reminders.outstanding(demo, "初审评估").set_index("expert_id")
+    if done.expert_id != part.expert_id and (seats.expert_id == done.expert_id).sum() == 1:
+        assert done.expert_id not in owe.index                        # all criteria in: returned
+    assert part.application_id in owe.loc[part.expert_id, "incomplete"]   # some criteria only: incomplete
+    p = svc_reminders.progress(demo, "初审评估")
+    assert p["seats"] == len(seats) and p["returned"] >= 1
+    data, n = svc_reminders.reminder_list(demo, "初审评估", "张三")
+    x = pd.read_excel(io.BytesIO(data), sheet_name="催交名单", dtype=str)
+    assert {"专家编号", "专家姓名", "电话", "电子邮箱", "未交（申报编号）", "催交提醒"} <= set(x.columns) and len(x) == n
+    assert x["催交提醒"].str.contains("初审评估").all()
+    assert "reminder" in set(svc_rounds.audit_log(demo)["action"])

@@ -65,3 +65,19 @@ def test_experts_page_withdraws_a_waiver_with_a_reason(appdata):  # noqa: F811
     button(at, "撤销豁免").click().run()
     assert not at.error and "已撤销" in texts(at)
     assert svc_conflicts.waivers(rid).empty
+
+
+def test_reminders_page_lists_owing_experts_and_makes_the_list(appdata):  # noqa: F811
+    from reviewer.app import panels as svc_panels
+    from reviewer.app import rounds as svc_rounds
+    at = start("views/reminders.py")
+    assert "尚无已发布的专家组" in texts(at)
+    rid = svc_rounds.ensure_demo_round()
+    svc_panels.plan_stage(rid, "初审评估", time_limit=20)
+    svc_panels.publish(rid, "初审评估")
+    at = start("views/reminders.py")
+    owe = [d.value for d in at.dataframe if "phone" in d.value.columns][0]
+    assert len(owe) > 0 and owe["email"].str.contains("@").any()
+    button(at, "生成催交名单").click().run()
+    assert not at.exception and not at.error
+    assert any("催交名单" in d.label for d in at.get("download_button"))

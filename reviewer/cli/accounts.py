@@ -176,6 +176,7 @@ def token(
     if round_id is not None:
         rounds.require_round(round_id)  # a round of the store (reviewer round create)
     check_token_expert(expert_id.strip(), round_id)
+    auth.link_days(days)   # a bad lifetime is named before anything else
     base = (url or "").strip().rstrip("/") or auth.app_url()
     if not base.startswith(("http://", "https://")):
         raise UserError("没有系统地址：请在政策文件 [access] app_url 或环境变量 REVIEWER_APP_URL 中设置专家访问本系统的地址，"

@@ -146,6 +146,7 @@ pages = {
         page("panels", "panels", url_path="panels"),
         page("packs", "packs", url_path="packs"),
         page("scores", "scores", url_path="scores"),
+        page("reminders", "reminders", url_path="reminders"),
         page("ranking", "ranking", url_path="ranking"),
     ],
     T("考核", "Evaluation"): [
