@@ -146,3 +146,29 @@ def test_reminders_list_experts_owing_sheets_with_contacts(demo):
     assert {"专家编号", "专家姓名", "电话", "电子邮箱", "未交（申报编号）", "催交提醒"} <= set(x.columns) and len(x) == n
     assert x["催交提醒"].str.contains("初审评估").all()
     assert "reminder" in set(svc_rounds.audit_log(demo)["action"])
+
+
+# ---------------------------------------------------------------- stored evaluations (item 13)
+
+def test_evaluations_are_recorded_once_read_back_and_reported(appdata):
+    import io
+
+    import pandas as pd
+
+    from reviewer.app import evaluation as ae
+    from reviewer.resources import DEMO_DIR
+    info = svc_rounds.create_round("2027年度考核")
+    pol = svc_rounds.policy_for(info.round_id)
+    assert ae.stored_evaluations().empty
+    view = ae.evaluate_uploads(("指标.xlsx", (DEMO_DIR / "indicators.xlsx").read_bytes()),
+                               ("中心.xlsx", (DEMO_DIR / "past_centres.xlsx").read_bytes()), pol)
+    n = len(view.evaluated.records)
+    assert ae.record(view, "张三", info.round_id) == (n, 0)
+    assert ae.record(view, "李四", info.round_id) == (0, n)               # recorded once, never overwritten
+    st = ae.stored_evaluations()
+    assert len(st) == n and (st["evaluated_by"] == "张三").all() and st["name"].str.len().min() > 0
+    assert set(st["band"]) - {""} <= {"优秀", "良好", "合格", "不合格"}
+    x = pd.read_excel(io.BytesIO(ae.stored_report_xlsx(int(st["year"].max()))), sheet_name="考核名单")
+    assert {"中心编号", "中心名称", "年度", "得分", "等级"} <= set(x.columns) and (x["年度"] == st["year"].max()).all()
+    assert app_store.verify_chain()[0]                                      # each one an audited act
+    assert len(pd.ExcelFile(io.BytesIO(ae.report_xlsx(view))).sheet_names) >= 3

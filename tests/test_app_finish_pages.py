@@ -81,3 +81,30 @@ def test_reminders_page_lists_owing_experts_and_makes_the_list(appdata):  # noqa
     button(at, "生成催交名单").click().run()
     assert not at.exception and not at.error
     assert any("催交名单" in d.label for d in at.get("download_button"))
+
+
+def test_evaluation_page_of_a_real_round_shows_stored_evaluations_not_demo_centres(appdata):  # noqa: F811
+    from streamlit.testing.v1 import AppTest
+
+    from reviewer.app import rounds as svc_rounds
+    from reviewer.resources import DEMO_DIR
+    from tests.test_app_pages import APP, TIMEOUT
+    info = svc_rounds.create_round("2027年度考核")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["round_id"] = info.round_id
+    at.run()
+    at.switch_page("views/evaluation.py").run()
+    assert not at.exception
+    assert "GXMIC-" not in texts(at) and not [d for d in at.dataframe if "centre_id" in d.value.columns]
+    assert "尚无考核记录" in texts(at)
+    at.file_uploader(key="ev_ind").set_value(("指标.xlsx", (DEMO_DIR / "indicators.xlsx").read_bytes(),
+                                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    at.file_uploader(key="ev_cen").set_value(("中心.xlsx", (DEMO_DIR / "past_centres.xlsx").read_bytes(),
+                                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    at.run()
+    assert not at.exception
+    button(at, "记录到系统").click().run()
+    assert not at.exception and "已记录" in texts(at)
+    stored = [d.value for d in at.dataframe if "evaluated_by" in d.value.columns][0]
+    assert len(stored) > 0 and (stored["evaluated_by"] == "demo").all()
+    assert any("考核名单" in d.label for d in at.get("download_button"))
