@@ -172,3 +172,63 @@ def test_evaluations_are_recorded_once_read_back_and_reported(appdata):
     assert {"中心编号", "中心名称", "年度", "得分", "等级"} <= set(x.columns) and (x["年度"] == st["year"].max()).all()
     assert app_store.verify_chain()[0]                                      # each one an audited act
     assert len(pd.ExcelFile(io.BytesIO(ae.report_xlsx(view))).sheet_names) >= 3
+
+
+# ---------------------------------------------------------------- score import: progress, per-file results (item 14)
+
+def _filled_sheets(rid: str, stage: str, n: int) -> list[tuple[str, bytes]]:
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    from reviewer.scoring.scoresheets import META, SHEET
+    crit = svc_rounds.policy_for(rid).rubric.criteria
+    z = zipfile.ZipFile(io.BytesIO(svc_packs.make_packs(rid, stage)["zip"]))
+    out = []
+    for name in sorted(x for x in z.namelist() if "/评分表_" in x)[:n]:
+        wb = load_workbook(io.BytesIO(z.read(name)))
+        meta = {r[0]: r[1] for r in wb[META].iter_rows(values_only=True) if r and r[0]}
+        issued = set(str(meta["applications"]).split(","))
+        ws = wb[SHEET]
+        for r in range(3, ws.max_row + 1):
+            if str(ws.cell(r, 1).value) in issued:
+                for k, c in enumerate(crit):
+                    ws.cell(r, 4 + k, round(c.max * 0.7, 1))
+        buf = io.BytesIO()
+        wb.save(buf)
+        out.append((name.rsplit("/", 1)[1], buf.getvalue()))
+    return out
+
+
+def _broken(sheet: bytes) -> bytes:
+    """The same workbook with its score worksheet's XML cut short (the sheet list still names it)."""
+    import io
+    import zipfile
+    src, buf = zipfile.ZipFile(io.BytesIO(sheet)), io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for item in src.namelist():
+            data = src.read(item)
+            z.writestr(item, data[: len(data) // 3] if item == "xl/worksheets/sheet1.xml" else data)
+    return buf.getvalue()
+
+
+def test_score_upload_reports_progress_and_a_result_per_file_and_one_bad_file_stops_nothing(demo):
+    from reviewer.app import scores as svc_scores
+    svc_panels.plan_stage(demo, "初审评估", time_limit=20)
+    svc_panels.publish(demo, "初审评估")
+    good = _filled_sheets(demo, "初审评估", 3)
+    files = [*good, ("坏文件.xlsx", _broken(good[0][1])), ("重复.xlsx", good[1][1]), ("空.csv", b"")]
+    seen = []
+    u = svc_scores.upload_scores(demo, files, "张三", progress=lambda i, n, name: seen.append((i, n, name)))
+    assert [i for i, _, _ in seen] == list(range(1, len(files) + 1)) and {n for _, n, _ in seen} == {len(files)}
+    assert {name for _, _, name in seen} == {n for n, _ in files}
+    r = u.files.set_index("file")
+    assert list(u.files["file"]) == [n for n, _ in files]
+    for name, _ in good:
+        assert r.loc[name, "result_zh"] == "已导入" and r.loc[name, "rows"] > 0
+    assert r.loc["坏文件.xlsx", "rows"] == 0 and r.loc["坏文件.xlsx", "errors"] >= 1     # named, the others read
+    assert r.loc["重复.xlsx", "rows"] == 0 and "already imported" in " ".join(u.issues["expected"])  # same seat twice
+    assert r.loc["空.csv", "errors"] >= 1
+    assert u.rows == sum(r.loc[n, "rows"] for n, _ in good)
+    assert not u.issues["expected"].str.contains("/tmp|Traceback", regex=True).any()

@@ -108,3 +108,15 @@ def test_evaluation_page_of_a_real_round_shows_stored_evaluations_not_demo_centr
     stored = [d.value for d in at.dataframe if "evaluated_by" in d.value.columns][0]
     assert len(stored) > 0 and (stored["evaluated_by"] == "demo").all()
     assert any("考核名单" in d.label for d in at.get("download_button"))
+
+
+def test_scores_page_shows_a_result_per_file_and_no_fixed_progress_bar(appdata):  # noqa: F811
+    at = start("views/scores.py")
+    good = "阶段,申报编号,专家编号,评分项,得分\n认定评审,GX2026-004,ZJ0001,A1,九十\n".encode("utf-8")
+    at.file_uploader[0].set_value([("a.csv", good, "text/csv"), ("b.xlsx", b"not a workbook", "application/vnd.ms-excel")])
+    at.run()
+    button(at, "导入评分").click().run()
+    assert not at.exception
+    per_file = [d.value for d in at.dataframe if "result_zh" in d.value.columns][0]
+    assert list(per_file["file"]) == ["a.csv", "b.xlsx"] and (per_file["errors"] >= 1).all()
+    assert "逐个文件的结果" in texts(at)
