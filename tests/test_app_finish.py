@@ -232,3 +232,83 @@ def test_score_upload_reports_progress_and_a_result_per_file_and_one_bad_file_st
     assert r.loc["空.csv", "errors"] >= 1
     assert u.rows == sum(r.loc[n, "rows"] for n, _ in good)
     assert not u.issues["expected"].str.contains("/tmp|Traceback", regex=True).any()
+
+
+# ---------------------------------------------------------------- import (item 17)
+
+def _apps_frame():
+    import pandas as pd
+
+    from reviewer.resources import DEMO_DIR
+    return pd.read_excel(DEMO_DIR / "round2026.xlsx", sheet_name="申报书", dtype=str)
+
+
+def _xlsx(frames: dict, startrow: int = 0) -> bytes:
+    import io
+
+    import pandas as pd
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in frames.items():
+            if startrow:
+                pd.DataFrame([["2027年度申报汇总表（内部）"]]).to_excel(xw, sheet_name=name, header=False, index=False)
+            df.to_excel(xw, sheet_name=name, index=False, startrow=startrow)
+    return buf.getvalue()
+
+
+def test_one_unreadable_file_does_not_stop_the_others(appdata):
+    from reviewer.app import imports as svc_imports
+    info = svc_rounds.create_round("2027年度试点", "2027-10-01")
+    apps = _apps_frame()
+    out = svc_imports.import_files(info.round_id, [("坏的.xlsx", b"PK\x03\x04 not really a zip"),
+                                                   ("申报书.csv", apps.to_csv(index=False).encode("utf-8")),
+                                                   ("说明.txt", b"hello")])
+    assert out.applied == ["applications"]
+    assert set(out.skipped) == {"坏的.xlsx", "说明.txt"}
+    assert "/" not in out.skipped["坏的.xlsx"].replace(" / ", "")            # no server path
+    assert ".xlsx" in out.skipped["说明.txt"]                                  # says what was expected
+
+
+def test_a_workbook_with_its_header_lower_down_is_read_from_the_chosen_sheet_and_row(appdata):
+    from reviewer.app import imports as svc_imports
+    from reviewer.app import overview as svc_overview
+    info = svc_rounds.create_round("2027年度试点", "2027-10-01")
+    apps = _apps_frame()
+    apps.loc[1, "牵头单位统一社会信用代码"] = "123"                           # data row 2: Excel row 4 (header in row 2)
+    data = _xlsx({"封面": apps.head(1)[["申报编号"]], "汇总": apps}, startrow=1)
+    assert svc_imports.sheets_of("汇总表.xlsx", data) == ["封面", "汇总"]
+    out = svc_imports.import_files(info.round_id, [("汇总表.xlsx", data)])
+    assert not out.applied and "汇总表.xlsx" in out.skipped                   # cannot tell: the chooser is offered
+    choice = svc_imports.TableChoice("applications", "汇总", 2)
+    out = svc_imports.import_files(info.round_id, [("汇总表.xlsx", data)], {"汇总表.xlsx": choice})
+    assert out.applied == ["applications"]
+    assert svc_overview.round_overview(info.round_id)["applications"] == len(apps) - 1
+    iss = out.issues
+    assert list(iss["file"].unique()) == ["汇总表.xlsx"] and (iss["row"] == 4).any()   # the row as uploaded
+    cur = svc_imports.issues_table(svc_imports.load_bundle(info.round_id).report,
+                                   offsets=svc_imports.current_offsets(info.round_id))
+    assert (cur["row"] == 4).any()
+    assert iss["expected_zh"].str.contains("统一社会信用代码").any()            # 应为 in Chinese
+
+
+def test_errors_of_earlier_imported_data_are_not_this_imports(appdata):
+    from reviewer.app import imports as svc_imports
+    info = svc_rounds.create_round("2027年度试点", "2027-10-01")
+    apps = _apps_frame()
+    apps.loc[1, "牵头单位统一社会信用代码"] = "123"
+    svc_imports.import_files(info.round_id, [("申报书.csv", apps.to_csv(index=False).encode("utf-8"))])
+    from reviewer.resources import DEMO_DIR
+    import pandas as pd
+    experts = pd.read_excel(DEMO_DIR / "round2026.xlsx", sheet_name="专家库", dtype=str)
+    out = svc_imports.import_files(info.round_id, [("专家库.csv", experts.to_csv(index=False).encode("utf-8"))])
+    assert out.applied == ["experts"]
+    assert out.issues.empty or set(out.issues["file"]) == {"专家库.csv"}        # the applications' error is not here
+    assert out.other_issues >= 1
+
+
+def test_expected_text_in_chinese():
+    from reviewer.app.text import expected_zh
+    assert expected_zh("a whole number (员工人数)") == "整数 (员工人数)"
+    assert expected_zh("a value: 名称 is required") == "必填：“名称”不能为空"
+    assert expected_zh("an expert id present in the expert pool") == "专家库中已有的专家编号"
+    assert expected_zh("something new") == "something new" and expected_zh(None) is None
