@@ -312,3 +312,19 @@ def test_expected_text_in_chinese():
     assert expected_zh("a value: 名称 is required") == "必填：“名称”不能为空"
     assert expected_zh("an expert id present in the expert pool") == "专家库中已有的专家编号"
     assert expected_zh("something new") == "something new" and expected_zh(None) is None
+
+
+# ---------------------------------------------------------------- charts label every bar (item 16)
+
+def test_rule_and_objective_charts_label_every_bar_in_chinese():
+    import pandas as pd
+
+    from reviewer.app import charts
+    t = pd.DataFrame({"rule": [f"C{i}" for i in range(1, 9)], "rule_zh": [f"规则{i}" for i in range(1, 9)],
+                      "severity": ["hard"] * 6 + ["soft"] * 2})
+    spec = charts.conflicts_by_rule(t, "zh").to_dict()
+    assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False and spec["height"] >= 8 * 30
+    assert {"必须回避", "尽量回避"} <= {r["severity_label"] for r in spec["datasets"][next(iter(spec["datasets"]))]}
+    b = pd.DataFrame({"term": ["affinity", "load_balance", "soft_conflict", "continuity"], "value": [5.0, -1, -2, 3]})
+    spec = charts.objective_breakdown(b, "zh").to_dict()
+    assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False and spec["height"] >= 4 * 36
