@@ -7,10 +7,11 @@ computed in one place, :meth:`Policy.min_tech_industry`.
 """
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import hashlib
 import math
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,9 +254,14 @@ class Access(_Strict):
     login_lockout_minutes: int = Field(15, ge=1, le=24 * 60)
     expert_link_days: float = Field(14, gt=0, le=366)
     expert_link_max_days: float = Field(90, gt=0, le=366)
+    # The app's address as experts reach it (their personal links start with it); empty: $REVIEWER_APP_URL,
+    # else the address the staff browser uses. Never a guessed localhost.
+    app_url: str = Field("", max_length=300)
 
     @model_validator(mode="after")
     def _link_days(self) -> "Access":
+        if self.app_url and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", self.app_url):
+            raise ValueError(f"[access] app_url {self.app_url!r}: expected http(s)://host[:port][/path]")
         if self.expert_link_days > self.expert_link_max_days:
             raise ValueError(f"[access] expert_link_days {self.expert_link_days:g} is above expert_link_max_days "
                              f"{self.expert_link_max_days:g}")

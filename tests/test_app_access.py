@@ -178,7 +178,7 @@ def test_cli_token_refuses_an_unknown_expert(home, capsys):
 
 
 def test_cli_token_revoke_ends_the_links(home):
-    res = CliRunner().invoke(cli, ["token", "ZJ0001", "--days", "7"])
+    res = CliRunner().invoke(cli, ["token", "ZJ0001", "--days", "7", "--url", "https://review.example"])
     assert res.exit_code == 0, res.output
     tok = res.stdout.strip().splitlines()[-1].split("token=")[1]
     assert auth.resolve_token(tok).expert_id == "ZJ0001"

@@ -113,7 +113,7 @@ def test_import_page_bad_upload_shows_row_errors(appdata):
     button(at, "导入").click().run()
     assert not at.exception
     assert "处错误" in texts(at)  # the two bad rows, and the members and platforms of those applications
-    issues = [f for f in frames(at) if "expected" in f.columns][0]
+    issues = [f for f in frames(at) if "expected_zh" in f.columns][0]   # 应为 in Chinese
     assert set(issues["row"].dropna().astype(int)) >= {4, 6}
     assert issues["value"].astype(str).str.contains("NOT-A-CODE").any()
 

@@ -15,6 +15,7 @@ from reviewer.app import imports as svc_imports
 from reviewer.app import overview as svc_overview
 from reviewer.app import panels as svc_panels
 from reviewer.app import ranking as svc_ranking
+from reviewer.app import signoff as svc_signoff
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
 from reviewer.app import screening as svc_screening
@@ -110,8 +111,8 @@ def test_create_round_and_import_with_row_errors(appdata):
     iss = out.issues
     assert (iss["row"] == 3).any() and iss["column"].str.contains("信用代码").any()
     assert svc_overview.round_overview(info.round_id)["applications"] == len(apps) - 1
-    with pytest.raises(UserError, match="cannot tell"):
-        svc_imports.import_files(info.round_id, [("stuff.csv", b"a,b\n1,2\n")])
+    out = svc_imports.import_files(info.round_id, [("stuff.csv", b"a,b\n1,2\n")])   # named, not a stop
+    assert "cannot tell" in out.skipped["stuff.csv"] and not out.applied
     log = svc_rounds.audit_log(info.round_id)
     assert set(log["action"]) >= {"round.create", "import"}
     assert set(log["source"]) == {"存证 chained", "本地 local"}
@@ -234,9 +235,9 @@ def test_ranking_methods_and_exports(demo):
     cmp_ = svc_ranking.compare_methods(demo, "认定评审")
     assert {"score_trimmed", "score_calibrated", "score_bayes", "rank_bayes"} <= set(cmp_.columns)
     assert svc_ranking.ranking(demo, "认定评审", "bayes")["decision"].isin(["recommend"]).any()
-    x = pd.ExcelFile(io.BytesIO(svc_ranking.export_ranking_xlsx(demo, "认定评审")))
+    x = pd.ExcelFile(io.BytesIO(svc_signoff.export_ranking_xlsx(demo, "认定评审")))
     assert {"认定排名", "推荐认定", "培育名单", "方法对比"} <= set(x.sheet_names)
-    h = svc_ranking.export_ranking_html(demo, "认定评审")
+    h = svc_signoff.export_ranking_html(demo, "认定评审")
     assert "推荐认定名单" in h and "<table" in h and "@page" in h
     checks = svc_scores.score_checks(demo, "认定评审")
     assert {"outliers", "deviation", "reliability"} == set(checks)

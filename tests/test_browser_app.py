@@ -73,7 +73,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     visible(page, "申报书.csv")
     idle(page)  # the upload's rerun is over before the click
     page.get_by_role("button", name="导入", exact=True).click()
-    visible(page, "逐行错误")
+    visible(page, "本次上传文件中的错误")
     idle(page)
     shot(page, "02_import_errors")
     txt = main_text(page)

@@ -231,14 +231,16 @@ def test_audit_export_holds_no_formula_from_input(tmp_path):
 
 
 def test_app_ranking_export_holds_no_formula_from_input(monkeypatch):
-    from reviewer.app import ranking as svc_ranking
+    from reviewer.app import signoff as svc_signoff
     rk = pd.DataFrame({"rank_overall": [1, 2], "application_id": ["GX2026-001", "GX2026-002"],
                        "name": ["=1+1", '=HYPERLINK("http://x","点击")'], "field": ["+1", "@x"],
                        "score": [80.5, np.inf], "decision": ["recommend", "cultivation"],
                        "decision_zh": ["推荐认定", "培育"], "reason_zh": ["-1+2", "\t=1"]})
-    monkeypatch.setattr(svc_ranking, "ranking", lambda *a, **k: rk)
-    monkeypatch.setattr(svc_ranking, "compare_methods", lambda *a, **k: rk[["application_id", "name", "score"]])
-    data = svc_ranking.export_ranking_xlsx("r", "认定评审")
+    monkeypatch.setattr(svc_signoff, "ranking", lambda *a, **k: rk)
+    monkeypatch.setattr(svc_signoff, "compare_methods", lambda *a, **k: rk[["application_id", "name", "score"]].rename(
+        columns={"score": "score_trimmed"}).assign(field=rk["field"]))
+    monkeypatch.setattr(svc_signoff, "_status_line", lambda *a, **k: "=1+1 状态")
+    data = svc_signoff.export_ranking_xlsx("r", "认定评审")
     path = Path(pytest.importorskip("tempfile").mkdtemp()) / "ranking.xlsx"
     path.write_bytes(data)
     assert xlsx_problems(path) == []

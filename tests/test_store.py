@@ -28,14 +28,6 @@ from tests.test_store_support import DEMO, demo_loaded, demo_store, run_cli, sto
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def migration_head() -> str:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-    cfg = Config()
-    cfg.set_main_option("script_location", "reviewer.store:migrations")
-    return ScriptDirectory.from_config(cfg).get_current_head()
-
-
 def demo_panels(stage: str | None = None) -> pd.DataFrame:
     from reviewer.cli.publication import read_panels
     df = read_panels(DEMO / "demo_panels.csv")

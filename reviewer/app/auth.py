@@ -190,6 +190,18 @@ def access() -> Access:
 
 _ACCESS: dict[int, Access] = {}
 
+APP_URL_ENV = "REVIEWER_APP_URL"
+
+
+def app_url(seen: str = "") -> str:
+    """The app's address for expert links, from the settings: $REVIEWER_APP_URL, else the policy's
+    [access] app_url, else `seen` (the address the staff browser reached the app by); "" when none is
+    known. Never a guessed localhost."""
+    for v in (os.environ.get(APP_URL_ENV, ""), access().app_url, seen):
+        if v and v.strip():
+            return v.strip().rstrip("/")
+    return ""
+
 
 def _log_event(con: sqlite3.Connection, username: str, client: str, event: str, at: dt.datetime) -> None:
     con.execute("INSERT INTO sign_in_log (at, username, client, event) VALUES (?,?,?,?)",

@@ -9,6 +9,7 @@ from reviewer.app.text import TERM_ZH
 
 METHOD_SHORT = {"trimmed": ("去高低分平均", "trimmed"), "calibrated": ("尺度校准", "calibrated"),
                 "bayes": ("贝叶斯", "Bayes")}
+SEVERITY_LABELS = {"hard": ("必须回避", "hard"), "soft": ("尽量回避", "soft")}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
@@ -59,12 +60,15 @@ def pool_by_field(df: pd.DataFrame, lang: str = "zh") -> alt.Chart:
 def conflicts_by_rule(table: pd.DataFrame, lang: str = "zh") -> alt.Chart:
     d = table.groupby(["rule", "rule_zh", "severity"]).size().rename("n").reset_index()
     d["label"] = d["rule"] + " " + d["rule_zh"]
+    d["severity_label"] = d["severity"].map(lambda v: SEVERITY_LABELS.get(v, (v, v))[0 if lang == "zh" else 1])
     c = alt.Chart(d).mark_bar().encode(
-        y=alt.Y("label:N", title=_t(lang, "回避规则", "rule"), sort=alt.EncodingSortField("rule")),
+        # every rule labelled (no label dropped for overlap): the chart grows with the number of rules
+        y=alt.Y("label:N", title=_t(lang, "回避规则", "rule"), sort=alt.EncodingSortField("rule"),
+                axis=alt.Axis(labelOverlap=False, labelLimit=320)),
         x=alt.X("n:Q", title=_t(lang, "专家–申报对数", "expert-application pairs")),
-        color=alt.Color("severity:N", title=_t(lang, "性质", "severity")),
-        tooltip=["rule", "rule_zh", "severity", "n"],
-    ).properties(title=_t(lang, "回避关系：按规则", "Conflicts by rule"), height=260)
+        color=alt.Color("severity_label:N", title=_t(lang, "性质", "severity")),
+        tooltip=["rule", "rule_zh", "severity_label", "n"],
+    ).properties(title=_t(lang, "回避关系：按规则", "Conflicts by rule"), height=max(160, 30 * d["label"].nunique()))
     return _style(c)
 
 
@@ -111,10 +115,10 @@ def objective_breakdown(b: pd.DataFrame, lang: str = "zh") -> alt.Chart:
     d["label"] = d["term"].map(lambda t: TERM_ZH.get(t, t) if lang == "zh" else t)
     c = alt.Chart(d).mark_bar().encode(
         x=alt.X("value:Q", title=_t(lang, "目标函数得分（正为加分，负为扣分）", "objective points (+ gain, − penalty)")),
-        y=alt.Y("label:N", title=_t(lang, "目标项", "term")),
+        y=alt.Y("label:N", title=_t(lang, "目标项", "term"), axis=alt.Axis(labelOverlap=False, labelLimit=240)),
         color=alt.condition("datum.value < 0", alt.value("#c8483a"), alt.value("#4c78a8")),
-        tooltip=["term", "value"],
-    ).properties(title=_t(lang, "目标函数分解", "Objective breakdown"), height=160)
+        tooltip=["label", alt.Tooltip("value:Q", format=".2f")],
+    ).properties(title=_t(lang, "目标函数分解", "Objective breakdown"), height=max(120, 36 * d["label"].nunique()))
     return _style(c)
 
 

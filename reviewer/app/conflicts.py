@@ -81,3 +81,13 @@ def add_waiver(round_id: str, application_id: str, expert_id: str, rule: str, re
 def waivers(round_id: str) -> pd.DataFrame:
     load_bundle(round_id)
     return pd.DataFrame(app_store.waivers(round_id), columns=["application_id", "expert_id", "rule", "reason", "user", "at"])
+
+
+def remove_waiver(round_id: str, application_id: str, expert_id: str, rule: str, reason: str,
+                  user: str | None = None) -> None:
+    """Withdraw a waiver added here (reason required, audited; refused while a published seat relies on
+    it). Plans made before are then out of date."""
+    load_bundle(round_id)
+    if not (reason or "").strip():
+        raise UserError("撤销豁免须写明理由 / withdrawing a waiver needs a reason")
+    app_store.remove_waiver(round_id, application_id, expert_id, rule, reason.strip(), user)

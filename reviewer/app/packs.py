@@ -51,12 +51,18 @@ def make_packs(round_id: str, stage: str, user: str | None = None) -> dict:
 STATUS_ZH = {"valid": "有效", "expired": "已过期", "revoked": "已撤销"}
 
 
+def _base(base_url: str) -> str:
+    base = (base_url or "").strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise UserError(f"系统地址 {base_url!r}：应以 http:// 或 https:// 开头（可在政策文件 [access] app_url 中设置） / "
+                        "app address: expected http(s)://host:port (set [access] app_url in the policy)")
+    return base
+
+
 def make_links(round_id: str, stage: str, base_url: str, days: float, user: str | None = None) -> pd.DataFrame:
     """A personal link for every expert of a published stage (lifetime bounded by the policy's
     [access] expert_link_max_days); the tokens are shown once, only their hashes are kept."""
-    base = (base_url or "").strip().rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise UserError(f"系统地址 {base_url!r}：应以 http:// 或 https:// 开头 / app address: expected http(s)://host:port")
+    base = _base(base_url)
     experts = published_experts(round_id, stage)
     if experts.empty:
         raise UserError(f"{stage}: 尚未发布 / not published: links are made for published seats only")
@@ -86,3 +92,23 @@ def revoke_links(round_id: str, expert_id: str, reason: str, user: str | None = 
     n = auth.revoke_tokens(expert_id, round_id)
     audit(round_id, user, "revoke_links", {"expert_id": expert_id, "n": n, "reason": reason.strip()})
     return n
+
+
+def reissue_link(round_id: str, stage: str, expert_id: str, base_url: str, days: float, reason: str,
+                 user: str | None = None) -> pd.DataFrame:
+    """A new personal link for one expert of a published stage (lost or forwarded link): the expert's
+    earlier links of this round end at once, the new one is shown once; reason required, logged."""
+    if not (reason or "").strip():
+        raise UserError("重新生成链接须写明理由 / re-issuing a link needs a reason")
+    base = _base(base_url)
+    experts = published_experts(round_id, stage)
+    row = experts[experts["expert_id"] == expert_id]
+    if row.empty:
+        raise UserError(f"{expert_id} 不是 {stage} 已发布专家组的专家 / {expert_id} has no published seat in {stage}")
+    auth.link_days(days)
+    n = auth.revoke_tokens(expert_id, round_id)
+    tok, exp = auth.issue_token(expert_id, days=days, round_id=round_id)
+    audit(round_id, user, "reissue_link", {"stage": stage, "expert_id": expert_id, "revoked": n, "days": days,
+                                           "reason": reason.strip()})
+    return pd.DataFrame([{"expert_id": expert_id, "expert_name": row["expert_name"].iloc[0],
+                          "link": f"{base}/?token={tok}", "expires": exp.isoformat()}])

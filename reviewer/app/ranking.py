@@ -1,10 +1,8 @@
 """Ranking in the staff app: aggregated scores (three methods, with intervals), the recognition and
-cultivation lists with reasons and funding (reviewer.scoring.ranking), and the exported reports."""
+cultivation lists with reasons and funding (reviewer.scoring.ranking). The reports and the sign-off
+(确认发布) are in `reviewer.app.signoff`."""
 from __future__ import annotations
 
-import html
-import tempfile
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
@@ -12,14 +10,13 @@ import pandas as pd
 from sqlalchemy import select
 
 from reviewer.app import store as app_store
-from reviewer.app.base import memo, now
+from reviewer.app.base import memo
 from reviewer.app.imports import load_bundle
-from reviewer.app.rounds import fingerprint, policy_for, round_info
+from reviewer.app.rounds import fingerprint, policy_for
 from reviewer.app.scores import stage_panels, stage_scores
 from reviewer.app.screening import screening
 from reviewer.centres.ledger import Ledger
 from reviewer.errors import UserError
-from reviewer.exports import write_xlsx
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.store import registers, stages
@@ -125,47 +122,3 @@ RANKING_HEADERS_ZH = {"rank_overall": "总排名", "rank_in_field": "领域内�
                       "ci_high": "区间上限", "decision_zh": "结论", "reason_zh": "理由", "subsidy": "建议补助（元）",
                       "A": "A 创新资源", "B": "B 核心定位", "C": "C 协同化", "D": "D 市场化", "E": "E 产业化",
                       "F": "F 可持续"}
-
-
-def _export_frame(rk: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in RANKING_EXPORT_COLS if c in rk.columns]
-    return rk[cols].rename(columns=RANKING_HEADERS_ZH)
-
-
-def export_ranking_xlsx(round_id: str, stage: str, method: str = "trimmed") -> bytes:
-    rk = ranking(round_id, stage, method)
-    cmp_ = compare_methods(round_id, stage)
-    sheets = {"认定排名": _export_frame(rk),
-              "推荐认定": _export_frame(rk[rk["decision"] == "recommend"]),
-              "培育名单": _export_frame(rk[rk["decision"] == "cultivation"]),
-              "方法对比": cmp_}
-    with tempfile.TemporaryDirectory() as tmp:
-        p = write_xlsx(sheets, Path(tmp) / "ranking.xlsx")
-        return p.read_bytes()
-
-
-def export_ranking_html(round_id: str, stage: str, method: str = "trimmed") -> str:
-    """A printable report (A4, Chinese), open in a browser and print to PDF."""
-    info = round_info(round_id)
-    rk = ranking(round_id, stage, method)
-    b = load_bundle(round_id)
-
-    def table(df: pd.DataFrame) -> str:
-        return _export_frame(df).to_html(index=False, na_rep="", float_format=lambda x: f"{x:,.2f}", border=0,
-                                          classes="t")
-
-    rec, cul = rk[rk["decision"] == "recommend"], rk[rk["decision"] == "cultivation"]
-    css = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei','SimSun',sans-serif;margin:2em;font-size:11pt}"
-           "h1{font-size:16pt}h2{font-size:13pt;margin-top:1.5em}table.t{border-collapse:collapse;width:100%}"
-           ".t th,.t td{border:1px solid #999;padding:3px 5px;text-align:left}.t th{background:#eee}"
-           "@page{size:A4 landscape;margin:12mm}@media print{h2{page-break-before:auto}}")
-    return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(info.name)} 认定排名</title>"
-            f"<style>{css}</style></head><body>"
-            f"<h1>{html.escape(info.name)} — {html.escape(stage)} 认定排名报告</h1>"
-            f"<p>汇总方法 method: {html.escape(method)}；推荐门槛 {b.policy.decision.recommend_min_score:g} 分，"
-            f"培育门槛 {b.policy.decision.cultivation_min_score:g} 分；生成时间 {now()}；"
-            f"政策文件 SHA-256 {b.policy.sha256[:12]}…</p>"
-            f"<h2>推荐认定名单（{len(rec)}）</h2>{table(rec)}"
-            f"<h2>培育名单（{len(cul)}）</h2>{table(cul)}"
-            f"<h2>全部申报排名（{len(rk)}）</h2>{table(rk)}"
-            f"</body></html>")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
-from openpyxl import load_workbook
 
 from reviewer.app import store as app_store
 from reviewer.app.base import memo, user_text
@@ -17,10 +18,10 @@ from reviewer.app.rounds import DEMO_ROUND_ID, audit, policy_for, round_dir
 from reviewer.errors import UserError
 from reviewer.policy import Policy, load_policy
 from reviewer.resources import DEMO_DIR
+from reviewer.scoring.gating import families
 from reviewer.scoring.opinions import OPINION_COLUMNS, opinions_from_table
 from reviewer.scoring.reliability import expert_deviation, flag_outliers, reliability_report
-from reviewer.scoring.scoresheets import META, SHEET, import_score_sheets
-from reviewer.scoring.gating import families
+from reviewer.scoring.scoresheets import import_score_sheets, is_score_sheet
 from reviewer.scoring.scoretable import read_table, validate_scores
 from reviewer.store import keys
 
@@ -97,16 +98,6 @@ def stage_panels(round_id: str, stage: str) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------- importing score files
 
-def _is_score_sheet(path: Path) -> bool:
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return False
-    try:
-        wb = load_workbook(path, read_only=True)
-        return SHEET in wb.sheetnames and META in wb.sheetnames
-    except Exception:
-        return False
-
-
 def _issue(file: str, expected: str, column: str | None = None, value=None, row=None) -> dict:
     return {"file": file, "row": row, "column": column, "value": value, "expected": expected, "severity": "error"}
 
@@ -131,18 +122,24 @@ def _line_rows(lines: list[str]) -> list[dict]:
     return out
 
 
-def _read_sheet(p: Path, policy: Policy, asg: pd.DataFrame, issues: list[dict], round_id: str,
-                refused: list[dict], said: list[pd.DataFrame]) -> pd.DataFrame:
-    """A score sheet made by the system (import_score_sheets checks its signature with the round's
-    sheet key and its rows against the assignments); a sheet refused for its signature is added to
-    `refused` (for the audit log), its 评审意见 to `said`."""
-    res = import_score_sheets([p], policy, asg, sheet_key=keys.round_sheet_key(round_id))
+def _read_sheets(paths: dict[Path, str], policy: Policy, asg: pd.DataFrame, issues: list[dict], sheet_key: bytes,
+                 refused: list[dict], progress: Callable[[int], None], said: list[pd.DataFrame]) -> pd.DataFrame:
+    """Score sheets made by the system, in one pass (import_score_sheets checks each signature with
+    the round's sheet key, the rows against the assignments, and the same seat in two sheets of the
+    upload); a sheet refused for its signature is added to `refused` (for the audit log), its 评审意见
+    to `said`. `paths`:
+    saved file -> upload name; the rows carry the upload name in `_upload`."""
+    if not paths:
+        return pd.DataFrame(columns=[*SCORE_COLS, "_upload"])
+    res = import_score_sheets(list(paths), policy, asg, sheet_key=sheet_key, progress=progress)
     issues += _issue_rows(res.issues)
     refused += res.refused
     said.append(res.opinions)
     df = res.scores
     df = df[~df["void"].astype(bool)] if not df.empty else df
-    return df.rename(columns={"stage": "panel"})[[c for c in SCORE_COLS if c in df.columns or c == "panel"]]
+    upload = df["file"].map(lambda f: paths.get(Path(f), Path(f).name)) if not df.empty else []
+    df = df.rename(columns={"stage": "panel"})[[c for c in SCORE_COLS if c in df.columns or c == "panel"]]
+    return df.assign(_upload=upload)
 
 
 def _read_long_table(p: Path, name: str, policy: Policy, asg: pd.DataFrame, issues: list[dict],
@@ -199,31 +196,79 @@ def _submit(round_id: str, new: pd.DataFrame, policy: Policy, user: str | None, 
     app_store.submit_scores(round_id, rec, user, source=source, as_expert=as_expert, said=said)
 
 
-def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | None = None,
-                  only_expert: str | None = None) -> tuple[int, pd.DataFrame]:
+@dataclass
+class ScoreUpload:
+    """What one upload did: rows added, the issues (file, row, column, value, expected), and one
+    line per file (FILE_COLS: file, kind, rows, errors, warnings, result_zh)."""
+    rows: int
+    issues: pd.DataFrame
+    files: pd.DataFrame
+
+
+FILE_COLS = ["file", "kind", "rows", "errors", "warnings", "result_zh"]
+
+
+def _file_results(files: list[tuple[str, bytes]], kinds: dict[str, str], rows_by_file: dict[str, int],
+                  issues: list[dict]) -> pd.DataFrame:
+    out = []
+    for name, _ in files:
+        shown = Path(name).name
+        mine = [i for i in issues if i["file"] in (shown, safe_name(name))]
+        errs = sum(1 for i in mine if i["severity"] == "error")
+        warns = len(mine) - errs
+        n = rows_by_file.get(name, 0)
+        result = ("已导入" if not errs else "部分导入（错误行已拒绝）") if n else ("未导入：有错误" if errs else "无评分")
+        out.append({"file": shown, "kind": kinds.get(name, ""), "rows": n, "errors": errs, "warnings": warns,
+                    "result_zh": result})
+    return pd.DataFrame(out, columns=FILE_COLS)
+
+
+def upload_scores(round_id: str, files: list[tuple[str, bytes]], user: str | None = None,
+                  only_expert: str | None = None,
+                  progress: Callable[[int, int, str], None] | None = None) -> ScoreUpload:
     """Add returned score sheets (.xlsx made by the system) or long score tables (.csv/.xlsx with
     专家编号, 申报编号, 得分 ...). Scores by an expert not assigned to that application are rejected.
-    New rows replace earlier rows of the same stage, application and expert.
-    `only_expert`: an expert's own upload; rows of anyone else are rejected, and the store checks it
-    again (`as_expert`). A sheet refused for its signature is recorded in the audit log.
-    Returns (rows added, issues table)."""
+    New rows replace earlier rows of the same stage, application and expert; all rows of the upload
+    go to the store in one transaction. `only_expert`: an expert's own upload; rows of anyone else are
+    rejected, and the store checks it again (`as_expert`). A sheet refused for its signature is
+    recorded in the audit log. One unreadable file is an issue of that file; the others are read.
+    `progress(i, n, name)` is called after each file is read (i of n)."""
     if not files:
         raise UserError("no file uploaded")
     policy = policy_for(round_id)
     asg = assignments(round_id)
+    sheet_key = keys.round_sheet_key(round_id)
     folder = round_dir(round_id) / "inputs" / f"scores-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     folder.mkdir(parents=True)
-    frames, issues, refused, said = [], [], [], [pd.DataFrame(columns=OPINION_COLUMNS)]
+    frames, issues, refused, kinds, sheets, tables = [], [], [], {}, {}, []
+    said = [pd.DataFrame(columns=OPINION_COLUMNS)]
     for name, content in files:
         p = folder / safe_name(name)
         p.write_bytes(content)
-        df = _read_sheet(p, policy, asg, issues, round_id, refused, said) if _is_score_sheet(p) \
-            else _read_long_table(p, name, policy, asg, issues, said)
+        kinds[name] = "评分表" if is_score_sheet(p) else "长表"
+        if kinds[name] == "评分表":
+            sheets[p] = name
+        else:
+            tables.append((p, name))
+    done = [0]
+
+    def step(_: int = 0, name: str = "") -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], len(files), name)
+
+    frames.append(_read_sheets(sheets, policy, asg, issues, sheet_key, refused,
+                               lambda i, n, path: step(name=Path(sheets.get(Path(path), path)).name), said))
+    for p, name in tables:
+        df = _read_long_table(p, name, policy, asg, issues, said)
         if df is not None:
-            frames.append(df)
+            frames.append(df.assign(_upload=name))
+        step(name=Path(name).name)
     app_store.record_sheet_refusals(round_id, refused, only_expert or user)   # evidence, whatever happens next
-    new = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLS)
+    frames = [f for f in frames if not f.empty]
+    new = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*SCORE_COLS, "_upload"])
     new = _only(new, only_expert, issues)
+    rows_by_file = new.groupby("_upload").size().to_dict() if not new.empty else {}
     for c in SCORE_COLS:
         if c not in new.columns:
             new[c] = np.nan
@@ -236,7 +281,15 @@ def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | Non
     out = pd.DataFrame(issues, columns=ISSUE_COLS)
     out["row"] = out["row"].astype("Int64")
     out["expected"] = out["expected"].map(lambda t: user_text(t) if isinstance(t, str) else t)
-    return int(len(new)), out
+    return ScoreUpload(int(len(new)), out, _file_results(files, kinds, rows_by_file, issues))
+
+
+def import_scores(round_id: str, files: list[tuple[str, bytes]], user: str | None = None,
+                  only_expert: str | None = None,
+                  progress: Callable[[int, int, str], None] | None = None) -> tuple[int, pd.DataFrame]:
+    """`upload_scores`, returning (rows added, issues table)."""
+    u = upload_scores(round_id, files, user, only_expert, progress)
+    return u.rows, u.issues
 
 
 # ---------------------------------------------------------------- a stage's scores and checks

@@ -26,7 +26,8 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import audit as chain
 from reviewer.store import models as m
-from reviewer.store import opinions, publishing, replacement, repo
+from reviewer.store import opinions, publishing, replacement, repo, signoff
+from reviewer.store.waiver_removal import remove_waiver as _remove_waiver
 from reviewer.store.engine import Store, resolve_url
 
 _STORES: dict[str, Store] = {}
@@ -157,6 +158,15 @@ def add_waiver(round_id: str, application_id: str, expert_id: str, rule: str, re
         if exists is not None:
             raise UserError(f"{expert_id} – {application_id} {rule} is waived already")
         repo.add_waiver(s, r, expert_id, application_id, rule, reason=reason, user=acting_user(user))
+
+
+def remove_waiver(round_id: str, application_id: str, expert_id: str, rule: str, reason: str,
+                  user: str | None) -> None:
+    """Withdraw a waiver (reviewer.store.waiver_removal: reason required, audited; refused while a
+    published seat relies on it)."""
+    with store().write() as s:
+        _remove_waiver(s, repo.get_round(s, round_id), expert_id, application_id, rule, reason=reason,
+                       user=acting_user(user))
 
 
 def seat_rules(round_id: str) -> list[dict]:
@@ -346,3 +356,31 @@ def record_panel_opinion(round_id: str, stage: str, application_id: str, text: s
     with store().write() as s:
         opinions.record_panel_opinion(s, repo.get_round(s, round_id), stage, application_id, text=text,
                                       dissent=dissent, user=acting_user(user))
+
+
+# ---------------------------------------------------------------- ranking sign-off (确认发布)
+
+def _signoff_dict(p: m.RankingPublication, in_force: int | None) -> dict:
+    return {"id": p.id, "stage": p.stage, "method": p.method, "sha256": p.table_sha256, "rows": p.n_rows,
+            "by": p.published_by, "at": p.published_at.isoformat(timespec="seconds"), "reason": p.reason,
+            "supersedes": p.supersedes_id, "in_force": p.id == in_force, "intact": signoff.verify(p),
+            "table": p.table}
+
+
+def freeze_ranking(round_id: str, stage: str, method: str, rows: list[dict], user: str | None,
+                   reason: str = "") -> dict:
+    """Freeze a stage's ranking table (reviewer.store.signoff.freeze_ranking: one transaction, audited)."""
+    with store().write() as s:
+        r = repo.get_round(s, round_id)
+        p = signoff.freeze_ranking(s, r, stage, method, rows, user=acting_user(user), reason=reason)
+        return _signoff_dict(p, p.id)
+
+
+def ranking_signoffs(round_id: str, stage: str | None = None) -> list[dict]:
+    """Every freeze of the round's rankings (oldest first), each marked in force or superseded and
+    whether its stored table still gives its recorded SHA-256."""
+    with store().read() as s:
+        r = repo.get_round(s, round_id)
+        pubs = signoff.history(s, r, stage)
+        newest = {p.stage: p.id for p in pubs}
+        return [_signoff_dict(p, newest[p.stage]) for p in pubs]

@@ -35,6 +35,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "decided_by": ("决定人", "Decided by"),
     "expert_id": ("专家编号", "Expert"),
     "expert_name": ("专家姓名", "Expert name"),
+    "phone": ("电话", "Phone"),
+    "email": ("电子邮箱", "E-mail"),
+    "n_assigned": ("应交", "Owed"),
+    "n_returned": ("已交", "Returned"),
+    "missing": ("未交（申报编号）", "Missing"),
+    "incomplete": ("不完整（申报编号）", "Incomplete"),
     "category": ("专家类别", "Category"),
     "title_level": ("职称级别", "Title level"),
     "employer": ("工作单位", "Employer"),
@@ -130,6 +136,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "panels": ("专家组", "Panels"),
     "packs": ("通知", "Packs"),
     "scores": ("评分", "Scores"),
+    "reminders": ("催交", "Reminders"),
     "ranking": ("排名", "Ranking"),
     "documents": ("公文", "Documents"),
     "analysis": ("分析", "Analysis"),   # issue 18: the analyst page
@@ -178,3 +185,65 @@ def with_local_times(df: pd.DataFrame) -> pd.DataFrame:
             shown[c] = shown[c].map(local_time)
     return shown
 
+
+
+# ---------------------------------------------------------------- "应为" (expected) in Chinese
+
+# The intake checks say what a cell should hold in English ("a whole number", "one of the 14 cities: ...");
+# staff read it in Chinese. Each rule: the English pattern -> the Chinese text (groups carried over).
+# A message no rule knows stays as it is (it still names the file, row, column and value).
+EXPECTED_ZH: list[tuple[re.Pattern, str]] = [(re.compile(p), zh) for p, zh in [
+    (r"^a column (.+?) \(\w+\); it is missing, so none of the (\d+) rows can load$",
+     r"必填列“\1”：文件中没有这一列，本表 \2 行均未导入"),
+    (r"^a value: (.+) is required$", r"必填：“\1”不能为空"),
+    (r"^a unique (.+?); row (\d+) has the same \(this row was rejected\)$", r"\1不得重复：与第 \2 行相同（本行已拒绝）"),
+    (r"^a header for every column that holds data$", "有数据的列须有表头"),
+    (r"^a known (.+?) header \(this column was ignored\)(.*)$", r"\1表中可识别的列名（本列已忽略）\2"),
+    (r"^one column for (.+?); it already appears as (.+) \(ignored\)$", r"“\1”只能有一列，已有 \2（本列已忽略）"),
+    (r"^a header row and rows of (.+?); the file is empty$", r"\1的表头行和数据行（文件为空）"),
+    (r"^an application id present in the applications table$", "申报书表中已有的申报编号"),
+    (r"^an expert id present in the expert pool$", "专家库中已有的专家编号"),
+    (r"^a unit other than the lead unit \(the lead unit is counted already\)$", "牵头单位以外的成员单位（牵头单位已计入）"),
+    (r"^a waivable rule: (.+?) \(policy conflicts\.waivable_rules\)$", r"可豁免的回避规则：\1"),
+    (r"^a valid 18-character unified social credit code \(GB 32100-2015\): (.*)$",
+     r"有效的 18 位统一社会信用代码（GB 32100-2015）：\1"),
+    (r"^one of the 12 key fields: (.*)$", r"12 个重点领域之一：\1"),
+    (r"^key fields from (.+?); (.+) is not one$", r"重点领域（\1）；\2 不是其中之一"),
+    (r"^one of the 14 cities: (.*)$", r"14 个设区市之一：\1"),
+    (r"^one of the 14 cities or (.*)$", r"14 个设区市之一或“\1”"),
+    (r"^blank, 自治区, or one of the 14 cities$", "空白、自治区或 14 个设区市之一"),
+    (r"^one of the expert categories (.*)$", r"专家类别之一：\1"),
+    (r"^one of (.+?) \(blank = 可用\)$", r"以下之一：\1（空白即“可用”）"),
+    (r"^one of (.+)$", r"以下之一：\1"),
+    (r"^a date not after the reference date (.+)$", r"不晚于基准日 \1 的日期"),
+    (r"^a year not after (\d+)$", r"不晚于 \1 年的年份"),
+    (r"^end date (.+) before start date (.+)$", r"结束日期 \1 早于开始日期 \2"),
+    (r"^a (.+) record needs 单位名称 or 单位信用代码$", r"\1记录须填写单位名称或单位信用代码"),
+    (r"^a (.+) record needs 关系人 or the unit$", r"\1记录须填写关系人或单位"),
+    (r"^a 豁免 \(waiver\) needs a reason \(理由\)$", "豁免须填写理由"),
+    (r"^a 豁免 \(waiver\) names the rule it waives \(豁免规则\), e.g. C6$", "豁免须写明所豁免的规则（豁免规则），如 C6"),
+    (r"^text of at most (\S+) characters \(this one has (\S+)\)$", r"不超过 \1 个字符的文字（本格 \2 个）"),
+    (r"^an amount in yuan \(a number, e\.g\. .*\)( \((.+)\))?$", r"以元为单位的金额（数字，如 120000000、1.2亿 或 12000万）\1"),
+    (r"^a non-negative amount in yuan( \((.+)\))?$", r"不小于 0 的金额（元）\1"),
+    (r"^a whole number >= 0( \((.+)\))?$", r"不小于 0 的整数\1"),
+    (r"^a whole number of at most (\S+)( \((.+)\))?$", r"不超过 \1 的整数\2"),
+    (r"^a whole number( \((.+)\))?$", r"整数\1"),
+    (r"^是 or 否 \(yes/no\)( \((.+)\))?$", r"“是”或“否”\1"),
+    (r"^a real calendar date like (\S+)( \((.+)\))?$", r"真实存在的日期，如 \1\2"),
+    (r"^a date like (\S+)( \((.+)\))?$", r"日期，如 \1\2"),
+    (r"^a number from 0 to (\S+)$", r"0 到 \1 之间的数"),
+    (r"^a score from 0 to (\S+)$", r"0 到 \1 之间的分数"),
+    (r"^1 to 5, or blank$", "1 到 5，或空白"),
+]]
+
+
+def expected_zh(text):
+    """The expected-value text of an import issue in Chinese (EXPECTED_ZH); unknown text as it is."""
+    if not isinstance(text, str):
+        return text
+    s = text.strip()
+    for pat, zh in EXPECTED_ZH:
+        m = pat.match(s)
+        if m:
+            return m.expand(zh)
+    return text

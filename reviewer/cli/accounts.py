@@ -160,8 +160,8 @@ def token(
                                                             "policy [access] expert_link_days / expert_link_max_days)."),
     round_id: Optional[str] = typer.Option(None, "--round", help="Round code (reviewer round list; "
                                                                  "default: the app's current round)."),
-    url: str = typer.Option(os.environ.get("REVIEWER_APP_URL", "http://localhost:8501"), "--url",
-                            help="Address of the app."),
+    url: Optional[str] = typer.Option(None, "--url", help="Address of the app as experts reach it (default: "
+                                                           "$REVIEWER_APP_URL, else the policy's [access] app_url)."),
 ) -> None:
     """专家个人链接 A personal link for one expert: shows only their own assignments; expires.
     `reviewer token revoke EXPERT_ID [--round R]` ends that expert's links at once."""
@@ -176,8 +176,14 @@ def token(
     if round_id is not None:
         rounds.require_round(round_id)  # a round of the store (reviewer round create)
     check_token_expert(expert_id.strip(), round_id)
+    auth.link_days(days)   # a bad lifetime is named before anything else
+    base = (url or "").strip().rstrip("/") or auth.app_url()
+    if not base.startswith(("http://", "https://")):
+        raise UserError("没有系统地址：请在政策文件 [access] app_url 或环境变量 REVIEWER_APP_URL 中设置专家访问本系统的地址，"
+                        "或加 --url https://主机:端口 / no app address: set [access] app_url in the policy or "
+                        "$REVIEWER_APP_URL, or pass --url https://host:port")
     tok, expires = auth.issue_token(expert_id, days=days, round_id=round_id)
-    typer.echo(f"{url.rstrip('/')}/?token={tok}")
+    typer.echo(f"{base}/?token={tok}")
     typer.echo(f"expert {expert_id}, valid until {expires.isoformat()} (shown once; only a hash is stored)", err=True)
 
 

@@ -35,7 +35,6 @@ from typing import Optional
 
 import pandas as pd
 import typer
-from sqlalchemy import select
 
 from reviewer.centres.evaluation import Loaded, Scheme, evaluate, load_centres, load_expert_scores, load_indicators
 from reviewer.centres.lifecycle import load_history, parse_event, replay
@@ -45,8 +44,7 @@ from reviewer.errors import UserError
 from reviewer.exports import date_text, run_record, write_run_record, write_table
 from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
-from reviewer.store.models import AnnualEvaluation
-from reviewer.store.evaluations import record_evaluation
+from reviewer.store.evaluations import record_evaluations as record_evaluations_in_store
 
 CENTRE_FILES = ("past_centres", "试点中心", "centres")
 INDICATOR_FILES = ("indicators", "年度指标")
@@ -127,20 +125,9 @@ def record_evaluations(ev, rp, centres_df: pd.DataFrame, db: Optional[str], user
     state_of = {}
     if isinstance(states, pd.DataFrame) and {"centre_id", "state"} <= set(states.columns):
         state_of = dict(zip(states["centre_id"], states["state"]))
-    store = open_store(db)
-    stored = kept = 0
-    with store.write() as s:
-        for r in ev.records:
-            exists = s.execute(select(AnnualEvaluation).where(AnnualEvaluation.centre_id == r.centre_id,
-                                                              AnnualEvaluation.year == r.year)).scalar_one_or_none()
-            if exists is not None:
-                kept += 1
-                continue
-            record_evaluation(s, r.centre_id, r.year, user=who, centre_name=str(names.get(r.centre_id, "") or ""),
-                              total=r.score, band=r.band or None, state=state_of.get(r.centre_id),
-                              indicators=r.as_dict(), note="reviewer evaluate --record")
-            stored += 1
-    return stored, kept
+    with open_store(db).write() as s:
+        return record_evaluations_in_store(s, ev.records, user=who, names=names, states=state_of,
+                                  note="reviewer evaluate --record")
 
 
 def evaluate_cmd(

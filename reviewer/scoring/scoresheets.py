@@ -19,11 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import html
 import json
 import math
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -234,6 +237,13 @@ def read_score_sheet(path: str | Path, policy: Policy, sheet_key: bytes | None =
     applications the sheet was not issued for are rejected."""
     path = Path(path)
     wb = _open_score_workbook(path)
+    try:
+        return _read_open_sheet(path, wb, policy, sheet_key)
+    finally:
+        wb.close()
+
+
+def _read_open_sheet(path: Path, wb, policy: Policy, sheet_key: bytes | None) -> ScoreImport:
     meta = {r[0]: r[1] for r in wb[META].iter_rows(values_only=True) if r and r[0]}
     if sheet_key is not None:
         refusal = signature_refusal(path, meta, sheet_key)
@@ -347,12 +357,31 @@ def _open_score_workbook(path: Path):
     """The workbook of a score sheet of this system (UserError when it is unreadable or has no
     score sheet and meta sheet)."""
     try:
-        wb = load_workbook(path, data_only=True)
+        wb = load_workbook(path, data_only=True, read_only=True)   # read-only: streamed, several times faster
     except Exception as e:
         raise UserError(f"{path}: not a readable .xlsx score sheet ({type(e).__name__})") from None
     if SHEET not in wb.sheetnames or META not in wb.sheetnames:
+        wb.close()
         raise UserError(f"{path}: not a score sheet of this system (no {SHEET!r} / {META!r} sheet)")
     return wb
+
+
+_SHEET_NAME = re.compile(r"<(?:\w+:)?sheet\b[^>]*\bname=\"([^\"]*)\"")
+
+
+def is_score_sheet(path: str | Path) -> bool:
+    """Whether `path` is an .xlsx with this system's score sheet and meta sheet, from the workbook's
+    sheet list alone (the zip's xl/workbook.xml; no worksheet is parsed)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("xl/workbook.xml").decode("utf-8", errors="replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    names = {html.unescape(n) for n in _SHEET_NAME.findall(xml)}
+    return SHEET in names and META in names
 
 
 def _row_scores(path: Path, r_idx: int, row: tuple, crit_cols: list, crit_by_id: dict,
@@ -395,7 +424,8 @@ def _row_confidence(path: Path, r_idx: int, row: tuple, conf_i: int | None,
 
 
 def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd.DataFrame, *,
-                        sheet_key: bytes | None = None) -> ScoreImport:
+                        sheet_key: bytes | None = None,
+                        progress: Callable[[int, int, str], None] | None = None) -> ScoreImport:
     """Read filled sheets and check them against the published assignment.
 
     `assignments` has columns stage, application_id, expert_id and optionally `status`
@@ -403,6 +433,7 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
     replaced expert's scores are kept but void (the replacement re-scores in full); the same
     expert-application-stage from two files is a duplicate and the second is rejected.
     `sheet_key` (the round's sheet key): each sheet's signature is checked (`read_score_sheet`).
+    `progress(i, n, path)` is called after each sheet is read (i of n).
     """
     frames, issues, refused, said = [], [], [], []
     seen: dict[tuple[str, str, str], str] = {}
@@ -410,8 +441,16 @@ def import_score_sheets(paths: list[str | Path], policy: Policy, assignments: pd
     for r in assignments.itertuples(index=False):
         status[(str(r.stage), str(r.expert_id), str(r.application_id))] = getattr(r, "status", "active") or "active"
     blank: list[tuple[str, str]] = []
-    for p in paths:
-        res = read_score_sheet(p, policy, sheet_key)
+    for i, p in enumerate(paths, start=1):
+        try:
+            res = read_score_sheet(p, policy, sheet_key)
+        except Exception as e:  # noqa: BLE001 - one unreadable sheet is that file's issue; the others are read
+            why = str(e).replace(str(p), Path(p).name) if isinstance(e, UserError) else type(e).__name__
+            issues.append(ImportIssue(str(p), None, None, None, None, f"一个可读取的评分表 a readable score sheet "
+                                      f"({why}); this file was skipped, the others were read"))
+            res = ScoreImport(pd.DataFrame(columns=SCORE_COLUMNS), [])
+        if progress is not None:
+            progress(i, len(paths), str(p))
         issues += res.issues
         blank += res.blank_sheets
         refused += res.refused

@@ -80,6 +80,8 @@ ACTIONS = {
     "subsidy": "补助台账 subsidy ledger entry",
     "opinions": "评审意见 experts' written opinions submitted",
     "panel_opinion": "专家组综合意见 panel consensus opinion (with dissent)",
+    "ranking.publish": "排名确认发布 ranking frozen (signed off)",
+    "waiver.remove": "撤销豁免 waiver withdrawn",
 }
 
 

@@ -23,3 +23,24 @@ def record_evaluation(s: Session, centre_id: str, year: int, *, user: str, round
     audit.record(s, user=user, action="evaluation", reason=note, entity=f"{centre_id} {year}",
                  after={"total": total, "band": band, "state": state, "indicators": indicators or {}})
     return ev
+
+
+def record_evaluations(s: Session, records, *, user: str, names: dict | None = None, states: dict | None = None,
+                       round_id: int | None = None, note: str = "") -> tuple[int, int]:
+    """Store every centre-year evaluation of `records` (reviewer.centres EvaluationResult: total, band,
+    state, part scores) in the caller's transaction; one already stored for that centre and year is
+    kept as it is (never overwritten). Returns (stored, kept). Shared by `reviewer evaluate --record`
+    and the app's evaluation page."""
+    stored = kept = 0
+    for r in records:
+        exists = s.execute(select(AnnualEvaluation.id).where(AnnualEvaluation.centre_id == r.centre_id,
+                                                             AnnualEvaluation.year == r.year)).scalar_one_or_none()
+        if exists is not None:
+            kept += 1
+            continue
+        record_evaluation(s, r.centre_id, r.year, user=user, round_id=round_id,
+                          centre_name=str((names or {}).get(r.centre_id, "") or ""), total=r.score,
+                          band=r.band or None, state=(states or {}).get(r.centre_id), indicators=r.as_dict(),
+                          note=note)
+        stored += 1
+    return stored, kept

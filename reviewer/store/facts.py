@@ -189,6 +189,10 @@ class _Replay:
         rc = e.round_code
         if e.action == "waiver":
             self.waivers[(rc, a.get("expert_id"), a.get("application_id"), a.get("rule"))] = e.id
+        elif e.action == "waiver.remove":   # withdrawn: a row of it in the table again is not recorded
+            b = json.loads(e.before) if e.before else {}
+            b = b if isinstance(b, dict) else {}
+            self.waivers.pop((rc, b.get("expert_id"), b.get("application_id"), b.get("rule")), None)
         elif e.action in ("lock", "forbid"):
             self.seat_rules[(rc, e.action, a.get("stage"), a.get("expert_id"), a.get("application_id"))] = (e.id, True)
         elif e.action == "seat_rule.remove":

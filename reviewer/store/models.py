@@ -470,3 +470,21 @@ class PanelOpinion(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     void: Mapped[bool] = mapped_column(Boolean, default=False)
     replaced_by_id: Mapped[Optional[int]] = mapped_column(Integer)
+# ---------------------------------------------------------------- ranking sign-off (app13, issue 13 item 12)
+
+class RankingPublication(Base):
+    """确认发布 A stage's ranking frozen by staff: the ranking table as published, its SHA-256, who and
+    when. Written once (database triggers refuse UPDATE and DELETE); freezing again records a new row
+    that names the one it supersedes, with the reason."""
+    __tablename__ = "ranking_publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(20))
+    table_sha256: Mapped[str] = mapped_column(String(64))
+    table: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    supersedes_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ranking_publications.id"), unique=True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from typing import Iterable
 from urllib.parse import urlsplit
@@ -157,15 +156,14 @@ def guard(fn, *args, **kw):
 
 
 def app_address() -> str:
-    """The app's address for expert links: $REVIEWER_APP_URL when set, else the address this staff
-    browser reached the app by (never a guessed localhost)."""
-    if os.environ.get("REVIEWER_APP_URL"):
-        return os.environ["REVIEWER_APP_URL"].rstrip("/")
+    """The app's address for expert links (`auth.app_url`: $REVIEWER_APP_URL, the policy's [access]
+    app_url, else the address this staff browser reached the app by; never a guessed localhost)."""
     try:
         u = urlsplit(str(st.context.url or ""))
+        seen = f"{u.scheme}://{u.netloc}" if u.scheme and u.netloc else ""
     except Exception:  # noqa: BLE001 - no browser context (tests)
-        return ""
-    return f"{u.scheme}://{u.netloc}" if u.scheme and u.netloc else ""
+        seen = ""
+    return auth.app_url(seen)
 
 
 def role_label(u: User) -> str:

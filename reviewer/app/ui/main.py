@@ -148,6 +148,7 @@ pages = {
         page("responses", "responses", url_path="responses"),
         page("notify", "notify", url_path="notify"),   # the outbox: invitations, notices, reminders (issue 16)
         page("scores", "scores", url_path="scores"),
+        page("reminders", "reminders", url_path="reminders"),
         page("ranking", "ranking", url_path="ranking"),
         page("documents", "documents", url_path="documents"),
         page("analysis", "analysis", url_path="analysis"),   # issue 18: analysts' tools (read-only)

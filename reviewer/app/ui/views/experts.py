@@ -63,6 +63,19 @@ with tab_waive:
     w = svc_conflicts.waivers(rid)
     st.markdown(T("**本轮在系统中添加的豁免**", "**Waivers added here**"))
     table(w, ["application_id", "expert_id", "rule", "reason", "user", "at"])
+    if not w.empty:
+        with st.form("waiver_remove"):
+            cc = st.columns([2, 2, 1])
+            wkeys = [f"{a} {e} {r}" for a, e, r in zip(w.application_id, w.expert_id, w.rule)]
+            pick = cc[0].selectbox(T("撤销豁免（申报 专家 规则）", "Withdraw a waiver (application expert rule)"), wkeys)
+            why_rm = cc[1].text_input(T("撤销理由（必填）", "Reason (required)"), key="waiver_rm_reason")
+            rm = cc[2].form_submit_button(T("撤销豁免", "Withdraw"), disabled=not can_edit())
+        if rm:
+            a, e, r = pick.split(" ")
+            if guard(svc_conflicts.remove_waiver, rid, a, e, r, why_rm, editor_name()) is not None:
+                flash(T(f"已撤销 {a} – {e}（{r}）的豁免；此前的专家组方案已过期，请重新求解。",
+                        f"Waiver of {a} – {e} ({r}) withdrawn; earlier plans are out of date: re-plan."))
+                st.rerun()
     inputs = t[t["waived"]]
     if not inputs.empty:
         st.markdown(T("**已生效的全部豁免**", "**All waivers in force**"))

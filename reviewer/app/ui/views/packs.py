@@ -62,7 +62,7 @@ if links is not None:
 else:
     table(experts, ["expert_id", "expert_name", "category", "employer"], height=300)
 
-st.subheader(T("撤销个人链接", "Revoke links"))
+st.subheader(T("撤销或重新生成个人链接", "Revoke or re-issue links"))
 issued = svc_packs.links_issued(rid)
 if issued.empty:
     st.caption(T("本轮尚未生成个人链接。", "No link issued in this round yet."))
@@ -72,13 +72,21 @@ else:
                   "expires": st.column_config.Column(T("到期", "Expires")),
                   "status_zh": st.column_config.Column(T("状态", "Status"))})
     with st.form("revoke"):
-        cc = st.columns([2, 2, 1])
+        cc = st.columns([2, 2, 1, 1])
         valid = sorted(set(issued.loc[issued.status == "valid", "expert_id"]))
-        who = cc[0].selectbox(T("专家", "Expert"), valid)
-        why = cc[1].text_input(T("理由", "Reason"), placeholder=T("链接误发 / 专家请辞", "sent to the wrong person"))
+        anyone = sorted(set(experts["expert_id"]))
+        who = cc[0].selectbox(T("专家", "Expert"), anyone, format_func=lambda e: f"{e} {dict(zip(experts.expert_id, experts.expert_name)).get(e, '')}")
+        why = cc[1].text_input(T("理由", "Reason"), placeholder=T("链接误发 / 专家请辞 / 链接丢失", "sent to the wrong person"))
         ok = cc[2].form_submit_button(T("撤销", "Revoke"), disabled=not can_edit() or not valid)
+        again = cc[3].form_submit_button(T("重新生成", "Re-issue"), disabled=not can_edit(),
+                                         help=T("旧链接立即失效，新链接只显示一次。", "Old links end now; the new one is shown once."))
     if ok:
         n = guard(svc_packs.revoke_links, rid, who, why, editor_name())
         if n is not None:
             flash(T(f"已撤销 {who} 的 {n} 个链接。", f"Revoked {n} link(s) of {who}."))
+            st.rerun()
+    if again:
+        rows = guard(svc_packs.reissue_link, rid, stage, who, base, float(days), why, editor_name())
+        if rows is not None:
+            st.session_state["links"] = rows
             st.rerun()

@@ -44,18 +44,12 @@ with st.container(border=True):
         st.caption(T("本阶段已发布，不可重新求解；如有专家请辞，请用下方“替换专家”。",
                      "Published: no re-solve; replace a declining expert below."))
     if go:
-        with st.status(T("正在求解…", "Solving…"), expanded=True) as status:
-            bar = st.progress(0.0)
-            lines = []
-
-            def echo(line: str) -> None:
-                lines.append(line)
-                status.write(line)
-                bar.progress(min(0.95, 0.1 + 0.1 * len(lines)))
-
+        # A spinner and the solver's own phase lines as they come: the solver cannot say how far it is,
+        # so no progress bar is shown (a bar that does not move says nothing true).
+        with st.status(T(f"正在求解 {stage}（时间上限 {int(tl)} 秒）…", f"Solving {stage} (limit {int(tl)} s)…"),
+                       expanded=True) as status:
             res = guard(svc_panels.plan_stage, rid, stage, randomize=(mode == "draw"), seed=int(seed), time_limit=float(tl),
-                        include_review=inc, echo=echo, user=editor_name())
-            bar.progress(1.0)
+                        include_review=inc, echo=status.write, user=editor_name())
             if res is None:
                 status.update(label=T("求解失败", "Failed"), state="error")
             else:

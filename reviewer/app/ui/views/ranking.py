@@ -4,9 +4,10 @@ from reviewer.app import charts as charts
 from reviewer.app import ranking as svc_ranking
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
+from reviewer.app import signoff as svc_signoff
 from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
-from reviewer.app.ui.common import T, guard, header, lang, round_id, table
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table
 
 header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
        "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
@@ -33,7 +34,7 @@ m[2].metric(T("不予推荐或不符合条件", "Others"), len(rk) - len(rec) - 
 m[3].metric(T("建议补助合计（万元）", "Subsidy total (10k CNY)"), f"{rk['subsidy'].sum() / 1e4:,.0f}")
 
 tabs = st.tabs([T("推荐与培育名单", "Lists"), T("方法对比", "Methods side by side"), T("各领域得分区间", "Intervals per field"),
-                T("全部排名", "Full ranking"), T("导出", "Export")])
+                T("全部排名", "Full ranking"), T("确认发布", "Sign-off"), T("导出", "Export")])
 cols = ["rank_overall", "application_id", "name", "field", "score", "decision_zh",
         "reason_zh" if lang() == "zh" else "reason_en", "subsidy"]
 with tabs[0]:
@@ -73,9 +74,42 @@ with tabs[3]:
     table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "A", "B", "C", "D", "E",
                "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)
 with tabs[4]:
+    read_only_note()
+    st.markdown(T("确认发布：把本阶段当前的排名表（按所选汇总方法）冻结为正式版本，记录表格的 SHA-256、确认人和时间，"
+                  "之后不可修改；如需更正，再次确认发布并写明理由，新版本取代旧版本（旧版本保留）。打印报告注明所印版本。",
+                  "Sign-off freezes this stage's ranking table (the chosen method) as the official version: its "
+                  "SHA-256, who and when are recorded and it cannot change; to correct it, sign off again with a "
+                  "reason (the new version supersedes, the old one is kept). The printed report names its version."))
+    cur, same = svc_signoff.draft_state(rid, stage, method)
+    if cur is None:
+        st.info(T("本阶段排名尚未确认发布（草稿）。", "Not signed off yet (draft)."))
+    elif same:
+        st.success(T(f"当前显示的排名即已确认发布的第 {cur['id']} 号版本（{cur['by']}，SHA-256 {cur['sha256'][:16]}…）。",
+                     f"This ranking is signed-off version #{cur['id']} ({cur['by']}, SHA-256 {cur['sha256'][:16]}…)."))
+    else:
+        st.warning(T(f"当前显示的排名与已确认发布的第 {cur['id']} 号版本不同（汇总方法或评分已变化）；以已确认发布版本为准。",
+                     f"This ranking differs from signed-off version #{cur['id']} (method or scores changed); "
+                     "the signed-off version stands."))
+    with st.form("signoff"):
+        sure = st.checkbox(T(f"我已核对 {stage} 排名（{METHOD_LABELS[method][0]}），确认发布",
+                             f"I checked the {stage} ranking ({METHOD_LABELS[method][1]}); sign it off"))
+        why = st.text_input(T("理由（再次确认发布时必填）", "Reason (required when signing off again)"))
+        ok = st.form_submit_button(T("确认发布", "Sign off"), type="primary", disabled=not can_edit())
+    if ok:
+        if not sure:
+            st.error(T("请先勾选确认。", "Tick the confirmation first."))
+        elif guard(svc_signoff.freeze, rid, stage, method, editor_name(), why) is not None:
+            flash(T(f"{stage} 排名已确认发布。", f"{stage} ranking signed off."))
+            st.rerun()
+    hist = svc_signoff.signoffs_table(rid, stage)
+    if not hist.empty:
+        st.markdown(T("**确认发布记录**", "**Sign-offs**"))
+        table(hist, config={"SHA-256": st.column_config.TextColumn("SHA-256", width="medium"),
+                            "理由": st.column_config.TextColumn(T("理由", "Reason"), width="large")})
+with tabs[5]:
     st.download_button(T("下载 Excel 排名报告", "Download the Excel report"),
-                       data=svc_ranking.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
+                       data=svc_signoff.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.download_button(T("下载可打印报告（HTML，浏览器打印为 PDF）", "Download the printable report (HTML → print to PDF)"),
-                       data=svc_ranking.export_ranking_html(rid, stage, method).encode("utf-8"),
+                       data=svc_signoff.export_ranking_html(rid, stage, method).encode("utf-8"),
                        file_name=f"认定排名_{stage}_{method}.html", mime="text/html")

@@ -14,17 +14,32 @@ read_only_note()
 files = st.file_uploader(T("评分文件", "Score files"), type=["xlsx", "csv"], accept_multiple_files=True,
                          disabled=not can_edit(), key="score_files")
 if st.button(T("导入评分", "Import scores"), type="primary", disabled=not (files and can_edit())):
-    out = guard(svc_scores.import_scores, rid, [(f.name, f.getvalue()) for f in files], editor_name())
+    bar = st.progress(0.0, text=T(f"正在读取 0 / {len(files)} 个文件…", f"Reading 0 of {len(files)} files…"))
+
+    def progress(i: int, n: int, name: str) -> None:
+        bar.progress(i / n, text=T(f"已读取 {i} / {n} 个文件：{name}", f"Read {i} of {n} files: {name}"))
+
+    out = guard(svc_scores.upload_scores, rid, [(f.name, f.getvalue()) for f in files], editor_name(),
+                progress=progress)
+    bar.empty()
     if out is not None:
         st.session_state["last_score_import"] = out
 out = st.session_state.get("last_score_import")
 if out is not None:
-    n, issues = out
-    n_err = int((issues["severity"] == "error").sum()) if not issues.empty else 0
-    (st.error if n_err else st.success)(T(f"导入 {n} 行评分；{n_err} 处错误（错误行已拒绝）。",
-                                          f"Imported {n} score rows; {n_err} errors (bad rows rejected)."))
-    if not issues.empty:
-        table(issues, ["severity", "file", "row", "column", "value", "expected"], height=260)
+    n_err = int((out.issues["severity"] == "error").sum()) if not out.issues.empty else 0
+    (st.error if n_err else st.success)(T(f"导入 {out.rows} 行评分（{len(out.files)} 个文件）；{n_err} 处错误（错误行已拒绝）。",
+                                          f"Imported {out.rows} score rows ({len(out.files)} files); {n_err} errors "
+                                          "(bad rows rejected)."))
+    st.markdown(T("**逐个文件的结果**", "**Result per file**"))
+    table(out.files, ["file", "kind", "rows", "errors", "warnings", "result_zh"], height=min(400, 38 + 35 * len(out.files)),
+          config={"kind": st.column_config.Column(T("类型", "Kind"), width="small"),
+                  "rows": st.column_config.NumberColumn(T("导入行数", "Rows"), width="small"),
+                  "errors": st.column_config.NumberColumn(T("错误", "Errors"), width="small"),
+                  "warnings": st.column_config.NumberColumn(T("提示", "Warnings"), width="small"),
+                  "result_zh": st.column_config.Column(T("结果", "Result"))})
+    if not out.issues.empty:
+        st.markdown(T("**逐行问题**", "**Problems by row**"))
+        table(out.issues, ["severity", "file", "row", "column", "value", "expected"], height=260)
 
 stages = svc_scores.scored_stages(rid)
 if not stages:

@@ -1,0 +1,73 @@
+"""Staff-app speed in the browser (issue 13 item 15): every planning action and page switch of a whole
+round, measured in headless Chromium.
+
+    python benchmarks/bench_app_speed.py              # runs tests/test_browser_round.py, then writes the results
+    python benchmarks/bench_app_speed.py --from-json   # writes the results from the last run's timings
+
+The acceptance test `tests/test_browser_round.py` does a whole round in the browser (create, import,
+screening, conflicts, a random draw and two optimised plans with their publications, packs, links,
+205-odd score sheets, reminders, ranking sign-off, evaluation) and records, for each click, the
+seconds until the page shows its result and Streamlit's run is over (tests/artifacts/round_timings.json).
+This script keeps them in benchmarks/results/app_speed.{json,md} with the machine and its load, against
+the targets: a planning action ≤ 3 s, a page switch ≤ 1 s.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMINGS = ROOT / "tests" / "artifacts" / "round_timings.json"
+RESULTS = ROOT / "benchmarks" / "results"
+TARGET = {"planning": 3.0, "page": 1.0}
+
+
+def machine() -> str:
+    cpu = ""
+    if Path("/proc/cpuinfo").exists():
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")), "")
+    return f"{cpu}; nproc {os.cpu_count()}; Python {platform.python_version()}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--from-json", action="store_true", help="use the last run's tests/artifacts/round_timings.json")
+    args = ap.parse_args()
+    load_before = os.getloadavg()[0]
+    if not args.from_json:
+        r = subprocess.run([sys.executable, "-m", "pytest", "tests/test_browser_round.py", "-q", "-p", "no:randomly",
+                            "-n", "0"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if r.returncode != 0:
+            sys.exit("the browser round failed: no numbers written")
+    rows = json.loads(TIMINGS.read_text(encoding="utf-8"))
+    res = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+           "load_average_1min": round(max(load_before, os.getloadavg()[0]), 1), "timings": rows}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "app_speed.json").write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    lines = ["# Staff-app speed in the browser (issue 13 item 15)", "",
+             "Command: `python benchmarks/bench_app_speed.py` (runs `tests/test_browser_round.py`)  ",
+             f"Date {res['date']}; {res['machine']}; headless Chromium 1440×900; load average (1 min) "
+             f"{res['load_average_1min']} on {os.cpu_count()} cores while it ran (other helpers' jobs), so every "
+             "number is an upper bound.", "",
+             "Seconds from the click until the page shows the result and Streamlit's run is over.", "",
+             "| kind | what | seconds | target | |", "|---|---|---:|---|---|"]
+    for t in rows:
+        target = TARGET.get(t["kind"])
+        mark = "" if target is None else ("ok" if t["seconds"] <= target else "over")
+        lines.append(f"| {t['kind']} | {t['what']} | {t['seconds']:.2f} | {'' if target is None else f'≤ {target:g} s'} "
+                     f"| {mark} |")
+    lines += ["", "Planning actions include the solver (the planner's own speed is issue 14's, planner14); "
+              "a publication re-checks the plan with the independent checker in the store transaction."]
+    (RESULTS / "app_speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
