@@ -37,7 +37,8 @@ from reviewer.app.base import home
 from reviewer.errors import UserError
 from reviewer.home import private_file
 from reviewer.identity import check_password_strength
-from reviewer.policy import Access, load_policy
+from reviewer.policy import load_policy
+from reviewer.policy_process import Access
 
 ROLES = ("admin", "staff", "analyst")
 ROLE_ZH = {"admin": "管理员", "staff": "工作人员", "analyst": "分析人员", "expert": "评审专家"}

@@ -90,8 +90,8 @@ def status(round_: Optional[str] = typer.Option(None, "--round", "-r"),
 @app.command("remind")
 def remind(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
            deadline: Optional[str] = typer.Option(None, "--deadline", help="Response deadline, Beijing time "
-                                                  "YYYY-MM-DDTHH:MM (default: the stage date minus the policy's "
-                                                  "notify.response_deadline_hours)."),
+                                                  "YYYY-MM-DDTHH:MM (default: the stage start minus the policy's "
+                                                  "[responses] reply_hours_before_stage)."),
            now: Optional[str] = typer.Option(None, "--now", help="Act as if it were this Beijing time (a trial)."),
            db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """提醒 Queue reminders to the experts of a published stage who have not finished, when a reminder of

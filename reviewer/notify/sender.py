@@ -27,7 +27,7 @@ from typing import Callable
 from reviewer.errors import UserError
 from reviewer.notify import templates
 from reviewer.notify.channels import Channel, Outgoing, PermanentFailure, TemporaryFailure
-from reviewer.policy import Notify
+from reviewer.policy_process import Notify
 from reviewer.store import outbox
 from reviewer.store.models import OutboxMessage, utcnow
 

@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
-from reviewer.store import repo
+from reviewer.store import repo, seat_responses
 from reviewer.store.models import ImportRow, OutboxMessage, Round, Score, utcnow
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
@@ -109,16 +109,11 @@ def stage_date(r: Round, stage: str) -> str:
 
 
 def response_deadline(r: Round, stage: str) -> dt.datetime | None:
-    """The experts' response deadline of `stage` (naive UTC): the stage date (Beijing midnight)
-    minus the policy's notify.response_deadline_hours; None when the stage has no date."""
-    day = stage_date(r, stage)
-    if not day:
-        return None
-    try:
-        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time()) - dt.timedelta(hours=8)
-    except ValueError:
-        raise UserError(f"round {r.code}: the date of {stage} is {day!r}, expected YYYY-MM-DD") from None
-    return start - dt.timedelta(hours=repo.round_policy(r).notify.response_deadline_hours)
+    """The experts' answer deadline of `stage` for a seat invited now (naive UTC): one rule for the
+    messages and the seat life cycle (reviewer.store.seat_responses.deadline: [responses]
+    reply_hours_before_stage before the stage starts); None when the stage has no date."""
+    pol = repo.round_policy(r)
+    return seat_responses.deadline(pol, seat_responses.stage_start(r, pol, stage), utcnow())
 
 
 def beijing(t: dt.datetime | None) -> str:

@@ -19,7 +19,7 @@ from reviewer.errors import UserError
 from reviewer.intake.cells import CellError, is_blank, parse_cell
 from reviewer.intake.io import ImportIssue, header_map, normalise_header, read_raw, write_template
 from reviewer.intake.schema import ID_CHARS, TEXT_CHARS, Column, Table
-from reviewer.policy import VISIT_LENGTHS
+from reviewer.policy_process import VISIT_LENGTHS
 
 UNAVAILABLE = Table(
     name="expert_unavailable", zh="专家不可用日期", key=(),

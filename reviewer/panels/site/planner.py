@@ -24,7 +24,8 @@ from reviewer.panels.service import Seat, check_seats
 from reviewer.panels.site.calendar import working_days
 from reviewer.panels.site.geography import Geography, load_geography
 from reviewer.panels.site.inputs import SiteDetails, SiteInputs
-from reviewer.policy import VISIT_LENGTHS, Policy
+from reviewer.policy import Policy
+from reviewer.policy_process import VISIT_LENGTHS
 from reviewer.screening.eligibility import screen
 from solver import Violation
 from solver.site_check import check_expert_days, check_routes
