@@ -18,7 +18,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import Application, Expert, RoundData
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
-from reviewer.store import audit, draws, replacement, repo
+from reviewer.store import audit, draws, opinions, replacement, repo
 from reviewer.store.models import AuditEntry, RankingRow, Run
 
 
@@ -58,6 +58,8 @@ class StageFacts:
     aggregation_at: str = ""
     overrides: pd.DataFrame = field(default_factory=pd.DataFrame)
     draw: Draw | None = None
+    opinions: dict[tuple[str, str], str] = field(default_factory=dict)        # (application, expert) -> 评审意见
+    panel_opinions: dict[str, tuple[str, str]] = field(default_factory=dict)  # application -> (综合意见, dissent)
 
     @property
     def published(self) -> bool:
@@ -157,6 +159,10 @@ def _stage(s, r, stage: str) -> StageFacts:
     f.overrides = replacement.overrides(s, r, stage)
     run = repo.get_run(s, pub.run_id) if pub.run_id else None
     f.draw = _draw(s, run, pub.source or (f"run #{pub.run_id}" if pub.run_id else ""))
+    ops = opinions.opinions_frame(s, r, stage)
+    f.opinions = {(x.application_id, x.expert_id): x.opinion for x in ops.itertuples() if x.opinion}
+    pan = opinions.panel_opinions_frame(s, r, stage)
+    f.panel_opinions = {x.application_id: (x.opinion, x.dissent) for x in pan.itertuples()}
     return f
 
 

@@ -89,7 +89,7 @@ def _outliers_and_reliability(f: RoundFacts, st: StageFacts) -> dict:
     experts = f.experts
     out = [{"id": text(x.application_id), "expert": text(experts[x.expert_id].name if x.expert_id in experts else x.expert_id),
             "score": num(x.score), "median": num(x.panel_median), "deviation": f"{x.deviation:+.2f}",
-            "opinion": NOT_RECORDED} for x in fl.itertuples()]
+            "opinion": text(st.opinions.get((x.application_id, x.expert_id)), NOT_RECORDED)} for x in fl.itertuples()]
     a = f.policy.aggregation
     rel = reliability_report(scores)
     row = rel[rel["panel"] == "ALL"].iloc[0]
@@ -158,7 +158,8 @@ def opinions(f: RoundFacts, stage: str, today: dt.date) -> list[tuple[str, dict]
             t = totals.loc[(a_id, x.expert_id)] if (a_id, x.expert_id) in totals.index else None
             rows.append({"no": str(i), "name": x.name, "employer": x.employer, "category": x.category, "role": x.role,
                          "total": num(t["total"], 1) if t is not None else NOT_RECORDED,
-                         "families": text(t["families"]) if t is not None else NOT_RECORDED, "opinion": NOT_RECORDED})
+                         "families": text(t["families"]) if t is not None else NOT_RECORDED,
+                         "opinion": text(st.opinions.get((a_id, x.expert_id)), NOT_RECORDED)})
         r = agg.loc[a_id] if a_id in agg.index else None
         score = float(r["score"]) if r is not None and pd.notna(r["score"]) else None
         out.append((a_id, {**base, "id": text(a_id), "name": text(a.name), "field": text(a.field),
@@ -168,8 +169,16 @@ def opinions(f: RoundFacts, stage: str, today: dt.date) -> list[tuple[str, dict]
                            "rank": integer(r["rank"]) if r is not None else NONE,
                            "n_scores": integer(r["n_scores"]) if r is not None else "0",
                            "method": METHOD_SHORT.get(str(r["method"]), text(r["method"], NONE)) if r is not None else NONE,
-                           "consensus": NOT_RECORDED}))
+                           "consensus": _consensus(st, a_id)}))
     return out
+
+
+def _consensus(st: StageFacts, application_id: str) -> str:
+    """The chair's 专家组综合意见 with the recorded dissent (reviewer.store.opinions), or the labelled blank."""
+    said, dissent = st.panel_opinions.get(application_id, ("", ""))
+    if not said:
+        return NOT_RECORDED
+    return said + (f"（不同意见：{dissent}）" if dissent else "")
 
 
 def signin(f: RoundFacts, stage: str, today: dt.date) -> dict:
