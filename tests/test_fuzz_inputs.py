@@ -301,6 +301,7 @@ def test_poisoned_rounds_through_every_command(seed, as_workbook, tmp_path, caps
     assert sheets
     code, text = cli(["scores", "import", "--round", "FZ", *map(str, sheets), *db], capsys, allowed=(0, 1))
     long = assigned_scores(out / "assign" / "panels.csv", rng)
+    long["评审意见"] = "评审意见：见评分。"   # random totals are often outliers, which need an opinion (issue 16)
     bad_rows = {3: ("得分", "1e400"), 5: ("评分项", f"={fz.MARK}"), 7: ("专家编号", f"\x07{fz.MARK}"),
                 11: ("得分", "-inf"), 13: ("申报编号", "x" * 100_001)}
     for r, (c, v) in bad_rows.items():
