@@ -22,7 +22,8 @@ from reviewer.panels.site.outputs import outcome_lines, write_site_plan
 from reviewer.panels.site.planner import SitePlanParams, plan_sites
 from reviewer.panels.site.repair import read_site_plan, repair_site_plan
 from reviewer.panels.tables import seat_frame
-from reviewer.policy import VISIT_LENGTHS, Policy, load_policy
+from reviewer.policy import Policy, load_policy
+from reviewer.policy_process import VISIT_LENGTHS
 from reviewer.scoring.scoretable import read_table
 
 
