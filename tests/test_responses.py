@@ -24,7 +24,8 @@ STARTED = START + dt.timedelta(hours=1)
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    return planned_store(tmp_path_factory.mktemp("resp"), STAGE)
+    # the meeting date is set before planning (as staff do): experts unavailable that day are not drawn
+    return planned_store(tmp_path_factory.mktemp("resp"), STAGE, {"meetings": {STAGE: {"date": MEETING, "time": "09:00"}}})
 
 
 @pytest.fixture

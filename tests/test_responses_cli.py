@@ -10,17 +10,19 @@ from reviewer.store import audit, repo, seat_responses
 from tests.test_store_support import planned_store, run_cli, store_copy
 
 STAGE = "初审评估"
+LATER = (dt.date.today() + dt.timedelta(days=20)).isoformat()
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    return planned_store(tmp_path_factory.mktemp("respcli"), STAGE)
+    # planned with the meeting day known (experts unavailable that day are not drawn), as staff do
+    return planned_store(tmp_path_factory.mktemp("respcli"), STAGE, {"meetings": {STAGE: {"date": LATER}}})
 
 
 def test_whole_stage_from_the_cli(base, tmp_path, capsys):
     st, path, _ = store_copy(base, tmp_path)
     db = ["--db", str(path), "--user", "张三"]
-    later = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+    later = LATER
     assert run_cli(["round", "settings", "2026", "-s", STAGE, "--date", later, "--time", "09:30", *db[:2]], capsys)[0] == 0
     with st.read() as s:
         seats = repo.published_seats(s, repo.get_round(s, "2026"), STAGE)

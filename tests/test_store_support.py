@@ -94,13 +94,17 @@ def run_cli(args: list[str], capsys) -> tuple[int, str]:
     return code, out.out + out.err
 
 
-def planned_store(folder: Path, stage: str) -> tuple[Path, int]:
+def planned_store(folder: Path, stage: str, settings: dict | None = None) -> tuple[Path, int]:
     """A SQLite store in `folder` with the demo round planned (all stages, seed 7, one worker) and
-    `stage` published from that run; returns (file, run id). Built once per module, then copied."""
+    `stage` published from that run; returns (file, run id). Built once per module, then copied.
+    `settings`: round settings (meeting dates ...) recorded before planning, as staff would."""
     from reviewer.store import publishing, repo
     from reviewer.store.runs import run_planning
     path = folder / "base.sqlite"
     st = demo_store(f"sqlite:///{path}")
+    if settings:
+        with st.write() as s:
+            repo.update_round_settings(s, repo.get_round(s, "2026"), settings, user="张三")
     run, _ = run_planning(st, "2026", user="张三", seed=7, time_limit=120, workers=1)
     assert run.status in ("OPTIMAL", "FEASIBLE")
     with st.write() as s:
