@@ -35,6 +35,19 @@ def totals_of(scores: pd.DataFrame) -> pd.DataFrame:
     return valid.groupby(KEY, as_index=False).agg(total=("score", "sum"))
 
 
+def complete_only(totals: pd.DataFrame, scores: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The totals whose scores cover every criterion of their stage's instrument: a partly returned
+    sheet has no meaningful total yet, so it is neither an outlier nor a panel member's total for the
+    opinion rule (it becomes one when the rest comes in)."""
+    if totals.empty or "criterion" not in scores.columns:
+        return totals
+    valid = scores[~scores["void"].astype(bool)] if "void" in scores.columns else scores
+    have = valid.groupby(KEY)["criterion"].agg(lambda c: set(map(str, c))).to_dict()
+    need = {st: {c.id for c in policy.instrument(st).criteria} for st in policy.stages.order}
+    keep = [need.get(k[0], set()) <= have.get(k, set()) for k in totals[KEY].itertuples(index=False, name=None)]
+    return totals[keep].reset_index(drop=True)
+
+
 def panel_totals(stored: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Every current total: the stored ones, replaced by the new ones of the same key."""
     both = pd.concat([stored[[*KEY, "total"]].assign(_new=False), new[[*KEY, "total"]].assign(_new=True)],
@@ -60,7 +73,7 @@ def missing_opinion_lines(new_scores: pd.DataFrame, new_opinions: pd.DataFrame, 
                           stored_opinions: set[tuple[str, str, str]], policy: Policy) -> list[str]:
     """One refusal line per new total that is an outlier of its panel and has no opinion (neither in
     this submission nor already stored), naming the file, row, expert and application."""
-    new_totals = totals_of(new_scores)
+    new_totals = complete_only(totals_of(new_scores), new_scores, policy)
     if new_totals.empty:
         return []
     out_ = outliers(panel_totals(stored_totals, new_totals), policy.aggregation.outlier_points)

@@ -40,10 +40,11 @@ def panel_record(x: PanelOpinion) -> list:
 
 
 def stored_totals(s: Session, r: Round) -> pd.DataFrame:
-    """Every current (non-void) expert total of the round."""
-    rows = s.execute(select(Score.stage, Score.application_id, Score.expert_id, Score.score)
+    """Every current (non-void) complete expert total of the round (rules.complete_only)."""
+    rows = s.execute(select(Score.stage, Score.application_id, Score.expert_id, Score.criterion, Score.score)
                      .where(Score.round_id == r.id, Score.void.is_(False))).all()
-    return rules.totals_of(pd.DataFrame(rows, columns=[*rules.KEY, "score"]))
+    scores = pd.DataFrame(rows, columns=[*rules.KEY, "criterion", "score"])
+    return rules.complete_only(rules.totals_of(scores), scores, repo.round_policy(r))
 
 
 def _current(s: Session, r: Round) -> dict[tuple[str, str, str], Opinion]:
