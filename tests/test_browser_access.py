@@ -27,14 +27,26 @@ from tests.browser_support import (
 # what the round's data looks like on a page: application and expert ids, the round's name, page titles
 DATA_MARKERS = ("GX2026-", "ZJ0", "2026年度制造业创新中心试点", "王美华", "只读", "轮次 Round", "排名 Ranking",
                 "评审轮次")
-STAFF_PATHS = ("", "round", "import", "screening", "experts", "panels", "packs", "scores", "reminders", "ranking",
-               "evaluation", "expert", "accounts",
+STAFF_PATHS = ("", "round", "import", "screening", "experts", "panels", "packs", "responses", "notify", "scores",
+               "reminders", "ranking", "documents", "analysis", "draws", "evaluation", "expert", "accounts",
                # the raw page files Streamlit listed before (automatic multipage navigation)
                "app", "common", "main", "import_data", "views", "pages", "signin")
 STAFF_PAGES = [("round", "轮次"), ("import", "导入"), ("screening", "形式审查"), ("experts", "专家与回避"),
-               ("panels", "专家组"), ("packs", "通知"), ("scores", "评分"), ("reminders", "催交"), ("ranking", "排名"),
-               ("evaluation", "考核"), ("accounts", "账户")]
+               ("panels", "专家组"), ("packs", "通知"), ("responses", "专家答复"), ("notify", "消息发送"),
+               ("scores", "评分"), ("reminders", "催交"), ("ranking", "排名"), ("documents", "公文"), ("analysis", "分析"),
+               ("draws", "抽取验证"), ("evaluation", "考核"), ("accounts", "账户")]
 PASSWORD = "a-long-secret-1"
+
+
+def test_every_page_of_the_navigation_is_in_these_lists():
+    """A page added to the app's navigation is opened by these tests without a session and as staff
+    (the lists are kept by hand; this keeps them whole)."""
+    import re
+    from pathlib import Path
+    main = (Path(__file__).resolve().parent.parent / "reviewer/app/ui/main.py").read_text(encoding="utf-8")
+    paths = set(re.findall(r'url_path="([^"]+)"', main)) - {"signin"}
+    assert paths <= set(STAFF_PATHS), sorted(paths - set(STAFF_PATHS))
+    assert paths - {"expert"} <= {k for k, _ in STAFF_PAGES}, sorted(paths - {"expert"} - {k for k, _ in STAFF_PAGES})
 
 
 def no_round_data(page, where: str) -> None:
