@@ -41,3 +41,19 @@ def test_migrated_schema_equals_the_models(tmp_path):
     significant = [d for d in diff if isinstance(d, tuple) and d[0] in
                    ("add_table", "remove_table", "add_column", "remove_column", "add_index", "remove_index")]
     assert not significant, significant
+
+
+def test_a_store_written_by_a_newer_program_is_refused_clearly(tmp_path):
+    import pytest
+    from sqlalchemy import text
+
+    from reviewer.errors import UserError
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    Store(url).dispose()
+    st = Store(url, upgrade_schema=False)
+    with st.engine.begin() as c:
+        c.execute(text("update alembic_version set version_num = '9999'"))
+    st.dispose()
+    with pytest.raises(UserError, match="newer version") as e:
+        Store(url)
+    assert "Traceback" not in str(e.value)

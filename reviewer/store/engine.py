@@ -95,6 +95,12 @@ class Store:
                 current = MigrationContext.configure(conn).get_current_revision()
             if current == head:
                 return
+            script = ScriptDirectory.from_config(cfg)
+            if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+                raise UserError(f"database {self.display_url}: its schema is at revision {current}, which this "
+                                f"program does not know (its newest is {head}): it was written by a newer version "
+                                "of reviewer. 数据库由更新版本的程序写入，请升级本程序后再打开 (upgrade reviewer; "
+                                "nothing was changed)")
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
