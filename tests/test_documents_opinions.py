@@ -20,7 +20,6 @@ def test_opinion_form_prints_stored_opinions(tmp_path):
         seats = repo.published_seats(s, r, stage)
         app = sorted(seats["application_id"])[0]
         panel = seats[seats["application_id"] == app]
-        chair = panel[panel["role"] == "chair"]["expert_id"].iloc[0]
         member = panel[panel["role"] != "chair"]["expert_id"].iloc[0]
         sc = demo_scores()
         mine = sc[(sc["stage"] == stage) & (sc["application_id"] == app) & (sc["expert_id"] == member)]
