@@ -4,6 +4,8 @@ browser, after the session ended elsewhere, with an expert link, as an analyst; 
 lock-out; screenshots of the sign-in page, a page opened without a session and every staff page."""
 from __future__ import annotations
 
+import os
+
 import io
 
 import pandas as pd
@@ -62,6 +64,19 @@ def no_round_data(page, where: str) -> None:
     assert page.locator("[data-testid='stSidebarNav']").count() == 0, f"{where}: page list shown"
 
 
+def _make_demo_round(home) -> None:
+    from reviewer.app import rounds
+    old = os.environ.get("REVIEWER_HOME")
+    os.environ["REVIEWER_HOME"] = str(home)
+    try:
+        rounds.ensure_demo_round()
+    finally:
+        if old is None:
+            os.environ.pop("REVIEWER_HOME", None)
+        else:
+            os.environ["REVIEWER_HOME"] = old
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     exe = need_browser()
@@ -70,6 +85,7 @@ def site(tmp_path_factory):
     auth.add_user("li", PASSWORD, role="analyst", folder=home)
     auth.add_user("locktest", PASSWORD, role="staff", folder=home)
     tok, _ = auth.issue_token("ZJ0001", days=7, round_id="demo-2026", folder=home)
+    _make_demo_round(home)   # the link's round exists, whichever test opens the app first
     with app_server(home) as url, browser(exe) as b:
         yield {"url": url, "browser": b, "home": home, "token": tok}
 

@@ -161,4 +161,5 @@ pages = {
 if user.role == "admin":    # the accounts page exists for admins only
     pages[T("管理", "Admin")] = [st.Page(str(VIEWS / "accounts.py"), title=T("账户 Accounts", "Accounts"),
                                          url_path="accounts")]
-st.navigation(pages).run()
+# every page in view: with the collapsed default Streamlit hides pages after the tenth behind "View more"
+st.navigation(pages, expanded=True).run()
