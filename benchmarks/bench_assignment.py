@@ -38,7 +38,7 @@ PUBLISHED = {  # BENCHMARKS.md (OpenReview matcher MinMax flow, 2-core machine)
 
 
 def data_dir() -> Path | None:
-    d = Path(os.environ.get("PEER_REVIEW_DATA", ROOT / ".." / "shared" / "reviewer" / "data" / "peer-review"))
+    d = Path(os.environ.get("PEER_REVIEW_DATA", ROOT / ".." / "shared" / "data" / "peer-review"))
     return d if d.is_dir() else None
 
 

@@ -9,7 +9,7 @@ core, simple_solver, minmax_solver, randomized_solver and bvn_extension are impo
 folder), plus cffi on sys.path (MATCHER_PATH, os.pathsep-separated, is added too). No matcher code is
 part of this repository. Without it the matcher columns are left empty.
 
-Part 1, the peer data (/work/shared/data/peer-review or $PEER_DATA): plain assignment, paper demand 3,
+Part 1, the peer data (../shared/data/peer-review relative to the repo root, or $PEER_REVIEW_DATA): plain assignment, paper demand 3,
 reviewer load 6, every pair's probability capped at q = 0.5. Ours: `build_lottery` (the flow lottery:
 one scaled min-cost flow = LP(q), then dependent rounding per draw), build time from the loaded
 matrix (problem arrays included); draw time over DRAWS seeds. The matcher: RandomizedSolver.solve()
@@ -48,7 +48,10 @@ INSTANCES = ["preflib1", "query", "preflib3"]
 
 
 def peer_dir() -> Path:
-    return Path(os.environ.get("PEER_DATA", "/work/shared/data/peer-review"))
+    """The shared peer-review data: $PEER_REVIEW_DATA, else ../shared/data/peer-review beside the repo
+    (the same place bench_assignment looks)."""
+    root = Path(__file__).resolve().parent.parent
+    return Path(os.environ.get("PEER_REVIEW_DATA", root / ".." / "shared" / "data" / "peer-review"))
 
 
 def load(name):
