@@ -21,19 +21,20 @@ from .compile import Compiled, compile_problem
 from .flow import network, non_flow_parts
 from .flow import FlowSplit
 from .lottery_flow import FlowLottery, q_fraction
-from .lottery_staged import StagedLottery, scaled, split_groups
+from .lottery_staged import STAGE_ORDERS, StagedLottery, scaled, split_groups
 from .model import OPTIMAL, PanelProblem, Plan, SolveOptions
 from .plans import make_plan
 
-LOTTERY_VERSION = "flow-4"  # changes whenever a build gives other plans or weights for the same inputs
+LOTTERY_VERSION = "flow-5"  # changes whenever a build gives other plans or weights for the same inputs
 # Earlier versions whose draws this code still recomputes exactly, with the parameters that do so
-# ("fast-3": the column-generation lottery for every problem, before the flow lottery).
-COMPATIBLE_VERSIONS = {"fast-3": {"method": "fast"}}
+# ("fast-3": the column-generation lottery for every problem, before the flow lottery; "flow-4": the
+# staged flow lottery drawing the largest panels first, before flow-5 drew the stage with most seats first).
+COMPATIBLE_VERSIONS = {"fast-3": {"method": "fast"}, "flow-4": {"method": "auto", "stage_order": "panel_size"}}
 # The parameters a lottery depends on (with build_lottery's defaults). time_limit and spread_time
 # are only a safety net that aborts (solver.budget: every stopping rule counts work) and are not part of the key.
 LOTTERY_DEFAULTS = {"method": "auto", "max_iter": 100, "rel_tol": 1e-6, "gap_tol": 1e-2, "spread": 0.005,
                     "perturb": 0.5, "n_decompositions": 8, "spread_iter": 100, "spread_plans": 30,
-                    "face_gap": 1.0, "spread_mip": False}
+                    "face_gap": 1.0, "spread_mip": False, "stage_order": "seats"}
 NOT_IN_KEY = ("time_limit", "spread_time")
 METHODS = ("auto", "flow", "staged", "fast", "exact")
 
@@ -118,6 +119,8 @@ def lottery_params(q: float = 0.5, **params) -> dict:
                         f"{', '.join(list(LOTTERY_DEFAULTS) + list(NOT_IN_KEY))}")
     full = dict(LOTTERY_DEFAULTS)
     full.update({k: v for k, v in params.items() if k in LOTTERY_DEFAULTS})
+    if full["stage_order"] not in STAGE_ORDERS:
+        raise ValueError(f"stage_order {full['stage_order']!r} is not one of {', '.join(map(repr, STAGE_ORDERS))}")
     if full["method"] not in METHODS:
         raise ValueError(f"lottery method {full['method']!r} is not one of {', '.join(map(repr, METHODS))}")
     if not 0.0 < float(q) <= 1.0:
@@ -173,7 +176,7 @@ def lottery_to_data(lot: Lottery | FlowLottery | StagedLottery) -> dict:
                 "n_cols": lot.comp.n_cols, "version": LOTTERY_VERSION}
         return {"flow": np.asarray(lot.flow, dtype=np.int64), "meta": np.array(json.dumps(meta))}
     if isinstance(lot, StagedLottery):
-        meta = {"kind": "staged", "q": lot.q, "m": lot.m, "upper_bound": float(lot.upper_bound),
+        meta = {"kind": "staged", "q": lot.q, "m": lot.m, "order": lot.order, "upper_bound": float(lot.upper_bound),
                 "expected_value": float(lot.expected_value), "wall_time": lot.wall_time, "key": lot.key,
                 "n_cols": lot.comp.n_cols, "version": LOTTERY_VERSION, "info": lot.info}
         return {"cut": np.asarray(lot.cut, dtype=np.uint8), "meta": np.array(json.dumps(meta))}
@@ -250,6 +253,7 @@ def _staged_from_data(comp: Compiled, data, meta: dict) -> StagedLottery:
     nw = scaled(comp, network(comp, FlowSplit({}, list(parts.laminar) + [g for g in kept if len(g) > 1])), k, m)
     lot = StagedLottery(comp, nw, cut, indep, m, k, float(meta["q"]), float("nan"), float(meta["upper_bound"]),
                         float(meta["wall_time"]), expected_value=float(meta["expected_value"]),
-                        info={**meta.get("info", {}), "method": "cache"}, key=str(meta["key"]))
+                        info={**meta.get("info", {}), "method": "cache"}, key=str(meta["key"]),
+                        order=str(meta.get("order", "seats")))
     lot.prepare()
     return lot

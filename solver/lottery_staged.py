@@ -7,7 +7,8 @@ restricted to one template leaf — the one carrying most of the group's capped 
 best seat value) — which makes it a capacity-1 node of the network (the restriction only removes
 seats, so every plan of the restricted network keeps the employer rule).
 
-Draw (seed): for each solved stage in order, the capped fractional flow of the network in which the
+Draw (seed): for each solved stage in order (`draw_order`: the stage with the most seats first since
+lottery version flow-5; flow-4 drew the largest panels first), the capped fractional flow of the network in which the
 earlier stages are fixed to their drawn seats and the expert-application pairs they use are removed
 from the later stages (stage independence), then dependent rounding of that flow with the seed's
 random numbers (solver.lottery_flow.dependent_rounding); the stage's rounded seats are kept.
@@ -40,6 +41,9 @@ from .model import OPTIMAL, Plan
 from .plans import make_plan
 
 EVAL_DRAWS = 2  # seeds 0 and 1 estimate the expected value at build time (fixed: a function of the inputs)
+# How the stages are ordered for drawing (the lottery parameter `stage_order`): "seats" (flow-5, the default)
+# or "panel_size" (flow-4, kept so that its draws are recomputed exactly).
+STAGE_ORDERS = ("seats", "panel_size")
 
 
 class StagedDrawInfeasible(RuntimeError):
@@ -89,10 +93,11 @@ class StagedLottery:
     first_flow: np.ndarray | None = None  # the first stage's capped flow (it depends on no draw)
     pair_gid: np.ndarray | None = None  # stage-independence group of every column (-1: none)
     later_caps: np.ndarray | None = None  # scaled caps of the seats of the later stages (_later_caps)
+    order: str = "seats"  # draw_order's rule (STAGE_ORDERS)
 
     def prepare(self) -> None:
         """The per-stage networks and the first stage's capped flow (no seed involved)."""
-        self.stages = [_StageNet.of(self.comp, self.nw, s) for s in draw_order(self.comp)]
+        self.stages = [_StageNet.of(self.comp, self.nw, s) for s in draw_order(self.comp, self.order)]
         self.pair_gid = np.full(self.comp.n_cols, -1, dtype=np.int64)
         if self.indep:
             self.pair_gid[np.concatenate(self.indep)] = np.repeat(np.arange(len(self.indep)),
@@ -143,7 +148,7 @@ class StagedLottery:
         for i, st in enumerate(self.stages):
             y = self.first_flow if i == 0 else self._stage_flow(st, caps, nw.lbs)
             if y is None:
-                raise StagedDrawInfeasible(f"stage {draw_order(comp)[i]}: no capped flow after the earlier "
+                raise StagedDrawInfeasible(f"stage {draw_order(comp, self.order)[i]}: no capped flow after the earlier "
                                            f"stages (seed {seed})")
             y = dependent_rounding(st.tails, st.heads, y, m, rng)
             pick = st.cols[y[st.col_pos] == m]
@@ -170,12 +175,23 @@ class StagedLottery:
         return replace(plan, bound=float("nan"), gap=float("nan"), wall_time=time.perf_counter() - t0)
 
 
-def draw_order(comp: Compiled) -> list:
-    """The solved stages, the largest panels first (ties: more seats, then the stage order): the stage
-    with the most to lose from pairs taken earlier is drawn first."""
+def draw_order(comp: Compiled, order: str = "seats") -> list:
+    """The solved stages in the order they are drawn.
+
+    "seats" (lottery version flow-5): the most seats first (ties: the larger panels, then the stage
+    order). The first stage's capped flow is computed once at build time and its seats are drawn with
+    exactly their LP(q) values; every later stage is conditioned on the earlier draws and loses a
+    little. Putting the stage that carries most of the objective first loses least: on the 150 x 3000
+    round (750 / 300 / 140 seats) the draws' mean rose from 0.975 to 0.982 of the deterministic optimum,
+    and the per-draw flows of the later, smaller stages are cheaper.
+    "panel_size" (flow-4): the largest panels first (ties: more seats, then the stage order)."""
+    if order not in STAGE_ORDERS:
+        raise ValueError(f"stage_order {order!r} is not one of {', '.join(map(repr, STAGE_ORDERS))}")
     seats = {s: int(comp.panel_size[comp.panel_stage == s].sum()) for s in comp.solve_stages}
     size = {s: int(comp.panel_size[comp.panel_stage == s].max(initial=0)) for s in comp.solve_stages}
-    return sorted(comp.solve_stages, key=lambda s: (-size[s], -seats[s], s))
+    if order == "panel_size":
+        return sorted(comp.solve_stages, key=lambda s: (-size[s], -seats[s], s))
+    return sorted(comp.solve_stages, key=lambda s: (-seats[s], -size[s], s))
 
 
 def split_groups(comp: Compiled, parts: FlowSplit) -> tuple[list, list]:
@@ -217,9 +233,10 @@ def restriction(comp: Compiled, inside: list, y: np.ndarray, col_arc0: int) -> t
 
 
 def build_staged(comp: Compiled, q: float, t0: float | None = None, net: SafetyNet | None = None,
-                 parts: FlowSplit | None = None) -> StagedLottery | None:
-    """The staged flow lottery, or None when the restricted capped flow or a draw of the fixed
-    evaluation seeds is infeasible (the caller falls back to the column-generation lottery)."""
+                 parts: FlowSplit | None = None, order: str = "seats") -> StagedLottery | None:
+    """The staged flow lottery (stages drawn in `draw_order(comp, order)`), or None when the restricted
+    capped flow or a draw of the fixed evaluation seeds is infeasible (the caller falls back to the
+    column-generation lottery)."""
     t0 = time.perf_counter() if t0 is None else t0
     k, m = q_fraction(q)
     parts = parts if parts is not None else non_flow_parts(comp)
@@ -233,7 +250,7 @@ def build_staged(comp: Compiled, q: float, t0: float | None = None, net: SafetyN
     nw = scaled(comp, network(comp, FlowSplit({}, list(parts.laminar) + restricted)), k, m)
     ub = -float((guide * base.costs).sum()) / m
     # no deterministic solve here (it would cost more than the whole lottery): NaN
-    lot = StagedLottery(comp, nw, cut, indep, m, k, float(q), float("nan"), ub, 0.0)
+    lot = StagedLottery(comp, nw, cut, indep, m, k, float(q), float("nan"), ub, 0.0, order=order)
     lot.prepare()
     vals = []
     for seed in range(EVAL_DRAWS):
@@ -245,7 +262,7 @@ def build_staged(comp: Compiled, q: float, t0: float | None = None, net: SafetyN
             return None
     lot.expected_value = float(np.mean(vals))
     lot.wall_time = time.perf_counter() - t0
-    lot.info = {"method": "staged", "denominator": m, "cut_seats": int(cut.sum()),
+    lot.info = {"method": "staged", "stage_order": order, "denominator": m, "cut_seats": int(cut.sum()),
                 "restricted_groups": len(restricted), "independence_groups": len(indep),
                 "timing": {"build": lot.wall_time}}
     return lot

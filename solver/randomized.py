@@ -31,7 +31,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                   gap_tol: float = 1e-2, spread: float = 0.005,
                   spread_iter: int = 100, spread_time: float = 60.0, *, method: str = "auto",
                   perturb: float = 0.5, n_decompositions: int = 8, spread_plans: int = 30, face_gap: float = 1.0,
-                  spread_mip: bool = False, comp: Compiled | None = None
+                  spread_mip: bool = False, comp: Compiled | None = None, stage_order: str = "seats"
                   ) -> Lottery | FlowLottery | StagedLottery | Plan:
     """Lottery over feasible plans with every seat probability <= q. Returns the deterministic
     (INFEASIBLE) Plan when no plan exists.
@@ -39,7 +39,8 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
     method="auto" (default): "flow" when every hard rule keeps the problem a network flow
     (solver.lottery_flow.flow_applies: no employer group spanning categories, one stage solved or
     stages allowed to share experts), else "staged" (solver.lottery_staged: the flow lottery stage by
-    stage, employer groups restricted to one category per panel; cap exact, value estimated), and
+    stage, employer groups restricted to one category per panel; cap exact, value estimated; stages drawn
+    in `stage_order`: "seats" = the most seats first, "panel_size" = lottery version flow-4's order), and
     "fast" when that cannot build.
     method="flow": the capped fractional assignment (LP(q), one scaled min-cost flow) and, per draw,
     dependent rounding on the network: every seat's probability is exactly its LP value (<= q), the
@@ -79,13 +80,13 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
     compiled problem, q and the parameters (`lottery_key`); the solver keeps no cache
     (reviewer.panels.lottery_cache.cached_lottery does).
     """
-    lottery_params(q, method=method)  # ValueError on a bad method or q
+    lottery_params(q, method=method, stage_order=stage_order)  # ValueError on a bad method, order or q
     options = replace(options or SolveOptions(), deterministic=True, num_workers=1, progress=None)
     net = SafetyNet(float(time_limit) + float(spread_time))
     if comp is None:
         comp = compile_problem(problem, options.scale, options.stages)
     if method in ("auto", "flow", "staged"):
-        lot = _flow_lottery(comp, q, method, net)
+        lot = _flow_lottery(comp, q, method, net, stage_order)
         if lot is not None:
             return lot
     if method == "exact":
@@ -95,7 +96,7 @@ def build_lottery(problem: PanelProblem, q: float = 0.5, options: SolveOptions |
                       n_decompositions, spread_iter, spread_plans, face_gap, spread_mip)
 
 
-def _flow_lottery(comp: Compiled, q: float, method: str, net: SafetyNet):
+def _flow_lottery(comp: Compiled, q: float, method: str, net: SafetyNet, stage_order: str = "seats"):
     """The flow lottery when the rules keep a network flow, else (auto, staged) the staged flow
     lottery; None when neither applies or builds (the caller uses the column-generation lottery)."""
     parts = non_flow_parts(comp)
@@ -109,7 +110,7 @@ def _flow_lottery(comp: Compiled, q: float, method: str, net: SafetyNet):
     if not parts.dropped:
         lot = build_flow(comp, q, net.start, parts)
     elif method in ("auto", "staged"):
-        lot = build_staged(comp, q, net.start, net, parts)
+        lot = build_staged(comp, q, net.start, net, parts, order=stage_order)
     else:
         lot = None
     net.check()

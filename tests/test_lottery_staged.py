@@ -43,7 +43,7 @@ def test_seat_caps_and_frequencies(round_, lot):
     later = has & ~np.isin(np.arange(n), first.cols) & unlocked
     assert np.all(lot.later_caps[later] * (lot.m - jg[lot.pair_gid[later]]) <= lot.k * lot.m)
     assert (lot.later_caps[later] > lot.k).any()  # some are loosened
-    assert draw_order(comp)[0] == 2  # the 7-person stage first
+    assert draw_order(comp)[0] == 0  # the stage with the most seats first (80 of 5-person panels; flow-5)
     N = 400
     counts = np.zeros(n)
     for seed in range(N):

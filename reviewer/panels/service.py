@@ -282,6 +282,13 @@ def lottery_method(version: str) -> str:
     return COMPATIBLE_VERSIONS.get(version, {}).get("method", "auto")
 
 
+def lottery_build_params(version: str) -> dict:
+    """The lottery parameters that draw exactly as lottery `version` did: its method and, for an
+    earlier version, what else it did differently (flow-4: the stage order)."""
+    extra = {k: v for k, v in COMPATIBLE_VERSIONS.get(version, {}).items() if k != "method"}
+    return {"method": lottery_method(version), **extra}
+
+
 def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_limit: float,
                cache_dir=None, lottery_version: str = "") -> Plan:
     """随机抽取: one random draw with every seat's probability capped at q. The solver builds a
@@ -296,7 +303,7 @@ def draw_round(inp: PlanningInput, stages: list[str], seed: int, q: float, time_
     try:
         lottery = cached_lottery(inp.problem, q=q, options=SolveOptions(stages=idx, seed=0), cache_dir=cache_dir,
                                  time_limit=safety, spread_time=0.0,
-                                 method=lottery_method(_lottery_version(lottery_version)))
+                                 **lottery_build_params(_lottery_version(lottery_version)))
     except TimeLimitReached:
         raise UserError(
             f"随机抽取未完成：抽签方案（{'、'.join(stages)}）在安全时限 {safety:g} 秒内未构建完成，未抽取任何方案"
