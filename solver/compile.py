@@ -166,6 +166,9 @@ class Compiled:
     seg_cost: np.ndarray  # int64 [Lmax]: cost of the k-th unit of load (k = 1..)
     fixed: dict  # stage -> (experts, apps)
     bad_locks: list = field(default_factory=list)  # (stage, expert, app, LOCK_* reason): locks that are no column
+    # Aggregated problems only (solver.symmetry): expert e of `problem` stands for mult[e] identical experts
+    # (its loads bounds are already mult[e] times theirs). None = every expert is one expert.
+    mult: np.ndarray | None = None
 
     @property
     def n_cols(self):
@@ -215,15 +218,51 @@ class Compiled:
         """(panel, employer) groups with >= 2 candidate columns, as column-index arrays."""
         return groups_of(self.emp_gid)
 
+    @property
+    def col_ub(self) -> np.ndarray:
+        """Most seats a column may take: 1, or for an aggregated class of m identical experts m (each
+        member at most once), but 1 under the employer rule (the members share their employer)."""
+        if self.mult is None:
+            return np.ones(self.n_cols, dtype=np.int64)
+        return np.where(self.col_emp >= 0, 1, self.mult[self.col_expert]).astype(np.int64)
+
+    def segment_cost(self, experts: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Cost (units) of the k-th (0-based) unit of load of each expert: seg_cost[k], or for a class of
+        m identical experts seg_cost[k // m] (its load split evenly: the cheapest split, as the load
+        cost is convex)."""
+        if self.mult is None:
+            return self.seg_cost[k]
+        return self.seg_cost[np.asarray(k) // self.mult[np.asarray(experts)]]
+
+    def _split_loads(self, loads: np.ndarray):
+        """(q, r, m) of each (stage, expert) load: a class of m experts with load T = q m + r has r
+        members with q + 1 seats and m - r with q (m = 1 for a plain expert)."""
+        m = np.ones(loads.shape[1], dtype=np.int64) if self.mult is None else self.mult
+        q, r = np.divmod(loads, m[None, :])
+        return q, r, m[None, :]
+
+    def load_sq_sum(self, loads: np.ndarray) -> float:
+        """Sum of squared loads of the experts (a class's load split evenly among its members)."""
+        q, r, m = self._split_loads(loads)
+        return float(((m - r) * q.astype(np.float64) ** 2 + r * (q + 1).astype(np.float64) ** 2).sum())
+
+    def load_units(self, loads: np.ndarray) -> int:
+        """Load-balance cost (units) of the loads [S, E] (a class's load split evenly)."""
+        q, r, m = self._split_loads(loads)
+        seg = np.r_[self.seg_cost, 0]
+        cum = np.r_[0, np.cumsum(self.seg_cost)]
+        return int((cum[q] * m + r * seg[q]).sum())
+
     def objective_points(self, cols: np.ndarray) -> dict:
-        """Breakdown (points) of a set of chosen column indices."""
+        """Breakdown (points) of a set of chosen column indices (a column index repeated k times:
+        k seats of an aggregated class)."""
         w = self.problem.weights
         aff = float(self.col_aff[cols].sum())
         soft = float(self.col_soft[cols].sum())
         cont = float(self.col_cont[cols].sum())
         loads = np.zeros((len(self.problem.stages), self.problem.n_experts), dtype=np.int64)
         np.add.at(loads, (self.col_stage[cols], self.col_expert[cols]), 1)
-        sq = float((loads.astype(np.float64) ** 2).sum())
+        sq = self.load_sq_sum(loads)
         br = {"affinity": w.affinity * aff, "load_balance": -w.load_balance * sq,
               "soft_conflict": -w.soft_conflict * soft, "continuity": w.continuity * cont,
               "affinity_sum": aff, "soft_penalty_sum": soft, "continuity_kept": cont, "load_sq_sum": sq}
@@ -233,6 +272,8 @@ class Compiled:
     def int_objective(self, cols: np.ndarray) -> int:
         loads = np.zeros((len(self.problem.stages), self.problem.n_experts), dtype=np.int64)
         np.add.at(loads, (self.col_stage[cols], self.col_expert[cols]), 1)
+        if self.mult is not None:
+            return int(self.col_cost[cols].sum()) - self.load_units(loads)
         cum = np.r_[0, np.cumsum(self.seg_cost)]
         return int(self.col_cost[cols].sum()) - int(cum[loads].sum())
 

@@ -2,19 +2,26 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from .compile import Compiled, compile_problem
 from .cpsat import build_model, solve_model
 from .diagnose import infeasible_plan, precheck
+from .families import family
 from .flow import non_flow_parts, solve_flow, violates
 from .lpguide import solve_lp_guided
 from .model import FEASIBLE, INFEASIBLE, OPTIMAL, UNKNOWN, PanelProblem, Plan, SolveOptions
 from .plans import make_plan, pick_chairs
+from .symmetry import AGGREGATED_TIME_SHARE, solve_symmetric
 
 __all__ = ["solve", "solve_compiled", "make_plan", "pick_chairs"]
 
 
-def solve_compiled(comp: Compiled, options: SolveOptions, t0=None, hint_cols=None, cost=None) -> Plan:
+def solve_compiled(comp: Compiled, options: SolveOptions, t0=None, hint_cols=None, cost=None,
+                   restricted: bool = True) -> Plan:
+    """The plan of a compiled problem. `restricted`: out of time without a plan, the LP-guided path may
+    fall back to the restricted flow (solver.flow.restricted_flow; not for an aggregated problem,
+    solver.symmetry, whose caller falls back to the plain problem instead)."""
     t0 = time.perf_counter() if t0 is None else t0
     info = {"columns": comp.n_cols, "panels": comp.P}
     if comp.bad_locks:
@@ -33,7 +40,8 @@ def solve_compiled(comp: Compiled, options: SolveOptions, t0=None, hint_cols=Non
         info["flow_arcs"] = flow_res.n_arcs
         if flow_res.status == "INFEASIBLE":
             return infeasible_plan(comp, "min_cost_flow", t0, options)
-        ok = not any(violates(comp, flow_res.cols, groups) for groups in parts.dropped.values())
+        ok = not any(violates(comp, flow_res.cols, groups, family(name).per_expert)
+                     for name, groups in parts.dropped.items())
         if ok:
             if flow_res.dropped:
                 info["flow_relaxation_verified"] = list(flow_res.dropped)
@@ -44,7 +52,7 @@ def solve_compiled(comp: Compiled, options: SolveOptions, t0=None, hint_cols=Non
         info["flow_relaxation_bound"] = flow_res.objective_units / comp.scale
     use_lp = options.lp_guide if options.lp_guide is not None else options.method != "cp_sat"
     if use_lp:
-        return solve_lp_guided(comp, options, t0, info, flow_res, cost=cost, parts=parts)
+        return solve_lp_guided(comp, options, t0, info, flow_res, cost=cost, parts=parts if restricted else None)
     ctx = build_model(comp, cost=cost)
     info["build_time"] = time.perf_counter() - t0
     hint = hint_cols if hint_cols is not None else (flow_res.cols if flow_res is not None else None)
@@ -66,8 +74,19 @@ def solve_compiled(comp: Compiled, options: SolveOptions, t0=None, hint_cols=Non
 def solve(problem: PanelProblem, options: SolveOptions | None = None) -> Plan:
     """Deterministic optimal plan. Uses the exact min-cost flow when the active rules keep the
     problem a network flow (or when the flow relaxation's answer already satisfies the rest),
-    the LP-guided exact path otherwise (CP-SAT with method="cp_sat")."""
+    the LP-guided exact path otherwise (CP-SAT with method="cp_sat"). With options.symmetry (default)
+    and two or more identical experts, the problem with one expert per class of identical experts
+    is solved and split back (solver.symmetry: same optimum, far fewer columns and ties)."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
+    if options.symmetry and options.method == "auto" and options.lp_guide is not False:
+        plan = solve_symmetric(problem, options, t0)
+        if plan is not None:
+            return plan
+        # no two experts alike, or the aggregated model found no plan: the plain model, with the time left
+        left = options.time_limit - (time.perf_counter() - t0)
+        if left < (1 - AGGREGATED_TIME_SHARE) * options.time_limit:
+            options = replace(options, time_limit=(1 - AGGREGATED_TIME_SHARE) * options.time_limit)
+            t0 = time.perf_counter()
     comp = compile_problem(problem, options.scale, options.stages)
     return solve_compiled(comp, options, t0)

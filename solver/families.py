@@ -40,6 +40,8 @@ class Family:
         such a lock is reported under this family's name (a lock that cannot hold is always reported
         under the rule it would break).
     tree_nodes / group_ids / load_rows: how the family enters the LP and the flow (module docstring).
+    per_expert: every group of `group_ids` holds the seats of one expert, so in a problem aggregated by
+        solver.symmetry (one class of m identical experts) the group may take m seats, one per member.
     core_scope: what a CP-SAT assumption key of this family names: a panel, a stage or an application.
     """
 
@@ -56,6 +58,7 @@ class Family:
     group_ids: Callable | None = None
     load_rows: bool = False
     core_scope: str = "panel"
+    per_expert: bool = False  # a group is one expert's seats: an aggregated class of m experts may take m
 
     def __post_init__(self):
         if self.core_scope not in CORE_SCOPES:
@@ -127,7 +130,8 @@ STAGE_INDEPENDENCE = Family(
     "No expert sits on the same application in two stages, so each stage is an independent judgement "
     "(SPEC §5, DEFAULT independent stages; policy stages.allow_same_expert_across_stages).",
     cpsat=cpsat_rules.at_most_one_per_group, check=check_rules.stage_independence,
-    lock_reasons=(LOCK_OTHER_STAGE,), group_ids=lambda comp: comp.indep_gid, core_scope="application")
+    lock_reasons=(LOCK_OTHER_STAGE,), group_ids=lambda comp: comp.indep_gid, core_scope="application",
+    per_expert=True)
 
 FAMILIES = (EXCLUDED_PAIRS, PANEL_SIZE, CATEGORY_COVERAGE, TECH_INDUSTRY_SHARE, FIELD_MATCHED_TECHNICAL, CHAIR,
             ONE_PER_EMPLOYER, EXPERT_LOAD, LOCKS_AND_FORBIDS, STAGE_INDEPENDENCE)

@@ -169,8 +169,8 @@ def _add_source_arcs(comp: Compiled, net: _Network, arcs: _Arcs) -> None:
         reps = mx
         node = np.repeat(se_id[se_nodes], reps)
         k = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)  # 0-based segment
-        arcs.add(np.zeros(len(node), dtype=np.int64), node, np.ones(len(node), dtype=np.int64), comp.seg_cost[k],
-                 (k < np.repeat(mn, reps)).astype(np.int64))
+        arcs.add(np.zeros(len(node), dtype=np.int64), node, np.ones(len(node), dtype=np.int64),
+                 comp.segment_cost(np.repeat(se_e, reps), k), (k < np.repeat(mn, reps)).astype(np.int64))
     else:
         arcs.add(np.zeros(len(se_nodes), dtype=np.int64), se_id[se_nodes], mx, np.zeros(len(se_nodes), dtype=np.int64),
                  mn)
@@ -190,8 +190,7 @@ def _add_column_arcs(comp: Compiled, net: _Network, arcs: _Arcs, lam: list, cost
         arcs.add(en, np.array([leaf_node[g[0]] for g in lam], dtype=np.int64), np.ones(len(lam), dtype=np.int64),
                  np.zeros(len(lam), dtype=np.int64), np.zeros(len(lam), dtype=np.int64))
     col_arc0 = arcs.count()
-    arcs.add(net.se_id[net.se_key], head, np.ones(comp.n_cols, dtype=np.int64), -cost,
-             comp.col_lock.astype(np.int64))
+    arcs.add(net.se_id[net.se_key], head, comp.col_ub, -cost, comp.col_lock.astype(np.int64))
     return col_arc0
 
 
@@ -219,7 +218,10 @@ def _min_cost_flow(comp: Compiled, nw: Network, dropped: tuple) -> FlowResult:
         return FlowResult("INFEASIBLE", np.zeros(0, dtype=np.int64), dropped, 0, len(nw.tails))
     col = flows[nw.col_arc0:nw.col_arc0 + comp.n_cols]
     obj = -int((flows * nw.costs).sum())
-    return FlowResult("OPTIMAL", np.nonzero(col > 0)[0], dropped, obj, len(nw.tails))
+    idx = np.nonzero(col > 0)[0]
+    # an aggregated class's column may carry several seats: its index is repeated (solver.symmetry)
+    cols = idx if comp.mult is None else np.repeat(idx, col[idx])
+    return FlowResult("OPTIMAL", cols, dropped, obj, len(nw.tails))
 
 
 def min_cost_flows(nw: Network) -> np.ndarray | None:
@@ -239,8 +241,10 @@ def min_cost_flows(nw: Network) -> np.ndarray | None:
     return smcf.flows(arc_ids).astype(np.int64) + lbs
 
 
-def violates(comp: Compiled, cols: np.ndarray, groups) -> bool:
-    """True if more than one column of some group (of a group family) is chosen."""
+def violates(comp: Compiled, cols: np.ndarray, groups, per_expert: bool = False) -> bool:
+    """True if more than one column of some group (of a group family) is chosen. `per_expert`: the
+    family's groups are one expert's seats (stage independence), so an aggregated class of m
+    identical experts may take m of them (solver.symmetry)."""
     if not groups:
         return False
     gid = np.full(comp.n_cols, -1, dtype=np.int64)
@@ -248,7 +252,10 @@ def violates(comp: Compiled, cols: np.ndarray, groups) -> bool:
         gid[g] = i
     c = gid[np.asarray(cols, dtype=np.int64)]
     c = c[c >= 0]
-    return len(c) != len(np.unique(c))
+    if comp.mult is None or not per_expert:
+        return len(c) != len(np.unique(c))
+    cap = np.array([comp.mult[comp.col_expert[g[0]]] for g in groups], dtype=np.int64)
+    return bool(np.any(np.bincount(c, minlength=len(groups)) > cap))
 
 
 def restricted_flow(comp: Compiled, first: FlowResult, parts: FlowSplit, cost=None) -> FlowResult:

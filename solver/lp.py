@@ -45,7 +45,8 @@ def build_linear(comp: Compiled, cols=None, cost=None, cap=None) -> LinearModel:
     A = sp.csr_matrix((np.concatenate(rows.vals), (np.concatenate(rows.rows), np.concatenate(rows.cols))),
                       shape=(rows.r, nx + ny))
     c = np.r_[np.asarray(cost, dtype=float)[cols], y_c]
-    xub = np.ones(nx) if cap is None else np.maximum(np.asarray(cap, dtype=float)[cols], comp.col_lock[cols])
+    xub = (comp.col_ub[cols].astype(float) if cap is None
+           else np.maximum(np.asarray(cap, dtype=float)[cols], comp.col_lock[cols]))
     lb = np.r_[comp.col_lock[cols].astype(float), y_lb]
     ub = np.r_[xub, np.ones(ny)]
     lm = LinearModel(c, A, np.concatenate(rows.lo), np.concatenate(rows.hi), lb, ub, nx, cols, rows.fam)
@@ -138,7 +139,7 @@ def _add_load_rows(comp: Compiled, cols: np.ndarray, rows: _Rows) -> tuple:
         owner = np.repeat(np.arange(len(uk)), nseg)
         k = np.arange(ny) - np.repeat(np.cumsum(nseg) - nseg, nseg)
         rows.add_entries(r + owner, nx + np.arange(ny), -np.ones(ny))
-        y_c = -comp.seg_cost[k].astype(float)
+        y_c = -comp.segment_cost(np.repeat(e_, nseg), k).astype(float)
         y_lb = (k < np.repeat(mn, nseg)).astype(float)
         rows.add_rows(np.zeros(nrow), np.zeros(nrow), load_family().name)
     else:
@@ -163,8 +164,12 @@ def _add_group_rows(comp: Compiled, cols: np.ndarray, rows: _Rows) -> dict:
         ug = u[cnt > 1]
         rid = np.cumsum(cnt > 1) - 1
         r = rows.r
-        rows.add_entries(r + rid[inv[keep]], np.nonzero(m)[0][keep], np.ones(keep.sum()))
-        rows.add_rows(np.full(len(ug), -np.inf), np.ones(len(ug)), name)
+        members = np.nonzero(m)[0][keep]
+        rows.add_entries(r + rid[inv[keep]], members, np.ones(keep.sum()))
+        hi = np.ones(len(ug))
+        if f.per_expert and comp.mult is not None:  # one seat per member of an aggregated class
+            hi[rid[inv[keep]]] = comp.mult[comp.col_expert[cols[members]]]
+        rows.add_rows(np.full(len(ug), -np.inf), hi, name)
         group_rows[name] = (r, ug)
     return group_rows
 
@@ -196,6 +201,13 @@ def solve_lp(lm: LinearModel, time_limit=None):
         y[np.nonzero(up)[0]] += mu[:nu]
         y[np.nonzero(dn)[0]] -= mu[nu:]
     return "OPTIMAL", -res.fun, res.x, y
+
+
+def chosen_columns(cols: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The columns an integral solution `x` (over `cols`) takes: cols[x > 0.5], a column repeated
+    round(x) times when it may take several seats (an aggregated class, solver.symmetry)."""
+    k = np.rint(np.asarray(x, dtype=float)).astype(np.int64)
+    return cols[k > 0] if k.max(initial=0) <= 1 else np.repeat(cols, np.maximum(k, 0))
 
 
 def solve_milp(lm: LinearModel, time_limit=60.0, mip_rel_gap=0.0):

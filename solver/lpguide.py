@@ -19,7 +19,7 @@ import numpy as np
 from .compile import Compiled
 from .diagnose import infeasible_plan
 from .flow import restricted_flow
-from .lp import build_linear, reduced_costs, solve_lp, solve_milp
+from .lp import build_linear, chosen_columns, reduced_costs, solve_lp, solve_milp
 from .budget import SafetyNet
 from .model import FEASIBLE, OPTIMAL, UNKNOWN, Diagnostic, SolveOptions
 from .plans import make_plan
@@ -72,7 +72,8 @@ def column_generation(comp: Compiled, cost=None, k0=None, time_limit=60.0, extra
     if extra is not None and len(extra):
         inR[np.asarray(extra, dtype=np.int64)] = True
     tol = 1e-7 * max(1.0, float(np.abs(cost).max(initial=1)))
-    col_ub = np.ones(comp.n_cols) if cap is None else np.broadcast_to(np.asarray(cap, dtype=float), (comp.n_cols,))
+    col_ub = (comp.col_ub.astype(float) if cap is None
+              else np.broadcast_to(np.asarray(cap, dtype=float), (comp.n_cols,)))
     it = 0
     last = LPState("TIME_LIMIT", float("nan"), None, np.zeros(0, dtype=np.int64), None, None, 0)
     while True:
@@ -132,9 +133,9 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     if x is None:
         bound = flow_res.objective_units if flow_res is not None else float("nan")  # the relaxation's value
         return _last_resort(comp, options, t0, info, flow_res, parts, cost, bound, "lp_guided")
-    frac = (x > 1e-6) & (x < 1 - 1e-6)
+    frac = np.abs(x - np.rint(x)) > 1e-6  # an aggregated class's column may take several seats
     if st == "OPTIMAL" and not frac.any():
-        chosen = cols[x > 0.5]
+        chosen = chosen_columns(cols, x)
         return make_plan(comp, chosen, OPTIMAL, "lp_integral", ub, ub, time.perf_counter() - t0, options.seed, info)
     info["lp_fractional"] = int(frac.sum())
     # a first plan from the candidates the LP optimum (nearly) uses, then reduced-cost fixing
@@ -159,7 +160,7 @@ def solve_lp_guided(comp: Compiled, options: SolveOptions, t0, info, flow_res=No
     lm2 = build_linear(comp, cols2, cost)
     mst2, lb2, x2, mb2 = _milp(lm2, left, info)
     if x2 is not None and lb2 >= lb:
-        best, lb = cols2[x2[:lm2.n_x] > 0.5], lb2
+        best, lb = chosen_columns(cols2, x2[:lm2.n_x]), lb2
     if mst2 != "OPTIMAL":  # the second integer solve covers every candidate of a better plan: global bound
         return _feasible(comp, options, t0, info, flow_res, parts, cost, best, lb,
                          min(ub, mb2 if np.isfinite(mb2) else ub))
@@ -228,7 +229,7 @@ def _first_plan(comp: Compiled, cost, cols, x, rc, tol, tl, t0, info):
         lm = build_linear(comp, k, cost)
         mst, lb, xi, _ = _milp(lm, max(_left(tl, t0), MIP_MIN_SHARE * tl), info)
         if xi is not None:
-            return k[xi[:lm.n_x] > 0.5], lb, mst == "OPTIMAL", inK
+            return chosen_columns(k, xi[:lm.n_x]), lb, mst == "OPTIMAL", inK
         if mst != "INFEASIBLE" and _left(tl, t0) <= 0:
             return None
     return None

@@ -206,6 +206,8 @@ class SolveOptions:
         (keys: objective, bound, wall_time, solutions) and once per LP-guided phase
         (keys: phase, wall_time, and bound/objective when known).
     diagnose: on infeasibility, run the counting pre-check and CP-SAT assumptions.
+    symmetry: solve identical experts as one class and split the plan back (solver.symmetry; method
+        "auto" only). False = the plain model (for comparison).
 
     Checked when built: ValueError names the field (an unknown method lists the allowed ones).
     """
@@ -222,6 +224,7 @@ class SolveOptions:
     progress: Callable | None = None
     diagnose: bool = True
     log: bool = False
+    symmetry: bool = True
 
     def __post_init__(self):
         _validate_options(self)
@@ -496,5 +499,7 @@ def _validate_options(o: "SolveOptions"):
         object.__setattr__(o, "stages", tuple(int(s) for s in o.stages))
     if o.lp_guide is not None and not isinstance(o.lp_guide, bool):
         _fail("SolveOptions.lp_guide", f"expected None, True or False, got {o.lp_guide!r}")
+    if not isinstance(o.symmetry, bool):
+        _fail("SolveOptions.symmetry", f"expected True or False, got {o.symmetry!r}")
     if o.progress is not None and not callable(o.progress):
         _fail("SolveOptions.progress", "expected None or a callable(dict)")
