@@ -12,7 +12,7 @@ from .flow import non_flow_parts, solve_flow, violates
 from .lpguide import solve_lp_guided
 from .model import FEASIBLE, INFEASIBLE, OPTIMAL, UNKNOWN, PanelProblem, Plan, SolveOptions
 from .plans import make_plan, pick_chairs
-from .symmetry import AGGREGATED_TIME_SHARE, solve_symmetric
+from .symmetry import AGGREGATED_TIME_SHARE, aggregated, split_plan
 
 __all__ = ["solve", "solve_compiled", "make_plan", "pick_chairs"]
 
@@ -79,11 +79,16 @@ def solve(problem: PanelProblem, options: SolveOptions | None = None) -> Plan:
     is solved and split back (solver.symmetry: same optimum, far fewer columns and ties)."""
     options = options or SolveOptions()
     t0 = time.perf_counter()
-    if options.symmetry and options.method == "auto" and options.lp_guide is not False:
-        plan = solve_symmetric(problem, options, t0)
+    agg = (aggregated(problem, options) if options.symmetry and options.method == "auto"
+           and options.lp_guide is not False else None)
+    if agg is not None:
+        classes, acomp = agg
+        aopts = replace(options, time_limit=AGGREGATED_TIME_SHARE * options.time_limit, diagnose=False)
+        plan = split_plan(problem, classes, acomp, solve_compiled(acomp, aopts, t0, restricted=False), t0)
         if plan is not None:
             return plan
-        # no two experts alike, or the aggregated model found no plan: the plain model, with the time left
+        # the aggregated model found no plan (or, against its proof, the split failed the checker):
+        # the plain model, with the time left
         left = options.time_limit - (time.perf_counter() - t0)
         if left < (1 - AGGREGATED_TIME_SHARE) * options.time_limit:
             options = replace(options, time_limit=(1 - AGGREGATED_TIME_SHARE) * options.time_limit)

@@ -31,7 +31,8 @@ checker (solver.check.check_plan) like every plan.
     expert_classes(problem) -> ExpertClasses
     aggregate(problem, classes) -> PanelProblem      one expert per class, loads times m
     split_seats(...)                                 the equitable colouring
-    solve_symmetric(problem, options, t0) -> Plan | None   (None: no class of two, or no plan found)
+    aggregated(problem, options) -> (classes, compiled aggregated problem) | None (no two experts alike)
+    split_plan(problem, classes, comp, aggregated plan, t0) -> Plan | None   (None: no plan to split)
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ import scipy.sparse as sp
 
 from .arrays import per_expert
 from .check import check_plan
-from .compile import compile_problem
+from .compile import Compiled, compile_problem
 from .model import FEASIBLE, OPTIMAL, PanelProblem, Plan, SolveOptions, StagePlan
 from .plans import pick_chairs
 
@@ -216,21 +217,20 @@ def split_seats(members: np.ndarray, stages: np.ndarray, apps: np.ndarray, indep
 AGGREGATED_TIME_SHARE = 0.7
 
 
-def solve_symmetric(problem: PanelProblem, options: SolveOptions, t0: float | None = None) -> Plan | None:
-    """The plan of the aggregated problem split back to the experts, or None when no two experts are
-    identical, or the aggregated solve found no plan (infeasible, or out of time), or the split plan
-    fails the checker (it should not: then the caller solves the plain problem)."""
-    from .engine import solve_compiled  # engine imports this module
-
-    t0 = time.perf_counter() if t0 is None else t0
+def aggregated(problem: PanelProblem, options: SolveOptions) -> tuple[ExpertClasses, Compiled] | None:
+    """(classes, the compiled aggregated problem) when two or more experts are identical, else None.
+    The engine (solver.engine.solve) solves it and calls `split_plan`."""
     classes = expert_classes(problem)
     if classes.trivial:
         return None
-    agg = aggregate(problem, classes)
-    comp = compile_problem(agg, options.scale, options.stages)
+    comp = compile_problem(aggregate(problem, classes), options.scale, options.stages)
     comp.mult = classes.mult
-    opts = replace(options, time_limit=AGGREGATED_TIME_SHARE * options.time_limit, diagnose=False)
-    ap = solve_compiled(comp, opts, t0, restricted=False)
+    return classes, comp
+
+
+def split_plan(problem: PanelProblem, classes: ExpertClasses, comp: Compiled, ap: Plan, t0: float) -> Plan | None:
+    """The aggregated plan `ap` split back to the experts, or None when it is no plan or the split
+    plan fails the independent checker (it should not: the caller then solves the plain problem)."""
     if ap.status not in (OPTIMAL, FEASIBLE):
         return None
     independent = not problem.rules.allow_same_expert_across_stages and len(comp.solve_stages) > 1
@@ -238,8 +238,7 @@ def solve_symmetric(problem: PanelProblem, options: SolveOptions, t0: float | No
     plan.info["symmetry"] = {"experts": problem.n_experts, "classes": len(classes.members),
                              "largest_class": int(classes.mult.max()), "aggregated_columns": comp.n_cols,
                              "split_seconds": plan.wall_time}
-    violations = check_plan(problem, plan)
-    if violations:
+    if check_plan(problem, plan):
         return None
     return replace(plan, wall_time=time.perf_counter() - t0)
 
