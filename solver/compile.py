@@ -133,10 +133,17 @@ def group_order(gid: np.ndarray):
     return o, starts
 
 
+def split_at(a: np.ndarray, starts) -> list:
+    """`a` cut at the positions `starts` (the first is 0): np.split(a, starts[1:]), as plain slices —
+    np.split costs microseconds per piece, seconds for the 10^5-10^6 groups of a large round."""
+    bounds = np.r_[np.asarray(starts, dtype=np.int64), len(a)].tolist()
+    return [a[i:j] for i, j in zip(bounds[:-1], bounds[1:])]
+
+
 def groups_of(gid: np.ndarray) -> list:
     """Column-index arrays of the groups of a per-column group id (-1 = in no group), by group id."""
     o, starts = group_order(gid)
-    return np.split(o, starts[1:]) if len(o) else []
+    return split_at(o, starts) if len(o) else []
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .compile import Compiled, group_order
+from .compile import Compiled, group_order, split_at
 from .families import group_families
 
 
@@ -50,7 +50,7 @@ def non_flow_parts(comp: Compiled) -> FlowSplit:
         node = comp.col_panel[o] * comp.tpl.T + comp.col_leaf[o]
         one_node = np.minimum.reduceat(node, starts) == np.maximum.reduceat(node, starts)
         out = []
-        for g, one in zip(np.split(o, starts[1:]), one_node.tolist()):
+        for g, one in zip(split_at(o, starts), one_node.tolist()):
             (laminar if one else out).append(g)
         if out:
             dropped[f.name] = out

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .budget import SafetyNet
-from .compile import Compiled
+from .compile import Compiled, split_at
 from .flow import FlowSplit, Network, min_cost_flows, network, non_flow_parts
 from .lottery_flow import dependent_rounding, q_fraction
 from .model import OPTIMAL, Plan
@@ -228,7 +228,7 @@ def restriction(comp: Compiled, inside: list, y: np.ndarray, col_arc0: int) -> t
     pick[key[first, 0]] = key[first, 1]
     keep = node == pick[gid]
     cut[cols[~keep]] = True
-    kept = np.split(cols[keep], np.cumsum(np.bincount(gid[keep], minlength=len(inside)))[:-1])
+    kept = split_at(cols[keep], np.r_[0, np.cumsum(np.bincount(gid[keep], minlength=len(inside)))[:-1]])
     return cut, [g for g in kept if len(g) > 1]
 
 
