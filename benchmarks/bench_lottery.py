@@ -2,6 +2,7 @@
 
     python benchmarks/bench_lottery.py                      # writes benchmarks/results/lottery.{md,json}
     MATCHER_DIR=/path/to/matcher-harness python benchmarks/bench_lottery.py
+    python benchmarks/bench_lottery.py --rounds-only        # part 2 again; part 1 kept from lottery.json
 
 MATCHER_DIR (optional): a folder holding openreview-matcher's `matcher/` package (only matcher/solvers
 core, simple_solver, minmax_solver, randomized_solver and bvn_extension are imported) and its compiled
@@ -170,9 +171,12 @@ def demo_problem():
 
 def main() -> None:
     load_before = os.getloadavg()
-    have_matcher = matcher_available()
-    peer = []
-    for name in INSTANCES:
+    out = ROOT / "benchmarks" / "results"
+    rounds_only = "--rounds-only" in sys.argv[1:]
+    kept = json.loads((out / "lottery.json").read_text(encoding="utf-8")) if rounds_only else None
+    have_matcher = kept["matcher"] if kept else matcher_available()
+    peer = kept["peer"] if kept else []
+    for name in ([] if kept else INSTANCES):
         S, M = load(name)
         row = {"instance": name, "shape": f"{S.shape[0]}x{S.shape[1]}", "lp_q": capped_lp(S, M), "ours": ours(S, M)}
         row["matcher"] = matcher(S, M) if have_matcher else None
@@ -184,7 +188,8 @@ def main() -> None:
         print(json.dumps(r))
     res = {"machine": {**machine(), "load_before": load_before, "load_after": os.getloadavg()}, "q": Q,
            "draws": DRAWS, "peer": peer, "rounds": rounds, "matcher": have_matcher}
-    out = ROOT / "benchmarks" / "results"
+    if kept:  # part 1 from the earlier run, with its machine state
+        res["peer_machine"] = kept.get("peer_machine", kept["machine"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "lottery.json").write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "lottery.md").write_text(report(res), encoding="utf-8")
@@ -201,6 +206,9 @@ def report(res) -> str:
          f"Command: `MATCHER_DIR=... python benchmarks/bench_lottery.py` (both tools in one process, one after the "
          f"other per instance). q = {res['q']}; paper demand {DEMAND}, reviewer load {LOAD}. LP(q) = HiGHS LP with every "
          "pair capped at q: no randomized assignment capped at q has a larger expected total.", "",
+         *([f"Part 1 (the peer data) is kept from the run of {res['peer_machine']['date']} (load average before "
+            f"{' / '.join(f'{x:.1f}' for x in res['peer_machine']['load_before'])}); only the rounds below were "
+            "re-run (`--rounds-only`).", ""] if res.get("peer_machine") else []),
          "| instance | ours: method / build s / E[total] ÷ LP(q) / draw ms (median, max) / max seat p / violations | "
          "matcher Randomized: build s / E[total] ÷ LP(q) / sample ms / max seat p |", "|---|---|---|"]
     for r in res["peer"]:
