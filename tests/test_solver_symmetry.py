@@ -38,9 +38,9 @@ def with_copies(p: PanelProblem, copies: np.ndarray) -> PanelProblem:
                    stages=stages)
 
 
-def tie_heavy(seed: int, rules_on: bool) -> PanelProblem:
+def tie_heavy(seed: int, rules_on: bool, n_stages: int | None = None) -> PanelProblem:
     rng = np.random.default_rng(seed)
-    base = small_random(rng, E=int(rng.integers(26, 46)), rules_on=rules_on)
+    base = small_random(rng, E=int(rng.integers(26, 46)), n_stages=n_stages, rules_on=rules_on)
     copies = rng.integers(1, 5, size=base.n_experts)
     p = with_copies(base, copies)
     if rng.random() < 0.3:  # sometimes no employer groups at all: copies may then share a panel
@@ -188,3 +188,46 @@ def test_symmetry_off_is_the_plain_model():
     assert plan.feasible and "symmetry" not in plan.info
     with pytest.raises(ValueError, match="SolveOptions.symmetry"):
         SolveOptions(symmetry="yes")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_locks_and_fixed_stages_with_classes(seed):
+    """Seats named by locks and a fixed (published) stage: their experts are never merged, the
+    rest still are, and the optimum is the plain model's."""
+    p = tie_heavy(seed, True, n_stages=2 + seed % 2)
+    first = solve(p, FAST)
+    if not first.feasible:
+        return
+    s0 = first.stages[0]
+    fixed = tuple((0, int(e), int(a)) for e, a in zip(s0.experts, s0.applications))
+    s1 = first.stages[1]
+    lock = ((1, int(s1.experts[0]), int(s1.applications[0])),)
+    q = replace(p, fixed=fixed, locks=lock)
+    a = solve(q, FAST)
+    b = solve(q, replace(FAST, symmetry=False))
+    assert a.status == b.status
+    if a.feasible:
+        assert check_plan(q, a) == []
+        assert a.objective == pytest.approx(b.objective, rel=1e-9, abs=1e-6)
+        assert a.stages[0].pairs() == s0.pairs()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1))
+def test_aggregated_mip_has_the_plain_optimum(seed):
+    """The integer model of the aggregated problem (a class's seats, loads and independence rows scaled
+    by its size) solved directly by the MIP: its optimum, as `int_objective` of its columns, is the plain
+    model's optimum (the path a fractional aggregated LP takes)."""
+    from solver.lp import build_linear, chosen_columns, solve_milp
+
+    p = tie_heavy(seed, True)
+    agg = aggregated(p, FAST)
+    plain = solve(p, replace(FAST, symmetry=False))
+    lm = build_linear(agg[1])
+    st_, obj, x, _ = solve_milp(lm, 60)
+    assert (st_ == "OPTIMAL") == plain.feasible
+    if plain.feasible:
+        cols = chosen_columns(lm.cols, x[:lm.n_x])
+        assert agg[1].int_objective(cols) == pytest.approx(obj, abs=2)
+        assert obj / agg[1].scale == pytest.approx(plain.objective, rel=1e-9, abs=1e-5)
