@@ -70,32 +70,51 @@ class ExpertClasses:
         return len(self.members) == len(self.of_expert)
 
 
-def _row_ids(M, E: int) -> np.ndarray:
-    """An id per row of an (E, A) matrix, equal for equal rows (dense: the values; sparse: the stored
-    entries and their values, so that which pairs are candidates counts too)."""
+def _bits(values: np.ndarray) -> np.ndarray:
+    """The values as uint64 words, equal exactly when the values are equal (-0.0 taken as 0.0)."""
+    v = np.asarray(values)
+    if v.dtype.kind == "f":
+        return (v.astype(np.float64) + 0.0).view(np.uint64)
+    return v.astype(np.int64).view(np.uint64)
+
+
+def _row_keys(M, E: int) -> np.ndarray:
+    """A 64-bit key per row of an (E, A) matrix, equal for equal rows: a weighted sum of the row's
+    words (sparse: of its stored entries and their positions, so that which pairs are candidates counts
+    too) in wrapping integer arithmetic, which does not depend on the order of summation. Different
+    rows almost never share a key; `expert_classes` compares the rows of a shared key exactly."""
     if M is None:
         return np.zeros(E, dtype=np.int64)
+    A = int(M.shape[1])
+    rng = np.random.default_rng(20261203)
+    w = rng.integers(1, 2**62, size=A, dtype=np.int64).view(np.uint64) | np.uint64(1)
+    w2 = rng.integers(1, 2**62, size=A, dtype=np.int64).view(np.uint64)
+    with np.errstate(over="ignore"):
+        if sp.issparse(M):
+            M = sp.csr_matrix(M)
+            ent = _bits(M.data) * w[M.indices] + w2[M.indices]
+            cs = np.r_[np.uint64(0), np.cumsum(ent, dtype=np.uint64)]
+            return (cs[M.indptr[1:]] - cs[M.indptr[:-1]]).view(np.int64)
+        X = np.asarray(M)
+        if X.ndim != 2 or A == 0:
+            return np.zeros(E, dtype=np.int64)
+        return (_bits(X) * w[None, :]).sum(axis=1, dtype=np.uint64).view(np.int64)
+
+
+def _row_bytes(M, e: int) -> bytes:
+    """The exact content of row e (sparse: its stored positions and values)."""
+    if M is None:
+        return b""
     if sp.issparse(M):
-        M = sp.csr_matrix(M)
-        M.sort_indices()
-        ids: dict = {}
-        out = np.empty(E, dtype=np.int64)
-        for i in range(E):
-            lo, hi = M.indptr[i], M.indptr[i + 1]
-            out[i] = ids.setdefault((M.indices[lo:hi].tobytes(), (M.data[lo:hi] + 0).tobytes()), len(ids))
-        return out
-    M = np.ascontiguousarray(np.asarray(M))
-    if M.ndim != 2 or M.shape[1] == 0:
-        return np.zeros(E, dtype=np.int64)
-    if M.dtype == np.float64:
-        M = M + 0.0  # -0.0 -> 0.0: equal values, equal bytes
-    rows = M.view(np.dtype((np.void, M.dtype.itemsize * M.shape[1]))).reshape(E)
-    _, inv = np.unique(rows, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
+        row = sp.csr_matrix(M[e])
+        row.sort_indices()
+        return row.indices.astype(np.int64).tobytes() + b"|" + _bits(row.data).tobytes()
+    return _bits(np.asarray(M)[e]).tobytes()
 
 
 def expert_classes(problem: PanelProblem) -> ExpertClasses:
-    """The classes of experts the model cannot tell apart (module docstring)."""
+    """The classes of experts the model cannot tell apart (module docstring). Fast when all differ:
+    row keys first; only experts sharing every key are compared row by row."""
     E = problem.n_experts
     feats = [np.asarray(problem.expert_category, dtype=np.int64),
              (np.asarray(problem.expert_can_chair, dtype=bool).astype(np.int64) if problem.expert_can_chair is not None
@@ -105,21 +124,35 @@ def expert_classes(problem: PanelProblem) -> ExpertClasses:
     for st in problem.stages:
         feats.append(per_expert(st.max_load, E, "max_load").astype(np.int64))
         feats.append(per_expert(st.min_load, E, "min_load").astype(np.int64))
-    for M in (problem.affinity, problem.excluded, problem.soft_penalty, problem.field_match):
-        feats.append(_row_ids(M, E))
+    mats = (problem.affinity, problem.excluded, problem.soft_penalty, problem.field_match)
+    for M in mats:
+        feats.append(_row_keys(M, E))
     # an expert named by a seat rule is told apart from every other one
     own = np.full(E, -1, dtype=np.int64)
     for seats in (problem.locks, problem.forbids, problem.fixed, problem.continuity):
         for (_s, e, _a) in seats:
             own[int(e)] = int(e)
     feats.append(own)
-    _, first, inv = np.unique(np.stack(feats, axis=1), axis=0, return_index=True, return_inverse=True)
+    _, inv, cnt = np.unique(np.stack(feats, axis=1), axis=0, return_inverse=True, return_counts=True)
     inv = inv.reshape(-1)
+    if len(cnt) == E:
+        return ExpertClasses(np.arange(E, dtype=np.int64), tuple(np.arange(E, dtype=np.int64).reshape(E, 1)))
+    # experts sharing every key: equal rows, checked exactly (a key collision splits the group)
+    group = inv.copy()
+    nxt = len(cnt)
+    for g in np.nonzero(cnt > 1)[0].tolist():
+        ids: dict = {}
+        for e in np.nonzero(inv == g)[0].tolist():
+            sub = ids.setdefault(tuple(_row_bytes(M, e) for M in mats), len(ids))
+            if sub:
+                group[e] = nxt + sub - 1
+        nxt += max(0, len(ids) - 1)
+    _, first, inv = np.unique(group, return_index=True, return_inverse=True)
     # number the classes by their lowest expert (deterministic, and the identity when all are distinct)
     order = np.argsort(first, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    of_expert = rank[inv]
+    of_expert = rank[inv.reshape(-1)]
     srt = np.argsort(of_expert, kind="stable")
     members = tuple(np.split(srt, np.cumsum(np.bincount(of_expert, minlength=len(order)))[:-1]))
     return ExpertClasses(of_expert, members)

@@ -231,3 +231,20 @@ def test_aggregated_mip_has_the_plain_optimum(seed):
         cols = chosen_columns(lm.cols, x[:lm.n_x])
         assert agg[1].int_objective(cols) == pytest.approx(obj, abs=2)
         assert obj / agg[1].scale == pytest.approx(plain.objective, rel=1e-9, abs=1e-5)
+
+
+def test_rows_sharing_a_key_are_compared_exactly(monkeypatch):
+    """Row keys only sort experts into candidates: with every key equal (as if all collided), the
+    exact comparison still finds the same classes."""
+    import solver.symmetry as sym
+
+    p = tie_heavy(5, True)
+    honest = expert_classes(p)
+    monkeypatch.setattr(sym, "_row_keys", lambda M, E: np.zeros(E, dtype=np.int64))
+    collided = expert_classes(p)
+    assert np.array_equal(collided.of_expert, honest.of_expert)
+    assert [m.tolist() for m in collided.members] == [m.tolist() for m in honest.members]
+    # sparse rows: the same values at other positions are other experts
+    M = sp.csr_matrix((np.ones(3), ([0, 1, 2], [0, 1, 0])), shape=(3, 2))
+    q = PanelProblem.plain(M, 1, 2)
+    assert expert_classes(q).of_expert.tolist() == [0, 1, 0]
