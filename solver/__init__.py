@@ -9,6 +9,7 @@ Entry points (see README in benchmarks/README_assignment.md for the measured per
     check_plan(problem, plan) -> [Violation] independent checker of every hard rule
 
 The hard rules are one registry, solver.families.FAMILIES (HARD_FAMILIES: their names).
+Identical experts are solved as one class and split back (solver.symmetry; SolveOptions.symmetry).
 """
 from .check import check_plan
 from .engine import solve

@@ -297,7 +297,8 @@ class Plan:
         plus raw sums ("affinity_sum", ...).
     expert_load: int[S, E]. wall_time: seconds. seed: seed used.
     marginals: for randomized plans, {stage: csr float[E, A]} probability of each seat.
-    diagnostics: reasons when INFEASIBLE (Diagnostic). info: extra numbers (sizes, timings).
+    diagnostics: reasons when INFEASIBLE (Diagnostic). info: extra numbers (sizes, timings; "symmetry" when
+        identical experts were solved as one class: experts, classes, largest class, aggregated columns).
     """
 
     status: str
