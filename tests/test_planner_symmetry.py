@@ -57,3 +57,19 @@ def test_doubled_pool_has_the_plain_models_optimum(doubled):
     b = solve(inp.problem, SolveOptions(time_limit=60, symmetry=False))
     assert a.status == b.status == "OPTIMAL"
     assert a.objective == pytest.approx(b.objective, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_200x2800_duplicated_round_proven_optimal():
+    """Issue 14's 200 x 2,800 round (applications x5, experts x7): proven optimal within the CLI's default
+    time limit (the benchmark times it: benchmarks/results/duplicated.md), every rule checked."""
+    policy = demo_policy(load_policy())
+    base, _ = load_round_from(ROOT / "reviewer" / "data" / "demo" / "applications.xlsx", policy)
+    data = dup.duplicated_round(base, *dup.SIZES["200x2800"])
+    eligible = screen(data, policy).eligible_ids()
+    inp = build_problem(data, detect_conflicts(data, policy), policy,
+                        stage_applications={s: eligible for s in policy.stages.order}, cache_dir=None)
+    plan = solve_round(inp, time_limit=30)
+    assert plan.status == "OPTIMAL" and plan.gap == 0.0
+    assert plan.info["symmetry"]["classes"] == 400 and plan.info["symmetry"]["largest_class"] == 7
+    assert check_plan(inp.problem, plan) == []
