@@ -17,7 +17,7 @@ TABLE_COLUMNS = ["expert_id", "application_id", "rule", "rule_zh", "rule_en", "s
                  "waived", "waiver_reason", "evidence"]
 
 
-@dataclass
+@dataclass(eq=False)   # arrays: compare hits with `hits`, not the containers
 class HitColumns:
     """Hit k: expert index `e[k]`, application index `a[k]`, rule RULE_IDS[rule[k]], hard or soft,
     evidence texts[ev[k]], waived, waiver reason texts[reason[k]] (-1: none). Hits are in the order
@@ -40,7 +40,7 @@ class HitColumns:
         return len(self.e)
 
 
-@dataclass
+@dataclass(eq=False)
 class ConflictSet:
     expert_ids: list[str]
     application_ids: list[str]
@@ -52,8 +52,7 @@ class ConflictSet:
         self._e = {e: i for i, e in enumerate(self.expert_ids)}
         self._a = {a: j for j, a in enumerate(self.application_ids)}
         self._hits: list[ConflictHit] | None = None
-        self._pair_order: np.ndarray | None = None
-        self._pair_keys: np.ndarray | None = None
+        self._pair: tuple[np.ndarray, np.ndarray] | None = None   # pair-sorted hit numbers, their keys
 
     @classmethod
     def from_hits(cls, expert_ids: list[str], application_ids: list[str], hits: Iterable[ConflictHit],
@@ -108,11 +107,12 @@ class ConflictSet:
         return self.columns.waived
 
     def _pair_index(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._pair_order is None:
+        if self._pair is None:
             keys = self.columns.e.astype(np.int64) * max(len(self.application_ids), 1) + self.columns.a
-            self._pair_order = np.argsort(keys, kind="stable")    # stable: a pair's hits keep their order
-            self._pair_keys = keys[self._pair_order]
-        return self._pair_order, self._pair_keys   # type: ignore[return-value]
+            order = np.argsort(keys, kind="stable")    # stable: a pair's hits keep their order
+            # one assignment: the app shares a cached set between sessions' threads
+            self._pair = (order, keys[order])
+        return self._pair
 
     def pair(self, expert_id: str, application_id: str) -> list[ConflictHit]:
         i, j = self._e.get(expert_id), self._a.get(application_id)
@@ -164,11 +164,15 @@ class ConflictSet:
         o = np.lexsort((r_rank[c.rule], e_rank[c.e], a_rank[c.a]))
         e, a, rule = c.e[o], c.a[o], c.rule[o]
         hard, waived = c.hard[o], c.waived[o]
-        return pd.DataFrame({
-            "expert_id": eids[e], "application_id": aids[a],
-            "rule": rules[rule], "rule_zh": zh[rule], "rule_en": en[rule],
-            "severity": _SEVERITY[hard.view(np.int8)], "excludes": hard & ~waived,
-            "waived": waived, "waiver_reason": texts[c.reason[o]], "evidence": texts[c.ev[o]]})
+        # One column at a time, each made a pandas column at once: the object array it came from
+        # is freed before the next one is made (a million rows: some 9 MB each).
+        text_columns = {"expert_id": lambda: eids[e], "application_id": lambda: aids[a],
+                        "rule": lambda: rules[rule], "rule_zh": lambda: zh[rule], "rule_en": lambda: en[rule],
+                        "severity": lambda: _SEVERITY[hard.view(np.int8)],
+                        "waiver_reason": lambda: texts[c.reason[o]], "evidence": lambda: texts[c.ev[o]]}
+        cols = {k: pd.Series(make(), copy=False) for k, make in text_columns.items()}
+        cols.update(excludes=pd.Series(hard & ~waived), waived=pd.Series(waived))
+        return pd.DataFrame({k: cols[k] for k in TABLE_COLUMNS})
 
     def per_application(self, drawable: set[str] | None = None) -> pd.DataFrame:
         """Per application: how many experts are excluded and how many remain."""
