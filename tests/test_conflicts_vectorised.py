@@ -140,8 +140,9 @@ def test_demo_round_equals_the_oracle():
     assert_same(new, old, pol.conflicts.soft_penalties())
 
 
-def test_a_million_hit_round_keeps_hits_as_columns():
-    """Every pair in one city: 40 x 50 = 2,000 same-city hits, and no hit object is made until asked."""
+def test_hits_stay_columns_until_records_are_asked_for():
+    """Every pair in one city: 40 x 50 = 2,000 same-city hits; matrices and pair lookups make no record of
+    the other hits (a million-hit round would otherwise cost a gigabyte)."""
     apps = [Application(application_id=f"A{j}", name="中心", field="汽车", lead_unit="甲单位",
                         lead_credit_code=CODES[0], lead_city="南宁", revenue_y1=2e8, revenue_y2=2e8,
                         revenue_y3=2e8, rd_spend_y1=1e7, rd_spend_y2=1e7, rd_spend_y3=1e7,
