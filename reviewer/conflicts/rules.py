@@ -159,6 +159,7 @@ def employer_units(ix: Indexes, ex: Experts):
 
 
 def c1_now(ix: Indexes, ex: Experts, texts: Interner, own) -> Part:
+    """C1 (任职回避): the expert works for the lead or a member unit now, by credit code, else by name."""
     q, app, place, ent = own
     # without a credit code the expert's own spelling of the employer is the evidence
     by_name = np.array([texts(f"现任职于组建单位 works for {e.employer}") if not e.employer_credit_code else -1
@@ -174,6 +175,8 @@ def _history_units(ix: Indexes, ex: Experts, rows: list[int]):
 
 
 def c1_past(ix: Indexes, ex: Experts, texts: Interner, years: int, as_of: dt.date) -> Part:
+    """C1: the expert worked for an applicant unit within the employment window (ended on or after
+    the date `years` before the reference date, or still ongoing)."""
     rows = [r for r, h in enumerate(ex.records)
             if h.kind == HistoryKind.EMPLOYMENT and within_window(h.end, years, as_of)]
     ev = {r: texts(f"曾任职于组建单位 worked for {ex.records[r].org_name or ''} {ex.records[r].org_credit_code or ''} "
@@ -185,6 +188,8 @@ def c1_past(ix: Indexes, ex: Experts, texts: Interner, years: int, as_of: dt.dat
 
 
 def c2(ix: Indexes, ex: Experts, texts: Interner, years: int, as_of: dt.date) -> Part:
+    """C2 (董监高/股东回避): director, supervisor, officer or shareholder of an applicant unit within
+    the board-role window."""
     rows = [r for r, h in enumerate(ex.records)
             if h.kind in (HistoryKind.BOARD, HistoryKind.SHAREHOLDER) and within_window(h.end, years, as_of)]
     ev = {}
@@ -294,6 +299,7 @@ def c5(ix: Indexes, ex: Experts, texts: Interner) -> list[Part]:
 
 
 def c7(ix: Indexes, ex: Experts, texts: Interner) -> Part:
+    """C7 (不可抽取): an expert under a credit ban or marked unavailable is kept off every application."""
     rows = [i for i, e in enumerate(ex.experts) if not e.drawable]
     ev = np.array([texts(f"专家状态 status: {ex.experts[i].status}") for i in rows], dtype=_I32)
     e, a = _whole_rows(rows, ix.n_apps)
@@ -301,6 +307,8 @@ def c7(ix: Indexes, ex: Experts, texts: Interner) -> Part:
 
 
 def c9(ix: Indexes, ex: Experts, texts: Interner, policy: Policy) -> Part:
+    """C9 (同城回避): the expert lives in the lead unit's city; soft by default (a penalty in the
+    planner's objective), hard when the policy says so; its rule id is the policy's same_city_rule."""
     c = policy.conflicts
     q, ent, place = ix.by_lead_city.expand(np.array([ix.by_lead_city.key(e.city) for e in ex.experts],
                                                     dtype=np.int64))
