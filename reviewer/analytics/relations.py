@@ -47,7 +47,8 @@ def relation_name(relation: str) -> str:
 def _detector_rows(cs: ConflictSet) -> list[dict]:
     """Soft hits, and hard hits staff waived: the detector's relations that can sit on a panel."""
     rows = []
-    for h in cs.hits:
+    # only these hits become records (a round's hits are columns; most are hard and unwaived)
+    for h in cs.hits_at((cs.soft_mask() | cs.waived_mask()).nonzero()[0]):
         if h.severity == "soft" or h.waived:
             label = h.rule if h.severity == "soft" else f"{h.rule} waived"
             rows.append(dict(expert_id=h.expert_id, application_id=h.application_id, relation=label,

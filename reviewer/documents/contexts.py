@@ -234,7 +234,8 @@ def conflict_summary(f: RoundFacts, st: StageFacts) -> tuple[list[dict], list[st
         rows.append({"rule": rule, "label": zh, "excluded": str(int(sub["excludes"].sum())),
                      "soft": str(int((sub["severity"] == "soft").sum())), "waived": str(int(sub["waived"].sum()))})
     held = {(x.expert_id, x.application_id) for x in st.seats.itertuples(index=False)}
-    broken = sorted(f"{h.expert_id}—{h.application_id}（{h.rule} {RULES[h.rule][0]}）" for h in cs.hits
-                    if h.excludes and (h.expert_id, h.application_id) in held)
+    # the seats' own hits only: a round's hits are columns, records are made per pair asked for
+    broken = sorted(f"{h.expert_id}—{h.application_id}（{h.rule} {RULES[h.rule][0]}）"
+                    for e, a in held for h in cs.pair(e, a) if h.excludes)
     return rows, broken
 
