@@ -176,7 +176,9 @@ def remember_round(round_id: str) -> None:
 def policy_for(round_id: str) -> Policy:
     """The round's policy as stored with it (reviewer.store.repo.round_policy; its text never changes)."""
     require_round(round_id)
-    return memo(("policy", app_store.url(), round_id), lambda: app_store.round_policy(round_id))
+    # keyed by the store's version: the policy carries the round's meeting dates (round settings),
+    # which the app or `reviewer round set` may change at any time
+    return memo(("policy", app_store.url(), round_id, app_store.version()), lambda: app_store.round_policy(round_id))
 
 
 def fingerprint(round_id: str, *names: str) -> tuple:
