@@ -115,3 +115,18 @@ def test_mixed_type_columns_are_shown_as_text():
     out = arrow_safe(df)
     assert list(out["value"]) == ["文本", "1.5", ""] and out["n"].dtype == df["n"].dtype
     assert arrow_safe(df[["key", "n"]]) is not None and list(arrow_safe(df[["key", "n"]])["key"]) == ["a", "b", "c"]
+
+
+def test_scratch_files_go_to_memory_unless_tmpdir_is_set(tmp_path, monkeypatch):
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    fast = tmp_path / "shm"
+    fast.mkdir()
+    assert base.use_memory_scratch(fast) == str(fast) and tempfile.gettempdir() == str(fast)
+    with tempfile.TemporaryDirectory() as d:
+        assert d.startswith(str(fast))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert base.use_memory_scratch(tmp_path / "missing") is None            # no such folder: unchanged
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert base.use_memory_scratch(fast) is None                            # the operator's choice stands
