@@ -130,3 +130,11 @@ def test_scratch_files_go_to_memory_unless_tmpdir_is_set(tmp_path, monkeypatch):
     assert base.use_memory_scratch(tmp_path / "missing") is None            # no such folder: unchanged
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     assert base.use_memory_scratch(fast) is None                            # the operator's choice stands
+
+
+def test_the_cached_round_log_shows_each_new_line_at_once(demo):
+    seen = set(svc_rounds.audit_log(demo)["action"])
+    for i in range(3):   # written within the same clock tick: the file size still changes the key
+        svc_rounds.audit(demo, "测试", f"speed_check_{i}")
+        assert f"speed_check_{i}" in set(svc_rounds.audit_log(demo)["action"])
+    assert "speed_check_0" not in seen
