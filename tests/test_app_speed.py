@@ -117,21 +117,6 @@ def test_mixed_type_columns_are_shown_as_text():
     assert arrow_safe(df[["key", "n"]]) is not None and list(arrow_safe(df[["key", "n"]])["key"]) == ["a", "b", "c"]
 
 
-def test_scratch_files_go_to_memory_unless_tmpdir_is_set(tmp_path, monkeypatch):
-    import tempfile
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    monkeypatch.delenv("TMPDIR", raising=False)
-    fast = tmp_path / "shm"
-    fast.mkdir()
-    assert base.use_memory_scratch(fast) == str(fast) and tempfile.gettempdir() == str(fast)
-    with tempfile.TemporaryDirectory() as d:
-        assert d.startswith(str(fast))
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    assert base.use_memory_scratch(tmp_path / "missing") is None            # no such folder: unchanged
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    assert base.use_memory_scratch(fast) is None                            # the operator's choice stands
-
-
 def test_the_cached_round_log_shows_each_new_line_at_once(demo):
     seen = set(svc_rounds.audit_log(demo)["action"])
     for i in range(3):   # written within the same clock tick: the file size still changes the key

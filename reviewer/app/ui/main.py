@@ -18,7 +18,6 @@ import streamlit as st
 
 from reviewer.app import auth
 from reviewer.app import rounds
-from reviewer.app.base import use_memory_scratch
 from reviewer.app.text import page_title
 from reviewer.app.ui.common import T, current_user, role_label, show_error
 from reviewer.errors import UserError
@@ -42,7 +41,6 @@ def client_address() -> str:
 
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
-use_memory_scratch()   # the server's scratch files in memory (unless $TMPDIR says otherwise): packs 3x faster
 
 qp = st.query_params
 for k in [k for k in qp.keys() if k not in KNOWN_PARAMS]:
