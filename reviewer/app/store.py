@@ -62,8 +62,9 @@ def _version_query():
     parts = [select(func.coalesce(func.max(t.id), 0)).scalar_subquery() for t in _GROWING]
     parts += [select(func.coalesce(func.sum(t.version), 0) + func.count()).select_from(t).scalar_subquery()
               for t in _VERSIONED]
-    parts += [select(func.count()).select_from(m.Score).where(m.Score.void.is_(True)).scalar_subquery(),
-              select(func.coalesce(func.sum(m.OutboxMessage.attempts), 0)).scalar_subquery()]
+    # (a score or opinion is voided only when its replacement row is written, so the highest ids cover
+    # that; counting void scores scanned the whole score table, 12 ms on every call)
+    parts.append(select(func.coalesce(func.sum(m.OutboxMessage.attempts), 0)).scalar_subquery())
     return select(*parts)
 
 
