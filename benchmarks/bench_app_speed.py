@@ -64,7 +64,9 @@ def main() -> None:
         lines.append(f"| {t['kind']} | {t['what']} | {t['seconds']:.2f} | {'' if target is None else f'≤ {target:g} s'} "
                      f"| {mark} |")
     lines += ["", "Planning actions include the solver (the planner's own speed is issue 14's, planner14); "
-              "a publication re-checks the plan with the independent checker in the store transaction."]
+              "a publication re-checks the plan with the independent checker in the store transaction.", "",
+              "The same pages and actions in CPU seconds (load-independent), before and after the caches of "
+              "issue 13 item 15: `benchmarks/results/app_speed_cpu.md` (`python benchmarks/app_speed_cpu.py`)."]
     (RESULTS / "app_speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

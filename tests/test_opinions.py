@@ -172,3 +172,20 @@ def test_the_apps_score_upload_keeps_the_opinion_and_refuses_an_outlier_without_
             svc_scores.record_panel_opinion("2026", STAGE, app, "同意。", "没有冒号", "张三")
     finally:
         app_store._STORES.clear()
+
+
+def test_required_missing_without_any_outlier_is_an_empty_table_not_a_crash(site, tmp_path, capsys):
+    """The 评分 page crashed with KeyError 'stage' when no stored total was an outlier (no scores yet, or
+    every panel in agreement): the empty outlier table lost its columns when filtered."""
+    url, st, seats = site
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        for stage in (None, STAGE):
+            got = opinions.required_missing(s, r, stage)
+            assert got.empty and {"stage", "application_id", "expert_id"} <= set(got.columns)
+    app, experts = panel_of(seats)
+    code, out = imp(url, [sheet(tmp_path, seats, e, 0.8, only=app)[0] for e in experts[:3]], capsys)
+    assert code == 0, out                                  # three equal totals: no outlier
+    with st.read() as s:
+        got = opinions.required_missing(s, repo.get_round(s, "2026"), STAGE)
+        assert got.empty and "expert_id" in got.columns

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -62,21 +63,31 @@ def acting_user(user: str | None = None) -> str:
 
 # ---------------------------------------------------------------- memo
 
-_MEMO: dict[tuple, Any] = {}
+MEMO_SIZE = 96
+_MEMO: OrderedDict[tuple, Any] = OrderedDict()
 
 
 def memo(key: tuple, make: Callable[[], Any]) -> Any:
-    """`make()` once per key (keys carry file times and the store's version, so a change makes a new
-    key); at most 64 entries are kept."""
+    """`make()` once per key, kept in a bounded LRU (`MEMO_SIZE` entries; the least recently used goes
+    first). Keys carry what the result depends on — the round folder's file times and the store's
+    version (`reviewer.app.store.version`, which changes with every act, whoever made it) — so a change
+    makes a new key and a cached result is never stale; old keys simply age out."""
     with LOCK:
         if key in _MEMO:
+            _MEMO.move_to_end(key)
             return _MEMO[key]
     val = make()
     with LOCK:
-        if len(_MEMO) > 64:
-            _MEMO.clear()
         _MEMO[key] = val
+        _MEMO.move_to_end(key)
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
     return val
+
+
+def memo_clear() -> None:
+    with LOCK:
+        _MEMO.clear()
 
 
 # ---------------------------------------------------------------- text shown to users

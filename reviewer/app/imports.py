@@ -55,7 +55,7 @@ def _inputs(round_id: str) -> tuple[Policy, RoundData, ImportReport, dict]:
     return memo(key, make)
 
 
-def store_version() -> int:
+def store_version() -> tuple[int, ...]:
     return app_store.version()
 
 

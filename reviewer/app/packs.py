@@ -67,11 +67,9 @@ def make_links(round_id: str, stage: str, base_url: str, days: float, user: str 
     if experts.empty:
         raise UserError(f"{stage}: 尚未发布 / not published: links are made for published seats only")
     auth.link_days(days)
-    rows = []
-    for r in experts.itertuples(index=False):
-        tok, exp = auth.issue_token(r.expert_id, days=days, round_id=round_id)
-        rows.append({"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base}/?token={tok}",
-                     "expires": exp.isoformat()})
+    toks = auth.issue_tokens(list(experts["expert_id"]), days=days, round_id=round_id)
+    rows = [{"expert_id": r.expert_id, "expert_name": r.expert_name, "link": f"{base}/?token={tok}",
+             "expires": exp.isoformat()} for r, (tok, exp) in zip(experts.itertuples(index=False), toks)]
     audit(round_id, user, "expert_links", {"stage": stage, "n": len(rows), "days": days})
     return pd.DataFrame(rows)
 

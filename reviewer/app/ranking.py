@@ -51,7 +51,15 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
     """Recognition and cultivation lists with reasons and funding (reviewer.scoring.ranking), on the
     aggregated score of `method`; family subtotals (for the B minimum and tie-breaks) come with it
     (for calibrated and bayes: the trimmed mean of each expert's family sums). Applications below
-    the quorum are listed as 评分不足; applications that failed screening stay in the list."""
+    the quorum are listed as 评分不足; applications that failed screening stay in the list. Memoised
+    under the store's version and the inputs' file times (a copy is returned: the page and the
+    exports each ask for it, several times per rerun)."""
+    key = ("ranking", round_id, stage, method, budget, *fingerprint(round_id, "sources.json"), app_store.url(),
+           app_store.version())
+    return memo(key, lambda: _ranking(round_id, stage, method, budget)).copy()
+
+
+def _ranking(round_id: str, stage: str, method: str, budget: float | None) -> pd.DataFrame:
     b = load_bundle(round_id)
     agg, _ = aggregate(round_id, stage, method)
     fam = [f.id for f in b.policy.rubric.families]

@@ -176,7 +176,9 @@ def remember_round(round_id: str) -> None:
 def policy_for(round_id: str) -> Policy:
     """The round's policy as stored with it (reviewer.store.repo.round_policy; its text never changes)."""
     require_round(round_id)
-    return memo(("policy", app_store.url(), round_id), lambda: app_store.round_policy(round_id))
+    # keyed by the store's version: the policy carries the round's meeting dates (round settings),
+    # which the app or `reviewer round set` may change at any time
+    return memo(("policy", app_store.url(), round_id, app_store.version()), lambda: app_store.round_policy(round_id))
 
 
 def fingerprint(round_id: str, *names: str) -> tuple:
@@ -185,7 +187,14 @@ def fingerprint(round_id: str, *names: str) -> tuple:
     out = [str(d), round_id]
     for n in names:
         p = d / n
-        out.append(p.stat().st_mtime_ns if p.exists() else 0)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            out.append(0)
+            continue
+        # the size too: a file time can stay the same for two writes a few milliseconds apart (the
+        # kernel's clock tick), an appended log line always changes the size
+        out.append((st.st_mtime_ns, st.st_size))
     return tuple(out)
 
 
@@ -231,7 +240,14 @@ def _chain_log(round_id: str) -> pd.DataFrame:
 
 
 def audit_log(round_id: str) -> pd.DataFrame:
-    """The round's acts, newest first: the store's hash-chained entries (source 存证) and the local log."""
+    """The round's acts, newest first: the store's hash-chained entries (source 存证) and the local log.
+    Memoised under the store's version and the local log's file time (the Round page shows it on every
+    rerun; at the end of a round it holds thousands of entries)."""
+    key = ("audit_log", app_store.url(), *fingerprint(round_id, "audit.jsonl"), app_store.version())
+    return memo(key, lambda: _audit_log(round_id)).copy()
+
+
+def _audit_log(round_id: str) -> pd.DataFrame:
     parts = [x for x in (_local_log(round_id), _chain_log(round_id)) if not x.empty]
     out = pd.concat(parts, ignore_index=True) if parts \
         else pd.DataFrame(columns=["at", "user", "action", "detail", "source"])

@@ -70,8 +70,14 @@ def scores(round_id: str) -> pd.DataFrame:
 
 
 def assignments(round_id: str) -> pd.DataFrame:
-    """Who was assigned to what, per stage: published plans, else (demo round) the demo's reference panels."""
+    """Who was assigned to what, per stage: published plans, else (demo round) the demo's reference panels.
+    Memoised under the store's version (a publication or replacement, from here or the CLI, makes a new
+    key); a copy, so a caller cannot change the cached table."""
     load_bundle(round_id)
+    return memo(("assignments", app_store.url(), round_id, app_store.version()), lambda: _assignments(round_id)).copy()
+
+
+def _assignments(round_id: str) -> pd.DataFrame:
     frames = []
     ref = _demo_panels() if round_id == DEMO_ROUND_ID else pd.DataFrame(columns=["stage", "application_id",
                                                                                  "expert_id"])

@@ -166,5 +166,8 @@ def required_missing(s: Session, r: Round, stage: str | None = None) -> pd.DataF
     when later scores came in): the experts to ask for one."""
     out = rules.outliers(stored_totals(s, r), repo.round_policy(r).aggregation.outlier_points)
     have = set(_current(s, r))
-    out = out[[(a, b, c) not in have for a, b, c in zip(out["stage"], out["application_id"], out["expert_id"])]]
+    # a boolean Series, not a list: an empty list would select no *columns* (KeyError 'stage' below)
+    keep = pd.Series([(a, b, c) not in have for a, b, c in zip(out["stage"], out["application_id"],
+                                                                out["expert_id"])], index=out.index, dtype=bool)
+    out = out[keep]
     return out[out["stage"] == stage] if stage else out

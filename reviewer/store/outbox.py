@@ -60,12 +60,21 @@ class Recipient:
     phone: str = ""
 
 
+def known_keys(s: Session, prefix: str) -> set[str]:
+    """The idempotency keys already in the outbox that start with `prefix` (one query for a whole batch
+    of `enqueue` calls instead of one per message)."""
+    return set(s.execute(select(OutboxMessage.idempotency_key)
+                         .where(OutboxMessage.idempotency_key.startswith(prefix, autoescape=True))).scalars())
+
+
 def enqueue(s: Session, r: Round | None, *, kind: str, recipient: Recipient, context: dict[str, Any], key: str,
-            cause: str, user: str) -> list[OutboxMessage]:
+            cause: str, user: str, known: set[str] | None = None) -> list[OutboxMessage]:
     """Write the message `kind` to `recipient` on each channel it has an address for (e-mail, SMS), in
     the caller's transaction. `key` names the message (round, kind, stage, recipient, what caused
     it); with the channel it is the row's idempotency key: a message already in the outbox is not
-    written again. A recipient without any address gets one failed row saying so."""
+    written again. A recipient without any address gets one failed row saying so. `known`: the keys
+    already in the outbox (`known_keys`, for a batch; the new keys are added to it) instead of one
+    query per message; the caller's later query or commit writes the rows."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     addresses = [(EMAIL, recipient.email.strip()), (SMS, recipient.phone.strip())]
@@ -73,7 +82,11 @@ def enqueue(s: Session, r: Round | None, *, kind: str, recipient: Recipient, con
     out = []
     for channel, address in addresses:
         ikey = f"{key}|{channel}"
-        if s.execute(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == ikey)).first() is not None:
+        if known is not None:
+            if ikey[:300] in known:
+                continue
+            known.add(ikey[:300])
+        elif s.execute(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == ikey)).first() is not None:
             continue
         msg = OutboxMessage(round_id=r.id if r is not None else None, kind=kind, channel=channel,
                             recipient_kind=recipient.kind, recipient_id=recipient.id, recipient_name=recipient.name,
@@ -84,7 +97,8 @@ def enqueue(s: Session, r: Round | None, *, kind: str, recipient: Recipient, con
                             created_by=user)
         s.add(msg)
         out.append(msg)
-    s.flush()
+    if known is None:
+        s.flush()
     return out
 
 
@@ -139,13 +153,15 @@ def enqueue_invitations(s: Session, r: Round, stage: str, *, user: str) -> list[
     people = expert_recipients(s, r)
     apps = _app_names(s, r)
     out = []
+    base = _stage_context(r, stage)   # once per stage, not per expert (it reads the round's policy)
+    known = known_keys(s, f"{r.code}|invitation|{stage}|")
     for eid, g in seats.groupby("expert_id", sort=True):
         who = people.get(eid, Recipient("expert", eid, eid))
         listed = [f"{a}（{apps.get(a, {}).get('name', '')}）" for a in g["application_id"]]
-        ctx = {**_stage_context(r, stage), "name": who.name, "expert_id": eid, "count": len(listed),
-               "applications": "、".join(listed)}
+        ctx = {**base, "name": who.name, "expert_id": eid, "count": len(listed), "applications": "、".join(listed)}
         out += enqueue(s, r, kind="invitation", recipient=who, context=ctx, key=f"{r.code}|invitation|{stage}|{eid}",
-                       cause=f"发布 publication {stage}", user=user)
+                       cause=f"发布 publication {stage}", user=user, known=known)
+    s.flush()
     return out
 
 
@@ -164,10 +180,11 @@ def enqueue_site_visit_notices(s: Session, r: Round, stage: str, *, user: str) -
         return []
     apps = _app_names(s, r)
     out = []
+    base = _stage_context(r, stage)
     for aid in sorted(set(repo.published_seats(s, r, stage)["application_id"])):
         a = apps.get(aid, {"application_id": aid})
         who = host_recipient(r, a)
-        ctx = {**_stage_context(r, stage), "name": who.name, "application_id": aid,
+        ctx = {**base, "name": who.name, "application_id": aid,
                "application_name": str(a.get("name") or ""), "lead_unit": str(a.get("lead_unit") or "")}
         out += enqueue(s, r, kind="site_visit", recipient=who, context=ctx, key=f"{r.code}|site_visit|{stage}|{aid}",
                        cause=f"发布 publication {stage}", user=user)
@@ -230,9 +247,10 @@ def enqueue_reminders(s: Session, r: Round, stage: str, *, deadline: dt.datetime
         return None, []
     people = expert_recipients(s, r)
     out = []
+    base = _stage_context(r, stage)
     for eid, apps in sorted(open_experts(s, r, stage).items()):
         who = people.get(eid, Recipient("expert", eid, eid))
-        ctx = {**_stage_context(r, stage), "deadline": beijing(deadline), "name": who.name, "expert_id": eid,
+        ctx = {**base, "deadline": beijing(deadline), "name": who.name, "expert_id": eid,
                "applications": "、".join(apps), "hours": f"{slot:g}"}
         out += enqueue(s, r, kind="reminder", recipient=who, context=ctx,
                        key=f"{r.code}|reminder|{stage}|{eid}|{deadline:%Y%m%d%H%M}|{slot:g}h",

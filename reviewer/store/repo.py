@@ -581,19 +581,18 @@ def correct_score(s: Session, r: Round, stage: str, application_id: str, expert_
 
 def scores_frame(s: Session, r: Round, stage: str | None = None, include_void: bool = False,
                  ids: Iterable[int] | None = None) -> pd.DataFrame:
-    q = select(Score).where(Score.round_id == r.id)
+    q = select(Score.id, Score.stage, Score.application_id, Score.expert_id, Score.criterion, Score.family, Score.score,
+               Score.confidence, Score.void, Score.submitted_by, Score.submitted_at, Score.source  # columns, not ORM
+               ).where(Score.round_id == r.id)                     # objects: one per row was most of the time
     if stage:
         q = q.where(Score.stage == stage)
     if not include_void:
         q = q.where(Score.void.is_(False))
     if ids is not None:
         q = q.where(Score.id.in_(list(ids)))
-    rows = [{"score_id": x.id, "stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
-             "criterion": x.criterion, "family": x.family, "score": x.score, "confidence": x.confidence,
-             "void": x.void, "submitted_by": x.submitted_by, "submitted_at": x.submitted_at, "source": x.source}
-            for x in s.execute(q.order_by(Score.id)).scalars()]
-    return pd.DataFrame(rows, columns=["score_id", "stage", "application_id", "expert_id", "criterion", "family",
-                                       "score", "confidence", "void", "submitted_by", "submitted_at", "source"])
+    return pd.DataFrame([tuple(x) for x in s.execute(q.order_by(Score.id)).all()],
+                        columns=["score_id", "stage", "application_id", "expert_id", "criterion", "family", "score",
+                                 "confidence", "void", "submitted_by", "submitted_at", "source"])
 
 
 def count_rows(s: Session, model) -> int:

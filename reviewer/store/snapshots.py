@@ -5,6 +5,7 @@ round (`policy_from_text`, `read_policy_text`) and the records of an import (`da
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from pathlib import Path
@@ -26,7 +27,15 @@ from reviewer.store.models import ImportFile, ImportIssueRow, ImportRow, ImportS
 
 def policy_from_text(text: str, as_of: str | None = None, source: str = "(stored policy)") -> Policy:
     """A `Policy` from the stored TOML text (same sha256 as the file it came from), with the round's
-    reference date applied when the text leaves it blank."""
+    reference date applied when the text leaves it blank. Parsed once per (text, date, source): every
+    store call of the app asks for the round's policy, and parsing and validating the TOML cost ~20 ms
+    each time. A stored policy text never changes, the key is the text itself, and `Policy` is frozen,
+    so a cached one cannot go stale or be changed by a caller."""
+    return _policy_from_text(text, as_of, source)
+
+
+@functools.lru_cache(maxsize=32)
+def _policy_from_text(text: str, as_of: str | None, source: str) -> Policy:
     try:
         raw = tomllib.loads(text)
         pol = Policy(**raw, source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())

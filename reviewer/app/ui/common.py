@@ -12,7 +12,7 @@ import streamlit as st
 from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.auth import ROLE_ZH, User
-from reviewer.app.base import user_text
+from reviewer.app.base import memo, user_text
 from reviewer.app.text import COLUMNS, page_title, with_local_times
 from reviewer.errors import UserError
 
@@ -128,7 +128,21 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
         else:
             cc[c] = st.column_config.Column(label)
     cc.update(config or {})
-    st.dataframe(with_local_times(df[cols]), hide_index=True, column_config=cc, height=height, key=key, width="stretch")
+    st.dataframe(arrow_safe(with_local_times(df[cols])), hide_index=True, column_config=cc, height=height, key=key,
+                 width="stretch")
+
+
+def arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns that mix text and numbers (a summary's "value") shown as text: otherwise Streamlit's Arrow
+    conversion fails, logs a traceback and retries the whole table on every rerun (slow and noisy)."""
+    mixed = [c for c in df.columns if pd.api.types.is_object_dtype(df[c])
+             and len({type(v) for v in df[c] if v is not None and v == v}) > 1]
+    if not mixed:
+        return df
+    out = df.copy()
+    for c in mixed:
+        out[c] = [("" if v is None or v != v else str(v)) for v in out[c]]
+    return out
 
 
 def show_error(e: BaseException, uploads: dict[str, str] | None = None) -> None:
@@ -168,3 +182,31 @@ def app_address() -> str:
 
 def role_label(u: User) -> str:
     return f"{u.display_name or u.username} · {ROLE_ZH.get(u.role, u.role)}"
+
+
+def _fingerprint(x):
+    """A hashable stand-in for a chart function's argument: a table by its content."""
+    if isinstance(x, (pd.DataFrame, pd.Series)):
+        try:
+            h = int(pd.util.hash_pandas_object(x, index=True).sum())
+        except TypeError:   # unhashable cells (lists): their text
+            h = hash(x.to_json(force_ascii=False))
+        cols = tuple(map(str, x.columns)) if isinstance(x, pd.DataFrame) else (str(x.name),)
+        return (type(x).__name__, cols, tuple(map(str, x.dtypes)) if isinstance(x, pd.DataFrame) else str(x.dtype),
+                len(x), h)
+    if isinstance(x, (list, tuple)):
+        return tuple(_fingerprint(v) for v in x)
+    if isinstance(x, dict):
+        return tuple(sorted((str(k), _fingerprint(v)) for k, v in x.items()))
+    return repr(x)
+
+
+def chart(slot, make, *args, width: str | None = None, height: int | None = None) -> None:
+    """Show the Altair chart `make(*args)` in `slot` (st, a column …). Its Vega-Lite spec is built once
+    per content of the arguments (the memo's key is their fingerprint, so new data makes a new chart and
+    a cached one is never stale): building and validating an Altair chart costs ~0.1 s, and a page such
+    as 排名 draws a dozen on every rerun."""
+    spec = memo(("chart", make.__module__, make.__qualname__, *map(_fingerprint, args)),
+                lambda: make(*args).to_dict())
+    kw = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
+    slot.vega_lite_chart(spec=spec, **kw)

@@ -7,7 +7,7 @@ from reviewer.analytics.whatif import Scenario
 from reviewer.app import analysis as svc
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
-from reviewer.app.ui.common import T, guard, header, require_user, round_id, table
+from reviewer.app.ui.common import T, guard, header, require_user, round_id, table, chart
 
 header("analysis", "分析人员工具（只读）：关系偏差审计、假设方案重排（不改变已记录的排名）、评分的预测效度。",
        "Analysts' tools (read-only): relation-bias audit, what-if re-ranking (the recorded ranking is never "
@@ -22,14 +22,14 @@ with tabs[0]:
     chosen = st.multiselect(T("评审阶段", "Stages"), stages, default=stages, key="bias_stages")
     audit = guard(svc.bias_audit, rid, tuple(chosen)) if chosen else None
     if audit is not None and audit is not True:
-        st.altair_chart(charts.relation_effects(audit.relations, audit.level), width="stretch")
+        chart(st, charts.relation_effects, audit.relations, audit.level, width="stretch")
         table(audit.relations, ["relation", "relation_zh", "n_seats", "n_experts", "effect", "ci_low", "ci_high",
                                 "p_perm", "q_bh", "flagged"])
         rels = audit.relations["relation"].tolist()
         if not audit.experts.empty and rels:
             rel = st.selectbox(T("专家个人效应：关系类型", "Per-expert effects: relation"), rels, key="bias_rel")
             if (audit.experts["relation"] == rel).any():
-                st.altair_chart(charts.expert_effects_chart(audit.experts, rel), width="stretch")
+                chart(st, charts.expert_effects_chart, audit.experts, rel, width="stretch")
             st.caption(T("标记仅作为专家库记录的证据，不自动扣分。", "A flag is evidence for the pool record, never an "
                          "automatic penalty."))
             table(audit.experts[audit.experts["relation"] == rel],
@@ -104,8 +104,8 @@ with tabs[2]:
                   "linked evaluations yet."))
         st.markdown(T(f"**{rep.n_centres}** 个中心有认定评分和后续考核。", f"**{rep.n_centres}** centres linked."))
         c = st.columns(2)
-        c[0].altair_chart(charts.validity_methods(rep.methods), width="stretch")
-        c[1].altair_chart(charts.validity_families(rep.families), width="stretch")
+        chart(c[0], charts.validity_methods, rep.methods, width="stretch")
+        chart(c[1], charts.validity_families, rep.families, width="stretch")
         st.subheader(T("专家预测诊断（与专家组共识相比）", "Per-expert diagnostic (vs the panel consensus)"))
         table(rep.experts, ["expert_id", "n_centres", "rho", "rho_low", "rho_high", "rho_panel", "diff", "diff_low",
                             "diff_high", "diff_shrunk", "assessment"], height=360)

@@ -44,7 +44,7 @@ for t in svc_docs.template_state():
     cc = st.columns([2, 2, 3, 1])
     cc[0].markdown(f"**{t['name']}**")
     cc[1].caption(T("已修改（本机模板）", "edited (local)") if t["edited"] else T("系统自带", "shipped"))
-    cc[1].download_button(T("下载模板", "Download"), data=svc_docs.template_bytes(t["kind"]),
+    cc[1].download_button(T("下载模板", "Download"), data=lambda k=t["kind"]: svc_docs.template_bytes(k),
                           file_name=f"{t['name']}.docx", key=f"dl-{t['kind']}",
                           mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     up = cc[2].file_uploader(T("上传修改后的模板", "Upload an edited template"), type=["docx"], key=f"up-{t['kind']}",

@@ -3,7 +3,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import evaluation as ae
 from reviewer.app import rounds as svc_rounds
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, chart
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LIST_CONFIG = {"centre_id": st.column_config.Column(T("中心编号", "Centre")),
@@ -49,7 +49,7 @@ def show_view(view) -> None:
     for i, b in enumerate(["优秀", "良好", "合格", "不合格"]):
         m[i].metric(b, int((lst["band"] == b).sum()))
     left, right = st.columns([2, 3])
-    left.altair_chart(charts.evaluation_bands(view.bands, lang()), width="stretch")
+    chart(left, charts.evaluation_bands, view.bands, lang(), width="stretch")
     with right:
         st.subheader(T(f"{view.year} 年度考核名单", f"{view.year} annual list"))
         table(lst, ["centre_id", "name", "field", "score", "band", "action_zh", "state", "reason"], config=LIST_CONFIG)
@@ -68,7 +68,7 @@ if view is not None:
     show_view(view)
     c = st.columns([1, 1, 2])
     c[0].download_button(T("下载考核报告（Excel）", "Download the evaluation report (Excel)"),
-                         data=ae.report_xlsx(view), file_name=f"考核评估报告_{view.year}.xlsx", mime=XLSX)
+                         data=lambda: ae.report_xlsx(view), file_name=f"考核评估报告_{view.year}.xlsx", mime=XLSX)
     if ind is not None and c[1].button(T("记录到系统", "Record in the system"), type="primary", disabled=not can_edit(),
                                        help=T("每个中心每年记录一次；已记录的不会被覆盖。",
                                               "Each centre-year is recorded once; a recorded one is never overwritten.")):
@@ -87,9 +87,9 @@ if stored.empty:
 years = sorted(stored["year"].unique())
 sy = st.radio(T("年度", "Year"), years, index=len(years) - 1, horizontal=True, key="ev_stored_year")
 left, right = st.columns([2, 3])
-left.altair_chart(charts.evaluation_bands(ae.stored_bands(stored), lang()), width="stretch")
+chart(left, charts.evaluation_bands, ae.stored_bands(stored), lang(), width="stretch")
 with right:
     table(stored[stored["year"] == sy], ["centre_id", "name", "year", "score", "band", "state", "note", "evaluated_by",
                                           "evaluated_at"], config=LIST_CONFIG)
 st.download_button(T(f"下载 {sy} 年度考核名单（Excel）", f"Download the {sy} list (Excel)"),
-                   data=ae.stored_report_xlsx(int(sy)), file_name=f"考核名单_{sy}.xlsx", mime=XLSX)
+                   data=lambda: ae.stored_report_xlsx(int(sy)), file_name=f"考核名单_{sy}.xlsx", mime=XLSX)

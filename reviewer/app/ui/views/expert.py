@@ -89,13 +89,13 @@ for si in stages:
                 answer(si.stage, "recuse", application_id=app, relation=rel, reason=why)
     c = st.columns(3)
     c[0].download_button(T("下载评审通知", "Download the notice"), key=f"notice_{si.stage}",
-                         data=svc_expert_view.notice_text(rid, tok.expert_id, si).encode("utf-8-sig"),
+                         data=lambda si=si: svc_expert_view.notice_text(rid, tok.expert_id, si).encode("utf-8-sig"),
                          file_name=f"评审通知_{si.stage}_{tok.expert_id}.txt", mime="text/plain")
     c[1].download_button(T("下载保密与回避承诺书", "Download the pledge"), key=f"pledge_{si.stage}",
-                         data=svc_expert_view.pledge_text(rid, tok.expert_id, si.stage).encode("utf-8-sig"),
+                         data=lambda si=si: svc_expert_view.pledge_text(rid, tok.expert_id, si.stage).encode("utf-8-sig"),
                          file_name=f"保密与回避承诺书_{si.stage}_{tok.expert_id}.txt", mime="text/plain")
     c[2].download_button(T("下载评分表", "Download the score sheet"), key=f"sheet_{si.stage}",
-                         data=svc_expert_view.expert_score_sheet(rid, tok.expert_id, si.stage),
+                         data=lambda si=si: svc_expert_view.expert_score_sheet(rid, tok.expert_id, si.stage),
                          file_name=f"评分表_{si.stage}_{tok.expert_id}.xlsx", mime=XLSX)
 
 st.subheader(T("上传已填好的评分表", "Upload your filled score sheet"))

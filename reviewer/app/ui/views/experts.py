@@ -3,7 +3,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import conflicts as svc_conflicts
 from reviewer.app import imports as svc_imports
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name, chart
 from reviewer.conflicts.detector import RULES
 
 header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",
@@ -17,8 +17,8 @@ if b is None or not b.data.experts:
 tab_pool, tab_conf, tab_waive = st.tabs([T("专家库", "Pool"), T("回避", "Conflicts"), T("豁免", "Waivers")])
 with tab_pool:
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.pool_by_category(svc_conflicts.pool_by_category(b.data, b.policy), lang()), width="stretch")
-    c2.altair_chart(charts.pool_by_field(svc_conflicts.pool_by_field(b.data), lang()), width="stretch")
+    chart(c1, charts.pool_by_category, svc_conflicts.pool_by_category(b.data, b.policy), lang(), width="stretch")
+    chart(c2, charts.pool_by_field, svc_conflicts.pool_by_field(b.data), lang(), width="stretch")
     table(svc_conflicts.experts_table(b.data), ["expert_id", "name", "category", "title_level", "status", "city", "employer",
                                       "fields"], height=320)
 
@@ -26,7 +26,7 @@ cs = svc_conflicts.conflicts(rid)
 with tab_conf:
     t = cs.table()
     c1, c2 = st.columns([1, 1])
-    c1.altair_chart(charts.conflicts_by_rule(t, lang()), width="stretch")
+    chart(c1, charts.conflicts_by_rule, t, lang(), width="stretch")
     with c2:
         st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
                       "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))

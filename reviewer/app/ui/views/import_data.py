@@ -14,7 +14,7 @@ header("import", "上传申报书、成员单位、创新平台、专家库、�
 rid = round_id()
 read_only_note()
 st.download_button(T("下载空白模板（含列说明）", "Download the blank template (with a column guide)"),
-                   data=svc_imports.template_bytes(), file_name="导入模板_template.xlsx",
+                   data=svc_imports.template_bytes, file_name="导入模板_template.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 ISSUE_COLS = ["severity", "file", "sheet", "row", "column", "value", "expected_zh" if lang() == "zh" else "expected"]
 ISSUE_CFG = {"expected_zh": st.column_config.TextColumn(T("应为", "Expected"), width="large"),

@@ -5,7 +5,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name, chart
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
@@ -101,17 +101,17 @@ with tabs[0]:
     table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
                  "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"], height=420)
 with tabs[1]:
-    st.altair_chart(charts.coverage_heatmap(svc_panels.coverage_long(saved, cats), cats, lang()),
-                    height=18 * max(1, p["application_id"].nunique()) + 90)
+    chart(st, charts.coverage_heatmap, svc_panels.coverage_long(saved, cats), cats, lang(),
+          height=18 * max(1, p["application_id"].nunique()) + 90)
 with tabs[2]:
-    st.altair_chart(charts.load_histogram(saved.loads, lang()), width="stretch")
+    chart(st, charts.load_histogram, saved.loads, lang(), width="stretch")
     table(saved.loads.sort_values("load", ascending=False), ["expert_id", "expert_name", "category", "employer",
                                                              "load", "max_load"], height=280)
 with tabs[3]:
     aff = svc_panels.affinity_by_panel(saved)
-    st.altair_chart(charts.affinity_bars(aff, lang()), width="stretch")
+    chart(st, charts.affinity_bars, aff, lang(), width="stretch")
 with tabs[4]:
-    st.altair_chart(charts.objective_breakdown(saved.breakdown(), lang()), width="stretch")
+    chart(st, charts.objective_breakdown, saved.breakdown(), lang(), width="stretch")
     table(saved.summary, ["item", "value"])
 with tabs[5]:
     st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。"

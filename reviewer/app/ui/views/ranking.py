@@ -7,7 +7,7 @@ from reviewer.app import scores as svc_scores
 from reviewer.app import signoff as svc_signoff
 from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, chart
 
 header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
        "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
@@ -69,7 +69,7 @@ with tabs[2]:
     flds = [f for f in svc_rounds.policy_for(rid).fields.all if f in set(iv["field"])]
     grid = st.columns(3)
     for i, f in enumerate(flds):
-        grid[i % 3].altair_chart(charts.score_intervals(iv, f, lang(), order), width="stretch")
+        chart(grid[i % 3], charts.score_intervals, iv, f, lang(), order, width="stretch")
 with tabs[3]:
     table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "A", "B", "C", "D", "E",
                "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)
@@ -108,8 +108,8 @@ with tabs[4]:
                             "理由": st.column_config.TextColumn(T("理由", "Reason"), width="large")})
 with tabs[5]:
     st.download_button(T("下载 Excel 排名报告", "Download the Excel report"),
-                       data=svc_signoff.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
+                       data=lambda: svc_signoff.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.download_button(T("下载可打印报告（HTML，浏览器打印为 PDF）", "Download the printable report (HTML → print to PDF)"),
-                       data=svc_signoff.export_ranking_html(rid, stage, method).encode("utf-8"),
+                       data=lambda: svc_signoff.export_ranking_html(rid, stage, method).encode("utf-8"),
                        file_name=f"认定排名_{stage}_{method}.html", mime="text/html")

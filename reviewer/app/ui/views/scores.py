@@ -2,7 +2,7 @@ import streamlit as st
 
 from reviewer.app import charts as charts
 from reviewer.app import scores as svc_scores
-from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, editor_name
+from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, editor_name, chart
 
 header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
                  "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",
@@ -57,7 +57,7 @@ if checks is None:
 fl = checks["outliers"]
 c[3].metric(T("异常分数", "Outlier scores"), int(fl["flagged"].sum()))
 left, right = st.columns([3, 2])
-left.altair_chart(charts.outlier_scatter(fl, lang()), width="stretch")
+chart(left, charts.outlier_scatter, fl, lang(), width="stretch")
 with right:
     st.markdown(T("**评分一致性**（ICC 组内相关系数、Kendall W、Krippendorff α）",
                   "**Reliability** (ICC, Kendall's W, Krippendorff's alpha)"))

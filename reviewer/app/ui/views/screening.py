@@ -2,7 +2,7 @@ import streamlit as st
 
 from reviewer.app import charts as charts
 from reviewer.app import screening as svc_screening
-from reviewer.app.ui.common import T, flash, can_edit, guard, header, read_only_note, round_id, table, editor_name, lang
+from reviewer.app.ui.common import T, flash, can_edit, guard, header, read_only_note, round_id, table, editor_name, lang, chart
 
 header("screening", "每个申报逐项审查（E1–E9）：通过、不通过或需复核，并给出依据和规则。不通过的申报保留在名单中，并写明原因。",
        "Every application is checked (E1–E9): pass, fail or needs review, with evidence and rule. "
@@ -15,7 +15,7 @@ if res is None or res.summary.empty:
 
 left, right = st.columns([1, 2])
 with left:
-    st.altair_chart(charts.screening_outcomes(res.summary, lang()), width="stretch")
+    chart(st, charts.screening_outcomes, res.summary, lang(), width="stretch")
 with right:
     pick = st.multiselect(T("显示结果", "Show"), ["通过", "需人工复核", "不通过"], default=["通过", "需人工复核", "不通过"])
     view = res.summary[res.summary["outcome_zh"].isin(pick)]
