@@ -111,11 +111,17 @@ def record_answer(round_id: str, stage: str, expert_id: str, act: str, *, reason
 def decide_recusal(round_id: str, stage: str, application_id: str, expert_id: str, accept: bool, reason: str,
                    user: str | None = None) -> Outcome:
     with app_store.store().write() as s:
-        seat_responses.decide_recusal(s, repo.get_round(s, round_id), stage, application_id, expert_id,
-                                      accept=accept, reason=reason, user=acting_user(user))
+        done = seat_responses.decide_recusal(s, repo.get_round(s, round_id), stage, application_id, expert_id,
+                                             accept=accept, reason=reason, user=acting_user(user))
     out = Outcome([f"回避申请已{'同意' if accept else '驳回'} recusal {'accepted' if accept else 'rejected'}: "
                    f"{application_id} {expert_id}"])
-    return _after(round_id, stage, accept, out)
+    if accept:   # a conflict of the pair: every stage forbids it; seats in other published stages are refilled too
+        out.lines.append(f"{expert_id} × {application_id}：各阶段均回避 the pair is forbidden in every stage"
+                         + (f"；{'、'.join(done.also)} 的席位同时回避 also recused there" if done.also else ""))
+    _after(round_id, stage, accept, out)
+    for other in done.also if accept else ():
+        _after(round_id, other, True, out)
+    return out
 
 
 def expire(round_id: str, stage: str, user: str | None = None) -> Outcome:

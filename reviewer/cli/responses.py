@@ -111,11 +111,14 @@ def recusal(round_: str = RoundReq, stage: str = StageOpt,
     """审核回避申请 Decide an expert's 申请回避 on one seat."""
     store = open_store(db)
     with store.write() as s:
-        seat_responses.decide_recusal(s, repo.get_round(s, round_), stage, application, expert, accept=accept,
-                                      reason=reason, user=current_user(user))
+        done = seat_responses.decide_recusal(s, repo.get_round(s, round_), stage, application, expert, accept=accept,
+                                             reason=reason, user=current_user(user))
     echo(f"回避申请已{'同意 accepted' if accept else '驳回 rejected'}: {application} {expert}")
-    if accept:
-        report_refill(seat_refill.auto_refill(store, round_, stage))
+    if accept:   # a conflict of the pair: forbidden in every stage; its seats in other published stages recused
+        echo(f"{expert} × {application}: 各阶段均回避 the pair is forbidden in every stage"
+             + (f"; also recused in {', '.join(done.also)}" if done.also else ""))
+        for stg in (stage, *done.also):
+            report_refill(seat_refill.auto_refill(store, round_, stg))
 
 
 @app.command("expire")

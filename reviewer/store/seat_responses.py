@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
 from reviewer.policy import Policy
-from reviewer.store import audit, repo
+from reviewer.store import audit, pair_conflicts, repo
 from reviewer.store.models import Assignment, Panel, Round, SeatResponse, utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -57,9 +57,12 @@ TRANSITIONS = {
     "accept_recusal": ((RECUSAL,), RECUSED),
     "reject_recusal": ((RECUSAL,), INVITED),
     "expire": ((INVITED,), NO_REPLY),
+    # an accepted recusal is a conflict of the pair: the expert's seats on that application in the
+    # other published stages are recused too (reviewer.store.pair_conflicts), then refilled
+    "pair_conflict": ((INVITED, CONFIRMED, NO_REPLY, RECUSAL), RECUSED),
 }
 ACT_ZH = {"confirm": "确认参加", "decline": "请假", "recuse": "申请回避", "accept_recusal": "同意回避",
-          "reject_recusal": "驳回回避申请", "expire": "标记未答复"}
+          "reject_recusal": "驳回回避申请", "expire": "标记未答复", "pair_conflict": "回避（全部阶段）"}
 EXPERT_ACTS = ("confirm", "decline", "recuse")
 # 申请回避: the relation the expert declares (the conflict rules of SPEC §4 an expert can know of)
 RELATIONS = {"C1": "任职回避（现/曾任职于申报单位） works or worked for an applicant unit",
@@ -70,7 +73,8 @@ RELATIONS = {"C1": "任职回避（现/曾任职于申报单位） works or work
              "other": "其他利害关系 another relation (state it in the reason)"}
 AUDIT_ACTION = {"invite": "seat.invite", "confirm": "seat.confirm", "decline": "seat.decline",
                 "recuse": "seat.recuse", "accept_recusal": "seat.recusal_decision",
-                "reject_recusal": "seat.recusal_decision", "expire": "seat.expire", "replaced": "seat.replaced",
+                "reject_recusal": "seat.recusal_decision", "pair_conflict": "seat.recusal_decision",
+                "expire": "seat.expire", "replaced": "seat.replaced",
                 "refill_note": "seat.refill_note"}
 BOARD_COLS = ["stage", "application_id", "expert_id", "role", "status", "status_zh", "reason", "relation",
               "invited_at", "answered_at", "deadline", "late", "open", "needs_refill", "refill_note",
@@ -189,6 +193,7 @@ class Act:
     stage: str
     expert_id: str
     changed: tuple[SeatResponse, ...]
+    also: tuple[str, ...] = ()        # other stages whose seats the act changed (a pair conflict)
 
     @property
     def needs_refill(self) -> bool:
@@ -240,7 +245,7 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
     pol.stage(stage)
     now = now or utcnow()
     reason = (reason or "").strip()
-    if act in ("decline", "recuse", "reject_recusal") and not reason:
+    if act in ("decline", "recuse", "reject_recusal", "pair_conflict") and not reason:
         raise UserError(f"{ACT_ZH[act]}需要填写原因 {act} needs a reason")
     if act == "recuse":
         if not application_id:
@@ -258,7 +263,7 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
         want = (expected_versions or {}).get(x.assignment_id, x.version)
         res = s.execute(update(SeatResponse).where(SeatResponse.id == x.id, SeatResponse.version == want).values(
             status=to, version=want + 1, answered_at=now, answered_by=user,
-            reason=reason if act != "confirm" else "", relation=relation if act == "recuse" else x.relation))
+            reason=reason if act != "confirm" else "", relation=relation if act in ("recuse", "pair_conflict") else x.relation))
         if res.rowcount != 1:
             raise repo.ConcurrentEditError(f"{x.application_id} ({stage}) 的答复刚被他人更改，请刷新后重试 / the "
                                            "answer was changed by someone else: reload and try again")
@@ -274,9 +279,33 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
 def decide_recusal(s: Session, r: Round, stage: str, application_id: str, expert_id: str, *, accept: bool,
                    reason: str, user: str) -> Act:
     """Staff decide an expert's 申请回避 on one seat: accepted → recused (to be refilled), rejected →
-    invited again (the expert is expected; the reason is recorded)."""
-    return answer(s, r, expert_id, stage, "accept_recusal" if accept else "reject_recusal", user=user,
-                  reason=reason or ("同意回避 recusal accepted" if accept else ""), application_id=application_id)
+    invited again (the expert is expected; the reason is recorded). An accepted recusal is a conflict
+    of the pair in every stage (`pair_conflicts.record`, evidence: the relation the expert declared and
+    their words): the expert's seats on that application in other published stages are recused too
+    (act pair_conflict; `Act.also` names those stages, for 补抽 there)."""
+    if not accept:
+        return answer(s, r, expert_id, stage, "reject_recusal", user=user, reason=reason, application_id=application_id)
+    asked = [x for x in _expert_rows(s, r, stage, expert_id, application_id) if x.status == RECUSAL]
+    said = {(x.relation, x.reason) for x in asked}
+    done = answer(s, r, expert_id, stage, "accept_recusal", user=user,
+                  reason=reason or "同意回避 recusal accepted", application_id=application_id)
+    relation, words = next(iter(said)) if said else ("", "")
+    evidence = f"{RELATIONS.get(relation, relation)}；专家陈述 the expert's words: {words}；{stage} 回避申请已同意 " \
+               f"accepted by {user}: {reason or '同意回避'}"
+    pair_conflicts.record(s, r, expert_id, application_id, relation=relation, evidence=evidence, user=user,
+                          source=f"{stage} 申请回避 recusal")
+    also = []
+    for other in repo.round_policy(r).stages.order:
+        if other == stage:
+            continue
+        live = [x for x in stage_responses(s, r, other) if x.expert_id == expert_id
+                and x.application_id == application_id and x.status in TRANSITIONS["pair_conflict"][0]]
+        if live:
+            answer(s, r, expert_id, other, "pair_conflict", user=user, relation=relation,
+                   reason=f"{stage} 回避申请已同意，同一申报各阶段回避 the recusal accepted in {stage} covers {other}",
+                   application_id=application_id)
+            also.append(other)
+    return Act(done.act, done.stage, done.expert_id, done.changed, tuple(also))
 
 
 def overdue(s: Session, r: Round, stage: str, now: dt.datetime | None = None) -> list[SeatResponse]:
