@@ -52,12 +52,15 @@ def board(round_id: str, stage: str) -> pd.DataFrame:
     b["relation_zh"] = b["relation"].map(lambda k: seat_responses.RELATIONS.get(k, "").split(" ")[0] if k else "")
     for col in ("deadline", "answered_at"):
         b[col + "_text"] = b[col].map(lambda t: local_text(t) if pd.notna(t) else "")
-    b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill)) if on)
-                  for late, refill in zip(b["late"], b["needs_refill"])]
-    b["note"] = [" · ".join(v for v in (rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
-                 for rel, why, left in zip(b["relation_zh"], b["reason"], b["refill_note"])]
+    b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill),
+                                           ("新日期不可参加 unavailable on the day", away)) if on)
+                  for late, refill, away in zip(b["late"], b["needs_refill"], b["unavailable"])]
+    b["note"] = [" · ".join(v for v in (sched, rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
+                 for sched, rel, why, left in zip(b["schedule_note"], b["relation_zh"], b["reason"], b["refill_note"])]
     order = {k: i for i, k in enumerate(ATTENTION)}
-    b["_rank"] = [0 if refill else order.get(s, 9) for s, refill in zip(b["status"], b["needs_refill"])]
+    # a seat to refill, or whose expert cannot come on the (moved) meeting day, needs staff first
+    b["_rank"] = [0 if refill or away else order.get(s, 9)
+                  for s, refill, away in zip(b["status"], b["needs_refill"], b["unavailable"])]
     b.loc[b["late"] & (b["status"] == seat_responses.INVITED), "_rank"] = 2
     return b.sort_values(["_rank", "application_id", "assignment_id"], kind="stable").drop(columns="_rank") \
         .reset_index(drop=True)

@@ -59,10 +59,11 @@ def show_board(store, code: str, stage: str) -> None:
     echo(f"{code} {stage} 答复看板 response board — 开始 starts {local_text(start) or '未排期 not scheduled'}")
     echo(f"  席位 seats {n['seats']}: 已确认 confirmed {n['confirmed']}, 待答复 open {n['open']}, 逾期 late {n['late']}, "
          f"待补抽 to refill {n['needs_refill']}, 待审核回避 recusals to decide {n['recusals']}, 已替换 replaced "
-         f"{n['replaced']}")
+         f"{n['replaced']}, 新日期不可参加 unavailable on the day {n['unavailable']}")
     for x in b.sort_values(["application_id", "assignment_id"]).itertuples(index=False):
-        flags = [f for f, on in (("逾期 LATE", x.late), ("待补抽 REFILL", x.needs_refill)) if on]
-        extra = [v for v in (x.reason, f"关系 {x.relation}" if x.relation else "",
+        flags = [f for f, on in (("逾期 LATE", x.late), ("待补抽 REFILL", x.needs_refill),
+                                 ("新日期不可参加 UNAVAILABLE", x.unavailable)) if on]
+        extra = [v for v in (x.schedule_note, x.reason, f"关系 {x.relation}" if x.relation else "",
                              f"→ {x.replaced_by}" if x.replaced_by else "", x.refill_note.splitlines()[0]
                              if x.refill_note else "") if v]
         echo(f"  {x.application_id} {x.expert_id} {'组长' if x.role == 'chair' else '成员'} {x.status_zh} "

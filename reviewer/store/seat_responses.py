@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import audit, pair_conflicts, repo
-from reviewer.store.models import Assignment, Panel, Round, SeatResponse, utcnow
+from reviewer.store.models import Assignment, ImportRow, ImportSnapshot, Panel, Round, SeatResponse, utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
 INVITED, CONFIRMED, DECLINED, RECUSAL, RECUSED, NO_REPLY, REPLACED = (
@@ -78,7 +78,7 @@ AUDIT_ACTION = {"invite": "seat.invite", "confirm": "seat.confirm", "decline": "
                 "refill_note": "seat.refill_note"}
 BOARD_COLS = ["stage", "application_id", "expert_id", "role", "status", "status_zh", "reason", "relation",
               "invited_at", "answered_at", "deadline", "late", "open", "needs_refill", "refill_note",
-              "assignment_id", "replaced_by"]
+              "assignment_id", "replaced_by", "unavailable", "schedule_note"]
 
 
 def record_of(x: SeatResponse) -> list:
@@ -346,12 +346,36 @@ def response_of(s: Session, r: Round, assignment_id: int) -> SeatResponse | None
                                                 SeatResponse.assignment_id == assignment_id)).scalar_one_or_none()
 
 
+def unavailable_on_stage_day(s: Session, r: Round, stage: str) -> dict[str, str]:
+    """{expert id: why} for the experts of the round's latest import who are not available on the day
+    `stage` is held now (the meeting date of the round settings, else the policy's date; the
+    availability window 可用起止日期 of the expert pool, as planning reads it). Empty when the stage
+    has no date. A meeting moved after publication: the seats of these experts are flagged."""
+    day = repo.round_policy(r).stages.date_of(stage)
+    snap = s.execute(select(ImportSnapshot.id).where(ImportSnapshot.round_id == r.id)
+                     .order_by(ImportSnapshot.id.desc()).limit(1)).scalar_one_or_none()
+    if day is None or snap is None:
+        return {}
+    out = {}
+    for d in s.execute(select(ImportRow.data).where(ImportRow.import_id == snap, ImportRow.table_name == "experts")
+                       ).scalars():
+        d = d if isinstance(d, dict) else {}
+        start, end = (dt.date.fromisoformat(str(d[k])) if d.get(k) else None
+                      for k in ("available_from", "available_until"))
+        if (start and day < start) or (end and day > end):
+            out[str(d.get("expert_id"))] = (f"新日期不可参加 unavailable on {day.isoformat()}: 可用 available "
+                                            f"{start or '…'} 至 {end or '…'}")
+    return out
+
+
 def board(s: Session, r: Round, stage: str, now: dt.datetime | None = None) -> pd.DataFrame:
     """The response board of `stage`: one row per seat (replaced ones too) with its state, reason,
     deadline, whether it is late (no answer and the deadline passed), open (still awaiting the
-    expert) or needs refilling, and the seat that replaced it."""
+    expert) or needs refilling, the seat that replaced it, and whether its expert is unavailable on
+    the stage's day as it is set now (`unavailable`, `schedule_note`: the meeting was moved)."""
     pol, now = repo.round_policy(r), now or utcnow()
     start = stage_start(r, pol, stage)
+    away = unavailable_on_stage_day(s, r, stage)
     seats = {a.id: a for a in _seats(s, r, stage)}
     successor = {a.replaces_id: a for a in seats.values() if a.replaces_id is not None}
     out = []
@@ -366,17 +390,21 @@ def board(s: Session, r: Round, stage: str, now: dt.datetime | None = None) -> p
                     "late": x.status == NO_REPLY or (x.status == INVITED and due is not None and now >= due),
                     "open": x.status in (INVITED, RECUSAL), "needs_refill": x.status in NEEDS_REFILL,
                     "refill_note": x.refill_note, "assignment_id": x.assignment_id,
-                    "replaced_by": nxt.expert_id if nxt is not None and x.status == REPLACED else ""})
+                    "replaced_by": nxt.expert_id if nxt is not None and x.status == REPLACED else "",
+                    "unavailable": x.status != REPLACED and x.expert_id in away,
+                    "schedule_note": away.get(x.expert_id, "") if x.status != REPLACED else ""})
     return pd.DataFrame(out, columns=BOARD_COLS)
 
 
 def summary(frame: pd.DataFrame) -> dict[str, int]:
-    """Counts of a board: seats (active), confirmed, open, late, to refill, replaced, recusals to decide."""
+    """Counts of a board: seats (active), confirmed, open, late, to refill, replaced, recusals to decide,
+    seats of experts unavailable on the stage's (new) day."""
     active = frame[frame["status"] != REPLACED]
     return {"seats": int(len(active)), "confirmed": int((active["status"] == CONFIRMED).sum()),
             "open": int(active["open"].sum()), "late": int(active["late"].sum()),
             "needs_refill": int(active["needs_refill"].sum()),
             "recusals": int((active["status"] == RECUSAL).sum()),
+            "unavailable": int(active["unavailable"].sum()),
             "replaced": int((frame["status"] == REPLACED).sum())}
 
 
