@@ -13,7 +13,7 @@ import pytest
 from reviewer.errors import UserError
 from reviewer.store import Store, audit, pair_conflicts, publishing, replacement, repo, seat_refill, seat_responses
 from reviewer.store.runs import run_planning
-from tests.test_store_support import AS_OF, DEMO, demo_loaded, planned_store, store_copy
+from tests.test_store_support import AS_OF, DEMO, demo_loaded, planned_store, run_cli, store_copy
 
 STAGE, SITE, FINAL = "初审评估", "现场考察", "认定评审"
 MEETING = (dt.date.today() + dt.timedelta(days=30)).isoformat()
@@ -78,6 +78,15 @@ def test_an_accepted_recusal_forbids_the_pair_in_every_stage_with_the_experts_wo
     with st.read() as s:
         v = audit.verify(s)
     assert v.ok, [str(p) for p in v.problems]
+
+
+def test_the_cli_lists_the_pair_conflicts(st, capsys, tmp_path):
+    app_id, members = panel(st)
+    e = members[-1]
+    recuse_and_accept(st, e, app_id)
+    code, out = run_cli(["responses", "conflicts", "--round", "2026", "--db", str(tmp_path / "s.sqlite")], capsys)
+    assert code == 0 and "1 对回避" in out
+    assert f"{e} × {app_id}: {STAGE}、{SITE}、{FINAL}" in out and "师生关系" in out
 
 
 def test_the_pair_conflict_makes_a_later_plan_stale_and_the_planner_keeps_the_pair_apart(st):

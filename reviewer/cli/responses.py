@@ -8,10 +8,12 @@
     reviewer responses refill --round R --stage S [-a APP --expert E --approve CANDIDATE]
                                                                  补抽: all waiting seats, or approve one proposal
     reviewer responses history --expert E                       one expert's answers in every round
+    reviewer responses conflicts --round R                      the pair conflicts (回避, every stage)
 
 After an answer, a recusal accepted or `expire`, the seats waiting for 补抽 are refilled at once when the
 round's policy says [responses] refill = "automatic"; under "approve" `refill` shows each proposal and
-`refill --approve` applies one.
+`refill --approve` applies one. An accepted recusal forbids the pair in every stage
+(reviewer.store.pair_conflicts); its seats in other published stages are recused and refilled too.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import typer
 
 from reviewer.cli.common import DbOpt, UserOpt, current_user, echo, open_store
 from reviewer.errors import UserError
-from reviewer.store import repo, seat_refill, seat_responses
+from reviewer.store import pair_conflicts, repo, seat_refill, seat_responses
 from reviewer.store.seat_responses import local_text
 
 app = typer.Typer(help="专家答复 The experts' answers to a published stage: board, answers, 补抽.")
@@ -188,3 +190,14 @@ def history(expert: str = typer.Option(..., "--expert", "-e", help="Expert id.")
         echo(f"  {x.round} {x.stage} {x.application_id}: {seat_responses.STATUS_ZH.get(x.answer, x.answer)}"
              f"{' (已替换 replaced)' if x.status == seat_responses.REPLACED else ''}{' 逾期 LATE' if x.late else ''}"
              f"{' · ' + x.reason if x.reason else ''}")
+
+
+@app.command("conflicts")
+def conflicts(round_: str = RoundReq, db: Optional[str] = DbOpt) -> None:
+    """回避（全部阶段） The pair conflicts of a round (accepted recusals, relations staff found): each pair, the
+    stages its forbids cover and the evidence (reviewer.store.pair_conflicts)."""
+    with open_store(db).read() as s:
+        pc = pair_conflicts.pairs(s, repo.get_round(s, round_))
+    echo(f"{round_}: {len(pc)} 对回避（全部阶段） pair conflict(s)")
+    for x in pc.itertuples(index=False):
+        echo(f"  {x.expert_id} × {x.application_id}: {'、'.join(x.stages)} · {x.evidence} ({x.created_by})")
