@@ -112,3 +112,24 @@ def test_stage_start_follows_the_new_date(db):
         r = repo.get_round(s, "2026")
         start = seat_responses.stage_start(r, repo.round_policy(r), FINAL)
     assert start == dt.datetime(2026, 12, 15, 1, 0)
+
+
+def test_after_the_meeting_moved_another_seat_is_still_refilled_automatically(db):
+    """The flagged seats break availability already; the minimal repair would move them too, but a
+    decline elsewhere is one seat: it is refilled alone, checked like any change (the flagged seats
+    stay for staff to handle)."""
+    st, _, _ = db
+    set_date(st, FINAL, "2027-01-05")          # ZJ0009 and ZJ0223 cannot come that day
+    _, bad = flagged(st)
+    assert {e for _, e in bad} == {"ZJ0009", "ZJ0223"}
+    with st.read() as s:
+        seats = repo.published_seats(s, repo.get_round(s, "2026"), FINAL)
+    app_id = "GX2026-003"
+    leaving = sorted(seats.loc[(seats.application_id == app_id) & (seats.role == "member"), "expert_id"])[0]
+    with st.write() as s:
+        seat_responses.answer(s, repo.get_round(s, "2026"), leaving, FINAL, "decline", user=leaving, reason="出差",
+                              application_id=app_id, now=dt.datetime(2026, 12, 1))
+    from reviewer.store import seat_refill
+    rep = seat_refill.refill_open(st, "2026", FINAL)
+    assert [p.leaving for p in rep.done] == [leaving], rep.pending
+    assert flagged(st)[1] == bad                # the flagged seats were not moved behind the staff's back

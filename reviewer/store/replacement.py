@@ -356,7 +356,9 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
                      data: RoundData | None = None) -> tuple[str, service.RepairResult]:
     """The solver's minimal-change repair over the round's published seats, with the seats of stages
     not yet published in their runs held fixed; only a one-seat change is applied automatically. Of
-    the solver's pick and then the panel's alternates (候补), the first that passes `check_change`."""
+    the solver's pick for this panel and then the panel's alternates (候补), the first that passes
+    `check_change` (a repair that also moves other seats, already breaking a rule, still yields this
+    seat's pick: only this seat changes)."""
     pol = repo.round_policy(r)
     if data is None:
         data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
@@ -372,14 +374,14 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
                             locks=[x for x in rules["lock"] if x != (stage, old_expert, application_id)],
                             forbids=rules["forbid"])
     added = rep.changes[rep.changes["change"] == "added"]
-    if len(added) != 1 or rep.changed_seats != 1:
-        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
-        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
-                        f"{lines}. Apply it seat by seat with --new")
+    # The repair may also move seats that break a rule already (e.g. experts unavailable on a moved
+    # meeting day): only this seat is changed here, so its pick for this panel and the panel's
+    # alternates are tried as one-seat changes; the checker refuses any that breaks a rule itself.
+    mine = added[(added["stage"] == stage) & (added["application_id"] == application_id)]
     alts = rep.alternates_of(stage, application_id, exclude=[old_expert])
     refusals = []
     conflicts = detect_conflicts(data, pol)
-    for candidate in dict.fromkeys([str(added.iloc[0]["expert_id"]), *map(str, alts)]):
+    for candidate in dict.fromkeys([*map(str, mine["expert_id"]), *map(str, alts)]):
         after = seats.copy()
         seat_change(after, data, r, stage, application_id, old_expert, candidate, conflicts)
         try:
@@ -388,6 +390,10 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
             refusals.append(f"{candidate}: {e}")
             continue
         return candidate, rep
+    if len(added) != 1 or rep.changed_seats != 1:
+        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
+        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
+                        f"{lines}. Apply it seat by seat with --new" + ("\n" + "\n".join(refusals[:3]) if refusals else ""))
     raise UserError(f"没有可自动替换的专家 no expert can take {old_expert}'s seat on {application_id} ({stage}) "
                     "without breaking a hard rule:\n" + "\n".join(refusals[:3]))
 
