@@ -79,6 +79,7 @@ def test_board_recusal_every_stage_moved_meeting_and_reminders_through_the_outbo
         page.get_by_role("button", name="同意回避", exact=True).click()
         bs.visible(page, "各阶段均回避", log=log)
         bs.idle(page)
+        page.get_by_text("各阶段均回避", exact=False).first.scroll_into_view_if_needed()   # the outcome and the board
         shutil.copy(bs.shot(page, "expert_loop_board"), DOCS / "expert-loop-board.png")
         assert member in bs.body_text(page)
 
