@@ -63,6 +63,9 @@ class Notify(_Strict):
     claim_timeout_seconds: float = Field(300, gt=0)
     # Reminders before the deadline: one per expert per entry, when the deadline is this close.
     reminder_hours_before: list[float] = [72, 24]
+    # 催交: the scores of a stage are due this many hours after it starts (the site stage: after the
+    # last day of the round's site window); reminders per seat stop then (reviewer.store.chase).
+    score_hours_after_stage: float = Field(24, ge=0, le=24 * 60)
 
 
 class Accounts(_Strict):

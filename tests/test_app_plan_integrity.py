@@ -108,10 +108,14 @@ def test_a_forbid_for_a_newly_found_relation_covers_every_open_stage(demo):
     assert notes and "初审评估" in notes[0] and "替换" in notes[0]      # the published seat is named
     c = svc_panels.constraints(demo)
     mine = c[(c.expert_id == e) & (c.application_id == a)]
-    assert set(mine.stage) == {"现场考察", "认定评审"} and set(mine.scope) == {"pair"}
+    # a conflict of the pair: every stage, the published one included (reviewer.store.pair_conflicts)
+    assert set(mine.stage) == {"初审评估", "现场考察", "认定评审"} and set(mine.scope) == {"pair"}
     assert mine.reason.str.contains("合同编号 2025-17").all()
     chain = app_store.audit_entries(demo)
-    assert (chain.action == "forbid").sum() == 2
+    assert (chain.action == "forbid").sum() == 3
+    # the published seat was recused and refilled through the checked path
+    assert (e, a) not in set(zip(app_store.published_seats(demo, "初审评估").expert_id,
+                                 app_store.published_seats(demo, "初审评估").application_id)), notes
     r = svc_panels.plan_stage(demo, STAGE, seed=1, time_limit=20)
     assert not ((r.panels.expert_id == e) & (r.panels.application_id == a)).any()
     # a forbid of one stage stays possible and is labelled so

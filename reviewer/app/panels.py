@@ -19,9 +19,10 @@ On a published stage each replacement is one store transaction (reviewer.store.r
 solver's repair changing as few seats as possible. The tables shown (panels with names, loads,
 coverage) are derived from the seats each time, never read back.
 
-A forbid because of a newly found relation (与申报单位有合作项目 ...) is a conflict of the pair: it is
-recorded for every stage not yet published, in one transaction, with its evidence and the label
-【回避·全部阶段】; a forbid of one stage only is labelled 【仅本阶段】.
+A forbid because of a newly found relation (与申报单位有合作项目 ...) is a conflict of the pair
+(reviewer.store.pair_conflicts): it is recorded for every stage, published ones included, in one
+transaction, with its evidence and the label 【回避·全部阶段】; the pair's published seats are recused
+and refilled through the checked 补抽 path. A forbid of one stage only is labelled 【仅本阶段】.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from reviewer.errors import UserError
 from reviewer.panels import service
 from reviewer.panels.problem import build_problem, plan_from_panels
 from reviewer.panels.tables import coverage_table, loads_table, panels_table
+from reviewer.store import pair_conflicts, seat_refill
 from reviewer.store.draws import draw_now
 from reviewer.store.runs import run_planning
 from solver.model import FEASIBLE, OPTIMAL
@@ -192,7 +194,7 @@ def with_overrides(panels: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.Da
 
 # ---------------------------------------------------------------- locks and forbids
 
-PAIR_FORBID = "【回避·全部阶段】"    # label of a forbid for a newly found relation: the pair, every stage
+PAIR_FORBID = pair_conflicts.PAIR_LABEL   # label of a forbid for a newly found relation: the pair, every stage
 STAGE_ONLY = "【仅本阶段】"          # label of a forbid (or lock) of one stage only
 SCOPE_ZH = {"pair": "全部阶段（回避）", "stage": "仅本阶段"}
 
@@ -227,10 +229,11 @@ def set_constraint(round_id: str, stage: str, kind: str, expert_id: str, applica
     """Lock (force) or forbid an expert-application pair; a manual pick needs a reason.
 
     all_stages (forbid only): a newly found relation is a conflict of the pair, so the forbid is
-    recorded for every stage not yet published, in one transaction, labelled 【回避·全部阶段】 with
-    the reason as its evidence. A published stage where the expert holds that seat is named in the
-    returned notes (replace them there). Otherwise the rule is of `stage` only, labelled 【仅本阶段】.
-    Returns notes for the staff (the store's notes on a lock; published seats to replace)."""
+    recorded for every stage, published ones included, in one transaction, labelled 【回避·全部阶段】
+    with the reason as its evidence (refused while the pair is locked in a stage). A published seat of
+    the pair is recused and refilled per the policy's [responses] refill (补抽, the checked path); the
+    returned notes name each such stage and what became of the seat. Otherwise the rule is of `stage`
+    only, labelled 【仅本阶段】. Returns notes for the staff (the store's notes on a lock)."""
     if kind not in ("lock", "forbid"):
         raise UserError(f"{kind!r}: expected lock or forbid")
     if not (reason or "").strip():
@@ -243,18 +246,21 @@ def set_constraint(round_id: str, stage: str, kind: str, expert_id: str, applica
         return app_store.add_seat_rules(round_id, kind, [(stage, expert_id, application_id)],
                                         f"{STAGE_ONLY}{reason.strip()}", user)
     published = app_store.published_seat_pairs(round_id)
-    done = {(x.stage, x.expert_id, x.application_id) for x in constraints(round_id).itertuples() if x.kind == "forbid"}
-    seats, notes = [], []
-    for st in policy_for(round_id).stages.order:
-        if app_store.publication(round_id, st) is not None:
-            if (st, expert_id, application_id) in published:
-                notes.append(f"{st} 已发布且 {expert_id} 在 {application_id} 的专家组中：请在该阶段替换 / published with "
-                             f"this seat: replace {expert_id} there")
-        elif (st, expert_id, application_id) not in done:
-            seats.append((st, expert_id, application_id))
-    if not seats and not notes:
-        raise UserError(f"{expert_id} × {application_id}：各未发布阶段均已禁止 / already forbidden in every open stage")
-    app_store.add_seat_rules(round_id, "forbid", seats, f"{PAIR_FORBID}{reason.strip()}", user)
+    stages = policy_for(round_id).stages.order
+    done = {(x.stage, x.expert_id, x.application_id) for x in constraints(round_id).itertuples()
+            if x.kind == "forbid" and x.scope == "pair"}
+    if all((st, expert_id, application_id) in done for st in stages):
+        raise UserError(f"{expert_id} × {application_id}：各阶段均已回避 / already forbidden in every stage")
+    seated = [st for st in stages if (st, expert_id, application_id) in published]
+    recused = app_store.record_pair_conflict(round_id, expert_id, application_id, reason.strip(), user)
+    notes = []
+    for st in seated:   # the pair's published seat is refilled through the checked path (补抽)
+        rep = seat_refill.auto_refill(app_store.store(), round_id, st) if st in recused else None
+        got = [p.candidate for p in rep.done if (p.leaving, p.application_id) == (expert_id, application_id)] \
+            if rep else []
+        notes.append(f"{st} 已发布且 {expert_id} 在 {application_id} 的专家组中：" + (
+            f"已补抽替换为 {got[0]} / replaced by {got[0]}" if got else
+            "已标记回避，待补抽替换（见答复看板） / recused: replace the seat on the response board"))
     return notes
 
 

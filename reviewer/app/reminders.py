@@ -8,6 +8,7 @@ stage's active published seats count (a replaced expert owes nothing).
 """
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -15,10 +16,13 @@ import pandas as pd
 
 from reviewer.app import store as app_store
 from reviewer.app.imports import load_bundle
+from reviewer.app.base import acting_user
 from reviewer.app.rounds import audit, round_info
 from reviewer.app.scores import scores
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
+from reviewer.store import chase, repo
+from reviewer.store.models import utcnow
 
 OUTSTANDING_COLS = ["expert_id", "expert_name", "employer", "phone", "email", "n_assigned", "n_returned",
                     "missing", "incomplete"]
@@ -78,9 +82,25 @@ def reminder_list(round_id: str, stage: str, user: str | None = None) -> tuple[b
         raise UserError(f"{stage}：全部评分表已交齐，无需催交 / every sheet is in: nobody to remind")
     name = round_info(round_id).name
     owe = owe.assign(text=[reminder_text(name, stage, r) for r in owe.to_dict("records")])
-    # The notification outbox (reviewer.notify, issue 16) queues these texts for e-mail / SMS once it
-    # exists: this is the one place a reminder is made, so its send call goes here, per row of `owe`.
+    # the messages themselves go through the outbox, per seat and day: `queue_chase` (the page's button)
     audit(round_id, user, "reminder", {"stage": stage, "experts": owe["expert_id"].tolist()})
     with tempfile.TemporaryDirectory() as tmp:
         data = write_xlsx({"催交名单": owe.rename(columns=REMINDER_HEADERS_ZH)}, Path(tmp) / "reminders.xlsx").read_bytes()
     return data, len(owe)
+
+
+def chase_due(round_id: str, stage: str, now: dt.datetime | None = None) -> pd.DataFrame:
+    """The reminders due now per seat (reviewer.store.chase.due): 答复提醒 and 催交."""
+    with app_store.store().read() as s:
+        return chase.due(s, repo.get_round(s, round_id), stage, now=now or utcnow())
+
+
+def queue_chase(round_id: str, stage: str, user: str | None = None, now: dt.datetime | None = None) -> dict:
+    """加入发件箱: the reminders due now, through the outbox (one per seat, kind and day, as
+    `reviewer notify chase`; `reviewer notify send` or the 通知 page sends them). Returns counts:
+    reply / score (seats due) and queued (outbox rows written now)."""
+    with app_store.store().write() as s:
+        due, rows = chase.enqueue_chase(s, repo.get_round(s, round_id), stage, now=now or utcnow(),
+                                        user=acting_user(user))
+    return {"reply": int((due["kind"] == chase.REPLY).sum()), "score": int((due["kind"] == chase.SCORE).sum()),
+            "queued": len(rows)}

@@ -52,12 +52,15 @@ def board(round_id: str, stage: str) -> pd.DataFrame:
     b["relation_zh"] = b["relation"].map(lambda k: seat_responses.RELATIONS.get(k, "").split(" ")[0] if k else "")
     for col in ("deadline", "answered_at"):
         b[col + "_text"] = b[col].map(lambda t: local_text(t) if pd.notna(t) else "")
-    b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill)) if on)
-                  for late, refill in zip(b["late"], b["needs_refill"])]
-    b["note"] = [" · ".join(v for v in (rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
-                 for rel, why, left in zip(b["relation_zh"], b["reason"], b["refill_note"])]
+    b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill),
+                                           ("新日期不可参加 unavailable on the day", away)) if on)
+                  for late, refill, away in zip(b["late"], b["needs_refill"], b["unavailable"])]
+    b["note"] = [" · ".join(v for v in (sched, rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
+                 for sched, rel, why, left in zip(b["schedule_note"], b["relation_zh"], b["reason"], b["refill_note"])]
     order = {k: i for i, k in enumerate(ATTENTION)}
-    b["_rank"] = [0 if refill else order.get(s, 9) for s, refill in zip(b["status"], b["needs_refill"])]
+    # a seat to refill, or whose expert cannot come on the (moved) meeting day, needs staff first
+    b["_rank"] = [0 if refill or away else order.get(s, 9)
+                  for s, refill, away in zip(b["status"], b["needs_refill"], b["unavailable"])]
     b.loc[b["late"] & (b["status"] == seat_responses.INVITED), "_rank"] = 2
     return b.sort_values(["_rank", "application_id", "assignment_id"], kind="stable").drop(columns="_rank") \
         .reset_index(drop=True)
@@ -111,11 +114,17 @@ def record_answer(round_id: str, stage: str, expert_id: str, act: str, *, reason
 def decide_recusal(round_id: str, stage: str, application_id: str, expert_id: str, accept: bool, reason: str,
                    user: str | None = None) -> Outcome:
     with app_store.store().write() as s:
-        seat_responses.decide_recusal(s, repo.get_round(s, round_id), stage, application_id, expert_id,
-                                      accept=accept, reason=reason, user=acting_user(user))
+        done = seat_responses.decide_recusal(s, repo.get_round(s, round_id), stage, application_id, expert_id,
+                                             accept=accept, reason=reason, user=acting_user(user))
     out = Outcome([f"回避申请已{'同意' if accept else '驳回'} recusal {'accepted' if accept else 'rejected'}: "
                    f"{application_id} {expert_id}"])
-    return _after(round_id, stage, accept, out)
+    if accept:   # a conflict of the pair: every stage forbids it; seats in other published stages are refilled too
+        out.lines.append(f"{expert_id} × {application_id}：各阶段均回避 the pair is forbidden in every stage"
+                         + (f"；{'、'.join(done.also)} 的席位同时回避 also recused there" if done.also else ""))
+    _after(round_id, stage, accept, out)
+    for other in done.also if accept else ():
+        _after(round_id, other, True, out)
+    return out
 
 
 def expire(round_id: str, stage: str, user: str | None = None) -> Outcome:

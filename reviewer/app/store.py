@@ -26,7 +26,7 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import audit as chain
 from reviewer.store import models as m
-from reviewer.store import opinions, publishing, replacement, repo, signoff
+from reviewer.store import opinions, pair_conflicts, publishing, replacement, repo, seat_responses, signoff
 from reviewer.store.waiver_removal import remove_waiver as _remove_waiver
 from reviewer.store.engine import Store, resolve_url
 
@@ -215,6 +215,30 @@ def add_seat_rules(round_id: str, kind: str, seats: list[tuple[str, str, str]], 
             repo.add_seat_rule(s, r, kind, stage, expert_id, application_id, reason=reason,
                                user=acting_user(user), notes=notes)
     return notes
+
+
+def record_pair_conflict(round_id: str, expert_id: str, application_id: str, evidence: str,
+                         user: str | None) -> list[str]:
+    """A relation staff found: the pair is forbidden in every stage (reviewer.store.pair_conflicts),
+    published stages included, in one transaction; refused while the pair is locked in a stage
+    (withdraw the lock first). The pair's seats in published stages are recused (seat life cycle, for
+    补抽 through the checked path). Returns those stages."""
+    with store().write() as s:
+        r = repo.get_round(s, round_id)
+        locked = sorted(st for st, e, a in repo.seat_rules(s, r)["lock"] if (e, a) == (expert_id, application_id))
+        if locked:
+            raise UserError(f"{expert_id} × {application_id} 在 {'、'.join(locked)} 已锁定，请先撤销锁定 / is locked "
+                            "there: withdraw the lock first")
+        pair_conflicts.record(s, r, expert_id, application_id, relation="", evidence=evidence,
+                              user=acting_user(user), source="工作人员发现的关系 relation found by staff")
+        recused = sorted({x.stage for x in seat_responses.stage_responses(s, r)
+                          if (x.expert_id, x.application_id) == (expert_id, application_id)
+                          and x.status in seat_responses.TRANSITIONS["pair_conflict"][0]})
+        for stage in recused:
+            seat_responses.answer(s, r, expert_id, stage, "pair_conflict", user=acting_user(user),
+                                  reason=f"回避（全部阶段） conflict of the pair: {evidence}"[:2000],
+                                  application_id=application_id)
+    return recused
 
 
 def remove_seat_rule(round_id: str, kind: str, stage: str, expert_id: str, application_id: str, reason: str,

@@ -1,4 +1,4 @@
-"""`reviewer notify send|status|remind|resend|host-contact|templates`: the notifications of the outbox.
+"""`reviewer notify send|status|remind|chase|resend|host-contact|templates`: the notifications of the outbox.
 
 Messages are written to the store's outbox by the acts that cause them (publishing a stage: an
 invitation per expert and, for the site stage, a notice per host unit; a replacement: a notice to the
@@ -22,7 +22,7 @@ from reviewer.notify.channels import open_channels
 from reviewer.notify.sender import send_due
 from reviewer.notify.settings import load_settings, settings_path
 from reviewer.policy import load_policy
-from reviewer.store import outbox, repo
+from reviewer.store import chase, outbox, repo
 
 app = typer.Typer(help="通知 Notifications: send the outbox by e-mail and SMS, status, reminders.", no_args_is_help=True)
 
@@ -109,6 +109,27 @@ def remind(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s
         return
     echo(f"{stage}: 截止前 {slot:g} 小时的提醒 reminder {slot:g} h before the deadline: {len(rows)} 条消息已加入发件箱 "
          "message(s) queued (already queued ones are not repeated); send with `reviewer notify send`")
+
+
+@app.command("chase")
+def chase_cmd(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-s"),
+              kind: str = typer.Option("all", "--kind", help="reply (答复提醒) | score (催交) | all"),
+              now: Optional[str] = typer.Option(None, "--now", help="Act as if it were this Beijing time (a trial)."),
+              db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """催交 Queue the reminders due per seat: 答复提醒 to seats not yet answered (before the answer deadline),
+    催交 to confirmed seats whose scores are not complete (before the score deadline). One per seat, kind
+    and day (run it from cron; a second run the same day queues nothing), then `reviewer notify send`."""
+    kinds = {"reply": (chase.REPLY,), "score": (chase.SCORE,), "all": (chase.REPLY, chase.SCORE)}
+    if kind not in kinds:
+        raise UserError(f"--kind {kind!r}: 应为 expected reply, score or all")
+    when = beijing_time(now, "--now") if now else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with open_store(db).write() as s:
+        due, rows = chase.enqueue_chase(s, repo.get_round(s, round_), stage, now=when, user=current_user(user),
+                                        kinds=kinds[kind])
+    counts = due["kind"].value_counts().to_dict() if not due.empty else {}
+    echo(f"{stage}: 答复提醒 reply reminders {counts.get(chase.REPLY, 0)} 个席位 seat(s), 催交 score chases "
+         f"{counts.get(chase.SCORE, 0)} 个席位 seat(s) due; {len(rows)} 条消息已加入发件箱 message(s) queued "
+         "(one per seat, kind and day: already queued ones are not repeated); send with `reviewer notify send`")
 
 
 @app.command("resend")

@@ -8,10 +8,12 @@
     reviewer responses refill --round R --stage S [-a APP --expert E --approve CANDIDATE]
                                                                  补抽: all waiting seats, or approve one proposal
     reviewer responses history --expert E                       one expert's answers in every round
+    reviewer responses conflicts --round R                      the pair conflicts (回避, every stage)
 
 After an answer, a recusal accepted or `expire`, the seats waiting for 补抽 are refilled at once when the
 round's policy says [responses] refill = "automatic"; under "approve" `refill` shows each proposal and
-`refill --approve` applies one.
+`refill --approve` applies one. An accepted recusal forbids the pair in every stage
+(reviewer.store.pair_conflicts); its seats in other published stages are recused and refilled too.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import typer
 
 from reviewer.cli.common import DbOpt, UserOpt, current_user, echo, open_store
 from reviewer.errors import UserError
-from reviewer.store import repo, seat_refill, seat_responses
+from reviewer.store import pair_conflicts, repo, seat_refill, seat_responses
 from reviewer.store.seat_responses import local_text
 
 app = typer.Typer(help="专家答复 The experts' answers to a published stage: board, answers, 补抽.")
@@ -59,10 +61,11 @@ def show_board(store, code: str, stage: str) -> None:
     echo(f"{code} {stage} 答复看板 response board — 开始 starts {local_text(start) or '未排期 not scheduled'}")
     echo(f"  席位 seats {n['seats']}: 已确认 confirmed {n['confirmed']}, 待答复 open {n['open']}, 逾期 late {n['late']}, "
          f"待补抽 to refill {n['needs_refill']}, 待审核回避 recusals to decide {n['recusals']}, 已替换 replaced "
-         f"{n['replaced']}")
+         f"{n['replaced']}, 新日期不可参加 unavailable on the day {n['unavailable']}")
     for x in b.sort_values(["application_id", "assignment_id"]).itertuples(index=False):
-        flags = [f for f, on in (("逾期 LATE", x.late), ("待补抽 REFILL", x.needs_refill)) if on]
-        extra = [v for v in (x.reason, f"关系 {x.relation}" if x.relation else "",
+        flags = [f for f, on in (("逾期 LATE", x.late), ("待补抽 REFILL", x.needs_refill),
+                                 ("新日期不可参加 UNAVAILABLE", x.unavailable)) if on]
+        extra = [v for v in (x.schedule_note, x.reason, f"关系 {x.relation}" if x.relation else "",
                              f"→ {x.replaced_by}" if x.replaced_by else "", x.refill_note.splitlines()[0]
                              if x.refill_note else "") if v]
         echo(f"  {x.application_id} {x.expert_id} {'组长' if x.role == 'chair' else '成员'} {x.status_zh} "
@@ -111,11 +114,14 @@ def recusal(round_: str = RoundReq, stage: str = StageOpt,
     """审核回避申请 Decide an expert's 申请回避 on one seat."""
     store = open_store(db)
     with store.write() as s:
-        seat_responses.decide_recusal(s, repo.get_round(s, round_), stage, application, expert, accept=accept,
-                                      reason=reason, user=current_user(user))
+        done = seat_responses.decide_recusal(s, repo.get_round(s, round_), stage, application, expert, accept=accept,
+                                             reason=reason, user=current_user(user))
     echo(f"回避申请已{'同意 accepted' if accept else '驳回 rejected'}: {application} {expert}")
-    if accept:
-        report_refill(seat_refill.auto_refill(store, round_, stage))
+    if accept:   # a conflict of the pair: forbidden in every stage; its seats in other published stages recused
+        echo(f"{expert} × {application}: 各阶段均回避 the pair is forbidden in every stage"
+             + (f"; also recused in {', '.join(done.also)}" if done.also else ""))
+        for stg in (stage, *done.also):
+            report_refill(seat_refill.auto_refill(store, round_, stg))
 
 
 @app.command("expire")
@@ -184,3 +190,14 @@ def history(expert: str = typer.Option(..., "--expert", "-e", help="Expert id.")
         echo(f"  {x.round} {x.stage} {x.application_id}: {seat_responses.STATUS_ZH.get(x.answer, x.answer)}"
              f"{' (已替换 replaced)' if x.status == seat_responses.REPLACED else ''}{' 逾期 LATE' if x.late else ''}"
              f"{' · ' + x.reason if x.reason else ''}")
+
+
+@app.command("conflicts")
+def conflicts(round_: str = RoundReq, db: Optional[str] = DbOpt) -> None:
+    """回避（全部阶段） The pair conflicts of a round (accepted recusals, relations staff found): each pair, the
+    stages its forbids cover and the evidence (reviewer.store.pair_conflicts)."""
+    with open_store(db).read() as s:
+        pc = pair_conflicts.pairs(s, repo.get_round(s, round_))
+    echo(f"{round_}: {len(pc)} 对回避（全部阶段） pair conflict(s)")
+    for x in pc.itertuples(index=False):
+        echo(f"  {x.expert_id} × {x.application_id}: {'、'.join(x.stages)} · {x.evidence} ({x.created_by})")

@@ -3,7 +3,8 @@
     reviewer/data/notify/<kind>.email.txt    first line "主题：<subject>", then the body
     reviewer/data/notify/<kind>.sms.txt      one short text
 
-Kinds: invitation, reminder, replacement_new, replacement_old, site_visit (reviewer.store.outbox.KINDS).
+Kinds: invitation, reminder, replacement_new, replacement_old, site_visit, reply_reminder (答复提醒),
+score_chase (催交) (reviewer.store.outbox.KINDS).
 A file of the same name in `$REVIEWER_HOME/notify_templates/` replaces the shipped one (`reviewer
 notify templates` copies them there for editing). A field the template names but the message does not
 have is a clear error naming the file and the field; the message is then marked failed, not sent

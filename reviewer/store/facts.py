@@ -7,7 +7,8 @@ An audited act records in its entry the facts it wrote, so the chain (hashed, ke
     import                          the sha256 of every input file and a hash of every stored row
     waiver, lock, forbid, seat_rule.remove, review_decision   the staff decisions later runs use
     publication                     every seat written (assignment id, application, expert, role)
-    replacement                     the seat marked replaced and the new seat
+    replacement                     the seat marked replaced and the new seat, the leaving expert's scores
+                                    and opinions voided
     scores / score_correction       every score row written (id, key, score, confidence, void)
     opinions / panel_opinion        every 评审意见 / 专家组综合意见 row written (id, key, text, dissent) and those voided
     run.plan                        a planning or imported run: its result hash and the hash of its seats
@@ -240,6 +241,10 @@ class _Replay:
         self.seats[int(new[0])] = (e.id, a["stage"], new, "active")
         for sid in a.get("voided_score_ids", []):   # the replaced expert's scores stop counting
             self._void(int(sid))
+        for table, key in (("opinions", "voided_opinion_ids"), ("panel_opinions", "voided_panel_opinion_ids")):
+            for oid in a.get(key, []):              # and their written opinions (a chair's panel opinion)
+                if (table, int(oid)) in self.opinions:
+                    self.opinions[(table, int(oid))] = (*self.opinions[(table, int(oid))][:3], True)
 
     def _scores(self, e: AuditEntry, a: dict) -> None:
         rows = a.get("rows") or ([a["row"]] if "row" in a else None)

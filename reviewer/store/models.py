@@ -439,7 +439,8 @@ class OutboxMessage(Base):
 
 class Opinion(Base):
     """评审意见 An expert's written opinion on one application in one stage, submitted with the
-    scores (`total`: the expert's total then). A later submission voids the earlier one."""
+    scores (`total`: the expert's total then). A later submission voids the earlier one; so does the
+    expert's replacement on that seat (kept, `void_reason` says why)."""
     __tablename__ = "opinions"
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
@@ -453,6 +454,7 @@ class Opinion(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     void: Mapped[bool] = mapped_column(Boolean, default=False)
     replaced_by_id: Mapped[Optional[int]] = mapped_column(Integer)
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)   # why it stopped counting (a later one, a replacement)
 
 
 class PanelOpinion(Base):
@@ -470,6 +472,7 @@ class PanelOpinion(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     void: Mapped[bool] = mapped_column(Boolean, default=False)
     replaced_by_id: Mapped[Optional[int]] = mapped_column(Integer)
+    void_reason: Mapped[Optional[str]] = mapped_column(Text)   # why it stopped counting (a later one, the chair replaced)
 # ---------------------------------------------------------------- ranking sign-off (app13, issue 13 item 12)
 
 class RankingPublication(Base):

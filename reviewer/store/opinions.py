@@ -89,7 +89,8 @@ def _store_opinions(s: Session, r: Round, opinions: pd.DataFrame, *, user: str, 
         s.flush()
         old = current.get((x.stage, x.application_id, x.expert_id))
         if old is not None:
-            s.execute(update(Opinion).where(Opinion.id == old.id).values(void=True, replaced_by_id=new.id))
+            s.execute(update(Opinion).where(Opinion.id == old.id).values(
+                void=True, replaced_by_id=new.id, void_reason=f"由 #{new.id} 取代 replaced by submission #{new.id}"))
         current[(x.stage, x.application_id, x.expert_id)] = new
         written.append((new, old.id if old is not None else None))
     audit.record(s, user=user, action="opinions", reason="", round_code=r.code,
@@ -130,22 +131,29 @@ def record_panel_opinion(s: Session, r: Round, stage: str, application_id: str, 
                                                PanelOpinion.application_id == application_id,
                                                PanelOpinion.void.is_(False), PanelOpinion.id != new.id)).scalars().all()
     for o in old:
-        s.execute(update(PanelOpinion).where(PanelOpinion.id == o.id).values(void=True, replaced_by_id=new.id))
+        s.execute(update(PanelOpinion).where(PanelOpinion.id == o.id).values(
+            void=True, replaced_by_id=new.id, void_reason=f"由 #{new.id} 取代 replaced by record #{new.id}"))
     audit.record(s, user=user, action="panel_opinion", reason="", round_code=r.code,
                  entity=f"{stage} {application_id}", after={"row": panel_record(new), "voided_ids": [o.id for o in old]})
     return new
 
 
-def opinions_frame(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
-    """The current 评审意见 with each expert's current total."""
-    q = select(Opinion).where(Opinion.round_id == r.id, Opinion.void.is_(False))
+def opinions_frame(s: Session, r: Round, stage: str | None = None, include_void: bool = False) -> pd.DataFrame:
+    """The current 评审意见 with each expert's total then; `include_void`: the void ones too, with
+    columns void and void_reason (superseded, or the expert replaced on the seat)."""
+    q = select(Opinion).where(Opinion.round_id == r.id)
+    if not include_void:
+        q = q.where(Opinion.void.is_(False))
     if stage:
         q = q.where(Opinion.stage == stage)
+    cols = ["stage", "application_id", "expert_id", "opinion", "total_then", "submitted_by", "submitted_at"]
+    cols += ["void", "void_reason"] if include_void else []
     rows = [{"stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id, "opinion": x.text,
-             "total_then": x.total, "submitted_by": x.submitted_by, "submitted_at": x.submitted_at}
-            for x in s.execute(q.order_by(Opinion.stage, Opinion.application_id, Opinion.expert_id)).scalars()]
-    return pd.DataFrame(rows, columns=["stage", "application_id", "expert_id", "opinion", "total_then",
-                                       "submitted_by", "submitted_at"])
+             "total_then": x.total, "submitted_by": x.submitted_by, "submitted_at": x.submitted_at,
+             "void": bool(x.void), "void_reason": x.void_reason or ""}
+            for x in s.execute(q.order_by(Opinion.stage, Opinion.application_id, Opinion.expert_id,
+                                          Opinion.id)).scalars()]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def panel_opinions_frame(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:

@@ -44,6 +44,9 @@ KINDS = {
     "replacement_new": "补抽通知 replacement notice to the new expert",
     "replacement_old": "替换通知 notice to the replaced expert",
     "site_visit": "现场考察通知 site-visit notice to the host unit",
+    # per seat, once a day (reviewer.store.chase)
+    "reply_reminder": "答复提醒 reminder: the seat is not answered yet, before the answer deadline",
+    "score_chase": "催交 reminder: confirmed but the scores are not in, before the score deadline",
 }
 NO_ADDRESS = "none"
 STATUS_COLUMNS = ["id", "round", "kind", "channel", "recipient_kind", "recipient_id", "recipient_name", "address",
@@ -145,6 +148,10 @@ def _stage_context(r: Round, stage: str) -> dict[str, Any]:
 
 def _app_names(s: Session, r: Round) -> dict[str, dict]:
     return _latest_rows(s, r, "applications")
+
+
+stage_context = _stage_context   # the stage's message fields (reviewer.store.chase)
+app_rows = _app_names            # the latest import's applications by id
 
 
 def enqueue_invitations(s: Session, r: Round, stage: str, *, user: str) -> list[OutboxMessage]:

@@ -22,7 +22,7 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import outbox, replacement, repo, seat_responses
+from reviewer.store import outbox, replacement, repo, round_settings, seat_responses
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -72,8 +72,8 @@ def _changed(label: str, then: set, now: set, show) -> list[str]:
 
 def stale_reasons(s: Session, r: Round, run: Run) -> list[str]:
     """What changed in round `r` since run `run` was made (empty: the plan is current): a newer
-    import, locks and forbids of its stages, waivers, needs-review decisions, and seats published
-    in other stages that the run did not hold fixed. Read from what the run recorded (its import id
+    import, locks and forbids of its stages, waivers, needs-review decisions, a meeting date of its
+    stages moved (`date_changes`), and seats published in other stages that the run did not hold fixed. Read from what the run recorded (its import id
     and parameters: reviewer.store.runs.run_planning, record_imported_run). The one check of the
     app's 已过期 and of `reviewer publish --run`."""
     stages, p = set(run.stages or []), dict(run.parameters or {})
@@ -92,11 +92,27 @@ def stale_reasons(s: Session, r: Round, run: Run) -> list[str]:
     out += _changed("回避豁免", then_w, waived, lambda x: f"{x[0]} × {x[1]} {x[2]}")
     then_d = {(d["application_id"], d["rule"], d["decision"]) for d in p.get("review_decisions", [])}
     out += _changed("复核决定", then_d, decided, lambda x: f"{x[0]} {x[1]} {x[2]}")
+    out += date_changes(r, run, skip=set(pubs["stage"]))
     fixed = {tuple(x) for x in p.get("fixed", [])}
     other = {x for x in zip(pubs["stage"], pubs["expert_id"], pubs["application_id"]) if x[0] not in stages}
     out += [f"其他阶段已发布的席位不在方案的固定席位中 a seat published in another stage since: {_seat_text(x)}"
             for x in sorted(other - fixed)]
     return out
+
+
+def date_changes(r: Round, run: Run, skip: set[str] = frozenset()) -> list[str]:
+    """The meeting dates of the run's stages (but `skip`: the published ones, changed through the seat
+    life cycle) changed since it was made (round settings): experts were drawn for the old day's
+    availability. A run that did not record its dates (an imported run made before runs recorded
+    them) is not compared."""
+    p = dict(run.parameters or {})
+    if run.kind == IMPORTED and "stage_dates" not in p:
+        return []
+    then = {str(st): str(d) for st, d in p.get("stage_dates", [])}
+    now = round_settings.meeting_dates(r.settings, repo.round_policy(r))
+    return [f"会议日期变更 the meeting date of {st} changed: {then.get(st) or '未定 none'} → {now.get(st) or '未定 none'}"
+            "（专家可用性按新日期重新核对 availability is for the old day）"
+            for st in (run.stages or []) if st not in skip and then.get(st, "") != now.get(st, "")]
 
 
 def confirmed_reason(reason: str, confirm_stale: str, stale: list[str]) -> str:
@@ -202,7 +218,8 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
                  for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
     params = {"file": source, "file_sha256": sha256, "locks": [list(x) for x in rules["lock"]],
               "forbids": [list(x) for x in rules["forbid"]], "fixed": [list(x) for x in fixed],
-              "waivers": waivers, "review_decisions": decisions}
+              "waivers": waivers, "review_decisions": decisions,
+              "stage_dates": [list(x) for x in round_settings.meeting_dates(r.settings, pol).items()]}
     run = Run(round_id=r.id, kind=IMPORTED, import_id=snap.id, created_by=user, policy_text=r.policy_text,
               policy_sha256=pol.sha256, as_of=r.as_of, stages=res.stages, seed=None, parameters=params,
               inputs=[*repo.import_inputs(s, snap.id), {"table": "panels", "file": source, "sha256": sha256,

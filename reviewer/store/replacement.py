@@ -17,8 +17,9 @@ The replaced seats' responses become `replaced` and the new seats are invited (s
 The new expert and the replaced one are notified through the outbox, in the same transaction
 (reviewer.store.outbox.enqueue_replacement_notices).
 
-The leaving expert's scores already submitted for that seat become void (kept, with the reason): an
-expert without the seat has no say in the ranking. When the chair (组长) leaves, the chair passes to
+The leaving expert's scores and written opinions (评审意见) already submitted for that seat become void
+(kept, with the reason; a leaving chair's 专家组综合意见 too): an expert without the seat has no say in
+the ranking or the report. The replacement's audit entry lists them, so `audit verify` replays it. When the chair (组长) leaves, the chair passes to
 someone the checker accepts (`seat_change`, `seatchecks.chair_candidates`; audited as chair_handover).
 
 Force majeure: `override_rules` names hard-rule ids (`solver.families.HARD_FAMILIES`) the change may
@@ -43,7 +44,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
 from reviewer.store import audit, facts, outbox, repo, seat_responses
-from reviewer.store.models import Assignment, AuditEntry, Panel, Round, Score
+from reviewer.store.models import Assignment, AuditEntry, Opinion, Panel, PanelOpinion, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
 from solver.model import Violation
@@ -274,6 +275,7 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
                   .values(void=True, void_reason=f"专家 {old_expert} 已被替换，评分不再计入 / expert {old_expert} "
                                                  f"was replaced: {reason}"))
     voided = len(voided_ids)
+    said = _void_opinions(s, r, stage, application_id, old_expert, chair=old.role == CHAIR, reason=reason)
     new = Assignment(panel_id=panel.id, stage=stage, application_id=application_id, expert_id=new_expert,
                      role=role or old.role, origin="repair", replaces_id=old.id)
     s.add(new)
@@ -285,8 +287,29 @@ def _write_pair(s: Session, r: Round, stage: str, application_id: str, old_exper
                  before={"panel": before, "version": version},
                  after={"panel": after, "version": version + 1, "assignment_id": new.id, "stage": stage,
                         "replaced_id": old.id, "new": facts.seat_record(new), "scores_voided": voided,
-                        "voided_score_ids": voided_ids})
+                        "voided_score_ids": voided_ids, **said})
     return new
+
+
+def _void_opinions(s: Session, r: Round, stage: str, application_id: str, expert: str, *, chair: bool,
+                   reason: str) -> dict[str, list[int]]:
+    """The leaving expert's 评审意见 on the seat (and, for a chair, the panel's 专家组综合意见 they
+    recorded) stop counting, like their scores: kept, void, with the reason. Returns the ids, which
+    the replacement's audit entry records (reviewer.store.facts replays them)."""
+    why = f"专家 {expert} 已被替换，意见不再计入 / expert {expert} was replaced: {reason}"
+    ids = list(s.execute(select(Opinion.id).where(
+        Opinion.round_id == r.id, Opinion.stage == stage, Opinion.application_id == application_id,
+        Opinion.expert_id == expert, Opinion.void.is_(False)).order_by(Opinion.id)).scalars())
+    if ids:
+        s.execute(update(Opinion).where(Opinion.id.in_(ids)).values(void=True, void_reason=why))
+    panel_ids = list(s.execute(select(PanelOpinion.id).where(
+        PanelOpinion.round_id == r.id, PanelOpinion.stage == stage, PanelOpinion.application_id == application_id,
+        PanelOpinion.chair_id == expert, PanelOpinion.void.is_(False)).order_by(PanelOpinion.id)).scalars()) \
+        if chair else []
+    if panel_ids:
+        s.execute(update(PanelOpinion).where(PanelOpinion.id.in_(panel_ids)).values(
+            void=True, void_reason=f"组长 {expert} 已被替换，综合意见需重新形成 / the chair {expert} was replaced: {reason}"))
+    return {"voided_opinion_ids": ids, "voided_panel_opinion_ids": panel_ids}
 
 
 def _hand_over_chair(s: Session, r: Round, stage: str, application_id: str, old_chair: str, heir: str,
@@ -333,7 +356,9 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
                      data: RoundData | None = None) -> tuple[str, service.RepairResult]:
     """The solver's minimal-change repair over the round's published seats, with the seats of stages
     not yet published in their runs held fixed; only a one-seat change is applied automatically. Of
-    the solver's pick and then the panel's alternates (候补), the first that passes `check_change`."""
+    the solver's pick for this panel and then the panel's alternates (候补), the first that passes
+    `check_change` (a repair that also moves other seats, already breaking a rule, still yields this
+    seat's pick: only this seat changes)."""
     pol = repo.round_policy(r)
     if data is None:
         data = repo.load_data(s, repo.latest_import(s, r).id, repo.waivers(s, r))
@@ -349,14 +374,14 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
                             locks=[x for x in rules["lock"] if x != (stage, old_expert, application_id)],
                             forbids=rules["forbid"])
     added = rep.changes[rep.changes["change"] == "added"]
-    if len(added) != 1 or rep.changed_seats != 1:
-        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
-        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
-                        f"{lines}. Apply it seat by seat with --new")
+    # The repair may also move seats that break a rule already (e.g. experts unavailable on a moved
+    # meeting day): only this seat is changed here, so its pick for this panel and the panel's
+    # alternates are tried as one-seat changes; the checker refuses any that breaks a rule itself.
+    mine = added[(added["stage"] == stage) & (added["application_id"] == application_id)]
     alts = rep.alternates_of(stage, application_id, exclude=[old_expert])
     refusals = []
     conflicts = detect_conflicts(data, pol)
-    for candidate in dict.fromkeys([str(added.iloc[0]["expert_id"]), *map(str, alts)]):
+    for candidate in dict.fromkeys([*map(str, mine["expert_id"]), *map(str, alts)]):
         after = seats.copy()
         seat_change(after, data, r, stage, application_id, old_expert, candidate, conflicts)
         try:
@@ -365,6 +390,10 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
             refusals.append(f"{candidate}: {e}")
             continue
         return candidate, rep
+    if len(added) != 1 or rep.changed_seats != 1:
+        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
+        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
+                        f"{lines}. Apply it seat by seat with --new" + ("\n" + "\n".join(refusals[:3]) if refusals else ""))
     raise UserError(f"没有可自动替换的专家 no expert can take {old_expert}'s seat on {application_id} ({stage}) "
                     "without breaking a hard rule:\n" + "\n".join(refusals[:3]))
 

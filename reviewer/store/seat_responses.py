@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
 from reviewer.policy import Policy
-from reviewer.store import audit, repo
-from reviewer.store.models import Assignment, Panel, Round, SeatResponse, utcnow
+from reviewer.store import audit, pair_conflicts, repo
+from reviewer.store.models import Assignment, ImportRow, ImportSnapshot, Panel, Round, SeatResponse, utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
 INVITED, CONFIRMED, DECLINED, RECUSAL, RECUSED, NO_REPLY, REPLACED = (
@@ -57,9 +57,12 @@ TRANSITIONS = {
     "accept_recusal": ((RECUSAL,), RECUSED),
     "reject_recusal": ((RECUSAL,), INVITED),
     "expire": ((INVITED,), NO_REPLY),
+    # an accepted recusal is a conflict of the pair: the expert's seats on that application in the
+    # other published stages are recused too (reviewer.store.pair_conflicts), then refilled
+    "pair_conflict": ((INVITED, CONFIRMED, NO_REPLY, RECUSAL), RECUSED),
 }
 ACT_ZH = {"confirm": "确认参加", "decline": "请假", "recuse": "申请回避", "accept_recusal": "同意回避",
-          "reject_recusal": "驳回回避申请", "expire": "标记未答复"}
+          "reject_recusal": "驳回回避申请", "expire": "标记未答复", "pair_conflict": "回避（全部阶段）"}
 EXPERT_ACTS = ("confirm", "decline", "recuse")
 # 申请回避: the relation the expert declares (the conflict rules of SPEC §4 an expert can know of)
 RELATIONS = {"C1": "任职回避（现/曾任职于申报单位） works or worked for an applicant unit",
@@ -70,11 +73,12 @@ RELATIONS = {"C1": "任职回避（现/曾任职于申报单位） works or work
              "other": "其他利害关系 another relation (state it in the reason)"}
 AUDIT_ACTION = {"invite": "seat.invite", "confirm": "seat.confirm", "decline": "seat.decline",
                 "recuse": "seat.recuse", "accept_recusal": "seat.recusal_decision",
-                "reject_recusal": "seat.recusal_decision", "expire": "seat.expire", "replaced": "seat.replaced",
+                "reject_recusal": "seat.recusal_decision", "pair_conflict": "seat.recusal_decision",
+                "expire": "seat.expire", "replaced": "seat.replaced",
                 "refill_note": "seat.refill_note"}
 BOARD_COLS = ["stage", "application_id", "expert_id", "role", "status", "status_zh", "reason", "relation",
               "invited_at", "answered_at", "deadline", "late", "open", "needs_refill", "refill_note",
-              "assignment_id", "replaced_by"]
+              "assignment_id", "replaced_by", "unavailable", "schedule_note"]
 
 
 def record_of(x: SeatResponse) -> list:
@@ -189,6 +193,7 @@ class Act:
     stage: str
     expert_id: str
     changed: tuple[SeatResponse, ...]
+    also: tuple[str, ...] = ()        # other stages whose seats the act changed (a pair conflict)
 
     @property
     def needs_refill(self) -> bool:
@@ -240,7 +245,7 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
     pol.stage(stage)
     now = now or utcnow()
     reason = (reason or "").strip()
-    if act in ("decline", "recuse", "reject_recusal") and not reason:
+    if act in ("decline", "recuse", "reject_recusal", "pair_conflict") and not reason:
         raise UserError(f"{ACT_ZH[act]}需要填写原因 {act} needs a reason")
     if act == "recuse":
         if not application_id:
@@ -258,7 +263,7 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
         want = (expected_versions or {}).get(x.assignment_id, x.version)
         res = s.execute(update(SeatResponse).where(SeatResponse.id == x.id, SeatResponse.version == want).values(
             status=to, version=want + 1, answered_at=now, answered_by=user,
-            reason=reason if act != "confirm" else "", relation=relation if act == "recuse" else x.relation))
+            reason=reason if act != "confirm" else "", relation=relation if act in ("recuse", "pair_conflict") else x.relation))
         if res.rowcount != 1:
             raise repo.ConcurrentEditError(f"{x.application_id} ({stage}) 的答复刚被他人更改，请刷新后重试 / the "
                                            "answer was changed by someone else: reload and try again")
@@ -274,9 +279,33 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
 def decide_recusal(s: Session, r: Round, stage: str, application_id: str, expert_id: str, *, accept: bool,
                    reason: str, user: str) -> Act:
     """Staff decide an expert's 申请回避 on one seat: accepted → recused (to be refilled), rejected →
-    invited again (the expert is expected; the reason is recorded)."""
-    return answer(s, r, expert_id, stage, "accept_recusal" if accept else "reject_recusal", user=user,
-                  reason=reason or ("同意回避 recusal accepted" if accept else ""), application_id=application_id)
+    invited again (the expert is expected; the reason is recorded). An accepted recusal is a conflict
+    of the pair in every stage (`pair_conflicts.record`, evidence: the relation the expert declared and
+    their words): the expert's seats on that application in other published stages are recused too
+    (act pair_conflict; `Act.also` names those stages, for 补抽 there)."""
+    if not accept:
+        return answer(s, r, expert_id, stage, "reject_recusal", user=user, reason=reason, application_id=application_id)
+    asked = [x for x in _expert_rows(s, r, stage, expert_id, application_id) if x.status == RECUSAL]
+    said = {(x.relation, x.reason) for x in asked}
+    done = answer(s, r, expert_id, stage, "accept_recusal", user=user,
+                  reason=reason or "同意回避 recusal accepted", application_id=application_id)
+    relation, words = next(iter(said)) if said else ("", "")
+    evidence = f"{RELATIONS.get(relation, relation)}；专家陈述 the expert's words: {words}；{stage} 回避申请已同意 " \
+               f"accepted by {user}: {reason or '同意回避'}"
+    pair_conflicts.record(s, r, expert_id, application_id, relation=relation, evidence=evidence, user=user,
+                          source=f"{stage} 申请回避 recusal")
+    also = []
+    for other in repo.round_policy(r).stages.order:
+        if other == stage:
+            continue
+        live = [x for x in stage_responses(s, r, other) if x.expert_id == expert_id
+                and x.application_id == application_id and x.status in TRANSITIONS["pair_conflict"][0]]
+        if live:
+            answer(s, r, expert_id, other, "pair_conflict", user=user, relation=relation,
+                   reason=f"{stage} 回避申请已同意，同一申报各阶段回避 the recusal accepted in {stage} covers {other}",
+                   application_id=application_id)
+            also.append(other)
+    return Act(done.act, done.stage, done.expert_id, done.changed, tuple(also))
 
 
 def overdue(s: Session, r: Round, stage: str, now: dt.datetime | None = None) -> list[SeatResponse]:
@@ -317,12 +346,36 @@ def response_of(s: Session, r: Round, assignment_id: int) -> SeatResponse | None
                                                 SeatResponse.assignment_id == assignment_id)).scalar_one_or_none()
 
 
+def unavailable_on_stage_day(s: Session, r: Round, stage: str) -> dict[str, str]:
+    """{expert id: why} for the experts of the round's latest import who are not available on the day
+    `stage` is held now (the meeting date of the round settings, else the policy's date; the
+    availability window 可用起止日期 of the expert pool, as planning reads it). Empty when the stage
+    has no date. A meeting moved after publication: the seats of these experts are flagged."""
+    day = repo.round_policy(r).stages.date_of(stage)
+    snap = s.execute(select(ImportSnapshot.id).where(ImportSnapshot.round_id == r.id)
+                     .order_by(ImportSnapshot.id.desc()).limit(1)).scalar_one_or_none()
+    if day is None or snap is None:
+        return {}
+    out = {}
+    for d in s.execute(select(ImportRow.data).where(ImportRow.import_id == snap, ImportRow.table_name == "experts")
+                       ).scalars():
+        d = d if isinstance(d, dict) else {}
+        start, end = (dt.date.fromisoformat(str(d[k])) if d.get(k) else None
+                      for k in ("available_from", "available_until"))
+        if (start and day < start) or (end and day > end):
+            out[str(d.get("expert_id"))] = (f"新日期不可参加 unavailable on {day.isoformat()}: 可用 available "
+                                            f"{start or '…'} 至 {end or '…'}")
+    return out
+
+
 def board(s: Session, r: Round, stage: str, now: dt.datetime | None = None) -> pd.DataFrame:
     """The response board of `stage`: one row per seat (replaced ones too) with its state, reason,
     deadline, whether it is late (no answer and the deadline passed), open (still awaiting the
-    expert) or needs refilling, and the seat that replaced it."""
+    expert) or needs refilling, the seat that replaced it, and whether its expert is unavailable on
+    the stage's day as it is set now (`unavailable`, `schedule_note`: the meeting was moved)."""
     pol, now = repo.round_policy(r), now or utcnow()
     start = stage_start(r, pol, stage)
+    away = unavailable_on_stage_day(s, r, stage)
     seats = {a.id: a for a in _seats(s, r, stage)}
     successor = {a.replaces_id: a for a in seats.values() if a.replaces_id is not None}
     out = []
@@ -337,17 +390,21 @@ def board(s: Session, r: Round, stage: str, now: dt.datetime | None = None) -> p
                     "late": x.status == NO_REPLY or (x.status == INVITED and due is not None and now >= due),
                     "open": x.status in (INVITED, RECUSAL), "needs_refill": x.status in NEEDS_REFILL,
                     "refill_note": x.refill_note, "assignment_id": x.assignment_id,
-                    "replaced_by": nxt.expert_id if nxt is not None and x.status == REPLACED else ""})
+                    "replaced_by": nxt.expert_id if nxt is not None and x.status == REPLACED else "",
+                    "unavailable": x.status != REPLACED and x.expert_id in away,
+                    "schedule_note": away.get(x.expert_id, "") if x.status != REPLACED else ""})
     return pd.DataFrame(out, columns=BOARD_COLS)
 
 
 def summary(frame: pd.DataFrame) -> dict[str, int]:
-    """Counts of a board: seats (active), confirmed, open, late, to refill, replaced, recusals to decide."""
+    """Counts of a board: seats (active), confirmed, open, late, to refill, replaced, recusals to decide,
+    seats of experts unavailable on the stage's (new) day."""
     active = frame[frame["status"] != REPLACED]
     return {"seats": int(len(active)), "confirmed": int((active["status"] == CONFIRMED).sum()),
             "open": int(active["open"].sum()), "late": int(active["late"].sum()),
             "needs_refill": int(active["needs_refill"].sum()),
             "recusals": int((active["status"] == RECUSAL).sum()),
+            "unavailable": int(active["unavailable"].sum()),
             "replaced": int((frame["status"] == REPLACED).sum())}
 
 

@@ -25,6 +25,22 @@ c[1].metric(T("已交齐", "Returned"), p["returned"])
 c[2].metric(T("未交齐的专家", "Experts owing"), p["experts_owing"])
 if p["seats"]:
     st.progress(p["returned"] / p["seats"], text=T(f"已交 {p['returned']} / {p['seats']}", f"{p['returned']} of {p['seats']} in"))
+st.subheader(T("通过发件箱发送提醒", "Reminders through the outbox"))
+st.caption(T("答复提醒：尚未答复邀请的席位（答复截止前）；催交：已确认参加但评分表未交齐的席位（评分截止前）。每个席位每类每天至多一条；"
+             "发送见“通知”页。", "Reply reminders to seats not yet answered (before the answer deadline); score chases to "
+             "confirmed seats whose sheets are not complete (before the score deadline). At most one per seat, kind "
+             "and day; sending is on the notifications page."))
+due = guard(svc_reminders.chase_due, rid, stage)
+if due is not None:
+    c = st.columns(2)
+    c[0].metric(T("待答复提醒（席位）", "Reply reminders due (seats)"), int((due["kind"] == "reply_reminder").sum()))
+    c[1].metric(T("待催交（席位）", "Score chases due (seats)"), int((due["kind"] == "score_chase").sum()))
+    if st.button(T("加入发件箱", "Queue the reminders"), disabled=not can_edit() or due.empty, key="chase_queue"):
+        got = guard(svc_reminders.queue_chase, rid, stage, editor_name())
+        if got is not None:
+            st.success(T(f"已加入发件箱 {got['queued']} 条消息（答复提醒 {got['reply']} 个席位，催交 {got['score']} 个席位；"
+                         "今天已加入的不再重复）。", f"{got['queued']} message(s) queued (reply {got['reply']}, score "
+                         f"{got['score']} seats; today's already queued ones are not repeated)."))
 if owe.empty:
     st.success(T("本阶段评分表已全部交齐。", "Every sheet of this stage is in."))
     st.stop()

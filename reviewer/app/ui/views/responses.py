@@ -27,10 +27,16 @@ for col, key, zh, en in ((c[0], "seats", "席位", "Seats"), (c[1], "confirmed",
                          (c[2], "open", "待答复", "Open"), (c[3], "late", "逾期", "Late"),
                          (c[4], "needs_refill", "待补抽", "To refill"), (c[5], "replaced", "已替换", "Replaced")):
     col.metric(T(zh, en), n[key])
+if n["unavailable"]:
+    st.warning(T(f"会议日期调整后，{n['unavailable']} 个席位的专家在新日期不可参加（“标记”列：新日期不可参加）：请联系专家，"
+                 "必要时登记请假后补抽。", f"After the meeting date moved, {n['unavailable']} seat(s) belong to experts not "
+                 "available on the new day (flag 'unavailable'): contact them; record a decline to refill if needed."))
 
-show = st.radio(T("显示", "Show"), ["all", "open", "late", "refill", "replaced"], horizontal=True,
+show = st.radio(T("显示", "Show"), ["all", "open", "late", "refill", "unavailable", "replaced"], horizontal=True,
                 format_func=lambda k: {"all": T("全部", "All"), "open": T("待答复", "Open"), "late": T("逾期", "Late"),
-                                       "refill": T("待补抽", "To refill"), "replaced": T("已替换", "Replaced")}[k])
+                                       "refill": T("待补抽", "To refill"),
+                                       "unavailable": T("新日期不可参加", "Unavailable on the day"),
+                                       "replaced": T("已替换", "Replaced")}[k])
 view = b
 if show == "open":
     view = b[b["open"]]
@@ -38,6 +44,8 @@ elif show == "late":
     view = b[b["late"]]
 elif show == "refill":
     view = b[b["needs_refill"]]
+elif show == "unavailable":
+    view = b[b["unavailable"]]
 elif show == "replaced":
     view = b[b["status"] == "replaced"]
 cfg = {"status_zh": st.column_config.Column(T("状态", "Status")), "role_zh": st.column_config.Column(T("角色", "Role")),
@@ -77,6 +85,8 @@ if can_edit():
                                                   f"{b.at[i, 'expert_name']} · {b.at[i, 'relation_zh']} · {b.at[i, 'reason']}")
         why = st.text_input(T("审核意见（驳回必填）", "Decision note (required to reject)"), key="resp_recusal_why")
         c = st.columns(2)
+        st.caption(T("同意后该专家与该申报在所有阶段回避（含已发布阶段，其席位按规则补抽）。",
+                     "Accepting forbids the pair in every stage (published ones: the seat is refilled)."))
         for col, accept, label in ((c[0], True, T("同意回避", "Accept")), (c[1], False, T("驳回", "Reject"))):
             if col.button(label, key=f"resp_recusal_{accept}"):
                 done(guard(svc.decide_recusal, rid, stage, b.at[pick, "application_id"], b.at[pick, "expert_id"],
