@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compile import (LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE, Compiled,
+from .arrays import values_at
+from .compile import (LOCK_BARRED, LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE, Compiled,
                       required_size)
 
 LOCK_REASONS = {
@@ -22,6 +23,8 @@ LOCK_REASONS = {
     LOCK_UNAVAILABLE: ("该专家本阶段不可用", "the expert is unavailable in this stage"),
     LOCK_FORBIDDEN: ("同一席位既被锁定又被禁止", "the seat is both locked and forbidden"),
     LOCK_EXCLUDED: ("该专家与申请存在回避关系", "the pair is excluded (conflict of interest)"),
+    LOCK_BARRED: ("该专家因专家库资格（信用惩戒或轮换限制）不可抽取",
+                  "the expert pool's standing bars the expert (credit penalty or rotation limit)"),
     LOCK_OTHER_STAGE: ("该专家已在其他阶段评审该申请", "the expert already sits on this application in another stage"),
 }
 
@@ -207,3 +210,37 @@ def stage_capacity(comp: Compiled, cnt: np.ndarray):
             yield (s, -1, -1, f"{sn}：专家 {p.expert_label(e)} 被锁定 {per_lock[e]} 个席位，超过上限 {comp.max_load[s, e]}。",
                    f"{sn}: expert {p.expert_label(e)} is locked on {per_lock[e]} panels, above the maximum {comp.max_load[s, e]}.",
                    {"expert": p.expert_label(e), "locked": int(per_lock[e])})
+
+
+def barred_experts_bind(comp: Compiled, cnt: np.ndarray):
+    """Per panel short of eligible experts (in all, or of a category): the experts the pool standing
+    bars who would otherwise be eligible, when they would close the gap: the bar binds."""
+    p = comp.problem
+    if p.barred is None or not comp.P:
+        return
+    lab, who, tpl = p.application_label, p.expert_label, comp.tpl
+    cats = np.asarray(p.expert_category)
+    E = p.n_experts
+    for i, s, a, n, sn in _panels(comp):
+        short_all = cnt[i, 0] < n
+        short_cat = [c for c in range(tpl.n_cat) if cnt[i, 2 + c] < int(tpl.lb[s, 2 + c])]
+        if not short_all and not short_cat:
+            continue
+        ee = np.arange(E)
+        aa = np.full(E, a)
+        barred = values_at(p.barred, ee, aa, False).astype(bool) & (comp.max_load[s] > 0)
+        if p.excluded is not None:
+            barred &= ~values_at(p.excluded, ee, aa, False).astype(bool)
+        idx = np.nonzero(barred)[0]
+        if not len(idx):
+            continue
+        helps = (short_all and cnt[i, 0] + len(idx) >= n) or any(
+            cnt[i, 2 + c] + int((cats[idx] == c).sum()) >= int(tpl.lb[s, 2 + c]) for c in short_cat)
+        if not helps:
+            continue
+        names = "、".join(who(e) for e in idx[:10].tolist()) + (" 等" if len(idx) > 10 else "")
+        yield (s, a, -1, f"{sn}：申请 {lab(a)} 的可选专家不足，其中 {len(idx)} 名专家因专家库资格（信用惩戒冷却期或"
+                         f"连续评审轮换限制）不可抽取：{names}。",
+               f"{sn}: application {lab(a)} is short of eligible experts; {len(idx)} more are barred by the pool "
+               f"standing (credit penalty cooling-off or rotation limit): {names}.",
+               {"barred": int(len(idx)), "eligible": int(cnt[i, 0]), "panel_size": n})
