@@ -91,3 +91,27 @@ def test_pool_import_refuses_a_bad_file_naming_the_row(db, tmp_path, capsys):
     with st.read() as s:
         assert pool.pool_experts(s) == [] and repo.list_rounds(s)
     st.dispose()
+
+
+def test_flags_from_the_bias_audit_are_kept_as_evidence_only(db, tmp_path, capsys, monkeypatch):
+    import pandas as pd
+
+    import reviewer.analytics.stored as stored
+
+    class Audit:
+        experts = pd.DataFrame([
+            {"expert_id": "X002", "relation_zh": "同城", "raw_effect": 2.4, "q_value": 0.01, "flagged": True,
+             "evidence": "同城 3 份评分 +2.40"},
+            {"expert_id": "X003", "relation_zh": "同城", "raw_effect": 0.1, "q_value": 0.9, "flagged": False,
+             "evidence": "—"}])
+    monkeypatch.setattr(stored, "round_bias", lambda store, code: Audit())
+    write = write_pool_file(tmp_path / "p.csv", list(small_round().experts)[:5])
+    assert cli(capsys, db, "import", str(write), "--user", USER)[0] == 0
+    code, out = cli(capsys, db, "flags", "--round", "R2026", "--from-bias", "--user", USER)
+    assert code == 0 and "kept 1 new flag(s) of 1" in out and "X002 R2026 关联偏差审计" in out, out
+    code, out = cli(capsys, db, "flags", "--round", "R2026", "--from-bias", "--user", USER)
+    assert "kept 0 new flag(s)" in out                      # the same flag is not kept twice
+    code, out = cli(capsys, db, "bars", "--round", "R2027")
+    assert "0 项" in out                                     # a flag never bars
+    code, out = cli(capsys, db, "flags", "--from-bias")
+    assert code == 2 and "--from-bias 需要 --round" in out

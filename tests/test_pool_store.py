@@ -144,3 +144,24 @@ def test_rotation_limit_bars_the_field_after_three_consecutive_rounds(st):
     on = res.panels[res.panels["expert_id"] == "X002"]
     assert set(on["application_id"]) <= {"A1", "A3"}          # the 生物医药 applications only
     assert run.parameters["pool_bars"] == [list(b) for b in bars]
+
+
+def test_a_draw_commits_to_the_bars_and_a_penalty_added_after_the_commitment_stops_the_draw(st):
+    from reviewer.store import draws
+    add_round(st, "R2026", "2026-03-15")
+    with st.write() as s:
+        pol = repo.round_policy(repo.get_round(s, "R2026"))
+        pool.add_penalty(s, pol.pool, expert_id="X001", kind="暂停抽取", start="2025-01-01", end="2026-06-30",
+                         reason="无故缺席", user=USER)
+    c = draws.commit_draw(st, "R2026", user=USER, stages=[STAGE], seed=5)
+    assert [b[0] for b in c.body["parameters"]["pool_bars"]] == ["X001"]
+    run, res, seed = draws.reveal_draw(st, "R2026", c.entry_id, user=USER, seed=5, salt=c.salt, time_limit=60)
+    assert seed == 5 and "X001" not in set(res.panels["expert_id"])
+    assert run.parameters["pool_bars"] == c.body["parameters"]["pool_bars"]
+    # a second commitment, then a new penalty: the round's bars are no longer the committed ones
+    c2 = draws.commit_draw(st, "R2026", user=USER, stages=[STAGE], seed=6)
+    with st.write() as s:
+        pool.add_penalty(s, pol.pool, expert_id="X002", kind="通报批评", start="2026-01-01", end="2026-12-31",
+                         reason="迟交评分表", user=USER)
+    with pytest.raises(UserError, match="pool_bars"):
+        draws.reveal_draw(st, "R2026", c2.entry_id, user=USER, seed=6, salt=c2.salt, time_limit=60)
