@@ -12,11 +12,12 @@ expert_load).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .arrays import values_at
-from .compile import (LOCK_BARRED, LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE, Compiled,
-                      required_size)
+from .compile import (LOCK_BARRED, LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE,
+                      Compiled, compile_problem, required_size)
 
 LOCK_REASONS = {
     LOCK_NOT_IN_STAGE: ("该申请不在本阶段", "the application is not in this stage"),
@@ -213,34 +214,26 @@ def stage_capacity(comp: Compiled, cnt: np.ndarray):
 
 
 def barred_experts_bind(comp: Compiled, cnt: np.ndarray):
-    """Per panel short of eligible experts (in all, or of a category): the experts the pool standing
-    bars who would otherwise be eligible, when they would close the gap: the bar binds."""
+    """Per panel short of eligible experts under some node of its template (in all, of a category,
+    technical+industry, field-matched, chair) where the experts the pool standing bars would close the
+    gap: the bar binds. Counted again on the problem without the bars (one more compilation, only on
+    this diagnostic path)."""
     p = comp.problem
     if p.barred is None or not comp.P:
         return
+    free = compile_problem(replace(p, barred=None), comp.scale, comp.solve_stages)
+    cnt0 = counts_by_node(free)
     lab, who, tpl = p.application_label, p.expert_label, comp.tpl
-    cats = np.asarray(p.expert_category)
-    E = p.n_experts
     for i, s, a, n, sn in _panels(comp):
-        short_all = cnt[i, 0] < n
-        short_cat = [c for c in range(tpl.n_cat) if cnt[i, 2 + c] < int(tpl.lb[s, 2 + c])]
-        if not short_all and not short_cat:
+        need = tpl.lb[s].copy()
+        need[0] = n
+        binds = np.nonzero((cnt[i] < need) & (cnt0[i] >= need))[0]
+        if not len(binds):
             continue
-        ee = np.arange(E)
-        aa = np.full(E, a)
-        barred = values_at(p.barred, ee, aa, False).astype(bool) & (comp.max_load[s] > 0)
-        if p.excluded is not None:
-            barred &= ~values_at(p.excluded, ee, aa, False).astype(bool)
-        idx = np.nonzero(barred)[0]
-        if not len(idx):
-            continue
-        helps = (short_all and cnt[i, 0] + len(idx) >= n) or any(
-            cnt[i, 2 + c] + int((cats[idx] == c).sum()) >= int(tpl.lb[s, 2 + c]) for c in short_cat)
-        if not helps:
-            continue
-        names = "、".join(who(e) for e in idx[:10].tolist()) + (" 等" if len(idx) > 10 else "")
-        yield (s, a, -1, f"{sn}：申请 {lab(a)} 的可选专家不足，其中 {len(idx)} 名专家因专家库资格（信用惩戒冷却期或"
-                         f"连续评审轮换限制）不可抽取：{names}。",
-               f"{sn}: application {lab(a)} is short of eligible experts; {len(idx)} more are barred by the pool "
-               f"standing (credit penalty cooling-off or rotation limit): {names}.",
-               {"barred": int(len(idx)), "eligible": int(cnt[i, 0]), "panel_size": n})
+        barred = sorted(set(free.col_expert[free.col_panel == i].tolist()) - set(comp.col_expert[comp.col_panel == i].tolist()))
+        names = "、".join(who(e) for e in barred[:10]) + (" 等" if len(barred) > 10 else "")
+        yield (s, a, -1, f"{sn}：申请 {lab(a)} 的可选专家不足，{len(barred)} 名专家因专家库资格（信用惩戒冷却期或"
+                         f"连续评审轮换限制）不可抽取，否则足够：{names}。",
+               f"{sn}: application {lab(a)} is short of eligible experts; {len(barred)} more are barred by the pool "
+               f"standing (credit penalty cooling-off or rotation limit), without whom it would have enough: {names}.",
+               {"barred": len(barred), "eligible": int(cnt[i, 0]), "panel_size": n})

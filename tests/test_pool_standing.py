@@ -131,3 +131,16 @@ def test_a_binding_bar_is_explained_by_the_diagnostics():
     assert res.status == "INFEASIBLE"
     found = [d for d in res.diagnostics if d.rule == "pool_standing"]
     assert found and "X2 张三" in found[0].message_zh and "专家库资格" in found[0].message_zh
+
+
+def test_a_rotation_bar_that_leaves_a_field_without_its_technical_experts_is_named():
+    # every 汽车 technical expert served on 汽车 three rounds running: the 汽车 panels lose their
+    # field-matched technical experts and chairs; the diagnostics name the pool standing as the cause
+    data = small_round()
+    car_tech = [e.expert_id for e in data.experts if e.category == "技术" and "汽车" in e.fields]
+    bars = [(e, "汽车", "轮换限制 rotation limit") for e in car_tech]
+    res = plan(data, P, PlanParams.for_policy(P, ["初审评估"], seed=1, time_limit=20, pool_bars=bars))
+    assert not res.plan.feasible
+    named = res.diagnostics[res.diagnostics["rule"] == "pool_standing"]
+    assert len(named) and all(car_tech[0] in m for m in named["message_zh"]), res.diagnostics
+    assert set(named["application_id"]) == {a.application_id for a in data.applications if a.field == "汽车"}
