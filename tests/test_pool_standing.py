@@ -144,3 +144,19 @@ def test_a_rotation_bar_that_leaves_a_field_without_its_technical_experts_is_nam
     named = res.diagnostics[res.diagnostics["rule"] == "pool_standing"]
     assert len(named) and all(car_tech[0] in m for m in named["message_zh"]), res.diagnostics
     assert set(named["application_id"]) == {a.application_id for a in data.applications if a.field == "汽车"}
+
+
+def test_the_site_visit_planner_plans_under_the_bars_too():
+    from reviewer.panels.site.planner import SitePlanParams, site_stage_input
+    from solver.site_teams import TeamProblem, _blocked
+    data = small_round()
+    params = SitePlanParams(D(2026, 12, 1), D(2026, 12, 10), pool_bars=(("X005", "", "信用惩戒"),))
+    inp, _ = site_stage_input(data, P, params)
+    e = inp.expert_index("X005")
+    assert inp.problem.barred[e].all() and inp.problem.barred.sum() == inp.problem.barred.shape[1]
+    assert params.to_record()["pool_bars"] == [["X005", "", "信用惩戒"]]
+    # the team staffing never seats a barred expert (its blocked pairs include the bars)
+    z = np.zeros(0, dtype=np.int64)
+    tp = TeamProblem(inp.problem, inp.stage_index("现场考察"), [], z, z, np.zeros((len(inp.experts), 1), dtype=np.int64),
+                     np.zeros((1, 1), dtype=np.int64), np.zeros((len(inp.experts), 1), dtype=bool))
+    assert _blocked(tp)[e].all()
