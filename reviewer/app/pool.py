@@ -14,6 +14,13 @@ from reviewer.pool.standing import barred_until
 from reviewer.store import pool, pool_report, repo
 
 
+def round_bars(round_id: str) -> tuple[tuple[str, str, str], ...]:
+    """Rule P1's bars in force for the round (what its planning, repairs and checks apply)."""
+    with app_store.store().read() as s:
+        r = repo.get_round(s, round_id)
+        return pool.bars_for_round(s, r, repo.round_policy(r))
+
+
 def overview(round_id: str) -> dict:
     """The pool as tables, with the round's P1 bars: experts, bars, penalties, flags, penalty kinds."""
     with app_store.store().read() as s:
