@@ -165,3 +165,28 @@ def test_a_draw_commits_to_the_bars_and_a_penalty_added_after_the_commitment_sto
                          reason="迟交评分表", user=USER)
     with pytest.raises(UserError, match="pool_bars"):
         draws.reveal_draw(st, "R2026", c2.entry_id, user=USER, seed=6, salt=c2.salt, time_limit=60)
+
+
+def test_a_penalty_edited_or_deleted_in_sql_is_named_by_audit_verify(st):
+    add_round(st, "R2026", "2026-03-15")
+    with st.write() as s:
+        pol = repo.round_policy(repo.get_round(s, "R2026")).pool
+        p1 = pool.add_penalty(s, pol, expert_id="X001", kind="暂停抽取", start="2025-01-01", end="2026-06-30",
+                              reason="r", user=USER)
+        p2 = pool.add_penalty(s, pol, expert_id="X002", kind="通报批评", start="2025-01-01", end="2025-06-30",
+                              reason="r", user=USER)
+        p3 = pool.add_penalty(s, pol, expert_id="X003", kind="通报批评", start="2025-01-01", end="2025-06-30",
+                              reason="r", user=USER)
+        pool.withdraw_penalty(s, p3.id, reason="撤销", user=USER)
+    with st.read() as s:
+        assert audit.verify(s).ok
+    with st.write() as s:   # shorten a penalty, delete one, un-withdraw one: all outside the program
+        s.execute(text(f"update pool_penalties set \"end\" = '2025-02-01' where id = {p1.id}"))
+        s.execute(text(f"delete from pool_penalties where id = {p2.id}"))
+        s.execute(text(f"update pool_penalties set withdrawn = 0 where id = {p3.id}"))
+    with st.read() as s:
+        v = audit.verify(s)
+    text_ = "\n".join(p.what for p in v.problems)
+    assert not v.ok
+    assert f"惩戒被修改 penalty #{p1.id}" in text_ and f"惩戒缺失 penalty #{p2.id}" in text_
+    assert f"惩戒撤销状态被修改 penalty #{p3.id}" in text_ and "in force in the table" in text_
