@@ -36,6 +36,7 @@ def test_pool_page_penalty_bars_planning_then_withdrawn(appdata, tmp_path):
 
     at = start("views/pool.py")
     at.text_input[0].set_value(target)
+    next(x for x in at.selectbox if x.label == "惩戒类型").set_value("暂停抽取")
     at.date_input[0].set_value(dt.date(2025, 1, 1))
     at.date_input[1].set_value(dt.date(2026, 12, 31))
     at.text_input[2].set_value("评审中泄露申报材料")
@@ -62,6 +63,10 @@ def test_pool_page_penalty_bars_planning_then_withdrawn(appdata, tmp_path):
     at.text_input(key="pool_rate_expert").set_value(target)
     button(at, "保存评价").click().run()
     assert "评价已保存" in texts(at)
+    at.selectbox(key="pool_pick").set_value(target).run()
+    record = [f for f in frames(at) if "detail" in f.columns][0]
+    assert record["what"].tolist()[0] == "入库" and "信用惩戒 #1 暂停抽取" in record["what"].tolist()
+    assert "已撤销：复核撤销" in record.loc[record["what"] == "信用惩戒 #1 暂停抽取", "detail"].iat[0]
     button(at, "生成年度报告").click().run()
     assert not at.exception
     assert at.get("download_button")

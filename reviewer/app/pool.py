@@ -55,6 +55,27 @@ def overview(round_id: str) -> dict:
                 "year": int(r.year)}
 
 
+def expert_record(expert_id: str) -> pd.DataFrame:
+    """One expert's history in the pool, oldest first: merge changes, penalties, ratings and flags."""
+    rows = []
+    with app_store.store().read() as s:
+        pool.known_expert(s, expert_id)
+        for c in pool.changes_of(s, expert_id):
+            what = {"added": "入库", "changed": "信息变更", "left": "退出专家库", "returned": "重新入库"}.get(c.change, c.change)
+            rows.append({"at": c.created_at, "what": what,
+                         "detail": "；".join(f"{k}: {c.before.get(k)} → {c.after.get(k)}" for k in c.after)
+                         if c.change in ("changed", "returned") else Path(c.source).name})
+        for p in pool.penalties(s, expert_id):
+            rows.append({"at": p.created_at, "what": f"信用惩戒 #{p.id} {p.kind}",
+                         "detail": f"{p.start}..{p.end or '撤销为止'}：{p.reason}"
+                                   + (f"（已撤销：{p.withdrawn_reason}）" if p.withdrawn else "")})
+        for x in pool.ratings(s, expert_id):
+            rows.append({"at": x.created_at, "what": f"评价 {x.round_code}", "detail": f"{x.rating}/5 {x.note}"})
+        for x in pool.flags(s, expert_id):
+            rows.append({"at": x.created_at, "what": f"偏差标记 {x.round_code}", "detail": f"{x.source}：{x.flag}"})
+    return pd.DataFrame(rows, columns=["at", "what", "detail"]).sort_values("at", kind="stable", ignore_index=True)
+
+
 def merge(round_id: str, file_name: str, data: bytes, user: str) -> list[str]:
     """Merge an uploaded pool file (the round's policy checks the rows); the report's lines."""
     suffix = Path(file_name).suffix.lower() or ".xlsx"

@@ -44,6 +44,17 @@ else:
                   "rating": st.column_config.NumberColumn(T("平均评价", "Rating"), format="%.2f"),
                   "flags": st.column_config.NumberColumn(T("偏差标记", "Flags"))})
 
+if not ex.empty:
+    pick = st.selectbox(T("查看专家档案", "One expert's record"), [""] + ex["expert_id"].tolist(), key="pool_pick",
+                        format_func=lambda e: e and f"{e} {ex.set_index('expert_id').at[e, 'name']}")
+    if pick:
+        rec = guard(svc.expert_record, pick)
+        if rec is not None:
+            table(rec, ["at", "what", "detail"],
+                  config={"at": st.column_config.DatetimeColumn(T("时间", "When"), format="YYYY-MM-DD HH:mm"),
+                          "what": st.column_config.TextColumn(T("事项", "What")),
+                          "detail": st.column_config.TextColumn(T("详情", "Detail"), width="large")})
+
 with st.expander(T("合并导入专家库文件", "Merge a pool file"), expanded=ex.empty):
     up = st.file_uploader(T("专家库文件（.xlsx / .csv）", "Pool file (.xlsx / .csv)"), type=["xlsx", "csv"], key="pool_file")
     if st.button(T("合并导入", "Merge"), disabled=not can_edit() or up is None, key="pool_merge"):
