@@ -72,6 +72,17 @@ def test_pool_page_penalty_bars_planning_then_withdrawn(appdata, tmp_path):
     assert at.get("download_button")
 
 
+def test_pool_page_merges_the_rounds_experts(appdata):
+    app_store._STORES.clear()
+    svc_rounds.ensure_demo_round()
+    data, _ = demo_loaded()
+    at = start("views/pool.py")
+    button(at, "由本轮导入数据合并").click().run()
+    assert not at.exception and f"新增 added {len(data.experts)}" in texts(at)
+    shown = [f for f in frames(at) if "standing" in f.columns][0]
+    assert len(shown) == len(data.experts) and set(shown["standing"]) == {"可抽取"}
+
+
 def test_pool_page_refuses_a_penalty_without_reason_in_chinese(appdata):
     app_store._STORES.clear()
     svc_rounds.ensure_demo_round()

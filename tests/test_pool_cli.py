@@ -82,6 +82,19 @@ def test_pool_commands_end_to_end(db, tmp_path, capsys):
     assert {g["领域"] for g in gaps} == {"汽车", "生物医药"}
 
 
+def test_pool_seeded_from_a_round_then_merged_from_a_file(db, tmp_path, capsys):
+    experts = list(small_round().experts)
+    code, out = cli(capsys, db, "import", "--from-round", "R2026", "--user", USER)
+    assert code == 0 and f"新增 added {len(experts)}" in out, out
+    moved = experts[4].model_copy(update={"phone": "13800000000"})
+    path = write_pool_file(tmp_path / "p.csv", [*experts[:4], moved, *experts[5:]])
+    code, out = cli(capsys, db, "import", str(path), "--user", USER)
+    assert code == 0 and "变更 changed 1" in out and f"未变 unchanged {len(experts) - 1}" in out, out
+    assert f"~ {moved.expert_id}: phone" in out
+    code, out = cli(capsys, db, "import", "--user", USER)
+    assert code == 2 and "二选一" in out
+
+
 def test_pool_import_refuses_a_bad_file_naming_the_row(db, tmp_path, capsys):
     path = write_pool_file(tmp_path / "bad.csv", list(small_round().experts)[:2])
     path.write_text(path.read_text(encoding="utf-8-sig").replace("正高级", "特级", 1), encoding="utf-8-sig")

@@ -89,6 +89,12 @@ def merge(round_id: str, file_name: str, data: bytes, user: str) -> list[str]:
     return rep.lines()
 
 
+def merge_round(round_id: str, user: str) -> list[str]:
+    """Merge the experts of the round's latest import into the pool; the report's lines."""
+    with app_store.store().write() as s:
+        return pool.import_from_round(s, repo.get_round(s, round_id), user=user).lines()
+
+
 def add_penalty(round_id: str, *, expert_id: str, kind: str, start: dt.date, end: dt.date | None, reason: str,
                 evidence: str, user: str) -> int:
     with app_store.store().write() as s:

@@ -1,6 +1,7 @@
 """`reviewer pool`: the expert pool that remembers across rounds (issue 16 item 6; reviewer.store.pool).
 
     reviewer pool import FILE [--reason ...]                  merge an updated pool file by 专家编号 (history kept)
+    reviewer pool import --from-round R                       the same merge from a round's imported experts
     reviewer pool show [--expert E] [--round R]               the pool, or one expert's record and bars
     reviewer pool penalty add --expert E --kind K --start D [--end D] --reason ... [--evidence ...]
     reviewer pool penalty list [--expert E]
@@ -44,15 +45,22 @@ def _policy(s, round_: Optional[str], policy: Optional[Path]) -> Policy:
 
 
 @app.command("import")
-def import_(file: Path = typer.Argument(..., help="专家库 file (.xlsx/.csv) with the experts table's columns."),
+def import_(file: Optional[Path] = typer.Argument(None, help="专家库 file (.xlsx/.csv) with the experts table's columns."),
+            from_round: Optional[str] = typer.Option(None, "--from-round",
+                                                     help="Merge the experts of this round's latest import instead."),
             reason: str = typer.Option("", "--reason", help="Why (recorded in the audit log)."),
             sheet: Optional[str] = typer.Option(None, "--sheet", help="Sheet name (default: 专家库 / experts)."),
             round_: Optional[str] = RoundOpt, policy: Optional[Path] = PolicyOpt,
             db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """合并导入 Merge an updated pool file by 专家编号: added, changed (fields), left, returned; history kept."""
     who = current_user(user)
+    if (file is None) == (from_round is None):
+        raise UserError("请给出专家库文件或 --from-round（二选一） give a pool FILE or --from-round R (one of them)")
     with open_store(db).write() as s:
-        rep = pool.import_pool(s, file, _policy(s, round_, policy), user=who, reason=reason, sheet=sheet)
+        if from_round:
+            rep = pool.import_from_round(s, repo.get_round(s, from_round), user=who, reason=reason)
+        else:
+            rep = pool.import_pool(s, file, _policy(s, round_, policy), user=who, reason=reason, sheet=sheet)
     for line in rep.lines():
         echo(line)
 

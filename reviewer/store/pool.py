@@ -27,6 +27,7 @@ from reviewer.policy import Policy
 from reviewer.policy_pool import Pool
 from reviewer.pool.standing import Penalty, Service, check_penalty, pool_bars
 from reviewer.store import audit
+from reviewer.store.snapshots import latest_import, load_data
 from reviewer.store.models import (Assignment, ImportRow, ImportSnapshot, Panel, PoolChange, PoolExpert, PoolFlag,
                                    PoolPenalty, PoolRating, Round, utcnow)
 
@@ -99,16 +100,32 @@ def import_pool(s: Session, path: str | Path, policy: Policy, *, user: str, reas
                         f"imported: {shown}" + (" …" if len(errors) > 5 else ""))
     if not loaded.records:
         raise UserError(f"{path}: 没有专家记录 no expert rows: nothing to merge")
-    rep = MergeReport(str(path), loaded.sha256)
+    return merge_experts(s, loaded.records, str(path), loaded.sha256, user=user, reason=reason)
+
+
+def import_from_round(s: Session, r: Round, *, user: str, reason: str = "") -> MergeReport:
+    """Merge the experts of round `r`'s latest import into the pool (the same merge as a pool file)."""
+    snap = latest_import(s, r)
+    data = load_data(s, snap.id, [])
+    if not data.experts:
+        raise UserError(f"批次 {r.code} 的导入没有专家 round {r.code}'s import has no experts: nothing to merge")
+    return merge_experts(s, data.experts, f"round {r.code} import #{snap.id}", "", user=user,
+                         reason=reason or f"由批次 {r.code} 的导入建立/更新专家库 pool from round {r.code}")
+
+
+def merge_experts(s: Session, experts, source: str, sha256: str, *, user: str, reason: str = "") -> MergeReport:
+    """The merge by 专家编号 (see `import_pool`), audited as pool.import."""
+    path = Path(source)
+    rep = MergeReport(source, sha256)
     now = utcnow()
     current = {x.expert_id: x for x in s.execute(select(PoolExpert)).scalars()}
     seen = set()
 
     def change(expert_id: str, kind: str, before: dict, after: dict) -> None:
-        s.add(PoolChange(expert_id=expert_id, change=kind, before=before, after=after, source=str(path),
-                         sha256=loaded.sha256, created_by=user, created_at=now))
+        s.add(PoolChange(expert_id=expert_id, change=kind, before=before, after=after, source=source,
+                         sha256=sha256, created_by=user, created_at=now))
 
-    for e in loaded.records:
+    for e in experts:
         rec = _record(e)
         seen.add(e.expert_id)
         old = current.get(e.expert_id)
@@ -135,8 +152,8 @@ def import_pool(s: Session, path: str | Path, policy: Policy, *, user: str, reas
             rep.left.append(expert_id)
     s.flush()
     audit.record(s, user=user, action="pool.import", reason=reason or "专家库更新 pool file merged",
-                 entity=f"pool {Path(path).name}",
-                 after={"source": str(path), "sha256": loaded.sha256, "added": rep.added, "changed": rep.changed,
+                 entity=f"pool {path.name}",
+                 after={"source": source, "sha256": sha256, "added": rep.added, "changed": rep.changed,
                         "left": rep.left, "returned": rep.returned, "unchanged": rep.unchanged})
     return rep
 

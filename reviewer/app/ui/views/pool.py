@@ -62,6 +62,13 @@ with st.expander(T("合并导入专家库文件", "Merge a pool file"), expanded
         if lines is not None:
             flash("\n\n".join(lines[:30]))
             st.rerun()
+    st.caption(T("或者用本轮已导入的专家库建立/更新专家库（同样按专家编号合并，保留历史）。",
+                 "Or merge the experts of this round's import (the same merge by expert id, history kept)."))
+    if st.button(T("由本轮导入数据合并", "Merge this round's experts"), disabled=not can_edit(), key="pool_merge_round"):
+        lines = guard(svc.merge_round, rid, editor_name())
+        if lines is not None:
+            flash("\n\n".join(lines[:30]))
+            st.rerun()
 
 st.subheader(T("信用惩戒", "Credit penalties"))
 if not o["penalties"].empty:
