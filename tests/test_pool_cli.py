@@ -50,6 +50,13 @@ def test_pool_commands_end_to_end(db, tmp_path, capsys):
     assert code == 0 and "P1 专家库资格: X001" in out and "1 项" in out, out
     code, out = cli(capsys, db, "bars", "--round", "R2027")
     assert "0 项" in out, out
+    # X002 sits on a published panel of R2026: a penalty recorded afterwards names the seat to replace
+    code, out = cli(capsys, db, "penalty", "add", "--expert", "X002", "--kind", "通报批评", "--start", "2026-01-01",
+                    "--end", "2026-12-31", "--reason", "迟交评分表", "--user", USER)
+    code, out = cli(capsys, db, "bars", "--round", "R2026")
+    assert "⚠ 已发布席位 published seat 初审评估 A0 X002" in out and "X003" not in out, out
+    code, out = cli(capsys, db, "penalty", "withdraw", "2", "--reason", "误录", "--user", USER)
+    assert code == 0
 
     code, out = cli(capsys, db, "rate", "--expert", "X002", "--round", "R2026", "--rating", "5", "--note", "意见详实",
                     "--user", USER)

@@ -27,6 +27,7 @@ def overview(round_id: str) -> dict:
         r = repo.get_round(s, round_id)
         pol = repo.round_policy(r)
         bars = pool.bars_for_round(s, r, pol)
+        seated = pool.seated_but_barred(s, r, pol)
         barred = {}
         for e, f, why in bars:
             barred.setdefault(e, []).append(why if not f else f"（{f}）{why}")
@@ -52,6 +53,9 @@ def overview(round_id: str) -> dict:
                                      columns=["expert_id", "field", "reason"]),
                 "flags": pd.DataFrame([{"expert_id": x.expert_id, "round": x.round_code, "source": x.source,
                                         "flag": x.flag} for x in flags], columns=["expert_id", "round", "source", "flag"]),
+                "seated": pd.DataFrame([{"stage": st, "application_id": a, "expert_id": e, "reason": why}
+                                        for st, a, e, why in seated],
+                                       columns=["stage", "application_id", "expert_id", "reason"]),
                 "year": int(r.year)}
 
 

@@ -187,6 +187,9 @@ def bars(round_: str = typer.Option(..., "--round", "-r"), db: Optional[str] = D
         echo(f"{round_} {RULE} {RULE_ZH}（参考日期 {pool.round_day(r)}）: {len(found)} 项 bar(s)")
         for line in bar_lines(found):
             echo("  " + line)
+        for stage, app, expert, why in pool.seated_but_barred(s, r, repo.round_policy(r)):
+            echo(f"  ⚠ 已发布席位 published seat {stage} {app} {expert}: 现受 P1 限制，请替换 now barred, replace it "
+                 f"(reviewer replace / responses refill): {why}")
 
 
 @app.command("report")

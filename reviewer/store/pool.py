@@ -313,3 +313,23 @@ def bars_for_round(s: Session, r: Round, policy: Policy) -> tuple[tuple[str, str
     and the rotation limit over the rounds before it. A planning run records these."""
     bars = pool_bars([as_penalty(x) for x in penalties(s)], service(s, r), policy.pool, round_day(r), r.code)
     return tuple((b.expert_id, b.field, b.reason) for b in bars)
+
+
+def seated_but_barred(s: Session, r: Round, policy: Policy) -> list[tuple[str, str, str, str]]:
+    """Published active seats whose expert the round's bars now exclude (a penalty recorded after the
+    publication): (stage, application id, expert id, reason). The seat stays until staff replace it
+    (reviewer replace / 补抽); the checker then refuses to seat the expert anywhere the bar covers."""
+    bars = bars_for_round(s, r, policy)
+    if not bars:
+        return []
+    fields_ = application_fields(s, r)
+    rows = s.execute(select(Assignment.stage, Assignment.application_id, Assignment.expert_id).where(
+        Assignment.status == "active", Assignment.panel_id.in_(select(Panel.id).where(Panel.round_id == r.id)))
+        .order_by(Assignment.stage, Assignment.application_id, Assignment.expert_id)).all()
+    out = []
+    for stage, app, expert in rows:
+        for e, fld, why in bars:
+            if e == expert and (not fld or fields_.get(app) == fld):
+                out.append((stage, app, expert, why))
+                break
+    return out

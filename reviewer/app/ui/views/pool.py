@@ -33,6 +33,12 @@ else:
           config={"field": st.column_config.TextColumn(T("领域", "Field")),
                   "reason": st.column_config.TextColumn(T("原因", "Why"), width="large")})
 
+if not o["seated"].empty:
+    st.warning(T("以下已发布席位的专家现受专家库资格限制（发布后记录的惩戒）：请在“专家答复”页或用 reviewer replace 替换。",
+                 "These published seats hold experts the pool standing now bars (a penalty recorded after publication): "
+                 "replace them on the Responses page or with reviewer replace."))
+    table(o["seated"], ["stage", "application_id", "expert_id", "reason"])
+
 st.subheader(T("专家库", "The pool"))
 if ex.empty:
     st.info(T("专家库为空：上传专家库文件（与导入页的“专家库”表格式相同）。", "The pool is empty: upload a pool file "
