@@ -23,6 +23,7 @@ from reviewer.errors import UserError
 from reviewer.evaluation_scheme import Scheme
 from reviewer.stage_gates import Defence, StageGate
 from reviewer.policy_documents import Documents
+from reviewer.policy_pool import Pool
 from reviewer.policy_process import Access, Accounts, Notify, Responses, SiteVisit
 # The default policy is package data (reviewer/data/policy.toml); re-exported here.
 from reviewer.resources import DEFAULT_POLICY_PATH
@@ -397,6 +398,7 @@ class Policy(_Strict):
     documents: Documents = Documents()
     site_visit: SiteVisit = SiteVisit()
     notify: Notify = Notify()
+    pool: Pool = Pool()
     source: str = ""
     sha256: str = ""
 

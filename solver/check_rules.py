@@ -112,6 +112,18 @@ def excluded_pairs(view: PlanView):
                     yield sv.stage, a, e, "pair absent from the sparse affinity"
 
 
+def pool_standing(view: PlanView):
+    """Seats of experts the pool's standing bars from the pair (credit penalty, rotation limit)."""
+    p = view.problem
+    if p.barred is None:
+        return
+    bar = p.barred.tocsr() if sp.issparse(p.barred) else p.barred
+    for sv, a, members in view.panels():
+        for e in members:
+            if bool(_cell(bar, e, a, False)):
+                yield sv.stage, a, e, "expert barred by the pool standing (credit penalty or rotation limit)"
+
+
 def panel_size(view: PlanView):
     for sv in view.stages:
         in_stage = set(sv.applications)

@@ -32,6 +32,7 @@ LOCK_UNAVAILABLE = "expert_unavailable"
 LOCK_FORBIDDEN = "seat_forbidden"
 LOCK_EXCLUDED = "pair_excluded"
 LOCK_OTHER_STAGE = "pair_in_other_stage"
+LOCK_BARRED = "expert_barred_by_pool"
 
 
 @dataclass
@@ -397,6 +398,8 @@ def _stage_columns(rules: _PairRules, s: int, bad_locks: list) -> tuple:
     keep = np.ones(len(ce), dtype=bool)
     if problem.excluded is not None:
         keep &= ~values_at(problem.excluded, ce, ca, False).astype(bool)
+    if problem.barred is not None:
+        keep &= ~values_at(problem.barred, ce, ca, False).astype(bool)
     if len(rules.block_keys):
         keep &= ~np.isin(ce * A + ca, rules.block_keys)
     if rules.forbids:
@@ -445,6 +448,8 @@ def _lock_refusal(rules: _PairRules, s: int, e: int, a: int, in_stage: np.ndarra
         return LOCK_UNAVAILABLE
     if (s, e, a) in rules.forbids:
         return LOCK_FORBIDDEN
+    if problem.barred is not None and bool(values_at(problem.barred, [e], [a], False)[0]):
+        return LOCK_BARRED
     if problem.excluded is not None and bool(values_at(problem.excluded, [e], [a], False)[0]):
         return LOCK_EXCLUDED
     if e * problem.n_applications + a in set(rules.block_keys.tolist()):

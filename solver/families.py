@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import check_rules, cpsat_rules, precheck_rules
-from .compile import LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE
+from .compile import LOCK_BARRED, LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE
 
 CORE_SCOPES = ("panel", "stage", "application")
 
@@ -70,6 +70,14 @@ EXCLUDED_PAIRS = Family(
     "An expert never reviews an application they have a conflict of interest with or are banned from "
     "(SPEC §4 conflicts); with a sparse affinity only the stored pairs are candidates.",
     cpsat=cpsat_rules.no_constraint, check=check_rules.excluded_pairs, lock_reasons=(LOCK_EXCLUDED,))
+
+POOL_STANDING = Family(
+    "pool_standing", "专家库资格", "pool standing",
+    "An expert under a credit penalty (until its end plus the policy's cooling-off) or over the rotation limit "
+    "(served in the policy's number of consecutive rounds) is not drawn (issue 16 item 6, policy [pool]); "
+    "the bars in force are recorded with each planning run.",
+    cpsat=cpsat_rules.no_constraint, check=check_rules.pool_standing, precheck=precheck_rules.barred_experts_bind,
+    lock_reasons=(LOCK_BARRED,))
 
 PANEL_SIZE = Family(
     "panel_size", "专家人数", "panel size",
@@ -133,7 +141,7 @@ STAGE_INDEPENDENCE = Family(
     lock_reasons=(LOCK_OTHER_STAGE,), group_ids=lambda comp: comp.indep_gid, core_scope="application",
     per_expert=True)
 
-FAMILIES = (EXCLUDED_PAIRS, PANEL_SIZE, CATEGORY_COVERAGE, TECH_INDUSTRY_SHARE, FIELD_MATCHED_TECHNICAL, CHAIR,
+FAMILIES = (EXCLUDED_PAIRS, POOL_STANDING, PANEL_SIZE, CATEGORY_COVERAGE, TECH_INDUSTRY_SHARE, FIELD_MATCHED_TECHNICAL, CHAIR,
             ONE_PER_EMPLOYER, EXPERT_LOAD, LOCKS_AND_FORBIDS, STAGE_INDEPENDENCE)
 HARD_FAMILIES = tuple(f.name for f in FAMILIES)
 BY_NAME = {f.name: f for f in FAMILIES}

@@ -130,6 +130,9 @@ class PanelProblem:
     application_labels: optional names of the applications (position -> text) for the plain-language
         diagnostics; without them an application is named by its position.
     expert_labels: the same for the experts (e.g. "ZJ0001 张三").
+    barred: optional (E, A) bool matrix: pairs the expert pool's standing bars (a credit penalty with its
+        cooling-off, a rotation limit: the pool_standing family). Applied like `excluded` but reported
+        under its own rule, so a plan, the checker and the diagnostics name the pool standing.
 
     Checked when built (shapes, index ranges, sizes, rule bounds): ValueError names the field. Whether
     the rules can all hold is not checked here: that is the solver's diagnostics.
@@ -152,6 +155,7 @@ class PanelProblem:
     continuity: tuple = ()
     application_labels: tuple = ()
     expert_labels: tuple = ()
+    barred: Any = None
 
     def __post_init__(self):
         _validate_problem(self)
@@ -463,7 +467,7 @@ def _validate_problem(p: "PanelProblem"):
     if cat.shape != (E,):
         _fail("PanelProblem.expert_category", f"expected {E} entries (one per expert), got shape {cat.shape}")
     _in_range(cat, 0, K, "PanelProblem.expert_category")
-    for name in ("excluded", "soft_penalty", "field_match"):
+    for name in ("excluded", "soft_penalty", "field_match", "barred"):
         _shape(getattr(p, name), (E, A), f"PanelProblem.{name}")
     for name in ("expert_employer", "expert_can_chair"):
         _shape(getattr(p, name), (E,), f"PanelProblem.{name}")

@@ -12,16 +12,20 @@ expert_load).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .compile import (LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE, Compiled,
-                      required_size)
+from .compile import (LOCK_BARRED, LOCK_EXCLUDED, LOCK_FORBIDDEN, LOCK_NOT_IN_STAGE, LOCK_OTHER_STAGE, LOCK_UNAVAILABLE,
+                      Compiled, compile_problem, required_size)
 
 LOCK_REASONS = {
     LOCK_NOT_IN_STAGE: ("该申请不在本阶段", "the application is not in this stage"),
     LOCK_UNAVAILABLE: ("该专家本阶段不可用", "the expert is unavailable in this stage"),
     LOCK_FORBIDDEN: ("同一席位既被锁定又被禁止", "the seat is both locked and forbidden"),
     LOCK_EXCLUDED: ("该专家与申请存在回避关系", "the pair is excluded (conflict of interest)"),
+    LOCK_BARRED: ("该专家因专家库资格（信用惩戒或轮换限制）不可抽取",
+                  "the expert pool's standing bars the expert (credit penalty or rotation limit)"),
     LOCK_OTHER_STAGE: ("该专家已在其他阶段评审该申请", "the expert already sits on this application in another stage"),
 }
 
@@ -207,3 +211,29 @@ def stage_capacity(comp: Compiled, cnt: np.ndarray):
             yield (s, -1, -1, f"{sn}：专家 {p.expert_label(e)} 被锁定 {per_lock[e]} 个席位，超过上限 {comp.max_load[s, e]}。",
                    f"{sn}: expert {p.expert_label(e)} is locked on {per_lock[e]} panels, above the maximum {comp.max_load[s, e]}.",
                    {"expert": p.expert_label(e), "locked": int(per_lock[e])})
+
+
+def barred_experts_bind(comp: Compiled, cnt: np.ndarray):
+    """Per panel short of eligible experts under some node of its template (in all, of a category,
+    technical+industry, field-matched, chair) where the experts the pool standing bars would close the
+    gap: the bar binds. Counted again on the problem without the bars (one more compilation, only on
+    this diagnostic path)."""
+    p = comp.problem
+    if p.barred is None or not comp.P:
+        return
+    free = compile_problem(replace(p, barred=None), comp.scale, comp.solve_stages)
+    cnt0 = counts_by_node(free)
+    lab, who, tpl = p.application_label, p.expert_label, comp.tpl
+    for i, s, a, n, sn in _panels(comp):
+        need = tpl.lb[s].copy()
+        need[0] = n
+        binds = np.nonzero((cnt[i] < need) & (cnt0[i] >= need))[0]
+        if not len(binds):
+            continue
+        barred = sorted(set(free.col_expert[free.col_panel == i].tolist()) - set(comp.col_expert[comp.col_panel == i].tolist()))
+        names = "、".join(who(e) for e in barred[:10]) + (" 等" if len(barred) > 10 else "")
+        yield (s, a, -1, f"{sn}：申请 {lab(a)} 的可选专家不足，{len(barred)} 名专家因专家库资格（信用惩戒冷却期或"
+                         f"连续评审轮换限制）不可抽取，否则足够：{names}。",
+               f"{sn}: application {lab(a)} is short of eligible experts; {len(barred)} more are barred by the pool "
+               f"standing (credit penalty cooling-off or rotation limit), without whom it would have enough: {names}.",
+               {"barred": len(barred), "eligible": int(cnt[i, 0]), "panel_size": n})

@@ -101,6 +101,8 @@ def alternates(problem: PanelProblem, plan: Plan, n: int = 5) -> list:
             cand = cand[~np.isin(cand, members)]
             if problem.excluded is not None:
                 cand = cand[~values_at(problem.excluded, cand, np.full(len(cand), a), False).astype(bool)]
+            if problem.barred is not None:
+                cand = cand[~values_at(problem.barred, cand, np.full(len(cand), a), False).astype(bool)]
             aff = values_at(problem.affinity, cand, np.full(len(cand), a), 0.0).astype(float)
             order = np.argsort(-aff, kind="stable")
             alts = []

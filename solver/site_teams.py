@@ -101,6 +101,8 @@ def _blocked(tp: TeamProblem) -> np.ndarray:
     E, A = len(p.expert_category), np.asarray(p.affinity).shape[1]
     out = np.zeros((E, A), dtype=bool) if p.excluded is None else np.asarray(
         p.excluded.toarray() if hasattr(p.excluded, "toarray") else p.excluded, dtype=bool).copy()
+    if p.barred is not None:  # the pool standing (credit penalty, rotation limit) bars these pairs too
+        out |= np.asarray(p.barred.toarray() if hasattr(p.barred, "toarray") else p.barred, dtype=bool)
     for s, e, a in p.forbids:
         if int(s) == tp.stage:
             out[int(e), int(a)] = True

@@ -59,6 +59,11 @@ def case_excluded_pairs():
     return Case(good, plan(good, (0, 0, [0, 1])), replace(good, locks=((0, 0, 0),)), ((0, 0, 0),))
 
 
+def case_pool_standing():
+    good = problem(barred=excluded(4, 1, [(0, 0)]))
+    return Case(good, plan(good, (0, 0, [0, 1])), replace(good, locks=((0, 0, 0),)), ((0, 0, 0),))
+
+
 def case_panel_size():
     good = problem()
     return Case(good, plan(good, (0, 0, [0, 1, 2])), problem(excluded=excluded(4, 1, [(1, 0), (2, 0), (3, 0)])),
@@ -119,7 +124,7 @@ def case_stage_independence():
 
 
 CASES = {
-    "excluded_pairs": case_excluded_pairs, "panel_size": case_panel_size,
+    "excluded_pairs": case_excluded_pairs, "pool_standing": case_pool_standing, "panel_size": case_panel_size,
     "category_coverage": case_category_coverage, "tech_industry_share": case_tech_industry_share,
     "field_matched_technical": case_field_matched_technical, "chair": case_chair,
     "one_per_employer": case_one_per_employer, "expert_load": case_expert_load,

@@ -32,6 +32,7 @@ from typing import Callable
 
 import pandas as pd
 
+from reviewer.app import pool as app_pool
 from reviewer.app import store as app_store
 from reviewer.app.base import acting_user, memo
 from reviewer.app.conflicts import conflicts
@@ -362,7 +363,7 @@ def _repair(round_id: str, stage: str, old: SavedPlan, expert_id: str, applicati
     try:
         result, _ = service.repair(b.data, b.policy, everything, [(stage, expert_id, application_id)],
                                      time_limit=time_limit, locks=locks, forbids=forbids,
-                                     conflicts=conflicts(round_id))
+                                     conflicts=conflicts(round_id), bars=app_pool.round_bars(round_id))
     except UserError as e:
         raise UserError(f"no replacement for {expert_id} fits the panel rules; the plan is unchanged. {e}") from None
     return result.panels[result.panels["stage"] == stage]

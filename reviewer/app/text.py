@@ -126,6 +126,18 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "term": ("目标项", "Term"),
     "item": ("项目", "Item"),
     "n": ("人数", "Count"),
+    # the expert pool page (issue 16 item 6)
+    "in_pool": ("在库", "In pool"),
+    "standing": ("专家库资格", "Pool standing"),
+    "rating": ("平均评价", "Rating"),
+    "flags": ("偏差标记", "Flags"),
+    "start": ("起始日期", "Start"),
+    "end": ("截止日期", "End"),
+    "barred_until": ("不可抽取至", "Barred until"),
+    "withdrawn": ("已撤销", "Withdrawn"),
+    "flag": ("标记", "Flag"),
+    "source": ("来源", "Source"),
+    "id": ("编号", "No."),
 }
 
 PAGES: dict[str, tuple[str, str]] = {
@@ -145,6 +157,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "expert": ("我的评审任务", "My assignments"),
     "responses": ("专家答复", "Responses"),
     "notify": ("消息发送", "Notifications"),
+    "pool": ("专家库档案", "Expert pool"),   # issue 16 item 6: the pool across rounds
 }
 
 OUTCOME_ZH = {"pass": "通过", "fail": "不通过", "needs-review": "需复核"}

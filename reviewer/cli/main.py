@@ -14,6 +14,7 @@ Each command group lives in its own module of reviewer/cli with its commands at 
 - responses (`responses`): the experts' answers to a published stage, 补抽
 - documents: the official documents (.docx/PDF) of a round
 - notify: send, status, remind, resend, host-contact, templates (the outbox's e-mail and SMS)
+- pool (`pool`): the expert pool across rounds: merge import, penalties, ratings, flags, P1 bars, yearly report
 
 A user's mistake (:class:`reviewer.errors.UserError`) is one line on standard error and exit code 2;
 an unexpected error is one line and exit code 3 (REVIEWER_DEBUG=1 shows the traceback).
@@ -26,7 +27,7 @@ import sys
 import typer
 
 from reviewer.cli import (accounts, analytics, audit, centres, decisions, documents, draws, files, imports, notify,
-                          panels, publication, registers, responses, rounds, runs, scores, scoring, site, stages,
+                          panels, pool, publication, registers, responses, rounds, runs, scores, scoring, site, stages,
                           workspace)
 from reviewer.errors import UserError, redact
 from reviewer.home import restrict_new_files
@@ -37,7 +38,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 for group in (files, workspace, scoring, centres, rounds, imports, runs, decisions, publication, panels, audit, scores,
-              accounts, draws, responses, stages, registers, documents, site, analytics, notify):
+              accounts, draws, responses, stages, registers, documents, site, analytics, notify, pool):
     group.register(app)
 
 

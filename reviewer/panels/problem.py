@@ -21,6 +21,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import Application, Expert, RoundData
 from reviewer.panels.affinity import AffinityWeights, affinity_matrix, field_match
 from reviewer.policy import Policy
+from reviewer.pool.standing import barred_matrix
 from solver import ObjectiveWeights, PanelProblem, PanelRules, Plan, StagePlan, StageSpec, pick_chairs
 from solver.model import FEASIBLE
 
@@ -79,9 +80,10 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
                   locks: Iterable[tuple[str, str, str]] = (), forbids: Iterable[tuple[str, str, str]] = (),
                   fixed: Iterable[tuple[str, str, str]] = (), continuity: Iterable[tuple[str, str, str]] = (),
                   affinity_weights: AffinityWeights = AffinityWeights(),
-                  cache_dir=None) -> PlanningInput:
+                  cache_dir=None, bars: Iterable[tuple[str, str, str]] = ()) -> PlanningInput:
     """`stage_applications`: stage -> application ids reviewed in it (default: every application
-    of `data` in every stage). locks/forbids/fixed/continuity: (stage, expert_id, application_id)."""
+    of `data` in every stage). locks/forbids/fixed/continuity: (stage, expert_id, application_id).
+    bars: rule P1 专家库资格 (expert id, field or "" for all, reason): the solver's `barred` pairs."""
     experts = list(data.experts)
     apps = list(data.applications)
     if not apps:
@@ -150,7 +152,8 @@ def build_problem(data: RoundData, conflicts: ConflictSet, policy: Policy,
         locks=seats(locks, "lock"), forbids=seats(forbids, "forbid"), fixed=seats(fixed, "fixed seat"),
         continuity=seats(continuity, "continuity wish"),
         application_labels=tuple(f"{a.application_id} {a.name}" for a in apps),
-        expert_labels=tuple(f"{e.expert_id} {e.name}" for e in experts))
+        expert_labels=tuple(f"{e.expert_id} {e.name}" for e in experts),
+        barred=barred_matrix(list(bars), [e.expert_id for e in experts], [a.field for a in apps]) if bars else None)
     return PlanningInput(problem, experts, apps, stage_names, unavailable)
 
 

@@ -31,6 +31,7 @@ from reviewer.panels.tables import (coverage_table, diagnostics_table, loads_tab
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
 from reviewer.panels.lottery_cache import cached_lottery
+from reviewer.pool.standing import bar_lines, bars_from_record
 from solver import Plan, SolveOptions, Violation, check_plan, solve
 from solver import repair as solver_repair
 from solver.budget import TimeLimitReached
@@ -108,6 +109,8 @@ class PlanParams:
     lottery_version: a random draw's lottery code version (default: this program's
     solver.lottery.LOTTERY_VERSION); an earlier one is drawn as it was when this program still can
     (COMPATIBLE_VERSIONS), else a UserError names it.
+    pool_bars: (expert id, field or "" for all, reason) — rule P1 专家库资格 in force (reviewer.pool.standing),
+    recorded so a reproduced run or a verified draw plans under the same bars.
     """
     stages: tuple[str, ...]
     seed: int = 0
@@ -123,6 +126,7 @@ class PlanParams:
     advanced: tuple[tuple[str, tuple[str, ...]], ...] = ()
     stage_dates: tuple[tuple[str, str], ...] = ()
     lottery_version: str = ""
+    pool_bars: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         stages = (self.stages,) if isinstance(self.stages, str) else tuple(self.stages or ())
@@ -156,6 +160,7 @@ class PlanParams:
             except ValueError:
                 raise _bad("stage_dates", (st, d), "a date like 2026-12-01") from None
         set_(self, "lottery_version", _lottery_version(self.lottery_version) if self.randomize else "")
+        set_(self, "pool_bars", bars_from_record(self.pool_bars))
 
     @classmethod
     def for_policy(cls, policy: Policy, stages: Iterable[str] | None = None, **values: Any) -> PlanParams:
@@ -192,6 +197,8 @@ class PlanParams:
             out["stage_dates"] = [list(x) for x in self.stage_dates]
         if self.randomize:
             out["lottery_version"] = self.lottery_version
+        if self.pool_bars:
+            out["pool_bars"] = [list(x) for x in self.pool_bars]
         return out
 
     @classmethod
@@ -247,12 +254,13 @@ def result_of(inp: PlanningInput, plan: Plan, policy: Policy, stages: list[str])
 
 def planning_input(data: RoundData, policy: Policy, stage_applications: dict[str, list[str]], *,
                    locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (), fixed: Iterable[Seat] = (),
-                   conflicts: ConflictSet | None = None) -> PlanningInput:
+                   conflicts: ConflictSet | None = None, bars: Iterable[tuple[str, str, str]] = ()) -> PlanningInput:
     """The problem every entry point of the service solves or checks: conflicts (detected unless
-    given) and the policy's rules over `stage_applications` (stage -> application ids)."""
+    given) and the policy's rules over `stage_applications` (stage -> application ids); `bars`: the
+    pool standing (rule P1) in force."""
     conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
     return build_problem(data, conflicts, policy, stage_applications=stage_applications,
-                         locks=locks, forbids=forbids, fixed=fixed)
+                         locks=locks, forbids=forbids, fixed=fixed, bars=bars)
 
 
 def solve_round(inp: PlanningInput, stages: Iterable[str] | None = None, seed: int = 0, time_limit: float = 30.0,
@@ -340,7 +348,9 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
     gated = dict(params.advanced)
     inp = planning_input(data, policy, {s: [a for a in eligible if s not in gated or a in set(gated[s])]
                                         for s in policy.stages.order}, locks=params.locks,
-                         forbids=params.forbids, fixed=params.fixed, conflicts=conflicts)
+                         forbids=params.forbids, fixed=params.fixed, conflicts=conflicts, bars=params.pool_bars)
+    for line in bar_lines(params.pool_bars):
+        echo("  " + line)
     echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
          f"{int(inp.problem.excluded.sum())} excluded pairs, seed {params.seed}, {params.workers} worker(s)"
          + (", 随机抽取 random draw" if params.randomize else ""))
@@ -424,7 +434,7 @@ class SeatCheck:
 
 def check_seats(data: RoundData, policy: Policy, panels: pd.DataFrame, *, locks: Iterable[Seat] = (),
                 forbids: Iterable[Seat] = (), fixed: Iterable[Seat] = (),
-                conflicts: ConflictSet | None = None) -> SeatCheck:
+                conflicts: ConflictSet | None = None, bars: Iterable[tuple[str, str, str]] = ()) -> SeatCheck:
     """Check a panels table (stage, application_id, expert_id[, role]) with `solver.check_plan`
     for every stage that has seats in it: each of its panels against every hard rule of the policy,
     the round's conflicts, `locks` / `forbids`, and `fixed` seats of other stages. Unknown stage,
@@ -433,7 +443,7 @@ def check_seats(data: RoundData, policy: Policy, panels: pd.DataFrame, *, locks:
     check_stage_names(policy, sorted(set(seats["stage"])), "panels table")
     stages = seated_stages(policy, seats)
     inp = planning_input(data, policy, stage_applications(policy, seats), locks=locks, forbids=forbids,
-                         fixed=[x for x in fixed if x[0] not in stages], conflicts=conflicts)
+                         fixed=[x for x in fixed if x[0] not in stages], conflicts=conflicts, bars=bars)
     table_plan = plan_from_panels(inp, seats)
     violations = check_plan(inp.problem, table_plan, stages=[inp.stage_index(s) for s in stages])
     return SeatCheck(result_of(inp, table_plan, policy, stages), violations)
@@ -447,7 +457,8 @@ def violation_key(v: Violation) -> tuple[str, int, int, int]:
 def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, after: pd.DataFrame, *,
                       locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (), fixed: Iterable[Seat] = (),
                       conflicts: ConflictSet | None = None,
-                      again: Iterable[tuple[str, str, str, str]] = ()) -> SeatCheck:
+                      again: Iterable[tuple[str, str, str, str]] = (),
+                      bars: Iterable[tuple[str, str, str]] = ()) -> SeatCheck:
     """A change of seats (a replacement on published panels) checked like a plan: `after` (stage,
     application_id, expert_id, role: every seat of every stage it holds) goes through
     `solver.check_plan` over every hard-rule family, with the round's conflicts, locks, forbids and
@@ -460,7 +471,7 @@ def check_seat_change(data: RoundData, policy: Policy, before: pd.DataFrame, aft
     check_stage_names(policy, sorted(set(seats_after["stage"])), "panels table")
     stages = seated_stages(policy, seats_after)
     inp = planning_input(data, policy, stage_applications(policy, seats_after), locks=locks, forbids=forbids,
-                         fixed=[x for x in fixed if x[0] not in stages], conflicts=conflicts)
+                         fixed=[x for x in fixed if x[0] not in stages], conflicts=conflicts, bars=bars)
     idx = [inp.stage_index(s) for s in stages]
     plan_after = plan_from_panels(inp, seats_after)
     known = {violation_key(v) for v in check_plan(inp.problem, plan_from_panels(inp, seats_before), stages=idx)}
@@ -542,13 +553,14 @@ def check_declines(panels: pd.DataFrame, removed: Iterable[tuple[str, str, str |
 
 def repair(data: RoundData, policy: Policy, panels: pd.DataFrame, removed: Iterable[tuple[str, str, str | None]],
            *, time_limit: float = 30.0, locks: Iterable[Seat] = (), forbids: Iterable[Seat] = (),
-           conflicts: ConflictSet | None = None) -> tuple[PlanResult, RepairResult]:
+           conflicts: ConflictSet | None = None,
+           bars: Iterable[tuple[str, str, str]] = ()) -> tuple[PlanResult, RepairResult]:
     """Repair a plan given as its panels table (every stage that has seats): the seats of `removed`
     experts are refilled with the fewest changes to all other seats (solver.repair). Returns the
     repaired plan as a PlanResult (the same tables as a planning run) and the repair details."""
     removed = list(removed)
     check_declines(panels, removed)
     inp = planning_input(data, policy, stage_applications(policy, panels), locks=locks, forbids=forbids,
-                         conflicts=conflicts)
+                         conflicts=conflicts, bars=bars)
     res = repair_round(inp, plan_from_panels(inp, panels), removed, time_limit=time_limit)
     return result_of(inp, res.plan, policy, seated_stages(policy, panels)), res

@@ -82,6 +82,12 @@ ACTIONS = {
     "panel_opinion": "专家组综合意见 panel consensus opinion (with dissent)",
     "ranking.publish": "排名确认发布 ranking frozen (signed off)",
     "waiver.remove": "撤销豁免 waiver withdrawn",
+    # the expert pool across rounds (issue 16 item 6: reviewer.store.pool)
+    "pool.import": "专家库合并导入 pool file merged",
+    "pool.penalty": "信用惩戒 credit penalty recorded",
+    "pool.penalty_withdraw": "撤销信用惩戒 credit penalty withdrawn",
+    "pool.rating": "专家评价 expert rated after a round",
+    "pool.flag": "偏差标记存档 deviation flags kept as evidence",
 }
 
 

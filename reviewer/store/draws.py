@@ -26,7 +26,7 @@ from sqlalchemy import select
 from reviewer.errors import UserError
 from reviewer.panels.service import PlanParams
 from reviewer.panels.tables import plan_seats
-from reviewer.store import audit, facts, repo
+from reviewer.store import audit, facts, pool, repo
 from reviewer.store.engine import Store
 from reviewer.store.facts import canonical
 from reviewer.store.models import AuditEntry, Round, Run
@@ -85,7 +85,8 @@ def _planned_record(s, r: Round, stages: list[str] | None, q: float | None, incl
     decisions = [(a, k, d, why) for (a, k), (d, why) in sorted(repo.review_overrides(s, r).items())]
     params = PlanParams.for_policy(pol, stages, randomize=True, q=q, include_review=include_review,
                                    fixed=tuple(tuple(x) for x in fixed or ()), locks=tuple(rules["lock"]),
-                                   forbids=tuple(rules["forbid"]), review_decisions=tuple(decisions))
+                                   forbids=tuple(rules["forbid"]), review_decisions=tuple(decisions),
+                                   pool_bars=pool.bars_for_round(s, r, pol))
     return committed_parameters({**params.to_record(), "waivers": repo.waivers(s, r)})
 
 

@@ -13,6 +13,7 @@ An audited act records in its entry the facts it wrote, so the chain (hashed, ke
     opinions / panel_opinion        every 评审意见 / 专家组综合意见 row written (id, key, text, dissent) and those voided
     run.plan                        a planning or imported run: its result hash and the hash of its seats
     seat.*                          every seat response written or changed (assignment id, status)
+    pool.penalty / _withdraw        every credit penalty (id, expert, kind, dates) and its withdrawal (rule P1)
 
 `check_facts` replays those records and compares what they give with the tables, naming each
 difference: a seat whose status was flipped or that was inserted with SQL, a score voided or
@@ -36,6 +37,7 @@ from reviewer.store.models import (
     Assignment,
     Opinion,
     PanelOpinion,
+    PoolPenalty,
     AuditEntry,
     ImportFile,
     ImportRow,
@@ -315,7 +317,38 @@ def check_facts(s: Session, entries: Iterable[AuditEntry]) -> tuple[list[Finding
     _check_runs(s, rp)
     _check_responses(s, rp)
     _check_opinions(s, rp, codes)
+    _check_penalties(s, entries, rp)
     return rp.findings, rp.notes
+
+
+def _check_penalties(s: Session, entries: list[AuditEntry], rp: _Replay) -> None:
+    """信用惩戒 rows (they keep experts out of planning, rule P1) against pool.penalty and
+    pool.penalty_withdraw: a penalty inserted, edited, un-withdrawn or deleted outside the program."""
+    want: dict[int, tuple[int, list, bool]] = {}
+    for e in entries:
+        a = _parse(e)
+        if e.action == "pool.penalty" and "id" in a:
+            want[int(a["id"])] = (e.id, [a.get("expert_id"), a.get("kind"), a.get("start"), a.get("end")], False)
+        elif e.action == "pool.penalty_withdraw" and a.get("id") in want:
+            want[int(a["id"])] = (want[int(a["id"])][0], want[int(a["id"])][1], True)
+    seen = set()
+    for x in s.execute(select(PoolPenalty).order_by(PoolPenalty.id)).scalars():
+        seen.add(x.id)
+        where, rec = f"penalty #{x.id} ({x.expert_id} {x.kind})", want.get(x.id)
+        if rec is None:
+            rp.findings.append(Finding(0, "pool.penalty", f"惩戒未经记录 {where} is not in the audit log: inserted "
+                                                          "outside the program"))
+        elif [x.expert_id, x.kind, x.start, x.end] != rec[1]:
+            rp.findings.append(Finding(rec[0], "pool.penalty", f"惩戒被修改 {where}: its expert, kind or dates differ "
+                                                               "from the audit log"))
+        elif bool(x.withdrawn) != rec[2]:
+            rp.findings.append(Finding(rec[0], "pool.penalty", f"惩戒撤销状态被修改 {where} is "
+                                       f"{'withdrawn' if x.withdrawn else 'in force'} in the table, not as the audit "
+                                       "log records it"))
+    for pid, (eid, rec, _) in sorted(want.items()):
+        if pid not in seen:
+            rp.findings.append(Finding(eid, "pool.penalty", f"惩戒缺失 penalty #{pid} ({rec[0]} {rec[1]}) of the audit "
+                                                            "log is missing from the table"))
 
 
 def _check_responses(s: Session, rp: _Replay) -> None:

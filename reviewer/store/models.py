@@ -491,3 +491,80 @@ class RankingPublication(Base):
     published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(Text, default="")
     supersedes_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ranking_publications.id"), unique=True)
+
+
+# ---------------------------------------------------------------- the expert pool across rounds (issue 16 item 6: reviewer.store.pool)
+
+class PoolExpert(Base):
+    """An expert of the standing pool, across rounds: the record from the newest pool file merged by
+    专家编号 (`data`), when first and last seen, and whether the newest file still lists them."""
+    __tablename__ = "pool_experts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PoolChange(Base):
+    """One change a pool import made to one expert (added / changed / left / returned), with the
+    fields before and after: the pool's history."""
+    __tablename__ = "pool_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[str] = mapped_column(String(100), index=True)
+    change: Mapped[str] = mapped_column(String(20))
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(1000), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PoolPenalty(Base):
+    """信用惩戒 A credit penalty: kind (policy [pool]), start and end dates (YYYY-MM-DD; no end for a
+    permanent kind), reason and evidence. Withdrawn, never deleted."""
+    __tablename__ = "pool_penalties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    start: Mapped[str] = mapped_column(String(10))
+    end: Mapped[Optional[str]] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_by: Mapped[str] = mapped_column(String(100), default="")
+    withdrawn_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class PoolRating(Base):
+    """A staff rating (1-5) of an expert's work in a round, with a note; a later rating of the same
+    round adds a row (the newest counts)."""
+    __tablename__ = "pool_ratings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[str] = mapped_column(String(100), index=True)
+    round_code: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PoolFlag(Base):
+    """A deviation flag of a round's audit (e.g. the relation-bias audit) kept as evidence on the
+    expert's record: never a penalty by itself."""
+    __tablename__ = "pool_flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[str] = mapped_column(String(100), index=True)
+    round_code: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(100))
+    flag: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

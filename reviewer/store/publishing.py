@@ -22,7 +22,7 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import outbox, replacement, repo, round_settings, seat_responses
+from reviewer.store import outbox, pool, replacement, repo, round_settings, seat_responses
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -207,7 +207,8 @@ def record_imported_run(s: Session, r: Round, panels: pd.DataFrame, *, source: s
     fixed = [(str(x.stage), str(x.expert_id), str(x.application_id))
              for stg in pol.stages.order if stg not in set(seats["stage"])
              for x in repo.published_seats(s, r, stg).itertuples(index=False)]
-    check = check_seats(data, pol, seats, locks=rules["lock"], forbids=rules["forbid"], fixed=fixed)
+    check = check_seats(data, pol, seats, locks=rules["lock"], forbids=rules["forbid"], fixed=fixed,
+                        bars=pool.bars_for_round(s, r, pol))
     found = violation_lines(check) + screening_lines(s, r, data, seats)
     if found:
         raise UserError(f"{source}: 违反 {len(found)} 项硬性规则，未导入、未发布 breaks {len(found)} hard rule(s) of "

@@ -43,7 +43,7 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
-from reviewer.store import audit, facts, outbox, repo, seat_responses
+from reviewer.store import audit, facts, outbox, pool, repo, seat_responses
 from reviewer.store.models import Assignment, AuditEntry, Opinion, Panel, PanelOpinion, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
@@ -131,7 +131,8 @@ def check_change(s: Session, r: Round, data: RoundData, after: pd.DataFrame,
     again = [tuple(k) for o in overrides(s, r).itertuples(index=False)
              if (o.stage, o.application_id, o.expert_id) in gone for k in o.keys]
     check = service.check_seat_change(data, pol, round_seats(s, r), after, locks=seat_rules["lock"],
-                                      forbids=seat_rules["forbid"], fixed=pending, conflicts=conflicts, again=again)
+                                      forbids=seat_rules["forbid"], fixed=pending, conflicts=conflicts, again=again,
+                                      bars=pool.bars_for_round(s, r, pol))
     found = check.violations
     unnamed = [v for v in found if v.rule not in rules]
     if unnamed:
@@ -372,7 +373,7 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
     everything = pd.concat([seats, pending_seats(s, r)], ignore_index=True)
     _, rep = service.repair(data, pol, everything, [(stage, old_expert, application_id)],
                             locks=[x for x in rules["lock"] if x != (stage, old_expert, application_id)],
-                            forbids=rules["forbid"])
+                            forbids=rules["forbid"], bars=pool.bars_for_round(s, r, pol))
     added = rep.changes[rep.changes["change"] == "added"]
     # The repair may also move seats that break a rule already (e.g. experts unavailable on a moved
     # meeting day): only this seat is changed here, so its pick for this panel and the panel's

@@ -21,7 +21,7 @@ from reviewer.policy import Policy
 from reviewer.scoring.quorum import QUORUM_COLUMNS, insufficient_lines
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.screening.eligibility import screen
-from reviewer.store import audit, facts, repo, round_settings
+from reviewer.store import audit, facts, pool, repo, round_settings
 from reviewer.store import stages as stage_gating
 from reviewer.store.engine import Store
 from reviewer.store.models import ConflictHitRow, RankingRow, Run, RunSeat, ScreeningResult
@@ -153,10 +153,12 @@ def run_planning(store: Store, code: str, *, user: str, stages: list[str] | None
         stage_list = list(stages) if stages else list(pol.stages.order)
         advanced = tuple((st, tuple(apps)) for st, apps in stage_gating.planned_applications(s, r, pol, stage_list).items())
         dates = tuple(round_settings.meeting_dates(r.settings, pol).items())
+        bars = pool.bars_for_round(s, r, pol)   # rule P1 in force now, recorded with the run
     params = PlanParams.for_policy(pol, stages, seed=seed, randomize=randomize, time_limit=time_limit,
                                    workers=workers, include_review=include_review, locks=tuple(rules["lock"]),
                                    forbids=tuple(rules["forbid"]), fixed=tuple(tuple(x) for x in fixed or ()),
-                                   review_decisions=tuple(decisions), advanced=advanced, stage_dates=dates)
+                                   review_decisions=tuple(decisions), advanced=advanced, stage_dates=dates,
+                                   pool_bars=bars)
     record = {**params.to_record(), "waivers": w}
     res = plan(data, pol, params, echo=echo)
     p = res.plan

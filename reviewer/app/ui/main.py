@@ -141,6 +141,7 @@ pages = {
         page("import_data", "import", url_path="import"),
         page("screening", "screening", url_path="screening"),
         page("experts", "experts", url_path="experts"),
+        page("pool", "pool", url_path="pool"),   # the expert pool across rounds (issue 16 item 6)
     ],
     T("评审", "Review"): [
         page("panels", "panels", url_path="panels"),

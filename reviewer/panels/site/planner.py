@@ -44,11 +44,15 @@ class SitePlanParams:
     work_limit: float | None = None      # None = the policy's [site_visit] work_limit
     include_review: bool = False
     fixed: tuple[Seat, ...] = ()         # seats of other stages (stage independence)
+    pool_bars: tuple = ()                # rule P1 专家库资格 in force (reviewer.store.pool.bars_for_round)
 
     def to_record(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "seed": self.seed,
-                "work_limit": self.work_limit, "include_review": self.include_review,
-                "fixed": [list(x) for x in self.fixed]}
+        out = {"start": self.start.isoformat(), "end": self.end.isoformat(), "seed": self.seed,
+               "work_limit": self.work_limit, "include_review": self.include_review,
+               "fixed": [list(x) for x in self.fixed]}
+        if self.pool_bars:
+            out["pool_bars"] = [list(x) for x in self.pool_bars]
+        return out
 
 
 @dataclass
@@ -162,7 +166,7 @@ def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
         raise UserError("没有需要现场考察的申报：形式审查无通过项 no application passed screening, nothing to visit")
     conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
     inp = build_problem(data, conflicts, policy, stage_applications={s: sites for s in policy.stages.order},
-                        fixed=params.fixed)
+                        fixed=params.fixed, bars=params.pool_bars)
     return inp, sites
 
 
@@ -189,7 +193,7 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
         out.reasons = out.teams.reasons
         return out
     out.panels = panels_of(out)
-    out.violations, out.day_violations = check_site_plan(data, policy, out, conflicts, params.fixed)
+    out.violations, out.day_violations = check_site_plan(data, policy, out, conflicts, params.fixed, params.pool_bars)
     return out
 
 
@@ -206,11 +210,12 @@ def panels_of(sp: SitePlan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stage", "application_id", "expert_id", "role", "team", "date", "seat"])
 
 
-def check_site_plan(data: RoundData, policy: Policy, sp: SitePlan, conflicts, fixed) -> tuple[list[Violation], list]:
+def check_site_plan(data: RoundData, policy: Policy, sp: SitePlan, conflicts, fixed,
+                    bars=()) -> tuple[list[Violation], list]:
     """Every hard family on every site's panel (the planning service's independent checker) and the
     route and day rules (solver.site_check)."""
     seats = sp.panels[["stage", "application_id", "expert_id", "role"]]
-    checked = check_seats(data, policy, seats, fixed=fixed, conflicts=conflicts)
+    checked = check_seats(data, policy, seats, fixed=fixed, conflicts=conflicts, bars=bars)
     day_findings = [("route", *x) for x in check_routes(sp.route_problem, sp.routes.routes)]
     visits = [(e, d, t) for t, r in enumerate(sp.routes.routes) for s, d in r for e in sp.teams.panel(t, s)]
     day_findings += [("expert", *x) for x in check_expert_days(visits, sp.unavailable)]
