@@ -44,11 +44,33 @@ class SitePlanParams:
     work_limit: float | None = None      # None = the policy's [site_visit] work_limit
     include_review: bool = False
     fixed: tuple[Seat, ...] = ()         # seats of other stages (stage independence)
+    applications: tuple[str, ...] = ()   # the applications that advanced to the stage (empty: every eligible one)
+    fixed_days: tuple[tuple[str, str], ...] = ()   # (application_id, YYYY-MM-DD) a site locked to a day
+    randomize: bool = False              # 随机抽取: candidates thinned so that each seat's probability <= q
+    q: float | None = None               # None = the policy's [random_draw] max_pair_probability
 
     def to_record(self) -> dict:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "seed": self.seed,
-                "work_limit": self.work_limit, "include_review": self.include_review,
-                "fixed": [list(x) for x in self.fixed]}
+        out = {"start": self.start.isoformat(), "end": self.end.isoformat(), "seed": self.seed,
+               "work_limit": self.work_limit, "include_review": self.include_review,
+               "fixed": [list(x) for x in self.fixed]}
+        if self.applications:
+            out["applications"] = list(self.applications)
+        if self.fixed_days:
+            out["fixed_days"] = [list(x) for x in self.fixed_days]
+        if self.randomize:
+            out["randomize"], out["q"] = True, self.q
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict) -> SitePlanParams:
+        """The parameters a store run recorded (`to_record`), read back for `reviewer reproduce`."""
+        return cls(dt.date.fromisoformat(record["start"]), dt.date.fromisoformat(record["end"]),
+                   seed=int(record.get("seed", 0)), work_limit=record.get("work_limit"),
+                   include_review=bool(record.get("include_review", False)),
+                   fixed=tuple(tuple(x) for x in record.get("fixed", [])),
+                   applications=tuple(record.get("applications", [])),
+                   fixed_days=tuple(tuple(x) for x in record.get("fixed_days", [])),
+                   randomize=bool(record.get("randomize", False)), q=record.get("q"))
 
 
 @dataclass
@@ -82,7 +104,18 @@ def site_details(policy: Policy, inp: PlanningInput, sites: list, given: dict) -
     for a_id in sites:
         d = given.get(a_id) or SiteDetails(default)
         a = apps[a_id]
-        out[a_id] = SiteDetails(d.halves, d.address or f"{a.lead_city} {a.lead_unit}", d.contact, d.phone, d.fixed_day)
+        out[a_id] = SiteDetails(d.halves or default, d.address or f"{a.lead_city} {a.lead_unit}", d.contact, d.phone, d.fixed_day)
+    return out
+
+
+def locked_days(given: dict, fixed_days, sites: list) -> dict:
+    """The sites file's details with the staff's locks (application, day) over their fixed days."""
+    out = dict(given)
+    for a_id, day in fixed_days:
+        if a_id not in sites:
+            raise UserError(f"锁定日期的考察点 {a_id} 不在本阶段的考察点中 / the locked site {a_id} is not visited in this stage")
+        d = out.get(a_id) or SiteDetails(0)
+        out[a_id] = SiteDetails(d.halves, d.address, d.contact, d.phone, dt.date.fromisoformat(str(day)))
     return out
 
 
@@ -158,6 +191,8 @@ def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
         raise UserError("政策文件未设现场考察阶段 the policy has no site-inspection stage ([stages] site_stage)")
     screening = screening if screening is not None else screen(data, policy)
     sites = sorted(screening.eligible_ids(include_review=params.include_review))
+    if params.applications:     # a gated stage: only what advanced to it (and passed screening)
+        sites = [a for a in sites if a in set(params.applications)]
     if not sites:
         raise UserError("没有需要现场考察的申报：形式审查无通过项 no application passed screening, nothing to visit")
     conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
@@ -173,7 +208,7 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
     inp, sites = site_stage_input(data, policy, params, conflicts, screening)
     geo = load_geography(policy)
     days = working_days(params.start, params.end, inputs.holidays)
-    details = site_details(policy, inp, sites, inputs.sites)
+    details = site_details(policy, inp, sites, locked_days(inputs.sites, params.fixed_days, sites))
     rp = route_problem(policy, inp, geo, days, sites, details)
     work = float(params.work_limit if params.work_limit is not None else policy.site_visit.work_limit)
     routes = solve_routes(rp, seed=params.seed, work_limit=work)

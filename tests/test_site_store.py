@@ -1,0 +1,113 @@
+"""现场考察 in the store: `reviewer site-plan --round` records a run with its seats and routes (site_visits),
+publishing the stage publishes its routes (refused when they were changed behind the program's back),
+`reviewer reproduce` re-derives the same seats and routes, and the stored plan is rebuilt from the store."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from reviewer.errors import UserError
+from reviewer.panels.tables import plan_seats
+from reviewer.store import repo
+from reviewer.store.models import Run, SiteVisit
+from reviewer.store.publishing import publish_run
+from reviewer.store.reproduce import reproduce
+from reviewer.store.site_visits import published_run_id, run_visits, stored_plan
+from tests.test_store_support import demo_store, run_cli
+
+START, END = "2026-12-07", "2026-12-18"
+
+
+@pytest.fixture(scope="module")
+def site_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site_store")
+    url = f"sqlite:///{folder / 'reviewer.sqlite'}"
+    st = demo_store(url)
+    pytest.MonkeyPatch().setenv("REVIEWER_USER", "张三")
+    from reviewer.cli.main import main
+    try:
+        main(["site-plan", "--round", "2026", "--start", START, "--end", END, "--work-limit", "2", "--db", url,
+              "-o", str(folder / "out")])
+    except SystemExit as e:
+        assert e.code in (0, None), e.code
+    with st.read() as s:
+        run = s.execute(select(Run).where(Run.kind == "site_plan")).scalars().one()
+        s.expunge(run)
+    return st, run, folder / "out"
+
+
+def test_the_run_records_seats_routes_and_hashes(site_run):
+    st, run, out = site_run
+    assert run.status in ("OPTIMAL", "FEASIBLE") and run.parameters["start"] == START
+    with st.read() as s:
+        seats = repo.run_seats(s, run.id)
+        visits = run_visits(s, run.id)
+    stage = seats["stage"].iloc[0]
+    assert set(seats["stage"]) == {stage} and stage == run.stages[0]
+    assert len(visits) == seats["application_id"].nunique() == run.summary["sites"]
+    assert (seats.groupby("application_id").size() == 5).all()
+    assert run.result_sha256 == repo.seats_digest(plan_seats(seats))
+    # a team's trip: consecutive positions, days never going back, within the window
+    for _, g in visits.groupby("team"):
+        assert list(g["position"]) == list(range(1, len(g) + 1))
+        assert list(g["visit_date"]) == sorted(g["visit_date"])
+    assert visits["visit_date"].astype(str).between(START, END).all()
+    assert visits["team"].nunique() < len(visits)      # teams visit several sites
+    assert (out / "site_itinerary.csv").exists()
+
+
+def test_changed_routes_are_not_published_then_publishing_publishes_the_routes(site_run):
+    st, run, _ = site_run
+    with st.engine.begin() as c:    # someone moves a visit to another day with SQL
+        vid, day = c.execute(text("SELECT id, visit_date FROM site_visits WHERE run_id = :r ORDER BY id LIMIT 1"),
+                             {"r": run.id}).one()
+        c.execute(text("UPDATE site_visits SET visit_date = '2026-12-31' WHERE id = :i"), {"i": vid})
+    try:
+        with st.write() as s, pytest.raises(UserError, match="考察路线"):
+            publish_run(s, repo.get_round(s, "2026"), run.stages[0], run.id, user="张三", reason="发布")
+    finally:
+        with st.engine.begin() as c:
+            c.execute(text("UPDATE site_visits SET visit_date = :d WHERE id = :i"), {"d": day, "i": vid})
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        assert repo.publication(s, r, run.stages[0]) is None and published_run_id(s, r) is None
+    with st.write() as s:
+        r = repo.get_round(s, "2026")
+        pub = publish_run(s, r, run.stages[0], run.id, user="张三", reason="发布现场考察方案")
+        assert pub.run_id == run.id
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        assert published_run_id(s, r) == run.id
+        rows = s.execute(select(SiteVisit).where(SiteVisit.run_id == run.id)).scalars().all()
+        assert rows and all(x.publication_id == pub.id for x in rows)
+        sp = stored_plan(s, r)
+        seats = repo.run_seats(s, run.id)
+    assert sp.feasible and plan_seats(sp.panels) == plan_seats(seats)
+    assert len(sp.routes.routes) == run.summary["teams"]
+
+
+def test_reproduce_rederives_the_same_seats_and_routes(site_run):
+    st, run, _ = site_run
+    rep = reproduce(st, run.id)
+    assert rep.identical, rep.lines()
+    assert rep.recorded == run.summary["seats"]
+    with st.engine.begin() as c:   # a changed stored route is a difference, named
+        vid, team = c.execute(text("SELECT id, team FROM site_visits WHERE run_id = :r ORDER BY id LIMIT 1"),
+                              {"r": run.id}).one()
+        c.execute(text("UPDATE site_visits SET team = 99 WHERE id = :i"), {"i": vid})
+    try:
+        rep = reproduce(st, run.id)
+        assert not rep.identical and any("visit (team, site, day)" in d for d in rep.differences)
+    finally:
+        with st.engine.begin() as c:
+            c.execute(text("UPDATE site_visits SET team = :t WHERE id = :i"), {"t": team, "i": vid})
+
+
+def test_store_mode_needs_a_window_and_refuses_bad_locks(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'reviewer.sqlite'}"
+    demo_store(url)
+    code, out = run_cli(["site-plan", "--round", "2026", "--db", url, "--user", "张三", "-o", str(tmp_path)], capsys)
+    assert code == 2 and "--start" in out and "Traceback" not in out
+    code, out = run_cli(["site-plan", "--round", "2026", "--start", START, "--end", END, "--lock", "GX-1:12-08",
+                         "--db", url, "--user", "张三", "-o", str(tmp_path)], capsys)
+    assert code == 2 and "--lock" in out and "APPLICATION_ID=YYYY-MM-DD" in out
