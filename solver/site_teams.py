@@ -55,6 +55,8 @@ class TeamProblem:
     core_k: int = 12
     field_k: int = 8
     jitter: float = 0.0          # seed-driven perturbation of the affinity (随机抽取 among near-optimal plans)
+    day_ordinal: np.ndarray | None = None      # int[W] calendar day number of each working day
+    max_consecutive: np.ndarray | None = None  # int[E] most consecutive calendar days on site (0 = no limit)
 
 
 @dataclass
@@ -233,7 +235,32 @@ def _day_rules(ctx: _Ctx, seat_c) -> dict:
             m.AddAtMostOne(vs)
     for e, terms in load.items():
         m.Add(sum(terms) <= int(max_load[e]))
+    _consecutive_days(ctx, per_day)
     return uses
+
+
+def consecutive_windows(day_ordinal, limit: int) -> list[list[int]]:
+    """The runs of limit+1 working days that are consecutive calendar days (any such run on site
+    breaks a limit of `limit` consecutive days)."""
+    o = [int(x) for x in day_ordinal]
+    return [list(range(w, w + limit + 1)) for w in range(len(o) - limit) if o[w + limit] - o[w] == limit]
+
+
+def _consecutive_days(ctx: _Ctx, per_day: dict) -> None:
+    """max_consecutive: no expert on site on more than L consecutive calendar days, over every team."""
+    tp, m = ctx.tp, ctx.m
+    if tp.max_consecutive is None or tp.day_ordinal is None:
+        return
+    by_expert: dict = {}
+    for (e, d), vs in per_day.items():
+        by_expert.setdefault(e, {})[d] = vs
+    for e, days in by_expert.items():
+        limit = int(tp.max_consecutive[e])
+        if limit <= 0 or len(days) <= limit:
+            continue
+        for window in consecutive_windows(tp.day_ordinal, limit):
+            if all(d in days for d in window):   # one place a day: each day's variables sum to at most 1
+                m.Add(sum(v for d in window for v in days[d]) <= limit)
 
 
 def _objective(ctx: _Ctx, core_c, seat_c, uses):

@@ -154,7 +154,9 @@ def route_problem(policy: Policy, inp: PlanningInput, geo: Geography, days: list
     return RouteProblem(
         city, np.array([details[a].halves for a in sites], dtype=np.int64), tenths, np.rint(home * 10).astype(np.int64),
         next_ok, len(days), team_size=size, max_sites_per_day=sv.max_sites_per_team_day, day_halves=2,
-        max_travel_tenths=int(round(sv.max_travel_hours_per_day * 10)), max_trip_days=sv.max_trip_days,
+        max_travel_tenths=int(round(sv.max_travel_hours_per_day * 10)),
+        # a trip longer than the consecutive-days limit could not keep its core for the whole trip
+        max_trip_days=min(sv.max_trip_days, sv.max_consecutive_travel_days),
         max_sites_per_trip=policy.panel_rules.max_load_per_stage, max_teams=sv.max_teams, fixed_day=fixed,
         swap_days=_swap_days(inp, sites), w_expert_day=sv.weight_expert_day,
         w_travel_tenth=max(1, int(round(sv.weight_travel_hour / 10))) if sv.weight_travel_hour else 0,
@@ -172,7 +174,7 @@ def _swap_days(inp: PlanningInput, sites: list) -> np.ndarray:
 
 
 def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RouteProblem, routes: RoutePlan,
-                 sites: list, unavailable: np.ndarray, seed: int) -> TeamProblem:
+                 sites: list, unavailable: np.ndarray, seed: int, days: list | None = None) -> TeamProblem:
     sv = policy.site_visit
     home = np.array([[geo.home_hours(e.city, c) for c in range(len(geo.cities))] for e in inp.experts])
     return TeamProblem(
@@ -181,7 +183,9 @@ def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RoutePr
         np.rint(home * 10).astype(np.int64), rp.travel_tenths, unavailable, w_expert_day=sv.weight_expert_day,
         w_travel_hour=sv.weight_travel_hour, w_affinity=sv.weight_affinity, w_distinct=sv.weight_distinct_expert,
         w_same_city=sv.weight_same_city, core_k=sv.core_candidates_per_category, field_k=sv.field_candidates_per_site,
-        jitter=sv.draw_jitter if seed else 0.0)
+        jitter=sv.draw_jitter if seed else 0.0,
+        day_ordinal=None if days is None else np.array([d.toordinal() for d in days], dtype=np.int64),
+        max_consecutive=np.full(len(inp.experts), sv.max_consecutive_travel_days, dtype=np.int64))
 
 
 def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
@@ -218,7 +222,7 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
     if not routes.feasible:
         out.reasons = routes.reasons or [("site_once", -1, -1, "时限内未找到考察路线", "no routes found in the work limit")]
         return out
-    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed),
+    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed, days),
                             seed=params.seed, work_limit=work)
     if not out.teams.feasible:
         out.reasons = out.teams.reasons
@@ -248,7 +252,9 @@ def check_site_plan(data: RoundData, policy: Policy, sp: SitePlan, conflicts, fi
     checked = check_seats(data, policy, seats, fixed=fixed, conflicts=conflicts)
     day_findings = [("route", *x) for x in check_routes(sp.route_problem, sp.routes.routes)]
     visits = [(e, d, t) for t, r in enumerate(sp.routes.routes) for s, d in r for e in sp.teams.panel(t, s)]
-    day_findings += [("expert", *x) for x in check_expert_days(visits, sp.unavailable)]
+    limit = policy.site_visit.max_consecutive_travel_days
+    day_findings += [("expert", *x) for x in check_expert_days(
+        visits, sp.unavailable, [d.toordinal() for d in sp.days], {e: limit for e in range(len(sp.inp.experts))})]
     return checked.violations, day_findings
 
 

@@ -99,7 +99,7 @@ def repair_site_plan(data: RoundData, policy: Policy, sp: SitePlan, declined: li
     off = np.zeros((len(sp.inp.experts), len(sp.days)), dtype=bool)
     for i, ds in sp.unavailable.items():
         off[i, sorted(ds)] = True
-    tp = team_problem(policy, sp.inp, sp.geo, sp.route_problem, sp.routes, sp.sites, off, seed)
+    tp = team_problem(policy, sp.inp, sp.geo, sp.route_problem, sp.routes, sp.sites, off, seed, sp.days)
     teams = repair_teams(tp, sp.teams, [sp.inp.expert_index(e) for e in declined], seed=seed, work_limit=work)
     new = SitePlan(policy, sp.stage, sp.inp, sp.geo, sp.days, sp.sites, sp.details, sp.route_problem, sp.routes, teams,
                    unavailable=sp.unavailable)

@@ -1,0 +1,99 @@
+"""现场考察 per-expert max consecutive days on site ([site_visit] max_consecutive_travel_days): the
+independent checker at its boundary (L days pass, L+1 are named, a weekend ends a run), and the team
+model keeps it across teams (an expert reused by two teams on adjacent days)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from reviewer.demo.reference import demo_policy
+from reviewer.intake.io import load_round_from
+from reviewer.panels.site.planner import SitePlanParams, plan_sites, team_problem
+from reviewer.policy import load_policy
+from reviewer.resources import DEMO_DIR
+from solver.site_check import check_expert_days, check_routes
+from solver.site_teams import consecutive_windows, solve_teams
+
+MON = dt.date(2026, 12, 7)
+WEEK = [MON + dt.timedelta(days=k) for k in range(5)] + [MON + dt.timedelta(days=7)]   # Mon-Fri, next Mon
+ORD = [d.toordinal() for d in WEEK]
+
+
+def visits_on(days):
+    return [(0, d, f"site{d}") for d in days]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 4])
+def test_checker_allows_exactly_the_limit_and_names_one_more_day(limit):
+    assert check_expert_days(visits_on(range(limit)), {}, ORD, {0: limit}) == []
+    found = check_expert_days(visits_on(range(limit + 1)), {}, ORD, {0: limit})
+    assert [f[:3] for f in found] == [("consecutive_days", 0, 0)]
+
+
+def test_a_weekend_ends_a_run_and_no_limit_means_none():
+    # Thu, Fri, Mon: three working days in a row but not three consecutive calendar days
+    assert check_expert_days(visits_on([3, 4, 5]), {}, ORD, {0: 2}) == []
+    assert check_expert_days(visits_on(range(5)), {}, ORD, {}) == []
+    assert check_expert_days(visits_on(range(5)), {}, ORD, {0: 0}) == []
+
+
+def test_windows_are_runs_of_calendar_days():
+    assert consecutive_windows(ORD, 2) == [[0, 1, 2], [1, 2, 3], [2, 3, 4]]
+    assert consecutive_windows(ORD, 5) == []        # the weekend breaks every 6-day run
+    assert consecutive_windows(ORD, 4) == [[0, 1, 2, 3, 4]]
+
+
+def longest_run(panels) -> int:
+    best = 0
+    for _, g in panels.groupby("expert_id"):
+        ds = sorted({dt.date.fromisoformat(x).toordinal() for x in g["date"]})
+        run = 1
+        best = max(best, 1)
+        for a, b in zip(ds, ds[1:]):
+            run = run + 1 if b == a + 1 else 1
+            best = max(best, run)
+    return best
+
+
+@pytest.fixture(scope="module")
+def one_day_trips():
+    """The demo round's first 12 applications with a limit of one day: every trip is one day."""
+    policy = demo_policy(load_policy())
+    data, _ = load_round_from(DEMO_DIR / "applications.xlsx", policy)
+    data = data.model_copy(update={"applications": data.applications[:12]})
+    pol = policy.model_copy(update={"site_visit": policy.site_visit.model_copy(
+        update={"max_consecutive_travel_days": 1})})
+    sp = plan_sites(data, pol, SitePlanParams(MON, MON + dt.timedelta(days=4), work_limit=2.0))
+    assert sp.feasible and sp.day_violations == [] and sp.violations == []
+    return data, pol, sp
+
+
+def test_the_plan_keeps_the_limit_and_trips_are_no_longer_than_it(one_day_trips):
+    _, pol, sp = one_day_trips
+    assert all(len({d for _, d in r}) == 1 for r in sp.routes.routes)
+    assert longest_run(sp.panels) == 1
+
+
+def test_the_team_model_keeps_the_limit_across_teams(one_day_trips):
+    """The same one-day routes staffed without the limit reuse experts on adjacent days (fewer distinct
+    experts pays); with the limit no expert is on site two days running."""
+    _, pol, sp = one_day_trips
+    off = np.zeros((len(sp.inp.experts), len(sp.days)), dtype=bool)
+    # the one-day trips moved to Mon, Tue, Wed, ... (still valid routes): adjacent days, so the limit binds
+    routes = dataclasses.replace(sp.routes, routes=[[(s, t % len(sp.days)) for s, _ in r]
+                                                    for t, r in enumerate(sp.routes.routes)])
+    assert check_routes(sp.route_problem, routes.routes) == []
+    runs = {}
+    for limit in (0, 1):
+        tp = team_problem(pol, sp.inp, sp.geo, sp.route_problem, routes, sp.sites, off, 0, sp.days)
+        tp.max_consecutive = np.full(len(sp.inp.experts), limit)
+        teams = solve_teams(tp, work_limit=2.0)
+        assert teams.feasible
+        visits = [(e, d, t) for t, r in enumerate(routes.routes) for s, d in r for e in teams.panel(t, s)]
+        found = check_expert_days(visits, {}, [x.toordinal() for x in sp.days],
+                                  {e: 1 for e in range(len(sp.inp.experts))})
+        runs[limit] = len(found)
+    assert runs[0] > 0 and runs[1] == 0
