@@ -15,7 +15,7 @@ from reviewer.panels.site.planner import SitePlanParams, plan_sites, team_proble
 from reviewer.policy import load_policy
 from reviewer.resources import DEMO_DIR
 from solver.site_check import check_expert_days, check_routes
-from solver.site_teams import consecutive_windows, solve_teams
+from solver.site_teams import consecutive_windows, draw_pool, solve_teams
 
 MON = dt.date(2026, 12, 7)
 WEEK = [MON + dt.timedelta(days=k) for k in range(5)] + [MON + dt.timedelta(days=7)]   # Mon-Fri, next Mon
@@ -97,3 +97,39 @@ def test_the_team_model_keeps_the_limit_across_teams(one_day_trips):
                                   {e: 1 for e in range(len(sp.inp.experts))})
         runs[limit] = len(found)
     assert runs[0] > 0 and runs[1] == 0
+
+
+# ---------------------------------------------------------------- 随机抽取 (random draw) of site teams
+
+def test_the_draw_pool_has_the_cap_as_its_rate_and_follows_the_seed():
+    pool = draw_pool(4000, 10, 0.5, seed=3)
+    assert abs(pool.mean() - 0.5) < 0.01
+    assert (draw_pool(4000, 10, 0.5, seed=3) == pool).all() and not (draw_pool(4000, 10, 0.5, seed=4) == pool).all()
+    assert abs(draw_pool(4000, 10, 0.2, seed=3).mean() - 0.2) < 0.01
+
+
+@pytest.fixture(scope="module")
+def small_round():
+    policy = demo_policy(load_policy())
+    data, _ = load_round_from(DEMO_DIR / "applications.xlsx", policy)
+    return data.model_copy(update={"applications": data.applications[:12]}), policy
+
+
+def test_a_drawn_plan_seats_only_its_teams_drawn_candidates(small_round):
+    """Every seat of a site comes from its team's drawn candidates (probability q each), so no seat's
+    probability exceeds q; different seeds draw different teams; the plan keeps every rule."""
+    data, policy = small_round
+    seated = {}
+    for seed in (1, 2):
+        sp = plan_sites(data, policy, SitePlanParams(MON, MON + dt.timedelta(days=4), seed=seed, work_limit=2.0,
+                                                     randomize=True))
+        assert sp.feasible and sp.violations == [] and sp.day_violations == []
+        pool = sp.teams.pool
+        assert pool is not None and abs(pool.mean() - policy.random_draw.max_pair_probability) < 0.1
+        for t, r in enumerate(sp.routes.routes):
+            for s, _ in r:
+                assert all(pool[e, t] for e in sp.teams.panel(t, s)), (seed, t, s)
+        seated[seed] = set(zip(sp.panels["application_id"], sp.panels["expert_id"]))
+    assert seated[1] != seated[2]
+    plain = plan_sites(data, policy, SitePlanParams(MON, MON + dt.timedelta(days=4), seed=1, work_limit=2.0))
+    assert plain.teams.pool is None

@@ -174,7 +174,8 @@ def _swap_days(inp: PlanningInput, sites: list) -> np.ndarray:
 
 
 def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RouteProblem, routes: RoutePlan,
-                 sites: list, unavailable: np.ndarray, seed: int, days: list | None = None) -> TeamProblem:
+                 sites: list, unavailable: np.ndarray, seed: int, days: list | None = None,
+                 q: float = 0.0) -> TeamProblem:
     sv = policy.site_visit
     home = np.array([[geo.home_hours(e.city, c) for c in range(len(geo.cities))] for e in inp.experts])
     return TeamProblem(
@@ -185,7 +186,7 @@ def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RoutePr
         w_same_city=sv.weight_same_city, core_k=sv.core_candidates_per_category, field_k=sv.field_candidates_per_site,
         jitter=sv.draw_jitter if seed else 0.0,
         day_ordinal=None if days is None else np.array([d.toordinal() for d in days], dtype=np.int64),
-        max_consecutive=np.full(len(inp.experts), sv.max_consecutive_travel_days, dtype=np.int64))
+        max_consecutive=np.full(len(inp.experts), sv.max_consecutive_travel_days, dtype=np.int64), q=q)
 
 
 def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
@@ -222,7 +223,8 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
     if not routes.feasible:
         out.reasons = routes.reasons or [("site_once", -1, -1, "时限内未找到考察路线", "no routes found in the work limit")]
         return out
-    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed, days),
+    q = (params.q if params.q is not None else policy.random_draw.max_pair_probability) if params.randomize else 0.0
+    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed, days, q),
                             seed=params.seed, work_limit=work)
     if not out.teams.feasible:
         out.reasons = out.teams.reasons
