@@ -133,3 +133,16 @@ def test_a_drawn_plan_seats_only_its_teams_drawn_candidates(small_round):
     assert seated[1] != seated[2]
     plain = plan_sites(data, policy, SitePlanParams(MON, MON + dt.timedelta(days=4), seed=1, work_limit=2.0))
     assert plain.teams.pool is None
+
+
+def test_travel_of_a_plan_read_back_equals_the_fresh_plans(small_round):
+    """A stored plan has no solver terms: its travel hours are recounted, the same as the fresh plan's,
+    and near the team model's own estimate (which puts a field seat at the day's first city)."""
+    from reviewer.panels.site.outputs import metrics, travel_tenths
+    from reviewer.panels.site.repair import read_site_plan
+    data, policy = small_round
+    sp = plan_sites(data, policy, SitePlanParams(MON, MON + dt.timedelta(days=4), work_limit=2.0))
+    back = read_site_plan(data, policy, sp.panels)
+    assert travel_tenths(back) == travel_tenths(sp) > 0
+    assert metrics(back)["travel_hours"] == metrics(sp)["travel_hours"]
+    assert abs(travel_tenths(sp) - sp.teams.breakdown["travel_tenths"]) <= 0.2 * travel_tenths(sp)

@@ -111,22 +111,22 @@ def publish(round_id: str, run_id: int, *, user: str | None, reason: str, confir
 # ---------------------------------------------------------------- charts
 
 def timeline_chart(it: pd.DataFrame, lang: str = "zh") -> alt.Chart:
-    """Day x team: one bar per visit (morning, afternoon or the whole day), labelled with the city."""
-    d = it.copy()
-    d["start"] = pd.to_datetime(d["date"] + " " + d["time"])
-    d["end"] = pd.to_datetime(d["date"] + " " + d["end_time"])
-    d["team_label"] = [f"{'考察组' if lang == 'zh' else 'Team '}{t}" for t in d["team"]]
+    """Day x team: one cell per team-day, coloured by the day's (first) city, labelled with the day's
+    cities in visiting order; the tooltip names the sites."""
     zh = lang == "zh"
+    d = it.groupby(["team", "date"], sort=True).agg(
+        city=("city", "first"), cities=("city", lambda c: "→".join(dict.fromkeys(c))),
+        sites=("application_id", lambda a: "、".join(a)), n=("application_id", "size")).reset_index()
+    d["team_label"] = [f"{'第' if zh else 'Team '}{t}{'组' if zh else ''}" for t in d["team"]]
     order = [label for _, label in sorted(set(zip(d["team"], d["team_label"])))]
-    base = alt.Chart(d).encode(
-        x=alt.X("start:T", title="日期" if zh else "day", axis=alt.Axis(format="%m-%d", labelAngle=0)),
-        x2="end:T", y=alt.Y("team_label:N", title="考察组" if zh else "team", sort=order))
-    bars = base.mark_bar(cornerRadius=3, opacity=0.85).encode(
-        color=alt.Color("city:N", title="城市" if zh else "city"),
-        tooltip=["team", "date", "time", "end_time", "city", "application_id", "application_name", "chair"])
-    labels = base.mark_text(align="left", dx=3, color="black", fontSize=10, font=FONT).encode(text="city:N")
-    chart = (bars + labels).properties(title="现场考察日程（考察组 × 日期）" if zh else "Site visits: team x day",
-                                       height=max(120, 28 * d["team"].nunique()))
+    x = alt.X("date:O", title="日期" if zh else "day", axis=alt.Axis(labelAngle=0, labelExpr="slice(datum.value, 5)"))
+    y = alt.Y("team_label:N", title="考察组" if zh else "team", sort=order)
+    cells = alt.Chart(d).mark_rect(cornerRadius=4, opacity=0.85, stroke="white", strokeWidth=2).encode(
+        x=x, y=y, color=alt.Color("city:N", title="城市" if zh else "city"),
+        tooltip=[alt.Tooltip("team_label:N", title="考察组" if zh else "team"), "date", "cities", "sites", "n"])
+    labels = alt.Chart(d).mark_text(fontSize=11, font=FONT, color="black").encode(x=x, y=y, text="cities:N")
+    chart = (cells + labels).properties(title="现场考察日程（考察组 × 日期）" if zh else "Site visits: team x day",
+                                        height=max(120, 34 * d["team"].nunique()))
     return chart.configure_title(font=FONT, fontSize=15, anchor="start").configure_axis(
         labelFont=FONT, titleFont=FONT).configure_legend(labelFont=FONT, titleFont=FONT)
 

@@ -98,7 +98,8 @@ it = view["itinerary"]
 tab_time, tab_map, tab_team, tab_expert = st.tabs([T("日程", "Timeline"), T("路线图", "Map"), T("各组行程", "Teams"),
                                                    T("专家日程", "Experts")])
 with tab_time:
-    st.altair_chart(svc_site.timeline_chart(it, lang()), width="stretch")
+    timeline = svc_site.timeline_chart(it, lang())
+    st.altair_chart(timeline, width="stretch", height=int(timeline.height) + 90)
 with tab_map:
     st.altair_chart(svc_site.route_map(view["plan"], lang()))
 with tab_team:
