@@ -111,3 +111,35 @@ def test_store_mode_needs_a_window_and_refuses_bad_locks(tmp_path, capsys):
     code, out = run_cli(["site-plan", "--round", "2026", "--start", START, "--end", END, "--lock", "GX-1:12-08",
                          "--db", url, "--user", "张三", "-o", str(tmp_path)], capsys)
     assert code == 2 and "--lock" in out and "APPLICATION_ID=YYYY-MM-DD" in out
+
+
+def test_packs_and_calendars_come_from_the_published_site_plan(site_run, tmp_path):
+    """(after the publication above) Each expert's pack has one .ics event per visit of the stored plan, at
+    its day, time and address; the staff schedule and the fee days follow the plan too."""
+    import pandas as pd
+    from icalendar import Calendar
+
+    from reviewer.documents.packs import make_packs
+    from reviewer.documents.round_facts import read_round
+    st, run, _ = site_run
+    stage = run.stages[0]
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        assert published_run_id(s, r) == run.id
+        sp = stored_plan(s, r)
+    from reviewer.panels.site.outputs import expert_visits
+    visits = expert_visits(sp)
+    res = make_packs(st, "2026", stage, tmp_path)
+    busiest = visits["expert_id"].value_counts().index[0]
+    mine = visits[visits["expert_id"] == busiest]
+    ics = next(p for p in res.packs[busiest] if p.suffix == ".ics")
+    events = [c for c in Calendar.from_ical(ics.read_bytes()).walk() if c.name == "VEVENT"]
+    assert len(events) == len(mine) > 1
+    got = sorted((e["dtstart"].dt.date().isoformat(), e["dtstart"].dt.strftime("%H:%M"), e["dtend"].dt.strftime("%H:%M"),
+                  str(e["location"])) for e in events)
+    assert got == sorted(zip(mine["date"], mine["time"], mine["end_time"], mine["city"] + " " + mine["address"]))
+    schedule = pd.read_excel(res.summary_path, sheet_name="日程 schedule")
+    day_of = dict(zip(visits["application_id"], visits["date"]))
+    assert all(day_of[a] == d for a, d in zip(schedule["申报编号 application"], schedule["日期 date"]))
+    facts = read_round(st, "2026")
+    assert facts.stage(stage).visit_days[busiest] == mine["date"].nunique()
