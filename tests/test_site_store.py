@@ -143,3 +143,9 @@ def test_packs_and_calendars_come_from_the_published_site_plan(site_run, tmp_pat
     assert all(day_of[a] == d for a, d in zip(schedule["申报编号 application"], schedule["日期 date"]))
     facts = read_round(st, "2026")
     assert facts.stage(stage).visit_days[busiest] == mine["date"].nunique()
+
+
+def test_round_show_lists_the_site_plan_run(site_run, capsys):
+    st, run, _ = site_run
+    code, out = run_cli(["round", "show", "2026", "--db", st.url], capsys)
+    assert code == 0 and f"run #{run.id} site_plan" in out and f"teams {run.summary['teams']}" in out
