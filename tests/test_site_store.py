@@ -149,3 +149,13 @@ def test_round_show_lists_the_site_plan_run(site_run, capsys):
     st, run, _ = site_run
     code, out = run_cli(["round", "show", "2026", "--db", st.url], capsys)
     assert code == 0 and f"run #{run.id} site_plan" in out and f"teams {run.summary['teams']}" in out
+
+
+def test_a_drawn_site_plan_records_its_cap_and_reproduces(site_run):
+    from reviewer.store.site_visits import run_site_plan
+    st, _, _ = site_run
+    run, sp = run_site_plan(st, "2026", user="张三", start=START, end=END, seed=3, randomize=True, work_limit=2.0)
+    assert run.status in ("OPTIMAL", "FEASIBLE") and sp.teams.pool is not None
+    assert run.parameters["randomize"] is True and run.parameters["q"] == 0.5
+    rep = reproduce(st, run.id)
+    assert rep.identical, rep.lines()
