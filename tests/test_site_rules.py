@@ -146,3 +146,45 @@ def test_travel_of_a_plan_read_back_equals_the_fresh_plans(small_round):
     assert travel_tenths(back) == travel_tenths(sp) > 0
     assert metrics(back)["travel_hours"] == metrics(sp)["travel_hours"]
     assert abs(travel_tenths(sp) - sp.teams.breakdown["travel_tenths"]) <= 0.2 * travel_tenths(sp)
+
+
+# ---------------------------------------------------------------- per-expert limits (专家出行限制)
+
+def test_the_travel_limits_file_is_read_and_refused_whole(tmp_path):
+    from reviewer.errors import UserError
+    from reviewer.panels.site.inputs import read_travel_limits
+    good = tmp_path / "limits.csv"
+    good.write_text("专家编号,最多连续考察天数\nZJ0001,2\nZJ0002,7\n", encoding="utf-8")
+    assert read_travel_limits(good, {"ZJ0001", "ZJ0002"}) == {"ZJ0001": 2, "ZJ0002": 7}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("专家编号,最多连续考察天数\nZJ0001,0\nZJ9999,3\nZJ0002,x\n", encoding="utf-8")
+    with pytest.raises(UserError) as e:
+        read_travel_limits(bad, {"ZJ0001", "ZJ0002"})
+    msg = str(e.value)
+    assert "bad.csv" in msg and "3 处错误" in msg and "ZJ9999" in msg and "1 to 31" in msg
+
+
+def test_a_per_expert_limit_binds_that_expert_only(one_day_trips):
+    """The one-day trips on adjacent days: with the policy's limit 5, an expert reused on consecutive days
+    gets a limit of 1 from the file; the plan keeps it for that expert and the checker names a breach."""
+    data, pol, sp = one_day_trips
+    routes = dataclasses.replace(sp.routes, routes=[[(s, t % len(sp.days)) for s, _ in r]
+                                                    for t, r in enumerate(sp.routes.routes)])
+    off = np.zeros((len(sp.inp.experts), len(sp.days)), dtype=bool)
+    loose = pol.model_copy(update={"site_visit": pol.site_visit.model_copy(update={"max_consecutive_travel_days": 5})})
+    tp = team_problem(loose, sp.inp, sp.geo, sp.route_problem, routes, sp.sites, off, 0, sp.days)
+    teams = solve_teams(tp, work_limit=2.0)
+    days_of: dict = {}
+    for t, r in enumerate(routes.routes):
+        for s, d in r:
+            for e in teams.panel(t, s):
+                days_of.setdefault(e, set()).add(d)
+    reused = sorted(e for e, ds in days_of.items() if any(d + 1 in ds for d in ds))
+    assert reused, "no expert on adjacent days: the test cannot bind"
+    who = sp.inp.experts[reused[0]].expert_id
+    tp = team_problem(loose, sp.inp, sp.geo, sp.route_problem, routes, sp.sites, off, 0, sp.days,
+                      limits={who: 1})
+    assert tp.max_consecutive[reused[0]] == 1 and (np.delete(tp.max_consecutive, reused[0]) == 5).all()
+    again = solve_teams(tp, work_limit=2.0)
+    mine = {d for t, r in enumerate(routes.routes) for s, d in r if reused[0] in again.panel(t, s)}
+    assert not any(d + 1 in mine for d in mine)

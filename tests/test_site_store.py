@@ -111,6 +111,9 @@ def test_store_mode_needs_a_window_and_refuses_bad_locks(tmp_path, capsys):
     code, out = run_cli(["site-plan", "--round", "2026", "--start", START, "--end", END, "--lock", "GX-1:12-08",
                          "--db", url, "--user", "张三", "-o", str(tmp_path)], capsys)
     assert code == 2 and "--lock" in out and "APPLICATION_ID=YYYY-MM-DD" in out
+    code, out = run_cli(["site-plan", "--round", "2026", "--start", START, "--end", END, "--unavailable",
+                         str(tmp_path / "u.csv"), "--db", url, "--user", "张三", "-o", str(tmp_path)], capsys)
+    assert code == 2 and "--unavailable" in out and "reproduce" in out
 
 
 def test_packs_and_calendars_come_from_the_published_site_plan(site_run, tmp_path):

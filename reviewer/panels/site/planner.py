@@ -91,6 +91,7 @@ class SitePlan:
     day_violations: list = field(default_factory=list)  # route rules and experts' days
     unavailable: dict = field(default_factory=dict)    # expert index -> set of day indices
     reasons: list = field(default_factory=list)        # (rule, site, day, zh, en) when no plan
+    limits: np.ndarray | None = None                   # int[E] most consecutive days on site (None: the policy's)
 
     @property
     def feasible(self) -> bool:
@@ -175,7 +176,7 @@ def _swap_days(inp: PlanningInput, sites: list) -> np.ndarray:
 
 def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RouteProblem, routes: RoutePlan,
                  sites: list, unavailable: np.ndarray, seed: int, days: list | None = None,
-                 q: float = 0.0) -> TeamProblem:
+                 q: float = 0.0, limits: dict | None = None) -> TeamProblem:
     sv = policy.site_visit
     home = np.array([[geo.home_hours(e.city, c) for c in range(len(geo.cities))] for e in inp.experts])
     return TeamProblem(
@@ -186,7 +187,13 @@ def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RoutePr
         w_same_city=sv.weight_same_city, core_k=sv.core_candidates_per_category, field_k=sv.field_candidates_per_site,
         jitter=sv.draw_jitter if seed else 0.0,
         day_ordinal=None if days is None else np.array([d.toordinal() for d in days], dtype=np.int64),
-        max_consecutive=np.full(len(inp.experts), sv.max_consecutive_travel_days, dtype=np.int64), q=q)
+        max_consecutive=consecutive_limits(policy, inp, limits or {}), q=q)
+
+
+def consecutive_limits(policy: Policy, inp: PlanningInput, given: dict) -> np.ndarray:
+    """int[E]: each expert's most consecutive days on site: the 专家出行限制 file's, else the policy's."""
+    default = policy.site_visit.max_consecutive_travel_days
+    return np.array([given.get(e.expert_id, default) for e in inp.experts], dtype=np.int64)
 
 
 def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
@@ -224,7 +231,9 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
         out.reasons = routes.reasons or [("site_once", -1, -1, "时限内未找到考察路线", "no routes found in the work limit")]
         return out
     q = (params.q if params.q is not None else policy.random_draw.max_pair_probability) if params.randomize else 0.0
-    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed, days, q),
+    out.limits = consecutive_limits(policy, inp, inputs.max_consecutive)
+    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed, days, q,
+                                         inputs.max_consecutive),
                             seed=params.seed, work_limit=work)
     if not out.teams.feasible:
         out.reasons = out.teams.reasons
@@ -254,9 +263,9 @@ def check_site_plan(data: RoundData, policy: Policy, sp: SitePlan, conflicts, fi
     checked = check_seats(data, policy, seats, fixed=fixed, conflicts=conflicts)
     day_findings = [("route", *x) for x in check_routes(sp.route_problem, sp.routes.routes)]
     visits = [(e, d, t) for t, r in enumerate(sp.routes.routes) for s, d in r for e in sp.teams.panel(t, s)]
-    limit = policy.site_visit.max_consecutive_travel_days
+    limits = sp.limits if sp.limits is not None else consecutive_limits(policy, sp.inp, {})
     day_findings += [("expert", *x) for x in check_expert_days(
-        visits, sp.unavailable, [d.toordinal() for d in sp.days], {e: limit for e in range(len(sp.inp.experts))})]
+        visits, sp.unavailable, [d.toordinal() for d in sp.days], {e: int(x) for e, x in enumerate(limits)})]
     return checked.violations, day_findings
 
 
