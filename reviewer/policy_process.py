@@ -86,6 +86,7 @@ class SiteVisit(_Strict):
     max_sites_per_team_day: int = Field(ge=1, le=4, default=2)
     max_travel_hours_per_day: float = Field(gt=0, le=16, default=4.0)
     max_trip_days: int = Field(ge=1, le=10, default=3)
+    max_consecutive_travel_days: int = Field(ge=1, le=31, default=5)
     max_teams: int = Field(ge=0, default=0)
     same_city_leg_hours: float = Field(ge=0, le=4, default=0.5)
     outside_entry_city: str = "南宁"

@@ -55,9 +55,11 @@ def _day_rules(p, r: list) -> list:
     return out
 
 
-def check_expert_days(visits: list, unavailable: dict) -> list:
+def check_expert_days(visits: list, unavailable: dict, day_ordinal=None, max_consecutive: dict | None = None) -> list:
     """visits: (expert, day, place) of every expert on every visit. (rule, expert, day, message) when an
-    expert is in two places on one day or works on an unavailable day (unavailable: expert -> days)."""
+    expert is in two places on one day, works on an unavailable day (unavailable: expert -> days), or
+    is on site on more consecutive calendar days than max_consecutive[expert] (day_ordinal: the calendar
+    day number of each day index; a day without a visit ends a run)."""
     out, where = [], defaultdict(set)
     for e, d, place in visits:
         where[(e, d)].add(place)
@@ -66,4 +68,18 @@ def check_expert_days(visits: list, unavailable: dict) -> list:
     for (e, d), places in sorted(where.items()):
         if len(places) > 1:
             out.append(("one_place_a_day", e, d, f"in {len(places)} places: {sorted(places)}"))
+    if day_ordinal is not None and max_consecutive:
+        on_site = defaultdict(set)
+        for e, d in where:
+            on_site[e].add(d)
+        for e, ds in sorted(on_site.items()):
+            limit = int(max_consecutive.get(e, 0))
+            run, start, prev = 0, -1, None
+            for d in sorted(ds, key=lambda x: int(day_ordinal[x])):
+                x = int(day_ordinal[d])
+                run, start = (run + 1, start) if prev is not None and x == prev + 1 else (1, d)
+                prev = x
+                if limit and run == limit + 1:
+                    out.append(("consecutive_days", e, start, f"on site {run} consecutive days from day {start} "
+                                                              f"> {limit}"))
     return out

@@ -55,6 +55,9 @@ class TeamProblem:
     core_k: int = 12
     field_k: int = 8
     jitter: float = 0.0          # seed-driven perturbation of the affinity (随机抽取 among near-optimal plans)
+    day_ordinal: np.ndarray | None = None      # int[W] calendar day number of each working day
+    max_consecutive: np.ndarray | None = None  # int[E] most consecutive calendar days on site (0 = no limit)
+    q: float = 0.0               # 随机抽取: each expert is a candidate of each team with probability q (0 = no draw)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class TeamPlan:
     breakdown: dict = field(default_factory=dict)
     wall_time: float = 0.0
     reasons: list = field(default_factory=list)      # (rule, site, day, message_zh, message_en)
+    pool: np.ndarray | None = None                   # bool[E, T] the draw's candidates (None: no draw)
 
     @property
     def feasible(self) -> bool:
@@ -121,9 +125,21 @@ def _dense(M, shape, dtype):
     return np.asarray(M.toarray() if hasattr(M, "toarray") else M, dtype=dtype)
 
 
-def _candidates(tp: TeamProblem, blocked: np.ndarray, aff: np.ndarray, previous: TeamPlan | None = None):
+DRAW_STREAM = 15   # the draw's own random stream (never the one of the affinity jitter)
+
+
+def draw_pool(n_experts: int, n_teams: int, q: float, seed: int) -> np.ndarray:
+    """随机抽取 for site teams: bool[E, T], each expert a candidate of each team independently with
+    probability q. Every seat of a site is taken from its team's candidates, and the routes do not
+    depend on the draw, so no expert sits on any application's panel with probability above q: the
+    lottery's per-seat cap, by thinning the candidates before the optimiser chooses among them."""
+    return np.random.default_rng([int(seed), DRAW_STREAM]).random((n_experts, n_teams)) < q
+
+
+def _candidates(tp: TeamProblem, blocked: np.ndarray, aff: np.ndarray, previous: TeamPlan | None = None,
+                pool: np.ndarray | None = None):
     """(core candidates per team, field-seat candidates per site); a repair keeps the previous plan's
-    members among them when they may still sit."""
+    members among them when they may still sit. `pool`: the draw's candidates per team."""
     p = tp.problem
     cat = np.asarray(p.expert_category)
     E, K = len(cat), len(p.category_names)
@@ -135,18 +151,19 @@ def _candidates(tp: TeamProblem, blocked: np.ndarray, aff: np.ndarray, previous:
     for r in tp.routes:
         apps = [int(tp.site_application[s]) for s, _ in r]
         days = sorted({d for _, d in r})
-        ok = ~blocked[:, apps].any(axis=1) & ~tp.unavailable[:, days].any(axis=1) & (max_load >= len(apps))
+        drawn = np.ones(E, bool) if pool is None else pool[:, len(core)]
+        ok = ~blocked[:, apps].any(axis=1) & ~tp.unavailable[:, days].any(axis=1) & (max_load >= len(apps)) & drawn
         score = aff[:, apps].sum(axis=1)
         keep = []
         for k in range(K):
             idx = np.nonzero(ok & (cat == k))[0]
             keep += idx[np.argsort(-score[idx], kind="stable")][:tp.core_k].tolist()
-        if previous is not None:
+        if previous is not None:   # (a repair of a drawn plan keeps its draw: the same seed, the same pool)
             keep += [e for e in previous.core[len(core)] if ok[e]]
         core.append(sorted(set(keep)))
         for s, d in r:
             a = int(tp.site_application[s])
-            ok_s = (cat == tech) & fm[:, a] & ~blocked[:, a] & ~tp.unavailable[:, d] & (max_load >= 1)
+            ok_s = (cat == tech) & fm[:, a] & ~blocked[:, a] & ~tp.unavailable[:, d] & (max_load >= 1) & drawn
             idx = np.nonzero(ok_s)[0]
             best = idx[np.argsort(-aff[idx, a], kind="stable")]
             chairs = [e for e in best if can_chair[e]]
@@ -235,7 +252,32 @@ def _day_rules(ctx: _Ctx, seat_c) -> dict:
             m.AddAtMostOne(vs)
     for e, terms in load.items():
         m.Add(sum(terms) <= int(max_load[e]))
+    _consecutive_days(ctx, per_day)
     return uses
+
+
+def consecutive_windows(day_ordinal, limit: int) -> list[list[int]]:
+    """The runs of limit+1 working days that are consecutive calendar days (any such run on site
+    breaks a limit of `limit` consecutive days)."""
+    o = [int(x) for x in day_ordinal]
+    return [list(range(w, w + limit + 1)) for w in range(len(o) - limit) if o[w + limit] - o[w] == limit]
+
+
+def _consecutive_days(ctx: _Ctx, per_day: dict) -> None:
+    """max_consecutive: no expert on site on more than L consecutive calendar days, over every team."""
+    tp, m = ctx.tp, ctx.m
+    if tp.max_consecutive is None or tp.day_ordinal is None:
+        return
+    by_expert: dict = {}
+    for (e, d), vs in per_day.items():
+        by_expert.setdefault(e, {})[d] = vs
+    for e, days in by_expert.items():
+        limit = int(tp.max_consecutive[e])
+        if limit <= 0 or len(days) <= limit:
+            continue
+        for window in consecutive_windows(tp.day_ordinal, limit):
+            if all(d in days for d in window):   # one place a day: each day's variables sum to at most 1
+                m.Add(sum(v for d in window for v in days[d]) <= limit)
 
 
 def _objective(ctx: _Ctx, core_c, seat_c, uses):
@@ -314,10 +356,15 @@ def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety
     if tp.jitter > 0:
         aff = aff + tp.jitter * np.random.default_rng(seed).random(aff.shape)
     blocked = _blocked(tp)
-    core_c, seat_c, fm, can_chair = _candidates(tp, blocked, aff, previous)
+    pool = draw_pool(len(p.expert_category), len(tp.routes), tp.q, seed) if tp.q > 0 else None
+    core_c, seat_c, fm, can_chair = _candidates(tp, blocked, aff, previous, pool)
     reasons = precheck(tp, seat_c, core_c)
     if reasons:
-        return TeamPlan(INFEASIBLE, reasons=reasons, wall_time=time.time() - started)
+        if pool is not None:
+            reasons = [(*x[:3], x[3] + f"（随机抽取：每位专家以概率 {tp.q:g} 成为各考察组候选）",
+                        x[4] + f" (random draw: each expert a candidate of each team with probability {tp.q:g})")
+                       for x in reasons]
+        return TeamPlan(INFEASIBLE, reasons=reasons, wall_time=time.time() - started, pool=pool)
     m = cp_model.CpModel()
     ctx = _Ctx(tp, m, aff)
     for t, es in enumerate(core_c):
@@ -340,11 +387,15 @@ def solve_teams(tp: TeamProblem, seed: int = 0, work_limit: float = 20.0, safety
     prm.linearization_level = 2   # the LP of every constraint: closes the demo's staffing gap (35% -> proven optimal)
     status = solver.Solve(m)
     name = {cp_model.OPTIMAL: OPTIMAL, cp_model.FEASIBLE: FEASIBLE, cp_model.INFEASIBLE: INFEASIBLE}.get(status, UNKNOWN)
-    plan = TeamPlan(name, wall_time=time.time() - started)
+    plan = TeamPlan(name, wall_time=time.time() - started, pool=pool)
     if not plan.feasible:
         plan.reasons = [("expert_load", -1, -1, "考察组无法在规则内配齐（候选专家的回避、不可用日期、同日不能分身或评审量上限"
                          "相互冲突）；可延长窗口、放宽每日考察点数或增加候选数", "the teams cannot all be staffed "
                          "within the rules (conflicts, unavailable dates, one place a day, loads)")]
+        if pool is not None:
+            plan.reasons = [(*x[:3], x[3] + f"；随机抽取后每组候选约为专家库的 {tp.q:.0%}，可换种子或提高 max_pair_probability",
+                             x[4] + f"; after the random draw each team's candidates are about {tp.q:.0%} of the pool "
+                             "(another seed, or a higher max_pair_probability)") for x in plan.reasons]
         return plan
     plan.core = [[e for e in es if solver.Value(ctx.core[(e, t)])] for t, es in enumerate(core_c)]
     plan.field_seats = {s: [e for e in es if solver.Value(ctx.seat[(e, s)])] for s, es in seat_c.items()}

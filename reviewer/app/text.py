@@ -12,6 +12,11 @@ LANGS = ("zh", "en")
 
 # column name -> (中文, English)
 COLUMNS: dict[str, tuple[str, str]] = {
+    # 现场考察 (site visits)
+    "team": ("考察组", "Team"), "time": ("开始", "From"), "end_time": ("结束", "To"), "address": ("考察地址", "Address"),
+    "contact": ("联系人", "Contact"), "travel_leg": ("行程", "Travel leg"), "chair": ("组长", "Chair"),
+    "members": ("成员", "Members"), "seat_zh": ("随组方式", "Seat"), "run_id": ("运行", "Run"),
+    "created_at": ("时间", "Made at"), "created_by": ("操作人", "By"), "seats": ("席位", "Seats"),
     "application_id": ("申报编号", "Application"),
     "name": ("名称", "Name"),
     "application_name": ("创新中心名称", "Centre"),
@@ -153,6 +158,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "documents": ("公文", "Documents"),
     "analysis": ("分析", "Analysis"),   # issue 18: the analyst page
     "draws": ("抽取验证", "Verify draw"),
+    "site": ("现场考察", "Site visits"),
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
     "responses": ("专家答复", "Responses"),

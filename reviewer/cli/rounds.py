@@ -94,6 +94,9 @@ def _run_line(run) -> str:
         extra = (f" stages {','.join(run.stages)} seed {run.seed} status {run.status} gap "
                  f"{run.gap if run.gap is not None else '-'} {run.wall_seconds or 0:.1f}s seats "
                  f"{run.summary.get('seats')}")
+    elif run.kind == "site_plan":
+        extra = (f" stage {','.join(run.stages)} {run.parameters.get('start')}–{run.parameters.get('end')} seed "
+                 f"{run.seed} status {run.status} teams {run.summary.get('teams')} seats {run.summary.get('seats')}")
     elif run.kind == "aggregation":
         extra = f" stage {','.join(run.stages)} method {run.parameters.get('method')}"
     return (f"  run #{run.id} {run.kind} {run.created_at:%Y-%m-%d %H:%M} by {run.created_by} "

@@ -171,14 +171,17 @@ def seat_rows(f: RoundFacts, st: StageFacts) -> list[dict]:
 
 def expert_days(f: RoundFacts, st: StageFacts) -> dict[str, float]:
     """Days each expert of the stage works (policy [documents] fee_days; 0 = the site stage's
-    inspection days: the expert's distinct days of the site schedule, one city per day)."""
+    inspection days: the expert's distinct days on site in the published site plan, else in the
+    plan-less schedule, one city per day)."""
     from_policy = f.policy.documents.fee_days
     if st.name not in from_policy:
         raise UserError(f"policy [documents] fee_days has no entry for stage {st.name!r}: add \"{st.name}\" = DAYS")
     days = float(from_policy[st.name])
     if days > 0:
         return {e: days for e in st.seats["expert_id"].unique()}
-    # 0: count the inspection days as the expert packs schedule them (reviewer.documents.packs)
+    if st.visit_days:   # 0 and a published site plan: each expert's days on site in it
+        return {e: float(st.visit_days.get(e, 0)) for e in st.seats["expert_id"].unique()}
+    # 0 without a site plan: count the inspection days as the plan-less packs lay them out (one city a day)
     apps = f.apps
     per_day = int(f.settings.get("site_per_day", 3) or 3)
     start = dt.date.fromisoformat(f.as_of) if f.as_of else f.policy.as_of_date()

@@ -29,7 +29,8 @@ from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
 from reviewer.documents.defence import SCHEDULE_HEADERS, schedule_table
-from reviewer.store import audit, keys, replacement, repo, round_settings, stages
+from reviewer.panels.site.outputs import expert_visits
+from reviewer.store import audit, keys, replacement, repo, round_settings, site_visits, stages
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROLE_ZH = {"chair": "组长", "member": "成员"}
@@ -61,6 +62,7 @@ class Event:
     place: str
     application_id: str = ""
     note: str = ""
+    end: str = ""        # "12:00" or "" (four hours after the start)
 
 
 @dataclass
@@ -117,9 +119,20 @@ def site_schedule(apps: list[Application], start: dt.date | None, per_day: int, 
     return out
 
 
+def visit_events(stage: str, expert_id: str, visits: pd.DataFrame, apps: dict[str, Application]) -> list[Event]:
+    """One expert's site visits from the stored site plan (reviewer.panels.site.outputs.expert_visits):
+    each visit its own event with its day, time, team's host address and contact."""
+    mine = visits[visits["expert_id"] == expert_id]
+    return [Event(stage, f"{stage}：{apps[x.application_id].name}（{x.application_id}，第{x.team}考察组）",
+                  dt.date.fromisoformat(x.date), x.time, f"{x.city} {x.address}", x.application_id,
+                  " ".join(str(v) for v in (x.contact, x.phone) if v), x.end_time)
+            for x in mine.itertuples(index=False)]
+
+
 def expert_events(stage: str, seats: pd.DataFrame, apps: dict[str, Application], settings: dict,
                   schedule: dict[str, dt.date | None], site: bool) -> list[Event]:
-    """One expert's dated events of `stage`: a visit per application at a `site` stage, else the meeting."""
+    """One expert's dated events of `stage`: a visit per application at a `site` stage, else the meeting.
+    (A site stage with a published site plan takes its events from the plan: `visit_events`.)"""
     meeting = (settings.get("meetings") or {}).get(stage, {})
     if site:
         events = []
@@ -154,7 +167,11 @@ def write_ics(path: Path, events: list[Event], expert_id: str, round_code: str) 
             h, m = (int(x) for x in e.time.split(":")[:2])
             start = dt.datetime.combine(e.date, dt.time(h, m), tzinfo=TZ)
             ev.add("dtstart", start)
-            ev.add("dtend", start + dt.timedelta(hours=4))
+            if e.end:
+                eh, em = (int(x) for x in e.end.split(":")[:2])
+                ev.add("dtend", dt.datetime.combine(e.date, dt.time(eh, em), tzinfo=TZ))
+            else:
+                ev.add("dtend", start + dt.timedelta(hours=4))
         else:
             ev.add("dtstart", e.date)
             ev.add("dtend", e.date + dt.timedelta(days=1))
@@ -175,12 +192,15 @@ def _event_cells(e: Event) -> dict:
 
 def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str, out: str | Path, *,
                 round_code: str, round_name: str, settings: dict, overrides: pd.DataFrame | None = None,
-                sheet_key: bytes | None = None, anchor: dict | None = None) -> PackResult:
+                sheet_key: bytes | None = None, anchor: dict | None = None,
+                visits: pd.DataFrame | None = None) -> PackResult:
     """Write every expert's pack for `stage` from its active published `seats` (columns
     application_id, expert_id, role). Nothing of another expert goes into a pack. `overrides`: the
     overrides in force (reviewer.store.replacement.overrides), shown to staff only (例外).
     `anchor`: the head of the audit log (reviewer.store.audit.anchor_facts), a sheet of the staff
-    summary filed with the round (审计锚)."""
+    summary filed with the round (审计锚). `visits`: the site stage's published site plan, each expert's
+    visits (reviewer.panels.site.outputs.expert_visits with contact and phone): days, times and places come
+    from it; without it a site stage is laid out one city a day (`site_schedule`, the plan-less fallback)."""
     out = Path(out)
     policy.stage(stage)                       # the clear error for an unknown stage
     site = stage == policy.stages.site
@@ -193,13 +213,19 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     if missing:
         raise UserError(f"published seats name ids not in the round's data: {', '.join(missing[:5])}")
     per_day = int(settings.get("site_per_day", 3) or 3)
-    schedule = (site_schedule([apps[a] for a in seats["application_id"].unique()], _date(settings.get("site_start")),
-                              per_day, list(policy.cities.names)) if site else {})
+    planned = site and visits is not None and not visits.empty
+    if planned:
+        schedule = {a: dt.date.fromisoformat(d) for a, d in zip(visits["application_id"], visits["date"])}
+    else:
+        schedule = (site_schedule([apps[a] for a in seats["application_id"].unique()], _date(settings.get("site_start")),
+                                  per_day, list(policy.cities.names)) if site else {})
     pack_root = out / f"专家通知_{_safe(round_code)}_{_safe(stage)}"
     result = PackResult(out, out / f"专家通知_{_safe(round_code)}_{_safe(stage)}.zip",
                         out / f"工作人员汇总_{_safe(round_code)}_{_safe(stage)}.xlsx")
     ctx = _PackContext(policy, stage, site, apps, settings, schedule, round_code, round_name, sheet_key,
-                       defence_table(policy, stage, settings, apps))
+                       defence_table(policy, stage, settings, apps),
+                       places={a: f"{c} {ad}" for a, c, ad in zip(visits["application_id"], visits["city"],
+                                                                   visits["address"])} if planned else {})
     summary_rows = []
     exceptions: dict[str, list[str]] = {}
     for o in (overrides if overrides is not None else pd.DataFrame(columns=["application_id"])).itertuples():
@@ -209,7 +235,8 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
         mine = mine.sort_values("application_id")
         folder = pack_root / _safe(f"{expert_id}_{e.name}")
         folder.mkdir(parents=True, exist_ok=True)
-        events = defence_events(ctx, mine) or expert_events(stage, mine, apps, settings, schedule, site)
+        events = (visit_events(stage, expert_id, visits, apps) if planned else
+                  defence_events(ctx, mine) or expert_events(stage, mine, apps, settings, schedule, site))
         files = _write_expert_pack(ctx, e, mine, events, folder)
         result.packs[expert_id] = files
         summary_rows.append({"专家编号 expert": expert_id, "姓名 name": e.name, "类别 category": e.category,
@@ -261,6 +288,7 @@ class _PackContext:
     round_name: str
     sheet_key: bytes | None = None   # the round's score-sheet key (sheets of a stored round are signed)
     defence: pd.DataFrame | None = None   # the 答辩 schedule when this is the defence stage and its order is drawn
+    places: dict[str, str] = field(default_factory=dict)   # application -> site address from the site plan
 
     @property
     def meeting(self) -> dict:
@@ -332,7 +360,8 @@ def _notice_lines(ctx: _PackContext, name: str, n_tasks: int, when: Event | None
     if when is not None:
         notice.append(f"会议时间：{_event_cells(when)['日期 date']} {when.time}；地点：{_event_cells(when)['地点 place']}")
     else:
-        notice.append("现场考察在牵头单位进行，同一城市的考察安排在同一天，日期见“评审任务”表。")
+        notice.append("现场考察在牵头单位进行，各考察点的日期、时间与地点见“评审任务”表与随附日程（.ics）。"
+                      if ctx.places else "现场考察在牵头单位进行，同一城市的考察安排在同一天，日期见“评审任务”表。")
     if ctx.meeting.get("contact"):
         notice.append(f"联系人：{ctx.meeting['contact']}")
     notice += ["请签署“保密与回避承诺书”，并于评审开始前交组织单位。如与所评申报存在回避情形，请立即告知组织单位。",
@@ -349,7 +378,8 @@ def _schedule_rows(ctx: _PackContext, seats: pd.DataFrame, exceptions: dict[str,
         day = ctx.schedule.get(a_id) if ctx.site else _date(ctx.meeting.get("date"))
         rows.append({"申报编号 application": a_id, "创新中心名称 name": a.name, "牵头单位所在市 city": a.lead_city,
                      "日期 date": day.isoformat() if day else "待定",
-                     "地点 place": f"{a.lead_city} {a.lead_unit}" if ctx.site else ctx.meeting.get("place", ""),
+                     "地点 place": ctx.places.get(a_id, f"{a.lead_city} {a.lead_unit}") if ctx.site else
+                     ctx.meeting.get("place", ""),
                      "专家 experts": ",".join(seats.loc[seats["application_id"] == a_id, "expert_id"]),
                      "例外 override": "; ".join(exceptions.get(a_id, []))})
     return rows
@@ -368,5 +398,17 @@ def make_packs(store, round_code: str, stage: str, out: str | Path) -> PackResul
         pol = repo.round_policy(r)
         settings, name = dict(r.settings or {}), r.name
         anchor = audit.anchor_facts(s)
+        visits = published_visits(s, r) if stage == pol.stages.site else None
     return build_packs(data, pol, seats, stage, out, round_code=round_code, round_name=name, settings=settings,
-                       overrides=exceptions, sheet_key=keys.round_sheet_key(round_code), anchor=anchor)
+                       overrides=exceptions, sheet_key=keys.round_sheet_key(round_code), anchor=anchor, visits=visits)
+
+
+def published_visits(s, r) -> pd.DataFrame | None:
+    """Each expert's visits of the round's published site plan (with the replacements recorded since),
+    None when the site stage was not published from a site-plan run."""
+    if site_visits.published_run_id(s, r) is None:
+        return None
+    sp = site_visits.stored_plan(s, r)
+    v = expert_visits(sp)
+    contact = {a: (d.contact, d.phone) for a, d in sp.details.items()}
+    return v.assign(contact=[contact[a][0] for a in v["application_id"]], phone=[contact[a][1] for a in v["application_id"]])

@@ -18,7 +18,7 @@ from reviewer.errors import UserError
 from reviewer.intake.model import Application, Expert, RoundData
 from reviewer.policy import Policy
 from reviewer.screening.eligibility import screen
-from reviewer.store import audit, draws, opinions, replacement, repo
+from reviewer.store import audit, draws, opinions, replacement, repo, site_visits
 from reviewer.store.models import AuditEntry, RankingRow, Run
 
 
@@ -60,6 +60,7 @@ class StageFacts:
     draw: Draw | None = None
     opinions: dict[tuple[str, str], str] = field(default_factory=dict)        # (application, expert) -> 评审意见
     panel_opinions: dict[str, tuple[str, str]] = field(default_factory=dict)  # application -> (综合意见, dissent)
+    visit_days: dict[str, int] = field(default_factory=dict)  # site stage: expert -> days on site (published plan)
 
     @property
     def published(self) -> bool:
@@ -163,6 +164,10 @@ def _stage(s, r, stage: str) -> StageFacts:
     f.opinions = {(x.application_id, x.expert_id): x.opinion for x in ops.itertuples() if x.opinion}
     pan = opinions.panel_opinions_frame(s, r, stage)
     f.panel_opinions = {x.application_id: (x.opinion, x.dissent) for x in pan.itertuples()}
+    site_run = site_visits.published_run_id(s, r) if stage == repo.round_policy(r).stages.site else None
+    if site_run is not None:   # the published site plan: each expert's distinct days on site
+        days = site_visits.plan_table(s, r, site_run, published=True)
+        f.visit_days = {e: int(g["date"].nunique()) for e, g in days.groupby("expert_id")}
     return f
 
 

@@ -90,7 +90,7 @@ def changed_import_rows(s: Session, import_id: int) -> list[str] | None:
     return out
 
 
-PLAN_KINDS = ("planning", "imported")
+PLAN_KINDS = ("planning", "imported", "site_plan")
 
 
 def run_seats_sha256(s: Session, run_id: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -568,3 +568,28 @@ class PoolFlag(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---------------------------------------------------------------- 现场考察 routes (site15b, issue 15)
+
+class SiteVisit(Base):
+    """One visited site of a site-plan run (kind "site_plan"): which team sees it, on which day, in which
+    order of the team's trip, where, and the team's core (the experts who travel the whole trip; the
+    other seats of the site are field seats for that day). The seats themselves are the run's RunSeat
+    rows. `publication_id` is set when the stage is published from the run (the published routes)."""
+    __tablename__ = "site_visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str] = mapped_column(String(100))
+    team: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    visit_date: Mapped[dt.date] = mapped_column(Date)
+    city: Mapped[str] = mapped_column(String(50))
+    halves: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    core: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    publication_id: Mapped[Optional[int]] = mapped_column(ForeignKey("publications.id"), index=True)
+    __table_args__ = (UniqueConstraint("run_id", "application_id"),)

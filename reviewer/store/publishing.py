@@ -22,13 +22,13 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import outbox, pool, replacement, repo, round_settings, seat_responses
+from reviewer.store import outbox, pool, replacement, repo, round_settings, seat_responses, site_visits
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.model import FEASIBLE, OPTIMAL
 
-PUBLISHABLE_KINDS = ("planning", "imported")
+PUBLISHABLE_KINDS = ("planning", "imported", site_visits.KIND)
 IMPORTED = "imported"
 
 
@@ -133,6 +133,8 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
     changes only through recorded repairs. The invitations to the stage's experts are written to
     the outbox in the same transaction (reviewer.store.outbox)."""
     run, seats = verified_run_seats(s, r, run_id)
+    if run.kind == site_visits.KIND:
+        site_visits.verify_routes(s, run)
     if not (seats["stage"] == stage).any():
         raise UserError(f"运行 run #{run_id} 没有阶段 {stage} 的席位 has no seats for stage {stage}; its stages: "
                         f"{', '.join(run.stages or []) or '(none)'}")
@@ -154,6 +156,7 @@ def publish_run(s: Session, r: Round, stage: str, run_id: int, *, user: str, rea
         replacement.check_change(s, r, data, pd.concat([replacement.round_seats(s, r), mine], ignore_index=True),
                                  act="发布")
     pub = repo.publish(s, r, stage, seats, user=user, reason=reason, run_id=run_id, source=source)
+    site_visits.publish_routes(s, r, run, pub)   # a site-plan run: its routes are published with its seats
     seat_responses.invite_stage(s, r, stage, user=user, reason=f"{stage} 发布后邀请专家 invited at publication")
     # the invitations (and, for the site stage, the host units' notices) in the same transaction
     outbox.enqueue_invitations(s, r, stage, user=user)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from reviewer.errors import UserError
 from reviewer.panels.service import check_seats
 from reviewer.panels.tables import plan_seats
-from reviewer.store import facts, repo
+from reviewer.store import facts, repo, site_visits
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
 from reviewer.store.publishing import violation_lines
@@ -40,7 +40,7 @@ class Reproduction:
     def lines(self) -> list[str]:
         head = (f"运行 run #{self.run_id} ({self.kind}): " +
                 ("结果一致 IDENTICAL — the rerun gives the recorded result "
-                 f"({self.recorded} {'seats' if self.kind in ('planning', 'imported') else 'rows'} compared)" if self.identical else
+                 f"({self.recorded} {'seats' if self.kind in ('planning', 'imported', 'site_plan') else 'rows'} compared)" if self.identical else
                  f"结果不一致 DIFFERENT — {len(self.differences)} differences"))
         return [head, *("  " + n for n in self.notes), *("  " + d for d in self.differences[:50]),
                 *(["  …"] if len(self.differences) > 50 else [])]
@@ -134,9 +134,15 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             return changed
         params = dict(run.parameters or {})
         kind = run.kind
-        if kind in ("planning", "imported", "screening", "conflicts"):
+        if kind in ("planning", "imported", "screening", "conflicts", site_visits.KIND):
             data = repo.load_data(s, run.import_id, params.get("waivers", []))
-        if kind in ("planning", "imported"):
+        if kind == site_visits.KIND:
+            recorded = plan_seats(repo.run_seats(s, run_id))
+            routes = site_visits.run_visits(s, run_id)
+            recorded_routes = sorted(zip(routes["team"].astype(str), routes["application_id"],
+                                         routes["visit_date"].astype(str)))
+            status = run.status
+        elif kind in ("planning", "imported"):
             seats = repo.run_seats(s, run_id)
             recorded = plan_seats(seats)
             status = run.status
@@ -160,6 +166,15 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             notes.append(f"solver status {res.plan.status} (recorded {status})")
         notes.append(f"solver {res.plan.path}, objective {res.plan.objective:.3f} (recorded "
                      f"{run.objective if run.objective is not None else 'n/a'}), {res.plan.wall_time:.1f}s")
+    elif kind == site_visits.KIND:
+        sp = site_visits.compute_site_plan(data, pol, params)
+        rerun = plan_seats(sp.panels) if sp.feasible else []
+        rows = site_visits.visit_rows(sp) if sp.feasible else []
+        diffs = _diff(recorded, rerun, "seat")
+        diffs += _diff(recorded_routes, sorted((str(x["team"]), x["application_id"], str(x["visit_date"]))
+                                               for x in rows), "visit (team, site, day)")
+        notes.append(f"现场考察 {len(rows)} visits by {len(sp.routes.routes)} teams, status "
+                     f"{sp.teams.status if sp.teams else sp.routes.status} (recorded {status})")
     elif kind == "imported":
         diffs, notes = recheck_imported(data, pol, run, seats, recorded, notes)
     elif kind == "aggregation":

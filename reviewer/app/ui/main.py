@@ -145,6 +145,7 @@ pages = {
     ],
     T("评审", "Review"): [
         page("panels", "panels", url_path="panels"),
+        page("site", "site", url_path="site"),   # 现场考察 routes and teams (issue 15)
         page("packs", "packs", url_path="packs"),
         page("responses", "responses", url_path="responses"),
         page("notify", "notify", url_path="notify"),   # the outbox: invitations, notices, reminders (issue 16)

@@ -4,6 +4,7 @@ row, column, value and what was expected; Chinese headers with English aliases; 
 * 专家不可用日期 expert unavailable dates: one row per expert and date (or a date range 起始-截止);
 * 考察点 sites: per application the visit length (半天/全天, default the policy's), the host's
   address and contact, and optionally a fixed day (锁定日期);
+* 专家出行限制 per expert the most consecutive days on site (over the policy's max_consecutive_travel_days);
 * 节假日 a holiday file for a year the calendar package does not cover (日期, 类型 休/班).
 
 A file with any bad row is refused as a whole, listing every problem: a silently dropped
@@ -45,6 +46,16 @@ SITES = Table(
         Column("fixed_day", "锁定日期", "date", required=False, doc="the visit must be on this day (blank = planner)"),
     ))
 
+TRAVEL_LIMITS = Table(
+    name="expert_travel_limits", zh="专家出行限制", key=("expert_id",),
+    doc="Per expert: the most consecutive days on site (现场考察), over the policy's max_consecutive_travel_days.",
+    sheet_names=("专家出行限制", "expert_travel_limits"),
+    columns=(
+        Column("expert_id", "专家编号", doc="the expert's id in the pool", max_chars=ID_CHARS),
+        Column("max_consecutive_days", "最多连续考察天数", "int", max_value=31,
+               doc="at most this many consecutive calendar days on site (1-31)"),
+    ))
+
 HOLIDAYS = Table(
     name="holidays", zh="节假日", key=("date",), sheet_names=("节假日", "holidays"),
     doc="A year's public holidays (休) and make-up workdays (班) from the State Council's notice.",
@@ -68,6 +79,7 @@ class SiteInputs:
     unavailable: dict[str, set[dt.date]] = field(default_factory=dict)   # expert_id -> dates
     sites: dict[str, SiteDetails] = field(default_factory=dict)          # application_id -> details
     holidays: dict[dt.date, bool] | None = None                          # date -> True 班 / False 休
+    max_consecutive: dict[str, int] = field(default_factory=dict)       # expert_id -> days (over the policy's)
     files: list[dict] = field(default_factory=list)
 
 
@@ -155,6 +167,25 @@ def read_sites(path: str | Path, application_ids: set[str], default_halves: int)
     return out
 
 
+def read_travel_limits(path: str | Path, expert_ids: set[str]) -> dict[str, int]:
+    """专家出行限制: expert -> the most consecutive days on site (one row per expert, 1-31)."""
+    path = Path(path)
+    rows, issues, sheet = _rows(path, TRAVEL_LIMITS)
+    out: dict[str, int] = {}
+    for rowno, v in rows:
+        e, days = v["expert_id"], v["max_consecutive_days"]
+        if e not in expert_ids:
+            issues.append(ImportIssue(str(path), sheet, rowno, "专家编号", e, "an expert id of the pool"))
+        elif e in out:
+            issues.append(ImportIssue(str(path), sheet, rowno, "专家编号", e, "one row per expert"))
+        elif not 1 <= int(days) <= 31:
+            issues.append(ImportIssue(str(path), sheet, rowno, "最多连续考察天数", days, "a whole number from 1 to 31"))
+        else:
+            out[e] = int(days)
+    _refuse(path, issues)
+    return out
+
+
 def read_holidays(path: str | Path) -> dict[dt.date, bool]:
     path = Path(path)
     rows, issues, sheet = _rows(path, HOLIDAYS)
@@ -170,4 +201,4 @@ def read_holidays(path: str | Path) -> dict[dt.date, bool]:
 
 def write_site_templates(path: str | Path) -> Path:
     """A blank workbook with the three site-visit tables and a column guide."""
-    return write_template(path, [UNAVAILABLE, SITES, HOLIDAYS])
+    return write_template(path, [UNAVAILABLE, SITES, TRAVEL_LIMITS, HOLIDAYS])

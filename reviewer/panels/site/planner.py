@@ -45,14 +45,36 @@ class SitePlanParams:
     include_review: bool = False
     fixed: tuple[Seat, ...] = ()         # seats of other stages (stage independence)
     pool_bars: tuple = ()                # rule P1 专家库资格 in force (reviewer.store.pool.bars_for_round)
+    applications: tuple[str, ...] = ()   # the applications that advanced to the stage (empty: every eligible one)
+    fixed_days: tuple[tuple[str, str], ...] = ()   # (application_id, YYYY-MM-DD) a site locked to a day
+    randomize: bool = False              # 随机抽取: candidates thinned so that each seat's probability <= q
+    q: float | None = None               # None = the policy's [random_draw] max_pair_probability
 
     def to_record(self) -> dict:
         out = {"start": self.start.isoformat(), "end": self.end.isoformat(), "seed": self.seed,
                "work_limit": self.work_limit, "include_review": self.include_review,
                "fixed": [list(x) for x in self.fixed]}
+        if self.applications:
+            out["applications"] = list(self.applications)
+        if self.fixed_days:
+            out["fixed_days"] = [list(x) for x in self.fixed_days]
+        if self.randomize:
+            out["randomize"], out["q"] = True, self.q
         if self.pool_bars:
             out["pool_bars"] = [list(x) for x in self.pool_bars]
         return out
+
+    @classmethod
+    def from_record(cls, record: dict) -> SitePlanParams:
+        """The parameters a store run recorded (`to_record`), read back for `reviewer reproduce`."""
+        return cls(dt.date.fromisoformat(record["start"]), dt.date.fromisoformat(record["end"]),
+                   seed=int(record.get("seed", 0)), work_limit=record.get("work_limit"),
+                   include_review=bool(record.get("include_review", False)),
+                   fixed=tuple(tuple(x) for x in record.get("fixed", [])),
+                   applications=tuple(record.get("applications", [])),
+                   fixed_days=tuple(tuple(x) for x in record.get("fixed_days", [])),
+                   randomize=bool(record.get("randomize", False)), q=record.get("q"),
+                   pool_bars=tuple(tuple(x) for x in record.get("pool_bars", [])))
 
 
 @dataclass
@@ -73,6 +95,7 @@ class SitePlan:
     day_violations: list = field(default_factory=list)  # route rules and experts' days
     unavailable: dict = field(default_factory=dict)    # expert index -> set of day indices
     reasons: list = field(default_factory=list)        # (rule, site, day, zh, en) when no plan
+    limits: np.ndarray | None = None                   # int[E] most consecutive days on site (None: the policy's)
 
     @property
     def feasible(self) -> bool:
@@ -86,7 +109,18 @@ def site_details(policy: Policy, inp: PlanningInput, sites: list, given: dict) -
     for a_id in sites:
         d = given.get(a_id) or SiteDetails(default)
         a = apps[a_id]
-        out[a_id] = SiteDetails(d.halves, d.address or f"{a.lead_city} {a.lead_unit}", d.contact, d.phone, d.fixed_day)
+        out[a_id] = SiteDetails(d.halves or default, d.address or f"{a.lead_city} {a.lead_unit}", d.contact, d.phone, d.fixed_day)
+    return out
+
+
+def locked_days(given: dict, fixed_days, sites: list) -> dict:
+    """The sites file's details with the staff's locks (application, day) over their fixed days."""
+    out = dict(given)
+    for a_id, day in fixed_days:
+        if a_id not in sites:
+            raise UserError(f"锁定日期的考察点 {a_id} 不在本阶段的考察点中 / the locked site {a_id} is not visited in this stage")
+        d = out.get(a_id) or SiteDetails(0)
+        out[a_id] = SiteDetails(d.halves, d.address, d.contact, d.phone, dt.date.fromisoformat(str(day)))
     return out
 
 
@@ -125,7 +159,9 @@ def route_problem(policy: Policy, inp: PlanningInput, geo: Geography, days: list
     return RouteProblem(
         city, np.array([details[a].halves for a in sites], dtype=np.int64), tenths, np.rint(home * 10).astype(np.int64),
         next_ok, len(days), team_size=size, max_sites_per_day=sv.max_sites_per_team_day, day_halves=2,
-        max_travel_tenths=int(round(sv.max_travel_hours_per_day * 10)), max_trip_days=sv.max_trip_days,
+        max_travel_tenths=int(round(sv.max_travel_hours_per_day * 10)),
+        # a trip longer than the consecutive-days limit could not keep its core for the whole trip
+        max_trip_days=min(sv.max_trip_days, sv.max_consecutive_travel_days),
         max_sites_per_trip=policy.panel_rules.max_load_per_stage, max_teams=sv.max_teams, fixed_day=fixed,
         swap_days=_swap_days(inp, sites), w_expert_day=sv.weight_expert_day,
         w_travel_tenth=max(1, int(round(sv.weight_travel_hour / 10))) if sv.weight_travel_hour else 0,
@@ -143,7 +179,8 @@ def _swap_days(inp: PlanningInput, sites: list) -> np.ndarray:
 
 
 def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RouteProblem, routes: RoutePlan,
-                 sites: list, unavailable: np.ndarray, seed: int) -> TeamProblem:
+                 sites: list, unavailable: np.ndarray, seed: int, days: list | None = None,
+                 q: float = 0.0, limits: dict | None = None) -> TeamProblem:
     sv = policy.site_visit
     home = np.array([[geo.home_hours(e.city, c) for c in range(len(geo.cities))] for e in inp.experts])
     return TeamProblem(
@@ -152,7 +189,15 @@ def team_problem(policy: Policy, inp: PlanningInput, geo: Geography, rp: RoutePr
         np.rint(home * 10).astype(np.int64), rp.travel_tenths, unavailable, w_expert_day=sv.weight_expert_day,
         w_travel_hour=sv.weight_travel_hour, w_affinity=sv.weight_affinity, w_distinct=sv.weight_distinct_expert,
         w_same_city=sv.weight_same_city, core_k=sv.core_candidates_per_category, field_k=sv.field_candidates_per_site,
-        jitter=sv.draw_jitter if seed else 0.0)
+        jitter=sv.draw_jitter if seed else 0.0,
+        day_ordinal=None if days is None else np.array([d.toordinal() for d in days], dtype=np.int64),
+        max_consecutive=consecutive_limits(policy, inp, limits or {}), q=q)
+
+
+def consecutive_limits(policy: Policy, inp: PlanningInput, given: dict) -> np.ndarray:
+    """int[E]: each expert's most consecutive days on site: the 专家出行限制 file's, else the policy's."""
+    default = policy.site_visit.max_consecutive_travel_days
+    return np.array([given.get(e.expert_id, default) for e in inp.experts], dtype=np.int64)
 
 
 def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
@@ -162,6 +207,8 @@ def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
         raise UserError("政策文件未设现场考察阶段 the policy has no site-inspection stage ([stages] site_stage)")
     screening = screening if screening is not None else screen(data, policy)
     sites = sorted(screening.eligible_ids(include_review=params.include_review))
+    if params.applications:     # a gated stage: only what advanced to it (and passed screening)
+        sites = [a for a in sites if a in set(params.applications)]
     if not sites:
         raise UserError("没有需要现场考察的申报：形式审查无通过项 no application passed screening, nothing to visit")
     conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
@@ -177,7 +224,7 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
     inp, sites = site_stage_input(data, policy, params, conflicts, screening)
     geo = load_geography(policy)
     days = working_days(params.start, params.end, inputs.holidays)
-    details = site_details(policy, inp, sites, inputs.sites)
+    details = site_details(policy, inp, sites, locked_days(inputs.sites, params.fixed_days, sites))
     rp = route_problem(policy, inp, geo, days, sites, details)
     work = float(params.work_limit if params.work_limit is not None else policy.site_visit.work_limit)
     routes = solve_routes(rp, seed=params.seed, work_limit=work)
@@ -187,7 +234,10 @@ def plan_sites(data: RoundData, policy: Policy, params: SitePlanParams, inputs: 
     if not routes.feasible:
         out.reasons = routes.reasons or [("site_once", -1, -1, "时限内未找到考察路线", "no routes found in the work limit")]
         return out
-    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed),
+    q = (params.q if params.q is not None else policy.random_draw.max_pair_probability) if params.randomize else 0.0
+    out.limits = consecutive_limits(policy, inp, inputs.max_consecutive)
+    out.teams = solve_teams(team_problem(policy, inp, geo, rp, routes, sites, unavailable, params.seed, days, q,
+                                         inputs.max_consecutive),
                             seed=params.seed, work_limit=work)
     if not out.teams.feasible:
         out.reasons = out.teams.reasons
@@ -218,7 +268,9 @@ def check_site_plan(data: RoundData, policy: Policy, sp: SitePlan, conflicts, fi
     checked = check_seats(data, policy, seats, fixed=fixed, conflicts=conflicts, bars=bars)
     day_findings = [("route", *x) for x in check_routes(sp.route_problem, sp.routes.routes)]
     visits = [(e, d, t) for t, r in enumerate(sp.routes.routes) for s, d in r for e in sp.teams.panel(t, s)]
-    day_findings += [("expert", *x) for x in check_expert_days(visits, sp.unavailable)]
+    limits = sp.limits if sp.limits is not None else consecutive_limits(policy, sp.inp, {})
+    day_findings += [("expert", *x) for x in check_expert_days(
+        visits, sp.unavailable, [d.toordinal() for d in sp.days], {e: int(x) for e, x in enumerate(limits)})]
     return checked.violations, day_findings
 
 

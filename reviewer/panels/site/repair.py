@@ -19,8 +19,8 @@ from reviewer.panels.problem import build_problem
 from reviewer.panels.site.calendar import working_days
 from reviewer.panels.site.geography import load_geography
 from reviewer.panels.site.inputs import SiteInputs
-from reviewer.panels.site.planner import (SitePlan, unavailable_matrix, check_site_plan, panels_of, route_problem,
-                                          site_details, team_problem)
+from reviewer.panels.site.planner import (SitePlan, check_site_plan, consecutive_limits, panels_of, route_problem,
+                                          site_details, team_problem, unavailable_matrix)
 from reviewer.policy import Policy
 from solver.site_routes import FEASIBLE, RoutePlan
 from solver.site_teams import TeamPlan, repair_teams
@@ -82,6 +82,7 @@ def read_site_plan(data: RoundData, policy: Policy, table: pd.DataFrame, inputs:
     unavailable = unavailable_matrix(inp, days, inputs.unavailable)
     sp = SitePlan(policy, policy.stages.site, inp, geo, days, sites, details, rp, RoutePlan(FEASIBLE, routes=routes),
                   teams, unavailable={i: set(np.nonzero(unavailable[i])[0].tolist()) for i in range(len(inp.experts))})
+    sp.limits = consecutive_limits(policy, inp, inputs.max_consecutive)
     sp.panels = panels_of(sp)
     return sp
 
@@ -99,10 +100,12 @@ def repair_site_plan(data: RoundData, policy: Policy, sp: SitePlan, declined: li
     off = np.zeros((len(sp.inp.experts), len(sp.days)), dtype=bool)
     for i, ds in sp.unavailable.items():
         off[i, sorted(ds)] = True
-    tp = team_problem(policy, sp.inp, sp.geo, sp.route_problem, sp.routes, sp.sites, off, seed)
+    tp = team_problem(policy, sp.inp, sp.geo, sp.route_problem, sp.routes, sp.sites, off, seed, sp.days)
+    if sp.limits is not None:   # the per-expert limits the plan was made (or read) with
+        tp.max_consecutive = sp.limits
     teams = repair_teams(tp, sp.teams, [sp.inp.expert_index(e) for e in declined], seed=seed, work_limit=work)
     new = SitePlan(policy, sp.stage, sp.inp, sp.geo, sp.days, sp.sites, sp.details, sp.route_problem, sp.routes, teams,
-                   unavailable=sp.unavailable)
+                   unavailable=sp.unavailable, limits=sp.limits)
     if not teams.feasible:
         new.reasons = [("expert_load", -1, -1, "无法在保持路线和日期的前提下替换：" + teams.reasons[0][3],
                         "no replacement keeps the routes and every rule: " + teams.reasons[0][4])]

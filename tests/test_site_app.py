@@ -1,0 +1,84 @@
+"""The app's 现场考察 page (AppTest): plan the demo round's site stage from the store, see the metrics, the
+timeline and the map, lock a team's dates and re-plan (the team keeps its days), publish (panels and
+routes); the service's refusals are clear."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reviewer.app import auth
+from reviewer.app import site as svc_site
+from reviewer.app.ui import MAIN
+from reviewer.errors import UserError
+from reviewer.store import repo
+from reviewer.store.engine import Store
+from reviewer.store.site_visits import published_run_id
+from tests.test_store_support import demo_store
+
+START, END = dt.date(2026, 12, 7), dt.date(2026, 12, 18)
+
+
+@pytest.fixture()
+def app_store(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))     # (before the store: its audit key lives there)
+    monkeypatch.setenv("REVIEWER_DB_URL", url)
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    demo_store(url)
+    return url
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == []
+
+
+def click(at, label):
+    next(b for b in at.button if b.label == label).click().run()
+    ok(at)
+
+
+def test_plan_lock_replan_and_publish_on_the_page(app_store):
+    at = AppTest.from_file(str(MAIN), default_timeout=300)
+    at.session_state["round_id"] = "2026"
+    at.run()
+    at.switch_page("views/site.py").run()
+    ok(at)
+    assert any("尚无现场考察方案" in str(x.value) for x in at.info)
+    at.date_input(key="site_start").set_value(START)
+    at.date_input(key="site_end").set_value(END)
+    at.number_input(key="site_work").set_value(2.0)
+    click(at, "规划")
+    assert any("已记录现场考察方案" in str(x.value) for x in at.success)
+    labels = {m.label: m.value for m in at.metric}
+    assert int(labels["考察组"]) < int(labels["考察点"])
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 2       # the timeline and the map (one is in each tab)
+    assert any("独立检查" in str(x.value) for x in at.success)
+    first = svc_site.runs("2026")["run_id"].iloc[0]
+    view = svc_site.load("2026", int(first))
+    team1 = view["itinerary"][view["itinerary"]["team"] == 1][["application_id", "date"]]
+    # lock team 1's dates, re-plan: the new run records the locks and keeps those days
+    at.selectbox(key="site_lock_team").set_value(1).run()
+    click(at, "锁定该组全部日期")
+    assert any("下次规划的锁定" in str(x.value) for x in at.caption)
+    click(at, "重新规划")
+    runs = svc_site.runs("2026")
+    assert len(runs) == 2 and runs["locks"].iloc[0]
+    new = svc_site.load("2026", int(runs["run_id"].iloc[0]))["itinerary"].set_index("application_id")["date"]
+    assert all(new[a] == d for a, d in zip(team1["application_id"], team1["date"]))
+    # publish the shown (newest) run with a reason
+    at.text_input(key="site_reason").set_value("现场考察方案经处务会确定").run()
+    click(at, "发布现场考察方案")
+    with Store(app_store).read() as s:
+        assert published_run_id(s, repo.get_round(s, "2026")) == int(runs["run_id"].iloc[0])
+    assert any("已发布" in str(x.value) for x in at.success)
+
+
+def test_service_refuses_clearly(app_store):
+    with pytest.raises(UserError, match="#999"):
+        svc_site.load("2026", 999)
+    with pytest.raises(UserError, match="发布理由"):
+        svc_site.publish("2026", 1, user="张三", reason=" ")
