@@ -30,7 +30,7 @@ from reviewer.panels.site.planner import SitePlan, SitePlanParams, plan_sites
 from reviewer.panels.site.repair import read_site_plan
 from reviewer.panels.tables import plan_seats
 from reviewer.policy import Policy
-from reviewer.store import repo, round_settings
+from reviewer.store import pool, repo, round_settings
 from reviewer.store import stages as stage_gating
 from reviewer.store.engine import Store
 from reviewer.store.models import Publication, Round, Run, SiteVisit
@@ -111,10 +111,11 @@ def run_site_plan(store: Store, code: str, *, user: str, start=None, end=None, s
         fixed = tuple(sorted((x.stage, x.expert_id, x.application_id) for x in pubs.itertuples(index=False)
                              if x.stage != stage))
         first, last = window(r, pol, start, end)
+        bars = pool.bars_for_round(s, r, pol)   # rule P1 专家库资格, recorded with the run
     q = float(pol.random_draw.max_pair_probability) if randomize else None
     params = SitePlanParams(first, last, seed=seed, work_limit=work_limit, include_review=include_review,
                             fixed=fixed, applications=tuple(advanced), fixed_days=tuple(fixed_days),
-                            randomize=randomize, q=q)
+                            randomize=randomize, q=q, pool_bars=bars)
     record = {**params.to_record(), "waivers": w}
     echo(f"现场考察 Site plan {first}–{last}, seed {seed}" + (f", 随机抽取 random draw q={q}" if randomize else ""))
     started = time.time()

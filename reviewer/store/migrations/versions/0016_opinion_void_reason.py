@@ -5,7 +5,7 @@ the reason (the replacement and why); a chair replaced likewise for the panel's 
 submission that supersedes an opinion records it there too. Nullable: rows written before stay NULL.
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0011
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
