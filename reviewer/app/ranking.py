@@ -54,7 +54,8 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
     the quorum are listed as 评分不足; applications that failed screening stay in the list."""
     b = load_bundle(round_id)
     agg, _ = aggregate(round_id, stage, method)
-    fam = [f.id for f in b.policy.rubric.families]
+    pol = b.policy.for_stage(stage)     # a checklist stage ranks by its own total and families
+    fam = [f.id for f in pol.rubric.families]
     sc = screening(round_id).summary.set_index("application_id")
     register, ledger, left = registers_of(round_id, b.policy)
     rows = []
@@ -78,7 +79,7 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
                 r[f] = np.nan
         rows.append(r)
     df = pd.DataFrame(rows)
-    out = recognition_ranking(df, b.policy, total_budget=budget, register=register, ledger=ledger,
+    out = recognition_ranking(df, pol, total_budget=budget, register=register, ledger=ledger,
                               on=b.policy.as_of_date())
     extra = df[["application_id", "name", *[c for c in ("ci_low", "ci_high") if c in df.columns]]]
     out = out.drop(columns=[c for c in ("name", "ci_low", "ci_high") if c in out.columns]).merge(extra, on="application_id", how="left")
