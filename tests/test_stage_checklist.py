@@ -62,3 +62,22 @@ def test_what_if_on_a_checklist_stage_uses_its_instrument():
     inp = WhatIfInput(scores, dict(zip(fields.iloc[:, 0], fields["领域"])))
     out, used, _ = rank_scenario(inp, pol, Scenario(), resamples=20)
     assert used.rubric is pol.instrument(SITE) and out["score"].notna().sum() == 29
+
+
+def test_the_rank_command_ranks_a_checklist_aggregate_by_its_stage(tmp_path, capsys):
+    """`reviewer aggregate --panel 现场考察` then `reviewer rank`: the table names its stage (panel column), so the
+    ranking uses the checklist (was: "missing column(s) ['B', 'E']"); naming the rubric stage instead is refused
+    with the missing families named."""
+    from tests.test_store_support import run_cli
+    agg = tmp_path / "site.csv"
+    code, out = run_cli(["aggregate", str(DEMO_DIR / "scores.csv"), "--panel", SITE, "--out", str(agg),
+                         "--no-interval"], capsys)
+    assert code == 0, out
+    code, out = run_cli(["rank", str(agg), "--out", str(tmp_path / "rank.csv")], capsys)
+    assert code == 0, out
+    r = pd.read_csv(tmp_path / "rank.csv", encoding="utf-8-sig")
+    assert len(r) == 29 and r["score"].notna().all() and "B" not in r.columns
+    code, out = run_cli(["rank", str(agg), "--stage", "认定评审"], capsys)
+    assert code != 0 and "缺少列 B、E" in out and "--stage" in out and "Traceback" not in out
+    code, out = run_cli(["rank", str(agg), "--stage", "复审"], capsys)
+    assert code != 0 and "复审" in out and "Traceback" not in out
