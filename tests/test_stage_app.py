@@ -125,5 +125,8 @@ def test_registers_page_shows_the_registers_and_the_ledger(appdata):
     assert "基准日已占用的领域" in texts(at)
     shown = at.dataframe[0].value
     assert set(shown["领域"]) == taken
+    reg = svc_reg.centre_register(RID)
+    in_force = reg[reg["占用领域（基准日）"] == "是"]
+    assert set(in_force["领域"]) == taken and not in_force["领域"].duplicated().any()   # one entry per taken field
     n_again = svc_reg.record_demo_lifecycle(RID, "张三")
     assert n_again == (0, 0)                                        # only what is new: nothing twice

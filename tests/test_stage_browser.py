@@ -65,8 +65,8 @@ def test_the_stage_pages_in_a_browser(server):
         bs.visible(page, "建议晋级", log=log)
         bs.visible(page, "已记录的晋级", log=log)
         bs.idle(page)
-        txt = bs.body_text(page)
-        assert "初审评估 → 现场考察" in txt and "确认晋级名单" in txt
+        txt = bs.body_text(page)     # both gates decided: the page opens on the last, 现场考察 (the checklist)
+        assert "现场考察 → 认定评审" in txt and "一票否决" in txt and "确认晋级名单" in txt
         assert shot(page, "advancement").stat().st_size > 20_000
 
         bs.go(page, "答辩安排")

@@ -40,7 +40,9 @@ def centre_register(round_id: str) -> pd.DataFrame:
     df = pd.DataFrame([{"centre_id": e.centre_id, "name": e.name, "field": e.field, "state": e.state,
                         "since": e.since.isoformat(), "document_no": e.document_no or ""} for e in rows],
                       columns=list(CENTRE_COLS)[:-1])
-    df["occupies"] = ["是" if f in taken and e.centre_id in taken[f] else "" for f, e in zip(df["field"], rows)]
+    # the one entry in force for its field (a centre's earlier 试点 entry is history once it is 认定)
+    df["occupies"] = ["是" if f in taken and e.centre_id in taken[f] and f"{e.state}，自 {e.since.isoformat()}" in taken[f]
+                      else "" for f, e in zip(df["field"], rows)]
     return df.rename(columns=CENTRE_COLS)
 
 

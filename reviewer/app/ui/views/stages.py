@@ -18,7 +18,10 @@ stages = svc.gated_stages(rid)
 if not stages:
     st.info(T("本轮政策只有一个阶段，无晋级。", "The policy has one stage only: nothing advances."))
     st.stop()
-stage = st.selectbox(T("阶段", "Stage"), stages, key="adv_stage")
+recorded = set(svc.decisions(rid)["stage"])
+# open on the first stage still to decide (all decided: the last one), where the work is
+start = next((i for i, x in enumerate(stages) if x not in recorded), len(stages) - 1)
+stage = st.selectbox(T("阶段", "Stage"), stages, index=start, key="adv_stage")
 st.caption(svc.rule_text(rid, stage))
 prop = guard(svc.proposal, rid, stage)
 if prop is None:
