@@ -120,7 +120,8 @@ def test_registers_page_shows_the_registers_and_the_ledger(appdata):
     taken = set(svc_reg.fields_taken(RID)["领域"])
     assert {"汽车", "机械", "高端有色金属新材料"} <= taken
     ledger, total = svc_reg.ledger(RID)
-    assert total > 0 and not ledger[ledger["结果"] == "granted"].duplicated(["中心编号", "补助类别"]).any()
+    assert total > 0 and not ledger[ledger["结果"] == "已发放"].duplicated(["中心编号", "补助类别"]).any()
+    assert set(ledger["补助类别"]) <= {"新认定自治区制造业创新中心一次性补助", "国家制造业创新中心一次性补助"}
     at = start("views/registers.py")
     assert "基准日已占用的领域" in texts(at)
     shown = at.dataframe[0].value

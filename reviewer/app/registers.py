@@ -15,6 +15,7 @@ import pandas as pd
 from reviewer.app import store as app_store
 from reviewer.app.base import acting_user
 from reviewer.app.rounds import policy_for
+from reviewer.centres.ledger import SubsidyKind
 from reviewer.demo.registers import demo_replay
 from reviewer.resources import DEMO_DIR
 from reviewer.store import registers
@@ -25,6 +26,7 @@ TECH_COLS = {"name": "技术创新中心", "field": "领域", "document_no": "�
 LEDGER_COLS = {"date": "日期", "centre_id": "中心编号", "field": "领域", "kind": "补助类别", "status": "结果",
                "amount_wan": "金额（万元）", "reason": "依据与理由"}
 OCCUPYING = ("试点", "认定", "国家级")
+STATUS_ZH = {"granted": "已发放", "refused": "不予补助"}
 
 
 def _day(round_id: str):
@@ -65,8 +67,9 @@ def ledger(round_id: str) -> tuple[pd.DataFrame, float]:
     pol = policy_for(round_id)
     with app_store.store().read() as s:
         lg = registers.load_ledger(s, pol, pol.as_of_date())
-    df = pd.DataFrame([{"date": str(e.date), "centre_id": e.centre_id, "field": e.field, "kind": e.kind,
-                        "status": e.status, "amount_wan": e.amount / 10_000, "reason": e.reason} for e in lg.entries],
+    df = pd.DataFrame([{"date": str(e.date), "centre_id": e.centre_id, "field": e.field, "kind": SubsidyKind(e.kind).zh,
+                        "status": STATUS_ZH.get(e.status, e.status), "amount_wan": e.amount / 10_000, "reason": e.reason}
+                       for e in lg.entries],
                       columns=list(LEDGER_COLS))
     return df.rename(columns=LEDGER_COLS), lg.total() / 10_000
 

@@ -48,5 +48,5 @@ with tab_l:
     if ledger.empty:
         st.info(T("补助台账为空。", "The ledger is empty."))
     else:
-        st.dataframe(ledger, hide_index=True, width="stretch", height=360,
+        st.dataframe(ledger, hide_index=True, width="stretch",
                      column_config={"金额（万元）": st.column_config.NumberColumn(format="%.0f")})
