@@ -83,11 +83,12 @@ def _write_plans(stages: Stages, out: Path) -> None:
     """The plans of every stage as one set of tables (panels.csv holds every stage's seats)."""
     plans = list(stages.plans.items())
     write_table(stages.panels, out, "panels", "专家组")
-    write_table(pd.concat([p.loads.assign(planned_stage=st) for st, p in plans], ignore_index=True), out,
-                "expert_load", "专家负载")
+    # a stage's plan lists the earlier stages' fixed seats too: each stage's own rows
+    write_table(pd.concat([p.loads[p.loads["stage"] == st] if "stage" in p.loads else p.loads for st, p in plans],
+                          ignore_index=True), out, "expert_load", "专家负载")
     write_table(pd.concat([p.coverage[p.coverage["stage"] == st] if "stage" in p.coverage else p.coverage
                            for st, p in plans], ignore_index=True), out, "panel_coverage", "类别覆盖")
-    write_table(pd.concat([p.summary.assign(planned_stage=st) for st, p in plans], ignore_index=True), out,
+    write_table(pd.concat([p.summary.assign(stage=st) for st, p in plans], ignore_index=True), out,
                 "plan_summary", "求解概况")
 
 
