@@ -44,10 +44,11 @@ def timed(fn):
 
 
 def all_scores(seats: pd.DataFrame, pol) -> pd.DataFrame:
+    # each stage on its own instrument (现场考察: the verification checklist)
     return pd.DataFrame([{"stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id,
-                          "criterion": c.id, "family": pol.rubric.family_of(c.id), "score": round(c.max * 0.7, 1),
-                          "confidence": None, "void": False}
-                         for x in seats.itertuples(index=False) for c in pol.rubric.criteria])
+                          "criterion": c.id, "family": pol.instrument(x.stage).family_of(c.id),
+                          "score": round(c.max * 0.7, 1), "confidence": None, "void": False}
+                         for x in seats.itertuples(index=False) for c in pol.instrument(x.stage).criteria])
 
 
 def main() -> None:

@@ -53,7 +53,8 @@ def demo_store(folder: Path) -> Store:
         repo.record_import(s, r, data, report, user="bench", source="round2026.xlsx")
         for stage in STAGES:
             repo.publish(s, r, stage, panels[panels["stage"] == stage], user="bench", source="demo_panels.csv")
-        repo.submit_scores(s, r, scores, user="bench", source="scores.csv")
+        # the published stages' scores only (the demo's 初审评估 panels are not published here)
+        repo.submit_scores(s, r, scores[scores["stage"].isin(STAGES)], user="bench", source="scores.csv")
     for stage in STAGES:
         run_aggregation(st, "2026", stage, user="bench", resamples=200)
     return st

@@ -462,7 +462,16 @@ class Policy(_Strict):
         """This policy with `stage`'s instrument as its rubric: score sheets, score checks and aggregation of
         the stage read `policy.for_stage(stage).rubric`."""
         inst = self.instrument(stage)
-        return self if inst is self.rubric else self.model_copy(update={"rubric": inst})
+        if inst is self.rubric:
+            return self
+        # The decision's family rules name families of the recognition rubric (B >= 15): a stage scored with
+        # another instrument (the 现场考察 checklist) is ranked by its own total, without the rules its
+        # families cannot answer (else its ranking would fail on "missing family columns B").
+        fams = {f.id for f in inst.families}
+        dec = self.decision.model_copy(update={
+            "recommend_min_family": {f: v for f, v in self.decision.recommend_min_family.items() if f in fams},
+            "tie_break_families": [f for f in self.decision.tie_break_families if f in fams]})
+        return self.model_copy(update={"rubric": inst, "decision": dec})
 
     def stage_rules(self, stage: str) -> dict:
         """The panel rules in force for `stage`: [panel_rules] with [stages.rules.STAGE] applied."""

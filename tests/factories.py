@@ -101,6 +101,9 @@ def fill_score_sheet(path, rng: random.Random, policy: Policy | None = None, ski
     spread widely, so a row's total is often an outlier that needs one). Returns the number of rows filled."""
     policy = policy or load_policy()
     wb = load_workbook(path)
+    if "_meta" in wb.sheetnames:     # the sheet's stage is scored with its own instrument (现场考察: the checklist)
+        stage = str({r[0]: r[1] for r in wb["_meta"].iter_rows(values_only=True)}.get("stage") or "")
+        policy = policy.for_stage(stage) if stage in policy.stages.order else policy
     ws = wb[SHEET]
     header = [c.value for c in ws[2]]
     cols = {c.id: header.index(criterion_header(c)) + 1 for c in policy.rubric.criteria}

@@ -38,24 +38,25 @@ def test_analysis_page_shows_bias_whatif_and_validity(appdata):
     assert len(at.get("vega_lite_chart")) >= 3           # bias effects, expert effects, validity x2
     rel = at.dataframe[0].value
     assert "C9" in set(rel["relation"])
-    # what-if: calibrated on the site-visit stage
-    at.selectbox[1].set_value("现场考察")
+    # what-if: calibrated on the recognition stage (现场考察 is scored with the checklist since stages17b)
+    at.selectbox[1].set_value("认定评审")
     at.selectbox[2].set_value("calibrated")
     [b for b in at.button if "计算并记录" in b.label][0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     t = _texts(at)
-    assert "已记录的排名未改变" in t and "结论变化（1）" in t
-    assert any("GX2026-029" in set(d.value.get("application_id", [])) for d in at.dataframe)
+    assert "已记录的排名未改变" in t and "结论变化（2）" in t
+    assert any("GX2026-012" in set(d.value.get("application_id", [])) for d in at.dataframe)
 
 
 def test_whatif_service_records_an_analyst_run_and_leaves_the_ranking(appdata):
     rid = svc_rounds.ensure_demo_round()
-    before = svc_ranking.ranking(rid, "现场考察", "trimmed")[["application_id", "decision"]]
-    cmp_, notes, run_id = svc.whatif(rid, "现场考察", Scenario(method="calibrated"), user="分析员", resamples=50)
-    assert run_id is not None and cmp_.loc[cmp_["changed"], "application_id"].tolist() == ["GX2026-029"]
-    after = svc_ranking.ranking(rid, "现场考察", "trimmed")[["application_id", "decision"]]
+    before = svc_ranking.ranking(rid, "认定评审", "trimmed")[["application_id", "decision"]]
+    cmp_, notes, run_id = svc.whatif(rid, "认定评审", Scenario(method="calibrated"), user="分析员", resamples=50)
+    assert run_id is not None and cmp_.loc[cmp_["changed"], "application_id"].tolist() == ["GX2026-012", "GX2026-015"]
+    after = svc_ranking.ranking(rid, "认定评审", "trimmed")[["application_id", "decision"]]
+    assert not svc_ranking.ranking(rid, "现场考察", "trimmed").empty    # a checklist stage ranks by its own total
     assert before.equals(after)
     runs = svc.whatif_runs(rid)
-    assert runs.iloc[0]["run"] == run_id and runs.iloc[0]["created_by"] == "分析员" and runs.iloc[0]["changed"] == 1
+    assert runs.iloc[0]["run"] == run_id and runs.iloc[0]["created_by"] == "分析员" and runs.iloc[0]["changed"] == 2
     data = svc.whatif_xlsx(cmp_, "测试", {"run": run_id})
     assert data[:2] == b"PK"

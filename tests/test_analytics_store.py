@@ -46,26 +46,27 @@ def _rankings(st) -> list[tuple]:
 
 def test_whatif_trimmed_to_calibrated_lists_changed_decisions_with_reasons(scored, tmp_path, capsys):
     url, st = scored
-    run_aggregation(st, "2026", "现场考察", user="张三", resamples=50)
+    run_aggregation(st, "2026", "认定评审", user="张三", resamples=50)
     before = _rankings(st)
     out = tmp_path / "对比.xlsx"
-    code, text = run_cli(["whatif", "--round", "2026", "--stage", "现场考察", "--method", "calibrated",
+    # 认定评审 (现场考察 is scored with the verification checklist since stages17b)
+    code, text = run_cli(["whatif", "--round", "2026", "--stage", "认定评审", "--method", "calibrated",
                           "--resamples", "100", "--out", str(out), "--db", url, "--user", "分析员"], capsys)
     assert code == 0, text
     assert "汇总方法 trimmed→calibrated" in text and "记录的排名不变" in text
-    assert "结论变化 changed decisions: 1" in text
-    assert "GX2026-029" in text and "列入培育名单→推荐认定" in text and "得分 75.42 ≥ 75" in text
+    assert "结论变化 changed decisions: 2" in text
+    assert "GX2026-012" in text and "不予推荐→列入培育名单" in text and "得分 70.1 在培育区间 [70, 75)" in text
     # the recorded ranking is untouched; the what-if is an analyst run of its own
     assert _rankings(st) == before
     with st.read() as s:
         run = s.execute(select(Run).where(Run.kind == "whatif")).scalars().all()[-1]
         assert run.created_by == "分析员" and run.parameters["scenario"] == {"method": "calibrated"}
-        assert run.summary["changed"][0]["application_id"] == "GX2026-029"
+        assert run.summary["changed"][0]["application_id"] == "GX2026-012"
         assert len(run.parameters["score_ids"]) > 0 and run.result_sha256
     page = pd.read_excel(out, sheet_name=None)
     assert list(page) == ["方案对比", "参数"]
     top = page["方案对比"].iloc[0]
-    assert top["申报编号"] == "GX2026-029" and top["结论变化"] == "是" and "推荐认定" in top["变化原因"]
+    assert top["申报编号"] == "GX2026-012" and top["结论变化"] == "是" and "列入培育名单" in top["变化原因"]
     assert {"现行排名区间下限", "方案排名区间上限"} <= set(page["方案对比"].columns)
     # reproducible from the store
     code, text = run_cli(["whatif", "--reproduce", str(run.id), "--db", url], capsys)
@@ -78,9 +79,8 @@ def test_whatif_thresholds_field_rule_and_budget(scored, capsys):
                           "--budget", "6000000", "--resamples", "50", "--db", url, "--user", "分析员"], capsys)
     assert code == 0, text
     assert "推荐线 75→78" in text and "一领域一中心 开→关" in text and "总预算(元) 0→6e+06" in text
-    # 认定评审: GX2026-030 (81.74) lost 生物医药 to GX2026-004; without one-centre-per-field it is recommended
-    assert "GX2026-030" in text and "列入培育名单→推荐认定" in text
-    assert "推荐认定→列入培育名单" in text           # below the raised line of 78
+    # 认定评审 (demo data of stages17b): GX2026-005 (76.94) is below the raised line of 78
+    assert "GX2026-005" in text and "推荐认定→列入培育名单" in text and "在培育区间 [70, 78)" in text
 
 
 def test_whatif_mistakes_are_one_line(scored, capsys):
@@ -98,7 +98,7 @@ def test_bias_audit_of_the_stored_round_finds_same_city(scored, tmp_path, capsys
                          capsys)
     assert code == 0, text
     line = next(x for x in text.splitlines() if x.startswith("C9 "))
-    assert "12 份评分" in line and "标记 flagged" in line
+    assert "13 份评分" in line and "标记 flagged" in line    # the stored 现场考察 and 认定评审 seats
     assert "member_city" in text and "不自动扣分" in text
     sheets = pd.read_excel(tmp_path / "bias_audit.xlsx", sheet_name=None)
     assert list(sheets) == ["关系效应", "专家个人效应", "评分偏离", "方法说明"]

@@ -37,7 +37,7 @@ def test_demo_round_finds_the_planted_same_city_effect(demo_audit):
     planted = json.loads((DEMO_DIR / "planted.json").read_text(encoding="utf-8"))["scores"]["relation_bias"]
     assert planted["points"] == SAME_CITY_BIAS_POINTS == 5.0
     c9 = audit.relations.set_index("relation").loc["C9"]
-    assert c9["n_seats"] == len(planted["seats"]) == 12
+    assert c9["n_seats"] == len(planted["seats"]) == 16   # three stages scored (初审评估 too) since stages17b
     assert c9["ci_low"] <= planted["points"] <= c9["ci_high"]          # the true value inside its interval
     assert c9["ci_low"] > 0 and c9["p_perm"] < 0.05 and c9["flagged"]  # and found
 
@@ -137,5 +137,5 @@ def test_bad_long_tables_give_clear_errors(tmp_path):
 def test_report_section_for_the_review_report(demo_audit):
     title, paras, table = report_section(demo_audit[0])
     assert title == "关系偏差审计" and paras[0].startswith("方法：")
-    assert any(p.startswith("同城回避：12 份评分平均比同组其他专家高 +3.2") for p in paras)
+    assert any(p.startswith("同城回避：16 份评分平均比同组其他专家高 +4.55") for p in paras)   # planted +5
     assert list(table.columns)[:3] == ["关系", "评分份数", "效应(分)"] and "显著" in set(table["结论"])

@@ -30,12 +30,14 @@ from tests.browser_support import (
 DATA_MARKERS = ("GX2026-", "ZJ0", "2026年度制造业创新中心试点", "王美华", "只读", "轮次 Round", "排名 Ranking",
                 "评审轮次")
 STAFF_PATHS = ("", "round", "import", "screening", "experts", "pool", "panels", "site", "packs", "responses", "notify", "scores",
-               "reminders", "ranking", "documents", "analysis", "draws", "evaluation", "expert", "accounts",
+               "reminders", "stages", "defence", "ranking", "registers", "documents", "analysis", "draws",
+               "evaluation", "expert", "accounts",
                # the raw page files Streamlit listed before (automatic multipage navigation)
                "app", "common", "main", "import_data", "views", "pages", "signin")
 STAFF_PAGES = [("round", "轮次"), ("import", "导入"), ("screening", "形式审查"), ("experts", "专家与回避"),
                ("pool", "专家库档案"), ("panels", "专家组"), ("site", "现场考察"), ("packs", "通知"), ("responses", "专家答复"), ("notify", "消息发送"),
-               ("scores", "评分"), ("reminders", "催交"), ("ranking", "排名"), ("documents", "公文"), ("analysis", "分析"),
+               ("scores", "评分"), ("reminders", "催交"), ("stages", "阶段晋级"), ("defence", "答辩安排"),
+               ("ranking", "排名"), ("registers", "登记册"), ("documents", "公文"), ("analysis", "分析"),
                ("draws", "抽取验证"), ("evaluation", "考核"), ("accounts", "账户")]
 PASSWORD = "a-long-secret-1"
 

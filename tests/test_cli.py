@@ -118,7 +118,11 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert stages[0]["in"] == 29 and stages[1]["vetoed"] == 1 and stages[2]["in"] == stages[1]["advanced"]
     out_at = ranking[ranking["decision"] == "stage_out"]
     assert len(out_at) == 29 - stages[2]["in"] and out_at["reason_zh"].str.contains("一票否决").sum() == 1
-    assert "== 各阶段 Per stage: 初审评估 29 → 现场考察" in out
+    # stage by stage: 现场考察 planned only for what advanced from 初审, 认定评审 only for what passed the visit
+    assert "== 各阶段 Per stage: 初审评估 29 → 现场考察 29 → 认定评审 28 → 建议认定 recommended" in out
+    assert set(panels.loc[panels["stage"] == "认定评审", "application_id"]) == set(
+        panels.loc[panels["stage"] == "现场考察", "application_id"]) - set(out_at["application_id"])
+    assert "评分 scored with 核查表 checklist" in out
     ledger = pd.read_csv(tmp_path / "subsidy_ledger.csv")
     assert not ledger[ledger["status"] == "granted"].duplicated(["centre_id", "kind"]).any()
     assert len(list((tmp_path / "score_sheets" / "认定评审").glob("*.xlsx"))) == panels.loc[

@@ -14,12 +14,12 @@ import pytest
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.demo.centres import INDICATOR_COLUMNS, PAST_CENTRE_COLUMNS
 from reviewer.demo.generate import DEFAULT_SEED, build_round, generate_demo
-from reviewer.demo.panels import DEMO_STAGES
+from reviewer.demo.gating import run_stages
 from reviewer.demo.reference import demo_policy
 from reviewer.demo.scores import SCORE_COLUMNS, simulate_scores
 from reviewer.intake import io, schema
 from reviewer.intake.credit_code import is_valid_credit_code
-from reviewer.panels.service import PlanParams, plan
+from reviewer.scoring.scoretable import read_table, validate_scores
 from reviewer.policy import load_policy
 from reviewer.screening.eligibility import screen
 
@@ -273,7 +273,7 @@ def test_history_and_declarations(t, policy):
 # ------------------------------------------------------------------ panels and scores
 def test_demo_panels(t, policy):
     p, e, m, a = t["panels"], t["experts"].set_index("expert_id"), t["members"], t["applications"]
-    assert set(p["stage"]) == {"现场考察", "认定评审"}
+    assert set(p["stage"]) == {"初审评估", "现场考察", "认定评审"}
     for (stage, app_id), g in p.groupby(["stage", "application_id"]):
         assert len(g) == policy.panel_size(stage)
         cats = e.loc[g["expert_id"], "category"]
@@ -287,41 +287,66 @@ def test_demo_panels(t, policy):
     assert not p.duplicated(["application_id", "expert_id"]).any()       # independent stages
 
 
-def test_demo_panels_are_the_panels_reviewer_demo_plans(regenerated, policy):
-    """The returned scores were given on the panels `reviewer demo` plans for the round, so its
-    score sheets name the experts whose scores come back."""
+def test_demo_panels_are_the_panels_reviewer_demo_plans(regenerated, policy, planted):
+    """The returned scores were given on the panels `reviewer demo` plans stage by stage (only what
+    advanced is planned for the next stage: 29 → 29 → 28, the planted veto out at 现场考察), so its score
+    sheets name the experts whose scores come back."""
     out, _ = regenerated
     pol = demo_policy(policy)
     data, _ = io.load_round_from(out / "applications.xlsx", pol)
-    planned = plan(data, pol, PlanParams.for_policy(pol, seed=0, workers=2)).panels
-    planned = planned[planned["stage"].isin(DEMO_STAGES)]
+    returned, errors = validate_scores(read_table(out / "scores.csv"), out / "scores.csv", pol)
+    assert errors == []
+
+    def scores_of(stage, seats, _plant):
+        mine = returned[(returned["panel"] == stage)
+                        & returned["application_id"].isin(set(seats.loc[seats["stage"] == stage, "application_id"]))]
+        return mine[["expert_id", "application_id", "criterion", "score"]]
+
+    stages = run_stages(data, pol, scores_of, screening=screen(data, pol), conflicts=detect_conflicts(data, pol))
+    planned = stages.panels
     demo = pd.read_csv(out / "demo_panels.csv", encoding="utf-8-sig")
     assert len(demo) == len(planned) > 0
     assert set(zip(demo["阶段"], demo["申报编号"], demo["专家编号"], demo["角色"])) == \
         set(zip(planned["stage"], planned["application_id"], planned["expert_id"], planned["role_zh"]))
+    assert [(g["stage"], g["in"]) for g in stages.summary] == [("初审评估", 29), ("现场考察", 29), ("认定评审", 28)]
+    veto = planted["scores"]["veto"]
+    assert stages.proposals["现场考察"].set_index("application_id").loc[veto["application_id"], "outcome"] == "vetoed"
+    assert veto["application_id"] not in stages.reached
+    assert [g["in"] for g in planted["stages"]] == [29, 29, 28]
 
 
 def test_scores(t, planted, policy):
     s = t["scores"]
-    maxes = {c.id: c.max for c in policy.rubric.criteria}
-    assert set(s["criterion"]) == set(maxes)
-    ok = s.dropna(subset=["score"])
-    assert (ok["score"] >= 0).all() and (ok["score"] <= ok["criterion"].map(maxes)).all()
+    maxes = {st: {c.id: c.max for c in policy.instrument(st).criteria} for st in policy.stages.order}
+    assert policy.instrument("现场考察") is policy.instruments["现场考察核查表"]      # the bundled policy's checklist
+    for st, g in s.groupby("stage"):                                       # each stage on its own instrument
+        assert set(g["criterion"]) == set(maxes[st]), st
+    limit = [maxes[st][c] for st, c in zip(s["stage"], s["criterion"])]
+    ok = s.assign(limit=limit).dropna(subset=["score"])
+    assert (ok["score"] >= 0).all() and (ok["score"] <= ok["limit"]).all()
     assert ((ok["score"] * 10 - (ok["score"] * 10).round()).abs() < 1e-9).all()   # one decimal at most
     assert s["score"].isna().sum() == 1
     sheets = s.groupby(["stage", "application_id", "expert_id"])["score"].count()
-    assert (sheets == len(maxes)).sum() == len(sheets) - 1                  # one sheet with a blank
+    n_crit = pd.Series([len(maxes[st]) for st in sheets.index.get_level_values("stage")], index=sheets.index)
+    assert (sheets == n_crit).sum() == len(sheets) - 1                      # one sheet with a blank
     assert len(sheets) == len(t["panels"]) - 1                              # one sheet not returned
     tot = s.groupby(["stage", "application_id", "expert_id"])["score"].sum()
     o = planted["scores"]["outlier"]
     panel = tot.loc[(o["stage"], o["application_id"])]
     assert abs(panel[o["expert_id"]] - panel.drop(o["expert_id"]).median()) > policy.aggregation.outlier_points
     assert planted["scores"]["harsh"] and planted["scores"]["lenient"] and len(planted["scores"]["erratic"]) == 1
+    # the planted veto: a majority of the 现场考察 panel score the first veto item 0
+    v = planted["scores"]["veto"]
+    zero = s[(s["stage"] == v["stage"]) & (s["application_id"] == v["application_id"]) & (s["criterion"] == v["criterion"])]
+    assert set(zero.loc[zero["score"] == 0, "expert_id"]) == set(v["experts"]) and 2 * len(v["experts"]) > len(zero)
+    assert not ((s["stage"] == "现场考察") & s["criterion"].isin(["V1", "V2", "V3", "V4"]) & (s["score"] == 0)
+                & (s["application_id"] != v["application_id"])).any()
     fam_b = s[s["criterion"].str.startswith("B")].groupby(["stage", "application_id", "expert_id"])["score"].sum()
     weak = planted["weak_family_B"]
     # strong overall, weak in family B (B < 15 of 25): recommended on the total, not on the family rule
     assert fam_b.xs(weak, level="application_id").median() < 15
-    assert tot.xs(weak, level="application_id").median() >= policy.decision.recommend_min_score
+    rubric_tot = tot[[st != "现场考察" for st in tot.index.get_level_values("stage")]]
+    assert rubric_tot.xs(weak, level="application_id").median() >= policy.decision.recommend_min_score
 
 
 def test_simulate_scores_accepts_chinese_headers_and_is_deterministic(t, policy):

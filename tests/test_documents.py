@@ -44,7 +44,8 @@ def scored_round(st: Store, draw_first: bool = True) -> None:
             publishing.publish_run(s, r, "初审评估", run.id, user="张三", reason="发布")
         for stage in SCORED:
             repo.publish(s, r, stage, panels[panels["stage"] == stage], user="张三", source="demo_panels.csv")
-        repo.submit_scores(s, r, demo_scores(), user="秘书", source="scores.csv")
+        scores = demo_scores()     # the demo's 初审评估 scores were given on its own panels, not on this draw
+        repo.submit_scores(s, r, scores[scores["stage"].isin(SCORED)], user="秘书", source="scores.csv")
     for stage in SCORED:
         run_aggregation(st, "2026", stage, user="张三", resamples=50)
 
@@ -133,6 +134,27 @@ def test_report_numbers_come_from_the_stored_aggregation(made):
     assert "Krippendorff α" in t and "截尾平均" in t
     assert "专家组由名单文件发布（来源：demo_panels.csv）" in t
     assert len(scores) > 0 and "（未录入）" in t    # outliers' opinions are not stored yet: a labelled blank
+
+
+def test_report_has_the_relation_bias_audit_and_right_aligned_numbers(made):
+    """§九 关系偏差审计 (issue 18): the stage's totals against the soft relations, worded as the analyst's
+    `reviewer bias` words them (reviewer.analytics.bias.report_section); numbers right-aligned."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    st, _, res = made
+    path = one(res, "评审报告_2026_认定评审")
+    t = text_of(path)
+    assert "九、关系偏差审计" in t and "十、随机抽取记录" in t and "十一、存档信息" in t
+    assert t.index("八、回避与利益冲突处理") < t.index("九、关系偏差审计") < t.index("十、随机抽取记录")
+    assert "方法：" in t and "同城回避" in t and "记入专家库备查，不自动扣分" in t
+    doc = Document(path)
+    bias = next(tb for tb in doc.tables if tb.rows[0].cells[0].text == "关系")
+    assert [c.text for c in bias.rows[0].cells][:3] == ["关系", "评分份数", "效应（分）"]
+    same_city = next(r for r in bias.rows[1:] if r.cells[0].text == "同城回避")
+    assert int(same_city.cells[1].text) > 0 and same_city.cells[6].text in ("显著", "不显著")
+    ranking = next(tb for tb in doc.tables if tb.rows[0].cells[0].text == "总排名")
+    row = ranking.rows[1]
+    assert row.cells[4].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT      # 得分
+    assert row.cells[3].paragraphs[0].alignment != WD_ALIGN_PARAGRAPH.RIGHT      # 创新中心名称 (text)
 
 
 def test_report_of_a_drawn_stage_records_the_seed_and_commitment(made):

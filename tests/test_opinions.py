@@ -45,7 +45,7 @@ def sheet(tmp_path, seats, expert, share: float, opinion: str | None = None, onl
     ws = wb[SHEET]
     header = [c.value for c in ws[2]]
     row = 3 + apps.index(only or apps[0])
-    for c in POL.rubric.criteria:
+    for c in POL.for_stage(STAGE).rubric.criteria:
         ws.cell(row, header.index(criterion_header(c)) + 1).value = round(c.max * share * 2) / 2
     if opinion is not None:
         ws.cell(row, header.index(COMMENT) + 1).value = opinion
@@ -77,7 +77,7 @@ def test_the_sheet_states_the_rule_and_its_opinion_round_trips_into_the_store(si
         got = opinions.opinions_frame(s, repo.get_round(s, "2026"), STAGE)
     assert got[["application_id", "expert_id", "opinion"]].values.tolist() == [[app, experts[0],
                                                                                 "技术路线清晰，产业化基础较好。"]]
-    assert got["total_then"].iloc[0] == pytest.approx(sum(round(c.max * 0.8 * 2) / 2 for c in POL.rubric.criteria))
+    assert got["total_then"].iloc[0] == pytest.approx(sum(round(c.max * 0.8 * 2) / 2 for c in POL.for_stage(STAGE).rubric.criteria))
     code, out = run_cli(["scores", "opinions", "--round", "2026", "--db", url], capsys)
     assert code == 0 and "技术路线清晰" in out
 
@@ -105,8 +105,8 @@ def test_an_outlying_total_without_an_opinion_is_refused_naming_file_row_expert_
         with pytest.raises(UserError, match="缺少评审意见"):
             opinions.submit_scores_with_opinions(
                 s, r, pd.DataFrame([{"stage": STAGE, "application_id": app, "expert_id": experts[4], "criterion": c.id,
-                                     "family": POL.rubric.family_of(c.id), "score": 0.0, "confidence": None,
-                                     "void": False} for c in POL.rubric.criteria]), None, user="张三", source="t")
+                                     "family": POL.for_stage(STAGE).rubric.family_of(c.id), "score": 0.0, "confidence": None,
+                                     "void": False} for c in POL.for_stage(STAGE).rubric.criteria]), None, user="张三", source="t")
 
 
 def test_the_chairs_consensus_opinion_with_recorded_dissent(site, capsys):

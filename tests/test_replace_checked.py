@@ -284,7 +284,7 @@ def test_scores_of_a_replaced_expert_become_void(db, tmp_path, capsys):
     site, _, pol = state(st, run_id)
     app = sorted(site["application_id"].unique())[0]
     old = site.loc[(site["application_id"] == app) & (site["role"] != "chair"), "expert_id"].iloc[0]
-    f = write_csv(tmp_path / "s.csv", [(SITE, app, old, c.id, c.max) for c in pol.rubric.criteria],
+    f = write_csv(tmp_path / "s.csv", [(SITE, app, old, c.id, c.max) for c in pol.instrument(SITE).criteria],
                   ("阶段", "申报编号", "专家编号", "评分项", "得分"))
     code, out = run_cli(["scores", "import", "--round", "2026", "--db", str(path), str(f)], capsys)
     assert code == 0, out
@@ -296,7 +296,7 @@ def test_scores_of_a_replaced_expert_become_void(db, tmp_path, capsys):
         assert repo.scores_frame(s, r, SITE).empty
         every = repo.scores_frame(s, r, SITE, include_void=True)
         reasons = {x.void_reason for x in s.execute(select(Score)).scalars()}
-    assert len(every) == len(pol.rubric.criteria) and every["void"].all()
+    assert len(every) == len(pol.instrument(SITE).criteria) and every["void"].all()
     assert any(old in (x or "") and "替换" in (x or "") for x in reasons), reasons
     with st.read() as s:
         v = audit.verify(s)   # the voids are facts of the replacement's audit entry

@@ -130,7 +130,8 @@ def test_a_reimport_that_drops_or_breaks_a_published_seat_is_refused_with_the_li
         code, out = run_cli(["import", "--round", "2026", dropped, *extra, "--db", url, "--user", "张三"], capsys)
         assert code == 2 and app_id in out and "published" in out, out
     assert _imports(st) == 1
-    expert = seats.loc[seats["application_id"] == app_id, "expert_id"].iloc[0]
+    site = seats[seats["stage"] == "现场考察"]      # the published stage's seats (demo_panels.csv holds all three)
+    expert = site.loc[site["application_id"] == app_id, "expert_id"].iloc[0]
 
     def unavailable(wb) -> None:
         ws = wb["专家库"]

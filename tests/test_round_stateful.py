@@ -305,7 +305,7 @@ class RoundMachine(RuleBasedStateMachine):
             expert = x.expert_id
             if quality == "stranger":
                 expert = self.records.experts[pick.randrange(len(self.records.experts))].expert_id
-            for c in self.policy.rubric.criteria:
+            for c in self.policy.instrument(x.stage).criteria:     # the stage's own instrument
                 score = round(pick.uniform(0, c.max), 1)
                 rows.append((x.stage, x.application_id, expert, c.id, c.max + 1 if quality == "too_high" else score))
         self.files += 1
@@ -319,7 +319,7 @@ class RoundMachine(RuleBasedStateMachine):
         if scores.empty:
             return
         x = scores.iloc[pick.randrange(len(scores))]
-        top = next(c.max for c in self.policy.rubric.criteria if c.id == x.criterion)
+        top = next(c.max for c in self.policy.instrument(x.stage).criteria if c.id == x.criterion)
         self.attempt("correct_score", lambda s, r: repo.correct_score(s, r, x.stage, x.application_id, x.expert_id, x.criterion,
                                                      round(share * top, 1), reason="专家来函更正", user="张三"))
 
@@ -360,8 +360,8 @@ class RoundMachine(RuleBasedStateMachine):
             return
         held = set(seats[SEAT].itertuples(index=False, name=None))
         assert set(scores[SEAT].itertuples(index=False, name=None)) <= held
-        top = {c.id: c.max for c in self.policy.rubric.criteria}
-        assert all(0 <= x.score <= top[x.criterion] for x in scores.itertuples())
+        top = {(st, c.id): c.max for st in self.policy.stages.order for c in self.policy.instrument(st).criteria}
+        assert all(0 <= x.score <= top[(x.stage, x.criterion)] for x in scores.itertuples())
         assert not scores.duplicated([*SEAT, "criterion"]).any()
 
 

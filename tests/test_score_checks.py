@@ -145,17 +145,19 @@ def test_scores_import_rejects_duplicate_and_unknown_criteria(tmp_path, capsys):
     with st.write() as s:
         repo.publish(s, repo.get_round(s, "2026"), "现场考察", site, user="张三", source="demo_panels.csv")
     expert = site[site["application_id"] == "GX2026-003"]["expert_id"].iloc[0]
-    rows = [("现场考察", "GX2026-003", expert, c.id, c.max) for c in CRIT]
-    rows += [("现场考察", "GX2026-003", expert, "A1", 1.0), ("现场考察", "GX2026-003", expert, "Z9", 2.0)]
+    site_crit = POL.instrument("现场考察").criteria      # 现场考察 is scored with its checklist
+    dup = site_crit[0].id
+    rows = [("现场考察", "GX2026-003", expert, c.id, c.max) for c in site_crit]
+    rows += [("现场考察", "GX2026-003", expert, dup, 1.0), ("现场考察", "GX2026-003", expert, "Z9", 2.0)]
     f = write_csv(tmp_path / "long.csv", rows, ("阶段", "申报编号", "专家编号", "评分项", "得分"))
     code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, str(f)], capsys)
     assert code == 1, out
-    assert f"row {len(CRIT) + 3}, column '评分项' (criterion): value 'Z9'" in out
-    assert f"row {len(CRIT) + 2}, column '评分项' (criterion): value 'A1'" in out
+    assert f"row {len(site_crit) + 3}, column '评分项' (criterion): value 'Z9'" in out
+    assert f"row {len(site_crit) + 2}, column '评分项' (criterion): value '{dup}'" in out
     with st.read() as s:      # all or nothing: rejected rows store nothing ...
         assert repo.scores_frame(s, repo.get_round(s, "2026"), "现场考察").empty
     code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, str(f), "--allow-partial"], capsys)
     assert code == 0, out     # ... unless --allow-partial, which keeps the good rows
     with st.read() as s:
         stored = repo.scores_frame(s, repo.get_round(s, "2026"), "现场考察")
-    assert sorted(stored["criterion"]) == sorted(c.id for c in CRIT if c.id != "A1")
+    assert sorted(stored["criterion"]) == sorted(c.id for c in site_crit if c.id != dup)

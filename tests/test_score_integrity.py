@@ -61,7 +61,7 @@ def test_scores_outside_a_held_seat_of_a_published_stage_are_refused_whole(store
     with st.write() as s:   # the expert's own scores of their own seat are stored
         assert repo.submit_scores(s, repo.get_round(s, "2026"), good, user="李四", source="x",
                                   as_expert=seat["expert_id"].iloc[0]) == len(good)
-    crit = pol.rubric.criteria[0].id
+    crit = pol.instrument(STAGE).criteria[0].id      # 现场考察: the checklist's first item
     with pytest.raises(UserError, match="not published"), st.write() as s:
         repo.correct_score(s, repo.get_round(s, "2026"), "认定评审", seat["application_id"].iloc[0],
                            seat["expert_id"].iloc[0], crit, 1.0, reason="更正", user="张三")

@@ -42,11 +42,11 @@ def test_blank_sheets_are_named_and_filled_ones_stored(tmp_path, capsys):
     url, st, site = published_site_round(tmp_path)
     experts = sorted(site["expert_id"].unique())[:3]
     paths = sheets_of(tmp_path, site, experts)
-    filled = fill_score_sheet(paths[0], random.Random(3), POL)
+    filled = fill_score_sheet(paths[0], random.Random(3), POL.for_stage(STAGE))
     code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, *map(str, paths)], capsys)
     assert code == 0, out
     assert "2 张评分表未填写" in out and experts[1] in out and experts[2] in out, out
-    assert f"stored {filled * len(POL.rubric.criteria)} score rows" in out
+    assert f"stored {filled * len(POL.for_stage(STAGE).rubric.criteria)} score rows" in out
     with st.read() as s:
         stored = repo.scores_frame(s, repo.get_round(s, "2026"), STAGE)
     assert set(stored["expert_id"]) == {experts[0]}
@@ -68,7 +68,7 @@ def test_a_table_whose_every_row_is_rejected_names_the_rows(tmp_path, capsys):
     url, st, site = published_site_round(tmp_path)
     x = site.iloc[0]
     path = tmp_path / "too_high.csv"
-    pd.DataFrame([(STAGE, x["application_id"], x["expert_id"], c.id, c.max + 1) for c in POL.rubric.criteria],
+    pd.DataFrame([(STAGE, x["application_id"], x["expert_id"], c.id, c.max + 1) for c in POL.for_stage(STAGE).rubric.criteria],
                  columns=["阶段", "申报编号", "专家编号", "评分项", "得分"]).to_csv(path, index=False)
     code, out = run_cli(["scores", "import", "--round", "2026", "--db", url, str(path)], capsys)
     assert code == 1, out

@@ -215,7 +215,8 @@ def test_scores_are_kept_as_submitted_and_corrections_void_the_old_one(store_url
     st = demo_store(store_url)
     with st.write() as s:
         repo.publish(s, repo.get_round(s, "2026"), "现场考察", demo_panels(), user="张三", source="demo_panels.csv")
-    raw = pd.read_csv(DEMO / "scores.csv", dtype=str).head(46)
+    raw = pd.read_csv(DEMO / "scores.csv", dtype=str)
+    raw = raw[raw["阶段"] == "现场考察"].head(46)      # the file starts with 初审评估, not published here
     df = pd.DataFrame({"stage": raw["阶段"], "application_id": raw["申报编号"], "expert_id": raw["专家编号"],
                        "criterion": raw["评分项"], "family": raw["评分项"].str[0], "score": raw["得分"].astype(float),
                        "confidence": None, "void": False})

@@ -27,8 +27,8 @@ def _panels() -> pd.DataFrame:
 
 def score_rows(seats: pd.DataFrame, pol, value: float = 3.0) -> pd.DataFrame:
     rows = [{"stage": x.stage, "application_id": x.application_id, "expert_id": x.expert_id, "criterion": c.id,
-             "family": pol.rubric.family_of(c.id), "score": min(value, c.max), "confidence": None, "void": False}
-            for x in seats.itertuples(index=False) for c in pol.rubric.criteria]
+             "family": pol.for_stage(STAGE).rubric.family_of(c.id), "score": min(value, c.max), "confidence": None, "void": False}
+            for x in seats.itertuples(index=False) for c in pol.for_stage(STAGE).rubric.criteria]
     return pd.DataFrame(rows)
 
 

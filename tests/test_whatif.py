@@ -35,16 +35,17 @@ def demo_input():
 
 def test_trimmed_to_calibrated_changes_a_decision_with_its_reason(demo_input):
     pol, stage = demo_input
-    inp = stage("现场考察")
+    # the recognition stage (现场考察 is scored with the verification checklist since stages17b)
+    inp = stage("认定评审")
     base, _, _ = rank_scenario(inp, pol, Scenario(), resamples=100)
     alt, alt_pol, _ = rank_scenario(inp, pol, Scenario(method="calibrated"), resamples=100)
     assert pol.aggregation.method == "trimmed" and alt_pol.aggregation.method == "calibrated"
     cmp_ = compare(base, alt)
     changed = cmp_[cmp_["changed"]]
-    assert changed["application_id"].tolist() == ["GX2026-029"]
+    assert changed["application_id"].tolist() == ["GX2026-012", "GX2026-015"]
     why = changed["why_zh"].iloc[0]
-    assert why.startswith("列入培育名单→推荐认定；汇总得分 74.90→75.42；排名 ")
-    assert "现：得分 75.42 ≥ 75" in why
+    assert why.startswith("不予推荐→列入培育名单；汇总得分 69.92→70.10；排名 ")
+    assert "现：得分 70.1 在培育区间 [70, 75)" in why
     # the bootstrap gives trimmed ranks an interval; calibrated (comparable across panels here) its own
     assert base["rank_low"].notna().sum() > 20 and (base["rank_low"] <= base["rank_overall"]).all()
 

@@ -146,7 +146,12 @@ def _rank_interval_normal(res: pd.DataFrame, level: float, seed: int, draws: int
 def rank_scenario(inp: WhatIfInput, policy: Policy, scenario: Scenario, *, resamples: int = 400,
                   seed: int | None = None, level: float = 0.95) -> tuple[pd.DataFrame, Policy, list[str]]:
     """The recognition list of `inp` under `scenario` (module doc), with rank intervals; the
-    scenario's policy; and the aggregation's notes (e.g. calibrated scores not comparable)."""
+    scenario's policy; and the aggregation's notes (e.g. calibrated scores not comparable).
+    Scores of one stage of the policy (column panel) are ranked with that stage's instrument."""
+    stages = ([v for v in pd.unique(inp.scores["panel"].dropna()) if v in policy.stages.order]
+              if "panel" in inp.scores.columns else [])
+    if len(stages) == 1:          # e.g. 现场考察 by its checklist: its own total, no rubric family rules
+        policy = policy.for_stage(str(stages[0]))
     pol = scenario.apply(policy)
     method = pol.aggregation.method
     seed = pol.aggregation.seed if seed is None else seed

@@ -62,7 +62,8 @@ def ranking(round_id: str, stage: str, method: str = "trimmed", budget: float | 
 def _ranking(round_id: str, stage: str, method: str, budget: float | None) -> pd.DataFrame:
     b = load_bundle(round_id)
     agg, _ = aggregate(round_id, stage, method)
-    fam = [f.id for f in b.policy.rubric.families]
+    pol = b.policy.for_stage(stage)     # a checklist stage ranks by its own total and families
+    fam = [f.id for f in pol.rubric.families]
     sc = screening(round_id).summary.set_index("application_id")
     register, ledger, left = registers_of(round_id, b.policy)
     rows = []
@@ -86,7 +87,7 @@ def _ranking(round_id: str, stage: str, method: str, budget: float | None) -> pd
                 r[f] = np.nan
         rows.append(r)
     df = pd.DataFrame(rows)
-    out = recognition_ranking(df, b.policy, total_budget=budget, register=register, ledger=ledger,
+    out = recognition_ranking(df, pol, total_budget=budget, register=register, ledger=ledger,
                               on=b.policy.as_of_date())
     extra = df[["application_id", "name", *[c for c in ("ci_low", "ci_high") if c in df.columns]]]
     out = out.drop(columns=[c for c in ("name", "ci_low", "ci_high") if c in out.columns]).merge(extra, on="application_id", how="left")

@@ -159,6 +159,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "analysis": ("分析", "Analysis"),   # issue 18: the analyst page
     "draws": ("抽取验证", "Verify draw"),
     "site": ("现场考察", "Site visits"),
+    "stages": ("阶段晋级", "Advancement"),          # issue 17: stages that gate
+    "defence": ("答辩安排", "Defence schedule"),
+    "registers": ("登记册", "Registers"),
     "evaluation": ("考核", "Evaluation"),
     "expert": ("我的评审任务", "My assignments"),
     "responses": ("专家答复", "Responses"),

@@ -142,6 +142,15 @@ def aggregate(
         raise typer.Exit(1)
 
 
+def _table_stage(raw: pd.DataFrame, pol: Policy) -> str | None:
+    """The one stage of the policy an aggregated table names in its 阶段/panel column, if any."""
+    for col in ("panel", "阶段", "stage"):
+        if col in raw.columns:
+            vals = {str(v).strip() for v in raw[col].dropna()} & set(pol.stages.order)
+            return vals.pop() if len(vals) == 1 else None
+    return None
+
+
 def rank(
     aggregated: Path = typer.Argument(..., help="Aggregated table (.csv/.xlsx): 申报编号/application_id, 总分/score, "
                                                  "领域/field, family subtotals A..F (or their names); optional "
@@ -152,12 +161,19 @@ def rank(
     partial_last: bool = typer.Option(False, "--partial-last", help="Give the first cut application the budget remainder."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 even when some rows were rejected."),
+    stage: Optional[str] = typer.Option(None, "--stage", "-s", help="The stage the table aggregates (default: its "
+                                        "阶段/panel column when it names one stage); a stage scored with another "
+                                        "instrument (现场考察: the checklist) is ranked by its own total and families."),
 ) -> None:
     """认定排名 Recognition list: decision rules and funding of the policy, with the reason for every row."""
     started = time.time()
     try:
         pol = load_policy(policy)
         raw = read_table(aggregated, sheet)
+        stage = stage or _table_stage(raw, pol)
+        if stage:
+            pol.stage(stage)                  # an unknown stage is a UserError naming the policy's stages
+            pol = pol.for_stage(stage)        # its instrument's families and total, not the rubric's
         df, errors = validate_ranking(raw, aggregated, pol)
         res = recognition_ranking(df, pol, total_budget=budget, partial_last=partial_last)
     except UserError as e:

@@ -18,12 +18,16 @@ copies (``utf-8-sig``, so Excel shows the Chinese correctly).
 
 Demo panels and scores:
 ``demo_panels.csv`` — 阶段 stage, 申报编号 application_id, 专家编号 expert_id, 角色 role (组长 chair / 成员 member):
-  the 现场考察 (5) and 认定评审 (7) panels of the applications that pass screening, planned by the real
-  planner on the generated round (imported, screened and conflict-checked by the product's own code;
-  see `reviewer.demo.panels`), so they are the panels `reviewer demo` plans;
+  the 初审评估 (5), 现场考察 (5) and 认定评审 (7) panels, planned stage by stage by the real planner on the
+  generated round (imported, screened and conflict-checked by the product's own code) for the applications
+  that reached each stage (see `reviewer.demo.panels`, `reviewer.demo.gating`), so they are the panels
+  `reviewer demo` plans;
 ``scores.csv`` / ``scores.xlsx`` (sheet 评分) — long format, one row per expert, application and criterion:
-  阶段 stage, 申报编号 application_id, 专家编号 expert_id, 评分项 criterion (A1..F3 of the policy rubric),
-  得分 score (0..criterion max; one decimal, or whole points for experts who score that way; blank = not scored).
+  阶段 stage, 申报编号 application_id, 专家编号 expert_id, 评分项 criterion (初审评估 and 认定评审: A1..F3 of
+  the policy rubric; 现场考察: V1..V4, S1..S3 of the verification checklist 现场考察核查表, a veto item 0 =
+  不属实), 得分 score (0..criterion max; one decimal, or whole points for experts who score that way;
+  blank = not scored). Planted: the best application of 初审评估 is found 材料不实 by a majority of its
+  现场考察 panel (planted.json scores.veto) and does not reach 认定评审.
 
 Past round (2022) pilot centres, for the annual evaluation (考核评估):
 ``past_centres.xlsx`` (sheet 试点中心) — 中心编号 centre_id, 中心名称 name, 领域 field, 所在市 city,
@@ -57,11 +61,11 @@ from reviewer.demo.applications import DemoApp, build_applications
 from reviewer.demo.centres import build_past_centres
 from reviewer.demo.experts import build_experts
 from reviewer.demo.names import Firms, Names
-from reviewer.demo.panels import plan_demo_panels
+from reviewer.demo.panels import plan_demo_round
 from reviewer.demo.planting import Planter
 from reviewer.demo.proposals import PLANTED_SCREENING
 from reviewer.demo.reference import demo_policy
-from reviewer.demo.scores import simulate_scores
+from reviewer.demo.scores import simulate_stages
 from reviewer.demo.writer import schema_frame, write_demo, write_input_csv
 from reviewer.intake import schema
 from reviewer.policy import Policy, load_policy
@@ -113,17 +117,21 @@ def build_round(seed: int, policy: Policy) -> tuple[dict[str, pd.DataFrame], dic
     declared = planter.declared
 
     tables = _input_frames(apps, platforms, experts, history, declared)
-    with tempfile.TemporaryDirectory(prefix="reviewer-demo-") as tmp:   # the round as the importer reads it
-        write_input_csv(tables, Path(tmp))
-        panels = plan_demo_panels(Path(tmp), policy)
     weak_b = flags.get("weakB")
     quality = {weak_b: {"total": 87, "families": {"B": -0.32}}} if weak_b else {}
-    scores = simulate_scores(panels, tables["applications"], tables["experts"], policy, seed, quality)
+
+    def simulate(seats: pd.DataFrame, veto: tuple[str, str] | None) -> pd.DataFrame:
+        return simulate_stages(seats, tables["applications"], tables["experts"], policy, seed, quality, veto=veto)
+
+    with tempfile.TemporaryDirectory(prefix="reviewer-demo-") as tmp:   # the round as the importer reads it
+        write_input_csv(tables, Path(tmp))
+        panels, scores, stages = plan_demo_round(Path(tmp), policy, simulate)
     past, indicators, past_cases = build_past_centres(rng, firms)
     tables.update(panels=panels, scores=scores, past_centres=past, indicators=indicators)
     planted = {"reference_date": as_of.isoformat(), "seed": seed, "screening": _expected_screening(apps),
                "conflicts": planter.cases, "scores": scores.attrs.get("planted", {}),
-               "weak_family_B": weak_b, "past_centres": past_cases}
+               "weak_family_B": weak_b, "past_centres": past_cases,
+               "stages": [{k: v for k, v in g.items()} for g in stages.summary]}
     return tables, planted
 
 

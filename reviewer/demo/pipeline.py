@@ -1,7 +1,8 @@
 """The demo pipeline: the whole round on the bundled demo data, writing every output.
 
-Import, screening, conflicts, panels of every stage, score sheets of the recognition stage, the
-demo round's returned scores, aggregation and the recognition list; each step prints what it did.
+Import, screening, conflicts; then stage by stage (reviewer.demo.gating): plan 初审评估 → its returned
+scores → advance → plan 现场考察 for what advanced → its checklist scores → advance → plan 认定评审; score
+sheets of the recognition stage, aggregation and the recognition list; each step prints what it did.
 """
 from __future__ import annotations
 
@@ -14,15 +15,13 @@ import pandas as pd
 
 from reviewer.conflicts.detector import ConflictSet, detect_conflicts
 from reviewer.centres.ledger import Ledger
-from reviewer.demo.gating import gate_stages
+from reviewer.demo.gating import Stages, run_stages
 from reviewer.demo.reference import DEMO_AS_OF, demo_policy
 from reviewer.demo.registers import demo_register, demo_replay
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
 from reviewer.intake.io import load_round_from
 from reviewer.intake.model import RoundData
-from reviewer.panels import service
-from reviewer.panels.service import PlanParams, PlanResult
 from reviewer.panels.site.outputs import outcome_lines as site_outcome_lines
 from reviewer.panels.site.outputs import write_site_plan
 from reviewer.panels.site.planner import SitePlan, SitePlanParams, plan_sites
@@ -64,13 +63,13 @@ SITE_WINDOW = (dt.date(2026, 12, 7), dt.date(2026, 12, 18))
 SITE_WORK_LIMIT = 5.0
 
 
-def _site_plan(data: RoundData, policy: Policy, planned: PlanResult, screening: ScreeningResult, cs: ConflictSet,
+def _site_plan(data: RoundData, policy: Policy, panels: pd.DataFrame, screening: ScreeningResult, cs: ConflictSet,
                out: Path, echo: Echo, seed: int) -> SitePlan:
     """现场考察 visiting teams and routes, independent of the other stages' planned seats."""
     stage = policy.stages.site
     echo(f"== 4b 现场考察 Site visits: visiting teams and routes ({SITE_WINDOW[0]}–{SITE_WINDOW[1]}); "
          f"the per-application {stage} panels of panels.csv are today's baseline, site_plan/ the plan")
-    other = planned.panels[planned.panels["stage"] != stage]
+    other = panels[panels["stage"] != stage]
     fixed = tuple(zip(other["stage"], other["expert_id"], other["application_id"]))
     sp = plan_sites(data, policy, SitePlanParams(*SITE_WINDOW, seed=seed, work_limit=SITE_WORK_LIMIT, fixed=fixed),
                     conflicts=cs, screening=screening)
@@ -80,27 +79,39 @@ def _site_plan(data: RoundData, policy: Policy, planned: PlanResult, screening: 
     return sp
 
 
-def _scores(data_dir: Path, out: Path, policy: Policy, planned: PlanResult, echo: Echo) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score sheets for the recognition stage's planned panels, and the demo round's returned scores."""
-    final = policy.stages.order[-1]
-    echo(f"== 5 评分 Scores ({final}): score sheets for the planned panels; returned scores of the demo round")
-    seats = planned.panels[planned.panels["stage"] == final]
-    sheets = out / "score_sheets" / final
-    for expert_id, mine in seats.groupby("expert_id"):
-        write_score_sheet(sheets / f"{expert_id}.xlsx", policy, expert_id, mine["expert_name"].iloc[0], final,
-                          mine.rename(columns={"application_name": "name"})[["application_id", "name", "field"]])
-    # The demo's returned scores (reviewer/data/demo/scores.csv) were simulated on the panels the planner
-    # gives this round (demo_panels.csv, see reviewer.demo.panels), so the CLI, the app and an analyst's
-    # `reviewer aggregate` all rank the same scores, given by the experts the score sheets name.
+def _write_plans(stages: Stages, out: Path) -> None:
+    """The plans of every stage as one set of tables (panels.csv holds every stage's seats)."""
+    plans = list(stages.plans.items())
+    write_table(stages.panels, out, "panels", "专家组")
+    # a stage's plan lists the earlier stages' fixed seats too: each stage's own rows
+    write_table(pd.concat([p.loads[p.loads["stage"] == st] if "stage" in p.loads else p.loads for st, p in plans],
+                          ignore_index=True), out, "expert_load", "专家负载")
+    write_table(pd.concat([p.coverage[p.coverage["stage"] == st] if "stage" in p.coverage else p.coverage
+                           for st, p in plans], ignore_index=True), out, "panel_coverage", "类别覆盖")
+    write_table(pd.concat([p.summary.assign(stage=st) for st, p in plans], ignore_index=True), out,
+                "plan_summary", "求解概况")
+
+
+def _returned(data_dir: Path, policy: Policy, echo: Echo) -> pd.DataFrame:
+    """The demo round's returned scores of every stage (reviewer/data/demo/scores.csv, column panel), each
+    stage's rows checked against its own instrument."""
     score_file = data_dir / "scores.csv"
     scores, errors = validate_scores(read_table(score_file), score_file, policy)
     for e in errors:
         echo(f"  {e}")
-    returned = scores
-    scores = scores[scores["panel"] == final] if "panel" in scores.columns else scores
-    echo(f"  {seats['expert_id'].nunique()} score sheets written to {sheets}; {len(scores)} returned criterion "
-         f"scores of {final} read from {score_file}")
-    return scores, returned
+    echo(f"  {len(scores)} returned criterion scores read from {score_file}: "
+         + ", ".join(f"{st} {n}" for st, n in scores.groupby("panel", sort=False).size().items()))
+    return scores
+
+
+def _score_sheets(policy: Policy, seats: pd.DataFrame, out: Path, echo: Echo) -> None:
+    """Score sheets of the recognition stage's planned panels."""
+    final = policy.stages.order[-1]
+    sheets = out / "score_sheets" / final
+    for expert_id, mine in seats.groupby("expert_id"):
+        write_score_sheet(sheets / f"{expert_id}.xlsx", policy, expert_id, mine["expert_name"].iloc[0], final,
+                          mine.rename(columns={"application_name": "name"})[["application_id", "name", "field"]])
+    echo(f"== 5 评分表 Score sheets ({final}): {seats['expert_id'].nunique()} written to {sheets}")
 
 
 def _ranking(scores: pd.DataFrame, fields: pd.Series, screening: ScreeningResult, policy: Policy, out: Path,
@@ -170,26 +181,33 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed
     screening = results["screening"] = _screening(data, policy, out, echo)
     cs = results["conflicts"] = _conflicts(data, policy, out, echo)
 
-    echo("== 4 专家组 Panels (all three stages)")
-    planned = service.plan(data, policy, PlanParams.for_policy(policy, seed=seed, time_limit=time_limit, workers=2),
-                           screening=screening, conflicts=cs, echo=echo, progress=service.echo_progress(echo))
-    for line in service.outcome_lines(planned):
-        echo(line)
-    planned.write(out)
-    results["plan"] = planned
-    if not planned.plan.feasible:
-        raise UserError("the demo round has no feasible plan; see plan_diagnostics in " + str(out))
-    if policy.stages.site:
-        results["site_plan"] = _site_plan(data, policy, planned, screening, cs, out, echo, seed)
+    echo("== 4 专家组、评分与晋级 Panels, scores and advancement, stage by stage (policy [stages.gates])")
+    # The demo round's returned scores were simulated on the panels this loop plans (reviewer.demo.panels),
+    # so the CLI, the app and an analyst's `reviewer aggregate` all rank the same scores, given by the
+    # experts the score sheets name.
+    returned = _returned(data_dir, policy, echo)
 
-    scores, returned = _scores(data_dir, out, policy, planned, echo)
-    echo("== 5b 晋级 Stages that gate (policy [stages.gates])")
-    reached, left, gates = gate_stages(planned.panels, returned, data, policy, out, echo, seed)
-    results["stages"] = gates
-    scores = results["scores"] = scores[scores["application_id"].isin(set(reached))]
+    def scores_of(stage: str, seats: pd.DataFrame, _plant: str | None) -> pd.DataFrame:
+        mine = set(seats.loc[seats["stage"] == stage, "application_id"])
+        got = returned[(returned["panel"] == stage) & returned["application_id"].isin(mine)]
+        return got[["expert_id", "application_id", "criterion", "score"]]
+
+    try:
+        stages = run_stages(data, policy, scores_of, screening=screening, conflicts=cs, out=out, echo=echo,
+                            time_limit=time_limit, plan_echo=echo)
+    except RuntimeError as e:
+        raise UserError(f"the demo round has no feasible plan: {e}") from None
+    _write_plans(stages, out)
+    results["plan"], results["stages"] = stages, stages.summary
+    if policy.stages.site:
+        results["site_plan"] = _site_plan(data, policy, stages.panels, screening, cs, out, echo, seed)
+    final_stage = policy.stages.order[-1]
+    final = stages.panels[stages.panels["stage"] == final_stage]
+    _score_sheets(policy, final, out, echo)
+    reached, left = stages.reached, stages.left
+    scores = results["scores"] = stages.scores[final_stage]
     apps_df = pd.DataFrame([a.model_dump(exclude={"members", "platforms"}) for a in data.applications])
     fields = apps_df.set_index("application_id")["field"]
-    final = planned.panels[planned.panels["stage"] == policy.stages.order[-1]]
     panels = final[final["application_id"].isin(set(reached))].groupby("application_id")["expert_id"].apply(list).to_dict()
     rp = demo_replay(data_dir, policy)    # the past centres' life cycle up to the round date: register and ledger
     results["register"] = demo_register(rp, policy)
@@ -198,11 +216,12 @@ def run_demo(data_dir: Path, out: Path, policy: Policy, echo: Echo = print, seed
     results["ledger"] = rp.ledger
 
     write_run_record(run_record("demo", report.inputs(), policy, {"data": str(data_dir), "seed": seed}, started,
-                                extra={"screening": screening.counts(), **planned.record(),
-                                       "stages": [{k: v for k, v in g.items() if k != "planted"} for g in gates],
+                                extra={"screening": screening.counts(),
+                                       "plans": {st: p.record() for st, p in stages.plans.items()},
+                                       "stages": stages.summary,
                                        "recommended": ranking.loc[ranking["decision"] == "recommend",
                                                                   "application_id"].tolist()}), out)
-    echo("== 各阶段 Per stage: " + " → ".join(f"{g['stage']} {g['in']}" for g in gates)
+    echo("== 各阶段 Per stage: " + " → ".join(f"{g['stage']} {g['in']}" for g in stages.summary)
          + f" → 建议认定 recommended {int((ranking['decision'] == 'recommend').sum())}")
     echo(f"== 完成 Done: outputs in {out}/")
     return results

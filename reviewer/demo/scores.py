@@ -1,4 +1,6 @@
-"""Simulated rubric scores of the demo round's panels, with planted scoring quirks."""
+"""Simulated scores of the demo round's panels, each stage on its own instrument (the policy's
+[stages.gates] instrument: the 现场考察 verification checklist, the 100-point rubric), with planted
+scoring quirks, the planted same-city bias and an optional planted veto."""
 from __future__ import annotations
 
 import random
@@ -8,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from reviewer.intake import schema
-from reviewer.policy import Policy
+from reviewer.policy import Policy, Rubric
 
 SCORE_COLUMNS = (("stage", "阶段"), ("application_id", "申报编号"), ("expert_id", "专家编号"),
                  ("criterion", "评分项"), ("score", "得分"))
@@ -23,13 +25,20 @@ def _keyed(df: pd.DataFrame, columns: Iterable[tuple[str, str]]) -> pd.DataFrame
     return df.rename(columns={zh: key for key, zh in columns})
 
 
+def instrument_of(policy: Policy, stage: str) -> Rubric:
+    """The instrument a sheet of `stage` is scored with (a stage the policy does not know: [rubric])."""
+    return policy.instrument(stage) if stage in policy.stages.order else policy.rubric
+
+
 class _Profiles:
     """Each application's planted true quality (about 74 of 100, sd 7, from the seed and its id;
-    `quality` may override it) and per-criterion deviations."""
+    `quality` may override it) and per-criterion deviations (of every instrument's criteria)."""
 
     def __init__(self, policy: Policy, seed: int, quality: dict[str, dict]):
-        self.criteria = policy.rubric.criteria
-        self.family = {c.id: policy.rubric.family_of(c.id) for c in self.criteria}
+        # The rubric's criteria first, in their order, so a rubric-only policy draws as it always did.
+        insts = [policy.rubric, *(policy.instrument(s) for s in policy.stages.order)]
+        self.criteria = list({c.id: c for r in insts for c in r.criteria}.values())
+        self.family = {c.id: next(r.family_of(c.id) for r in insts if c in r.criteria) for c in self.criteria}
         self.seed, self.quality = seed, quality
 
     def __call__(self, app_id: str) -> tuple[float, dict[str, float]]:
@@ -69,15 +78,14 @@ def _leniencies(a: pd.DataFrame, rng: random.Random, seed: int) -> tuple[dict, l
 def _plant_quirks(df: pd.DataFrame, sheets: list[tuple], rng: random.Random, policy: Policy,
                   planted: dict[str, Any]) -> pd.DataFrame:
     """One sheet far below its panel's median, one sheet not returned, one criterion left blank."""
-    criteria = policy.rubric.criteria
     out_sheet, absent_sheet, blank_sheet = rng.sample(sheets, 3)
     st, app_id, eid = out_sheet
     tot = df.groupby(_SHEET)["score"].sum()
     panel = tot.loc[(st, app_id)].drop(eid)
     target = max(20.0, float(panel.median()) - policy.aggregation.outlier_points - 7.0)
-    frac = target / policy.rubric.total
+    frac = target / instrument_of(policy, st).total
     m = (df["stage"] == st) & (df["application_id"] == app_id) & (df["expert_id"] == eid)
-    maxes = {c.id: c.max for c in criteria}
+    maxes = {c.id: c.max for c in instrument_of(policy, st).criteria}
     df.loc[m, "score"] = [round(maxes[cid] * frac, 1) for cid in df.loc[m, "criterion"]]
     planted["outlier"] = {"stage": st, "application_id": app_id, "expert_id": eid,
                           "total": round(float(df.loc[m, "score"].sum()), 1), "panel_median": float(panel.median())}
@@ -85,11 +93,29 @@ def _plant_quirks(df: pd.DataFrame, sheets: list[tuple], rng: random.Random, pol
     df = df[~((df["stage"] == st) & (df["application_id"] == app_id) & (df["expert_id"] == eid))]
     planted["absent_sheet"] = {"stage": st, "application_id": app_id, "expert_id": eid}
     st, app_id, eid = blank_sheet
-    crit = rng.choice(criteria).id
+    crit = rng.choice(instrument_of(policy, st).criteria).id
     m = (df["stage"] == st) & (df["application_id"] == app_id) & (df["expert_id"] == eid) & (df["criterion"] == crit)
     df.loc[m, "score"] = np.nan
     planted["blank_score"] = {"stage": st, "application_id": app_id, "expert_id": eid, "criterion": crit}
     return df
+
+
+def _plant_veto(df: pd.DataFrame, sheets: pd.DataFrame, policy: Policy, veto: tuple[str, str],
+                planted: dict[str, Any]) -> tuple[pd.DataFrame, set[tuple[str, str, str]]]:
+    """A majority of the panel of `veto` = (stage, application) find the materials untrue: they score the
+    stage's first veto item 0 (the gate's veto_share is below one half)."""
+    st, app_id = veto
+    item = next((c.id for c in instrument_of(policy, st).criteria if c.veto), None)
+    if item is None:
+        raise ValueError(f"stage {st}'s instrument has no veto item to plant a veto on")
+    panel = sorted(sheets.loc[(sheets["stage"] == st) & (sheets["application_id"] == app_id), "expert_id"])
+    if not panel:
+        raise ValueError(f"no panel of {app_id} in stage {st} to plant a veto on")
+    liars = panel[: len(panel) // 2 + 1]
+    m = (df["stage"] == st) & (df["application_id"] == app_id) & df["expert_id"].isin(liars) & (df["criterion"] == item)
+    df.loc[m, "score"] = 0.0
+    planted["veto"] = {"stage": st, "application_id": app_id, "criterion": item, "experts": liars}
+    return df, {(st, app_id, e) for e in liars}
 
 
 def _same_city_pairs(a: pd.DataFrame, apps: pd.DataFrame, exps: pd.DataFrame) -> set[tuple[str, str]]:
@@ -102,8 +128,10 @@ def _same_city_pairs(a: pd.DataFrame, apps: pd.DataFrame, exps: pd.DataFrame) ->
 
 def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, experts: pd.DataFrame,
                     policy: Policy, seed: int, quality: dict[str, dict] | None = None,
-                    same_city_points: float = SAME_CITY_BIAS_POINTS) -> pd.DataFrame:
-    """Rubric scores, long format (stage, application_id, expert_id, criterion, score), for a panel plan.
+                    same_city_points: float = SAME_CITY_BIAS_POINTS,
+                    veto: tuple[str, str] | None = None, quirks: bool = True) -> pd.DataFrame:
+    """Scores, long format (stage, application_id, expert_id, criterion, score), for a panel plan; each
+    stage's sheets on that stage's instrument (`policy.instrument(stage)`).
 
     Each application has a planted true quality (about 74 of 100, sd 7, from the seed and its id;
     `quality` may override it: {application_id: {"total": 82, "families": {"B": -0.25}}}); each
@@ -112,8 +140,10 @@ def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, exper
     outlier distance below its panel median, one sheet not returned (its rows absent), and one
     criterion left blank (score NaN); and the relation bias: a same-city expert (C9) scores
     `same_city_points` of 100 higher (``planted["relation_bias"]``; the quirks are never put on
-    such a seat, so the bias audit measures the relation alone). Headers may be the English keys
-    or the Chinese ones.
+    such a seat, so the bias audit measures the relation alone). `veto` = (stage, application_id): a
+    majority of that panel (the first experts by id) score the instrument's first veto item 0 (材料不实:
+    the stage's gate vetoes it; ``planted["veto"]``). `quirks=False`: no outlier, absent or blank sheet.
+    Headers may be the English keys or the Chinese ones.
     """
     a = _keyed(assignments, SCORE_COLUMNS)[_SHEET].copy()
     apps = _keyed(applications, [(c.key, c.zh) for c in schema.APPLICATIONS.columns])
@@ -129,14 +159,14 @@ def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, exper
         raise ValueError(f"assignments name experts not in the experts table: {unknown[:5]}")
 
     same_city = _same_city_pairs(a, apps, exps)
-    lift = same_city_points / policy.rubric.total
     rows = []
     for st, app_id, eid in a.itertuples(index=False):
         q, dev = profile(app_id)
         bias, sd, whole = lean[eid]
-        bias += lift if (app_id, eid) in same_city else 0.0
+        inst = instrument_of(policy, st)
+        bias += same_city_points / inst.total if (app_id, eid) in same_city else 0.0
         r = random.Random(f"sheet:{seed}:{st}:{app_id}:{eid}")
-        for c in policy.rubric.criteria:
+        for c in inst.criteria:
             x = min(1.0, max(0.0, q + dev[c.id] + bias + r.gauss(0, sd)))
             s = c.max * x
             s = float(round(s)) if whole else round(s, 1)
@@ -144,14 +174,46 @@ def simulate_scores(assignments: pd.DataFrame, applications: pd.DataFrame, exper
     df = pd.DataFrame(rows, columns=[k for k, _ in SCORE_COLUMNS])
 
     sheets = a.drop_duplicates().reset_index(drop=True)
+    liars: set[tuple[str, str, str]] = set()
+    if veto is not None:
+        df, liars = _plant_veto(df, sheets, policy, veto, planted)
     candidates = [tuple(s) for s in sheets.itertuples(index=False)
-                  if s.expert_id not in special and (s.application_id, s.expert_id) not in same_city]
-    if len(candidates) >= 3:
+                  if s.expert_id not in special and (s.application_id, s.expert_id) not in same_city
+                  and tuple(s) not in liars]
+    if quirks and len(candidates) >= 3:
         df = _plant_quirks(df, candidates, rng, policy, planted)
     planted["relation_bias"] = {"relation": "C9", "points": same_city_points,
                                 "seats": [list(x) for x in sheets.itertuples(index=False)
                                           if (x.application_id, x.expert_id) in same_city]}
     planted["quality"] = {app_id: round(profile(app_id)[0] * 100, 1) for app_id in sorted(set(a["application_id"]))}
     df = df.reset_index(drop=True)
+    df.attrs["planted"] = planted
+    return df
+
+
+def simulate_stages(assignments: pd.DataFrame, applications: pd.DataFrame, experts: pd.DataFrame, policy: Policy,
+                    seed: int, quality: dict[str, dict] | None = None,
+                    veto: tuple[str, str] | None = None) -> pd.DataFrame:
+    """`simulate_scores` one stage at a time (stage column `stage`), so a stage's scores never depend on the
+    seats of a later stage (the generator gates each stage on them before the next is planned). The quirky
+    raters are drawn per stage; the outlier, absent and blank sheets are planted in the policy's last stage only.
+    ``.attrs["planted"]``: the last stage's record, the same-city seats of every stage, the veto."""
+    a = _keyed(assignments, SCORE_COLUMNS)
+    order = [s for s in policy.stages.order if s in set(a["stage"])]
+    frames, planted = [], {}
+    seats: list = []
+    for st in order:
+        sim = simulate_scores(a[a["stage"] == st], applications, experts, policy, seed, quality,
+                              veto=veto if veto is not None and veto[0] == st else None,
+                              quirks=st == policy.stages.order[-1])
+        frames.append(sim)
+        got = sim.attrs.get("planted", {})
+        seats += got["relation_bias"]["seats"]
+        planted = {**planted, **got}
+    if not frames:
+        return simulate_scores(a, applications, experts, policy, seed, quality)
+    df = pd.concat(frames, ignore_index=True)
+    planted["relation_bias"] = {**planted["relation_bias"], "seats": seats}
+    planted["quality"] = {k: v for f in frames for k, v in f.attrs["planted"]["quality"].items()}
     df.attrs["planted"] = planted
     return df

@@ -92,7 +92,7 @@ def stage_ranking(f: RoundFacts, st: StageFacts) -> pd.DataFrame:
     agg["ineligible_reason"] = [text(sc.loc[a, "reasons"], "") or text(sc.loc[a, "outcome_zh"], "")
                                 if a in sc.index else "" for a in agg["application_id"]]
     agg = agg.drop(columns=[c for c in ("rank_in_field", "rank_overall") if c in agg.columns])
-    return recognition_ranking(agg, f.policy)
+    return recognition_ranking(agg, f.policy.for_stage(st.name))   # the stage's instrument and families
 
 
 def ranking_rows(f: RoundFacts, rk: pd.DataFrame) -> list[dict]:

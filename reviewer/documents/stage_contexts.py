@@ -9,6 +9,7 @@ import pandas as pd
 from reviewer.documents.contexts import (METHOD_SHORT, METHOD_ZH, NONE, NOT_RECORDED, blank_if_empty, common,
                                          conflict_summary, draw_lines, expert_days, finite, integer, meeting, num, ranking_rows,
                                          seat_rows, stage_ranking, text)
+from reviewer.documents.bias_section import bias_context
 from reviewer.documents.round_facts import RoundFacts, StageFacts
 from reviewer.errors import UserError
 from reviewer.scoring.reliability import flag_outliers, reliability_report
@@ -138,6 +139,7 @@ def report(f: RoundFacts, stage: str, today: dt.date) -> dict:
             "publication_source": text(st.publication_source), "by_category": by_cat, "panels": panels,
             **_scores_section(f, st), **_outliers_and_reliability(f, st),
             "ranking": blank_if_empty(ranking, ["rank"], "尚无汇总结果，无法排名"), **_conflicts_section(f, st),
+            **bias_context(f.data, f.policy, stage, _expert_totals(st)),
             "draw_lines": draw_lines(st.draw), "audit_head": text(f.anchor.get("hash"), NONE),
             "policy_sha": f.policy.sha256[:16]}
 

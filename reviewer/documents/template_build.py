@@ -114,9 +114,10 @@ class Builder:
         self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
     def table(self, headers: list[str], cells: list[str], widths: list[float], loop: str, size: float = 10,
-              row_cm: float | None = None) -> None:
+              row_cm: float | None = None, right: tuple[int, ...] = ()) -> None:
         """A table: a header row repeated on every page, then one row per item of `loop`
-        ("r in rows") with `cells` (Jinja expressions of r); no row splits across pages."""
+        ("r in rows") with `cells` (Jinja expressions of r); no row splits across pages. Columns
+        `right` (indices) hold numbers: right-aligned, so digits line up down the column."""
         t = self.doc.add_table(rows=4, cols=len(headers))
         t.style = "Table Grid"
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -126,6 +127,8 @@ class Builder:
         _repeat_header(t.rows[0])
         self._row_text(t.rows[1], [f"{{%tr for {loop} %}}"] + [""] * (len(headers) - 1), size)
         self._row_text(t.rows[2], [f"{{{{ {c} }}}}" if c else "" for c in cells], size)
+        for i in right:
+            t.rows[2].cells[i].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
         self._row_text(t.rows[3], ["{%tr endfor %}"] + [""] * (len(headers) - 1), size)
         for row in t.rows:
             _cant_split(row)
@@ -241,7 +244,7 @@ def report() -> Builder:
            "地点：{{ meeting_place }}。")
     b.heading("二、专家组构成")
     b.table(["专家类别", "专家人数", "人次", "任组长人次"], ["r.category", "r.experts", "r.seats", "r.chairs"],
-            [4, 3, 3, 3], "r in by_category")
+            [4, 3, 3, 3], "r in by_category", right=(1, 2, 3))
     b.table(["申报编号", "创新中心名称", "组长", "成员（类别）"], ["r.id", "r.name", "r.chair", "r.members"],
             [2.4, 4.6, 1.8, 8.2], "r in panels", size=9)
     b.heading("三、评审方法")
@@ -250,31 +253,39 @@ def report() -> Builder:
     b.para("{{ aggregation_note }}")
     b.table(["排名", "申报编号", "创新中心名称", "领域", "有效评分", "汇总得分", "95% 区间", "状态"],
             ["r.rank", "r.id", "r.name", "r.field", "r.n", "r.score", "r.interval", "r.status"],
-            [1.1, 2.4, 4.8, 2.4, 1.6, 1.7, 2.6, 1.4], "r in scores", size=9)
+            [1.1, 2.4, 4.8, 2.4, 1.6, 1.7, 2.6, 1.4], "r in scores", size=9, right=(0, 4, 5))
     b.heading("五、异常评分及专家意见")
     b.table(["申报编号", "专家", "总分", "组中位数", "偏离", "专家说明"],
             ["r.id", "r.expert", "r.score", "r.median", "r.deviation", "r.opinion"], [2.6, 2.2, 1.6, 1.8, 1.6, 7.2],
-            "r in outliers", size=9)
+            "r in outliers", size=9, right=(2, 3, 4))
     b.heading("六、评分一致性")
     b.para("{{ reliability }}")
     b.heading("七、排名与结论")
     b.table(["总排名", "领域内", "申报编号", "创新中心名称", "得分", "结论", "理由"],
             ["r.rank", "r.rank_in_field", "r.id", "r.name", "r.score", "r.decision", "r.reason"],
-            [1.2, 1.2, 2.4, 4.0, 1.5, 2.2, 5.5], "r in ranking", size=9)
+            [1.2, 1.2, 2.4, 4.0, 1.5, 2.2, 5.5], "r in ranking", size=9, right=(0, 1, 4))
     b.heading("八、回避与利益冲突处理")
     b.para("{{ conflict_check }}")
     b.table(["规则", "名称", "排除的专家—申报对", "软约束（同城等）", "已豁免"],
-            ["r.rule", "r.label", "r.excluded", "r.soft", "r.waived"], [1.4, 4, 3, 3, 2], "r in conflict_rules")
+            ["r.rule", "r.label", "r.excluded", "r.soft", "r.waived"], [1.4, 4, 3, 3, 2], "r in conflict_rules",
+            right=(2, 3, 4))
     b.table(["豁免专家", "申报编号", "规则", "理由"], ["r.expert", "r.id", "r.rule", "r.reason"], [2.5, 2.5, 1.5, 9],
             "r in waivers", size=9)
     b.table(["申报编号", "原专家", "接替专家", "理由", "时间"], ["r.id", "r.old", "r.new", "r.reason", "r.at"],
             [2.5, 2, 2, 7, 3], "r in replacements", size=9)
     b.para("例外：{{ overrides_text }}")
-    b.heading("九、随机抽取记录")
+    b.heading("九、关系偏差审计")
+    b.tag("{%p for line in bias_paras %}")
+    b.para("{{ line }}")
+    b.tag("{%p endfor %}")
+    b.table(["关系", "评分份数", "效应（分）", "95% 区间", "置换 p 值", "BH q 值", "结论"],
+            ["r.relation", "r.n", "r.effect", "r.interval", "r.p", "r.q", "r.verdict"],
+            [3.6, 1.6, 1.7, 3.0, 1.7, 1.7, 1.6], "r in bias_rows", size=9, right=(1, 2, 4, 5))
+    b.heading("十、随机抽取记录")
     b.tag("{%p for line in draw_lines %}")
     b.para("{{ line }}")
     b.tag("{%p endfor %}")
-    b.heading("十、存档信息")
+    b.heading("十一、存档信息")
     b.para("政策文件 SHA-256 前 16 位：{{ policy_sha }}；生成时审计日志末条哈希：{{ audit_head }}"
            "（核对：reviewer audit verify --expect-head 该哈希）。")
     b.para("报告人（签字）：______________　审核人（签字）：______________　日期：{{ date_line }}", indent=False)
@@ -291,7 +302,7 @@ def opinion() -> Builder:
     b.heading("一、专家评分")
     b.table(["序号", "专家", "类别", "角色", "总分", "分项得分", "评审意见"],
             ["r.no", "r.name", "r.category", "r.role", "r.total", "r.families", "r.opinion"],
-            [1.2, 1.8, 1.2, 1.2, 1.3, 5.4, 4.9], "r in experts", size=9)
+            [1.2, 1.8, 1.2, 1.2, 1.3, 5.4, 4.9], "r in experts", size=9, right=(4,))
     b.para("汇总得分：{{ score }}（{{ method }}，有效评分 {{ n_scores }} 份）；等级：{{ band }}；本阶段排名：{{ rank }}。")
     b.heading("二、专家组综合意见")
     b.para("{{ consensus }}")
@@ -321,7 +332,8 @@ def fees() -> Builder:
     b.table(["序号", "姓名", "工作单位", "职称", "角色", "天数", "日标准（元）", "应发（元）", "预扣个税（元）", "实发（元）",
              "领款人签字"],
             ["r.no", "r.name", "r.employer", "r.title", "r.role", "r.days", "r.rate", "r.amount", "r.tax", "r.net", ""],
-            [1.0, 1.8, 5.0, 2.0, 1.2, 1.1, 1.8, 2.0, 2.0, 2.0, 3.0], "r in rows", size=9.5, row_cm=0.9)
+            [1.0, 1.8, 5.0, 2.0, 1.2, 1.1, 1.8, 2.0, 2.0, 2.0, 3.0], "r in rows", size=9.5, row_cm=0.9,
+            right=(5, 6, 7, 8, 9))
     b.para("合计：{{ n }} 人，应发 {{ total_amount }} 元，预扣个人所得税 {{ total_tax }} 元，实发 {{ total_net }} 元。",
            indent=False)
     b.para("说明：{{ tax_note }}", indent=False, size=10.5)

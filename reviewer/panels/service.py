@@ -346,12 +346,13 @@ def plan(data: RoundData, policy: Policy, params: PlanParams, *, screening=None,
                         "nothing to plan (decide the needs-review items, or plan them with --include-review)")
     stages = list(params.stages)
     gated = dict(params.advanced)
-    inp = planning_input(data, policy, {s: [a for a in eligible if s not in gated or a in set(gated[s])]
-                                        for s in policy.stages.order}, locks=params.locks,
+    per_stage = {s: [a for a in eligible if s not in gated or a in set(gated[s])] for s in policy.stages.order}
+    inp = planning_input(data, policy, per_stage, locks=params.locks,
                          forbids=params.forbids, fixed=params.fixed, conflicts=conflicts, bars=params.pool_bars)
     for line in bar_lines(params.pool_bars):
         echo("  " + line)
-    echo(f"专家组 Planning {', '.join(stages)}: {len(eligible)} applications, {len(inp.experts)} experts, "
+    n_apps = len(set().union(*(per_stage[s] for s in stages)))     # a gated stage: only what advanced to it
+    echo(f"专家组 Planning {', '.join(stages)}: {n_apps} applications, {len(inp.experts)} experts, "
          f"{int(inp.problem.excluded.sum())} excluded pairs, seed {params.seed}, {params.workers} worker(s)"
          + (", 随机抽取 random draw" if params.randomize else ""))
     if params.randomize:

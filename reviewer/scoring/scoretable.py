@@ -352,8 +352,12 @@ def validate_ranking(raw: pd.DataFrame, path: Path, policy: Policy) -> tuple[pd.
             *dict.fromkeys([*policy.decision.recommend_min_family, *policy.decision.tie_break_families])]
     missing = [c for c in need if c not in d.columns]
     if missing:
-        raise UserError(f"{path}: missing column(s) {missing}; expected 申报编号/application_id, 总分/score, 领域/field "
-                        f"and the family subtotals {[f.id for f in policy.rubric.families]} (or their names "
+        fams = [c for c in missing if c in {f.id for f in policy.rubric.families}]
+        hint = (f"（决策规则需要评分细则的分项 {'、'.join(fams)}；以其他评分工具评分的阶段（如现场考察核查表）请用 --stage "
+                f"指明阶段，按该阶段自己的总分排名）" if fams else "")
+        raise UserError(f"{path}: 缺少列 {'、'.join(missing)}{hint} / missing column(s) {missing}; expected "
+                        f"申报编号/application_id, 总分/score, 领域/field and the family subtotals "
+                        f"{[f.id for f in policy.rubric.families]} (or their names "
                         f"{[f.name for f in policy.rubric.families]}); found {[str(c) for c in raw.columns]}")
     errors = [f"{path}: {w}" for w in warns]
     keep = np.ones(len(d), dtype=bool)
