@@ -16,9 +16,23 @@ from reviewer.store.runs import run_planning
 from tests.test_store_support import DEMO, demo_store, run_cli
 
 FINAL, SITE, FIRST = "认定评审", "现场考察", "初审评估"
-# the demo pool's availability windows (experts.xlsx): ZJ0223 until 2026-11-30, ZJ0318 from 2026-12-01;
-# both sit on demo 认定评审 panels
-UNTIL_NOV, FROM_DEC = ("GX2026-040", "ZJ0223"), ("GX2026-009", "ZJ0318")
+# the demo pool's availability windows (experts.xlsx): ZJ0047 2026-11-10..2026-11-28, ZJ0318 from 2026-12-01;
+# both sit on demo 认定评审 panels (demo_panels.csv)
+UNTIL_NOV, FROM_DEC = ("GX2026-021", "ZJ0047"), ("GX2026-009", "ZJ0318")
+
+
+def unavailable_on(day: str) -> set[str]:
+    """The demo 认定评审 panel members whose availability window (experts.xlsx) excludes `day`: the
+    expectation computed from the data files, independently of the board's code."""
+    experts = pd.read_excel(DEMO / "experts.xlsx", dtype=str)
+    panels = pd.read_csv(DEMO / "demo_panels.csv", dtype=str)
+    seated = set(panels.loc[panels["阶段"] == FINAL, "专家编号"])
+    out = set()
+    for x in experts[experts["专家编号"].isin(seated)].itertuples(index=False):
+        start, end = str(x.可用起始日期)[:10], str(x.可用截止日期)[:10]
+        if (start not in ("nan", "") and day < start) or (end not in ("nan", "") and day > end):
+            out.add(x.专家编号)
+    return out
 
 
 @pytest.fixture
@@ -60,7 +74,7 @@ def test_a_new_meeting_date_flags_exactly_the_seats_of_experts_unavailable_that_
     b, bad = flagged(st)
     assert bad == {UNTIL_NOV}
     row = b[(b.application_id == UNTIL_NOV[0]) & (b.expert_id == UNTIL_NOV[1])].iloc[0]
-    assert "2026-12-15" in row.schedule_note and "2026-11-30" in row.schedule_note
+    assert "2026-12-15" in row.schedule_note and "2026-11-28" in row.schedule_note
     assert seat_responses.summary(b)["unavailable"] == 1
     set_date(st, FINAL, "2026-11-25")                           # moved again: the other expert's window
     assert flagged(st)[1] == {FROM_DEC}
@@ -119,9 +133,9 @@ def test_after_the_meeting_moved_another_seat_is_still_refilled_automatically(db
     decline elsewhere is one seat: it is refilled alone, checked like any change (the flagged seats
     stay for staff to handle)."""
     st, _, _ = db
-    set_date(st, FINAL, "2027-01-05")          # ZJ0009 and ZJ0223 cannot come that day
+    set_date(st, FINAL, "2027-01-05")          # outside some panel members' availability windows
     _, bad = flagged(st)
-    assert {e for _, e in bad} == {"ZJ0009", "ZJ0223"}
+    assert {e for _, e in bad} == unavailable_on("2027-01-05") != set()
     with st.read() as s:
         seats = repo.published_seats(s, repo.get_round(s, "2026"), FINAL)
     app_id = "GX2026-003"

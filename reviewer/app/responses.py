@@ -46,8 +46,8 @@ def board(round_id: str, stage: str) -> pd.DataFrame:
     with app_store.store().read() as s:
         b = seat_responses.board(s, repo.get_round(s, round_id), stage)
     experts, apps = _names(round_id)
-    b.insert(2, "application_name", b["application_id"].map(apps).fillna(""))
-    b.insert(4, "expert_name", b["expert_id"].map(experts).fillna(""))
+    b.insert(2, "application_name", b["application_id"].map(apps).astype(object).fillna(""))
+    b.insert(4, "expert_name", b["expert_id"].map(experts).astype(object).fillna(""))
     b["role_zh"] = b["role"].map(ROLE_ZH).fillna("")
     b["relation_zh"] = b["relation"].map(lambda k: seat_responses.RELATIONS.get(k, "").split(" ")[0] if k else "")
     for col in ("deadline", "answered_at"):
