@@ -103,9 +103,9 @@ def chart_problems(spec: dict) -> list[str]:
             enc = node.get("encoding")
             if isinstance(enc, dict):
                 for ch, e in enc.items():
-                    if ch not in ("x", "y", "color", "size", "shape", "column", "row", "xOffset", "yOffset") \
-                            or not isinstance(e, dict):
-                        continue
+                    if ch not in ("x", "y", "color", "size", "shape", "column", "row") or not isinstance(e, dict) \
+                            or (ch in ("color", "size", "shape") and e.get("legend", {}) is None):
+                        continue   # offsets have no axis; a channel without legend shows no title
                     title = e.get("title")
                     if "field" in e and title is not None and title != "" and not CJK.search(str(title)):
                         out.append(f"{ch} title {title!r} is not Chinese")

@@ -19,7 +19,8 @@ with left:
 with right:
     pick = st.multiselect(T("显示结果", "Show"), ["通过", "需人工复核", "不通过"], default=["通过", "需人工复核", "不通过"])
     view = res.summary[res.summary["outcome_zh"].isin(pick)]
-    table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=360)
+    table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=360,
+          width_px=620)   # two thirds of the page beside the chart
 
 st.subheader(T("逐项明细", "Checks of one application"))
 app = st.selectbox(T("申报", "Application"), res.summary["application_id"].tolist(),
