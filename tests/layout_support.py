@@ -17,7 +17,7 @@ LONG_DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d{4,}(?![\d])")
 # headers that are names in their own right (no Chinese word for them is used in the reports)
 HEADER_OK = {"SHA-256", "ICC(2,1)", "ICC(2,k)", "Kendall W", "Krippendorff α"}
 # a code where a word belongs: lowercase English (pass, needs-review, hard) or a solver status (OPTIMAL)
-RAW_CODE = re.compile(r"^([a-z]+([-_][a-z]+)*|[A-Z]{2,}(_[A-Z]+)*)$")
+RAW_CODE = re.compile(r"^([a-z]+([-_.][a-z]+)*|[A-Z]{2,}(_[A-Z]+)*)$")
 # columns that hold user names (a user name may well be a lowercase word) or raw codes by design
 CODE_OK_COLUMNS = {"user", "username", "actor", "decided_by", "recorded_by", "evaluated_by", "created_by", "by",
                    "published_by", "email", "address", "link", "file", "sheet", "column", "value", "SHA-256"}

@@ -140,21 +140,24 @@ def test_every_staff_page_reads_well_at_1440(site):
 
 
 def test_an_unknown_address_is_answered_in_chinese(site):
+    """Opened in a browser, an address the app does not have is a new session: the sign-in page, without
+    Streamlit's English "Page not found" dialog. Inside a signed-in session (back/forward to an old
+    address) the browser shows the first page, again without the English dialog."""
     page = new_page(site["browser"], 1440, 900)
-    page.goto(site["url"] + "/no-such-page")        # signed out: the sign-in page, no English dialog
+    page.goto(site["url"] + "/no-such-page")
     visible(page, SIGN_IN_TITLE)
     idle(page)
-    page.wait_for_timeout(1000)
-    assert "Page not found" not in body_text(page)
-    sign_in(page, site["url"], "admin1", PASSWORD)
-    visible(page, "轮次 Round")
-    go(page, "排名")
-    # signed in, an address the app does not have (a mistyped or old link), opened in the same session
-    page.evaluate("() => { window.history.pushState({}, '', '/no-such-page'); "
-                  "window.dispatchEvent(new PopStateEvent('popstate')); }")
-    visible(page, "页面不存在")
-    idle(page)
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(1500)
     shot(page, "layout-unknown-address", full_page=False)
     text = body_text(page)
     assert "Page not found" not in text and "does not seem to exist" not in text
+    sign_in(page, site["url"], "admin1", PASSWORD)
+    visible(page, "轮次 Round")
+    go(page, "排名")
+    page.evaluate("() => { window.history.pushState({}, '', '/no-such-page'); "
+                  "window.dispatchEvent(new PopStateEvent('popstate')); }")
+    idle(page)
+    page.wait_for_timeout(1500)
+    text = body_text(page)
+    assert "Page not found" not in text and "does not seem to exist" not in text
+    assert "评审轮次" in text     # still signed in, a page of the app shown

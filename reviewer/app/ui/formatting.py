@@ -66,6 +66,22 @@ VALUE_WORDS: dict[str, tuple[str, str]] = {
     "draw": ("随机抽取", "draw"), "seed": ("种子", "seed"), "public": ("公开值", "public value"),
     "local": ("本地", "local"), "store": ("数据库", "store"),
     "ALL": ("全部", "all"), "all": ("全部", "all"),
+    # the round's acts (audit log: the store's chained entries and the app's own log)
+    "publication": ("发布专家组", "publication"), "run.plan": ("组建专家组", "plan"),
+    "import_scores": ("导入评分", "score import"), "documents": ("生成公文", "documents"),
+    "expert_links": ("生成专家链接", "expert links"), "reissue_link": ("重发专家链接", "link re-issued"),
+    "revoke_links": ("撤销专家链接", "links revoked"), "packs": ("生成通知材料", "packs"),
+    "review_decision": ("复核结论", "review decision"), "decision": ("复核结论", "review decision"),
+    "round.create": ("新建轮次", "round created"), "round.settings": ("轮次设置", "round settings"),
+    "waiver.remove": ("撤销豁免", "waiver removed"), "replacement": ("替换专家", "replacement"),
+    "replace_expert": ("替换专家", "replacement"), "scores": ("评分", "scores"),
+    "score_correction": ("更正评分", "score correction"), "score_sheet.refused": ("拒收评分表", "score sheet refused"),
+    "seat.redraw": ("补抽", "redraw"), "seat_rule.remove": ("撤销锁定或排除", "lock/forbid removed"),
+    "stage.advance": ("进入下一阶段", "stage advanced"), "subsidy": ("补助", "subsidy"),
+    "evaluation": ("考核", "evaluation"), "opinions": ("专家意见", "opinions"),
+    "panel_opinion": ("专家组意见", "panel opinion"), "ranking.publish": ("确认发布排名", "ranking signed off"),
+    "register.centre": ("登记创新中心", "centre registered"), "register.tech_centre": ("登记技术中心", "tech centre registered"),
+    "audit.baseline": ("存证起点", "audit baseline"), "constraint": ("锁定或排除", "lock or forbid"),
     "up": ("上调", "up"), "down": ("下调", "down"), "same": ("不变", "same"),
 }
 BOOL_WORDS = {True: ("是", "yes"), False: ("否", "no")}
@@ -138,7 +154,8 @@ def _words(v, lang: str):
 def _shown_column(col: str, s: pd.Series, lang: str) -> tuple[pd.Series, str]:
     """The column's displayed values and kind: int, float (2 dp), prob (3 dp), money, text."""
     if pd.api.types.is_bool_dtype(s):
-        return s.map(lambda v: _words(bool(v), lang) if pd.notna(v) else None), "text"
+        # astype(object): an empty column keeps its bool type through map and would show check boxes
+        return s.map(lambda v: _words(bool(v), lang) if pd.notna(v) else None).astype(object), "text"
     if pd.api.types.is_datetime64_any_dtype(s):
         tz = s.dt.tz
         u = s if tz is not None else s.dt.tz_localize("UTC")
