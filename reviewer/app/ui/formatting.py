@@ -82,6 +82,11 @@ VALUE_WORDS: dict[str, tuple[str, str]] = {
     "panel_opinion": ("专家组意见", "panel opinion"), "ranking.publish": ("确认发布排名", "ranking signed off"),
     "register.centre": ("登记创新中心", "centre registered"), "register.tech_centre": ("登记技术中心", "tech centre registered"),
     "audit.baseline": ("存证起点", "audit baseline"), "constraint": ("锁定或排除", "lock or forbid"),
+    "seat.invite": ("邀请专家", "invitation"), "seat.confirm": ("专家确认参加", "confirmed"),
+    "seat.decline": ("专家谢绝", "declined"), "seat.expire": ("答复逾期", "no answer in time"),
+    "seat.recuse": ("专家申请回避", "recusal"), "seat.recusal_decision": ("回避申请结论", "recusal decision"),
+    "seat.refill_note": ("补抽说明", "refill note"), "seat.replaced": ("席位已替换", "seat replaced"),
+    "draw.commit": ("抽取承诺", "draw committed"), "draw.reveal": ("抽取揭示", "draw revealed"),
     "up": ("上调", "up"), "down": ("下调", "down"), "same": ("不变", "same"),
 }
 BOOL_WORDS = {True: ("是", "yes"), False: ("否", "no")}
@@ -90,6 +95,7 @@ COLUMNS_2DP = {"score", "total", "ci_low", "ci_high", "low", "high", "affinity",
                "deviation", "mean_deviation", "A", "B", "C", "D", "E", "F", "effect", "raw_effect", "shrunk_effect"}
 
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(\+00:00|Z)?$")
+_CODE = re.compile(r"^[a-z]+([-_.][a-z]+)*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _LONG_DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d{4,}(?!\d)")
 
@@ -178,21 +184,55 @@ def _shown_column(col: str, s: pd.Series, lang: str) -> tuple[pd.Series, str]:
         return _shown_column(col, num, lang)
     out = s.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) or v == ""
                 else local_stamp(_words(v, lang)))
+    if col == "action" and lang == "zh":   # an act this list does not know yet: said to be one, code kept
+        out = out.map(lambda v: f"其他操作（{v}）" if isinstance(v, str) and _CODE.match(v) else v)
     out = out.map(lambda v: _LONG_DECIMAL.sub(_short_number, v) if isinstance(v, str) else v)
     return out, "text"
 
 
 
 def present(df: pd.DataFrame, cols=None, lang: str = "zh", width_px: int = MAIN_WIDTH) -> Shown:
-    """The table as staff see it (see the module doc): chosen columns, values, labels, fitted widths."""
+    """The table as staff see it (see the module doc): chosen columns, values, labels, fitted widths, long
+    text broken into lines that fit its column."""
     cols = [c for c in (cols or df.columns) if c in df.columns]
     data, kinds = {}, {}
     for c in cols:
         data[c], kinds[c] = _shown_column(c, df[c].reset_index(drop=True), lang)
     shown = pd.DataFrame(data, columns=cols)
     labels = {c: label(c, lang) for c in cols}
-    widths, row_height = fit_widths(shown, kinds, labels, width_px)
+    widths = fit_widths(shown, kinds, labels, width_px)
+    lines = 1
+    for c in cols:
+        if kinds[c] != "text" or c not in widths:
+            continue
+        room = widths[c] - CELL_PAD
+        if shown[c].map(lambda v: isinstance(v, str) and text_px(v) > room).any():
+            shown[c] = shown[c].map(lambda v: wrap_text(v, room) if isinstance(v, str) else v)
+            lines = max(lines, int(shown[c].map(lambda v: v.count("\n") + 1 if isinstance(v, str) else 1).max()))
+    lines = min(MAX_LINES, lines)
+    row_height = None if lines <= 1 else max(WRAP_ROW_MIN, 14 + LINE_PX * lines)
     return Shown(shown, kinds, labels, widths, row_height)
+
+
+_UNIT = re.compile(r"[A-Za-z0-9_.,:;%+\-/@#&'()\[\]<>=≥≤~]+| |.", re.S)
+
+
+def wrap_text(s: str, room: float) -> str:
+    """`s` broken into lines of at most `room` px (estimated as in `text_px`): at spaces or between CJK
+    characters, never inside a Latin word or a number. The grid breaks lines itself only at spaces and
+    misjudges mixed CJK and digits (it measures a guessed prefix), so the app sends the breaks."""
+    out, line, w = [], "", 0.0
+    for part in s.split("\n"):
+        for u in _UNIT.findall(part):
+            uw = text_px(u)
+            if line and w + uw > room:
+                out.append(line.rstrip())
+                line, w = ("", 0.0) if u == " " else (u, uw)
+                continue
+            line, w = line + u, w + uw
+        out.append(line.rstrip())
+        line, w = "", 0.0
+    return "\n".join(out)
 
 
 def _cell_text(v, kind: str) -> str:
@@ -207,44 +247,31 @@ def _cell_text(v, kind: str) -> str:
     return str(v)
 
 
-def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str],
-               width_px: int) -> tuple[dict[str, int], int | None]:
+def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str], width_px: int) -> dict[str, int]:
     """Column widths (px) that fit `width_px`: each column as wide as its header and its longer values
-    (the 90th percentile, so one very long cell does not widen the table); when that is too wide, the
-    long-text columns share what is left and wrap (row height for up to MAX_LINES lines); only when
-    even that does not fit are all columns narrowed in proportion."""
-    if shown.empty and not len(shown.columns):
-        return {}, None
-    natural, longest = {}, {}
+    (the 90th percentile, so one very long cell does not widen the table). When that is too wide, the
+    text columns (long text first) give up width down to their header's width and wrap; identifiers,
+    numbers and short codes keep theirs. Only when even that does not fit are all narrowed in proportion."""
+    natural, floor = {}, {}
     for c in shown.columns:
         cells = [text_px(_cell_text(v, kinds[c])) for v in shown[c].head(500)]
         head = text_px(labels[c]) + 18   # the sort arrow beside the header
         p90 = sorted(cells)[int(0.9 * (len(cells) - 1))] if cells else 0
         natural[c] = int(max(head, p90, 24) + CELL_PAD)
-        longest[c] = max(cells, default=0)
+        floor[c] = int(max(head + CELL_PAD, MIN_WRAP if c in TEXT_WRAP else 60))
     avail = width_px - 4
     if sum(natural.values()) <= avail:
-        return natural, None
-    wrap = [c for c in shown.columns if c in TEXT_WRAP and kinds[c] == "text" and natural[c] > MIN_WRAP]
-    if not wrap:   # no declared long text: any wide text column may wrap
-        wrap = [c for c in shown.columns if kinds[c] == "text" and natural[c] > MIN_WRAP]
-    fixed = sum(w for c, w in natural.items() if c not in wrap)
-    budget = avail - fixed
-    widths = dict(natural)
-    if wrap and budget >= MIN_WRAP * len(wrap):
-        want = sum(natural[c] for c in wrap)
-        for c in wrap:
-            widths[c] = max(MIN_WRAP, int(budget * natural[c] / want))
-        # rounding up by the MIN_WRAP floor may overshoot: take it from the widest wrapped column
-        over = sum(widths.values()) - avail
-        if over > 0:
-            widest = max(wrap, key=lambda c: widths[c])
-            widths[widest] -= over
-    else:
-        scale = avail / sum(natural.values())
-        widths = {c: max(40, int(w * scale)) for c, w in natural.items()}
-        wrap = [c for c in shown.columns if kinds[c] == "text"]
-    lines = max((math.ceil(longest[c] / max(1, widths[c] - CELL_PAD)) for c in wrap), default=1)
-    lines = min(MAX_LINES, lines)
-    row_height = None if lines <= 1 else max(WRAP_ROW_MIN, 12 + LINE_PX * lines)
-    return widths, row_height
+        return natural
+    give = [c for c in shown.columns if kinds[c] == "text" and not ID_LIKE.search(c) and natural[c] > floor[c]]
+    keep = sum(natural[c] for c in shown.columns if c not in give)
+    budget = avail - keep
+    need = sum(floor[c] for c in give)
+    if give and budget >= need:
+        spare = budget - need
+        slack = sum(natural[c] - floor[c] for c in give)
+        widths = dict(natural)
+        for c in give:
+            widths[c] = floor[c] + int(spare * (natural[c] - floor[c]) / slack)
+        return widths
+    scale = avail / sum(natural.values())
+    return {c: max(40, int(w * scale)) for c, w in natural.items()}
