@@ -124,8 +124,9 @@ def local_stamp(value):
 
 
 def text_px(s: str) -> float:
-    """Estimated width of `s` in the grid's 14 px font: wide (CJK) characters 14 px, others about 7.5 px."""
-    return sum(14.0 if unicodedata.east_asian_width(ch) in "WF" else 7.5 for ch in s)
+    """Estimated width of `s` in the grid's 14 px font: wide (CJK) characters about 14.6 px, others 7.7 px."""
+    # a little over the glyphs' width: an estimate that is short makes the grid wrap a word ("推荐认/定")
+    return sum(14.6 if unicodedata.east_asian_width(ch) in "WF" else 7.7 for ch in s)
 
 
 def number_kind(col: str) -> str:
@@ -252,14 +253,17 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
     (the 90th percentile, so one very long cell does not widen the table). When that is too wide, the
     text columns (long text first) give up width down to their header's width and wrap; identifiers,
     numbers and short codes keep theirs. Only when even that does not fit are all narrowed in proportion."""
-    natural, floor = {}, {}
+    natural, floor, full = {}, {}, {}
     for c in shown.columns:
         cells = [text_px(_cell_text(v, kinds[c])) for v in shown[c].head(500)]
         head = text_px(labels[c]) + 18   # the sort arrow beside the header
         p90 = sorted(cells)[int(0.9 * (len(cells) - 1))] if cells else 0
-        natural[c] = int(max(head, p90, 24) + CELL_PAD)
-        floor[c] = int(max(head + CELL_PAD, MIN_WRAP if c in TEXT_WRAP else 60))
+        natural[c] = math.ceil(max(head, p90, 24) + CELL_PAD) + 1
+        full[c] = math.ceil(max(head, max(cells, default=0), 24) + CELL_PAD) + 1
+        floor[c] = math.ceil(max(head + CELL_PAD, MIN_WRAP if c in TEXT_WRAP else 60))
     avail = width_px - 4
+    if sum(full.values()) <= avail:     # every value on one line
+        return full
     if sum(natural.values()) <= avail:
         return natural
     give = [c for c in shown.columns if kinds[c] == "text" and not ID_LIKE.search(c) and natural[c] > floor[c]]
@@ -273,5 +277,10 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
         for c in give:
             widths[c] = floor[c] + int(spare * (natural[c] - floor[c]) / slack)
         return widths
-    scale = avail / sum(natural.values())
-    return {c: max(40, int(w * scale)) for c, w in natural.items()}
+    # last resort: identifiers keep their width (a wrapped "GX20/26-0/01" is unreadable), the rest shrink
+    ids = [c for c in shown.columns if ID_LIKE.search(c)]
+    rest = [c for c in shown.columns if c not in ids]
+    room = avail - sum(natural[c] for c in ids)
+    total = sum(natural[c] for c in rest) or 1
+    scale = max(0.0, room) / total
+    return {**{c: natural[c] for c in ids}, **{c: max(40, int(natural[c] * scale)) for c in rest}}
