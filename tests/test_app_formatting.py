@@ -141,3 +141,14 @@ def test_the_app_table_sends_labels_formats_widths_and_the_dash_for_missing():
     shown = df.value
     assert shown["waived"].tolist() == ["是", "否"]
     assert math.isnan(shown["score"].iloc[1]) and "\n" in shown["reason_zh"].iloc[0]
+
+
+def test_short_words_and_links_are_never_broken_even_in_a_crowded_table():
+    df = pd.DataFrame({"expert_id": ["ZJ0001"] * 3, "decision_zh": ["推荐认定", "列入培育名单", "已被取代"],
+                       "link": ["https://review.example:8443/?token=" + "x" * 60] * 3,
+                       "reason_zh": ["达到推荐线，但本领域已由排名更高的 GX2026-004 推荐（一领域一中心）"] * 3})
+    s = fmt.present(df, width_px=500)
+    for c in ("decision_zh", "link", "expert_id"):
+        assert not s.data[c].str.contains("\n").any(), c
+    assert s.data["reason_zh"].str.contains("\n").all()
+    assert s.widths["decision_zh"] >= int(fmt.text_px("列入培育名单"))

@@ -39,8 +39,10 @@ ID_LIKE = re.compile(r"(^|_)(id|code|phone|tel|mobile|seed_text|year_text|sha|ha
 TEXT_WRAP = {"reasons", "reason", "reason_zh", "reason_en", "evidence", "expected", "message_zh", "message_en",
              "waiver_reason", "name", "application_name", "detail", "note", "opinion", "dissent", "why_not",
              "decision_reason", "threshold", "check_zh", "employer", "fields", "missing", "incomplete", "last_error",
-             "assessment", "flags", "result_zh", "link", "address", "value", "action_zh", "how", "summary",
-             "title", "rule_zh", "lead_unit", "missing_columns", "counts", "SHA-256", "commitment", "public_value"}
+             "assessment", "flags", "result_zh", "value", "action_zh", "how", "summary", "why_zh",
+             "title", "rule_zh", "lead_unit", "missing_columns", "counts"}
+# long values that must stay one piece (a link or a hash is copied from the cell): narrowed, never broken
+NO_BREAK = {"link", "url", "address", "email", "SHA-256", "commitment", "public_value", "file", "hash"}
 
 # codes -> words, whatever the column (the app's services return these codes in several tables)
 VALUE_WORDS: dict[str, tuple[str, str]] = {
@@ -204,7 +206,8 @@ def present(df: pd.DataFrame, cols=None, lang: str = "zh", width_px: int = MAIN_
     widths = fit_widths(shown, kinds, labels, width_px)
     lines = 1
     for c in cols:
-        if kinds[c] != "text" or c not in widths:
+        # only free text is broken into lines; a short value ("推荐认定") or a link is never split
+        if kinds[c] != "text" or c not in widths or c not in TEXT_WRAP:
             continue
         room = widths[c] - CELL_PAD
         if shown[c].map(lambda v: isinstance(v, str) and text_px(v) > room).any():
@@ -251,8 +254,9 @@ def _cell_text(v, kind: str) -> str:
 def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str], width_px: int) -> dict[str, int]:
     """Column widths (px) that fit `width_px`: each column as wide as its header and its longer values
     (the 90th percentile, so one very long cell does not widen the table). When that is too wide, the
-    text columns (long text first) give up width down to their header's width and wrap; identifiers,
-    numbers and short codes keep theirs. Only when even that does not fit are all narrowed in proportion."""
+    long-text columns (TEXT_WRAP: broken into lines) and long one-piece values (NO_BREAK: clipped, the
+    cell's pop-up shows all) give up width down to their header's; identifiers, numbers and short words keep
+    theirs. Only when even that does not fit are all narrowed in proportion."""
     natural, floor, full = {}, {}, {}
     for c in shown.columns:
         cells = [text_px(_cell_text(v, kinds[c])) for v in shown[c].head(500)]
@@ -266,7 +270,8 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
         return full
     if sum(natural.values()) <= avail:
         return natural
-    give = [c for c in shown.columns if kinds[c] == "text" and not ID_LIKE.search(c) and natural[c] > floor[c]]
+    give = [c for c in shown.columns if kinds[c] == "text" and (c in TEXT_WRAP or c in NO_BREAK)
+            and natural[c] > floor[c]]
     keep = sum(natural[c] for c in shown.columns if c not in give)
     budget = avail - keep
     need = sum(floor[c] for c in give)
@@ -277,7 +282,7 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
         for c in give:
             widths[c] = floor[c] + int(spare * (natural[c] - floor[c]) / slack)
         return widths
-    # last resort: identifiers keep their width (a wrapped "GX20/26-0/01" is unreadable), the rest shrink
+    # last resort (short columns alone are too wide; the cells clip, nothing is broken): identifiers keep their width (a wrapped "GX20/26-0/01" is unreadable), the rest shrink
     ids = [c for c in shown.columns if ID_LIKE.search(c)]
     rest = [c for c in shown.columns if c not in ids]
     room = avail - sum(natural[c] for c in ids)
