@@ -264,6 +264,8 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
         p90 = sorted(cells)[int(0.9 * (len(cells) - 1))] if cells else 0
         natural[c] = math.ceil(max(head, p90, 24) + CELL_PAD) + 1
         full[c] = math.ceil(max(head, max(cells, default=0), 24) + CELL_PAD) + 1
+        if c not in TEXT_WRAP and c not in NO_BREAK:   # short words: the longest one sets the width
+            natural[c] = full[c]
         floor[c] = math.ceil(max(head + CELL_PAD, MIN_WRAP if c in TEXT_WRAP else 60))
     avail = width_px - 4
     if sum(full.values()) <= avail:     # every value on one line
