@@ -152,3 +152,10 @@ def test_short_words_and_links_are_never_broken_even_in_a_crowded_table():
         assert not s.data[c].str.contains("\n").any(), c
     assert s.data["reason_zh"].str.contains("\n").all()
     assert s.widths["decision_zh"] >= int(fmt.text_px("列入培育名单"))
+
+
+def test_a_table_of_many_short_columns_still_fits():
+    df = pd.DataFrame({c: ["推荐认定", "列入培育名单"] for c in "ABCDEFGHIJKLMNOP"}
+                      | {"application_id": ["GX2026-001", "GX2026-002"]})
+    s = fmt.present(df, width_px=960)
+    assert sum(s.widths.values()) <= 956 and s.widths["application_id"] >= int(fmt.text_px("GX2026-001"))

@@ -290,4 +290,12 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
     room = avail - sum(natural[c] for c in ids)
     total = sum(natural[c] for c in rest) or 1
     scale = max(0.0, room) / total
-    return {**{c: natural[c] for c in ids}, **{c: max(40, int(natural[c] * scale)) for c in rest}}
+    widths = {**{c: natural[c] for c in ids}, **{c: max(40, int(natural[c] * scale)) for c in rest}}
+    # the 40 px floor may overshoot: take the excess from the widest columns that are not identifiers
+    for _ in range(len(rest)):
+        over = sum(widths.values()) - avail
+        if over <= 0 or not rest:
+            break
+        widest = max(rest, key=lambda c: widths[c])
+        widths[widest] = max(40, widths[widest] - over)
+    return widths
