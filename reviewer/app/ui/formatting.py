@@ -271,7 +271,15 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
     if sum(full.values()) <= avail:     # every value on one line
         return full
     if sum(natural.values()) <= avail:
-        return natural
+        # the room left goes to the free-text columns that want it, so their lines are broken for the width
+        # they get (else the grid stretches every column by itself and the breaks fall short)
+        spare = avail - sum(natural.values())
+        want = {c: full[c] - natural[c] for c in shown.columns if c in TEXT_WRAP and full[c] > natural[c]}
+        total = sum(want.values())
+        widths = dict(natural)
+        for c, w in want.items():
+            widths[c] += min(w, int(spare * w / total))
+        return widths
     give = [c for c in shown.columns if kinds[c] == "text" and (c in TEXT_WRAP or c in NO_BREAK)
             and natural[c] > floor[c]]
     keep = sum(natural[c] for c in shown.columns if c not in give)
