@@ -37,7 +37,9 @@ def test_analysis_page_shows_bias_whatif_and_validity(appdata):
     assert "分析 Analysis" in t and "组内置换关系标签" in t and "演示用往年批次" in t
     assert len(at.get("vega_lite_chart")) >= 3           # bias effects, expert effects, validity x2
     rel = at.dataframe[0].value
-    assert "C9" in set(rel["relation"])
+    # the table shows the relation by its Chinese name (the raw code column is no longer shown, issue 13 item 16)
+    from reviewer.analytics.relations import relation_name
+    assert relation_name("C9") in set(rel["relation_zh"])
     # what-if: calibrated on the recognition stage (现场考察 is scored with the checklist since stages17b)
     at.selectbox[1].set_value("认定评审")
     at.selectbox[2].set_value("calibrated")

@@ -26,11 +26,14 @@ def _interval_chart(d: pd.DataFrame, y: str, y_title: str, x_title: str, title: 
         enc = {"color": alt.Color(f"{color}:N", title="", scale=alt.Scale(
             domain=dom, range=["#c8483a" if v in FLAG_LABELS else "#5b7fa6" for v in dom]))}
     rule = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title=x_title), x2="high:Q", **enc)
-    pt = base.mark_point(filled=True, size=70).encode(x="est:Q", tooltip=[y, "est", "low", "high"], **enc)
-    txt = base.mark_text(dy=-10, fontSize=11, font=FONT).encode(x="est:Q", text="label:N")
+    # every layer carries the axis title: an untitled layer would add its raw field name to the axis title
+    pt = base.mark_point(filled=True, size=70).encode(x=alt.X("est:Q", title=x_title), tooltip=[y, "est", "low", "high"],
+                                                      **enc)
+    txt = base.mark_text(dy=-10, fontSize=11, font=FONT).encode(x=alt.X("est:Q", title=x_title), text="label:N")
     layers = [rule, pt, txt]
     if zero:
-        layers.insert(0, alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 3], color="#888").encode(x="x:Q"))
+        layers.insert(0, alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 3], color="#888").encode(
+            x=alt.X("x:Q", title=x_title)))
     return _style(alt.layer(*layers).properties(title=title, height=alt.Step(34)))
 
 
@@ -90,8 +93,10 @@ def _bars(d: pd.DataFrame, x: str, x_title: str, title: str) -> alt.TopLevelMixi
     bar = base.mark_bar(color="#4c78a8").encode(x=alt.X("rho:Q", title="Spearman 秩相关（95% 自助法区间）",
                                                         scale=alt.Scale(domain=[-1, 1])),
                                                 tooltip=[x, "rho", "rho_low", "rho_high"])
-    err = base.mark_rule(strokeWidth=2, color="#222").encode(x="rho_low:Q", x2="rho_high:Q")
-    txt = base.mark_text(align="left", dx=4, dy=-9, fontSize=11, font=FONT).encode(x="rho:Q", text="label:N")
+    x_title = "Spearman 秩相关（95% 自助法区间）"   # on every layer, so no raw field name joins the axis title
+    err = base.mark_rule(strokeWidth=2, color="#222").encode(x=alt.X("rho_low:Q", title=x_title), x2="rho_high:Q")
+    txt = base.mark_text(align="left", dx=4, dy=-9, fontSize=11, font=FONT).encode(x=alt.X("rho:Q", title=x_title),
+                                                                                 text="label:N")
     return _style(alt.layer(bar, err, txt).properties(title=title, height=alt.Step(30)))
 
 

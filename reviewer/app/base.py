@@ -52,7 +52,8 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
+    """UTC with its zone, like every stored time (the app shows it in Beijing time)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def acting_user(user: str | None = None) -> str:

@@ -139,7 +139,7 @@ def score_intervals(long: pd.DataFrame, field: str, lang: str = "zh", order: lis
     rule = base.mark_rule(strokeWidth=2).encode(
         x=alt.X("low:Q", title=_t(lang, "汇总得分及区间", "score and interval"), scale=scale), x2="high:Q")
     pt = base.mark_point(filled=True, size=45).encode(
-        x=alt.X("score:Q", scale=scale), tooltip=["application_id", "method_label", "score", "low", "high"])
+        x=alt.X("score:Q", scale=scale, title=_t(lang, "汇总得分及区间", "score and interval")), tooltip=["application_id", "method_label", "score", "low", "high"])
     c = (rule + pt).properties(title=field, height=alt.Step(10))
     return _style(c)
 

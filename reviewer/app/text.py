@@ -8,14 +8,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from reviewer.conflicts.detector import RULES
+
 LANGS = ("zh", "en")
 
 # column name -> (中文, English)
 COLUMNS: dict[str, tuple[str, str]] = {
     # 现场考察 (site visits)
-    "team": ("考察组", "Team"), "time": ("开始", "From"), "end_time": ("结束", "To"), "address": ("考察地址", "Address"),
+    "team": ("考察组", "Team"), "time": ("开始", "From"), "end_time": ("结束", "To"),
     "contact": ("联系人", "Contact"), "travel_leg": ("行程", "Travel leg"), "chair": ("组长", "Chair"),
-    "members": ("成员", "Members"), "seat_zh": ("随组方式", "Seat"), "run_id": ("运行", "Run"),
+    "members": ("成员", "Members"), "seat_zh": ("随组方式", "Seat"),
     "created_at": ("时间", "Made at"), "created_by": ("操作人", "By"), "seats": ("席位", "Seats"),
     "application_id": ("申报编号", "Application"),
     "name": ("名称", "Name"),
@@ -135,14 +137,113 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "in_pool": ("在库", "In pool"),
     "standing": ("专家库资格", "Pool standing"),
     "rating": ("平均评价", "Rating"),
-    "flags": ("偏差标记", "Flags"),
     "start": ("起始日期", "Start"),
     "end": ("截止日期", "End"),
     "barred_until": ("不可抽取至", "Barred until"),
     "withdrawn": ("已撤销", "Withdrawn"),
     "flag": ("标记", "Flag"),
-    "source": ("来源", "Source"),
+    # issue 13 item 16: every key a page shows has a label
+    "override": ("例外说明", "Override"),
     "id": ("编号", "No."),
+    "channel": ("渠道", "Channel"),
+    "recipient_id": ("收件人编号", "Recipient"),
+    "recipient_name": ("收件人", "Recipient name"),
+    "address": ("地址", "Address"),
+    "attempts": ("尝试次数", "Attempts"),
+    "sent_at": ("发送时间", "Sent"),
+    "last_error": ("最近错误", "Last error"),
+    "ICC2_1": ("单人信度 ICC(2,1)", "ICC(2,1)"),
+    "ICC2_k": ("平均信度 ICC(2,k)", "ICC(2,k)"),
+    "kendall_W": ("一致性 Kendall W", "Kendall W"),
+    "krippendorff_alpha": ("一致性 Krippendorff α", "Krippendorff α"),
+    "relation": ("关系代码", "Relation code"),
+    "relation_zh": ("关系", "Relation"),
+    "n_seats": ("席位数", "Seats"),
+    "effect": ("效应（分）", "Effect (points)"),
+    "p_perm": ("置换检验 p 值", "Permutation p"),
+    "q_bh": ("BH 校正 q 值", "BH q-value"),
+    "q_value": ("q 值", "q-value"),
+    "n_related": ("有关系的评分数", "Related scores"),
+    "n_other": ("其他评分数", "Other scores"),
+    "mean_related": ("有关系时均值", "Mean related"),
+    "mean_other": ("其他均值", "Mean other"),
+    "raw_effect": ("原始效应", "Raw effect"),
+    "shrunk_effect": ("收缩后效应", "Shrunk effect"),
+    "post_low": ("后验下限", "Posterior low"),
+    "post_high": ("后验上限", "Posterior high"),
+    "n_centres": ("中心数", "Centres"),
+    "rho": ("秩相关", "Rank correlation"),
+    "rho_low": ("秩相关下限", "Low"),
+    "rho_high": ("秩相关上限", "High"),
+    "rho_panel": ("同组专家秩相关", "Panel correlation"),
+    "diff": ("与同组之差", "Difference"),
+    "diff_low": ("差值下限", "Difference low"),
+    "diff_high": ("差值上限", "Difference high"),
+    "diff_shrunk": ("收缩后差值", "Shrunk difference"),
+    "assessment": ("评估", "Assessment"),
+    "actor": ("操作人", "By"),
+    "detail": ("详情", "Detail"),
+    "client": ("客户端地址", "Client"),
+    "event": ("事件", "Event"),
+    "source": ("来源", "Source"),
+    "active": ("启用", "Active"),
+    "expires": ("有效期至", "Expires"),
+    "link": ("链接", "Link"),
+    "status_zh": ("状态", "Status"),
+    "scope_zh": ("范围", "Scope"),
+    "round_id": ("轮次编号", "Round id"),
+    "errors": ("错误", "Errors"),
+    "warnings": ("警告", "Warnings"),
+    "result_zh": ("结果", "Result"),
+    "median": ("中位数", "Median"),
+    "opinion": ("意见", "Opinion"),
+    "total_then": ("当时总分", "Total then"),
+    "submitted_at": ("提交时间", "Submitted"),
+    "chair_id": ("组长", "Chair"),
+    "dissent": ("不同意见", "Dissent"),
+    "recorded_by": ("记录人", "Recorded by"),
+    "recorded_at": ("记录时间", "Recorded"),
+    "flags": ("标记", "Flags"),
+    "replaced_by": ("替换为", "Replaced by"),
+    "note": ("备注", "Note"),
+    "candidate": ("候选专家", "Candidate"),
+    "how": ("方式", "How"),
+    "why_not": ("未补原因", "Why not"),
+    "run_id": ("运行编号", "Run"),
+    "stages": ("阶段", "Stages"),
+    "commitment": ("承诺值", "Commitment"),
+    "committed_at": ("承诺时间", "Committed"),
+    "seed_mode": ("种子方式", "Seed mode"),
+    "public_value": ("公开值", "Public value"),
+    "revealed_at": ("揭示时间", "Revealed"),
+    "centre_id": ("中心编号", "Centre"),
+    "band": ("档次", "Band"),
+    "action_zh": ("处理", "Action"),
+    "state": ("状态", "State"),
+    "year": ("年度", "Year"),
+    "evaluated_by": ("考核人", "Evaluated by"),
+    "evaluated_at": ("考核时间", "Evaluated"),
+    "n_centres_rank": ("中心数", "Centres"),
+    "score_base": ("原得分", "Score (base)"),
+    "score_alt": ("调整后得分", "Score (what-if)"),
+    "rank_overall_base": ("原总排名", "Rank (base)"),
+    "rank_overall_alt": ("调整后总排名", "Rank (what-if)"),
+    "rank_low_base": ("原排名下限", "Rank low (base)"),
+    "rank_high_base": ("原排名上限", "Rank high (base)"),
+    "label": ("说明", "Label"),
+    "decision_zh_base": ("原结论", "Decision (base)"),
+    "decision_zh_alt": ("调整后结论", "Decision (what-if)"),
+    "rank_low_alt": ("调整后排名下限", "Rank low (what-if)"),
+    "rank_high_alt": ("调整后排名上限", "Rank high (what-if)"),
+    "why_zh": ("原因", "Why"),
+    "lottery_version": ("抽取程序版本", "Lottery version"),
+    "deadline_text": ("答复截止", "Deadline"),
+    "answered_at_text": ("答复时间", "Answered"),
+    "value_label": ("值", "Value"),
+    **{k: (f"{k} {zh}", f"{k} {en}") for k, (zh, en) in RULES.items()},
+    # the default rubric's families (the ranking page labels them from the round's policy)
+    "A": ("A 创新资源", "A resources"), "B": ("B 核心定位", "B positioning"), "C": ("C 协同化", "C collaboration"),
+    "D": ("D 市场化", "D market"), "E": ("E 产业化", "E industrialisation"), "F": ("F 可持续", "F sustainability"),
 }
 
 PAGES: dict[str, tuple[str, str]] = {
@@ -174,6 +275,19 @@ METHOD_LABELS = {"trimmed": ("去掉最高最低分的平均", "trimmed mean"),
                  "calibrated": ("校准宽严尺度", "rater-calibrated"),
                  "bayes": ("贝叶斯", "Bayesian")}
 TERM_ZH = {"affinity": "专业匹配", "load_balance": "负载均衡", "soft_conflict": "同城等软回避", "continuity": "连续性"}
+
+
+SUMMARY_ITEMS = {"status": ("求解状态", "status"), "path": ("求解方式", "path"), "objective": ("目标值", "objective"),
+                 "gap": ("与最优的差距", "gap"), "wall_seconds": ("用时（秒）", "time (s)"), "seed": ("随机种子", "seed")}
+
+
+def summary_item(key: str, lang: str = "zh") -> str:
+    """A line of a plan's solver summary in words ("objective.affinity" -> "目标项：专业匹配")."""
+    if key.startswith("objective."):
+        term = key.split(".", 1)[1]
+        return ("目标项：" + TERM_ZH.get(term, term)) if lang == "zh" else "objective: " + term
+    zh, en = SUMMARY_ITEMS.get(key, (key, key))
+    return zh if lang == "zh" else en
 
 
 def page_title(key: str) -> str:

@@ -13,7 +13,8 @@ from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.auth import ROLE_ZH, User
 from reviewer.app.base import memo, user_text
-from reviewer.app.text import COLUMNS, page_title, with_local_times
+from reviewer.app.text import page_title
+from reviewer.app.ui import formatting as fmt
 from reviewer.errors import UserError
 
 DEMO_USER = User("demo", "staff", "演示用户 demo")
@@ -110,26 +111,32 @@ def read_only_note() -> None:
 
 
 def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str = "auto",
-          config: dict | None = None, key: str | None = None) -> None:
-    """A table that fits the page: chosen columns, labelled in the current language, no index; UTC
-    time stamps shown in Beijing time with the zone."""
-    cols = [c for c in (cols or df.columns) if c in df.columns]
+          config: dict | None = None, key: str | None = None, width_px: int = fmt.MAIN_WIDTH) -> None:
+    """A table that reads well at 1440 px (`formatting.present`): chosen columns with Chinese labels, codes in
+    words, numbers rounded per column kind and right-aligned, missing values as "—", times in Beijing time,
+    widths fitted to `width_px` (pass the column's width for a table inside st.columns) with long text wrapped."""
+    shown = fmt.present(df, cols, lang(), width_px)
     cc = {}
-    for c in cols:
-        label = COLUMNS.get(c, (c, c))[0 if lang() == "zh" else 1]
-        if c in ("affinity", "mean_affinity", "score", "ci_low", "ci_high", "low", "high", "deviation",
-                 "mean_deviation", "panel_median", "A", "B", "C", "D", "E", "F") or c.startswith(("score_trimmed", "score_calibrated", "score_bayes", "low_", "high_")):
-            cc[c] = st.column_config.NumberColumn(label, format="%.2f")
-        elif c == "subsidy":
-            cc[c] = st.column_config.NumberColumn(label, format="localized")
-        elif c in ("reasons", "reason_zh", "reason_en", "evidence", "expected", "message_zh", "message_en",
-                   "waiver_reason", "name", "application_name"):
-            cc[c] = st.column_config.TextColumn(label, width="large" if c not in ("name", "application_name") else "medium")
+    for c in shown.data.columns:
+        lab, kind, w = shown.labels[c], shown.kinds[c], shown.widths.get(c)
+        if kind == "int":
+            cc[c] = st.column_config.NumberColumn(lab, format="%d", width=w)
+        elif kind in ("float", "prob"):
+            cc[c] = st.column_config.NumberColumn(lab, format="%.3f" if kind == "prob" else "%.2f", width=w)
+        elif kind == "money":
+            cc[c] = st.column_config.NumberColumn(lab, format="localized", width=w)
         else:
-            cc[c] = st.column_config.Column(label)
-    cc.update(config or {})
-    st.dataframe(arrow_safe(with_local_times(df[cols])), hide_index=True, column_config=cc, height=height, key=key,
-                 width="stretch")
+            cc[c] = st.column_config.TextColumn(lab, width=w)
+    for c, given in (config or {}).items():
+        if isinstance(given, dict) and c in cc:
+            # the page's label (and its own type and format, if it gives one) over the fitted column;
+            # named widths become the fitted width, so the table stays within its place
+            given = {**cc[c], **{k: v for k, v in given.items() if v is not None and v != {}}}
+            if given.get("width") in ("small", "medium", "large") or given.get("width") is None:
+                given["width"] = cc[c].get("width")
+        cc[c] = given
+    st.dataframe(arrow_safe(shown.data), hide_index=True, column_config=cc, height=height, key=key, width="stretch",
+                 row_height=shown.row_height, placeholder=fmt.MISSING)
 
 
 def arrow_safe(df: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,21 @@ def page(name: str, key: str, **kw) -> st.Page:
     return st.Page(str(VIEWS / f"{name}.py"), title=page_title(key), **kw)
 
 
+def _page_not_found(ctx=None) -> None:
+    """Streamlit answers an address that is no page of the navigation with an English "Page not found"
+    dialog (streamlit.commands.navigation.send_page_not_found) and then runs the default page. The app
+    notes it instead and says so in Chinese; signed out, the sign-in page is the answer."""
+    st.session_state["page_not_found"] = True
+
+
+try:   # a Streamlit without this hook keeps its own dialog; nothing else depends on it
+    import streamlit.commands.navigation as _st_navigation
+    if hasattr(_st_navigation, "send_page_not_found"):
+        _st_navigation.send_page_not_found = _page_not_found
+except ImportError:  # pragma: no cover
+    pass
+
+
 def client_address() -> str:
     """The browser's address as the server sees it (for the per-client wrong-password limit)."""
     try:
@@ -100,7 +115,9 @@ def sign_in_form() -> None:
 user = current_user()
 if user is None:
     st.session_state.pop("user", None)
+    st.session_state.pop("page_not_found", None)
     st.navigation([st.Page(sign_in_form, title=T("登录", "Sign in"), url_path="signin")], position="hidden").run()
+    st.session_state.pop("page_not_found", None)
     st.stop()
 st.session_state["user"] = user
 
@@ -167,4 +184,10 @@ if user.role == "admin":    # the accounts page exists for admins only
     pages[T("管理", "Admin")] = [st.Page(str(VIEWS / "accounts.py"), title=T("账户 Accounts", "Accounts"),
                                          url_path="accounts")]
 # every page in view: with the collapsed default Streamlit hides pages after the tenth behind "View more"
-st.navigation(pages, expanded=True).run()
+st.session_state.pop("page_not_found", None)
+chosen = st.navigation(pages, expanded=True)
+if st.session_state.pop("page_not_found", False):
+    st.warning(T("页面不存在：您打开的地址不是本系统的页面，已转到首页（轮次）。请从左侧菜单选择页面。",
+                 "Page not found: that address is not a page of this app; the first page (Round) is shown. "
+                 "Choose a page from the menu on the left."))
+chosen.run()

@@ -23,11 +23,12 @@ with tabs[0]:
     audit = guard(svc.bias_audit, rid, tuple(chosen)) if chosen else None
     if audit is not None and audit is not True:
         chart(st, charts.relation_effects, audit.relations, audit.level, width="stretch")
-        table(audit.relations, ["relation", "relation_zh", "n_seats", "n_experts", "effect", "ci_low", "ci_high",
+        table(audit.relations, ["relation_zh", "n_seats", "n_experts", "effect", "ci_low", "ci_high",
                                 "p_perm", "q_bh", "flagged"])
         rels = audit.relations["relation"].tolist()
         if not audit.experts.empty and rels:
-            rel = st.selectbox(T("专家个人效应：关系类型", "Per-expert effects: relation"), rels, key="bias_rel")
+            rel = st.selectbox(T("专家个人效应：关系类型", "Per-expert effects: relation"), rels, key="bias_rel",
+                               format_func=dict(zip(audit.relations["relation"], audit.relations["relation_zh"])).get)
             if (audit.experts["relation"] == rel).any():
                 chart(st, charts.expert_effects_chart, audit.experts, rel, width="stretch")
             st.caption(T("标记仅作为专家库记录的证据，不自动扣分。", "A flag is evidence for the pool record, never an "

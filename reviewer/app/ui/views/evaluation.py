@@ -48,11 +48,10 @@ def show_view(view) -> None:
     m = st.columns(4)
     for i, b in enumerate(["优秀", "良好", "合格", "不合格"]):
         m[i].metric(b, int((lst["band"] == b).sum()))
-    left, right = st.columns([2, 3])
-    chart(left, charts.evaluation_bands, view.bands, lang(), width="stretch")
-    with right:
-        st.subheader(T(f"{view.year} 年度考核名单", f"{view.year} annual list"))
-        table(lst, ["centre_id", "name", "field", "score", "band", "action_zh", "state", "reason"], config=LIST_CONFIG)
+    chart(st, charts.evaluation_bands, view.bands, lang(), width="stretch")
+    # the list under the chart, full width, so its reasons can be read without scrolling sideways
+    st.subheader(T(f"{view.year} 年度考核名单", f"{view.year} annual list"))
+    table(lst, ["centre_id", "name", "field", "score", "band", "action_zh", "state", "reason"], config=LIST_CONFIG)
 
 
 view = evaluate()

@@ -25,13 +25,11 @@ with tab_pool:
 cs = svc_conflicts.conflicts(rid)
 with tab_conf:
     t = cs.table()
-    c1, c2 = st.columns([1, 1])
-    chart(c1, charts.conflicts_by_rule, t, lang(), width="stretch")
-    with c2:
-        st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
-                      "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
-        ov = svc_conflicts.conflicts_overview(rid)
-        table(ov, height=300)
+    chart(st, charts.conflicts_by_rule, t, lang(), width="stretch")
+    # the per-application counts under the chart, full width: a column per rule does not fit beside it
+    st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
+                  "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
+    table(svc_conflicts.conflicts_overview(rid), height=300)
     apps = [a.application_id for a in b.data.applications]
     names = {a.application_id: a.name for a in b.data.applications}
     app = st.selectbox(T("查看申报", "Application"), apps, format_func=lambda a: f"{a} {names[a]}")

@@ -5,6 +5,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
+from reviewer.app.text import summary_item
 from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name, chart
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
@@ -112,7 +113,7 @@ with tabs[3]:
     chart(st, charts.affinity_bars, aff, lang(), width="stretch")
 with tabs[4]:
     chart(st, charts.objective_breakdown, saved.breakdown(), lang(), width="stretch")
-    table(saved.summary, ["item", "value"])
+    table(saved.summary.assign(item=saved.summary["item"].map(lambda k: summary_item(k, lang()))), ["item", "value"])
 with tabs[5]:
     st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。"
                   "新发现的利害关系（如与申报单位有合作项目）请选“回避（全部阶段）”，写明依据：该专家在所有未发布阶段都不会进入该申报的专家组。"

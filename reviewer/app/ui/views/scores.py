@@ -56,15 +56,12 @@ if checks is None:
     st.stop()
 fl = checks["outliers"]
 c[3].metric(T("异常分数", "Outlier scores"), int(fl["flagged"].sum()))
-left, right = st.columns([3, 2])
-chart(left, charts.outlier_scatter, fl, lang(), width="stretch")
-with right:
-    st.markdown(T("**评分一致性**（ICC 组内相关系数、Kendall W、Krippendorff α）",
-                  "**Reliability** (ICC, Kendall's W, Krippendorff's alpha)"))
-    rel = checks["reliability"]
-    table(rel, ["panel", "n_applications", "n_experts", "ICC2_1", "ICC2_k", "kendall_W", "krippendorff_alpha"],
-          config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%.3f")
-                  for c in ("ICC2_1", "ICC2_k", "kendall_W", "krippendorff_alpha")})
+chart(st, charts.outlier_scatter, fl, lang(), width="stretch")
+# the reliability table under the chart, full width: seven columns do not fit beside it at 1440 px
+st.markdown(T("**评分一致性**（ICC 组内相关系数、Kendall W、Krippendorff α）",
+              "**Reliability** (ICC, Kendall's W, Krippendorff's alpha)"))
+table(checks["reliability"], ["panel", "n_applications", "n_experts", "ICC2_1", "ICC2_k", "kendall_W",
+                              "krippendorff_alpha"])
 st.subheader(T("异常分数", "Flagged scores"))
 flagged = fl[fl["flagged"]]
 if flagged.empty:

@@ -18,8 +18,9 @@ with left:
     chart(st, charts.screening_outcomes, res.summary, lang(), width="stretch")
 with right:
     pick = st.multiselect(T("显示结果", "Show"), ["通过", "需人工复核", "不通过"], default=["通过", "需人工复核", "不通过"])
-    view = res.summary[res.summary["outcome_zh"].isin(pick)]
-    table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=360)
+view = res.summary[res.summary["outcome_zh"].isin(pick)]
+# the table under the chart, full width: beside it the ids and reasons would be squeezed into narrow lines
+table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=360)
 
 st.subheader(T("逐项明细", "Checks of one application"))
 app = st.selectbox(T("申报", "Application"), res.summary["application_id"].tolist(),
