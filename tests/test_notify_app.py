@@ -22,13 +22,13 @@ def test_notify_page_empty_then_sends_the_invitations_of_a_published_stage(appda
         notify_env(monkeypatch, smtp, None)
         at = start("views/notify.py")
         shown = [f for f in frames(at) if "状态" in f.columns][0]
-        assert set(shown["状态"]) == {"待发送"} and set(shown["kind"]) == {"invitation"}
+        assert set(shown["状态"]) == {"待发送"} and set(shown["kind"]) == {"邀请"}   # codes shown in words
         assert "email" in texts(at)
         button(at, "发送到期消息").click().run()
         assert not at.exception
         assert "已发送 sent" in texts(at)
-        n_mail = int((shown["channel"] == "email").sum())
+        n_mail = int((shown["channel"] == "电子邮件").sum())   # channel shown in words
         assert len(smtp.mailbox.messages) == n_mail
     shown = [f for f in frames(at) if "状态" in f.columns][0]
-    assert set(shown.loc[shown["channel"] == "email", "状态"]) == {"已发送"}
-    assert set(shown.loc[shown["channel"] == "sms", "状态"]) == {"待发送"}   # SMS not configured: left queued
+    assert set(shown.loc[shown["channel"] == "电子邮件", "状态"]) == {"已发送"}
+    assert set(shown.loc[shown["channel"] == "短信", "状态"]) == {"待发送"}   # SMS not configured: left queued

@@ -54,7 +54,7 @@ def test_advancement_page_proposes_and_records_with_reasons(appdata):
     t = texts(at)
     assert "阶段晋级 Advancement" in t and "初审评估 → 现场考察" in t
     prop = at.dataframe[0].value
-    assert len(prop) == 29 and prop["advance"].all()                 # the demo's 初审: everything passes the line
+    assert len(prop) == 29 and (prop["advance"] == "是").all()   # booleans shown as 是/否                 # the demo's 初审: everything passes the line
     # recording needs a reason: refused with a clear message, nothing recorded
     button(at, "确认晋级名单").click().run()
     assert "确认晋级需要说明理由" in texts(at) and svc.decisions(RID).empty
@@ -67,7 +67,7 @@ def test_advancement_page_proposes_and_records_with_reasons(appdata):
     prop = at.dataframe[0].value
     vetoed = prop[prop["outcome_zh"] == "一票否决"]
     assert len(vetoed) == 1 and "不属实" in vetoed["reason_zh"].iloc[0] and "现场考察核查表" in texts(at)
-    keep_out = prop.loc[prop["advance"], "application_id"].iloc[-1]
+    keep_out = prop.loc[prop["advance"] == "是", "application_id"].iloc[-1]
     at.multiselect(key="adv_drop").set_value([keep_out])
     at.text_input(key="adv_reason").set_value("现场考察会议确认")
     button(at, "确认晋级名单").click().run()

@@ -240,6 +240,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "deadline_text": ("答复截止", "Deadline"),
     "answered_at_text": ("答复时间", "Answered"),
     "value_label": ("值", "Value"),
+    "order": ("答辩顺序", "Order"),
+    "what": ("事项", "What"),
     **{k: (f"{k} {zh}", f"{k} {en}") for k, (zh, en) in RULES.items()},
     # the default rubric's families (the ranking page labels them from the round's policy)
     "A": ("A 创新资源", "A resources"), "B": ("B 核心定位", "B positioning"), "C": ("C 协同化", "C collaboration"),
