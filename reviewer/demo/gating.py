@@ -24,7 +24,7 @@ from reviewer.conflicts.detector import ConflictSet
 from reviewer.exports import write_table
 from reviewer.intake.model import RoundData
 from reviewer.panels import service
-from reviewer.panels.service import PlanParams, PlanResult
+from reviewer.panels.service import PlanParams, PlanResult, quiet
 from reviewer.policy import Policy
 from reviewer.scoring.gating import advancement_proposal, vetoes
 from reviewer.scoring.scoretable import aggregate_scores
@@ -38,9 +38,6 @@ ScoresOf = Callable[[str, pd.DataFrame, "str | None"], pd.DataFrame]
 SOLVER_SEED = 0
 WORKERS = 1
 
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclass
@@ -63,7 +60,7 @@ class Stages:
 
 def plan_stage(data: RoundData, policy: Policy, stage: str, applications: list[str] | None, fixed: pd.DataFrame,
                *, screening: ScreeningResult, conflicts: ConflictSet, time_limit: float = 300.0,
-               echo: Echo = _quiet, progress: Callable[[dict], None] | None = None) -> PlanResult:
+               echo: Echo = quiet, progress: Callable[[dict], None] | None = None) -> PlanResult:
     """Plan `stage` alone for `applications` (None: every eligible one), the seats in `fixed` (earlier
     stages) held as they are."""
     seats = tuple(zip(fixed["stage"], fixed["expert_id"], fixed["application_id"])) if not fixed.empty else ()
@@ -94,8 +91,8 @@ def veto_target(policy: Policy, stage: str, previous: pd.DataFrame | None) -> st
 
 
 def run_stages(data: RoundData, policy: Policy, scores_of: ScoresOf, *, screening: ScreeningResult,
-               conflicts: ConflictSet, out: Path | None = None, echo: Echo = _quiet, time_limit: float = 300.0,
-               plan_echo: Echo = _quiet) -> Stages:
+               conflicts: ConflictSet, out: Path | None = None, echo: Echo = quiet, time_limit: float = 300.0,
+               plan_echo: Echo = quiet) -> Stages:
     """Plan, score and gate every stage in the policy's order (see the module doc)."""
     res = Stages()
     order = policy.stages.order

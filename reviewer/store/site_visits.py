@@ -29,6 +29,7 @@ from reviewer.panels.site.inputs import SiteDetails, SiteInputs
 from reviewer.panels.site.planner import SitePlan, SitePlanParams, plan_sites
 from reviewer.panels.site.repair import read_site_plan
 from reviewer.panels.tables import plan_seats
+from reviewer.panels.service import quiet
 from reviewer.policy import Policy
 from reviewer.store import pool, repo, round_settings
 from reviewer.store import stages as stage_gating
@@ -39,9 +40,6 @@ from reviewer.store.runs import _num, record_plan
 KIND = "site_plan"
 Echo = Callable[[str], None]
 
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def compute_site_plan(data: RoundData, policy: Policy, params: dict) -> SitePlan:
@@ -92,7 +90,7 @@ def routes_digest(rows) -> str:
 
 def run_site_plan(store: Store, code: str, *, user: str, start=None, end=None, seed: int = 0,
                   randomize: bool = False, work_limit: float | None = None, include_review: bool = False,
-                  fixed_days: tuple = (), echo: Echo = _quiet) -> tuple[Run, SitePlan]:
+                  fixed_days: tuple = (), echo: Echo = quiet) -> tuple[Run, SitePlan]:
     """Plan the round's 现场考察 stage from its latest import (with its waivers), the applications that
     advanced to the stage, the seats published in the other stages (stage independence) and the
     staff's locked days; record the run, its seats and its routes in one transaction."""
