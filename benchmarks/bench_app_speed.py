@@ -54,8 +54,8 @@ def main() -> None:
     lines = ["# Staff-app speed in the browser (issue 13 item 15)", "",
              "Command: `python benchmarks/bench_app_speed.py` (runs `tests/test_browser_round.py`)  ",
              f"Date {res['date']}; {res['machine']}; headless Chromium 1440×900; load average (1 min) "
-             f"{res['load_average_1min']} on {os.cpu_count()} cores while it ran (other helpers' jobs), so every "
-             "number is an upper bound.", "",
+             f"{res['load_average_1min']} on {os.cpu_count()} cores while it ran (a load above the "
+             "core count means other jobs shared the machine: the numbers are then upper bounds).", "",
              "Seconds from the click until the page shows the result and Streamlit's run is over.", "",
              "| kind | what | seconds | target | |", "|---|---|---:|---|---|"]
     for t in rows:
