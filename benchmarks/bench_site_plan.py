@@ -122,8 +122,8 @@ def main() -> None:
              f"Machine: {info['cores']} cores, {info['cpu']}, {info['memory']}; Python {info['python']}, OR-Tools "
              f"{info['ortools']}; {info['date']}. Load average when each round started: "
              + ", ".join(f"{r['round']}: {r['load_average_at_start']}" for r in rows)
-             + " (the machine was shared with other jobs: wall times are inflated; the deterministic time, in "
-               "CP-SAT work units, is what shapes the result).", "",
+             + " (a load above the core count means other jobs shared the machine and wall times are inflated; the "
+               "deterministic time, in CP-SAT work units, is what shapes the result).", "",
              *table(rows), ""]
     if "teams" in p:
         cut = 1 - p["expert_days"] / b["expert_days"]
@@ -132,7 +132,7 @@ def main() -> None:
                   f"{cut:.1%} ({'MET' if cut >= 0.4 else 'NOT MET'}); gap <= 5% (route model, CP-SAT's bound): "
                   f"{p['route_gap']:.1%} ({'MET' if p['route_gap'] <= 0.05 else 'NOT MET'}); staffing gap "
                   f"{p['team_gap']:.1%}; <= 60 s: {p['seconds']} s ({'MET' if p['seconds'] <= 60 else 'NOT MET'} "
-                  "on this loaded machine)."]
+                  f"at load {d['load_average_at_start']})."]
     (RESULTS / "site_plan.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
