@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
 from reviewer.exports import write_csv, write_json, write_xlsx
-from reviewer.store import facts, keys
+from reviewer.store import facts, keys, row_facts
 from reviewer.store.engine import AFTER_COMMIT
 from reviewer.store.facts import canonical
 from reviewer.store.models import AuditEntry
@@ -88,6 +88,9 @@ ACTIONS = {
     "pool.penalty_withdraw": "撤销信用惩戒 credit penalty withdrawn",
     "pool.rating": "专家评价 expert rated after a round",
     "pool.flag": "偏差标记存档 deviation flags kept as evidence",
+    # the later tables, row by row (reviewer.store.row_facts)
+    "audit.rows": "数据行记录 rows the program wrote, recorded at commit",
+    "audit.rows_baseline": "数据行基线 rows of the later tables as they were when row facts began",
 }
 
 
@@ -165,8 +168,20 @@ def record(s: Session, *, user: str, action: str, reason: str, round_code: str =
         last = _append(s, last, key, kid, user_name="system", action="audit.baseline", round_code="",
                        entity="baseline", reason="审计日志启用密钥 the audit chain became keyed",
                        before=canonical(None), after=canonical(facts.baseline(s)))
+    s.flush()
+    if row_facts.has_pending(s) and row_facts.needs_baseline(s):
+        last = _append(s, last, key, kid, user_name="system", action="audit.rows_baseline", round_code="",
+                       entity="baseline", reason="数据行基线 the later tables as they were when row facts began",
+                       before=canonical(None), after=canonical({row_facts.KEY: row_facts.snapshot(s)}))
+    rows = row_facts.take(s)
+    if rows and (after is None or isinstance(after, dict)):
+        after, rows = {**(after or {}), row_facts.KEY: rows}, None
     e = _append(s, last, key, kid, user_name=user.strip(), action=action, round_code=round_code or "",
                 entity=entity or "", reason=reason or "", before=canonical(before), after=canonical(after))
+    if rows:   # an act whose record is not a mapping: its rows in an entry of their own, right after it
+        e = _append(s, e, key, kid, user_name=user.strip(), action="audit.rows", round_code=round_code or "",
+                    entity=entity or "", reason=reason or "", before=canonical(None),
+                    after=canonical({row_facts.KEY: rows}))
     first = e.hash if e.id == 1 else s.execute(select(AuditEntry.hash).where(AuditEntry.id == 1)).scalar_one_or_none()
     s.connection().info.setdefault(AFTER_COMMIT, {})["audit_anchor"] = partial(
         _write_anchor, store_label(s), e.id, e.hash, e.mac, first or "")
@@ -289,6 +304,8 @@ def verify(s: Session, expect_head: str | None = None) -> Verification:
         problems.append(Problem(prev_id, "", "", f"the expected head {expect_head[:12]}… is not in the log: "
                                 "entries were removed or rewritten since it was noted"))
     findings, fact_notes = facts.check_facts(s, entries)
+    more, more_notes = row_facts.check(s, entries)
+    findings, fact_notes = findings + more, fact_notes + more_notes
     problems += [Problem(f.entry_id, by_id[f.entry_id].at, by_id[f.entry_id].action, f.what) if f.entry_id in by_id
                  else Problem(f.entry_id, "", f.action, f.what) for f in findings]
     return Verification(n, prev_hash, problems, notes + fact_notes)

@@ -26,6 +26,7 @@ from reviewer.home import default_home, home_folder, private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 AFTER_COMMIT = "reviewer.after_commit"   # conn.info key: {name: callable} run after a committed write
+BEFORE_COMMIT = "reviewer.before_commit"  # session.info key: {name: callable(session)} run as a write's last act
 
 
 def default_url() -> str:
@@ -111,6 +112,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back if it raises. Work that
+        must be the transaction's last act is queued in `session.info[BEFORE_COMMIT]`. Work that
         must follow the commit (the audit anchor file) is queued in `conn.info[AFTER_COMMIT]`, run
         only once the commit succeeded, and dropped on a rollback."""
         with self.engine.connect().execution_options(write=True) as conn:
@@ -119,6 +121,9 @@ class Store:
                 with Session(bind=conn, expire_on_commit=False) as s:
                     with conn.begin():
                         yield s
+                        s.flush()
+                        for hook in list(s.info.pop(BEFORE_COMMIT, {}).values()):
+                            hook(s)   # e.g. rows written after the last audit entry get their own entry
                         s.flush()
             except BaseException:
                 conn.info.pop(AFTER_COMMIT, None)
