@@ -57,7 +57,25 @@ from reviewer.errors import UserError
 from reviewer.scoring.calibration import Calibration, _Model
 from reviewer.scoring.scores import APP, CONFIDENCE, EXPERT, PANEL, SCORE, Rounding, normalize_scores, round_half
 
-__all__ = ["PooledCalibration", "POOLED_SCHEME_ZH"]
+__all__ = ["PooledCalibration", "POOLED_SCHEME_ZH", "instrument_key", "same_instrument_stages", "source_label"]
+
+
+def instrument_key(rubric: Any) -> tuple:
+    """What makes two score sheets the same instrument: the criteria (id and maximum) and the total."""
+    return (tuple((c.id, float(c.max)) for c in rubric.criteria), float(rubric.total))
+
+
+def same_instrument_stages(policy: Any, stage: str) -> list[str]:
+    """The policy's other stages scored with the instrument of `stage` (e.g. 认定评审 -> [初审评估]; the
+    现场考察 checklist is another instrument and never borrowed)."""
+    key = instrument_key(policy.instrument(stage))
+    return [s for s in policy.stages.order if s != stage and instrument_key(policy.instrument(s)) == key]
+
+
+def source_label(round_code: Any, stage: Any) -> str:
+    """How a borrowed source is named (the `panel` of the borrowed table): ``2025·认定评审``."""
+    parts = [str(x) for x in (round_code, stage) if x is not None and str(x) not in ("", "nan", "None")]
+    return "·".join(parts) or "borrowed"
 
 POOLED_SCHEME_ZH = ("跨阶段校准：专家宽严尺度按其在同一百分制评分表上的全部评分（本轮其他阶段、往届批次）估计，"
                     "视为专家稳定的个人特征；无其他评分的专家按其他专家的分布收缩至 0；申报得分为扣除宽严尺度后的得分，"
