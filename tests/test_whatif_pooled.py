@@ -146,3 +146,50 @@ def test_stored_whatif_pooled_records_the_borrowed_scores_and_reproduces(two_rou
         repo.submit_scores(s, r, one.assign(score=one["score"] - 3, void=False), user="秘书", source="fix.csv")
     code, text = run_cli(["whatif", "--reproduce", str(run.id), "--db", url], capsys)
     assert code == 0 and "IDENTICAL" in text, text
+
+
+def test_app_offers_both_calibrations_and_records_the_borrowed_hash(tmp_path, monkeypatch):
+    from reviewer.app import analysis as svc
+    from reviewer.app import auth
+    from reviewer.app import ranking as svc_ranking
+    from reviewer.app import rounds as svc_rounds
+    from reviewer.app.text import METHOD_LABELS
+    from reviewer.store.models import Run
+    from reviewer.app import store as app_store
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    rid = svc_rounds.ensure_demo_round()
+    assert METHOD_LABELS["calibrated"][0] == "本阶段校准宽严尺度" and METHOD_LABELS["calibrated_pooled"][0] == "跨阶段校准宽严尺度"
+    # the bundled demo round: 初审评估 (same rubric) is borrowed, 现场考察 (the checklist) is not
+    b = svc_ranking.borrowed(rid, "认定评审")
+    assert set(b["panel"]) == {f"{rid}·初审评估"}
+    cmp_ = svc_ranking.compare_methods(rid, "认定评审")
+    assert {"score_calibrated", "score_calibrated_pooled", "low_calibrated_pooled"} <= set(cmp_.columns)
+    assert cmp_["low_calibrated_pooled"].notna().all() and cmp_["low_calibrated"].isna().all()
+    rk = svc_ranking.ranking(rid, "认定评审", "calibrated_pooled")
+    assert rk["decision"].isin(["recommend"]).any()
+    res, _, run_id = svc.whatif(rid, "认定评审", Scenario(method="calibrated_pooled"), user="分析员", resamples=50)
+    assert res.loc[res["changed"], "application_id"].tolist() == ["GX2026-034", "GX2026-012", "GX2026-015"]
+    with app_store.store().read() as s:
+        p = s.get(Run, run_id).parameters
+    assert len(p["borrow_sha256"]) == 64 and len(p["scores_sha256"]) == 64
+
+
+def test_ranking_page_decides_with_the_pooled_calibration(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    from reviewer.app import auth
+    from reviewer.app.ui import MAIN
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    at = AppTest.from_file(str(MAIN), default_timeout=180)
+    at.run()
+    at.switch_page("views/ranking.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.radio(key="rank_method").set_value("calibrated_pooled").run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = "\n".join(str(e.value) for kind in ("markdown", "caption") for e in getattr(at, kind))
+    assert "跨阶段校准" in text and "78 of 193 experts" in text
+    cmp_ = [d.value for d in at.dataframe if "score_calibrated_pooled" in d.value.columns]
+    assert cmp_ and cmp_[0]["score_calibrated_pooled"].notna().all()
