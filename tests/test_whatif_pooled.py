@@ -193,3 +193,14 @@ def test_ranking_page_decides_with_the_pooled_calibration(tmp_path, monkeypatch)
     assert "跨阶段校准" in text and "78 of 193 experts" in text
     cmp_ = [d.value for d in at.dataframe if "score_calibrated_pooled" in d.value.columns]
     assert cmp_ and cmp_[0]["score_calibrated_pooled"].notna().all()
+
+
+def test_a_recorded_ranking_run_with_the_pooled_calibration_reproduces(two_rounds):
+    from reviewer.store.reproduce import reproduce
+    from reviewer.store.runs import run_aggregation
+    _, st = two_rounds
+    run, res = run_aggregation(st, "2026", "认定评审", user="张三", method="calibrated_pooled", resamples=20)
+    assert len(run.parameters["borrow_ids"]) > 0 and (res.loc[res["rank"].notna(), "method"] == "calibrated_pooled").all()
+    assert res.loc[res["rank"].notna(), "ci_low"].notna().all()
+    rep = reproduce(st, run.id)
+    assert rep.identical, rep.lines()

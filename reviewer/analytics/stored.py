@@ -17,15 +17,13 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import repo
 from reviewer.store.engine import Store
-from reviewer.scoring.pooled import instrument_key, source_label
-from reviewer.store.models import AnnualEvaluation, Round, Run, Score
+from reviewer.store.borrow import POOLED, borrowed_scores
+from reviewer.store.models import AnnualEvaluation, Round, Run
 from reviewer.store.runs import compute_screening, stage_panels
 
 __all__ = ["WHATIF_KIND", "borrowed_scores", "POOLED", "stored_validity_tables", "record_whatif", "compute_whatif", "round_bias", "whatif_input", "run_whatif", "reproduce_whatif", "whatif_digest"]
 
 WHATIF_KIND = "whatif"
-POOLED = "calibrated_pooled"
-_BORROW_COLS = ["panel", "application_id", "expert_id", "criterion", "score", "confidence"]
 
 
 def _stage(pol: Policy, stage: str | None) -> str:
@@ -82,37 +80,6 @@ def whatif_input(s, r, stage: str, score_ids: list[int] | None = None,
                       panels=stage_panels(s, r, stage), eligible=eligible,
                       names={a.application_id: a.name for a in data.applications})
     return inp, pol, [int(i) for i in scores["score_id"]]
-
-
-def borrowed_scores(s, r: Round | None, stage: str, ids: list[int] | None = None, *, other_rounds_only: bool = False,
-                    policy: Policy | None = None) -> tuple[pd.DataFrame, list[int]]:
-    """calibrated_pooled's borrowed scores from the store (reviewer.scoring.pooled): every valid score
-    of every round's stages scored with `stage`'s instrument (same criteria and maxima), except `stage`
-    of round `r` itself: the round's other stages (初审评估) and the other rounds. Source label
-    ``ROUND·STAGE``. With `ids` (a recorded run): exactly those scores. `other_rounds_only`: none of
-    round `r`'s own stages (the app adds them from its own score table); `r` None: a round not in the
-    store, `policy` its policy. Returns (table, score ids)."""
-    if ids is not None:
-        q = select(Score.id, Round.code, Score.stage, Score.application_id, Score.expert_id, Score.criterion,
-                   Score.score, Score.confidence).join(Round, Round.id == Score.round_id).where(Score.id.in_(ids))
-        rows = [tuple(x) for x in s.execute(q.order_by(Score.id)).all()]
-    else:
-        key = instrument_key((policy or repo.round_policy(r)).instrument(stage))
-        rows = []
-        for other in repo.list_rounds(s):
-            pol = repo.round_policy(other)
-            mine = r is not None and other.id == r.id
-            for st in pol.stages.order:
-                if (mine and (other_rounds_only or st == stage)) or instrument_key(pol.instrument(st)) != key:
-                    continue
-                sc = repo.scores_frame(s, other, st)
-                rows += [(int(x.score_id), other.code, st, x.application_id, x.expert_id, x.criterion, x.score,
-                          x.confidence) for x in sc.itertuples()]
-    df = pd.DataFrame(rows, columns=["score_id", "round", "stage", *_BORROW_COLS[1:]])
-    df["panel"] = [source_label(a, b) for a, b in zip(df["round"], df["stage"])]
-    if df["confidence"].isna().all():
-        df = df.drop(columns=["confidence"])
-    return df[[c for c in _BORROW_COLS if c in df.columns]].reset_index(drop=True), [int(i) for i in df["score_id"]]
 
 
 def _needs_borrow(pol: Policy, scenario: Scenario) -> bool:

@@ -17,7 +17,7 @@ from reviewer.app.scores import scores, stage_panels, stage_scores
 from reviewer.app.screening import screening
 from reviewer.centres.ledger import Ledger
 from reviewer.errors import UserError
-from reviewer.analytics.stored import borrowed_scores
+from reviewer.store.borrow import borrowed_scores
 from reviewer.scoring.pooled import same_instrument_stages, source_label
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
