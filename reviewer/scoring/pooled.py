@@ -147,9 +147,9 @@ class PooledCalibration(_Model):
         v_t = np.where(scored, v[:nA], np.nan)
         if np.isfinite(lam):
             var_v = sig2 * (1.0 / Dv_safe[:nA] + quad)
-        else:   # leniency not separable (or tau^2 = 0): the mean's variance, leniency spread included
-            var_v = (s_w if not np.isfinite(sig2) else sig2 + tau2) / Dv_safe[:nA] if np.isfinite(s_w) else \
-                np.full(nA, np.nan)
+        else:   # leniency not separable (or tau^2 = 0): the mean's variance, the leniency spread included
+            s2 = sig2 + tau2 if np.isfinite(sig2) else s_w          # S_w estimates sigma^2 + tau^2
+            var_v = s2 / Dv_safe[:nA] if np.isfinite(s2) else np.full(nA, np.nan)
         se_v = np.where(scored, np.sqrt(var_v), np.nan)
         z = norm.ppf(0.5 + self.level / 2)
         other = np.zeros(nE, dtype=bool)
