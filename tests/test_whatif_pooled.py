@@ -128,7 +128,7 @@ def test_stored_whatif_pooled_records_the_borrowed_scores_and_reproduces(two_rou
     code, text = run_cli(["whatif", "--round", "2026", "--stage", "认定评审", "--method", "calibrated_pooled",
                           "--resamples", "50", "--db", url, "--user", "分析员"], capsys)
     assert code == 0, text
-    assert "汇总方法 trimmed→calibrated_pooled" in text and "结论变化 changed decisions:" in text
+    assert "汇总方法 trimmed→calibrated_pooled（跨阶段校准宽严尺度）" in text and "结论变化 changed decisions:" in text
     # 初审评估 of 2026 and 认定评审 of 2025 are borrowed; the checklist stage (现场考察) never is
     assert "2 other source(s)" in text, text
     with st.read() as s:

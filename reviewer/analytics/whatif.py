@@ -33,6 +33,10 @@ from reviewer.scoring.scoretable import aggregate_scores
 __all__ = ["Scenario", "WhatIfInput", "rank_scenario", "compare", "comparison_sheets", "CHANGE_COLUMNS_ZH"]
 
 
+# the two calibrations, named apart in a scenario's label (the app's labels: reviewer.app.text.METHOD_LABELS)
+CALIBRATION_ZH = {"calibrated": "本阶段校准宽严尺度", "calibrated_pooled": "跨阶段校准宽严尺度"}
+
+
 @dataclass(frozen=True)
 class Scenario:
     """What to change; None = as the round's policy says."""
@@ -101,6 +105,7 @@ class Scenario:
         parts = []
         if p.aggregation.method != policy.aggregation.method or self.trim is not None:
             parts.append(f"汇总方法 {policy.aggregation.method}→{p.aggregation.method}"
+                         + (f"（{CALIBRATION_ZH[p.aggregation.method]}）" if p.aggregation.method in CALIBRATION_ZH else "")
                          + (f"（去掉最高最低各 {p.aggregation.trim_k}）" if self.trim is not None else ""))
         for zh, a, b in (("推荐线", policy.decision.recommend_min_score, p.decision.recommend_min_score),
                          ("培育线", policy.decision.cultivation_min_score, p.decision.cultivation_min_score),

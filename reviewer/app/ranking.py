@@ -1,4 +1,4 @@
-"""Ranking in the staff app: aggregated scores (three methods, with intervals), the recognition and
+"""Ranking in the staff app: aggregated scores (four methods, with intervals), the recognition and
 cultivation lists with reasons and funding (reviewer.scoring.ranking). The reports and the sign-off
 (确认发布) are in `reviewer.app.signoff`."""
 from __future__ import annotations

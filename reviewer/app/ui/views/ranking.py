@@ -9,8 +9,8 @@ from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
 from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, chart
 
-header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
-       "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
+header("ranking", "汇总得分（含区间）、四种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
+       "Aggregated scores with intervals, four methods side by side, the recognition and cultivation lists with "
        "reasons, and funding; export Excel and a printable report.")
 rid = round_id()
 stages = svc_scores.scored_stages(rid)
