@@ -296,7 +296,8 @@ class Rubric(_Strict):
 
 
 class Aggregation(_Strict):
-    method: Literal["trimmed", "median", "mean", "winsorized", "huber", "calibrated", "bayes"] = "trimmed"
+    method: Literal["trimmed", "median", "mean", "winsorized", "huber", "calibrated", "calibrated_pooled",
+                    "bayes"] = "trimmed"
     trim_k: int = Field(ge=0, default=1)
     trim_min_n: int = Field(ge=1, default=5)
     trim_fallback: Literal["median", "mean", "nan"] = "median"

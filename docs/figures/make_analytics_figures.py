@@ -4,7 +4,7 @@
 
 Starts `reviewer app --demo` on a free port with a scratch home, opens the 分析 page in headless
 Chromium (Playwright; /usr/bin/chromium or $CHROMIUM) and screenshots the charts: the relation-bias
-effects of the demo round, a what-if (现场考察, trimmed → calibrated), and the predictive validity of
+effects of the demo round, a what-if (认定评审, trimmed → calibrated_pooled 跨阶段校准), and the predictive validity of
 the demo's past rounds. The app renders the Altair charts itself, so no extra package is needed.
 """
 from __future__ import annotations
@@ -73,8 +73,8 @@ def main() -> int:
             charts.first.screenshot(path=str(HERE / "analytics_bias.png"))
             page.get_by_role("tab", name="假设方案重排").click()
             _idle(page)
-            _pick(page, "评审阶段", "现场考察")
-            _pick(page, "汇总方法", "calibrated")
+            _pick(page, "评审阶段", "认定评审")
+            _pick(page, "汇总方法", "calibrated_pooled")
             page.get_by_role("button", name="计算并记录分析运行").click()
             page.get_by_text("已记录的排名未改变").first.wait_for(state="visible")
             _idle(page)

@@ -17,10 +17,11 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.store import repo
 from reviewer.store.engine import Store
+from reviewer.store.borrow import POOLED, borrowed_scores
 from reviewer.store.models import AnnualEvaluation, Round, Run
 from reviewer.store.runs import compute_screening, stage_panels
 
-__all__ = ["WHATIF_KIND", "stored_validity_tables", "record_whatif", "compute_whatif", "round_bias", "whatif_input", "run_whatif", "reproduce_whatif", "whatif_digest"]
+__all__ = ["WHATIF_KIND", "borrowed_scores", "POOLED", "stored_validity_tables", "record_whatif", "compute_whatif", "round_bias", "whatif_input", "run_whatif", "reproduce_whatif", "whatif_digest"]
 
 WHATIF_KIND = "whatif"
 
@@ -81,6 +82,10 @@ def whatif_input(s, r, stage: str, score_ids: list[int] | None = None,
     return inp, pol, [int(i) for i in scores["score_id"]]
 
 
+def _needs_borrow(pol: Policy, scenario: Scenario) -> bool:
+    return POOLED in (scenario.method, pol.aggregation.method)
+
+
 def whatif_digest(cmp_: pd.DataFrame) -> str:
     rows = [(str(x.application_id), str(x.decision_base), str(x.decision_alt),
              None if pd.isna(x.score_alt) else round(float(x.score_alt), 6),
@@ -96,10 +101,12 @@ def _compute(inp: WhatIfInput, pol: Policy, scenario: Scenario, resamples: int, 
 
 def record_whatif(store: Store, code: str, stage: str, scenario: Scenario, cmp_: pd.DataFrame, notes: list[str], *,
                   user: str, seed: int, resamples: int, panels: dict, score_ids: list[int] | None = None,
-                  scores_sha256: str | None = None, wall_seconds: float = 0.0) -> Run:
+                  scores_sha256: str | None = None, wall_seconds: float = 0.0, borrow_ids: list[int] | None = None,
+                  borrow_sha256: str | None = None) -> Run:
     """Record a what-if as an analyst run (kind ``whatif``): scenario, seed, resamples, the scores
-    used (their ids in the store, else the hash of the score table), the panels, the changed
-    decisions and the result hash. Writes nothing else."""
+    used (their ids in the store, else the hash of the score table), for calibrated_pooled the
+    borrowed scores (ids, else hash), the panels, the changed decisions and the result hash.
+    Writes nothing else."""
     if not user or not user.strip():
         raise UserError("a what-if run is recorded with the analyst who made it (--user NAME)")
     with store.write() as s:
@@ -108,6 +115,8 @@ def record_whatif(store: Store, code: str, stage: str, scenario: Scenario, cmp_:
         snap = repo.latest_import(s, r)
         params = {"stage": stage, "scenario": scenario.record(), "seed": int(seed), "resamples": int(resamples),
                   "score_ids": score_ids, "scores_sha256": scores_sha256,
+                  **({"borrow_ids": borrow_ids} if borrow_ids is not None else {}),
+                  **({"borrow_sha256": borrow_sha256} if borrow_sha256 is not None else {}),
                   "panels": {a: list(e) for a, e in panels.items()}, "label": scenario.label(pol)}
         changed = cmp_[cmp_["changed"]]
         run = Run(round_id=r.id, kind=WHATIF_KIND, import_id=snap.id, created_by=user.strip(),
@@ -139,12 +148,16 @@ def run_whatif(store: Store, code: str, stage: str | None, scenario: Scenario, *
         r = repo.get_round(s, code)
         stage = _stage(repo.round_policy(r), stage)
         inp, pol, ids = whatif_input(s, r, stage)
+        borrow_ids = None
+        if _needs_borrow(pol, scenario):
+            inp.borrow, borrow_ids = borrowed_scores(s, r, stage)
     scenario.check(pol)
     seed = pol.aggregation.seed if seed is None else int(seed)
     started = time.time()
     cmp_, notes = _compute(inp, pol, scenario, int(resamples), seed)
     run = record_whatif(store, code, stage, scenario, cmp_, notes, user=user, seed=seed, resamples=int(resamples),
-                        panels=dict(inp.panels), score_ids=ids, wall_seconds=time.time() - started)
+                        panels=dict(inp.panels), score_ids=ids, wall_seconds=time.time() - started,
+                        borrow_ids=borrow_ids)
     return run, cmp_, notes
 
 
@@ -163,6 +176,11 @@ def reproduce_whatif(store: Store, run_id: int) -> tuple[bool, pd.DataFrame, lis
         inp, pol, ids = whatif_input(s, r, p["stage"], p["score_ids"], run.import_id)
         pol = repo.policy_from_text(run.policy_text, run.as_of, f"run #{run_id} policy")
         want = run.result_sha256
+        if p.get("borrow_ids") is not None:     # calibrated_pooled: exactly the scores it borrowed
+            inp.borrow, got_b = borrowed_scores(s, r, p["stage"], p["borrow_ids"])
+            if len(got_b) != len(p["borrow_ids"]):
+                raise UserError(f"run #{run_id}: {len(p['borrow_ids']) - len(got_b)} of its borrowed scores (other "
+                                "stages / rounds) are missing from the store")
     if len(ids) != len(p["score_ids"]):
         raise UserError(f"run #{run_id}: {len(p['score_ids']) - len(ids)} of its scores are missing from the store")
     inp.panels = p.get("panels", inp.panels)     # the panels as they were at the time of the run

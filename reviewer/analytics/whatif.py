@@ -12,6 +12,8 @@ Rank intervals: for the order-statistic and Huber methods the bootstrap of
 :mod:`reviewer.scoring.uncertainty` (experts resampled within panels); for calibrated and bayes, which
 give their own score intervals, ranks of normal draws from each score's interval (score ± z·se,
 se = interval half-width / z), so every method is shown with an interval of the same kind.
+calibrated_pooled (跨阶段校准, reviewer.scoring.pooled) reads ``WhatIfInput.borrow``: the experts'
+scores of the other stages / rounds on the same instrument; the stored run records their ids.
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ from reviewer.scoring.ranking import DECISION_LABELS, recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
 
 __all__ = ["Scenario", "WhatIfInput", "rank_scenario", "compare", "comparison_sheets", "CHANGE_COLUMNS_ZH"]
+
+
+# the two calibrations, named apart in a scenario's label (the app's labels: reviewer.app.text.METHOD_LABELS)
+CALIBRATION_ZH = {"calibrated": "本阶段校准宽严尺度", "calibrated_pooled": "跨阶段校准宽严尺度"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class Scenario:
         parts = []
         if p.aggregation.method != policy.aggregation.method or self.trim is not None:
             parts.append(f"汇总方法 {policy.aggregation.method}→{p.aggregation.method}"
+                         + (f"（{CALIBRATION_ZH[p.aggregation.method]}）" if p.aggregation.method in CALIBRATION_ZH else "")
                          + (f"（去掉最高最低各 {p.aggregation.trim_k}）" if self.trim is not None else ""))
         for zh, a, b in (("推荐线", policy.decision.recommend_min_score, p.decision.recommend_min_score),
                          ("培育线", policy.decision.cultivation_min_score, p.decision.cultivation_min_score),
@@ -122,6 +129,9 @@ class WhatIfInput:
     panels: Mapping[str, list[str]] = field(default_factory=dict)   # application_id -> its experts (quorum)
     eligible: Mapping[str, tuple[bool, str]] = field(default_factory=dict)  # application_id -> (passed, reason)
     names: Mapping[str, str] = field(default_factory=dict)
+    # calibrated_pooled only: the experts' scores elsewhere on the same instrument (other stages of the
+    # round, past rounds; panel = source label, reviewer.scoring.pooled); None = none
+    borrow: pd.DataFrame | None = None
 
 
 def _rank_interval_normal(res: pd.DataFrame, level: float, seed: int, draws: int = 2000) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +148,7 @@ def _rank_interval_normal(res: pd.DataFrame, level: float, seed: int, draws: int
     sims[:, ~ok] = -np.inf
     ranks = stats.rankdata(-sims, axis=1, method="min").astype(float)
     a = (1 - level) / 2
-    lo, hi = np.quantile(ranks, [a, 1 - a], axis=0)
+    lo, hi = np.quantile(ranks, [a, 1 - a], axis=0, method="inverted_cdf")   # ranks that occur: whole numbers
     ok &= has_se          # no standard error (e.g. calibrated, scores not comparable): no interval
     return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
@@ -157,7 +167,8 @@ def rank_scenario(inp: WhatIfInput, policy: Policy, scenario: Scenario, *, resam
     seed = pol.aggregation.seed if seed is None else seed
     df = inp.scores.assign(field=inp.scores["application_id"].map(inp.fields))
     agg, notes = aggregate_scores(df, pol, method, trim=scenario.trim, resamples=resamples, seed=seed,
-                              panels=inp.panels or None)
+                                  panels=inp.panels or None,
+                                  borrow=inp.borrow if method == "calibrated_pooled" else None)
     if "rank_low" not in agg.columns:
         ranked = agg["score"].notna()
         lo, hi = _rank_interval_normal(agg[ranked], level, seed)

@@ -21,6 +21,7 @@ from reviewer.app import store as app_store
 from reviewer.app.base import acting_user, memo
 from reviewer.app.conflicts import conflicts
 from reviewer.app.imports import load_bundle
+from reviewer.app.ranking import borrowed
 from reviewer.app.scores import scores, stage_panels, stage_scores
 from reviewer.app.screening import screening
 from reviewer.demo.past_rounds import demo_validity_tables
@@ -69,6 +70,8 @@ def whatif(round_id: str, stage: str, scenario: Scenario, *, user: str | None = 
     inp = _input(round_id, stage)
     pol = load_bundle(round_id).policy
     scenario.check(pol)
+    if "calibrated_pooled" in (scenario.method, pol.aggregation.method):   # 跨阶段校准: other stages/rounds
+        inp.borrow = borrowed(round_id, stage)
     seed = pol.aggregation.seed
     key = ("whatif", round_id, stage, repr(scenario), resamples, app_store.url(), app_store.scores_version(round_id),
            app_store.version())
@@ -76,13 +79,20 @@ def whatif(round_id: str, stage: str, scenario: Scenario, *, user: str | None = 
     cmp_, notes = memo(key, lambda: compute_whatif(inp, pol, scenario, resamples, seed))
     run_id = None
     if record:
-        digest = hashlib.sha256(inp.scores.sort_values(["application_id", "expert_id", "criterion"])
-                                .to_csv(index=False).encode("utf-8")).hexdigest()
+        digest = _sha(inp.scores, ["application_id", "expert_id", "criterion"])
         run = record_whatif(app_store.store(), round_id, stage, scenario, cmp_, notes, user=acting_user(user),
                             seed=seed, resamples=resamples, panels=dict(inp.panels), scores_sha256=digest,
-                            wall_seconds=time.time() - started)
+                            wall_seconds=time.time() - started,
+                            borrow_sha256=None if inp.borrow is None else _sha(inp.borrow, ["panel", "application_id",
+                                                                                            "expert_id", "criterion"]))
         run_id = run.id
     return cmp_, notes, run_id
+
+
+def _sha(df: pd.DataFrame, keys: list[str]) -> str:
+    """The hash a run records for a table outside the store (the bundled demo scores)."""
+    return hashlib.sha256(df.sort_values([k for k in keys if k in df.columns]).to_csv(index=False).encode("utf-8")
+                          ).hexdigest()
 
 
 def whatif_xlsx(cmp_: pd.DataFrame, title: str, params: dict) -> bytes:

@@ -7,7 +7,8 @@ import pandas as pd
 
 from reviewer.app.text import TERM_ZH
 
-METHOD_SHORT = {"trimmed": ("去高低分平均", "trimmed"), "calibrated": ("尺度校准", "calibrated"),
+METHOD_SHORT = {"trimmed": ("去高低分平均", "trimmed"), "calibrated": ("本阶段校准", "calibrated"),
+                "calibrated_pooled": ("跨阶段校准", "calibrated (pooled)"),
                 "bayes": ("贝叶斯", "Bayes")}
 SEVERITY_LABELS = {"hard": ("必须回避", "hard"), "soft": ("尽量回避", "soft")}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"

@@ -1,4 +1,4 @@
-"""Ranking in the staff app: aggregated scores (three methods, with intervals), the recognition and
+"""Ranking in the staff app: aggregated scores (four methods, with intervals), the recognition and
 cultivation lists with reasons and funding (reviewer.scoring.ranking). The reports and the sign-off
 (确认发布) are in `reviewer.app.signoff`."""
 from __future__ import annotations
@@ -13,17 +13,41 @@ from reviewer.app import store as app_store
 from reviewer.app.base import memo
 from reviewer.app.imports import load_bundle
 from reviewer.app.rounds import fingerprint, policy_for
-from reviewer.app.scores import stage_panels, stage_scores
+from reviewer.app.scores import scores, stage_panels, stage_scores
 from reviewer.app.screening import screening
 from reviewer.centres.ledger import Ledger
 from reviewer.errors import UserError
+from reviewer.store.borrow import borrowed_scores
+from reviewer.scoring.pooled import same_instrument_stages, source_label
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.store import registers, stages
 from reviewer.store.models import Round
 
-RANK_METHODS = ("trimmed", "calibrated", "bayes")
+RANK_METHODS = ("trimmed", "calibrated", "calibrated_pooled", "bayes")
 QUORUM_CARRIED = ("status", "n_scores", "n_required", "missing_experts")
+
+
+def borrowed(round_id: str, stage: str) -> pd.DataFrame:
+    """What calibrated_pooled (跨阶段校准, reviewer.scoring.pooled) borrows for `stage`: the round's other
+    stages scored with the same instrument, as the app reads its scores (the demo round: the bundled
+    demo scores), and the store's other rounds on that instrument. Source label ROUND·STAGE."""
+    key = ("borrow", round_id, stage, app_store.url(), app_store.scores_version(round_id), app_store.version())
+
+    def make() -> pd.DataFrame:
+        pol = policy_for(round_id)
+        sc = scores(round_id)
+        own = sc[sc["panel"].isin(same_instrument_stages(pol, stage))]
+        own = own.assign(panel=[source_label(round_id, x) for x in own["panel"]])
+        with app_store.store().read() as s:
+            r = s.execute(select(Round).where(Round.code == round_id)).scalar_one_or_none()
+            other, _ = borrowed_scores(s, r, stage, other_rounds_only=True, policy=pol)
+        cols = ["panel", "application_id", "expert_id", "criterion", "score"]
+        out = pd.concat([x[cols] for x in (own, other) if not x.empty], ignore_index=True) \
+            if not (own.empty and other.empty) else pd.DataFrame(columns=cols)
+        return out
+
+    return memo(key, make)
 
 
 def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -40,7 +64,8 @@ def aggregate(round_id: str, stage: str, method: str = "trimmed", resamples: int
         fields = {a.application_id: a.field for a in load_bundle(round_id).data.applications}
         d = d.assign(field=d["application_id"].map(fields))
         n = resamples if resamples is not None else min(policy.aggregation.bootstrap_resamples, 400)
-        res, notes = aggregate_scores(d, policy.for_stage(stage), method, resamples=n, panels=panels)
+        res, notes = aggregate_scores(d, policy.for_stage(stage), method, resamples=n, panels=panels,
+                                      borrow=borrowed(round_id, stage) if method == "calibrated_pooled" else None)
         res["field"] = res["application_id"].map(fields)
         return res, notes
 

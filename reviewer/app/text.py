@@ -274,7 +274,9 @@ PAGES: dict[str, tuple[str, str]] = {
 
 OUTCOME_ZH = {"pass": "通过", "fail": "不通过", "needs-review": "需复核"}
 METHOD_LABELS = {"trimmed": ("去掉最高最低分的平均", "trimmed mean"),
-                 "calibrated": ("校准宽严尺度", "rater-calibrated"),
+                 "calibrated": ("本阶段校准宽严尺度", "rater-calibrated (this stage only)"),
+                 "calibrated_pooled": ("跨阶段校准宽严尺度",
+                                       "rater-calibrated across stages and rounds"),
                  "bayes": ("贝叶斯", "Bayesian")}
 TERM_ZH = {"affinity": "专业匹配", "load_balance": "负载均衡", "soft_conflict": "同城等软回避", "continuity": "连续性"}
 

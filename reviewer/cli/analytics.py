@@ -6,6 +6,8 @@
                     [--cultivation-min 60] [--family-min B=15] [--one-per-field/--no-one-per-field]
                     [--budget YUAN] [--min-scores N] [--quorum-share X] [--out FILE.xlsx]
     reviewer whatif --reproduce RUN_ID
+    (--method calibrated_pooled borrows the experts' scores of the other stages / rounds on the same
+    instrument; the run records their ids so --reproduce uses exactly them)
     reviewer validity [--scores PAST_SCORES.csv --evaluations EVALUATIONS.csv | --demo] [--out FOLDER]
 
 Nothing here changes a recorded ranking, score or decision; a what-if is recorded as an analyst run.
@@ -105,7 +107,10 @@ def _family_min(items: List[str]) -> dict[str, float] | None:
 
 def whatif(round_: Optional[str] = typer.Option(None, "--round", "-r"),
            stage: Optional[str] = typer.Option(None, "--stage", "-s", help="Default: the last stage (认定评审)."),
-           method: Optional[str] = typer.Option(None, "--method", "-m"),
+           method: Optional[str] = typer.Option(None, "--method", "-m", help="trimmed, median, mean, winsorized, "
+                                                "huber, calibrated (本阶段校准: this stage only), calibrated_pooled "
+                                                "(跨阶段校准: leniency from the experts' other stages and rounds on the "
+                                                "same instrument, recorded by score ids), bayes."),
            trim: Optional[int] = typer.Option(None, "--trim"),
            recommend_min: Optional[float] = typer.Option(None, "--recommend-min", "--threshold",
                                                          help="推荐线 (policy: 75)."),

@@ -6,7 +6,7 @@ Usage (the main app in reviewer/cli/main.py calls :func:`register`; the commands
     reviewer aggregate SCORES.csv|.xlsx [--method trimmed|median|mean|winsorized|huber|calibrated|bayes]
                        [--trim K] [--round N] [--out FILE.csv|.xlsx] [--policy FILE] [--seed S]
                        [--resamples R] [--slots N] [--panel STAGE] [--fields APPLICATIONS.xlsx]
-                       [--no-interval] [--allow-partial]
+                       [--no-interval] [--allow-partial] [--borrow PAST_SCORES.csv ...]
     reviewer rank AGG.csv|.xlsx [--out FILE] [--policy FILE] [--budget YUAN] [--partial-last]
 
 Headers may be Chinese or English (专家编号/expert_id, 申报编号/application_id, 得分/score,
@@ -25,6 +25,12 @@ as 评分不足 and not ranked.  Its output carries 领域/field (from --fields,
 or the applications table next to the score file) and the family subtotals for every method,
 which is what `rank` reads: ``reviewer aggregate s.csv --panel 认定评审 --out agg.csv`` then
 ``reviewer rank agg.csv``.
+
+``--method calibrated_pooled`` (跨阶段校准, reviewer.scoring.pooled) fits each expert's leniency on all
+their scores on the stage's instrument: the table's other stages with the same instrument (初审评估
+for 认定评审; never the 现场考察 checklist) and every ``--borrow`` table (past rounds: 批次/round,
+阶段/panel optional; a stage of another instrument is left out). The run record names the
+borrowed files with their hashes.
 """
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ from reviewer.errors import UserError
 from reviewer.exports import csv_text, run_record, write_csv, write_run_record, write_xlsx
 from reviewer.policy import Policy, load_policy
 from reviewer.scoring.aggregation import METHODS
+from reviewer.scoring.pooled import instrument_key, same_instrument_stages, source_label
 from reviewer.scoring.ranking import recognition_ranking
 from reviewer.scoring.quorum import insufficient_lines
 from reviewer.scoring.scoretable import (aggregate_scores, attach_fields, read_table, select_stage, validate_ranking,
@@ -96,6 +103,9 @@ def aggregate(
                                                "the table's 领域 column, else applications.xlsx beside it."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet (default: the first)."),
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 even when some rows were rejected."),
+    borrow: Optional[list[Path]] = typer.Option(None, "--borrow", help="calibrated_pooled: more scores of the same "
+                                                "experts on the same instrument (past rounds; 批次/round and "
+                                                "阶段/panel optional). Repeatable."),
 ) -> None:
     """汇总评分 Aggregate one stage of a long score table: one row per application with score, rank,
     n_scores, interval, family subtotals and field; below the quorum: 评分不足, not ranked."""
@@ -105,13 +115,18 @@ def aggregate(
         m = method or pol.aggregation.method
         raw = read_table(scores, sheet)
         df, errors = validate_scores(raw, scores, pol)
+        extra, borrow_notes = (_borrowed(df, panel, scores, list(borrow or []), pol) if m == "calibrated_pooled"
+                               else (None, []))
+        if borrow and m != "calibrated_pooled":
+            raise UserError(f"--borrow is used by --method calibrated_pooled only, not {m}")
         df = select_stage(df, panel, scores, pol)
         df, field_src, field_note = attach_fields(df, scores, fields)
         if df.empty:
             raise UserError(f"{scores}: no valid score rows ({len(errors)} rejected)")
         stage_pol = pol.for_stage(panel) if panel in pol.stages.order else pol   # the stage's instrument
         res, notes = aggregate_scores(df, stage_pol, m, trim=trim, decimals=round_, seed=seed, resamples=resamples,
-                                      slots=slots, interval=not no_interval)
+                                      slots=slots, interval=not no_interval, borrow=extra)
+        notes = borrow_notes + notes
     except UserError as e:
         fail(e)
         return
@@ -129,9 +144,10 @@ def aggregate(
     else:
         try:
             _write(res, out)
-            _record("aggregate", out, [scores, *([field_src] if field_src else [])], pol,
+            _record("aggregate", out, [scores, *([field_src] if field_src else []), *(borrow or [])], pol,
                     {"method": m, "trim": trim, "round": round_, "seed": seed, "resamples": resamples,
-                     "slots": slots, "interval": not no_interval, "panel": panel}, started,
+                     "slots": slots, "interval": not no_interval, "panel": panel,
+                     "borrow": [str(p) for p in borrow or []]}, started,
                     "partial" if errors else "ok")
         except UserError as e:
             fail(e)
@@ -140,6 +156,46 @@ def aggregate(
         typer.echo(f"有 {len(errors)} 条输入错误，结果仅含有效行 / {len(errors)} input errors: results cover "
                    f"the valid rows only (pass --allow-partial to exit 0)", err=True)
         raise typer.Exit(1)
+
+
+ROUND_HEADERS = ("批次", "round", "round_code", "年度", "year")
+
+
+def _borrowed(df: pd.DataFrame, panel: str | None, scores: Path, files: list[Path], pol: Policy
+              ) -> tuple[pd.DataFrame, list[str]]:
+    """calibrated_pooled's borrowed scores: the table's other stages on `panel`'s instrument, and the
+    `--borrow` files' rows (their 批次/round and 阶段/panel name the source) on that instrument."""
+    if panel is None or panel not in pol.stages.order:
+        stages = [v for v in pd.unique(df["panel"].dropna())] if "panel" in df.columns else []
+        panel = panel or (stages[0] if len(stages) == 1 else None)
+    key = instrument_key(pol.instrument(panel) if panel in pol.stages.order else pol.rubric)
+    same = same_instrument_stages(pol, panel) if panel in pol.stages.order else []
+    frames, notes = [], []
+    if "panel" in df.columns and same:
+        own = df[df["panel"].isin(same)]
+        if not own.empty:
+            frames.append(own.assign(panel=own["panel"].map(lambda s_: source_label(scores.stem, s_))))
+    for path in files:
+        raw = read_table(path)
+        rows, errors = validate_scores(raw, path, pol, source_rows=True)
+        if errors:
+            raise UserError(f"--borrow {path}: {len(errors)} bad row(s); first: {errors[0]}")
+        rcol = next((c for c in raw.columns if str(c).strip().lower() in ROUND_HEADERS), None)
+        rnd = raw[rcol].astype(str).to_numpy()[rows["source_row"].to_numpy() - 2] if rcol is not None else None
+        st = rows["panel"] if "panel" in rows.columns else pd.Series([None] * len(rows))
+        ok = [(s_ not in pol.stages.order and key == instrument_key(pol.rubric)) or
+              (s_ in pol.stages.order and instrument_key(pol.instrument(s_)) == key) for s_ in st]
+        if not all(ok):
+            notes.append(f"--borrow {path}: {len(ok) - sum(ok)} rows of another instrument left out")
+        lab = [source_label(f"{path.stem}" + (f"·{r}" if rnd is not None else ""), s_)
+               for r, s_ in zip(rnd if rnd is not None else [None] * len(rows), st)]
+        got = rows.assign(panel=lab)[ok].drop(columns=["source_row", "field"], errors="ignore")
+        frames.append(got)
+    out = pd.concat(frames, ignore_index=True) if frames else None
+    n_src = 0 if out is None else out["panel"].nunique()
+    notes.append(f"calibrated_pooled: borrowing {0 if out is None else len(out)} score rows from {n_src} other "
+                 f"source(s) on the same instrument")
+    return out, notes
 
 
 def _table_stage(raw: pd.DataFrame, pol: Policy) -> str | None:

@@ -52,6 +52,13 @@ class _Profiles:
         return q / 100, dev
 
 
+def planted_leniency(seed: int, expert_id: str) -> float:
+    """An expert's planted leniency in points of 100: the stable part, the same in every stage (the
+    harsh / lenient / erratic raters drawn per stage come on top of it). The first draw of
+    `_leniencies`'s generator for the expert, so the two always agree."""
+    return random.Random(f"leniency:{seed}:{expert_id}").gauss(0, 0.025) * 100
+
+
 def _leniencies(a: pd.DataFrame, rng: random.Random, seed: int) -> tuple[dict, list[str], dict[str, Any]]:
     """(expert id -> (bias, noise sd, scores in whole points), the quirky raters, their record).
     The quirky raters are drawn among the busiest experts, so their effect shows across panels."""
@@ -63,7 +70,7 @@ def _leniencies(a: pd.DataFrame, rng: random.Random, seed: int) -> tuple[dict, l
     lean: dict[str, tuple[float, float, bool]] = {}
     for e in experts_in:
         r = random.Random(f"leniency:{seed}:{e}")
-        bias = r.gauss(0, 0.025)
+        bias = r.gauss(0, 0.025)          # = planted_leniency(seed, e) / 100: keep the two in step
         sd = 0.045
         if e in harsh:
             bias = -0.09 - r.random() * 0.03

@@ -24,9 +24,11 @@ NOT_RECORDED = "（未录入）"
 NONE = "—"
 ROLE_ZH = {"chair": "组长", "member": "成员"}
 METHOD_SHORT = {"trimmed": "截尾平均", "median": "中位数", "mean": "算术平均", "winsorized": "缩尾平均",
-                "huber": "Huber 稳健估计", "calibrated": "校准平均", "bayes": "贝叶斯期望得分"}
+                "huber": "Huber 稳健估计", "calibrated": "校准平均",
+                "calibrated_pooled": "跨阶段校准平均", "bayes": "贝叶斯期望得分"}
 METHOD_ZH = {"trimmed": "去掉最高分和最低分后的算术平均（截尾平均）", "median": "中位数", "mean": "算术平均",
              "winsorized": "缩尾平均", "huber": "Huber 稳健估计", "calibrated": "专家宽严校准后的平均",
+             "calibrated_pooled": "专家宽严尺度按其在同一评分表上的全部评分（本轮其他阶段、往届批次）校准后的平均",
              "bayes": "贝叶斯模型的期望得分"}
 
 

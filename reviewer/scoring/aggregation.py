@@ -38,6 +38,7 @@ import pandas as pd
 from reviewer.errors import UserError
 from reviewer.policy import Policy
 from reviewer.scoring.calibration import BayesRank, Calibration
+from reviewer.scoring.pooled import PooledCalibration
 from reviewer.scoring.scores import (APP, CONFIDENCE, CRITERION, EXPERT, MAD_TO_SD, PANEL, SCORE, Rounding,
                                      check_rounding, group_keys, int_scale, normalize_scores, round_half,
                                      round_rational)
@@ -428,7 +429,7 @@ class HuberM(Aggregator):
         return raw, rounded, n_used, rule, w_row
 
 
-METHODS = ("trimmed", "median", "mean", "winsorized", "huber", "calibrated", "bayes")
+METHODS = ("trimmed", "median", "mean", "winsorized", "huber", "calibrated", "calibrated_pooled", "bayes")
 
 
 def make_aggregator(name: str | None, policy: Policy, **overrides: Any):
@@ -456,6 +457,8 @@ def make_aggregator(name: str | None, policy: Policy, **overrides: Any):
         params, cls = {**common, "c": a.huber_c}, HuberM
     elif name == "calibrated":
         params, cls = dict(common), Calibration
+    elif name == "calibrated_pooled":     # borrows the experts' other scores: pass borrow=DataFrame
+        params, cls = dict(common), PooledCalibration
     elif name == "bayes":
         params, cls = {**common, "seed": a.seed, "draws": a.bayes_draws, "credible": a.bayes_credible}, BayesRank
     else:

@@ -185,7 +185,7 @@ def select_stage(df: pd.DataFrame, panel: str | None, source: Any, policy: Polic
 
 
 def _configured(method: str, policy: Policy, trim: int | None, decimals: int | None, seed: int,
-                slots: int | None):
+                slots: int | None, borrow: pd.DataFrame | None = None):
     """The aggregator of `method` with the command's options checked and applied."""
     if method not in METHODS:
         raise UserError(f"--method {method!r}: expected one of {list(METHODS)}")
@@ -200,6 +200,10 @@ def _configured(method: str, policy: Policy, trim: int | None, decimals: int | N
         if decimals < 0:
             raise UserError(f"--round {decimals}: expected an integer >= 0")
         over["decimals"] = decimals
+    if borrow is not None and method != "calibrated_pooled":
+        raise UserError(f"borrowed scores (--borrow) are used by calibrated_pooled only, not {method}")
+    if method == "calibrated_pooled":
+        over["borrow"] = borrow
     if method == "bayes":
         over["seed"] = seed
         if slots is not None:
@@ -219,11 +223,14 @@ def family_subtotals(df: pd.DataFrame, policy: Policy, decimals: int | None = No
 def _estimate(df: pd.DataFrame, agg, policy: Policy, method: str, *, decimals: int | None, seed: int,
               resamples: int | None, interval: bool, fields: pd.Series | None) -> pd.DataFrame:
     """Score, rank and interval of the applications of `df` (all above their quorum)."""
-    if method in ("calibrated", "bayes"):
+    if method in ("calibrated", "calibrated_pooled", "bayes"):
         res = agg.fit(df).copy()
         if method == "bayes":
             res["rank"] = res["expected_rank"].rank(method="min").astype("Int64")
             res["interval"] = f"posterior {agg.credible:.0%} credible interval"
+        elif method == "calibrated_pooled":
+            res = add_rank(res)
+            res["interval"] = f"{agg.level:.0%} interval (mixed-model prediction error, given the variance components)"
         else:
             res = add_rank(res)
             res["interval"] = f"{agg.level:.0%} confidence interval (WLS standard error)"
@@ -245,7 +252,7 @@ def aggregate_scores(df: pd.DataFrame, policy: Policy, method: str, *, trim: int
                      decimals: int | None = None, seed: int | None = None, resamples: int | None = None,
                      slots: int | None = None, interval: bool = True,
                      panels: Mapping[str, Iterable[str]] | None = None,
-                     quorum: bool = True) -> tuple[pd.DataFrame, list[str]]:
+                     quorum: bool = True, borrow: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The `aggregate` command without the file handling: one row per application with score, rank,
     n_scores, an interval (bootstrap for the robust estimators, +-z*SE for calibrated, posterior
     credible interval for bayes), the family subtotals (every method) and field (when `df` has a
@@ -253,10 +260,11 @@ def aggregate_scores(df: pd.DataFrame, policy: Policy, method: str, *, trim: int
     (reviewer.scoring.quorum; `panels`: application_id -> its panel's expert ids, when known) are
     listed with status insufficient_scores, no score and no rank, and left out of the estimate
     (`quorum=False`: every application is estimated, as before the quorum existed; for redoing
-    old recorded runs). Returns (table, notes)."""
+    old recorded runs). `borrow`: calibrated_pooled only, the experts' scores elsewhere on the same
+    instrument (reviewer.scoring.pooled; panel = source). Returns (table, notes)."""
     check_one_stage(df, policy)
     seed = policy.aggregation.seed if seed is None else seed
-    agg = _configured(method, policy, trim, decimals, seed, slots)
+    agg = _configured(method, policy, trim, decimals, seed, slots, borrow)
     fields = None
     if "field" in df.columns:
         fields = df.dropna(subset=["field"]).drop_duplicates(APP).set_index(APP)["field"]

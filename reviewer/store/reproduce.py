@@ -16,6 +16,7 @@ from sqlalchemy import select
 from reviewer.errors import UserError
 from reviewer.panels.service import check_seats
 from reviewer.panels.tables import plan_seats
+from reviewer.store.borrow import borrowed_scores
 from reviewer.store import facts, repo, site_visits
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
@@ -148,6 +149,12 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             status = run.status
         elif kind == "aggregation":
             scores = repo.scores_frame(s, r, include_void=True, ids=params["score_ids"])
+            borrow = None
+            if params.get("borrow_ids") is not None:      # calibrated_pooled: exactly the scores it borrowed
+                borrow, got = borrowed_scores(s, r, params["stage"], params["borrow_ids"])
+                if len(got) != len(params["borrow_ids"]):
+                    raise UserError(f"run #{run_id}: {len(params['borrow_ids']) - len(got)} of its borrowed scores "
+                                    "(other stages / rounds) are missing from the store")
             rows = s.execute(select(RankingRow).where(RankingRow.run_id == run_id)).scalars().all()
             recorded = sorted((str(x.data.get("panel", "")), x.application_id,
                                None if x.score is None else round(float(x.score), 6), x.rank) for x in rows)
@@ -181,7 +188,7 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
         if len(scores) != len(params["score_ids"]):
             raise UserError(f"run #{run_id}: {len(params['score_ids']) - len(scores)} of its scores are missing "
                             "from the store")
-        res = compute_aggregation(scores, params.get("fields", {}), pol, params)
+        res = compute_aggregation(scores, params.get("fields", {}), pol, params, borrow)
         rerun = ranking_rows(res)
         diffs = _diff(recorded, rerun, "row (stage, application, score, rank)")
         notes.append(f"method {params['method']}, {len(scores)} scores")

@@ -21,6 +21,7 @@ from reviewer.policy import Policy
 from reviewer.scoring.quorum import QUORUM_COLUMNS, insufficient_lines
 from reviewer.scoring.scoretable import aggregate_scores
 from reviewer.screening.eligibility import screen
+from reviewer.store.borrow import POOLED, borrowed_scores
 from reviewer.store import audit, facts, pool, repo, round_settings
 from reviewer.store import stages as stage_gating
 from reviewer.store.engine import Store
@@ -201,10 +202,12 @@ def _num(x) -> float | None:
 
 # ---------------------------------------------------------------- aggregation
 
-def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict) -> pd.DataFrame:
+def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Policy, params: dict,
+                        borrow: pd.DataFrame | None = None) -> pd.DataFrame:
     """Aggregate a stage's stored scores as recorded in a run's `params`. A run recorded with
     `quorum` applies it against the recorded panel (`panels`: application -> the published experts
-    at the time of the run); runs recorded before the quorum existed are redone without it."""
+    at the time of the run); runs recorded before the quorum existed are redone without it.
+    `borrow`: calibrated_pooled's borrowed scores (the run's `borrow_ids`, reviewer.store.borrow)."""
     df = scores.rename(columns={"stage": "panel"})[["panel", "application_id", "expert_id", "criterion", "score",
                                                     "confidence"]].copy()
     df["field"] = df["application_id"].map(fields)
@@ -213,7 +216,8 @@ def compute_aggregation(scores: pd.DataFrame, fields: dict[str, str], policy: Po
         policy = policy.for_stage(params["stage"])
     res, _notes = aggregate_scores(df, policy, params["method"], seed=params.get("seed"),
                                    resamples=params.get("resamples"), interval=params.get("interval", True),
-                                   panels=params.get("panels"), quorum=quorum)
+                                   panels=params.get("panels"), quorum=quorum,
+                                   borrow=borrow if params["method"] == POOLED else None)
     if not quorum:   # a run of an older version: no quorum, as it was recorded
         res = res.drop(columns=[c for c in QUORUM_COLUMNS if c in res.columns])
     return res
@@ -240,6 +244,8 @@ def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: s
         snap = repo.latest_import(s, r)
         data = repo.load_data(s, snap.id)
         panels = stage_panels(s, r, stage)
+        borrow, borrow_ids = (borrowed_scores(s, r, stage) if (method or pol.aggregation.method) == POOLED
+                              else (None, None))
     if scores.empty:
         raise UserError(f"round {code} has no valid scores for stage {stage} (reviewer scores import ...)")
     fields = {a.application_id: a.field for a in data.applications}
@@ -247,9 +253,10 @@ def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: s
               "seed": pol.aggregation.seed if seed is None else int(seed),
               "resamples": resamples, "interval": bool(interval),
               "score_ids": [int(i) for i in scores["score_id"]], "fields": fields,
-              "quorum": True, "panels": panels}
+              "quorum": True, "panels": panels,
+              **({"borrow_ids": borrow_ids} if borrow_ids is not None else {})}
     started = time.time()
-    res = compute_aggregation(scores, fields, pol, params)
+    res = compute_aggregation(scores, fields, pol, params, borrow)
     with store.write() as s:
         r = repo.get_round(s, code)
         run = Run(round_id=r.id, kind="aggregation", import_id=snap.id, created_by=user, policy_text=r.policy_text,

@@ -7,6 +7,7 @@ from reviewer.analytics.whatif import Scenario
 from reviewer.app import analysis as svc
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
+from reviewer.app.text import METHOD_LABELS
 from reviewer.app.ui.common import T, guard, header, require_user, round_id, table, chart
 
 header("analysis", "分析人员工具（只读）：关系偏差审计、假设方案重排（不改变已记录的排名）、评分的预测效度。",
@@ -45,8 +46,9 @@ with tabs[1]:
         with st.form("whatif"):
             c = st.columns(3)
             stage = c[0].selectbox(T("评审阶段", "Stage"), stages, index=len(stages) - 1)
-            methods = ["trimmed", "median", "mean", "winsorized", "huber", "calibrated", "bayes"]
-            method = c[1].selectbox(T("汇总方法", "Method"), methods, index=methods.index(pol.aggregation.method))
+            methods = ["trimmed", "median", "mean", "winsorized", "huber", "calibrated", "calibrated_pooled", "bayes"]
+            method = c[1].selectbox(T("汇总方法", "Method"), methods, index=methods.index(pol.aggregation.method),
+                                    format_func=lambda m: f"{m}（{METHOD_LABELS[m][0]}）" if m in METHOD_LABELS else m)
             trim = c[2].number_input(T("去掉最高最低各几个", "Trim k"), 0, 3, pol.aggregation.trim_k)
             c = st.columns(4)
             rec = c[0].number_input(T("推荐线", "Recommend line"), 0.0, 100.0, pol.decision.recommend_min_score)

@@ -9,8 +9,8 @@ from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
 from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, chart
 
-header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
-       "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
+header("ranking", "汇总得分（含区间）、四种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
+       "Aggregated scores with intervals, four methods side by side, the recognition and cultivation lists with "
        "reasons, and funding; export Excel and a printable report.")
 rid = round_id()
 stages = svc_scores.scored_stages(rid)
@@ -43,9 +43,11 @@ with tabs[0]:
     st.subheader(T(f"培育名单（{len(cul)}）", f"Cultivation list ({len(cul)})"))
     table(cul, cols)
 with tabs[1]:
-    st.markdown(T("同一批评分用三种方法汇总：去掉最高最低分的平均（默认）、校准专家宽严尺度、贝叶斯。排名差异大的申报值得复核。",
-                  "The same scores under three methods: trimmed mean (default), rater-calibrated, Bayesian. "
-                  "Large rank differences deserve a second look."))
+    st.markdown(T("同一批评分用四种方法汇总：去掉最高最低分的平均（默认）、本阶段校准专家宽严尺度、跨阶段校准"
+                  "（专家宽严尺度按其在同一评分表上的全部评分估计：本轮其他阶段和往届批次）、贝叶斯。排名差异大的申报值得复核。",
+                  "The same scores under four methods: trimmed mean (default), rater-calibrated on this stage only, "
+                  "calibrated across stages and rounds (each expert's leniency from all their scores on the same "
+                  "instrument), Bayesian. Large rank differences deserve a second look."))
     cmp_ = guard(svc_ranking.compare_methods, rid, stage)
     if cmp_ is not None:
         cfg = {}
@@ -60,10 +62,11 @@ with tabs[1]:
     for n in notes[:3]:
         st.caption(n)
 with tabs[2]:
-    st.markdown(T("每个领域一张图：点为汇总得分，线为区间（去掉最高最低分：自助法 95%；校准：±1.96 标准误，"
-                  "各申报评审专家互不重叠时无法估计；贝叶斯：后验区间）。一领域只认定一个中心。",
+    st.markdown(T("每个领域一张图：点为汇总得分，线为区间（去掉最高最低分：自助法 95%；本阶段校准：±1.96 标准误，"
+                  "各申报评审专家互不重叠时无法估计；跨阶段校准：混合模型预测误差 ±1.96 倍；贝叶斯：后验区间）。一领域只认定一个中心。",
                   "One plot per field: dot = score, line = interval (trimmed: bootstrap 95%; calibrated: ±1.96 SE, "
-                  "not estimable when panels share no expert; Bayes: posterior interval). One centre per field."))
+                  "not estimable when panels share no expert; calibrated across stages: ±1.96 mixed-model prediction "
+                  "error; Bayes: posterior interval). One centre per field."))
     iv = svc_ranking.intervals_long(rid, stage)
     order = rk.sort_values("score", ascending=False)["application_id"].tolist()
     flds = [f for f in svc_rounds.policy_for(rid).fields.all if f in set(iv["field"])]
