@@ -62,6 +62,8 @@ def test_advancement_page_proposes_and_records_with_reasons(appdata):
     button(at, "确认晋级名单").click().run()
     assert not at.exception
     assert "已记录：29/29 项晋级至现场考察" in texts(at)
+    run = svc.decisions(RID)["run_id"]                               # the aggregation run it was decided from
+    assert run.notna().all() and run.nunique() == 1 and f"初审评估 #{int(run.iloc[0])}" in texts(at)
     # 现场考察 (the checklist): the planted veto is out, with its reason
     at.selectbox(key="adv_stage").set_value("现场考察").run()
     prop = at.dataframe[0].value
