@@ -140,3 +140,89 @@ def test_grant_and_reverse_commands(tmp_path, capsys, monkeypatch):
     assert "0万元 granted, 2 entries" in out and "reversed (reverses #1)" in out and "桂财〔2026〕1号" in out
     code, out = run_cli(["audit", "verify", "--db", db], capsys)
     assert code == 0, out
+
+
+# ---------------------------------------------------------------- the 登记册 page's ledger form (AppTest)
+
+@pytest.fixture()
+def appdata(tmp_path, monkeypatch):
+    from reviewer.app import auth
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path / "apphome"))
+    (tmp_path / "apphome").mkdir()
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    return tmp_path
+
+
+def _page():
+    from streamlit.testing.v1 import AppTest
+
+    from reviewer.app.ui import MAIN
+    at = AppTest.from_file(str(MAIN), default_timeout=180)
+    at.run()
+    at.switch_page("views/registers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _said(at) -> str:
+    return "\n".join(str(e.value) for kind in ("error", "success", "markdown", "info") for e in getattr(at, kind))
+
+
+def _submit(at, label: str):
+    [b for b in at.button if b.label == label][0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_ledger_form_records_refuses_and_reverses(appdata):
+    from reviewer.app import registers as svc_reg
+    from reviewer.app.rounds import DEMO_ROUND_ID as RID
+    at = _page()
+    _, before = svc_reg.ledger(RID)
+    at.selectbox(key="ledger_centre").set_value("GXMIC-2022-01")
+    at.text_input(key="ledger_doc").set_value("桂财企〔2026〕8号")
+    at.text_input(key="ledger_reason").set_value("认定补助")
+    _submit(at, "登记发放")                                            # 200万 new-centre again: paid in 2025
+    assert "【不重复补助】" in _said(at) and "2025-12-31" in _said(at) and svc_reg.ledger(RID)[1] == before
+    at.selectbox(key="ledger_kind").set_value("national")
+    at.number_input(key="ledger_amount").set_value(1200.0)
+    _submit(at, "登记发放")
+    assert "【单项上限】" in _said(at) and "1000万元" in _said(at) and svc_reg.ledger(RID)[1] == before
+    at.number_input(key="ledger_amount").set_value(1000.0)
+    _submit(at, "登记发放")
+    assert "已登记：GXMIC-2022-01 国家制造业创新中心一次性补助 1000 万元" in _said(at)
+    ledger, total = svc_reg.ledger(RID)
+    assert total == before + 1000 and "桂财企〔2026〕8号" in set(ledger["文号"])
+    entry = int(ledger.loc[ledger["文号"] == "桂财企〔2026〕8号", "序号"].iloc[0])
+    at = _page()
+    at.selectbox(key="ledger_entry").set_value(entry)
+    _submit(at, "冲销")
+    assert "冲销需要说明理由" in _said(at) and svc_reg.ledger(RID)[1] == before + 1000
+    at.text_input(key="ledger_back_reason").set_value("国家级批复撤回，收回补助")
+    _submit(at, "冲销")
+    ledger, total = svc_reg.ledger(RID)
+    assert total == before and ledger["结果"].str.startswith("冲销").sum() == 1
+    from reviewer.app import store as app_store
+    with app_store.store().read() as s:                                 # both acts audited, with their reasons
+        why = [x.reason for x in s.execute(select(AuditEntry).where(AuditEntry.action == "subsidy")).scalars()]
+    assert why[-2:] == ["认定补助", "国家级批复撤回，收回补助"]
+
+
+def test_the_ledger_form_is_read_only_for_analysts(appdata, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from reviewer.app import auth
+    from reviewer.app.ui import MAIN
+    monkeypatch.delenv(auth.DEMO_ENV)
+    auth.add_user("li", "secret-pass-1", role="analyst")
+    at = AppTest.from_file(str(MAIN), default_timeout=180)
+    at.run()
+    at.text_input[0].input("li")
+    at.text_input[1].input("secret-pass-1")
+    [b for b in at.button if b.label == "登录"][0].click().run()
+    at.switch_page("views/registers.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [b for b in at.button if b.label == "登记发放"][0].disabled
+    assert [b for b in at.button if b.label == "冲销"][0].disabled
+    assert "只读" in _said(at)

@@ -36,6 +36,11 @@ def _day(round_id: str):
     return policy_for(round_id).as_of_date()
 
 
+def round_day(round_id: str):
+    """The round's reference date (the ledger form's default date)."""
+    return _day(round_id)
+
+
 def _scope(round_id: str) -> str:
     return registers.scope_of(round_id)
 
