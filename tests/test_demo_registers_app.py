@@ -63,6 +63,17 @@ def test_demo_registers_are_the_demo_rounds_own(appdata):
     assert set(svc_reg.fields_taken(rid)["领域"]) == demo_taken
 
 
+def test_the_cli_reaches_the_demo_rounds_registers_by_its_code(appdata, capsys):
+    from tests.test_store_support import run_cli
+    svc_rounds.ensure_demo_round()
+    db = app_store.url()
+    code, out = run_cli(["register", "show", "--as-of", "2026-11-01", "--round", svc_rounds.DEMO_ROUND_ID, "--db", db],
+                        capsys)
+    assert code == 0 and "5 fields taken" in out and "800万元 granted" in out, out
+    code, out = run_cli(["register", "show", "--as-of", "2026-11-01", "--db", db], capsys)
+    assert code == 0 and "0 fields taken" in out, out                   # the department's: untouched
+
+
 def test_a_real_round_with_an_empty_register_says_so_on_the_ranking_page(appdata):
     real = svc_rounds.create_round("空登记册轮次").round_id
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
