@@ -13,3 +13,7 @@ from pathlib import Path
 DATA_DIR = Path(str(files("reviewer") / "data"))
 DEFAULT_POLICY_PATH = DATA_DIR / "policy.toml"
 DEMO_DIR = DATA_DIR / "demo"
+
+# The bundled demo round's code in a store (the app makes it on first use): its registers are the demo's own
+# (reviewer.store.registers.scope_of), never the department's.
+DEMO_ROUND_ID = "demo-2026"

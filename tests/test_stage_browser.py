@@ -1,6 +1,7 @@
 """The pages of issue 17 in a real browser (stages17b): 阶段晋级, 答辩安排 and 登记册 on the demo round with its
 advancement recorded (初审评估 29 → 现场考察 28, the planted veto out), the 答辩 order drawn with seed 11 and the
-registers filled from the demo's past centres. Screenshots in docs/screenshots/stages-*.png (1440 wide)."""
+registers filled from the demo's past centres; the ledger form records a grant after refusing one (stages17c).
+Screenshots in docs/screenshots/stages-*.png (1440 wide)."""
 from __future__ import annotations
 
 import os
@@ -71,6 +72,7 @@ def test_the_stage_pages_in_a_browser(server):
 
         bs.go(page, "答辩安排")
         bs.visible(page, "答辩顺序与时间（种子 11）", log=log)
+        bs.visible(page, "下载答辩日程、通知与签到表", log=log)   # the table and the download render after the heading
         bs.idle(page)
         txt = bs.body_text(page)
         assert "南宁市青秀区民族大道 1 号" in txt and "下载答辩日程、通知与签到表" in txt
@@ -86,3 +88,29 @@ def test_the_stage_pages_in_a_browser(server):
         bs.idle(page)
         bs.visible(page, "已发放补助", log=log)
         assert shot(page, "ledger").stat().st_size > 10_000
+
+        # the ledger form (stages17c): a grant the rules refuse names the rule and the numbers, then one recorded
+        def choose(label: str, typed: str) -> None:
+            box = page.get_by_label(label, exact=True)
+            box.click()
+            page.keyboard.type(typed)
+            page.keyboard.press("Enter")
+            bs.idle(page)
+
+        choose("中心", "GXMIC-2022-01")
+        page.get_by_label("文号", exact=True).fill("桂财企〔2026〕8号")
+        page.get_by_label("理由（记入审计日志）", exact=True).fill("获批国家级中心一次性补助")
+        page.get_by_role("button", name="登记发放").click()
+        bs.idle(page)
+        bs.visible(page, "【不重复补助】", log=log)                   # its new-centre subsidy was paid in 2025
+        choose("补助类别", "国家制造业")
+        page.get_by_label("金额（万元）", exact=True).fill("1000")
+        page.get_by_label("金额（万元）", exact=True).press("Tab")
+        page.get_by_role("button", name="登记发放").click()
+        bs.idle(page)
+        bs.visible(page, "已登记：GXMIC-2022-01 国家制造业创新中心一次性补助 1000 万元", log=log)
+        page.get_by_role("tab", name="补助台账").click()      # the rerun opens the first tab again
+        bs.idle(page)
+        bs.visible(page, "冲销一笔已发放的补助", log=log)
+        assert "登记补助发放" in bs.body_text(page) and "冲销一笔已发放的补助" in bs.body_text(page)
+        assert shot(page, "ledger-form").stat().st_size > 20_000

@@ -185,6 +185,10 @@ def test_advance_proposes_records_and_gates_planning(gated_store, tmp_path, caps
         assert set(why) == {apps[1], apps[2]} and why[apps[1]].startswith(f"{FIRST}未晋级：得分")
         logged = [e for e in s.execute(select(AuditEntry).where(AuditEntry.action == "stage.advance")).scalars()]
         assert len(logged) == 1 and logged[0].reason == "初审会议确认" and "材料补正后复核通过" in logged[0].after
+        run_id = int(out.split("aggregation run #")[1].split("）")[0])   # the decision names its aggregation run
+        assert set(gating.decisions(s, r, FIRST)["run_id"]) == {run_id} and f"run #{run_id}" in logged[0].entity
+    code, out = run_cli(["reproduce", str(run_id), "--db", db], capsys)
+    assert code == 0 and "IDENTICAL" in out, out
     code, out = run_cli(["audit", "verify", "--db", db], capsys)
     assert code == 0, out
     code, out = run_cli(["stage", "show", "--round", "2026", "--db", db], capsys)

@@ -125,8 +125,23 @@ def registers_of(round_id: str, policy) -> tuple[dict[str, str], Ledger, dict[st
     as_of = policy.as_of_date()
     with app_store.store().read() as s:
         r = s.execute(select(Round).where(Round.code == round_id)).scalar_one_or_none()
-        return (registers.occupied(s, as_of), registers.load_ledger(s, policy, as_of),
+        scope = registers.scope_of(round_id)     # the demo round reads its own registers
+        return (registers.occupied(s, as_of, scope), registers.load_ledger(s, policy, as_of, scope),
                 stages.exclusions(s, r) if r is not None else {})
+
+
+def register_empty(round_id: str) -> bool:
+    """Whether the round's centre register has no entry at all: the ranking then cannot apply 一领域一中心 and
+    the page says so (a real round's register is empty until staff import it on 登记册 or with `reviewer register`)."""
+    with app_store.store().read() as s:
+        return not registers.centre_entries(s, registers.scope_of(round_id))
+
+
+REGISTER_EMPTY_ZH = ("中心登记册为空：一领域一中心未核对。推荐名单未排除已有中心的领域，请先在“登记册”页导入或登记往年中心"
+                     "（或命令 `reviewer register centre|lifecycle`）。")
+REGISTER_EMPTY_EN = ("The centre register is empty: one centre per field was not checked. The list does not leave out "
+                     "fields that already have a centre; import or record the past centres on the Registers page first "
+                     "(or `reviewer register centre|lifecycle`).")
 
 
 def compare_methods(round_id: str, stage: str, methods: Iterable[str] = RANK_METHODS) -> pd.DataFrame:

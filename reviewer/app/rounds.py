@@ -31,18 +31,22 @@ import pandas as pd
 
 from reviewer.app import store as app_store
 from reviewer.app.base import LOCK, acting_user, home, memo, now, read_json, rounds_root, write_json
+from sqlalchemy.exc import IntegrityError
+
 from reviewer.demo.pipeline import DEMO_AS_OF
+from reviewer.demo.registers import demo_replay
 from reviewer.errors import UserError
 from reviewer.exports import dumps_json
 from reviewer.intake.io import discover_sources
 from reviewer.policy import Policy
-from reviewer.resources import DEMO_DIR
+from reviewer.resources import DEMO_DIR, DEMO_ROUND_ID
+from reviewer.store import registers
 
-DEMO_ROUND_ID = "demo-2026"
 DEMO_NAME = "2026年度制造业创新中心试点（演示）"
 DEMO_NOTE = "合成演示数据 synthetic demo data (reviewer/data/demo)"
 _SAFE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _KNOWN: set[tuple[str, str]] = set()   # (store url, round code) seen in the store: rounds are never deleted
+_DEMO_REGISTERS: set[str] = set()      # store urls whose demo round has its registers
 
 
 # ---------------------------------------------------------------- rounds
@@ -141,6 +145,7 @@ def ensure_demo_round() -> str:
     """The bundled demo round (reviewer/data/demo, dated 2026-11-01), made in the store on first use."""
     with LOCK:
         app_store.ensure_round(DEMO_ROUND_ID, DEMO_NAME, DEMO_AS_OF)
+        ensure_demo_registers()
         p = rounds_root() / folder_name(DEMO_ROUND_ID)
         if (p / "sources.json").exists():
             return DEMO_ROUND_ID
@@ -156,6 +161,26 @@ def ensure_demo_round() -> str:
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
         return DEMO_ROUND_ID
+
+
+def ensure_demo_registers() -> None:
+    """The demo round's own registers (scope "demo", never the department's): the demo's past centres replayed
+    to the round date, the same replay `reviewer demo` ranks against (reviewer.demo.registers.demo_replay), so
+    the app's demo ranking refuses the same occupied fields and recommends the same centres. Recorded once per
+    store (audited, as `reviewer register lifecycle` records it)."""
+    u = app_store.url()
+    if u in _DEMO_REGISTERS:
+        return
+    pol = app_store.round_policy(DEMO_ROUND_ID)
+    try:
+        with app_store.store().write() as s:
+            if not registers.centre_entries(s, registers.DEMO_SCOPE):
+                registers.record_replay(s, pol, demo_replay(DEMO_DIR, pol), user=acting_user(None),
+                                        source=f"演示轮次往年中心 demo round's past centres as of {pol.as_of_date()}",
+                                        scope=registers.DEMO_SCOPE)
+    except IntegrityError:   # another session recorded them at the same moment: its rows stand
+        pass
+    _DEMO_REGISTERS.add(u)
 
 
 def last_round() -> str:

@@ -22,14 +22,15 @@ from reviewer.app import store as app_store
 from reviewer.app.base import acting_user
 from reviewer.app.imports import load_bundle
 from reviewer.app.ranking import aggregate
-from reviewer.app.rounds import round_info
+from reviewer.app.rounds import DEMO_ROUND_ID, round_info
 from reviewer.app.scores import stage_panels, stage_scores
 from reviewer.documents.defence import schedule_table, write_defence_documents
 from reviewer.errors import UserError
 from reviewer.scoring.gating import advancement_proposal, vetoes
-from reviewer.store import repo, round_settings
+from reviewer.store import advancement, repo, round_settings
 from reviewer.store import stages as store_stages
 
+DEMO_SCORES_SOURCE = "演示评分 bundled demo scores (reviewer/data/demo/scores.csv)"
 PROPOSAL_COLS = ["application_id", "name", "field", "score", "rank_in_field", "outcome_zh", "advance", "reason_zh"]
 
 
@@ -63,15 +64,29 @@ def proposal(round_id: str, stage: str, method: str | None = None) -> pd.DataFra
 
 def record(round_id: str, stage: str, user: str | None, reason: str,
            overrule: dict[str, tuple[bool, str]] | None = None, method: str | None = None) -> dict:
-    """Record the proposal of `stage` (with staff's overrules, each with its reason): audited; the next stage's
-    planning then takes only what advanced. Returns {"advanced", "of", "next"}."""
-    prop = proposal(round_id, stage, method)
-    with app_store.store().write() as s:
-        r = repo.get_round(s, round_id)
-        rows = store_stages.record_advancement(s, r, stage, prop, user=acting_user(user), reason=reason,
-                                               overrule=overrule or {})
-        nxt = store_stages.next_stage(repo.round_policy(r), stage)
-    return {"advanced": sum(x.advanced for x in rows), "of": len(rows), "next": nxt}
+    """Record the advancement of `stage` (with staff's overrules, each with its reason) by the one act the CLI
+    makes (reviewer.store.advancement.advance): a recorded aggregation run, the proposal from it, the decision
+    with the run's id; audited. The next stage's planning then takes only what advanced.
+    Returns {"advanced", "of", "next", "run_id"}."""
+    pol = load_bundle(round_id).policy
+    if stage not in pol.stages.order:
+        raise UserError(f"未知阶段 unknown stage {stage!r}: expected one of {', '.join(pol.stages.order)}")
+    scores, panels, source = _scores_outside_store(round_id, stage)
+    adv = advancement.advance(app_store.store(), round_id, stage, user=acting_user(user), method=method,
+                              confirm=True, reason=reason, overrule=overrule or {}, scores=scores, panels=panels,
+                              source=source)
+    return {"advanced": adv.recorded, "of": adv.of, "next": adv.next_stage, "run_id": adv.run_id}
+
+
+def _scores_outside_store(round_id: str, stage: str) -> tuple[pd.DataFrame | None, dict | None, str]:
+    """The demo round's bundled scores of `stage` with its reference panels when the store has no score of the
+    stage (reviewer.app.scores shows them the same way); (None, None, "") otherwise: the store's own."""
+    if round_id != DEMO_ROUND_ID:
+        return None, None, ""
+    stored = app_store.scores_frame(round_id)
+    if not stored.empty and (stored["stage"] == stage).any():
+        return None, None, ""
+    return stage_scores(round_id, stage), stage_panels(round_id, stage), DEMO_SCORES_SOURCE
 
 
 def decisions(round_id: str) -> pd.DataFrame:

@@ -1,6 +1,10 @@
-"""`reviewer register centre|tech|lifecycle|show|fund`: the registers that decide (issue 17 part 3;
+"""`reviewer register centre|tech|lifecycle|show|fund|grant|reverse`: the registers that decide (issue 17 part 3;
 reviewer.store.registers): the centre register (一领域一中心), the Guangxi technology innovation centre
-register (no duplicate subsidy) and the subsidy ledger, kept in the store and audited."""
+register (no duplicate subsidy) and the subsidy ledger, kept in the store and audited. `grant` and `reverse`
+are the 登记册 page's ledger form: the same store functions, the same rules (reviewer.centres.ledger).
+
+`--round demo-2026` (the app's bundled demo round) reads and writes the demo round's own registers; every
+other round uses the department's (reviewer.store.registers.scope_of)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -20,6 +24,9 @@ from reviewer.scoring.ranking import recognition_ranking
 from reviewer.screening.eligibility import screen
 from reviewer.store import registers, repo, stages
 from reviewer.store.runs import run_aggregation
+
+ScopeOpt = typer.Option(None, "--round", "-r", help="The registers of this round (demo-2026: the demo round's own; "
+                        "default: the department's).")
 
 app = typer.Typer(help="名录与补助台账 Centre register, technology innovation centre register, subsidy ledger.",
                   no_args_is_help=True)
@@ -79,27 +86,22 @@ def register_lifecycle(folder: Optional[Path] = typer.Option(None, "--folder", h
     pol = pol.model_copy(update={"meta": pol.meta.model_copy(update={"as_of": day.isoformat()})})
     folder = folder or DEMO_DIR
     rp = demo_replay(folder, pol)
-    who = current_user(user)
     with open_store(db).write() as s:
-        n = registers.sync_from_replay(s, pol, rp.lives, user=who)
-        ledger = registers.load_ledger(s, pol, day)
-        start = len(ledger.entries)
-        for e in rp.ledger.entries:
-            if e.status == "granted" and ledger.granted(e.centre_id, e.kind) is None:
-                ledger.decide(e.centre_id, e.field, e.kind, e.date, e.amount, e.reason)
-        m = registers.save_ledger(s, ledger, start, source=f"life cycle {folder.name} as of {day}", user=who)
+        n, m = registers.record_replay(s, pol, rp, user=current_user(user), source=f"life cycle {folder.name} as of {day}")
     echo(f"生命周期 life cycle as of {day}: {n} register events and {m} ledger entries recorded")
 
 
 @app.command("show")
 def register_show(as_of: Optional[str] = typer.Option(None, "--as-of", help="Date (default: today)."),
-                  policy: Optional[Path] = PolicyOpt, db: Optional[str] = DbOpt) -> None:
+                  round_code: Optional[str] = ScopeOpt, policy: Optional[Path] = PolicyOpt,
+                  db: Optional[str] = DbOpt) -> None:
     """Which fields are taken (一领域一中心) and which have a technology innovation centre as of a date; the ledger."""
     day = _day(as_of, "--as-of")
     pol = load_policy(policy)
+    scope = registers.scope_of(round_code)
     with open_store(db).read() as s:
-        taken, tech = registers.occupied(s, day), registers.tech_register(s, day)
-        ledger = registers.load_ledger(s, pol, day)
+        taken, tech = registers.occupied(s, day, scope), registers.tech_register(s, day, scope)
+        ledger = registers.load_ledger(s, pol, day, scope)
     echo(f"中心名录 centre register as of {day}: {len(taken)} fields taken")
     for f, why in sorted(taken.items()):
         echo(f"  {f}: {why}")
@@ -108,7 +110,10 @@ def register_show(as_of: Optional[str] = typer.Option(None, "--as-of", help="Dat
         echo(f"  {f}: {why}")
     echo(f"补助台账 subsidy ledger: {ledger.total() / 10_000:g}万元 granted, {len(ledger.entries)} entries")
     for e in ledger.entries:
-        echo(f"  {e.date} {e.centre_id} {e.field} {e.kind} {e.status} {e.amount / 10_000:g}万元: {e.reason[:80]}")
+        doc = f" {e.document_no}" if e.document_no else ""
+        back = f" (reverses #{e.reverses})" if e.reverses else ""
+        echo(f"  #{e.entry_id} {e.date} {e.centre_id} {e.field} {e.kind} {e.status}{back} {e.amount / 10_000:g}万元"
+             f"{doc}: {e.reason[:80]}")
 
 
 @app.command("fund")
@@ -137,13 +142,44 @@ def register_fund(round_code: str = RoundOpt, stage: Optional[str] = typer.Optio
              "stage_exclusion": left.get(a, "")} for a in fields if a not in set(rows["application_id"])]
     table = pd.concat([rows.assign(eligible=True), pd.DataFrame(rest)], ignore_index=True)
     day = pol.as_of_date()
+    scope = registers.scope_of(round_code)
     with st.write() as s:
-        ledger = registers.load_ledger(s, pol, day)
+        ledger = registers.load_ledger(s, pol, day, scope)
         start = len(ledger.entries)
-        ranking = recognition_ranking(table, pol, register=registers.occupied(s, day), ledger=ledger, on=day)
-        n = registers.save_ledger(s, ledger, start, source=f"ranking round {round_code} run #{run.id}: {reason}", user=who)
+        ranking = recognition_ranking(table, pol, register=registers.occupied(s, day, scope), ledger=ledger, on=day)
+        n = registers.save_ledger(s, ledger, start, source=f"ranking round {round_code} run #{run.id}: {reason}", user=who,
+                                  scope=scope)
     for x in ranking[ranking["decision"] == "recommend"].itertuples(index=False):
         echo(f"  推荐 {x.application_id} {x.field} {x.score:.2f}: {x.funding_note_zh}")
     echo(f"补助台账 ledger: {n} entries recorded (aggregation run #{run.id}); total granted {ledger.total() / 10_000:g}万元")
     if out is not None:
         write_table(ranking, out, "recognition_ranking", "认定排名")
+
+
+@app.command("grant")
+def register_grant(centre_id: str = typer.Argument(..., help="Centre id (in the centre register or the ledger)."),
+                   kind: str = typer.Option(..., "--kind", help="new_centre (新认定, cap 200万) or national (国家级, cap 1000万)."),
+                   amount: float = typer.Option(..., "--amount", help="Yuan, e.g. 2000000."),
+                   date: str = typer.Option(..., "--date", help="Date of payment YYYY-MM-DD (its year's budget)."),
+                   doc: str = typer.Option(..., "--doc", help="Document number (文号) of the grant."),
+                   reason: str = ReasonOpt, round_code: Optional[str] = ScopeOpt, policy: Optional[Path] = PolicyOpt,
+                   db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """Record a subsidy paid to a centre (audited); refused when never-twice, the cap or the annual budget forbid it."""
+    with open_store(db).write() as s:
+        e = registers.record_grant(s, load_policy(policy), centre_id=centre_id, kind=kind, amount=amount, date=date,
+                                   document_no=doc, reason=reason, user=current_user(user),
+                                   scope=registers.scope_of(round_code))
+    echo(f"补助已登记 granted: {e.centre_id} {e.kind} {e.amount / 10_000:g}万元 {e.date} {e.document_no}")
+
+
+@app.command("reverse")
+def register_reverse(entry_id: int = typer.Argument(..., help="Ledger entry number (#, reviewer register show)."),
+                     date: str = typer.Option(..., "--date", help="Date of the reversal YYYY-MM-DD."),
+                     doc: str = typer.Option("", "--doc", help="Document number (文号) of the reversal."),
+                     reason: str = ReasonOpt, round_code: Optional[str] = ScopeOpt, policy: Optional[Path] = PolicyOpt,
+                     db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """Reverse (冲销) a granted subsidy with a reason (a ledger entry of its own; audited)."""
+    with open_store(db).write() as s:
+        e = registers.reverse_grant(s, load_policy(policy), entry_id=entry_id, date=date, reason=reason, document_no=doc,
+                                    user=current_user(user), scope=registers.scope_of(round_code))
+    echo(f"已冲销 reversed: entry #{entry_id} ({e.centre_id} {e.kind} {-e.amount / 10_000:g}万元) on {e.date}")

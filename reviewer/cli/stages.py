@@ -15,9 +15,8 @@ import typer
 from reviewer.cli.common import DbOpt, RoundOpt, UserOpt, current_user, echo, open_store
 from reviewer.documents.defence import schedule_table, write_defence_documents
 from reviewer.errors import UserError
-from reviewer.store import repo, round_settings
+from reviewer.store import advancement, repo, round_settings
 from reviewer.store import stages as gating
-from reviewer.store.runs import run_aggregation
 
 app = typer.Typer(help="晋级 Stages that gate: who advances from one review stage to the next.", no_args_is_help=True)
 
@@ -52,29 +51,22 @@ def stage_advance(round_code: str = RoundOpt,
     """Propose (and with --confirm record) who advances from STAGE, with each application's reason."""
     who = current_user(user)
     overrule = _overrule(keep, drop)
-    st = open_store(db)
-    with st.read() as s:
-        r = repo.get_round(s, round_code)
-        pol = repo.round_policy(r)
-        nxt = gating.next_stage(pol, stage)
-        if nxt is None:
-            raise UserError(f"{stage} 是最后一个阶段，由排名决定 / {stage} is the last stage: its ranking decides")
-    run, agg = run_aggregation(st, round_code, stage, user=who, method=method)
-    with st.write() as s:
-        r = repo.get_round(s, round_code)
-        prop = gating.proposal(s, r, stage, agg)
-        echo(f"{stage} → {nxt}：{pol.gate(stage).rule_text()}（aggregation run #{run.id}）")
-        for x in prop.itertuples(index=False):
-            mark = "晋级" if (overrule.get(x.application_id, (x.advance,))[0]) else "  —"
-            note = f"  [工作人员调整 staff: {overrule[x.application_id][1]}]" if x.application_id in overrule else ""
-            echo(f"  {mark} {x.application_id} {x.field or ''} {x.outcome_zh}: {x.reason_zh}{note}")
-        n = sum(overrule.get(a, (adv,))[0] for a, adv in zip(prop["application_id"], prop["advance"]))
-        echo(f"  {n} of {len(prop)} advance to {nxt}")
-        if not confirm:
-            echo("  (not recorded: add --confirm --reason TEXT to record this list)")
-            return
-        gating.record_advancement(s, r, stage, prop, user=who, reason=reason, run_id=run.id, overrule=overrule)
-    echo(f"已记录 recorded: {n} applications advance from {stage} to {nxt}; planning {nxt} takes only these")
+    # the one act the app's 阶段晋级 makes too (reviewer.store.advancement): a recorded aggregation run, the
+    # proposal from it and, with --confirm, the decision recorded with the run's id
+    adv = advancement.advance(open_store(db), round_code, stage, user=who, method=method, confirm=confirm,
+                              reason=reason, overrule=overrule)
+    echo(f"{stage} → {adv.next_stage}：{adv.rule}（aggregation run #{adv.run_id}）")
+    for x in adv.proposal.itertuples(index=False):
+        mark = "晋级" if (overrule.get(x.application_id, (x.advance,))[0]) else "  —"
+        note = f"  [工作人员调整 staff: {overrule[x.application_id][1]}]" if x.application_id in overrule else ""
+        echo(f"  {mark} {x.application_id} {x.field or ''} {x.outcome_zh}: {x.reason_zh}{note}")
+    n = sum(overrule.get(a, (v,))[0] for a, v in zip(adv.proposal["application_id"], adv.proposal["advance"]))
+    echo(f"  {n} of {adv.of} advance to {adv.next_stage}")
+    if not confirm:
+        echo("  (not recorded: add --confirm --reason TEXT to record this list)")
+        return
+    echo(f"已记录 recorded: {adv.recorded} applications advance from {stage} to {adv.next_stage} (aggregation run "
+         f"#{adv.run_id}); planning {adv.next_stage} takes only these")
 
 
 @app.command("show")
@@ -90,8 +82,10 @@ def stage_show(round_code: str = RoundOpt, stage: Optional[str] = typer.Option(N
             if rows.empty:
                 echo(f"{st}: 晋级名单未确认 advancement not recorded")
                 continue
+            runs = "、".join(f"#{int(x)}" for x in sorted(rows["run_id"].dropna().unique())) or "—"
             echo(f"{st}: {int(rows['advanced'].sum())} of {len(rows)} advanced "
-                 f"(by {rows['decided_by'].iloc[0]}, {rows['decided_at'].iloc[0]:%Y-%m-%d %H:%M} UTC)")
+                 f"(by {rows['decided_by'].iloc[0]}, {rows['decided_at'].iloc[0]:%Y-%m-%d %H:%M} UTC; "
+                 f"aggregation run {runs}: reviewer reproduce RUN)")
             for x in rows.itertuples(index=False):
                 echo(f"  {'晋级' if x.advanced else '  —'} {x.application_id}: {x.reason}")
 

@@ -369,6 +369,9 @@ class CentreRegisterEntry(Base):
     state: Mapped[str] = mapped_column(String(20))
     since: Mapped[str] = mapped_column(String(10))            # YYYY-MM-DD
     document_no: Mapped[str] = mapped_column(String(200), default="")
+    # which registers: "" the department's; "demo" the bundled demo round's own (reviewer.store.registers.scope_of),
+    # so the synthetic demo centres never occupy a field of a real round
+    scope: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -382,13 +385,16 @@ class TechCentreRegisterEntry(Base):
     field: Mapped[str] = mapped_column(String(100))
     document_no: Mapped[str] = mapped_column(String(200))
     date: Mapped[str] = mapped_column(String(10))             # YYYY-MM-DD
+    scope: Mapped[str] = mapped_column(String(20), default="", server_default="")   # as CentreRegisterEntry.scope
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SubsidyEntry(Base):
-    """补助台账 One subsidy decision (granted or refused with its reason), from a ranking or the life cycle.
-    `granted_key` (centre|kind, only on granted rows) is unique: the database never pays a centre twice."""
+    """补助台账 One subsidy decision (granted or refused with its reason), from a ranking, the life cycle or staff;
+    or the reversal of a grant (status reversed, `reverses_id` the grant, unique: reversed once). Rows are never
+    edited. `granted_key` (centre|kind, only on granted rows; after n reversals of that grant "|n") is unique:
+    the database never pays a centre twice."""
     __tablename__ = "subsidy_ledger"
     id: Mapped[int] = mapped_column(primary_key=True)
     centre_id: Mapped[str] = mapped_column(String(100), index=True)
@@ -397,10 +403,13 @@ class SubsidyEntry(Base):
     amount: Mapped[float] = mapped_column(Float)
     cap: Mapped[float] = mapped_column(Float)
     date: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10))           # granted / refused
+    status: Mapped[str] = mapped_column(String(10))           # granted / refused / reversed
     reason: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(200), default="")   # e.g. "ranking round 2026", "lifecycle"
     granted_key: Mapped[Optional[str]] = mapped_column(String(140), unique=True)
+    document_no: Mapped[str] = mapped_column(String(200), default="", server_default="")   # 文号 of the payment
+    reverses_id: Mapped[Optional[int]] = mapped_column(ForeignKey("subsidy_ledger.id"), unique=True)
+    scope: Mapped[str] = mapped_column(String(20), default="", server_default="")   # as CentreRegisterEntry.scope
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -26,6 +26,7 @@ from reviewer.store.runs import (
     compute_plan,
     compute_screening,
     ranking_rows,
+    recorded_scores,
 )
 
 
@@ -148,7 +149,9 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             recorded = plan_seats(seats)
             status = run.status
         elif kind == "aggregation":
-            scores = repo.scores_frame(s, r, include_void=True, ids=params["score_ids"])
+            # the store's scores by id; scores it does not hold (the app's demo round) the run recorded itself
+            scores = recorded_scores(params) if "score_rows" in params else \
+                repo.scores_frame(s, r, include_void=True, ids=params["score_ids"])
             borrow = None
             if params.get("borrow_ids") is not None:      # calibrated_pooled: exactly the scores it borrowed
                 borrow, got = borrowed_scores(s, r, params["stage"], params["borrow_ids"])
@@ -185,7 +188,7 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
     elif kind == "imported":
         diffs, notes = recheck_imported(data, pol, run, seats, recorded, notes)
     elif kind == "aggregation":
-        if len(scores) != len(params["score_ids"]):
+        if "score_ids" in params and len(scores) != len(params["score_ids"]):
             raise UserError(f"run #{run_id}: {len(params['score_ids']) - len(scores)} of its scores are missing "
                             "from the store")
         res = compute_aggregation(scores, params.get("fields", {}), pol, params, borrow)

@@ -236,14 +236,26 @@ def ranking_rows(res: pd.DataFrame) -> list[tuple]:
 
 
 def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: str | None = None,
-                    seed: int | None = None, resamples: int | None = None, interval: bool = True) -> tuple[Run, pd.DataFrame]:
+                    seed: int | None = None, resamples: int | None = None, interval: bool = True,
+                    scores: pd.DataFrame | None = None, panels: dict[str, list[str]] | None = None,
+                    source: str = "") -> tuple[Run, pd.DataFrame]:
+    """Aggregate `stage`'s scores and record the run (its rows, parameters and result hash).
+
+    By default the store's valid scores (recorded by id, so `reviewer reproduce` re-reads them) against
+    the published panels. `scores` (stage, application_id, expert_id, criterion, score[, confidence]) and
+    `panels` are given instead for scores the store does not hold (the app's demo round reads the bundled
+    demo scores): the run then records the score rows themselves and `source`, so it reproduces alike."""
     with store.read() as s:
         r = repo.get_round(s, code)
         pol = repo.round_policy(r)
-        scores = repo.scores_frame(s, r, stage)
+        if scores is None:
+            scores = repo.scores_frame(s, r, stage)
+            outside = False
+        else:
+            outside = True
         snap = repo.latest_import(s, r)
         data = repo.load_data(s, snap.id)
-        panels = stage_panels(s, r, stage)
+        panels = stage_panels(s, r, stage) if panels is None else {a: sorted(map(str, e)) for a, e in panels.items()}
         borrow, borrow_ids = (borrowed_scores(s, r, stage) if (method or pol.aggregation.method) == POOLED
                               else (None, None))
     if scores.empty:
@@ -251,19 +263,26 @@ def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: s
     fields = {a.application_id: a.field for a in data.applications}
     params = {"stage": stage, "method": method or pol.aggregation.method,
               "seed": pol.aggregation.seed if seed is None else int(seed),
-              "resamples": resamples, "interval": bool(interval),
-              "score_ids": [int(i) for i in scores["score_id"]], "fields": fields,
+              "resamples": resamples, "interval": bool(interval), "fields": fields,
               "quorum": True, "panels": panels,
               **({"borrow_ids": borrow_ids} if borrow_ids is not None else {})}
+    if outside:
+        scores = external_scores(scores, stage)
+        params["score_rows"] = [list(x) for x in scores[list(SCORE_ROW_COLUMNS)].itertuples(index=False)]
+        params["score_source"] = source or "scores given by the caller"
+        inputs = [{"table": f"scores ({params['score_source']})"[:200], "rows": len(scores),
+                   "sha256": repo.seats_digest(params["score_rows"])}]
+    else:
+        params["score_ids"] = [int(i) for i in scores["score_id"]]
+        inputs = [{"table": "scores", "rows": len(scores),
+                   "sha256": repo.seats_digest(scores[["score_id", "score"]].itertuples(index=False))}]
     started = time.time()
     res = compute_aggregation(scores, fields, pol, params, borrow)
     with store.write() as s:
         r = repo.get_round(s, code)
         run = Run(round_id=r.id, kind="aggregation", import_id=snap.id, created_by=user, policy_text=r.policy_text,
                   policy_sha256=pol.sha256, as_of=r.as_of, stages=[stage], seed=params["seed"], parameters=params,
-                  inputs=[{"table": "scores", "rows": len(scores),
-                           "sha256": repo.seats_digest(scores[["score_id", "score"]].itertuples(index=False))}],
-                  status="ok", wall_seconds=time.time() - started,
+                  inputs=inputs, status="ok", wall_seconds=time.time() - started,
                   summary={"applications": len(res), "ranked": int(res["rank"].notna().sum()),
                            "insufficient_scores": insufficient_lines(res)},
                   result_sha256=repo.seats_digest(ranking_rows(res)))
@@ -274,3 +293,27 @@ def run_aggregation(store: Store, code: str, stage: str, *, user: str, method: s
                              score=_num(x["score"]), rank=None if pd.isna(x["rank"]) else int(x["rank"]),
                              data={k: _jsonable(v) for k, v in x.items()}))
     return run, res
+
+
+SCORE_ROW_COLUMNS = ("application_id", "expert_id", "criterion", "score", "confidence")
+
+
+def external_scores(scores: pd.DataFrame, stage: str) -> pd.DataFrame:
+    """Score rows not held by the store in the frame `compute_aggregation` reads (its `stage` column, a
+    numeric score, confidence or None), sorted so the recorded rows do not depend on the caller's order."""
+    d = scores.rename(columns={"panel": "stage"}).copy()
+    d = d[d["stage"] == stage] if "stage" in d.columns else d.assign(stage=stage)
+    if "confidence" not in d.columns:
+        d["confidence"] = None
+    d["score"] = pd.to_numeric(d["score"], errors="coerce")
+    d = d[d["score"].notna()]
+    d["confidence"] = [None if c is None or pd.isna(c) else float(c) for c in d["confidence"]]
+    for c in ("application_id", "expert_id", "criterion"):
+        d[c] = d[c].astype(str)
+    return d.sort_values(["application_id", "expert_id", "criterion"], ignore_index=True)
+
+
+def recorded_scores(params: dict) -> pd.DataFrame:
+    """The score rows an aggregation run recorded itself (`score_rows`), as `compute_aggregation` reads them."""
+    d = pd.DataFrame(params["score_rows"], columns=list(SCORE_ROW_COLUMNS))
+    return d.assign(stage=params["stage"])

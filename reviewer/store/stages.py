@@ -41,18 +41,21 @@ def stage_applications(s: Session, r: Round, stage: str) -> list[str]:
     return sorted(seats["application_id"].unique()) if not seats.empty else []
 
 
-def proposal(s: Session, r: Round, stage: str, aggregated: pd.DataFrame) -> pd.DataFrame:
+def proposal(s: Session, r: Round, stage: str, aggregated: pd.DataFrame, scores: pd.DataFrame | None = None,
+             applications: Iterable[str] | None = None) -> pd.DataFrame:
     """Who advances from `stage` of round `r`, from the stage's `aggregated` scores (an aggregation run's
-    result), its stored criterion scores (veto items) and its published panels."""
+    result), its criterion scores (veto items; default the store's) and its applications (default those
+    of its published panels)."""
     pol = repo.round_policy(r)
     if next_stage(pol, stage) is None:
         raise UserError(f"{stage} 是最后一个阶段，由排名决定，无晋级 / {stage} is the last stage: its ranking decides, "
                         "nobody advances from it (reviewer rank / the ranking page)")
-    scores = repo.scores_frame(s, r, stage)
+    scores = repo.scores_frame(s, r, stage) if scores is None else scores
     data = repo.load_data(s, repo.latest_import(s, r).id)
     fields = {a.application_id: a.field for a in data.applications}
-    return advancement_proposal(aggregated, pol, stage, vetoed=vetoes(scores, pol, stage),
-                                applications=stage_applications(s, r, stage), fields=fields)
+    apps = stage_applications(s, r, stage) if applications is None else sorted(applications)
+    return advancement_proposal(aggregated, pol, stage, vetoed=vetoes(scores, pol, stage), applications=apps,
+                                fields=fields)
 
 
 def record_advancement(s: Session, r: Round, stage: str, proposed: pd.DataFrame, *, user: str, reason: str,
@@ -88,7 +91,9 @@ def record_advancement(s: Session, r: Round, stage: str, proposed: pd.DataFrame,
     s.add_all(rows)
     s.flush()
     after = decisions(s, r, stage)
-    audit.record(s, user=user, action="stage.advance", reason=reason, round_code=r.code, entity=f"stage {stage}",
+    # the entity names the aggregation run: the audit log leads from the decision to its scores (reproduce)
+    entity = f"stage {stage}" + (f" (aggregation run #{run_id})" if run_id is not None else "")
+    audit.record(s, user=user, action="stage.advance", reason=reason, round_code=r.code, entity=entity,
                  before=_facts(before), after=_facts(after))
     return rows
 

@@ -13,6 +13,8 @@ header("ranking", "汇总得分（含区间）、四种汇总方法对比、推�
        "Aggregated scores with intervals, four methods side by side, the recognition and cultivation lists with "
        "reasons, and funding; export Excel and a printable report.")
 rid = round_id()
+if svc_ranking.register_empty(rid):   # never recommend silently into fields the register would have refused
+    st.warning(T(svc_ranking.REGISTER_EMPTY_ZH, svc_ranking.REGISTER_EMPTY_EN))
 stages = svc_scores.scored_stages(rid)
 if not stages:
     st.info(T("本轮尚无评分，请先在“评分”页导入。", "No scores yet: import them on the Scores page."))

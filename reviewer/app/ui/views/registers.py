@@ -44,9 +44,58 @@ with tab_t:
         st.dataframe(tech, hide_index=True, width="stretch")
 with tab_l:
     ledger, total = svc.ledger(rid)
-    st.metric(T("已发放补助（万元）", "Granted (10k yuan)"), f"{total:,.0f}")
+    st.metric(T("已发放补助（万元，不含已冲销）", "Granted (10k yuan, reversals excluded)"), f"{total:,.0f}")
     if ledger.empty:
         st.info(T("补助台账为空。", "The ledger is empty."))
     else:
         st.dataframe(ledger, hide_index=True, width="stretch",
-                     column_config={"金额（万元）": st.column_config.NumberColumn(format="%.0f")})
+                     column_config={"金额（万元）": st.column_config.NumberColumn(format="%.0f"),
+                                    "序号": st.column_config.NumberColumn(format="%d")})
+    # the same store functions as `reviewer register grant|reverse`: the Ledger's rules decide, audited
+    centres, reversible = svc.grant_choices(rid)
+    c_grant, c_back = st.columns(2)
+    with c_grant, st.form("ledger_grant"):
+        st.markdown(T("**登记补助发放**（单项上限：新认定 200 万元、国家级 1000 万元；同一中心同一类补助只发一次；"
+                      "受年度预算约束）", "**Record a grant** (caps: 200万 new, 1000万 national; never twice per centre "
+                      "and kind; the annual budget)"))
+        centre = st.selectbox(T("中心", "Centre"), list(centres), format_func=lambda c: centres.get(c, c),
+                              key="ledger_centre", index=None, placeholder=T("选择中心", "Choose a centre"))
+        kind = st.selectbox(T("补助类别", "Kind"), list(svc.KINDS), format_func=lambda k: svc.KINDS[k], key="ledger_kind")
+        amount = st.number_input(T("金额（万元）", "Amount (10k yuan)"), min_value=0.0, value=200.0, step=10.0,
+                                 key="ledger_amount")
+        day = st.date_input(T("发放日期（计入当年预算）", "Date (counts against that year's budget)"),
+                            value=svc.round_day(rid), key="ledger_date")
+        doc = st.text_input(T("文号", "Document number"), key="ledger_doc")
+        why = st.text_input(T("理由（记入审计日志）", "Reason (recorded in the audit log)"), key="ledger_reason")
+        go = st.form_submit_button(T("登记发放", "Record the grant"), type="primary", disabled=not can_edit())
+    if go:
+        who = editor_name()
+        if centre is None:
+            st.error(T("请选择中心。", "Choose a centre."))
+        else:
+            got = guard(svc.record_grant, rid, who, centre_id=centre, kind=kind, amount_wan=amount, date=day.isoformat(),
+                        document_no=doc, reason=why)
+            if got is not None:
+                flash(T(f"已登记：{got['centre_id']} {got['kind']} {got['amount_wan']:g} 万元。",
+                        f"Recorded: {got['centre_id']} {got['kind']} {got['amount_wan']:g}万."))
+                st.rerun()
+    with c_back, st.form("ledger_reverse"):
+        st.markdown(T("**冲销一笔已发放的补助**（另记一条冲销记录，原记录不改；须说明理由）",
+                      "**Reverse a grant** (an entry of its own, the grant is never edited; a reason is needed)"))
+        entry = st.selectbox(T("序号", "Entry"), reversible, key="ledger_entry", index=None,
+                             placeholder=T("选择要冲销的记录", "Choose the entry"))
+        back_day = st.date_input(T("冲销日期", "Date"), value=svc.round_day(rid), key="ledger_back_date")
+        back_doc = st.text_input(T("文号（可选）", "Document number (optional)"), key="ledger_back_doc")
+        back_why = st.text_input(T("冲销理由（记入审计日志）", "Reason (recorded in the audit log)"), key="ledger_back_reason")
+        back = st.form_submit_button(T("冲销", "Reverse"), disabled=not can_edit() or not reversible)
+    if back:
+        who = editor_name()
+        if entry is None:
+            st.error(T("请选择要冲销的记录。", "Choose the entry to reverse."))
+        else:
+            got = guard(svc.reverse_grant, rid, who, entry_id=entry, date=back_day.isoformat(), reason=back_why,
+                        document_no=back_doc)
+            if got is not None:
+                flash(T(f"已冲销第 {entry} 条：{got['centre_id']} {got['kind']} {got['amount_wan']:g} 万元。",
+                        f"Reversed entry {entry}: {got['centre_id']} {got['kind']} {got['amount_wan']:g}万."))
+                st.rerun()

@@ -56,9 +56,10 @@ if go:
         over = {a: (True, why_change) for a in keep} | {a: (False, why_change) for a in drop}
         res = guard(svc.record, rid, stage, who, reason, over)
         if res is not None:
-            flash(T(f"已记录：{res['advanced']}/{res['of']} 项晋级至{res['next']}，{res['next']}的专家组只为这些申报组建。",
+            flash(T(f"已记录：{res['advanced']}/{res['of']} 项晋级至{res['next']}，{res['next']}的专家组只为这些申报组建"
+                    f"（依据汇总运行 #{res['run_id']}）。",
                     f"Recorded: {res['advanced']} of {res['of']} advance to {res['next']}; {res['next']} is planned "
-                    "for these only."))
+                    f"for these only (aggregation run #{res['run_id']})."))
             st.rerun()
 
 st.subheader(T("已记录的晋级", "Recorded advancement"))
@@ -66,8 +67,14 @@ dec = svc.decisions(rid)
 if dec.empty:
     st.info(T("尚未记录任何阶段的晋级名单。", "No advancement recorded yet."))
 else:
-    dec = dec.assign(advanced=dec["advanced"].map({True: "晋级", False: "未晋级"}))
+    # the aggregation run each decision came from: `reviewer reproduce RUN` recomputes its scores
+    runs = dec.groupby("stage", sort=False)["run_id"].agg(lambda x: "、".join(f"#{int(v)}" for v in sorted(x.dropna().unique())))
+    st.caption(T("依据的汇总运行（可用 `reviewer reproduce 运行号` 复算其得分）：", "Aggregation runs decided from "
+                 "(`reviewer reproduce RUN` recomputes their scores): ")
+               + "；".join(f"{k} {v or '—'}" for k, v in runs.items()))
+    dec = dec.assign(advanced=dec["advanced"].map({True: "晋级", False: "未晋级"}),
+                     run=[f"#{int(x)}" if pd.notna(x) else "—" for x in dec["run_id"]])
     st.dataframe(pd.DataFrame({T("阶段", "Stage"): dec["stage"], T("申报编号", "Application"): dec["application_id"],
                                T("结果", "Result"): dec["advanced"], T("理由", "Reason"): dec["reason"],
-                               T("记录人", "By"): dec["decided_by"]}),
+                               T("汇总运行", "Aggregation run"): dec["run"], T("记录人", "By"): dec["decided_by"]}),
                  hide_index=True, width="stretch", height=300)
