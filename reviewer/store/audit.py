@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
 from reviewer.exports import write_csv, write_json, write_xlsx
 from reviewer.store import facts, keys, row_facts
-from reviewer.store.engine import AFTER_COMMIT
+from reviewer.store.engine import AFTER_COMMIT, BEFORE_COMMIT
 from reviewer.store.facts import canonical
 from reviewer.store.models import AuditEntry
 
@@ -186,6 +186,24 @@ def record(s: Session, *, user: str, action: str, reason: str, round_code: str =
     s.connection().info.setdefault(AFTER_COMMIT, {})["audit_anchor"] = partial(
         _write_anchor, store_label(s), e.id, e.hash, e.mac, first or "")
     return e
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "do_orm_execute")
+def _queue_rows_at_commit(arg, *_args) -> None:
+    """Registered after row_facts' own listeners (this module imports it first), so its marks are seen."""
+    s = arg if isinstance(arg, Session) else arg.session
+    if row_facts.has_pending(s):
+        s.info.setdefault(BEFORE_COMMIT, {})["row_facts"] = _rows_at_commit
+
+
+def _rows_at_commit(s: Session) -> None:
+    """Covered rows written after the transaction's last entry (or in one that recorded none) get an
+    entry of their own (`audit.rows`), so no write of the program is left out of the chain."""
+    rows = row_facts.take(s)
+    if rows:
+        record(s, user="system", action="audit.rows", reason="程序写入的数据行 rows the program wrote",
+               entity=", ".join(sorted(rows)), after={row_facts.KEY: rows})
 
 
 def _write_anchor(label: str, head_id: int, head_hash: str, head_mac: str | None, first_hash: str) -> None:

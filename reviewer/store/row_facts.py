@@ -12,7 +12,8 @@ cannot be forgotten by an act:
   as the database now holds it (``null`` for a row that is gone), or, for a table marked whole,
   ``{"*": [[id, digest], ...]}`` — the table's complete content;
 * a transaction that wrote covered rows and recorded no entry after the writes gets one entry of
-  its own at commit (``audit.rows``), so no program write goes unrecorded;
+  its own at commit (``audit.rows``, queued by `reviewer.store.audit`), so no program write goes
+  unrecorded;
 * `check` replays those records and names every row that differs: inserted, edited or deleted with
   SQL behind the program's back.
 
@@ -30,7 +31,6 @@ from typing import Any
 from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session
 
-from reviewer.store.engine import BEFORE_COMMIT
 from reviewer.store.facts import Finding, canonical
 from reviewer.store.models import (
     AnnualEvaluation,
@@ -70,7 +70,6 @@ def _pending(s: Session) -> dict[str, Any]:
 
 
 def _mark(s: Session, table: str, ident: Any) -> None:
-    s.info.setdefault(BEFORE_COMMIT, {})["row_facts"] = _at_commit
     p = _pending(s)
     if p.get(table) == "*":
         return
@@ -104,16 +103,6 @@ def _bulk(state) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _clear(s: Session, *_args) -> None:
     s.info.pop(PENDING, None)
-
-
-def _at_commit(s: Session) -> None:
-    """Covered rows written after the transaction's last entry (or in one that recorded none) get an
-    entry of their own (`audit.rows`), so no write of the program is left out of the chain."""
-    rows = take(s)
-    if rows:
-        from reviewer.store import audit   # audit records row facts with every entry: it imports this module
-        audit.record(s, user="system", action="audit.rows", reason="程序写入的数据行 rows the program wrote",
-                     entity=", ".join(sorted(rows)), after={KEY: rows})
 
 
 def has_pending(s: Session) -> bool:
