@@ -36,7 +36,8 @@ def audit_verify(db: Optional[str] = DbOpt,
         echo(f"  注 note: {note}")
     if v.ok:
         echo(f"审计日志完好 audit log OK: {v.entries} entries, head hash {v.head}; seats, scores, inputs and policy "
-             "match the audited record")
+             "match the audited record, and so do the registers, ledger, advancement, evaluations, pool and site "
+             "routes")
         return
     echo(f"审计日志被篡改 AUDIT LOG TAMPERED ({len(v.problems)} problems): first bad {v.first_bad}")
     for p in v.problems[1:30]:
