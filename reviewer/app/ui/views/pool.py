@@ -92,10 +92,12 @@ with st.form("pool_penalty"):
     end = d[2].date_input(T("截止日期", "End"), value=dt.date.today() + dt.timedelta(days=365))
     reason = st.text_input(T("理由（必填）", "Reason (required)"))
     if st.form_submit_button(T("记录惩戒", "Record the penalty"), disabled=not can_edit()):
-        pid = guard(svc.add_penalty, rid, expert_id=who, kind=kind, start=start, end=end if has_end else None,
-                    reason=reason, evidence=evidence, user=editor_name())
-        if pid is not None:
-            flash(T(f"已记录惩戒 #{pid}（已记入审计日志）。", f"Penalty #{pid} recorded (audited)."))
+        done = guard(svc.add_penalty, rid, expert_id=who, kind=kind, start=start, end=end if has_end else None,
+                     reason=reason, evidence=evidence, user=editor_name())
+        if done is not None:
+            pid, lines = done   # the seats rule P1 now bars went to 补抽 (a scored stage is left, reported)
+            flash(T(f"已记录惩戒 #{pid}（已记入审计日志）。", f"Penalty #{pid} recorded (audited).")
+                  + ("；" + "；".join(lines) if lines else ""))
             st.rerun()
 open_ids = o["penalties"].loc[~o["penalties"]["withdrawn"], "id"].tolist() if not o["penalties"].empty else []
 if open_ids:
@@ -103,8 +105,10 @@ if open_ids:
     pid = w[0].selectbox(T("撤销惩戒编号", "Withdraw #"), open_ids, key="pool_withdraw_id")
     why = w[1].text_input(T("撤销理由", "Reason"), key="pool_withdraw_reason")
     if w[2].button(T("撤销", "Withdraw"), disabled=not can_edit(), key="pool_withdraw"):
-        if guard(svc.withdraw, pid, why, editor_name()) is not None:
-            flash(T(f"惩戒 #{pid} 已撤销。", f"Penalty #{pid} withdrawn."))
+        done = guard(svc.withdraw, pid, why, editor_name())
+        if done is not None:
+            flash(T(f"惩戒 #{pid} 已撤销。", f"Penalty #{pid} withdrawn.")
+                  + ("；" + "；".join(done) if isinstance(done, list) and done else ""))
             st.rerun()
 
 st.subheader(T("本轮评审后评价", "Rate an expert's work in this round"))
