@@ -34,9 +34,11 @@ else:
                   "reason": st.column_config.TextColumn(T("原因", "Why"), width="large")})
 
 if not o["seated"].empty:
-    st.warning(T("以下已发布席位的专家现受专家库资格限制（发布后记录的惩戒）：请在“专家答复”页或用 reviewer replace 替换。",
-                 "These published seats hold experts the pool standing now bars (a penalty recorded after publication): "
-                 "replace them on the Responses page or with reviewer replace."))
+    st.warning(T("以下已发布席位的专家现受专家库资格限制（发布后记录的惩戒）。未评分阶段的席位已转入补抽（按政策自动补抽，或在"
+                 "“专家答复”页审核建议）；已评分阶段的席位不自动替换，如需替换请用 reviewer replace。",
+                 "These published seats hold experts the pool standing now bars (a penalty recorded after publication). "
+                 "Seats of unscored stages went to 补抽 (automatic per the policy, or approve the proposal on the "
+                 "Responses page); seats of a scored stage are left for the staff (reviewer replace)."))
     table(o["seated"], ["stage", "application_id", "expert_id", "reason"])
 
 st.subheader(T("专家库", "The pool"))
