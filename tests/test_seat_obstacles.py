@@ -16,6 +16,7 @@ from reviewer.app import round_settings as svc_settings
 from reviewer.app import store as app_store
 from reviewer.store import audit, pool, publishing, repo, seat_responses
 from reviewer.store.models import AuditEntry, OutboxMessage, SeatResponse
+from tests.test_responses_redraw import copy_of, drawn  # noqa: F401 - the module-scoped draw fixture
 from tests.test_seat_schedule import FROM_DEC, UNTIL_NOV, unavailable_on
 from tests.test_store_support import DEMO, demo_store, run_cli
 
@@ -224,3 +225,45 @@ def test_a_penalty_under_approve_waits_on_the_board_and_its_withdrawal_restores_
     assert any("已恢复" in x for x in lines)
     assert set(svc_responses.board("2026", FINAL).query("expert_id == @expert")["status"]) == {"invited"}
     verify_ok(st)
+
+
+def test_under_a_random_draw_a_date_conflict_is_redrawn_keeping_the_cap_cli_recheck(drawn, tmp_path, capsys):
+    """The meeting of a drawn stage moves (settings changed without the seats being checked, e.g. an
+    older version): `reviewer responses recheck` marks the seats and 补抽 redraws them from the draw's
+    seed, only when at least ceil(1/q) candidates pass the checker (seat_refill's cap), audited."""
+    import datetime as dt
+    import json
+    import math
+    st = copy_of(drawn, tmp_path)
+    url = str(st.engine.url)
+    try:
+        with st.read() as s:
+            r = repo.get_round(s, "2026")
+            seats = repo.published_seats(s, r, FINAL)
+            data = repo.load_data(s, repo.latest_import(s, r).id)
+        ends = sorted((data.expert(e).available_until, e) for e in set(seats["expert_id"])
+                      if data.expert(e).available_until is not None)
+        assert ends, "the drawn panel has an expert with an availability window"
+        day = ends[0][0] + dt.timedelta(days=1)
+        gone = {e for u, e in ends if u < day}
+        with st.write() as s:
+            repo.update_round_settings(s, repo.get_round(s, "2026"), {"meetings": {FINAL: {"date": day.isoformat()}}},
+                                       user="张三")
+        code, out = run_cli(["responses", "recheck", "--round", "2026", "--db", url], capsys)
+        assert code == 0, out
+        assert f"待补抽 marked {len(seats[seats.expert_id.isin(gone)])}" in out
+        redraws = [json.loads(e.after) for e in entries(st, "seat.redraw")]
+        assert redraws and {x["leaving"] for x in redraws} <= gone
+        for x in redraws:
+            ok = [c for c, why in x["checked"] if why == "ok"]
+            assert x["needed"] == math.ceil(1 / x["q"] - 1e-9) and len(ok) >= x["needed"] and x["pick"] == ok[0]
+            assert data.expert(x["pick"]).available_until is None or data.expert(x["pick"]).available_until >= day
+            assert f"{x['leaving']} → {x['pick']} (随机补抽" in out
+        rep = [e for e in entries(st, "replacement")]
+        assert len(rep) == len(redraws) and all("日期冲突" in e.reason for e in rep)
+        with st.read() as s:
+            now = repo.published_seats(s, repo.get_round(s, "2026"), FINAL)
+        assert not (set(now["expert_id"]) & {x["leaving"] for x in redraws})
+        verify_ok(st)
+    finally:
+        st.dispose()
