@@ -181,7 +181,9 @@ def after_penalty(store: Store, penalty_id: int, *, user: str) -> list[ObstacleR
     for code in codes:
         with store.write() as s:
             r = repo.get_round(s, code)
-            rep = sync_standing(s, r, user=user, penalty=s.get(PoolPenalty, penalty_id))
+            row = s.get(PoolPenalty, penalty_id)
+            # a withdrawn penalty bars nothing: it is not named as the cause of any other bar
+            rep = sync_standing(s, r, user=user, penalty=row if row is not None and not row.withdrawn else None)
         refill(store, rep)
         if rep.marked or rep.restored or rep.left:
             out.append(rep)
