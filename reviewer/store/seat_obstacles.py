@@ -151,9 +151,11 @@ def sync_standing(s: Session, r: Round, *, user: str, penalty: PoolPenalty | Non
     pol = repo.round_policy(r)
     by_stage: dict[str, dict[str, str]] = {}
     for stage, _app, expert, why in pool.seated_but_barred(s, r, pol):
-        named = (f"信用惩戒 #{penalty.id} {penalty.kind} {penalty.start}..{penalty.end or '撤销为止'}（{penalty.reason}）；"
-                 if penalty is not None and penalty.expert_id == expert else "")
-        by_stage.setdefault(stage, {})[expert] = f"P1 专家库资格 pool standing：{named}{why}"
+        if penalty is not None and penalty.expert_id == expert:   # name the penalty: its number, then its text
+            lead = "信用惩戒 "
+            why = (why.replace(lead, f"{lead}#{penalty.id} ", 1) if why.startswith(lead)
+                   else f"{lead}#{penalty.id}；{why}")
+        by_stage.setdefault(stage, {})[expert] = f"P1 专家库资格 pool standing：{why}"
     scored = scored_stages(s, r)
     extra = {"penalty_id": penalty.id} if penalty is not None else {}
     for stage in published_stages(s, r):
