@@ -55,7 +55,9 @@ def board(round_id: str, stage: str) -> pd.DataFrame:
     b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill),
                                            ("新日期不可参加 unavailable on the day", away)) if on)
                   for late, refill, away in zip(b["late"], b["needs_refill"], b["unavailable"])]
-    b["note"] = [" · ".join(v for v in (sched, rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
+    # a date conflict's reason already carries the availability note: shown once
+    b["note"] = [" · ".join(v for v in ("" if sched and sched in why else sched, rel, why,
+                                        f"未补抽：{left.splitlines()[0]}" if left else "") if v)
                  for sched, rel, why, left in zip(b["schedule_note"], b["relation_zh"], b["reason"], b["refill_note"])]
     order = {k: i for i, k in enumerate(ATTENTION)}
     # a seat to refill, or whose expert cannot come on the (moved) meeting day, needs staff first
