@@ -13,7 +13,10 @@ The states (`STATUS_ZH`) and the acts that move between them (`TRANSITIONS`) are
     invited / confirmed / no_reply --recuse--> recusal (relation, reason) --staff accept--> recused
                                                                           --staff reject--> invited
     invited  --expire (deadline passed)-->  no_reply        no_reply --confirm (late)--> confirmed
-    declined / recused / no_reply  --补抽 (reviewer.store.seat_refill)-->  replaced
+    invited / confirmed  --date_conflict (the meeting moved to a day the expert is unavailable)-->  date_conflict
+    invited / confirmed / date_conflict  --barred (rule P1 bars the expert now: a penalty)-->  barred
+    date_conflict / barred  --restore (the obstacle went away; reviewer.store.seat_obstacles)-->  the prior state
+    declined / recused / no_reply / date_conflict / barred  --补抽 (reviewer.store.seat_refill)-->  replaced
 
 A seat replaced by any path (`reviewer replace`, the app, 补抽) becomes `replaced`; the new seat is
 invited. A chair handover (the heir's member seat replaced by a chair seat of the same expert) keeps
