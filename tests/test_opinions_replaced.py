@@ -3,6 +3,8 @@
 replays it; a replaced chair's 专家组综合意见 likewise. Scores were already voided the same way."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from sqlalchemy import select, text
@@ -94,3 +96,57 @@ def test_a_replaced_chairs_consensus_opinion_is_void_too(db):
         assert s.query(Opinion).count() == 0
         v = audit.verify(s)
     assert v.ok, [str(p) for p in v.problems]
+
+
+def test_a_replaced_members_dissent_is_void_in_the_store_the_app_and_the_opinion_form(db, tmp_path, monkeypatch):
+    """专家组综合意见 with a dissent by X, X replaced: the dissent entry is kept, marked void with the
+    reason (in the replacement's audit entry, replayed by `audit verify`); the consensus opinion still
+    counts. The app shows the dissent as voided (its own column); the 专家组意见表 leaves it out."""
+    st, seats = db
+    app_id = sorted(seats["application_id"])[2]
+    panel = seats[seats["application_id"] == app_id]
+    x, y = sorted(panel.loc[panel["role"] == "member", "expert_id"])[:2]
+    with st.write() as s:
+        opinions.record_panel_opinion(s, repo.get_round(s, "2026"), STAGE, app_id, text="同意推荐认定。",
+                                      dissent={x: "产业化前景存疑。", y: "建议补充中试数据。"}, user="张三")
+    new = replace(st, app_id, x)
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        row = s.query(PanelOpinion).filter_by(application_id=app_id).one()
+        frame = opinions.panel_opinions_frame(s, r, STAGE).query("application_id == @app_id")
+        entry = s.execute(select(AuditEntry).where(AuditEntry.action == "replacement")
+                          .order_by(AuditEntry.id.desc())).scalars().first()
+        v = audit.verify(s)
+    assert not row.void                                         # the consensus opinion still counts
+    mine = {d["expert_id"]: d for d in row.dissent}
+    assert mine[x]["void"] is True and x in mine[x]["void_reason"] and "因病无法继续评审" in mine[x]["void_reason"]
+    assert mine[x]["text"] == "产业化前景存疑。" and not mine[y].get("void")
+    assert len(frame) == 1
+    assert frame.iloc[0]["dissent"] == f"{y}：建议补充中试数据。"
+    assert "产业化前景存疑。" in frame.iloc[0]["dissent_void"] and "已被替换" in frame.iloc[0]["dissent_void"]
+    assert f'"voided_dissent":[[{row.id},"{x}"' in entry.after and new in entry.entity
+    assert v.ok, [str(p) for p in v.problems]
+    # the app's table shows the voided dissent, labelled
+    from reviewer.app import store as app_store
+    monkeypatch.setenv("REVIEWER_DB_URL", str(st.engine.url))
+    app_store._STORES.clear()
+    try:
+        panels = app_store.opinion_tables("2026", STAGE)["panels"].query("application_id == @app_id")
+    finally:
+        app_store._STORES.clear()
+    assert "建议补充中试数据。" in panels.iloc[0]["dissent"] and "产业化前景存疑。" not in panels.iloc[0]["dissent"]
+    assert "已作废" in panels.iloc[0]["dissent_void"] and "产业化前景存疑。" in panels.iloc[0]["dissent_void"]
+    # the 专家组意见表 prints the consensus and the counting dissent only
+    from reviewer.documents.official import generate
+    from tests.test_documents import one, text_of
+    res = generate(st, "2026", tmp_path / "out", stages=[STAGE], kinds=["opinion"], pdf=False)
+    body = text_of(one(res, f"专家组意见表_{app_id}."))
+    assert "同意推荐认定。" in body and "建议补充中试数据。" in body and "产业化前景存疑。" not in body
+    # the void mark is a fact of the chain: removed with SQL, `audit verify` names it
+    with st.write() as s:
+        s.execute(text("UPDATE panel_opinions SET dissent = :d WHERE id = :i"),
+                  {"d": json.dumps([{"expert_id": x, "text": "产业化前景存疑。"},
+                                    {"expert_id": y, "text": "建议补充中试数据。"}], ensure_ascii=False), "i": row.id})
+    with st.read() as s:
+        v = audit.verify(s)
+    assert not v.ok and any("panel_opinions" in p.what for p in v.problems), [str(p) for p in v.problems]

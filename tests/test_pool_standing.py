@@ -40,6 +40,18 @@ def test_a_dated_penalty_bars_a_march_round_and_not_a_september_round():
     assert bar.field == "" and "2025-01-01..2026-06-30" in bar.reason and "评审中泄露申报材料" in bar.reason
 
 
+def test_a_penalty_over_one_of_the_rounds_stage_days_bars_the_round():
+    """A penalty that starts after the round's reference date but covers a stage's meeting bars the round
+    (a penalty recorded after publication acts on its seats); one covering no stage day does not."""
+    p = penalty(start=D(2026, 11, 20), end=D(2026, 12, 31))
+    assert pool_bars([p], [], POOL, D(2026, 11, 1)) == []
+    assert [b.expert_id for b in pool_bars([p], [], POOL, D(2026, 11, 1),
+                                           stage_days=[D(2026, 11, 5), D(2026, 12, 15)])] == ["X001"]
+    assert pool_bars([p], [], POOL, D(2026, 11, 1), stage_days=[D(2026, 11, 5), D(2027, 3, 1)]) == []
+    assert pool_bars([penalty(start=D(2026, 11, 20), end=D(2026, 12, 31), withdrawn=True)], [], POOL,
+                     D(2026, 11, 1), stage_days=[D(2026, 12, 15)]) == []
+
+
 def test_a_withdrawn_penalty_bars_nothing_and_a_permanent_one_bars_until_withdrawn():
     assert pool_bars([penalty(withdrawn=True)], [], POOL, D(2026, 3, 1)) == []
     perm = penalty("取消资格", end=None)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from reviewer.app import store as app_store
 from reviewer.pool.standing import barred_until
-from reviewer.store import pool, pool_report, repo
+from reviewer.store import pool, pool_report, repo, seat_obstacles
 
 
 def round_bars(round_id: str) -> tuple[tuple[str, str, str], ...]:
@@ -100,16 +100,22 @@ def merge_round(round_id: str, user: str) -> list[str]:
 
 
 def add_penalty(round_id: str, *, expert_id: str, kind: str, start: dt.date, end: dt.date | None, reason: str,
-                evidence: str, user: str) -> int:
+                evidence: str, user: str) -> tuple[int, list[str]]:
+    """Record a penalty; the published seats rule P1 now bars go to 补抽 (reviewer.store.seat_obstacles).
+    Returns (penalty id, what happened to the seats, as lines)."""
     with app_store.store().write() as s:
         pol = repo.round_policy(repo.get_round(s, round_id))
-        return pool.add_penalty(s, pol.pool, expert_id=expert_id.strip(), kind=kind, start=start.isoformat(),
-                                end=end.isoformat() if end else None, reason=reason, evidence=evidence, user=user).id
+        pid = pool.add_penalty(s, pol.pool, expert_id=expert_id.strip(), kind=kind, start=start.isoformat(),
+                               end=end.isoformat() if end else None, reason=reason, evidence=evidence, user=user).id
+    return pid, [x for rep in seat_obstacles.after_penalty(app_store.store(), pid, user=user) for x in rep.lines()]
 
 
-def withdraw(penalty_id: int, reason: str, user: str) -> None:
+def withdraw(penalty_id: int, reason: str, user: str) -> list[str]:
+    """Withdraw a penalty; seats it had put into 补抽 and not yet refilled are restored (lines)."""
     with app_store.store().write() as s:
         pool.withdraw_penalty(s, int(penalty_id), reason=reason, user=user)
+    return [x for rep in seat_obstacles.after_penalty(app_store.store(), int(penalty_id), user=user)
+            for x in rep.lines()]
 
 
 def rate(round_id: str, expert_id: str, rating: int, note: str, user: str) -> None:

@@ -16,7 +16,7 @@ from reviewer.app import store as app_store
 from reviewer.app.base import acting_user
 from reviewer.app.imports import load_bundle
 from reviewer.errors import UserError
-from reviewer.store import repo, seat_refill, seat_responses
+from reviewer.store import repo, seat_obstacles, seat_refill, seat_responses
 from reviewer.store.seat_responses import local_text
 
 ROLE_ZH = {"chair": "组长", "member": "成员"}
@@ -55,7 +55,9 @@ def board(round_id: str, stage: str) -> pd.DataFrame:
     b["flags"] = [" ".join(f for f, on in (("逾期 late", late), ("待补抽 to refill", refill),
                                            ("新日期不可参加 unavailable on the day", away)) if on)
                   for late, refill, away in zip(b["late"], b["needs_refill"], b["unavailable"])]
-    b["note"] = [" · ".join(v for v in (sched, rel, why, f"未补抽：{left.splitlines()[0]}" if left else "") if v)
+    # a date conflict's reason already carries the availability note: shown once
+    b["note"] = [" · ".join(v for v in ("" if sched and sched in why else sched, rel, why,
+                                        f"未补抽：{left.splitlines()[0]}" if left else "") if v)
                  for sched, rel, why, left in zip(b["schedule_note"], b["relation_zh"], b["reason"], b["refill_note"])]
     order = {k: i for i, k in enumerate(ATTENTION)}
     # a seat to refill, or whose expert cannot come on the (moved) meeting day, needs staff first
@@ -133,6 +135,14 @@ def expire(round_id: str, stage: str, user: str | None = None) -> Outcome:
         done = seat_responses.expire(s, repo.get_round(s, round_id), stage, user=acting_user(user))
     out = Outcome([f"未答复 no reply: {len(done.changed)} 个席位 seat(s)"])
     return _after(round_id, stage, bool(done.changed), out)
+
+
+def recheck(round_id: str, user: str | None = None) -> Outcome:
+    """Check every published stage again for seats a moved meeting date (日期冲突) or rule P1 (a
+    credit penalty) made impossible, and refill them per the policy (reviewer.store.seat_obstacles)."""
+    rep = seat_obstacles.recheck(app_store.store(), round_id, user=acting_user(user))
+    lines = rep.lines()
+    return Outcome([x for x in lines if not x.startswith("未")], [x for x in lines if x.startswith("未")])
 
 
 def proposals(round_id: str, stage: str) -> pd.DataFrame:

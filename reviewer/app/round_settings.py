@@ -4,7 +4,7 @@ same checks as `reviewer round settings`), audited, with the settings version so
 from __future__ import annotations
 
 from reviewer.app import store as app_store
-from reviewer.store import repo, round_settings
+from reviewer.store import repo, round_settings, seat_obstacles
 
 
 def current(round_id: str) -> tuple[dict, int, list[str]]:
@@ -15,12 +15,17 @@ def current(round_id: str) -> tuple[dict, int, list[str]]:
 
 
 def save(round_id: str, *, stage: str, meeting: dict, site_start: str | None, site_end: str | None,
-         user: str, version: int, reason: str = "") -> None:
-    """Save a stage's meeting and the site-visit window (blank values are left as they are)."""
+         user: str, version: int, reason: str = "") -> list[str]:
+    """Save a stage's meeting and the site-visit window (blank values are left as they are). A moved
+    meeting puts the published seats of experts unavailable on the new day into 补抽 (日期冲突,
+    reviewer.store.seat_obstacles); returns what that did, as lines for the page."""
     with app_store.store().write() as s:
         r = repo.get_round(s, round_id)
         changes = round_settings.changes(r.settings, repo.round_policy(r), stage=stage, meeting_values=meeting,
                                          site_start=site_start or None, site_end=site_end or None)
-        if changes:
-            repo.update_round_settings(s, r, changes, user=user, reason=reason or "会议设置 meeting settings",
-                                       expected_version=version)
+        if not changes:
+            return []
+        repo.update_round_settings(s, r, changes, user=user, reason=reason or "会议设置 meeting settings",
+                                   expected_version=version)
+        rep = seat_obstacles.sync_schedule(s, r, user=user)
+    return seat_obstacles.refill(app_store.store(), rep).lines()

@@ -201,6 +201,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "submitted_at": ("提交时间", "Submitted"),
     "chair_id": ("组长", "Chair"),
     "dissent": ("不同意见", "Dissent"),
+    "dissent_void": ("已作废的不同意见（专家已被替换）", "Voided dissent (member replaced)"),
     "recorded_by": ("记录人", "Recorded by"),
     "recorded_at": ("记录时间", "Recorded"),
     "flags": ("标记", "Flags"),

@@ -26,7 +26,7 @@ from reviewer.errors import UserError
 from reviewer.policy import Policy, load_policy
 from reviewer.pool.standing import RULE, RULE_ZH, bar_lines
 from reviewer.pool.standing import barred_until
-from reviewer.store import pool, pool_report, repo
+from reviewer.store import pool, pool_report, repo, seat_obstacles
 
 app = typer.Typer(help="专家库档案 The expert pool across rounds: merge import, penalties, ratings, flags, report.")
 penalty_app = typer.Typer(help="信用惩戒 Credit penalties with dates (rule P1 专家库资格).")
@@ -106,12 +106,17 @@ def penalty_add(expert: str = typer.Option(..., "--expert", "-e"),
                 round_: Optional[str] = RoundOpt, policy: Optional[Path] = PolicyOpt,
                 db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """记录信用惩戒 Record a credit penalty (audited)."""
-    who = current_user(user)
-    with open_store(db).write() as s:
+    who, store = current_user(user), open_store(db)
+    with store.write() as s:
         pol = _policy(s, round_, policy)
         p = pool.add_penalty(s, pol.pool, expert_id=expert, kind=kind, start=start, end=end, reason=reason,
                              evidence=evidence, user=who)
         echo(f"惩戒 penalty #{p.id} recorded: {expert} {kind} {p.start}..{p.end or '撤销为止 until withdrawn'}")
+        pid = p.id
+    # published seats rule P1 now bars go to 补抽 (an already scored stage is left alone and reported)
+    for rep in seat_obstacles.after_penalty(store, pid, user=who):
+        for line in rep.lines():
+            echo("  " + line)
 
 
 @penalty_app.command("list")
@@ -136,10 +141,13 @@ def penalty_withdraw(penalty_id: int = typer.Argument(..., help="Penalty number 
                      reason: str = typer.Option(..., "--reason"),
                      db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
     """撤销惩戒 Withdraw a penalty (kept, marked withdrawn, audited)."""
-    who = current_user(user)
-    with open_store(db).write() as s:
+    who, store = current_user(user), open_store(db)
+    with store.write() as s:
         p = pool.withdraw_penalty(s, penalty_id, reason=reason, user=who)
         echo(f"惩戒 penalty #{p.id} ({p.expert_id}) 已撤销 withdrawn")
+    for rep in seat_obstacles.after_penalty(store, penalty_id, user=who):   # seats waiting for 补抽 restored
+        for line in rep.lines():
+            echo("  " + line)
 
 
 @app.command("rate")

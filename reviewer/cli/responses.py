@@ -7,6 +7,7 @@
     reviewer responses expire --round R --stage S               mark seats past their deadline 未答复
     reviewer responses refill --round R --stage S [-a APP --expert E --approve CANDIDATE]
                                                                  补抽: all waiting seats, or approve one proposal
+    reviewer responses recheck --round R                        日期冲突 / 专家库资格: seats made impossible → 补抽
     reviewer responses history --expert E                       one expert's answers in every round
     reviewer responses conflicts --round R                      the pair conflicts (回避, every stage)
 
@@ -23,7 +24,7 @@ import typer
 
 from reviewer.cli.common import DbOpt, UserOpt, current_user, echo, open_store
 from reviewer.errors import UserError
-from reviewer.store import pair_conflicts, repo, seat_refill, seat_responses
+from reviewer.store import pair_conflicts, repo, seat_obstacles, seat_refill, seat_responses
 from reviewer.store.seat_responses import local_text
 
 app = typer.Typer(help="专家答复 The experts' answers to a published stage: board, answers, 补抽.")
@@ -172,6 +173,18 @@ def refill(round_: str = RoundReq, stage: str = StageOpt,
                 continue
             echo(f"  建议 proposal: {p.text} — reviewer responses refill -r {round_} -s {stage} "
                  f"-a {x.application_id} -e {x.expert_id} --approve {p.candidate}")
+
+
+@app.command("recheck")
+def recheck(round_: str = RoundReq, db: Optional[str] = DbOpt, user: Optional[str] = UserOpt) -> None:
+    """重新检查 Seats a moved meeting date (日期冲突) or rule P1 专家库资格 (a credit penalty) made
+    impossible in every published, unscored stage go to 补抽 per the policy; seats whose obstacle is gone
+    are restored; a scored stage or a pending recusal is left alone and reported."""
+    rep = seat_obstacles.recheck(open_store(db), round_, user=current_user(user))
+    lines = rep.lines()
+    echo(f"{round_}: 待补抽 marked {len(rep.marked)}, 已恢复 restored {len(rep.restored)}, 未处理 left {len(rep.left)}")
+    for line in lines:
+        echo("  " + line)
 
 
 @app.command("history")

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import select
 
 from reviewer.cli.common import POLICY_DEFAULT_HELP, DbOpt, UserOpt, current_user, echo, open_store
-from reviewer.store import replacement, repo
+from reviewer.store import replacement, repo, seat_obstacles
 from reviewer.store import round_settings as round_settings_store
 from reviewer.store.models import ImportSnapshot, Publication
 
@@ -121,7 +121,8 @@ def round_settings(code: str = typer.Argument(...),
                    user: Optional[str] = UserOpt) -> None:
     """Meeting date, time, place and contact per stage and the site-visit window: used when planning
     (experts unavailable on the meeting day are not drawn), in the expert packs, notices and .ics."""
-    with open_store(db).write() as s:
+    store = open_store(db)
+    with store.write() as s:
         r = repo.get_round(s, code)
         changes = round_settings_store.changes(
             r.settings, repo.round_policy(r), stage=stage,
@@ -132,4 +133,8 @@ def round_settings(code: str = typer.Argument(...),
             echo(f"version {r.version}")
             return
         repo.update_round_settings(s, r, changes, user=current_user(user), reason=reason, expected_version=version)
+        # a moved meeting: the seats of experts unavailable on the new day go to 补抽 (same transaction)
+        obstacles = seat_obstacles.sync_schedule(s, r, user=current_user(user))
     echo(f"批次 round {code}: settings updated")
+    for line in seat_obstacles.refill(store, obstacles).lines():
+        echo("  " + line)

@@ -4,7 +4,10 @@ Two bars, both from the policy's [pool] section (reviewer.policy_pool):
 
 * a credit penalty (信用惩戒) bars its expert from its start date through its end date plus the cooling-off
   months of its kind; a permanent kind bars from the start until withdrawn; a withdrawn penalty bars
-  nothing (it is kept, for the record);
+  nothing (it is kept, for the record). It bars the expert from a round when it is in force on the
+  round's reference date or on the day of one of the round's stages (the meeting dates of the round
+  settings over the policy's [stages] dates): a penalty recorded after publication that covers a
+  stage's day acts on that round (reviewer.store.seat_obstacles puts the seats into 补抽);
 * the rotation limit: an expert who served in each of the `rotation_limit` rounds just before this one
   sits this one out, on that field (scope "field": the applications of that field only) or on every
   panel (scope "pool").
@@ -137,9 +140,12 @@ def rotation_bars(service: Iterable[Service], pool: Pool, day: dt.date, round_co
 
 
 def pool_bars(penalties: Iterable[Penalty], service: Iterable[Service], pool: Pool, day: dt.date,
-              round_code: str = "") -> list[Bar]:
-    """Every bar in force on `day` (the round's reference date), sorted: penalties, then rotation."""
-    out = [Bar(p.expert_id, ALL_FIELDS, penalty_text(p, pool)) for p in penalties if penalty_bars(p, pool, day)]
+              round_code: str = "", stage_days: Iterable[dt.date] = ()) -> list[Bar]:
+    """Every bar in force for a round of reference date `day`, sorted: penalties in force on `day` or on
+    one of `stage_days` (the round's stage days), then rotation (judged on `day`)."""
+    days = [day, *stage_days]
+    out = [Bar(p.expert_id, ALL_FIELDS, penalty_text(p, pool)) for p in penalties
+           if any(penalty_bars(p, pool, d) for d in days)]
     out += rotation_bars(service, pool, day, round_code)
     return sorted(set(out), key=lambda b: (b.expert_id, b.field, b.reason))
 

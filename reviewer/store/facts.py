@@ -122,6 +122,12 @@ class Finding:
     what: str
 
 
+def void_dissent_entries(dissent: list | None, expert: str, why: str) -> list[dict]:
+    """The dissent list with `expert`'s live entry marked void (the one rule the store and its replay share)."""
+    return [{**d, "void": True, "void_reason": why} if d.get("expert_id") == expert and not d.get("void") else dict(d)
+            for d in dissent or []]
+
+
 def _parse(e: AuditEntry) -> dict:
     try:
         v = json.loads(e.after)
@@ -247,6 +253,12 @@ class _Replay:
             for oid in a.get(key, []):              # and their written opinions (a chair's panel opinion)
                 if (table, int(oid)) in self.opinions:
                     self.opinions[(table, int(oid))] = (*self.opinions[(table, int(oid))][:3], True)
+        for pid, expert, why in a.get("voided_dissent", []):   # a leaving member's dissent, marked void
+            key = ("panel_opinions", int(pid))
+            if key in self.opinions:
+                eid, rc, rec, void = self.opinions[key]
+                rec = [*rec[:5], void_dissent_entries(rec[5], expert, why), *rec[6:]]
+                self.opinions[key] = (eid, rc, rec, void)
 
     def _scores(self, e: AuditEntry, a: dict) -> None:
         rows = a.get("rows") or ([a["row"]] if "row" in a else None)

@@ -157,16 +157,20 @@ def opinions_frame(s: Session, r: Round, stage: str | None = None, include_void:
 
 
 def panel_opinions_frame(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:
-    """The current 专家组综合意见 per panel, with the dissent as text lines."""
+    """The current 专家组综合意见 per panel, with the dissent that counts as text lines (`dissent`: what
+    the documents print) and the dissent voided because its member was replaced (`dissent_void`,
+    labelled 已作废 with the reason: shown to staff, never printed in the documents)."""
     q = select(PanelOpinion).where(PanelOpinion.round_id == r.id, PanelOpinion.void.is_(False))
     if stage:
         q = q.where(PanelOpinion.stage == stage)
     rows = [{"stage": x.stage, "application_id": x.application_id, "chair_id": x.chair_id, "opinion": x.text,
-             "dissent": "；".join(f"{d['expert_id']}：{d['text']}" for d in x.dissent or []),
+             "dissent": "；".join(f"{d['expert_id']}：{d['text']}" for d in x.dissent or [] if not d.get("void")),
+             "dissent_void": "；".join(f"{d['expert_id']}：{d['text']}（已作废 void：{d.get('void_reason', '')}）"
+                                      for d in x.dissent or [] if d.get("void")),
              "recorded_by": x.recorded_by, "recorded_at": x.recorded_at}
             for x in s.execute(q.order_by(PanelOpinion.stage, PanelOpinion.application_id)).scalars()]
-    return pd.DataFrame(rows, columns=["stage", "application_id", "chair_id", "opinion", "dissent", "recorded_by",
-                                       "recorded_at"])
+    return pd.DataFrame(rows, columns=["stage", "application_id", "chair_id", "opinion", "dissent", "dissent_void",
+                                       "recorded_by", "recorded_at"])
 
 
 def required_missing(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:

@@ -309,9 +309,12 @@ def service(s: Session, exclude_round: Round | None = None) -> list[Service]:
 
 
 def bars_for_round(s: Session, r: Round, policy: Policy) -> tuple[tuple[str, str, str], ...]:
-    """Rule P1's bars in force for round `r` on its reference date: credit penalties (with cooling-off)
-    and the rotation limit over the rounds before it. A planning run records these."""
-    bars = pool_bars([as_penalty(x) for x in penalties(s)], service(s, r), policy.pool, round_day(r), r.code)
+    """Rule P1's bars in force for round `r`: credit penalties (with cooling-off) in force on its
+    reference date or on one of its stage days (`policy`: the round's, dated by its settings), and the
+    rotation limit over the rounds before it. A planning run records these."""
+    days = [d for d in (policy.stages.date_of(st) for st in policy.stages.order) if d is not None]
+    bars = pool_bars([as_penalty(x) for x in penalties(s)], service(s, r), policy.pool, round_day(r), r.code,
+                     stage_days=days)
     return tuple((b.expert_id, b.field, b.reason) for b in bars)
 
 

@@ -310,7 +310,28 @@ def _void_opinions(s: Session, r: Round, stage: str, application_id: str, expert
     if panel_ids:
         s.execute(update(PanelOpinion).where(PanelOpinion.id.in_(panel_ids)).values(
             void=True, void_reason=f"组长 {expert} 已被替换，综合意见需重新形成 / the chair {expert} was replaced: {reason}"))
-    return {"voided_opinion_ids": ids, "voided_panel_opinion_ids": panel_ids}
+    return {"voided_opinion_ids": ids, "voided_panel_opinion_ids": panel_ids,
+            "voided_dissent": _void_dissent(s, r, stage, application_id, expert, reason=reason)}
+
+
+def _void_dissent(s: Session, r: Round, stage: str, application_id: str, expert: str, *,
+                  reason: str) -> list[list]:
+    """A leaving member's recorded dissent in the panel's 专家组综合意见 stops counting too: the entry is
+    kept in the consensus opinion, marked {"void": true, "void_reason": ...}; the opinion itself still
+    counts (the chair's text is the panel's). Returns [[panel opinion id, expert, void reason], ...]
+    for the replacement's audit entry (reviewer.store.facts replays the mark)."""
+    why = f"专家 {expert} 已被替换，其不同意见不再计入 / expert {expert} was replaced: {reason}"
+    out = []
+    for po in s.execute(select(PanelOpinion).where(
+            PanelOpinion.round_id == r.id, PanelOpinion.stage == stage, PanelOpinion.application_id == application_id,
+            PanelOpinion.void.is_(False)).order_by(PanelOpinion.id)).scalars():
+        if not any(d.get("expert_id") == expert and not d.get("void") for d in po.dissent or []):
+            continue
+        s.execute(update(PanelOpinion).where(PanelOpinion.id == po.id).values(
+            dissent=facts.void_dissent_entries(po.dissent, expert, why)))
+        out.append([po.id, expert, why])
+    return out
+
 
 
 def _hand_over_chair(s: Session, r: Round, stage: str, application_id: str, old_chair: str, heir: str,

@@ -1,4 +1,6 @@
-"""补抽 Refilling a seat whose expert declined, recused (accepted) or did not answer.
+"""补抽 Refilling a seat whose expert declined, recused (accepted) or did not answer, or that a moved
+meeting date (日期冲突) or rule P1 专家库资格 (a credit penalty recorded after publication) made
+impossible (reviewer.store.seat_obstacles marks those seats).
 
     propose(s, round, stage, application, expert)      who would take the seat, and how (no change)
     refill(s, round, stage, application, expert, ...)  the replacement, through the one checked path
@@ -90,7 +92,9 @@ def _population(s: Session, r: Round, data: RoundData, stage: str, application_i
     seats = repo.published_seats(s, r, stage, include_replaced=True)
     panel = seats[seats["application_id"] == application_id]
     board = seat_responses.board(s, r, stage)
-    away = set(board.loc[board["status"].isin([seat_responses.DECLINED, seat_responses.NO_REPLY]), "expert_id"])
+    # experts who said no to this stage, or whom a moved date or rule P1 keeps off it, are not drawn again
+    away = set(board.loc[board["status"].isin([seat_responses.DECLINED, seat_responses.NO_REPLY,
+                                               seat_responses.DATE_CONFLICT, seat_responses.BARRED]), "expert_id"])
     mine = board[board["application_id"] == application_id]
     away |= set(mine.loc[mine["status"].isin([seat_responses.RECUSAL, seat_responses.RECUSED]) | (mine["relation"] != ""),
                          "expert_id"])
@@ -154,7 +158,8 @@ def _waiting(s: Session, r: Round, stage: str, application_id: str, leaving: str
     if not rows or rows[0].status not in seat_responses.NEEDS_REFILL:
         state = seat_responses.STATUS_ZH[rows[0].status] if rows else "无有效席位 no active seat"
         raise UserError(f"{stage} {application_id} {leaving}: 当前为“{state}”，不需要补抽 the seat does not wait for a "
-                        "replacement (only declined, accepted recusals and no-replies are refilled)")
+                        "replacement (only declines, accepted recusals, no-replies, date conflicts and seats "
+                        "rule P1 bars are refilled)")
     return rows[0]
 
 
@@ -169,7 +174,8 @@ def refill(s: Session, r: Round, stage: str, application_id: str, leaving: str, 
     if approved is not None and approved != p.candidate:
         raise UserError(f"补抽建议已变化（现为 {p.candidate}，您批准的是 {approved}），请刷新后重新审核 / the proposal "
                         f"changed ({p.candidate}, you approved {approved}): reload and review it again")
-    why = {seat_responses.DECLINED: "请假", seat_responses.RECUSED: "回避", seat_responses.NO_REPLY: "未答复"}[x.status]
+    why = {seat_responses.DECLINED: "请假", seat_responses.RECUSED: "回避", seat_responses.NO_REPLY: "未答复",
+           seat_responses.DATE_CONFLICT: "日期冲突", seat_responses.BARRED: "专家库资格受限"}[x.status]
     reason = f"补抽：{leaving} {why}{'（' + x.reason + '）' if x.reason else ''} refill after {x.status}"
     if p.how == DRAW:
         audit.record(s, user=user, action="seat.redraw", reason=reason, round_code=r.code,

@@ -13,7 +13,10 @@ The states (`STATUS_ZH`) and the acts that move between them (`TRANSITIONS`) are
     invited / confirmed / no_reply --recuse--> recusal (relation, reason) --staff accept--> recused
                                                                           --staff reject--> invited
     invited  --expire (deadline passed)-->  no_reply        no_reply --confirm (late)--> confirmed
-    declined / recused / no_reply  --补抽 (reviewer.store.seat_refill)-->  replaced
+    invited / confirmed  --date_conflict (the meeting moved to a day the expert is unavailable)-->  date_conflict
+    invited / confirmed / date_conflict  --barred (rule P1 bars the expert now: a penalty)-->  barred
+    date_conflict / barred  --restore (the obstacle went away; reviewer.store.seat_obstacles)-->  the prior state
+    declined / recused / no_reply / date_conflict / barred  --补抽 (reviewer.store.seat_refill)-->  replaced
 
 A seat replaced by any path (`reviewer replace`, the app, 补抽) becomes `replaced`; the new seat is
 invited. A chair handover (the heir's member seat replaced by a chair seat of the same expert) keeps
@@ -44,11 +47,16 @@ from reviewer.store.models import Assignment, ImportRow, ImportSnapshot, Panel, 
 TZ = ZoneInfo("Asia/Shanghai")
 INVITED, CONFIRMED, DECLINED, RECUSAL, RECUSED, NO_REPLY, REPLACED = (
     "invited", "confirmed", "declined", "recusal", "recused", "no_reply", "replaced")
+# seats made impossible after publication, not by the expert (reviewer.store.seat_obstacles): the
+# stage's meeting moved to a day the expert is unavailable; rule P1 专家库资格 bars the expert now
+DATE_CONFLICT, BARRED = "date_conflict", "barred"
 STATUS_ZH = {INVITED: "已邀请", CONFIRMED: "已确认", DECLINED: "已请假", RECUSAL: "申请回避（待审核）",
-             RECUSED: "回避已同意", NO_REPLY: "未答复", REPLACED: "已替换"}
+             RECUSED: "回避已同意", NO_REPLY: "未答复", REPLACED: "已替换", DATE_CONFLICT: "日期冲突",
+             BARRED: "专家库资格受限"}
 STATUS_EN = {INVITED: "invited", CONFIRMED: "confirmed", DECLINED: "declined", RECUSAL: "recusal requested",
-             RECUSED: "recused", NO_REPLY: "no reply", REPLACED: "replaced"}
-NEEDS_REFILL = (DECLINED, RECUSED, NO_REPLY)      # the seat is to be refilled (补抽)
+             RECUSED: "recused", NO_REPLY: "no reply", REPLACED: "replaced", DATE_CONFLICT: "date conflict",
+             BARRED: "barred (pool standing)"}
+NEEDS_REFILL = (DECLINED, RECUSED, NO_REPLY, DATE_CONFLICT, BARRED)      # the seat is to be refilled (补抽)
 # act -> (the states it leaves, the state it enters)
 TRANSITIONS = {
     "confirm": ((INVITED, NO_REPLY, RECUSAL), CONFIRMED),
@@ -60,10 +68,16 @@ TRANSITIONS = {
     # an accepted recusal is a conflict of the pair: the expert's seats on that application in the
     # other published stages are recused too (reviewer.store.pair_conflicts), then refilled
     "pair_conflict": ((INVITED, CONFIRMED, NO_REPLY, RECUSAL), RECUSED),
+    # the program's acts on seats made impossible (seat_obstacles.mark / restore; never an answer):
+    # a seat awaiting a staff decision on a recusal, or already to be refilled, is left as it is
+    "date_conflict": ((INVITED, CONFIRMED), DATE_CONFLICT),
+    "barred": ((INVITED, CONFIRMED, DATE_CONFLICT), BARRED),
 }
 ACT_ZH = {"confirm": "确认参加", "decline": "请假", "recuse": "申请回避", "accept_recusal": "同意回避",
-          "reject_recusal": "驳回回避申请", "expire": "标记未答复", "pair_conflict": "回避（全部阶段）"}
+          "reject_recusal": "驳回回避申请", "expire": "标记未答复", "pair_conflict": "回避（全部阶段）",
+          "date_conflict": "日期冲突待补抽", "barred": "专家库资格受限待补抽", "restore": "障碍消除，恢复原状态"}
 EXPERT_ACTS = ("confirm", "decline", "recuse")
+SYSTEM_ACTS = ("expire", "date_conflict", "barred")      # not answers: `answer` refuses them
 # 申请回避: the relation the expert declares (the conflict rules of SPEC §4 an expert can know of)
 RELATIONS = {"C1": "任职回避（现/曾任职于申报单位） works or worked for an applicant unit",
              "C2": "董监高/股东回避 director, supervisor or shareholder of an applicant unit",
@@ -75,7 +89,8 @@ AUDIT_ACTION = {"invite": "seat.invite", "confirm": "seat.confirm", "decline": "
                 "recuse": "seat.recuse", "accept_recusal": "seat.recusal_decision",
                 "reject_recusal": "seat.recusal_decision", "pair_conflict": "seat.recusal_decision",
                 "expire": "seat.expire", "replaced": "seat.replaced",
-                "refill_note": "seat.refill_note"}
+                "refill_note": "seat.refill_note", "date_conflict": "seat.date_conflict",
+                "barred": "seat.barred", "restore": "seat.restore"}
 BOARD_COLS = ["stage", "application_id", "expert_id", "role", "status", "status_zh", "reason", "relation",
               "invited_at", "answered_at", "deadline", "late", "open", "needs_refill", "refill_note",
               "assignment_id", "replaced_by", "unavailable", "schedule_note"]
@@ -239,8 +254,9 @@ def answer(s: Session, r: Round, expert_id: str, stage: str, act: str, *, user: 
     replaced, already in that state, the act does not apply, or the stage has started. The act
     changes the seats it applies to (a confirm after a rejected recusal leaves the seats already
     confirmed as they are); none: refused, naming the state. Audited (seat.*)."""
-    if act not in TRANSITIONS or act == "expire":
-        raise UserError(f"未知操作 unknown act {act!r}: expected one of {', '.join(a for a in TRANSITIONS if a != 'expire')}")
+    if act not in TRANSITIONS or act in SYSTEM_ACTS:
+        raise UserError(f"未知操作 unknown act {act!r}: expected one of "
+                        f"{', '.join(a for a in TRANSITIONS if a not in SYSTEM_ACTS)}")
     pol = repo.round_policy(r)
     pol.stage(stage)
     now = now or utcnow()

@@ -37,7 +37,7 @@ MONEY_COLS = {"subsidy", "amount", "amount_yuan"}
 ID_LIKE = re.compile(r"(^|_)(id|code|phone|tel|mobile|seed_text|year_text|sha|hash|token|commitment)($|_)")
 # long free text: these columns wrap rather than widen the table
 TEXT_WRAP = {"reasons", "reason", "reason_zh", "reason_en", "evidence", "expected", "message_zh", "message_en",
-             "waiver_reason", "name", "application_name", "detail", "note", "opinion", "dissent", "why_not",
+             "waiver_reason", "name", "application_name", "detail", "note", "opinion", "dissent", "dissent_void", "why_not",
              "decision_reason", "threshold", "check_zh", "employer", "fields", "missing", "incomplete", "last_error",
              "assessment", "flags", "result_zh", "value", "action_zh", "how", "summary", "why_zh",
              "title", "rule_zh", "lead_unit", "missing_columns", "counts"}

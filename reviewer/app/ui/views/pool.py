@@ -34,9 +34,11 @@ else:
                   "reason": st.column_config.TextColumn(T("原因", "Why"), width="large")})
 
 if not o["seated"].empty:
-    st.warning(T("以下已发布席位的专家现受专家库资格限制（发布后记录的惩戒）：请在“专家答复”页或用 reviewer replace 替换。",
-                 "These published seats hold experts the pool standing now bars (a penalty recorded after publication): "
-                 "replace them on the Responses page or with reviewer replace."))
+    st.warning(T("以下已发布席位的专家现受专家库资格限制（发布后记录的惩戒）。未评分阶段的席位已转入补抽（按政策自动补抽，或在"
+                 "“专家答复”页审核建议）；已评分阶段的席位不自动替换，如需替换请用 reviewer replace。",
+                 "These published seats hold experts the pool standing now bars (a penalty recorded after publication). "
+                 "Seats of unscored stages went to 补抽 (automatic per the policy, or approve the proposal on the "
+                 "Responses page); seats of a scored stage are left for the staff (reviewer replace)."))
     table(o["seated"], ["stage", "application_id", "expert_id", "reason"])
 
 st.subheader(T("专家库", "The pool"))
@@ -92,10 +94,12 @@ with st.form("pool_penalty"):
     end = d[2].date_input(T("截止日期", "End"), value=dt.date.today() + dt.timedelta(days=365))
     reason = st.text_input(T("理由（必填）", "Reason (required)"))
     if st.form_submit_button(T("记录惩戒", "Record the penalty"), disabled=not can_edit()):
-        pid = guard(svc.add_penalty, rid, expert_id=who, kind=kind, start=start, end=end if has_end else None,
-                    reason=reason, evidence=evidence, user=editor_name())
-        if pid is not None:
-            flash(T(f"已记录惩戒 #{pid}（已记入审计日志）。", f"Penalty #{pid} recorded (audited)."))
+        done = guard(svc.add_penalty, rid, expert_id=who, kind=kind, start=start, end=end if has_end else None,
+                     reason=reason, evidence=evidence, user=editor_name())
+        if done is not None:
+            pid, lines = done   # the seats rule P1 now bars went to 补抽 (a scored stage is left, reported)
+            flash(T(f"已记录惩戒 #{pid}（已记入审计日志）。", f"Penalty #{pid} recorded (audited).")
+                  + ("；" + "；".join(lines) if lines else ""))
             st.rerun()
 open_ids = o["penalties"].loc[~o["penalties"]["withdrawn"], "id"].tolist() if not o["penalties"].empty else []
 if open_ids:
@@ -103,8 +107,10 @@ if open_ids:
     pid = w[0].selectbox(T("撤销惩戒编号", "Withdraw #"), open_ids, key="pool_withdraw_id")
     why = w[1].text_input(T("撤销理由", "Reason"), key="pool_withdraw_reason")
     if w[2].button(T("撤销", "Withdraw"), disabled=not can_edit(), key="pool_withdraw"):
-        if guard(svc.withdraw, pid, why, editor_name()) is not None:
-            flash(T(f"惩戒 #{pid} 已撤销。", f"Penalty #{pid} withdrawn."))
+        done = guard(svc.withdraw, pid, why, editor_name())
+        if done is not None:
+            flash(T(f"惩戒 #{pid} 已撤销。", f"Penalty #{pid} withdrawn.")
+                  + ("；" + "；".join(done) if isinstance(done, list) and done else ""))
             st.rerun()
 
 st.subheader(T("本轮评审后评价", "Rate an expert's work in this round"))

@@ -28,9 +28,17 @@ for col, key, zh, en in ((c[0], "seats", "席位", "Seats"), (c[1], "confirmed",
                          (c[4], "needs_refill", "待补抽", "To refill"), (c[5], "replaced", "已替换", "Replaced")):
     col.metric(T(zh, en), n[key])
 if n["unavailable"]:
-    st.warning(T(f"会议日期调整后，{n['unavailable']} 个席位的专家在新日期不可参加（“标记”列：新日期不可参加）：请联系专家，"
-                 "必要时登记请假后补抽。", f"After the meeting date moved, {n['unavailable']} seat(s) belong to experts not "
-                 "available on the new day (flag 'unavailable'): contact them; record a decline to refill if needed."))
+    st.warning(T(f"会议日期调整后，{n['unavailable']} 个席位的专家在新日期不可参加（“标记”列：新日期不可参加）。未评分阶段的"
+                 "这些席位记为“日期冲突”并转入补抽（按政策自动，或在下方审核建议）；已评分阶段或回避申请待审核的席位不自动处理。",
+                 f"After the meeting date moved, {n['unavailable']} seat(s) belong to experts not available on the new "
+                 "day (flag 'unavailable'). In an unscored stage they become 'date conflict' and go to 补抽 (automatic "
+                 "per the policy, or approve the proposals below); a scored stage or a pending recusal is left alone."))
+if can_edit() and st.button(T("重新检查日期冲突与专家库资格并补抽", "Re-check date conflicts and pool standing, then refill"),
+                            key="resp_recheck"):
+    _out = guard(svc.recheck, rid, editor_name())
+    if _out is not None:
+        flash("；".join(_out.lines + _out.pending) or T("没有需要处理的席位。", "No seat needed a change."))
+        st.rerun()
 
 show = st.radio(T("显示", "Show"), ["all", "open", "late", "refill", "unavailable", "replaced"], horizontal=True,
                 format_func=lambda k: {"all": T("全部", "All"), "open": T("待答复", "Open"), "late": T("逾期", "Late"),

@@ -64,11 +64,14 @@ with st.expander(T("会议与日程设置（专家组抽取时核对专家可用
             site_start = c[0].text_input(T("现场考察开始日期", "Site visits from"), value=settings.get("site_start", ""))
             site_end = c[1].text_input(T("现场考察结束日期", "Site visits until"), value=settings.get("site_end", ""))
             saved = st.form_submit_button(T("保存", "Save"), type="primary", disabled=not can_edit())
-        if saved and guard(svc_settings.save, rid, stage=stage,
-                           meeting={"date": date, "time": time_, "place": place, "contact": contact,
-                                    "attendees": int(people) or None},
-                           site_start=site_start, site_end=site_end, user=editor_name(), version=version) is not None:
-            flash(T("已保存会议设置", "Meeting settings saved"))
+        done = guard(svc_settings.save, rid, stage=stage,
+                     meeting={"date": date, "time": time_, "place": place, "contact": contact,
+                              "attendees": int(people) or None},
+                     site_start=site_start, site_end=site_end, user=editor_name(), version=version) if saved else None
+        if done is not None:
+            # a moved meeting: seats of experts unavailable on the new day went to 补抽 (日期冲突)
+            flash(T("已保存会议设置", "Meeting settings saved")
+                  + ("；" + "；".join(done) if isinstance(done, list) and done else ""))
             st.rerun()
 
 with st.expander(T("操作记录（存证 = 数据库中的哈希链审计日志）", "Audit log (chained = the store's hash-chained log)")):

@@ -91,7 +91,8 @@ if ops is not None:
                      f"{len(ops['missing'])} outlying total(s) have no opinion yet; ask the experts for one."))
         table(ops["missing"], ["application_id", "expert_id", "total", "median", "n"])
     table(ops["opinions"], ["application_id", "expert_id", "opinion", "total_then", "submitted_at"], height=240)
-    table(ops["panels"], ["application_id", "chair_id", "opinion", "dissent", "recorded_by", "recorded_at"])
+    table(ops["panels"], ["application_id", "chair_id", "opinion", "dissent", "dissent_void", "recorded_by",
+                          "recorded_at"])
     with st.form("panel_opinion"):
         st.markdown(T("**记录专家组综合意见**（组长；不同意见逐行：专家编号: 意见）",
                       "**Record a panel's consensus opinion** (chair; dissent one per line: EXPERT_ID: text)"))
