@@ -593,3 +593,6 @@ class SiteVisit(Base):
     core: Mapped[list[Any]] = mapped_column(JSON, default=list)
     publication_id: Mapped[Optional[int]] = mapped_column(ForeignKey("publications.id"), index=True)
     __table_args__ = (UniqueConstraint("run_id", "application_id"),)
+
+
+import reviewer.store.models_site  # noqa: E402,F401  (the site_inputs table, kept in its own module)
