@@ -74,6 +74,7 @@ ACTIONS = {
     "seat.replaced": "席位已替换 seat replaced",
     "seat.refill_note": "补抽未完成 refill pending",
     "seat.redraw": "补抽随机抽取 replacement drawn",
+    "site_inputs.import": "现场考察输入导入 site inputs imported (unavailable dates, sites, travel limits, holidays)",
     "stage.advance": "晋级确认 stage advancement recorded",
     "register.centre": "中心名录登记 centre register entry",
     "register.tech_centre": "技术创新中心名录登记 technology innovation centre register entry",
