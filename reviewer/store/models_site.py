@@ -1,5 +1,5 @@
 """The 现场考察 inputs a round keeps (site15c, issue 15), beside `models.py` (which imports this module so
-the table is always part of `Base.metadata`; models.py itself is at its size limit)."""
+the table is always part of `Base.metadata`; models.py is at its size limit)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,7 @@ from typing import Any, Optional
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from reviewer.store.models import Base, utcnow
+from reviewer.store.models_base import Base, utcnow
 
 
 class SiteInput(Base):
