@@ -1,0 +1,134 @@
+"""Store-mode repair of a published 现场考察 plan keeps every team's route and days (issue 15, site15c):
+a core member who declines the trip is replaced on every visit of the team by one expert who keeps the team
+valid for all its sites; a field seat is refilled from within the team first; a change that would put an
+expert in two teams on one day or on an unavailable date is refused naming team, day and rule; when nobody
+can keep the route, the message names team, day and rule and nothing changes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from reviewer.conflicts.detector import detect_conflicts
+from reviewer.errors import UserError
+from reviewer.panels.site.planner import check_site_plan
+from reviewer.store import repo, seat_refill, seat_responses, site_inputs
+from reviewer.store.models import SiteVisit
+from reviewer.store.publishing import publish_run
+from reviewer.store.replacement import replace_expert
+from reviewer.store.site_visits import run_site_plan, stored_plan
+from tests.test_store_support import demo_store
+
+START, END = "2026-12-07", "2026-12-18"
+BEFORE_START = dt.datetime(2026, 11, 20, 9, 0)
+
+
+def _routes(st, run_id):
+    with st.read() as s:
+        rows = s.execute(select(SiteVisit).where(SiteVisit.run_id == run_id)).scalars().all()
+        return {v.application_id: (v.team, v.visit_date, v.position) for v in rows}, {v.team: list(v.core) for v in rows}
+
+
+def _seats(st, stage):
+    with st.read() as s:
+        return repo.published_seats(s, repo.get_round(s, "2026"), stage)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site_repair_store")
+    st = demo_store(f"sqlite:///{folder / 'r.sqlite'}")
+    run, sp = run_site_plan(st, "2026", user="张三", start=START, end=END, work_limit=2.0)
+    assert sp.feasible and not sp.violations and not sp.day_violations
+    with st.write() as s:
+        publish_run(s, repo.get_round(s, "2026"), sp.stage, run.id, user="张三", reason="发布现场考察方案")
+    routes, cores = _routes(st, run.id)
+    return st, run, sp.stage, routes, cores, folder
+
+
+def _check_stored(st):
+    """The published plan as the store holds it now passes the plan's own independent checker."""
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        sp = stored_plan(s, r)
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+    hard, days = check_site_plan(data, sp.policy, sp, detect_conflicts(data, sp.policy), ())
+    return hard, days
+
+
+def test_a_core_member_declines_the_trip_one_replacement_takes_every_visit(published):
+    st, run, stage, routes, cores, _ = published
+    team = max(cores, key=lambda t: sum(1 for a in routes if routes[a][0] == t))   # the longest trip
+    sites = sorted(a for a in routes if routes[a][0] == team)
+    assert len(sites) >= 2
+    leaving = cores[team][0]
+    before = _seats(st, stage)
+    held = sorted(before.loc[before["expert_id"] == leaving, "application_id"])
+    assert set(sites) <= set(held)                         # a core member is on every visit of the team
+    with st.write() as s:
+        seat_responses.answer(s, repo.get_round(s, "2026"), leaving, stage, "decline", user=f"专家 {leaving}",
+                              reason="因病无法出行", now=BEFORE_START)
+    report = seat_refill.refill_open(st, "2026", stage)
+    assert not report.pending, report.pending
+    after = _seats(st, stage)
+    assert leaving not in set(after["expert_id"])
+    took = {p.application_id: p.candidate for p in report.done}
+    assert set(took) == set(held)
+    newcomer = {took[a] for a in sites}
+    assert len(newcomer) == 1, took                       # one expert takes the leaving core member's place
+    y = newcomer.pop()
+    assert set(after.loc[after["expert_id"] == y, "application_id"]) >= set(sites)   # on the team's every visit
+    assert _routes(st, run.id)[0] == routes                # routes and days intact
+    hard, days = _check_stored(st)
+    assert not hard and not days, (hard, days)
+
+
+def test_a_change_into_another_team_on_the_same_day_is_refused_naming_team_day_rule(published):
+    st, run, stage, routes, cores, _ = published
+    seats = _seats(st, stage)
+    by_day = {}
+    for a, (t, d, _) in routes.items():
+        by_day.setdefault(d, {}).setdefault(t, []).append(a)
+    day, teams = next((d, ts) for d, ts in sorted(by_day.items()) if len(ts) >= 2)
+    (t1, sites1), (t2, sites2) = sorted(teams.items())[:2]
+    a1, a2 = sites1[0], sites2[0]
+    busy = next(e for e in seats.loc[seats["application_id"] == a2, "expert_id"]
+                if e not in set(seats.loc[seats["application_id"] == a1, "expert_id"]))
+    old = next(e for e in seats.loc[seats["application_id"] == a1, "expert_id"]
+               if seats.loc[(seats["application_id"] == a1) & (seats["expert_id"] == e), "role"].iloc[0] != "chair")
+    with st.write() as s, pytest.raises(UserError) as err:
+        replace_expert(s, repo.get_round(s, "2026"), stage, a1, old, busy, reason="测试", user="张三")
+    text = str(err.value)
+    assert text.startswith("替换后违反现场考察日程规则") and f"考察组 {t1} {day.isoformat()}" in text
+    assert "同一天只能在一处" in text and "one_place_a_day" in text and busy in text
+    pd.testing.assert_frame_equal(_seats(st, stage), seats)     # nothing changed
+
+
+def test_nobody_can_keep_the_route_names_team_day_and_rule_and_changes_nothing(published):
+    st, run, stage, routes, cores, folder = published
+    seats = _seats(st, stage)
+    first = max(cores, key=lambda t: sum(1 for a in routes if routes[a][0] == t))   # the team of the first test
+    site = sorted(a for a in routes if routes[a][0] != first)[0]
+    team, day, _ = routes[site]
+    panel = set(seats.loc[seats["application_id"] == site, "expert_id"])
+    with st.read() as s:
+        experts = [e.expert_id for e in repo.load_data(s, repo.latest_import(s, repo.get_round(s, "2026")).id).experts]
+    # everyone but the panel is unavailable that day (stored like any 专家不可用日期 file)
+    path = folder / "everyone_away.csv"
+    pd.DataFrame([[e, day.isoformat()] for e in experts if e not in panel], columns=["专家编号", "不可用日期"]).to_csv(
+        path, index=False)
+    with st.write() as s:
+        site_inputs.import_files(s, repo.get_round(s, "2026"), {"unavailable": path}, user="张三")
+    leaving = sorted(panel)[0]
+    with st.write() as s:
+        seat_responses.answer(s, repo.get_round(s, "2026"), leaving, stage, "decline", user=f"专家 {leaving}",
+                              reason="临时有事", application_id=site, now=BEFORE_START)
+    report = seat_refill.refill_open(st, "2026", stage)
+    assert not report.done and [x[:2] for x in report.pending] == [(site, leaving)]
+    why = report.pending[0][2]
+    assert why.startswith(f"考察组 {team} {day.isoformat()}") and site in why and leaving in why
+    assert "专家不可用日期" in why and "未作任何更改" in why
+    pd.testing.assert_frame_equal(_seats(st, stage), seats)     # nothing changed
+    assert _routes(st, run.id)[0] == routes
