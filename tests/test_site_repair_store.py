@@ -132,3 +132,54 @@ def test_nobody_can_keep_the_route_names_team_day_and_rule_and_changes_nothing(p
     assert "专家不可用日期" in why and "未作任何更改" in why
     pd.testing.assert_frame_equal(_seats(st, stage), seats)     # nothing changed
     assert _routes(st, run.id)[0] == routes
+
+
+def _synthetic(stage, expert, sites):
+    return pd.DataFrame([{"stage": stage, "application_id": a, "expert_id": expert, "role": "member"} for a in sites])
+
+
+def test_site_day_rules_at_their_boundaries_in_the_store(published):
+    """The store's day check (the site plan's own checker on the published routes): one team's two sites on a
+    day is one place, two teams is two; an unavailable date binds on that day only; L consecutive days on
+    site pass a limit of L, L+1 do not."""
+    from reviewer.store.site_repair import day_findings, published_routes
+    st, run, stage, routes, cores, _ = published
+    with st.read() as s:
+        r = repo.get_round(s, "2026")
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+        rt = published_routes(s, r)
+        data_e = next(x for x in data.experts if x.available_on(dt.date(2026, 12, 7)) and x.available_on(dt.date(2026, 12, 18)))
+        e = data_e.expert_id
+
+        def found(sites, unavailable=None, limit=5):
+            got = day_findings(s, r, data, _synthetic(stage, e, sites), rt, ({e: unavailable or set()}, {e: limit}))
+            return sorted({(rule, d) for rule, who, d in got if who == e})
+        by_team_day = {}
+        for a, (t, d, _) in routes.items():
+            by_team_day.setdefault((t, d), []).append(a)
+        same = next((v for v in by_team_day.values() if len(v) >= 2), None)
+        if same is not None:                              # one team's two sites on a day: one place
+            assert found(same[:2]) == []
+        by_day = {}
+        for (t, d), v in by_team_day.items():
+            by_day.setdefault(d, []).append(v[0])
+        day, two = next((d, v) for d, v in sorted(by_day.items()) if len(v) >= 2)
+        assert found(two[:2]) == [("one_place_a_day", day)]
+        one = two[0]
+        assert found([one], {day - dt.timedelta(days=1), day + dt.timedelta(days=1)}) == []
+        assert found([one], {day}) == [("unavailable", day)]
+        # a run of consecutive calendar days on site, one site a day
+        days = sorted(by_day)
+        run_days = [days[0]]
+        for d in days[1:]:
+            if d == run_days[-1] + dt.timedelta(days=1):
+                run_days.append(d)
+            elif len(run_days) < 2:
+                run_days = [d]
+            else:
+                break
+        assert len(run_days) >= 2
+        sites = [by_day[d][0] for d in run_days]
+        n = len(sites)
+        assert found(sites, limit=n) == []
+        assert found(sites, limit=n - 1) == [("consecutive_days", run_days[0])]
