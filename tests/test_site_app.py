@@ -111,3 +111,33 @@ def test_site_inputs_upload_errors_name_the_upload_and_the_page_shows_what_is_st
     ok(at)
     assert any("已存 2 类" in x.label for x in at.expander)
     assert any("校验并存入" == b.label for b in at.button)
+
+
+def test_replacing_a_site_team_member_in_the_app_keeps_the_route(app_store):
+    """The app's 替换专家 on a published 现场考察 plan (`app.panels.replace_expert` calls
+    `app.store.replace_on_site_team`): the same store path as 补抽 — one expert takes the leaving core
+    member's place on every visit of the team, in one transaction; routes and days stay."""
+    from reviewer.app import store as app_store_fns
+    from reviewer.store.site_visits import run_visits
+    run_id = svc_site.plan("2026", START, END, work_limit=2.0, user="张三")
+    svc_site.publish("2026", run_id, user="张三", reason="发布")
+    with Store(app_store).read() as s:
+        visits = run_visits(s, run_id)
+    team = visits.groupby("team").size().idxmax()
+    mine = visits[visits["team"] == team]
+    leaving = mine["core"].iloc[0][0]
+    with Store(app_store).read() as s:
+        r = repo.get_round(s, "2026")
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+        held = sorted(set(repo.published_seats(s, r, svc_site.stage("2026")).query("expert_id == @leaving")["application_id"]))
+    done = app_store_fns.replace_on_site_team("2026", svc_site.stage("2026"), leaving, held, "专家因病请假", "张三", data)
+    assert [a for a, _ in done] == held
+    with Store(app_store).read() as s:
+        seats = repo.published_seats(s, repo.get_round(s, "2026"), svc_site.stage("2026"))
+        after = run_visits(s, run_id)
+    assert leaving not in set(seats["expert_id"])
+    on_team = seats[seats["application_id"].isin(mine["application_id"])]
+    counts = on_team["expert_id"].value_counts()
+    assert (counts == len(mine)).sum() == len(mine["core"].iloc[0])     # the core is whole again: on every visit
+    pd_routes = after[["application_id", "team", "visit_date"]].reset_index(drop=True)
+    assert pd_routes.equals(visits[["application_id", "team", "visit_date"]].reset_index(drop=True))
