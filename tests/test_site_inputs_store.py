@@ -136,6 +136,11 @@ def test_reproduce_uses_the_inputs_the_run_used_after_a_reimport(planned):
         site_inputs.import_files(s, repo.get_round(s, "2026"), {"unavailable": un, "sites": sites}, user="张三")
     rep = reproduce(st, run.id)
     assert rep.identical, rep.lines()
+    from reviewer.store.publishing import stale_reasons
+    with st.read() as s:   # the plan was made with other inputs: publishing it needs a second reason
+        stale = stale_reasons(s, repo.get_round(s, "2026"), s.get(Run, run.id))
+    assert sorted(x for x in stale if "现场考察输入" in x) == ["现场考察输入已更新 the site inputs changed since the plan: 专家不可用日期",
+                                                           "现场考察输入已更新 the site inputs changed since the plan: 考察点"]
     with st.read() as s:   # the later contact reaches the plan's outputs (notices, .ics): stored now
         view = stored_plan(s, repo.get_round(s, "2026"), run.id)
     assert view.details[site].contact == "赵六" and view.details[site].address == "南宁市青秀区民族大道 1 号"
