@@ -160,7 +160,8 @@ def pick(s: Session, r: Round, data: RoundData, stage: str, application_id: str,
             busy.setdefault((e, routes.day_of[a]), set()).add(routes.team_of[a])
     category = data.expert(leaving).category
     load = site_seats["expert_id"].value_counts()
-    members = [e for e in dict.fromkeys(on_team["expert_id"]) if e not in blocked and e != leaving]
+    known = {x.expert_id for x in data.experts}   # (an expert dropped by a later import is no candidate)
+    members = [e for e in dict.fromkeys(on_team["expert_id"]) if e not in blocked and e != leaving and e in known]
     members.sort(key=lambda e: (data.expert(e).category != category, -int((on_team["expert_id"] == e).sum()), e))
     why: Counter = Counter()
     outsiders = []
