@@ -150,3 +150,31 @@ def test_reproduce_uses_the_inputs_the_run_used_after_a_reimport(planned):
     with pytest.raises(Exception, match="专家不可用日期"):
         reproduce(st, run.id)
 
+
+
+def test_reader_boundaries_range_length_order_and_travel_limit(tmp_path):
+    """What the import accepts at its edges: a range of exactly a year (366 days from the first) passes, one
+    day more is refused; an end before the start is refused, the same day is one day; limits 1 and 31 pass,
+    0 and 32 do not."""
+    import datetime as dt
+
+    from reviewer.errors import UserError
+    from reviewer.panels.site.inputs import read_travel_limits, read_unavailable
+    first = dt.date(2026, 1, 1)
+    year = _csv(tmp_path / "y.csv", [["E1", first.isoformat(), (first + dt.timedelta(days=365)).isoformat()],
+                                     ["E2", "2026-12-08", "2026-12-08"]], ["专家编号", "不可用日期", "截止日期"])
+    got = read_unavailable(year, {"E1", "E2"})
+    assert len(got["E1"]) == 366 and got["E2"] == {dt.date(2026, 12, 8)}
+    over = _csv(tmp_path / "o.csv", [["E1", first.isoformat(), (first + dt.timedelta(days=366)).isoformat()]],
+                ["专家编号", "不可用日期", "截止日期"])
+    with pytest.raises(UserError, match="row 2, column 截止日期"):
+        read_unavailable(over, {"E1"})
+    back = _csv(tmp_path / "b.csv", [["E1", "2026-12-08", "2026-12-07"]], ["专家编号", "不可用日期", "截止日期"])
+    with pytest.raises(UserError, match="row 2, column 截止日期: value .*2026-12-07"):
+        read_unavailable(back, {"E1"})
+    ok = _csv(tmp_path / "l.csv", [["E1", 1], ["E2", 31]], ["专家编号", "最多连续考察天数"])
+    assert read_travel_limits(ok, {"E1", "E2"}) == {"E1": 1, "E2": 31}
+    for n in (0, 32):
+        bad = _csv(tmp_path / f"l{n}.csv", [["E1", n]], ["专家编号", "最多连续考察天数"])
+        with pytest.raises(UserError, match="最多连续考察天数"):
+            read_travel_limits(bad, {"E1"})
