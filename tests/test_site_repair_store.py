@@ -183,3 +183,37 @@ def test_site_day_rules_at_their_boundaries_in_the_store(published):
         n = len(sites)
         assert found(sites, limit=n) == []
         assert found(sites, limit=n - 1) == [("consecutive_days", run_days[0])]
+
+
+def test_a_drawn_site_plan_redraws_keeping_the_team_and_the_cap(tmp_path):
+    """A published random draw of the site stage: a core member declines the trip; the first seat is redrawn
+    (seeded order, first valid for the team's whole trip), the team's other seats go to that same expert
+    (their probability is that draw's), so one expert replaces the core member on every visit."""
+    import json
+
+    from reviewer.store.models import AuditEntry
+    st = demo_store(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    run, sp = run_site_plan(st, "2026", user="张三", start=START, end=END, work_limit=2.0, seed=5, randomize=True)
+    assert sp.feasible
+    with st.write() as s:
+        publish_run(s, repo.get_round(s, "2026"), sp.stage, run.id, user="张三", reason="发布")
+    routes, cores = _routes(st, run.id)
+    team = max(cores, key=lambda t: sum(1 for a in routes if routes[a][0] == t))
+    sites = sorted(a for a in routes if routes[a][0] == team)
+    leaving = cores[team][0]
+    with st.write() as s:
+        seat_responses.answer(s, repo.get_round(s, "2026"), leaving, sp.stage, "decline", user=f"专家 {leaving}",
+                              reason="因病无法出行", now=BEFORE_START)
+    report = seat_refill.refill_open(st, "2026", sp.stage)
+    assert not report.pending, report.pending
+    took = {p.application_id: p.candidate for p in report.done}
+    assert len({took[a] for a in sites}) == 1, took
+    assert all(p.how == seat_refill.DRAW for p in report.done)
+    with st.read() as s:
+        entries = [json.loads(e.after) for e in s.execute(select(AuditEntry).where(
+            AuditEntry.action == "seat.redraw").order_by(AuditEntry.id)).scalars()]
+    assert entries[0]["phase"] == "team" and entries[0]["pick"] == took[entries[0]["application_id"]]
+    assert all(x.get("kept_team") for x in entries[1:]) and len(entries) == len(took)
+    assert _routes(st, run.id)[0] == routes
+    hard, days = _check_stored(st)
+    assert not hard and not days, (hard, days)

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.store import repo, site_inputs, site_visits
-from reviewer.store.models import Round, SiteVisit
+from reviewer.store.models import Assignment, Panel, Round, SiteVisit
 
 RULE_ZH = {"one_place_a_day": "同一天只能在一处（一个考察组）", "unavailable": "专家不可用日期",
            "consecutive_days": "连续考察天数上限", "excluded_pairs": "回避关系"}
@@ -125,6 +125,41 @@ def refuse_new_day_findings(s: Session, r: Round, data: RoundData, before: pd.Da
                     "of the published plan are fixed); nothing was changed:\n  " + "\n  ".join(lines))
 
 
+def successors(s: Session, r: Round, stage: str, sites: list[str], leaving: str) -> list[str]:
+    """Who took `leaving`'s place on the given sites so far (their active seats replace leaving's),
+    most seats first: the one to carry on, so a declining core member is replaced by one expert."""
+    old = select(Assignment.id).join(Panel, Panel.id == Assignment.panel_id).where(
+        Panel.round_id == r.id, Assignment.stage == stage, Assignment.application_id.in_(sites),
+        Assignment.expert_id == leaving, Assignment.status == "replaced")
+    heirs = s.execute(select(Assignment.expert_id).where(Assignment.replaces_id.in_(old),
+                                                         Assignment.status == "active")).scalars().all()
+    return [e for e, _ in Counter(heirs).most_common()]
+
+
+def team_of_seat(s: Session, r: Round, stage: str, application_id: str, leaving: str, seats: pd.DataFrame,
+                 data: RoundData, conflicts):
+    """(held, trip_ok, successors) of a seat of a published site team, None for any other seat: the team's
+    sites `leaving` sits on, whether an expert can travel the team's whole trip (days, other teams,
+    conflicts), and who already took leaving's place in the team (a random redraw uses them)."""
+    routes = published_routes(s, r) if stage == repo.round_policy(r).stages.site else None
+    if routes is None or application_id not in routes.team_of:
+        return None
+    sites = routes.team_sites(routes.team_of[application_id])
+    site_seats = seats[seats["stage"] == stage]
+    held = set(site_seats.loc[(site_seats["expert_id"] == leaving) & site_seats["application_id"].isin(sites),
+                              "application_id"]) | {application_id}
+    unavailable, _ = _availability(s, r, data)
+    busy: dict = {}
+    for a, e in zip(site_seats["application_id"], site_seats["expert_id"]):
+        if a in routes.day_of:
+            busy.setdefault((e, routes.day_of[a]), set()).add(routes.team_of[a])
+    experts = {x.expert_id: x for x in data.experts}
+
+    def trip_ok(e: str) -> bool:
+        return e in experts and _why_not(experts[e], sites, routes, busy, unavailable, conflicts) is None
+    return held, trip_ok, successors(s, r, stage, sites, leaving)
+
+
 def _why_not(e, team_sites: list[str], routes: Routes, busy: dict, unavailable: dict, conflicts) -> str | None:
     """Why expert `e` cannot travel the whole trip of the team (None: they can, as far as days and
     conflicts go)."""
@@ -162,7 +197,9 @@ def pick(s: Session, r: Round, data: RoundData, stage: str, application_id: str,
     load = site_seats["expert_id"].value_counts()
     known = {x.expert_id for x in data.experts}   # (an expert dropped by a later import is no candidate)
     members = [e for e in dict.fromkeys(on_team["expert_id"]) if e not in blocked and e != leaving and e in known]
-    members.sort(key=lambda e: (data.expert(e).category != category, -int((on_team["expert_id"] == e).sum()), e))
+    heirs = successors(s, r, stage, sites, leaving)   # who already took leaving's place in the team goes first
+    members.sort(key=lambda e: (e not in heirs, data.expert(e).category != category,
+                                -int((on_team["expert_id"] == e).sum()), e))
     why: Counter = Counter()
     outsiders = []
     for x in data.experts:
