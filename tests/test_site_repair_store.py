@@ -185,7 +185,7 @@ def test_site_day_rules_at_their_boundaries_in_the_store(published):
         assert found(sites, limit=n - 1) == [("consecutive_days", run_days[0])]
 
 
-def test_a_drawn_site_plan_redraws_keeping_the_team_and_the_cap(tmp_path):
+def test_a_drawn_site_plan_redraws_keeping_the_team_and_the_cap(tmp_path, capsys):
     """A published random draw of the site stage: a core member declines the trip; the first seat is redrawn
     (seeded order, first valid for the team's whole trip), the team's other seats go to that same expert
     (their probability is that draw's), so one expert replaces the core member on every visit."""
@@ -215,5 +215,15 @@ def test_a_drawn_site_plan_redraws_keeping_the_team_and_the_cap(tmp_path):
     assert entries[0]["phase"] == "team" and entries[0]["pick"] == took[entries[0]["application_id"]]
     assert all(x.get("kept_team") for x in entries[1:]) and len(entries) == len(took)
     assert _routes(st, run.id)[0] == routes
+    hard, days = _check_stored(st)
+    assert not hard and not days, (hard, days)
+    # `reviewer replace` on another team's seat: the same team-keeping pick, said in the output
+    from tests.test_store_support import run_cli
+    other = sorted(a for a in routes if routes[a][0] != team)[0]
+    seats = _seats(st, sp.stage)
+    old = seats.loc[(seats["application_id"] == other) & (seats["role"] != "chair"), "expert_id"].iloc[0]
+    code, out = run_cli(["replace", "--round", "2026", "-s", sp.stage, "-a", other, "--old", old, "--reason", "专家因病请假",
+                         "--db", st.url, "--user", "张三"], capsys)
+    assert code == 0 and "考察组路线与日期不变" in out, out
     hard, days = _check_stored(st)
     assert not hard and not days, (hard, days)
