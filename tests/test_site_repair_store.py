@@ -227,3 +227,20 @@ def test_a_drawn_site_plan_redraws_keeping_the_team_and_the_cap(tmp_path, capsys
     assert code == 0 and "考察组路线与日期不变" in out, out
     hard, days = _check_stored(st)
     assert not hard and not days, (hard, days)
+
+
+def test_the_host_notice_names_the_visit_day_and_the_stored_address(published):
+    """(published above) Each host unit's 现场考察通知 in the outbox carries its site's day from the published
+    routes and the address as stored (the 考察点 file's), not 待定; the message renders with them."""
+    from reviewer.notify.templates import render
+    from reviewer.store.models import OutboxMessage
+    st, run, stage, routes, cores, _ = published
+    with st.read() as s:
+        notices = s.execute(select(OutboxMessage).where(OutboxMessage.kind == "site_visit")).scalars().all()
+        visits = {v.application_id: v for v in s.execute(select(SiteVisit).where(SiteVisit.run_id == run.id)).scalars()}
+    assert {m.context["application_id"] for m in notices} == set(routes)   # (no host e-mail in the demo: failed rows)
+    for m in notices:
+        a = m.context["application_id"]
+        assert m.context["stage_date"] == routes[a][1].isoformat() and m.context["address"] == visits[a].address
+    subject, body = render("site_visit", "email", notices[0].context)
+    assert f"考察日期：{notices[0].context['stage_date']}" in body and f"考察地点：{notices[0].context['address']}" in body
