@@ -16,9 +16,10 @@ from sqlalchemy import select
 from reviewer.errors import UserError
 from reviewer.panels.service import check_seats
 from reviewer.panels.tables import plan_seats
-from reviewer.store import facts, repo, site_inputs, site_visits
+from reviewer.store import facts, repo, site_visits
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
+from reviewer.store import site_inputs
 from reviewer.store.publishing import violation_lines
 from reviewer.store.runs import (
     compute_aggregation,
