@@ -82,3 +82,62 @@ def test_service_refuses_clearly(app_store):
         svc_site.load("2026", 999)
     with pytest.raises(UserError, match="发布理由"):
         svc_site.publish("2026", 1, user="张三", reason=" ")
+
+
+def test_site_inputs_upload_errors_name_the_upload_and_the_page_shows_what_is_stored(app_store):
+    """The 现场考察 page's upload: the same validated import as `reviewer site-inputs import`; a refusal names
+    the uploaded file, row, column and value in Chinese first, never a server path; what is stored is shown."""
+    with Store(app_store).read() as s:
+        data = repo.load_data(s, repo.latest_import(s, repo.get_round(s, "2026")).id)
+    e0, a0 = data.experts[0].expert_id, data.applications[0].application_id
+    bad = f"专家编号,不可用日期\n{e0},2026-12-08\nZJ-NOBODY,2026-12-09\n".encode("utf-8")
+    with pytest.raises(UserError) as err:
+        svc_site.import_inputs("2026", {"unavailable": ("专家请假.csv", bad)}, user="张三")
+    msg = str(err.value)
+    assert msg.startswith("专家请假.csv") and "文件未读入" in msg and "row 3" in msg and "ZJ-NOBODY" in msg
+    assert "site-inputs-" not in msg and "/tmp" not in msg and str(app_store) not in msg
+    assert svc_site.inputs_overview("2026")["overview"].empty
+    good = f"申报编号,考察时长,考察地址,联系人,联系电话\n{a0},全天,南宁市民族大道 1 号,王五,0771-1234567\n".encode("utf-8")
+    done = svc_site.import_inputs("2026", {"sites": ("考察点.csv", good), "unavailable": ("专家请假.csv", bad.split(b"ZJ-NOBODY")[0])},
+                                  user="张三")
+    assert sorted((x["kind"], x["rows"]) for x in done) == [("sites", 1), ("unavailable", 1)]
+    view = svc_site.inputs_overview("2026")
+    assert sorted(view["overview"]["file_name"]) == ["专家请假.csv", "考察点.csv"]
+    assert view["tables"]["sites"].iloc[0]["contact"] == "王五"
+    at = AppTest.from_file(str(MAIN), default_timeout=300)
+    at.session_state["round_id"] = "2026"
+    at.run()
+    at.switch_page("views/site.py").run()
+    ok(at)
+    assert any("已存 2 类" in x.label for x in at.expander)
+    assert any("校验并存入" == b.label for b in at.button)
+
+
+def test_replacing_a_site_team_member_in_the_app_keeps_the_route(app_store):
+    """The app's 替换专家 on a published 现场考察 plan (`app.panels.replace_expert` calls
+    `app.store.replace_on_site_team`): the same store path as 补抽 — one expert takes the leaving core
+    member's place on every visit of the team, in one transaction; routes and days stay."""
+    from reviewer.app import store as app_store_fns
+    from reviewer.store.site_visits import run_visits
+    run_id = svc_site.plan("2026", START, END, work_limit=2.0, user="张三")
+    svc_site.publish("2026", run_id, user="张三", reason="发布")
+    with Store(app_store).read() as s:
+        visits = run_visits(s, run_id)
+    team = visits.groupby("team").size().idxmax()
+    mine = visits[visits["team"] == team]
+    leaving = mine["core"].iloc[0][0]
+    with Store(app_store).read() as s:
+        r = repo.get_round(s, "2026")
+        data = repo.load_data(s, repo.latest_import(s, r).id)
+        held = sorted(set(repo.published_seats(s, r, svc_site.stage("2026")).query("expert_id == @leaving")["application_id"]))
+    done = app_store_fns.replace_on_site_team("2026", svc_site.stage("2026"), leaving, held, "专家因病请假", "张三", data)
+    assert [a for a, _ in done] == held
+    with Store(app_store).read() as s:
+        seats = repo.published_seats(s, repo.get_round(s, "2026"), svc_site.stage("2026"))
+        after = run_visits(s, run_id)
+    assert leaving not in set(seats["expert_id"])
+    on_team = seats[seats["application_id"].isin(mine["application_id"])]
+    counts = on_team["expert_id"].value_counts()
+    assert (counts == len(mine)).sum() == len(mine["core"].iloc[0])     # the core is whole again: on every visit
+    pd_routes = after[["application_id", "team", "visit_date"]].reset_index(drop=True)
+    assert pd_routes.equals(visits[["application_id", "team", "visit_date"]].reset_index(drop=True))

@@ -385,6 +385,12 @@ def replace_expert(round_id: str, stage: str, expert_id: str, application_id: st
     if hit.empty:
         raise UserError(f"{expert_id} is not on {'the panel of ' + application_id if application_id else 'any panel'} "
                         f"in {stage}")
+    if old.published and stage == policy_for(round_id).stages.site and app_store.site_team_routes(round_id):
+        # a published 现场考察 plan: the routes and days stay; each seat refilled within the team first
+        app_store.replace_on_site_team(round_id, stage, expert_id, sorted(set(hit.application_id)), reason.strip(),
+                                       user, load_bundle(round_id).data)
+        new = saved_plan(round_id, stage)
+        return new, diff_panels(p, new.panels)
     if old.published:
         changes = diff_panels(p, _repair(round_id, stage, old, expert_id, application_id, time_limit))
         app_store.replace_seats(round_id, stage, pair_changes(changes), reason.strip(), user,

@@ -9,17 +9,21 @@ no map tiles, the machine may be offline. Plain functions; no Streamlit here.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import tempfile
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 
 from reviewer.app import store as app_store
-from reviewer.app.base import acting_user
+from reviewer.app.base import acting_user, user_text
 from reviewer.app.charts import FONT
 from reviewer.errors import UserError
 from reviewer.panels.site.outputs import expert_visits, itinerary, metrics
 from reviewer.panels.site.planner import SitePlan
 from reviewer.store import publishing, repo, round_settings
+from reviewer.store import site_inputs as stored_inputs
 from reviewer.store import site_visits as store_site
 
 RUN_COLUMNS = ["run_id", "created_at", "created_by", "status", "teams", "sites", "seats", "seed", "window",
@@ -106,6 +110,42 @@ def publish(round_id: str, run_id: int, *, user: str | None, reason: str, confir
         r = repo.get_round(s, round_id)
         publishing.publish_run(s, r, repo.round_policy(r).stages.site, int(run_id), user=acting_user(user),
                                reason=reason, confirm_stale=confirm_stale)
+
+
+# ---------------------------------------------------------------- stored inputs (专家不可用日期, 考察点, ...)
+
+INPUT_KINDS = stored_inputs.KINDS
+
+
+def inputs_overview(round_id: str) -> dict:
+    """What is stored: one line per kind, and each kind's table."""
+    with app_store.store().read() as s:
+        r = repo.get_round(s, round_id)
+        view = stored_inputs.overview(s, r)
+        tables = {k: stored_inputs.details(s, r, k) for k in view["kind"]}
+    return {"overview": view, "tables": tables}
+
+
+def import_inputs(round_id: str, uploads: dict[str, tuple[str, bytes]], *, user: str | None,
+                  reason: str = "") -> list[dict]:
+    """Store uploaded site-input files (kind -> (file name, bytes)), validated like `reviewer site-inputs
+    import` (all or nothing); errors name the uploaded file, never a server path."""
+    if not uploads:
+        raise UserError("请至少选择一个文件 / choose at least one file")
+    with tempfile.TemporaryDirectory(prefix="site-inputs-") as tmp:
+        files, names = {}, {}
+        for kind, (name, content) in uploads.items():
+            shown = re.sub(r"[\\/:*?\"<>|]+", "_", Path(name).name) or f"{kind}.xlsx"
+            (Path(tmp) / kind).mkdir()
+            files[kind] = Path(tmp) / kind / shown
+            files[kind].write_bytes(content)
+            names[kind] = shown
+        try:
+            with app_store.store().write() as s:
+                return stored_inputs.import_files(s, repo.get_round(s, round_id), files, user=acting_user(user),
+                                                  names=names, reason=reason)
+        except UserError as e:
+            raise UserError(user_text(str(e), {str(p): names[k] for k, p in files.items()})) from None
 
 
 # ---------------------------------------------------------------- charts

@@ -332,6 +332,28 @@ def replace_seats(round_id: str, stage: str, pairs: list, reason: str, user: str
         _replace(s, repo.get_round(s, round_id), stage, pairs, reason, user, data)
 
 
+def site_team_routes(round_id: str) -> bool:
+    """Whether the round's 现场考察 stage was published with its routes (a site-plan run)."""
+    from reviewer.store import site_repair
+    with store().read() as s:
+        return site_repair.published_routes(s, repo.get_round(s, round_id)) is not None
+
+
+def replace_on_site_team(round_id: str, stage: str, expert_id: str, applications: list[str], reason: str,
+                         user: str | None, data) -> list[tuple[str, str]]:
+    """An expert leaves seats of a published 现场考察 plan: each seat is refilled keeping the team's route
+    and days, within the team first (`replacement.pick_replacement`), seat after seat in ONE transaction
+    (all or nothing: a seat nobody can take leaves every seat as it was). Returns (application, new expert)."""
+    done = []
+    with store().write() as s:
+        r = repo.get_round(s, round_id)
+        for a in applications:
+            new, _ = replacement.pick_replacement(s, r, stage, a, expert_id, data)
+            _replace(s, r, stage, [(a, expert_id, new)], reason, user, data)
+            done.append((a, new))
+    return done
+
+
 def overrides(round_id: str, stage: str | None = None) -> pd.DataFrame:
     """The overrides in force on the round's published panels (例外: rule, reason, who, seat)."""
     with store().read() as s:

@@ -83,8 +83,12 @@ def replace(round_: str = RoundOpt, stage: str = typer.Option(..., "--stage", "-
     with open_store(db).write() as s:
         r = repo.get_round(s, round_)
         chair_before = replacement.chair_of(s, r, stage, application)
-        if new is None:
-            new, rep = replacement.pick_replacement(s, r, stage, application, old)
+        picked, rep = (None, None) if new is not None else replacement.pick_replacement(s, r, stage, application, old)
+        new = new or picked
+        if picked is not None and rep is None:   # a site team's seat: kept within the team's route and days
+            echo(f"现场考察 考察组路线与日期不变，{new} 接替（同组优先）/ the team's route and days are kept: {new} takes "
+                 "the seat (within the team first)")
+        elif rep is not None:
             pick = rep.changes[rep.changes["change"] == "added"].iloc[0]
             alts = rep.alternates_of(stage, application, exclude=[old, new])[:5]
             first = f"{pick['expert_id']} {pick['expert_name']} ({pick['category']})"

@@ -15,6 +15,7 @@ import typer
 
 from reviewer.cli.common import (AsOfOpt, DbOpt, OutOpt, PartialOpt, PolicyOpt, UserOpt, current_user, echo, echo_wrote,
                                  open_store, policy_as_of)
+from reviewer.cli import site_inputs
 from reviewer.cli.files import finish, load_tables
 from reviewer.errors import UserError
 from reviewer.exports import run_record, write_run_record, write_table
@@ -31,6 +32,7 @@ from reviewer.store.site_visits import run_site_plan
 
 
 def register(app: typer.Typer) -> None:
+    site_inputs.register(app)
     app.command("site-plan")(site_plan)
     app.command("site-templates")(site_templates)
     app.command("site-repair")(site_repair)
@@ -100,8 +102,10 @@ def site_plan(
         given = [o for o, v in (("--unavailable", unavailable), ("--sites", sites), ("--holidays", holidays),
                                 ("--travel-limits", travel_limits), ("--panels", panels), ("SOURCE", source)) if v]
         if given:   # a store run is reproduced from the store alone: files it did not keep are refused
-            raise UserError(f"库模式 (--round) 只使用库中的数据，不读取 {', '.join(given)} / store mode reads the store only "
-                            f"(so `reviewer reproduce` can rerun it): {', '.join(given)} are file-mode options")
+            raise UserError(f"库模式 (--round) 只使用库中的数据，不读取 {', '.join(given)}；请先用 reviewer site-inputs import "
+                            f"--round {round_} 存入现场考察输入 / store mode reads the store only (so `reviewer reproduce` "
+                            f"can rerun it): store the files first with `reviewer site-inputs import --round {round_} "
+                            f"--unavailable F --sites F ...`; {', '.join(given)} are file-mode options here")
         return _site_plan_store(round_, start, end, seed, work_limit, include_review, randomize, lock, out, db, user)
     if source is None:
         raise UserError("缺少输入：给出轮次文件（文件模式）或 --round 批次编号（库模式） / give the round's files, or --round CODE")

@@ -47,6 +47,7 @@ ACTIONS = {
     "round.create": "创建批次 round created",
     "round.settings": "修改批次设置 round settings changed",
     "import": "导入 input imported",
+    "site_inputs.import": "现场考察输入导入 site inputs imported (unavailable dates, sites, travel limits, holidays)",
     "lock": "锁定 lock (force a seat)",
     "forbid": "禁止 forbid a seat",
     "seat_rule.remove": "撤销锁定/禁止 lock/forbid withdrawn",

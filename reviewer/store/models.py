@@ -12,15 +12,10 @@ from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+from reviewer.store.models_base import Base, utcnow
+from reviewer.store.models_site import SiteInput  # noqa: F401  (the site_inputs table: part of Base.metadata)
 
 
 class Round(Base):
@@ -602,3 +597,4 @@ class SiteVisit(Base):
     core: Mapped[list[Any]] = mapped_column(JSON, default=list)
     publication_id: Mapped[Optional[int]] = mapped_column(ForeignKey("publications.id"), index=True)
     __table_args__ = (UniqueConstraint("run_id", "application_id"),)
+

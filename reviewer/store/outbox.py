@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from reviewer.errors import UserError
-from reviewer.store import repo, seat_responses
+from reviewer.store import repo, seat_responses, site_inputs, site_visits
 from reviewer.store.models import ImportRow, OutboxMessage, Round, Score, utcnow
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
@@ -188,13 +188,30 @@ def enqueue_site_visit_notices(s: Session, r: Round, stage: str, *, user: str) -
     apps = _app_names(s, r)
     out = []
     base = _stage_context(r, stage)
+    visits = _site_days(s, r)
     for aid in sorted(set(repo.published_seats(s, r, stage)["application_id"])):
         a = apps.get(aid, {"application_id": aid})
         who = host_recipient(r, a)
         ctx = {**base, "name": who.name, "application_id": aid,
-               "application_name": str(a.get("name") or ""), "lead_unit": str(a.get("lead_unit") or "")}
+               "application_name": str(a.get("name") or ""), "lead_unit": str(a.get("lead_unit") or ""),
+               "address": "另行通知", **visits.get(aid, {})}
         out += enqueue(s, r, kind="site_visit", recipient=who, context=ctx, key=f"{r.code}|site_visit|{stage}|{aid}",
                        cause=f"发布 publication {stage}", user=user)
+    return out
+
+
+def _site_days(s: Session, r: Round) -> dict[str, dict]:
+    """Per site of the published site plan: its visit day and the address as stored (the 考察点 file's,
+    else the planned one), so the host's notice names the day and place instead of 待定."""
+    run_id = site_visits.published_run_id(s, r)
+    if run_id is None:
+        return {}
+    given = site_inputs.as_inputs(site_inputs.current(s, r)).sites
+    out = {}
+    for x in site_visits.run_visits(s, run_id).itertuples(index=False):
+        g = given.get(x.application_id)
+        out[x.application_id] = {"stage_date": x.visit_date.isoformat(),
+                                 "address": (g and g.address) or x.address or "另行通知"}
     return out
 
 

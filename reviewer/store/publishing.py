@@ -22,7 +22,7 @@ from reviewer.errors import UserError
 from reviewer.panels.service import SeatCheck, check_seats
 from reviewer.panels.tables import plan_seats, seat_frame
 from reviewer.screening.eligibility import screen
-from reviewer.store import outbox, pool, replacement, repo, round_settings, seat_responses, site_visits
+from reviewer.store import outbox, pool, replacement, repo, round_settings, seat_responses, site_inputs, site_visits
 from reviewer.store.models import Publication, Round, Run
 from reviewer.store.runs import record_plan
 from solver.families import BY_NAME as FAMILIES_BY_NAME
@@ -97,6 +97,11 @@ def stale_reasons(s: Session, r: Round, run: Run) -> list[str]:
     other = {x for x in zip(pubs["stage"], pubs["expert_id"], pubs["application_id"]) if x[0] not in stages}
     out += [f"其他阶段已发布的席位不在方案的固定席位中 a seat published in another stage since: {_seat_text(x)}"
             for x in sorted(other - fixed)]
+    if run.kind == site_visits.KIND:   # a site plan was made with the stored site inputs of its time
+        then_i = {k: v["sha256"] for k, v in (p.get("site_inputs") or {}).items()}
+        now_i = {k: x.sha256 for k, x in site_inputs.current(s, r).items()}
+        out += [f"现场考察输入已更新 the site inputs changed since the plan: {site_inputs.KINDS[k][0]}"
+                for k in sorted(set(then_i) | set(now_i)) if then_i.get(k) != now_i.get(k)]
     return out
 
 

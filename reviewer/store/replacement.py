@@ -43,7 +43,7 @@ from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
 from reviewer.panels import seatchecks, service
-from reviewer.store import audit, facts, outbox, pool, repo, seat_responses
+from reviewer.store import audit, facts, outbox, pool, repo, seat_responses, site_repair
 from reviewer.store.models import Assignment, AuditEntry, Opinion, Panel, PanelOpinion, Round, Score
 from solver.families import BY_NAME as FAMILIES_BY_NAME
 from solver.families import HARD_FAMILIES
@@ -124,6 +124,9 @@ def check_change(s: Session, r: Round, data: RoundData, after: pd.DataFrame,
     count as the change's own again (an override stays with its seat)."""
     pol = repo.round_policy(r)
     rules = known_rules(override_rules)
+    # a published site plan's routes and days are fixed: a change may not put anyone in two teams on a day,
+    # on an unavailable date or over their consecutive-days limit (never overridable)
+    site_repair.refuse_new_day_findings(s, r, data, round_seats(s, r), after, act)
     seat_rules = repo.seat_rules(s, r)
     conflicts = detect_conflicts(data, pol)
     pending = [tuple(x) for x in pending_seats(s, r)[["stage", "expert_id", "application_id"]].itertuples(index=False)]
@@ -390,6 +393,44 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
         members = ", ".join(seats.loc[on_seat, "expert_id"]) or "(no published panel)"
         raise UserError(f"专家 {old_expert} 不在 {application_id} ({stage}) 的已发布专家组中 expert {old_expert} has "
                         f"no published seat on {application_id} in {stage}; members: {members}")
+    conflicts = detect_conflicts(data, pol)
+    if stage == pol.stages.site and (routes := site_repair.published_routes(s, r)) is not None \
+            and application_id in routes.team_of:   # keep the team's route and days, within the team first
+        found = []
+
+        def general() -> list[str]:
+            cands, rep = _general_candidates(s, r, stage, application_id, old_expert, data, seats)
+            found.append(rep)
+            return cands
+        cand = site_repair.pick(
+            s, r, data, stage, application_id, old_expert, seats, conflicts,
+            check=lambda after: check_change(s, r, data, after, leaving=[(stage, application_id, old_expert)]),
+            swap=lambda after, a, c: seat_change(after, data, r, stage, a, old_expert, c, conflicts), fallback=general)
+        return cand, (found[0] if found else None)
+    cands, rep = _general_candidates(s, r, stage, application_id, old_expert, data, seats)
+    refusals = []
+    for candidate in cands:
+        after = seats.copy()
+        seat_change(after, data, r, stage, application_id, old_expert, candidate, conflicts)
+        try:
+            check_change(s, r, data, after, leaving=[(stage, application_id, old_expert)])
+        except UserError as e:
+            refusals.append(f"{candidate}: {e}")
+            continue
+        return candidate, rep
+    added = rep.changes[rep.changes["change"] == "added"]
+    if len(added) != 1 or rep.changed_seats != 1:
+        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
+        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
+                        f"{lines}. Apply it seat by seat with --new" + ("\n" + "\n".join(refusals[:3]) if refusals else ""))
+    raise UserError(f"没有可自动替换的专家 no expert can take {old_expert}'s seat on {application_id} ({stage}) "
+                    "without breaking a hard rule:\n" + "\n".join(refusals[:3]))
+
+
+def _general_candidates(s: Session, r: Round, stage: str, application_id: str, old_expert: str, data: RoundData,
+                        seats: pd.DataFrame) -> tuple[list[str], service.RepairResult]:
+    """The solver's minimal-change repair's pick for this panel, then the panel's alternates (候补)."""
+    pol = repo.round_policy(r)
     rules = repo.seat_rules(s, r)
     everything = pd.concat([seats, pending_seats(s, r)], ignore_index=True)
     _, rep = service.repair(data, pol, everything, [(stage, old_expert, application_id)],
@@ -401,23 +442,7 @@ def pick_replacement(s: Session, r: Round, stage: str, application_id: str, old_
     # alternates are tried as one-seat changes; the checker refuses any that breaks a rule itself.
     mine = added[(added["stage"] == stage) & (added["application_id"] == application_id)]
     alts = rep.alternates_of(stage, application_id, exclude=[old_expert])
-    refusals = []
-    conflicts = detect_conflicts(data, pol)
-    for candidate in dict.fromkeys([*map(str, mine["expert_id"]), *map(str, alts)]):
-        after = seats.copy()
-        seat_change(after, data, r, stage, application_id, old_expert, candidate, conflicts)
-        try:
-            check_change(s, r, data, after, leaving=[(stage, application_id, old_expert)])
-        except UserError as e:
-            refusals.append(f"{candidate}: {e}")
-            continue
-        return candidate, rep
-    if len(added) != 1 or rep.changed_seats != 1:
-        lines = "; ".join(f"{c.change} {c.stage} {c.application_id} {c.expert_id}" for c in rep.changes.itertuples())
-        raise UserError(f"no single expert can take the seat without moving others; the minimal repair is: "
-                        f"{lines}. Apply it seat by seat with --new" + ("\n" + "\n".join(refusals[:3]) if refusals else ""))
-    raise UserError(f"没有可自动替换的专家 no expert can take {old_expert}'s seat on {application_id} ({stage}) "
-                    "without breaking a hard rule:\n" + "\n".join(refusals[:3]))
+    return list(dict.fromkeys([*map(str, mine["expert_id"]), *map(str, alts)])), rep
 
 
 def overrides(s: Session, r: Round, stage: str | None = None) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from reviewer.store.borrow import borrowed_scores
 from reviewer.store import facts, repo, site_visits
 from reviewer.store.engine import Store
 from reviewer.store.models import RankingRow, Round, ScreeningResult
+from reviewer.store import site_inputs
 from reviewer.store.publishing import violation_lines
 from reviewer.store.runs import (
     compute_aggregation,
@@ -144,6 +145,7 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
             recorded_routes = sorted(zip(routes["team"].astype(str), routes["application_id"],
                                          routes["visit_date"].astype(str)))
             status = run.status
+            site_in = site_inputs.from_refs(s, params.get("site_inputs"))
         elif kind in ("planning", "imported"):
             seats = repo.run_seats(s, run_id)
             recorded = plan_seats(seats)
@@ -177,7 +179,7 @@ def reproduce(store: Store, run_id: int) -> Reproduction:
         notes.append(f"solver {res.plan.path}, objective {res.plan.objective:.3f} (recorded "
                      f"{run.objective if run.objective is not None else 'n/a'}), {res.plan.wall_time:.1f}s")
     elif kind == site_visits.KIND:
-        sp = site_visits.compute_site_plan(data, pol, params)
+        sp = site_visits.compute_site_plan(data, pol, params, site_in)
         rerun = plan_seats(sp.panels) if sp.feasible else []
         rows = site_visits.visit_rows(sp) if sp.feasible else []
         diffs = _diff(recorded, rerun, "seat")

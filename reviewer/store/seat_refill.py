@@ -31,6 +31,12 @@ How the replacement is chosen:
   drawn and staff decide (a manual pick needs a reason: `reviewer replace --new`). Every redraw is an
   audit entry (seat.redraw) with the seed, its derivation, the population size, each candidate checked
   and the pick, so anyone can re-derive it (`draw_order`).
+  A seat of a published 现场考察 team (reviewer.store.site_repair) keeps the team: the expert already drawn
+  for the leaving expert's earlier seat of the same team takes this one too (their probability of the
+  seat is that draw's, so the cap holds); else the draw's valid set is first "valid for the team's whole
+  trip" (free every day of it, no other team, no conflict with its sites, accepted on all of the leaving
+  expert's seats of the team) and only when fewer than m are, "valid for the day" — in each phase the pick
+  is the first valid one of the same random order, uniform over that phase's valid set (≤ 1/m ≤ q).
 """
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ from sqlalchemy.orm import Session
 from reviewer.conflicts.detector import detect_conflicts
 from reviewer.errors import UserError
 from reviewer.intake.model import RoundData
-from reviewer.store import audit, replacement, repo, seat_responses
+from reviewer.store import audit, replacement, repo, seat_responses, site_repair
 from reviewer.store.engine import Store
 from reviewer.store.facts import canonical
 from reviewer.store.models import Round, Run
@@ -112,25 +118,45 @@ def _redraw(s: Session, r: Round, data: RoundData, run: Run, stage: str, applica
     seed = derived_seed(run, stage, application_id, leaving, version)
     population = _population(s, r, data, stage, application_id, leaving)
     seats, conflicts = replacement.round_seats(s, r), detect_conflicts(data, pol)
-    checked, valid = [], []
-    for cand in draw_order(seed, population)[:pol.responses.redraw_check_limit]:
+    base = {"stage": stage, "application_id": application_id, "leaving": leaving, "run_id": run.id,
+            "run_seed": run.seed, "panel_version": version, "derived_seed": seed, "q": q, "needed": need,
+            "population": len(population), "category": data.expert(leaving).category}
+
+    def passes(cand: str, where) -> str:
         after = seats.copy()
-        replacement.seat_change(after, data, r, stage, application_id, leaving, cand, conflicts)
+        for a in sorted(where):
+            replacement.seat_change(after, data, r, stage, a, leaving, cand, conflicts)
         try:
             replacement.check_change(s, r, data, after, leaving=[(stage, application_id, leaving)])
         except UserError as e:
-            checked.append([cand, str(e).splitlines()[-1].strip()[:200]])
-            continue
-        checked.append([cand, "ok"])
-        valid.append(cand)
+            return str(e).splitlines()[-1].strip()[:200]
+        return "ok"
+    team = site_repair.team_of_seat(s, r, stage, application_id, leaving, seats, data, conflicts)
+    if team is not None:   # a published site team: whoever was drawn for leaving's earlier seat of it carries on
+        held, trip_ok, heirs = team
+        for heir in heirs:   # (P(heir on this seat) <= P(heir drawn for that seat) <= 1/m <= q: the cap holds)
+            if heir in population and passes(heir, {application_id}) == "ok":
+                return Proposal(stage, application_id, leaving, heir, DRAW, {
+                    **base, "checked": [[heir, "ok"]], "pick": heir, "kept_team": True,
+                    "rule": "the expert drawn for the leaving expert's earlier seat of the same team keeps the team "
+                            "whole (their probability is that draw's, capped by q)"})
+    # the team's whole trip first (a valid set of its own: the pick is still uniform over >= m valid), then the day
+    phases = [("team", held)] if team is not None else []
+    for phase, where in phases + [("day", {application_id})]:
+        checked, valid = [], []
+        for cand in draw_order(seed, population)[:pol.responses.redraw_check_limit]:
+            why = "not free for the team's whole trip" if phase == "team" and not trip_ok(cand) else passes(cand, where)
+            checked.append([cand, why])
+            if why == "ok":
+                valid.append(cand)
+                if len(valid) >= need:
+                    break
         if len(valid) >= need:
             break
-    record = {"stage": stage, "application_id": application_id, "leaving": leaving, "run_id": run.id,
-              "run_seed": run.seed, "panel_version": version, "derived_seed": seed, "q": q, "needed": need,
-              "population": len(population), "category": data.expert(leaving).category, "checked": checked,
-              "pick": valid[0] if len(valid) >= need else None,
-              "rule": "order = sort by SHA-256(derived_seed|expert_id); pick = first checker-valid; "
-                      "drawn only when >= ceil(1/q) are valid"}
+    record = {**base, "checked": checked, "phase": phase, "pick": valid[0] if len(valid) >= need else None,
+              "rule": "order = sort by SHA-256(derived_seed|expert_id); pick = first checker-valid (a site team's "
+                      "seat: first valid for the team's whole trip, else for the day); drawn only when >= ceil(1/q) "
+                      "are valid"}
     if len(valid) < need:
         raise UserError(f"无法在保持随机抽取概率上限的前提下补抽 {stage} {application_id} 的席位（{leaving}）：同类别可用专家中"
                         f"仅 {len(valid)} 人通过检查，至少需要 {need} 人（q = {q:g}）。请工作人员说明理由后指定替换专家 / "

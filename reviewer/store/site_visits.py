@@ -31,7 +31,7 @@ from reviewer.panels.site.repair import read_site_plan
 from reviewer.panels.tables import plan_seats
 from reviewer.panels.service import quiet
 from reviewer.policy import Policy
-from reviewer.store import pool, repo, round_settings
+from reviewer.store import pool, repo, round_settings, site_inputs
 from reviewer.store import stages as stage_gating
 from reviewer.store.engine import Store
 from reviewer.store.models import Publication, Round, Run, SiteVisit
@@ -42,9 +42,10 @@ Echo = Callable[[str], None]
 
 
 
-def compute_site_plan(data: RoundData, policy: Policy, params: dict) -> SitePlan:
-    """The site plan exactly as a run recorded it (`Run.parameters`; `data` carries its waivers)."""
-    return plan_sites(data, policy, SitePlanParams.from_record(params))
+def compute_site_plan(data: RoundData, policy: Policy, params: dict, inputs: SiteInputs | None = None) -> SitePlan:
+    """The site plan exactly as a run recorded it (`Run.parameters`; `data` carries its waivers; `inputs`
+    the stored site inputs it used: `site_inputs.from_refs(s, params["site_inputs"])`)."""
+    return plan_sites(data, policy, SitePlanParams.from_record(params), inputs)
 
 
 def window(r: Round, policy: Policy, start: dt.date | str | None, end: dt.date | str | None) -> tuple[dt.date, dt.date]:
@@ -110,14 +111,16 @@ def run_site_plan(store: Store, code: str, *, user: str, start=None, end=None, s
                              if x.stage != stage))
         first, last = window(r, pol, start, end)
         bars = pool.bars_for_round(s, r, pol)   # rule P1 专家库资格, recorded with the run
+        stored = site_inputs.current(s, r)      # 专家不可用日期, 考察点, 专家出行限制, 节假日 in force
+        site_in = site_inputs.as_inputs(stored)
     q = float(pol.random_draw.max_pair_probability) if randomize else None
     params = SitePlanParams(first, last, seed=seed, work_limit=work_limit, include_review=include_review,
                             fixed=fixed, applications=tuple(advanced), fixed_days=tuple(fixed_days),
                             randomize=randomize, q=q, pool_bars=bars)
-    record = {**params.to_record(), "waivers": w}
+    record = {**params.to_record(), "waivers": w, "site_inputs": site_inputs.refs(stored)}
     echo(f"现场考察 Site plan {first}–{last}, seed {seed}" + (f", 随机抽取 random draw q={q}" if randomize else ""))
     started = time.time()
-    sp = plan_sites(data, pol, params)
+    sp = plan_sites(data, pol, params, site_in)
     rows = visit_rows(sp) if sp.feasible else []
     seats = plan_seats(sp.panels) if sp.feasible else []
     status = sp.teams.status if sp.teams else sp.routes.status
@@ -129,7 +132,7 @@ def run_site_plan(store: Store, code: str, *, user: str, start=None, end=None, s
         r = repo.get_round(s, code)
         run = Run(round_id=r.id, kind=KIND, import_id=snap.id, created_by=user, policy_text=r.policy_text,
                   policy_sha256=pol.sha256, as_of=r.as_of, stages=[stage], seed=seed, parameters=record,
-                  inputs=inputs, status=status if not (sp.violations or sp.day_violations) else "INVALID",
+                  inputs=inputs + site_in.files, status=status if not (sp.violations or sp.day_violations) else "INVALID",
                   solver_path="site_routes+site_teams", objective=_num(sp.teams.objective if sp.teams else None),
                   gap=_num(sp.teams.gap if sp.teams else None), wall_seconds=time.time() - started,
                   breakdown={k: float(v) for k, v in (sp.teams.breakdown if sp.teams else {}).items()},
@@ -225,7 +228,14 @@ def stored_plan(s: Session, r: Round, run_id: int | None = None) -> SitePlan:
     pol = repo.round_policy(r)
     data = repo.load_data(s, run.import_id, (run.parameters or {}).get("waivers", []))
     visits = run_visits(s, run_id)
-    details = {x.application_id: SiteDetails(int(x.halves), x.address, x.contact, x.phone)
-               for x in visits.itertuples(index=False)}
+    # the inputs stored now: a date made unavailable after planning shows as a finding of the checker, and
+    # the host's address and contact as last imported reach notices, itineraries and calendars
+    now = site_inputs.as_inputs(site_inputs.current(s, r))
+    details = {}
+    for x in visits.itertuples(index=False):
+        given = now.sites.get(x.application_id)
+        details[x.application_id] = SiteDetails(int(x.halves), (given and given.address) or x.address,
+                                                (given and given.contact) or x.contact, (given and given.phone) or x.phone)
+    now.sites = details
     fixed = [tuple(x) for x in (run.parameters or {}).get("fixed", [])]
-    return read_site_plan(data, pol, plan_table(s, r, run_id, published), SiteInputs(sites=details), fixed=fixed)
+    return read_site_plan(data, pol, plan_table(s, r, run_id, published), now, fixed=fixed)

@@ -14,7 +14,8 @@ from reviewer.errors import UserError
 
 MAX_WINDOW_DAYS = 366
 HOLIDAY_FILE_HINT = ("请提供该年度的节假日文件（列：日期、类型，类型为 休 或 班，按国务院办公厅当年放假通知填写）："
-                     "reviewer site-plan --holidays FILE / supply that year's holiday file (columns 日期, 类型 = 休 "
+                     "reviewer site-plan --holidays FILE（库模式 store mode: reviewer site-inputs import --round R "
+                     "--holidays FILE，或在现场考察页面上传）/ supply that year's holiday file (columns 日期, 类型 = 休 "
                      "holiday or 班 make-up workday, from the State Council's notice) with --holidays FILE")
 
 

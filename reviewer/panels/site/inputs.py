@@ -134,7 +134,7 @@ def read_unavailable(path: str | Path, expert_ids: set[str]) -> dict[str, set[dt
             continue
         first, last = v["date"], v.get("until") or v["date"]
         if last < first or (last - first).days >= MAX_RANGE_DAYS:
-            issues.append(ImportIssue(str(path), sheet, rowno, "截止日期", last,
+            issues.append(ImportIssue(str(path), sheet, rowno, "截止日期", last.isoformat(),   # as typed, not a repr
                                       f"a date from {first} to at most a year later"))
             continue
         days = out.setdefault(v["expert_id"], set())

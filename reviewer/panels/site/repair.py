@@ -72,10 +72,14 @@ def read_site_plan(data: RoundData, policy: Policy, table: pd.DataFrame, inputs:
     for team, rows in sorted(t.groupby("team"), key=lambda x: x[0]):
         order = rows.drop_duplicates("application_id").sort_values("day", kind="stable")
         routes.append([(s_idx[a], day_index[d]) for a, d in zip(order["application_id"], order["day"])])
-        core = rows[rows["seat"] == "core"]
-        teams.core.append(sorted({inp.expert_index(e) for e in core["expert_id"]}))
+        # the core: experts marked core on EVERY site of the team. A core member replaced on some of its seats
+        # (a published plan after `reviewer replace`) sits on the others like a field seat: reading them as core
+        # would put them back on the panels they left
+        marked = rows.loc[rows["seat"] == "core"].groupby("expert_id")["application_id"].nunique()
+        core_ids = {e for e, n in marked.items() if n == rows["application_id"].nunique()}
+        teams.core.append(sorted(inp.expert_index(e) for e in core_ids))
         for a, grp in rows.groupby("application_id"):
-            teams.field_seats[s_idx[a]] = sorted(inp.expert_index(e) for e in grp.loc[grp["seat"] == "field", "expert_id"])
+            teams.field_seats[s_idx[a]] = sorted(inp.expert_index(e) for e in grp["expert_id"] if e not in core_ids)
             chairs = grp.loc[grp["role"] == "chair", "expert_id"].tolist()
             if chairs:
                 teams.chair[s_idx[a]] = inp.expert_index(chairs[0])

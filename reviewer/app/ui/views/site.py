@@ -22,6 +22,38 @@ if runs is None:
     st.stop()
 locks = st.session_state.setdefault("site_locks", {})   # application_id -> YYYY-MM-DD, for the next plan
 
+# ---------------------------------------------------------------- stored inputs
+stored = guard(svc_site.inputs_overview, rid) or {"overview": None, "tables": {}}
+n_kinds = 0 if stored["overview"] is None else len(stored["overview"])
+with st.expander(T(f"现场考察输入（已存 {n_kinds} 类）：专家不可用日期、考察点、专家出行限制、节假日",
+                   f"Site inputs ({n_kinds} kinds stored): unavailable dates, sites, travel limits, holidays"),
+                 expanded=False):
+    st.caption(T("上传后经校验存入本轮（任一行有误则整批不存，并指出文件、行、列、值与应填内容）；同类再次上传即替换（记入审计日志）。"
+                 "规划时使用已存的输入；模板：reviewer site-templates。",
+                 "Uploaded files are checked and stored for the round (any bad row refuses the upload, naming file, "
+                 "row, column, value and what was expected); uploading a kind again replaces it (audited). Planning "
+                 "uses what is stored; templates: reviewer site-templates."))
+    up_cols = st.columns(4)
+    picked = {}
+    for col, (kind, (zh, _)) in zip(up_cols, svc_site.INPUT_KINDS.items()):
+        f = col.file_uploader(T(zh, kind), type=["xlsx", "csv"], key=f"site_in_{kind}")
+        if f is not None:
+            picked[kind] = (f.name, f.getvalue())
+    in_reason = st.text_input(T("说明（记入审计日志，可空）", "Note (audit log, optional)"), key="site_in_reason")
+    if st.button(T("校验并存入", "Check and store"), disabled=not can_edit() or not picked, key="site_in_go"):
+        done = guard(svc_site.import_inputs, rid, picked, user=editor_name(), reason=in_reason)
+        if done:
+            flash("；".join(f"{x['kind_zh']} {x['file_name']}：{x['rows']} 条" + (
+                f"（替换：新增 {x['added']}、删除 {x['removed']}、变更 {x['changed']}）" if x["replaces"] else "")
+                for x in done))
+            st.rerun()
+    if n_kinds:
+        table(stored["overview"], ["kind_zh", "file_name", "rows", "created_by", "created_at", "sha256"], height=180)
+        tabs = st.tabs([svc_site.INPUT_KINDS[k][0] for k in stored["tables"]])
+        for tab, (kind, frame) in zip(tabs, stored["tables"].items()):
+            with tab:
+                table(frame, list(frame.columns), height=240)
+
 # ---------------------------------------------------------------- plan
 with st.container(border=True):
     read_only_note()
