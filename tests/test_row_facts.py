@@ -111,3 +111,23 @@ def test_a_store_from_before_row_facts_gets_a_baseline(store_url):  # noqa: F811
     with st.engine.begin() as c:
         c.execute(text("UPDATE centre_register SET field = '机械' WHERE centre_id = 'GXMIC-2022-09'"))
     assert any("中心名录行被修改" in p for p in problems(st))
+
+
+def test_stored_site_inputs_edited_with_sql_are_named(tmp_path, capsys):
+    """现场考察 inputs (an expert's unavailable dates) edited with SQL: named by audit verify."""
+    import pandas as pd
+
+    from tests.test_store_support import run_cli
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    st = demo_store(url)
+    with st.read() as s:
+        expert = repo.load_data(s, repo.latest_import(s, repo.get_round(s, "2026")).id).experts[0].expert_id
+    f = tmp_path / "不可用.csv"
+    pd.DataFrame([[expert, "2026-12-08", "", ""]], columns=["专家编号", "不可用日期", "截止日期", "原因"]).to_csv(f, index=False)
+    code, out = run_cli(["site-inputs", "import", "--round", "2026", "--unavailable", str(f), "--db", url,
+                         "--user", "张三"], capsys)
+    assert code == 0, out
+    assert problems(st) == []
+    with st.engine.begin() as c:
+        c.execute(text("UPDATE site_inputs SET content = '{}'"))   # the expert's dates gone
+    assert any("现场考察输入行被修改" in p for p in problems(st))

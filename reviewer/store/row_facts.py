@@ -3,7 +3,7 @@
 The acts of the first tables (imports, seats, scores, opinions, decisions, penalties) record their
 facts in their own words (`reviewer.store.facts`). The tables added since (stage advancement,
 registers, the subsidy ledger, ranking publications and aggregation results, annual evaluations,
-the expert pool's records, site visits) are covered here in one way for all of them, so a table
+the expert pool's records, site visits and their inputs) are covered here in one way for all of them, so a table
 cannot be forgotten by an act:
 
 * every write the program makes to a covered table through its session is noticed (ORM flushes
@@ -46,15 +46,17 @@ from reviewer.store.models import (
     SubsidyEntry,
     TechCentreRegisterEntry,
 )
+from reviewer.store.models_site import SiteInput
 
 COVERED: dict[str, Table] = {m.__table__.name: m.__table__ for m in (
     StageDecision, CentreRegisterEntry, TechCentreRegisterEntry, SubsidyEntry, RankingPublication, RankingRow,
-    AnnualEvaluation, PoolExpert, PoolChange, PoolRating, PoolFlag, SiteVisit)}
+    AnnualEvaluation, PoolExpert, PoolChange, PoolRating, PoolFlag, SiteVisit, SiteInput)}
 
 TABLE_ZH = {"stage_decisions": "晋级决定", "centre_register": "中心名录", "tech_centre_register": "技术创新中心名录",
             "subsidy_ledger": "补助台账", "ranking_publications": "排名发布", "rankings": "汇总排名结果",
             "annual_evaluations": "年度考核", "pool_experts": "专家库档案", "pool_changes": "专家库变更",
-            "pool_ratings": "专家评价", "pool_flags": "偏差标记", "site_visits": "现场考察路线"}
+            "pool_ratings": "专家评价", "pool_flags": "偏差标记", "site_visits": "现场考察路线",
+            "site_inputs": "现场考察输入"}
 
 PENDING = "reviewer.row_facts"     # session.info key: {table: set of ids | "*"}
 KEY = "row_facts"                  # the key in an audit entry's `after`

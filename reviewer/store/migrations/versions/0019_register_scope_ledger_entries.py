@@ -7,7 +7,7 @@
   grant (its own row, never an edit; unique, so a grant is reversed once).
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
