@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from typing import Iterable
 from urllib.parse import urlsplit
 
@@ -19,6 +20,29 @@ from reviewer.errors import UserError
 
 DEMO_USER = User("demo", "staff", "演示用户 demo")
 LOG = logging.getLogger("reviewer.app")
+_WARM_LOCK = threading.Lock()
+_WARM: list[threading.Thread] = []
+
+
+def warm_up() -> threading.Thread:
+    """Once per server process, in the background: import Altair (reviewer.app.charts) and build one chart.
+    Otherwise the first page with a chart (形式审查, right after an import) pays ~0.6 s for the import and
+    the first schema validation, in the staff member's page switch. A page that needs charts before the
+    thread is done simply waits on Python's import lock for the rest of it."""
+    with _WARM_LOCK:
+        if not _WARM:
+            t = threading.Thread(target=_warm, name="reviewer-app-warm-up", daemon=True)
+            _WARM.append(t)
+            t.start()
+        return _WARM[0]
+
+
+def _warm() -> None:
+    try:
+        from reviewer.app import charts
+        charts.screening_outcomes(pd.DataFrame({"outcome_zh": ["通过"]}), "zh").to_dict()
+    except Exception:  # noqa: BLE001 - only a head start; the page imports and reports it itself
+        LOG.debug("warm-up failed", exc_info=True)
 
 
 def lang() -> str:

@@ -1,0 +1,114 @@
+"""Issue 13 item 15 (speed13c): the pages after an import (形式审查, 专家与回避, 催交) and the expert packs are
+fast without being stale. Correctness, not timings (the seconds are benchmarks/app_speed_cpu.py's): the
+import keeps what it read for the next page, and a change made behind the app's back (the `reviewer`
+commands, another process) is still seen on the next rerun."""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+from reviewer.app import base
+from reviewer.app import conflicts as svc_conflicts
+from reviewer.app import imports as svc_imports
+from reviewer.app import rounds as svc_rounds
+from reviewer.app import screening as svc_screening
+from reviewer.app import store as app_store
+from reviewer.resources import DEMO_DIR
+from reviewer.store import repo
+from tests.test_store_support import run_cli
+
+
+@pytest.fixture()
+def imported(tmp_path, monkeypatch):
+    """A new round with the demo workbook imported through the app, as staff member 张工作."""
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    base.memo_clear()
+    rid = svc_rounds.create_round("2027年度（速度）", user="zhang").round_id
+    out = svc_imports.import_files(rid, [("round2026.xlsx", (DEMO_DIR / "round2026.xlsx").read_bytes())],
+                                   None, "zhang")
+    assert not out.skipped
+    return rid
+
+
+def test_the_page_after_an_import_does_not_read_the_files_again(imported, monkeypatch):
+    def no_reading(*a, **k):
+        raise AssertionError("the round's files were read again after the import")
+
+    monkeypatch.setattr(svc_imports, "load_round", no_reading)
+    b = svc_imports.load_bundle(imported)
+    assert len(b.data.applications) == 40 and len(b.data.experts) == 400
+    assert not svc_screening.screening(imported).summary.empty
+
+
+def test_the_import_is_recorded_in_the_store_by_the_staff_member_in_the_import_act(imported):
+    with app_store.store().read() as s:
+        snap = repo.latest_import(s, repo.get_round(s, imported))
+        assert snap.created_by == "zhang"
+    v = app_store.version()
+    svc_imports.load_bundle(imported)       # reading the round's data records nothing more
+    assert app_store.version() == v
+
+
+def test_the_kept_inputs_are_what_a_fresh_read_gives(imported):
+    kept = svc_imports.load_bundle(imported)
+    base.memo_clear()
+    fresh = svc_imports.load_bundle(imported)
+    assert kept is not fresh
+    assert kept.data == fresh.data
+    assert kept.sources == fresh.sources
+    assert kept.report.issues_frame().equals(fresh.report.issues_frame())
+
+
+def test_a_later_import_replaces_the_kept_inputs(imported):
+    first = svc_imports.load_bundle(imported)
+    sheet = next(n for n in pd.ExcelFile(DEMO_DIR / "round2026.xlsx").sheet_names if "专家库" in n)
+    pool = pd.read_excel(DEMO_DIR / "round2026.xlsx", sheet_name=sheet, dtype=str)
+    out = svc_imports.import_files(imported, [("专家库.csv", pool.iloc[:-1].to_csv(index=False).encode("utf-8"))],
+                                   None, "zhang")
+    assert out.applied == ["experts"], out.skipped
+    now = svc_imports.load_bundle(imported)
+    assert len(now.data.experts) == len(first.data.experts) - 1
+    with app_store.store().read() as s:                                   # and the store has it too
+        assert repo.latest_import(s, repo.get_round(s, imported)).id > 1
+
+
+def test_background_warm_up_imports_the_charts_once():
+    from reviewer.app.ui import common
+    t = common.warm_up()
+    assert common.warm_up() is t                      # once per process
+    t.join(timeout=120)
+    assert not t.is_alive() and "reviewer.app.charts" in sys.modules
+
+
+def test_a_waiver_by_the_cli_reaches_the_cached_conflict_tables(imported, capsys):
+    t = svc_conflicts.conflicts(imported).table()
+    c6 = t[(t.rule == "C6") & ~t.waived]
+    assert not c6.empty
+    a, e = c6.application_id.iloc[0], c6.expert_id.iloc[0]
+    before = svc_conflicts.conflicts_overview(imported)
+    of_a = svc_conflicts.conflicts_of(imported, a)
+    assert svc_conflicts.conflicts_overview(imported).equals(before)        # a rerun: the same table
+    assert not of_a[(of_a.expert_id == e) & (of_a.rule == "C6")]["waived"].any()
+    code, out = run_cli(["waive", "--round", imported, "--expert", e, "--application", a, "--rule", "C6",
+                         "--reason", "经核实不存在利害关系", "--db", app_store.url()], capsys)
+    assert code == 0, out
+    after = svc_conflicts.conflicts_of(imported, a)
+    assert after[(after.expert_id == e) & (after.rule == "C6")]["waived"].all()
+    ov = svc_conflicts.conflicts_overview(imported).set_index("application_id")
+    assert ov.loc[a, "waived"] == before.set_index("application_id").loc[a, "waived"] + 1
+
+
+def test_a_review_decision_by_the_cli_reaches_the_cached_review_items(imported, capsys):
+    items = svc_screening.review_items(imported)
+    assert not items.empty, "the demo round has needs-review checks"
+    a, r = items.application_id.iloc[0], items.rule.iloc[0]
+    assert items.decision.iloc[0] == ""
+    code, out = run_cli(["decide", a, r, "pass", "--round", imported, "--reason", "材料已补正",
+                         "--db", app_store.url()], capsys)
+    assert code == 0, out
+    got = svc_screening.review_items(imported)
+    row = got[(got.application_id == a) & (got.rule == r)].iloc[0]
+    assert row.decision == "pass" and row.decision_reason == "材料已补正"
