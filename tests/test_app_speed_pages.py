@@ -112,3 +112,83 @@ def test_a_review_decision_by_the_cli_reaches_the_cached_review_items(imported, 
     got = svc_screening.review_items(imported)
     row = got[(got.application_id == a) & (got.rule == r)].iloc[0]
     assert row.decision == "pass" and row.decision_reason == "材料已补正"
+
+
+def test_two_threads_asking_for_one_key_make_it_once():
+    import threading
+    import time
+    base.memo_clear()
+    made, started = [], threading.Event()
+
+    def make():
+        started.set()
+        time.sleep(0.3)
+        made.append(1)
+        return "result"
+
+    got = []
+    a = threading.Thread(target=lambda: got.append(base.memo(("slow-key",), make)))
+    a.start()
+    started.wait(5)
+    got.append(base.memo(("slow-key",), make))      # asks while the other thread is making it: waits
+    a.join()
+    assert got == ["result", "result"] and made == [1]
+
+
+def test_when_the_making_thread_fails_the_waiting_one_makes_its_own():
+    import threading
+    import time
+    base.memo_clear()
+    started = threading.Event()
+
+    def failing():
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("boom")
+
+    errors = []
+
+    def first():
+        try:
+            base.memo(("k2",), failing)
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    a = threading.Thread(target=first)
+    a.start()
+    started.wait(5)
+    assert base.memo(("k2",), lambda: "mine") == "mine"
+    a.join()
+    assert errors == ["boom"] and not base._PENDING
+
+
+def test_the_prefetch_after_an_import_fills_what_the_next_pages_ask_for(imported, monkeypatch):
+    from reviewer.app import charts
+    from reviewer.app.ui import common
+    common.prefetch_after_import(imported, "zh").join(timeout=300)
+
+    def no(*a, **k):
+        raise AssertionError("made again after the prefetch")
+
+    monkeypatch.setattr(svc_screening, "screen", no)
+    monkeypatch.setattr(svc_conflicts, "detect_conflicts", no)
+    monkeypatch.setattr(charts.alt, "Chart", no)                 # no chart is built again either
+    assert not svc_screening.screening(imported).summary.empty
+    svc_screening.review_items(imported)
+    assert common.chart_spec(charts.conflicts_by_rule, svc_conflicts.conflicts_table(imported), "zh")["title"]
+    svc_conflicts.conflicts_overview(imported)
+
+
+def test_a_failing_prefetch_job_does_not_stop_the_others():
+    done = []
+    t = base.prefetch("test", [lambda: 1 / 0, lambda: done.append("second")])
+    t.join(timeout=10)
+    assert done == ["second"]
+
+
+def test_a_table_in_another_row_order_is_another_table():
+    from reviewer.app.ui.common import _fingerprint
+    df = pd.DataFrame({"a": ["x", "y", "z"], "n": [1, 2, 3]})
+    back = df.iloc[::-1].reset_index(drop=True)
+    assert _fingerprint(df) != _fingerprint(back)
+    assert _fingerprint(df) == _fingerprint(df.copy())

@@ -17,14 +17,13 @@ if b is None or not b.data.experts:
 tab_pool, tab_conf, tab_waive = st.tabs([T("专家库", "Pool"), T("回避", "Conflicts"), T("豁免", "Waivers")])
 with tab_pool:
     c1, c2 = st.columns(2)
-    chart(c1, charts.pool_by_category, svc_conflicts.pool_by_category(b.data, b.policy), lang(), width="stretch")
-    chart(c2, charts.pool_by_field, svc_conflicts.pool_by_field(b.data), lang(), width="stretch")
-    table(svc_conflicts.experts_table(b.data), ["expert_id", "name", "category", "title_level", "status", "city", "employer",
-                                      "fields"], height=320)
+    by_category, by_field, pool = svc_conflicts.pool_tables(rid)
+    chart(c1, charts.pool_by_category, by_category, lang(), width="stretch")
+    chart(c2, charts.pool_by_field, by_field, lang(), width="stretch")
+    table(pool, ["expert_id", "name", "category", "title_level", "status", "city", "employer", "fields"], height=320)
 
-cs = svc_conflicts.conflicts(rid)
+t = svc_conflicts.conflicts_table(rid)
 with tab_conf:
-    t = cs.table()
     chart(st, charts.conflicts_by_rule, t, lang(), width="stretch")
     # the per-application counts under the chart, full width: a column per rule does not fit beside it
     st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
@@ -43,7 +42,6 @@ with tab_waive:
     read_only_note()
     st.markdown(T(f"可豁免的规则：{', '.join(f'{r} {RULES[r][0]}' for r in b.policy.conflicts.waivable_rules)}。豁免须写明理由，记入操作记录。",
                   f"Waivable rules: {', '.join(b.policy.conflicts.waivable_rules)}. A waiver needs a reason and is audited."))
-    t = cs.table()
     cand = t[t["rule"].isin(b.policy.conflicts.waivable_rules) & ~t["waived"]]
     if cand.empty:
         st.caption(T("没有可豁免的回避关系。", "No waivable conflicts."))
