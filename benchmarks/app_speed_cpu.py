@@ -195,7 +195,7 @@ def new_round(at, clock, visit) -> None:
         # as the page's button: the import, then the next pages' results in the background (counted here)
         svc_imports.import_files(rid, [("round2026.xlsx", content)], None, "bench")
         prefetch_after_import(rid, "zh").join()
-    clock("action", "import round2026.xlsx (+ prefetch)" + N, import_and_prefetch)
+    clock("action", "import round2026.xlsx" + N, import_and_prefetch)
     for p in ("screening", "experts", "panels"):
         visit(p, N)
     for i, stage in enumerate(STAGES):
@@ -249,6 +249,11 @@ def write_md(allres: dict) -> None:
         lines.append(f"- **{lab}**: {res['date']}; {res['machine']}; load average (1 min) {res['load_average_1min']}")
     lines += ["", "page = first run of the page after a switch; rerun = the same page run again (a widget click "
               "that changes nothing); planning/action = the service call of the button.", "",
+              "Rows marked [new round] follow the browser test's order (tests/test_browser_round.py) on a new round: "
+              "each page is first visited right after the act that changed the store, so its caches are cold, as "
+              "in the browser. Since speed13c the import's row includes the background preparation of 形式审查 and "
+              "专家与回避 that the page's button starts (joined, so its CPU is counted there), and the start page's "
+              "row the background import of Altair (once per server).", "",
               "| kind | what | " + " | ".join(f"{lab} CPU s (wall)" for lab in labels) + " |",
               "|---|---|" + "---:|" * len(labels)]
     for k in order:
