@@ -192,3 +192,33 @@ def test_a_table_in_another_row_order_is_another_table():
     back = df.iloc[::-1].reset_index(drop=True)
     assert _fingerprint(df) != _fingerprint(back)
     assert _fingerprint(df) == _fingerprint(df.copy())
+
+
+def test_the_waiver_form_lists_the_chosen_applications_conflicts_only(tmp_path, monkeypatch):
+    from tests.test_app_pages import start, texts
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))          # as tests/test_app_pages.py's appdata
+
+    monkeypatch.delenv("REVIEWER_DB_URL", raising=False)
+    from reviewer.app import auth
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    base.memo_clear()
+    at = start("views/experts.py")
+    pick = next(s for s in at.selectbox if s.key == "waive_app")
+    rid = at.session_state["round_id"]
+    b = svc_imports.load_bundle(rid)
+    t = svc_conflicts.conflicts_table(rid)
+    cand = t[t["rule"].isin(b.policy.conflicts.waivable_rules) & ~t["waived"]]
+    assert len(cand) > 500                                    # one list of them all would be unusable
+    assert [o.split(" ")[0] for o in pick.options] == sorted(set(cand["application_id"]))   # shown with names
+    other = pick.options[1].split(" ")[0]
+    pick.set_value(other).run()
+    pairs = next(s for s in at.selectbox if s.label.startswith("回避关系"))
+    assert pairs.options and all(o.startswith(other + " ") for o in pairs.options)
+    assert len(pairs.options) == int((cand["application_id"] == other).sum())
+    chosen = pairs.options[-1]
+    pairs.set_value(chosen)
+    at.text_area[0].input("经核实无利害关系")
+    next(b for b in at.button if b.label == "豁免").click().run()
+    assert "已豁免" in texts(at)
+    a, e, r = chosen.split(" ")
+    assert ((svc_conflicts.waivers(rid)[["application_id", "expert_id", "rule"]] == [a, e, r]).all(axis=1)).any()

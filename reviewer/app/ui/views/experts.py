@@ -23,6 +23,7 @@ with tab_pool:
     table(pool, ["expert_id", "name", "category", "title_level", "status", "city", "employer", "fields"], height=320)
 
 t = svc_conflicts.conflicts_table(rid)
+names = {a.application_id: a.name for a in b.data.applications}
 with tab_conf:
     chart(st, charts.conflicts_by_rule, t, lang(), width="stretch")
     # the per-application counts under the chart, full width: a column per rule does not fit beside it
@@ -30,7 +31,6 @@ with tab_conf:
                   "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
     table(svc_conflicts.conflicts_overview(rid), height=300)
     apps = [a.application_id for a in b.data.applications]
-    names = {a.application_id: a.name for a in b.data.applications}
     app = st.selectbox(T("查看申报", "Application"), apps, format_func=lambda a: f"{a} {names[a]}")
     hits = svc_conflicts.conflicts_of(rid, app)
     hits = hits[hits["rule"] != "C7"]
@@ -46,8 +46,14 @@ with tab_waive:
     if cand.empty:
         st.caption(T("没有可豁免的回避关系。", "No waivable conflicts."))
     else:
+        # the application first, then its conflicts: one list of every waivable pair (~2,000 in the demo
+        # round) could not be searched by eye and was sent to the browser on every run of this page
+        w_apps = sorted(set(cand["application_id"]))
+        w_app = st.selectbox(T("申报（有可豁免回避关系的）", "Application (with waivable conflicts)"), w_apps,
+                             format_func=lambda a: f"{a} {names.get(a, '')}", key="waive_app")
+        mine = cand[cand["application_id"] == w_app]
         with st.form("waiver"):
-            keys = [f"{a} {e} {r}" for a, e, r in zip(cand.application_id, cand.expert_id, cand.rule)]
+            keys = [f"{a} {e} {r}" for a, e, r in zip(mine.application_id, mine.expert_id, mine.rule)]
             k = st.selectbox(T("回避关系（申报 专家 规则）", "Conflict (application expert rule)"), keys)
             reason = st.text_area(T("豁免理由（必填）", "Reason (required)"))
             ok = st.form_submit_button(T("豁免", "Waive"), type="primary", disabled=not can_edit())
