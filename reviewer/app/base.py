@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
@@ -112,12 +113,15 @@ def _keep(key: tuple, val: Any) -> Any:
     return val
 
 
-def prefetch(name: str, jobs: list[Callable[[], Any]]) -> threading.Thread:
+def prefetch(name: str, jobs: list[Callable[[], Any]], delay: float = 0.0) -> threading.Thread:
     """Run `jobs` (memoised reads) one after another in a background thread, so that the page staff open
     next finds them made (e.g. 形式审查 and 专家与回避 after an import). Only a head start: a job that fails
     is skipped (the page makes it again and shows its error); a page asking meanwhile waits for the job's
-    result (`memo`) instead of making it twice."""
+    result (`memo`) instead of making it twice. `delay`: seconds to wait first (the page that starts it
+    finishes its own run before the jobs take their share of the interpreter)."""
     def run() -> None:
+        if delay:
+            time.sleep(delay)
         for job in jobs:
             try:
                 job()

@@ -270,4 +270,4 @@ def prefetch_after_import(rid: str, lng: str):
         lambda: chart_spec(charts.pool_by_field, svc_conflicts.pool_tables(rid)[1], lng),
         lambda: chart_spec(charts.conflicts_by_rule, svc_conflicts.conflicts_table(rid), lng),
         lambda: svc_conflicts.conflicts_overview(rid),
-    ])
+    ], delay=0.5)   # after the import page's own run (the report) is over
