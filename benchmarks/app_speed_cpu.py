@@ -126,7 +126,7 @@ class Clock:
         return out
 
 
-def run(profile: str | None) -> list[dict]:
+def run(profile: str | None, only_new: bool = False) -> list[dict]:
     home = tempfile.mkdtemp(prefix="app-speed-")
     os.environ["REVIEWER_HOME"] = home
     os.environ.pop("REVIEWER_DB_URL", None)
@@ -153,6 +153,9 @@ def run(profile: str | None) -> list[dict]:
         clock("page", f"{name}{note}", go)
         clock("rerun", f"{name}{note}", at.run)
 
+    if only_new:
+        new_round(at, clock, visit)
+        return clock.rows
     for p in PAGES:
         visit(p)
     for i, stage in enumerate(STAGES):
@@ -168,17 +171,61 @@ def run(profile: str | None) -> list[dict]:
     clock("action", "links 认定评审", lambda: svc_packs.make_links(rid, "认定评审", "http://localhost:8501", 7))
     for p in PAGES:
         visit(p, " (end)")
+    new_round(at, clock, visit)
     return clock.rows
+
+
+def new_round(at, clock, visit) -> None:
+    """The browser test's order (tests/test_browser_round.py) on a new round: every page is then first
+    visited right after the act that changed the store, so its caches are cold, as in the browser."""
+    from reviewer.app import imports as svc_imports
+    from reviewer.app import packs as svc_packs
+    from reviewer.app import panels as svc_panels
+    from reviewer.app import rounds as svc_rounds
+    from reviewer.app import scores as svc_scores
+    from reviewer.resources import DEMO_DIR
+    rid = svc_rounds.create_round("2027年度制造业创新中心试点（速度测试）", user="bench").round_id
+    at.session_state["round_id"] = rid
+    N = " [new round]"
+    visit("import_data", N)
+    content = (DEMO_DIR / "round2026.xlsx").read_bytes()
+    from reviewer.app.ui.common import prefetch_after_import
+
+    def import_and_prefetch():
+        # as the page's button: the import, then the next pages' results in the background (counted here)
+        svc_imports.import_files(rid, [("round2026.xlsx", content)], None, "bench")
+        prefetch_after_import(rid, "zh").join()
+    clock("action", "import round2026.xlsx" + N, import_and_prefetch)
+    for p in ("screening", "experts", "panels"):
+        visit(p, N)
+    for i, stage in enumerate(STAGES):
+        draw = i == 0
+        clock("planning", f"{stage} {'draw' if draw else 'solve'}{N}",
+              lambda: svc_panels.plan_stage(rid, stage, randomize=draw, seed=1, time_limit=30))
+        clock("planning", f"{stage} publish{N}", lambda: svc_panels.publish(rid, stage))
+    visit("packs", N)
+    packs = clock("action", "packs 认定评审" + N, lambda: svc_packs.make_packs(rid, "认定评审"))
+    clock("action", "links 认定评审" + N, lambda: svc_packs.make_links(rid, "认定评审", "http://localhost:8501", 7))
+    visit("reminders", N + " before scores")
+    visit("scores", N)
+    sheets = fill_sheets(packs["zip"])
+    clock("action", f"import {len(sheets)} score sheets{N}", lambda: svc_scores.upload_scores(rid, sheets))
+    for p in ("reminders", "ranking", "evaluation", "round"):
+        visit(p, N)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", default="after")
     ap.add_argument("--profile", default=None, help="print a cProfile of steps whose name contains this")
+    ap.add_argument("--only-new", action="store_true", help="only the new round in the browser's order "
+                    "(quick; prints, writes nothing)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.WARNING)   # AppTest's "missing ScriptRunContext" lines
-    rows = run(args.profile)
+    rows = run(args.profile, args.only_new)
+    if args.only_new:
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
     jpath = RESULTS / "app_speed_cpu.json"
     allres = json.loads(jpath.read_text(encoding="utf-8")) if jpath.exists() else {}
@@ -202,6 +249,11 @@ def write_md(allres: dict) -> None:
         lines.append(f"- **{lab}**: {res['date']}; {res['machine']}; load average (1 min) {res['load_average_1min']}")
     lines += ["", "page = first run of the page after a switch; rerun = the same page run again (a widget click "
               "that changes nothing); planning/action = the service call of the button.", "",
+              "Rows marked [new round] follow the browser test's order (tests/test_browser_round.py) on a new round: "
+              "each page is first visited right after the act that changed the store, so its caches are cold, as "
+              "in the browser. Since speed13c the import's row includes the background preparation of 形式审查 and "
+              "专家与回避 that the page's button starts (joined, so its CPU is counted there), and the start page's "
+              "row the background import of Altair (once per server).", "",
               "| kind | what | " + " | ".join(f"{lab} CPU s (wall)" for lab in labels) + " |",
               "|---|---|" + "---:|" * len(labels)]
     for k in order:

@@ -162,12 +162,18 @@ def put_row(ws, values: Iterable[Any]) -> int:
     return r
 
 
+def fit_width(header: str, values: list[str]) -> int:
+    """The width of a column showing `header` and the texts `values` (a CJK character is about two Latin
+    ones wide), between 8 and 60."""
+    width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in [header, *values])
+    return min(max(8, width + 2), 60)
+
+
 def _fit_columns(ws, df: pd.DataFrame) -> None:
-    """Column widths that fit Chinese text (a CJK character is about two Latin ones wide)."""
+    """Column widths that fit Chinese text (`fit_width` of the header and the first 200 values)."""
     for i, col in enumerate(df.columns, start=1):
-        values = [str(col)] + [str(v) for v in df[col].head(200).tolist()]
-        width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in v) for v in values)
-        ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 60)
+        ws.column_dimensions[get_column_letter(i)].width = fit_width(str(col),
+                                                                     [str(v) for v in df[col].head(200).tolist()])
     ws.freeze_panes = "A2"
     # Printed by staff: landscape A4, all columns on one page width, the header row on every page.
     ws.page_setup.orientation = "landscape"

@@ -59,6 +59,8 @@ def test_experts_page_withdraws_a_waiver_with_a_reason(appdata):  # noqa: F811
     c6 = t[(t.rule == "C6") & ~t.waived].iloc[0]
     svc_conflicts.add_waiver(rid, c6.application_id, c6.expert_id, "C6", "经核实不存在利害关系")
     at = start("views/experts.py")
+    at.session_state["experts_tab"] = "豁免"           # the 豁免 tab (only the open tab is made: lazy tabs)
+    at.run()
     button(at, "撤销豁免").click().run()
     assert any("理由" in e.value for e in at.error)
     [x for x in at.text_input if x.key == "waiver_rm_reason"][0].input("复核发现存在合作项目")

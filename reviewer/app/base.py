@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +24,7 @@ from reviewer.home import home_folder
 
 LOCK = threading.RLock()
 APP_USER = "app"
+LOG = logging.getLogger("reviewer.app")
 
 
 def home() -> Path:
@@ -64,26 +67,70 @@ def acting_user(user: str | None = None) -> str:
 
 # ---------------------------------------------------------------- memo
 
-MEMO_SIZE = 96
+MEMO_SIZE = 256   # page tables (ui.common.table) are kept too: ~5 a page
 _MEMO: OrderedDict[tuple, Any] = OrderedDict()
+
+
+_PENDING: dict[tuple, threading.Event] = {}
+PENDING_WAIT = 60.0   # seconds a caller waits for another thread's make() of the same key, then makes it itself
 
 
 def memo(key: tuple, make: Callable[[], Any]) -> Any:
     """`make()` once per key, kept in a bounded LRU (`MEMO_SIZE` entries; the least recently used goes
     first). Keys carry what the result depends on — the round folder's file times and the store's
     version (`reviewer.app.store.version`, which changes with every act, whoever made it) — so a change
-    makes a new key and a cached result is never stale; old keys simply age out."""
+    makes a new key and a cached result is never stale; old keys simply age out.
+    While one thread makes a key (a page, or `prefetch` in the background), another asking for the same
+    key waits for that result instead of making it a second time (if that make() fails, it makes its own)."""
     with LOCK:
         if key in _MEMO:
             _MEMO.move_to_end(key)
             return _MEMO[key]
-    val = make()
+        busy = _PENDING.get(key)
+        if busy is None:
+            mine = _PENDING[key] = threading.Event()
+    if busy is not None:
+        busy.wait(PENDING_WAIT)
+        with LOCK:
+            if key in _MEMO:
+                _MEMO.move_to_end(key)
+                return _MEMO[key]
+        return _keep(key, make())
+    try:
+        return _keep(key, make())
+    finally:
+        with LOCK:
+            _PENDING.pop(key, None)
+        mine.set()
+
+
+def _keep(key: tuple, val: Any) -> Any:
     with LOCK:
         _MEMO[key] = val
         _MEMO.move_to_end(key)
         while len(_MEMO) > MEMO_SIZE:
             _MEMO.popitem(last=False)
     return val
+
+
+def prefetch(name: str, jobs: list[Callable[[], Any]], delay: float = 0.0) -> threading.Thread:
+    """Run `jobs` (memoised reads) one after another in a background thread, so that the page staff open
+    next finds them made (e.g. 形式审查 and 专家与回避 after an import). Only a head start: a job that fails
+    is skipped (the page makes it again and shows its error); a page asking meanwhile waits for the job's
+    result (`memo`) instead of making it twice. `delay`: seconds to wait first (the page that starts it
+    finishes its own run before the jobs take their share of the interpreter)."""
+    def run() -> None:
+        if delay:
+            time.sleep(delay)
+        for job in jobs:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - the page reports it when it asks itself
+                LOG.debug("prefetch %s: a job failed", name, exc_info=True)
+
+    t = threading.Thread(target=run, name=f"prefetch-{name}", daemon=True)
+    t.start()
+    return t
 
 
 def memo_clear() -> None:

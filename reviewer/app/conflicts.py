@@ -15,9 +15,28 @@ from reviewer.intake.model import RoundData
 from reviewer.policy import Policy
 
 
+def _key(name: str, round_id: str, *more) -> tuple:
+    """A memo key of the round's conflicts: its inputs (sources.json) and the store's version (waivers and
+    imports, from the app or the `reviewer` commands), so a cached table is never stale."""
+    return (name, *fingerprint(round_id, "sources.json"), store_version(), *more)
+
+
 def conflicts(round_id: str) -> ConflictSet:
-    key = ("conflicts", *fingerprint(round_id, "sources.json"), store_version())
-    return memo(key, lambda: detect_conflicts(load_bundle(round_id).data, load_bundle(round_id).policy))
+    return memo(_key("conflicts", round_id),
+                lambda: detect_conflicts(load_bundle(round_id).data, load_bundle(round_id).policy))
+
+
+def conflicts_table(round_id: str) -> pd.DataFrame:
+    """`conflicts(round_id).table()` (one row per hit), kept between reruns (a copy: callers may change it)."""
+    return memo(_key("conflicts_table", round_id), lambda: conflicts(round_id).table()).copy()
+
+
+def pool_tables(round_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The 专家库 tab's tables (`pool_by_category`, `pool_by_field`, `experts_table`), kept between reruns."""
+    def make():
+        b = load_bundle(round_id)
+        return pool_by_category(b.data, b.policy), pool_by_field(b.data), experts_table(b.data)
+    return tuple(t.copy() for t in memo(_key("pool_tables", round_id), make))
 
 
 def experts_table(data: RoundData) -> pd.DataFrame:
@@ -41,7 +60,11 @@ def pool_by_field(data: RoundData) -> pd.DataFrame:
 
 
 def conflicts_overview(round_id: str) -> pd.DataFrame:
-    """Per application: excluded experts, eligible experts, hits by rule."""
+    """Per application: excluded experts, eligible experts, hits by rule (kept between reruns)."""
+    return memo(_key("conflicts_overview", round_id), lambda: _overview(round_id)).copy()
+
+
+def _overview(round_id: str) -> pd.DataFrame:
     cs = conflicts(round_id)
     b = load_bundle(round_id)
     per = cs.per_application()
@@ -57,11 +80,14 @@ def conflicts_overview(round_id: str) -> pd.DataFrame:
 
 
 def conflicts_of(round_id: str, application_id: str) -> pd.DataFrame:
-    t = conflicts(round_id).table()
-    t = t[t["application_id"] == application_id].copy()
-    names = {e.expert_id: e.name for e in load_bundle(round_id).data.experts}
-    t.insert(1, "expert_name", t["expert_id"].map(names))
-    return t.reset_index(drop=True)
+    """The hits of one application with the experts' names (kept between reruns)."""
+    def make():
+        t = conflicts_table(round_id)
+        t = t[t["application_id"] == application_id].copy()
+        names = {e.expert_id: e.name for e in load_bundle(round_id).data.experts}
+        t.insert(1, "expert_name", t["expert_id"].map(names))
+        return t.reset_index(drop=True)
+    return memo(_key("conflicts_of", round_id, application_id), make).copy()
 
 
 def add_waiver(round_id: str, application_id: str, expert_id: str, rule: str, reason: str,

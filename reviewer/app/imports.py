@@ -40,9 +40,13 @@ def sources(round_id: str) -> dict[str, list]:
     return read_json(round_dir(round_id) / "sources.json", {})
 
 
+def _inputs_key(round_id: str) -> tuple:
+    return ("inputs", *fingerprint(round_id, "sources.json"))
+
+
 def _inputs(round_id: str) -> tuple[Policy, RoundData, ImportReport, dict]:
     """The round's inputs as imported, recorded in the store as its latest import when they change."""
-    key = ("inputs", *fingerprint(round_id, "sources.json"))
+    key = _inputs_key(round_id)
 
     def make():
         d = round_dir(round_id)
@@ -276,7 +280,8 @@ def import_files(round_id: str, files: list[tuple[str, bytes]], table_for: dict 
             skipped[name] = user_text(str(e), {saved: Path(name).name})
     old = sources(round_id)
     merged = {**old, **new}
-    _, report = load_round({k: (d / "inputs" / v[0], v[1]) for k, v in merged.items()}, policy_for(round_id))
+    policy = policy_for(round_id)
+    data, report = load_round({k: (d / "inputs" / v[0], v[1]) for k, v in merged.items()}, policy)
     applied, final = [], dict(old)
     for k, v in new.items():
         t = report.tables.get(k)
@@ -285,7 +290,15 @@ def import_files(round_id: str, files: list[tuple[str, bytes]], table_for: dict 
             continue
         final[k] = v
         applied.append(k)
+    if final == merged:
+        # what was just read IS the round's inputs now: record it in the store as the round's import in this
+        # act (by the staff member who imported; refused, e.g. breaking a published seat, before the round's
+        # sources change), and keep it for the next page, which would otherwise read every file again (~1 s
+        # for the demo workbook). Keyed by sources.json as written, so a later import makes a new key.
+        app_store.ensure_import(round_id, d, final, data, report, user)
     write_json(d / "sources.json", final)
+    if final == merged:
+        memo(_inputs_key(round_id), lambda: (policy, data, report, final))
     audit(round_id, user, "import", {"files": [n for n, _ in files], "tables": applied, "skipped": skipped,
                                      "errors": sum(1 for i in report.all_issues if i.severity == "error")})
     mine = {str(d / "inputs" / v[0]) for v in new.values()}

@@ -16,8 +16,8 @@ import pandas as pd
 
 from reviewer.app import store as app_store
 from reviewer.app.imports import load_bundle
-from reviewer.app.base import acting_user
-from reviewer.app.rounds import audit, round_info
+from reviewer.app.base import acting_user, memo
+from reviewer.app.rounds import audit, fingerprint, round_info
 from reviewer.app.scores import scores
 from reviewer.errors import UserError
 from reviewer.exports import write_xlsx
@@ -33,7 +33,13 @@ REMINDER_HEADERS_ZH = {"expert_id": "专家编号", "expert_name": "专家姓名
 
 def outstanding(round_id: str, stage: str) -> pd.DataFrame:
     """One row per expert of the published `stage` who owes sheets (OUTSTANDING_COLS), most owed first;
-    empty when every sheet is in. UserError when the stage is not published."""
+    empty when every sheet is in. UserError when the stage is not published. Kept between reruns under
+    the store's version (a score, publication or replacement, from anywhere, makes a new key)."""
+    key = ("outstanding", *fingerprint(round_id, "sources.json"), app_store.version(), stage)
+    return memo(key, lambda: _outstanding(round_id, stage)).copy()
+
+
+def _outstanding(round_id: str, stage: str) -> pd.DataFrame:
     b = load_bundle(round_id)
     b.policy.stage(stage)
     if app_store.publication(round_id, stage) is None:

@@ -31,7 +31,13 @@ def screening(round_id: str) -> ScreeningResult:
 
 
 def review_items(round_id: str) -> pd.DataFrame:
-    """Checks that came out needs-review, with the staff decision taken on each (if any)."""
+    """Checks that came out needs-review, with the staff decision taken on each (if any); kept between
+    reruns under the store's version (a decision, from here or the CLI, makes a new key)."""
+    key = ("review_items", *fingerprint(round_id, "sources.json"), store_version())
+    return memo(key, lambda: _review_items(round_id)).copy()
+
+
+def _review_items(round_id: str) -> pd.DataFrame:
     b = load_bundle(round_id)
     raw = screen(b.data, b.policy).checks
     items = raw[raw["outcome"] == "needs-review"].copy()

@@ -29,6 +29,7 @@ from reviewer.intake.model import Application, RoundData
 from reviewer.policy import Policy
 from reviewer.scoring.scoresheets import write_score_sheet
 from reviewer.documents.defence import SCHEDULE_HEADERS, schedule_table
+from reviewer.documents.xlsx_stamp import ScoreSheetStamps, StampMiss, TableStamps
 from reviewer.panels.site.outputs import expert_visits
 from reviewer.store import audit, keys, replacement, repo, round_settings, site_visits, stages
 
@@ -255,7 +256,9 @@ def build_packs(data: RoundData, policy: Policy, seats: pd.DataFrame, stage: str
     with zipfile.ZipFile(result.zip_path, "w", zipfile.ZIP_DEFLATED) as z:
         for files in result.packs.values():
             for p in files:
-                z.write(p, p.relative_to(out).as_posix())
+                # a workbook is a zip already: deflating it again only costs time (~1 s for 400 workbooks)
+                z.write(p, p.relative_to(out).as_posix(),
+                        compress_type=zipfile.ZIP_STORED if p.suffix == ".xlsx" else zipfile.ZIP_DEFLATED)
     return result
 
 
@@ -289,6 +292,9 @@ class _PackContext:
     sheet_key: bytes | None = None   # the round's score-sheet key (sheets of a stored round are signed)
     defence: pd.DataFrame | None = None   # the 答辩 schedule when this is the defence stage and its order is drawn
     places: dict[str, str] = field(default_factory=dict)   # application -> site address from the site plan
+    # the stage's workbooks are copies of a few templates (reviewer.documents.xlsx_stamp): ~10x faster
+    tables: TableStamps = field(default_factory=TableStamps)
+    score_sheets: ScoreSheetStamps | None = None
 
     @property
     def meeting(self) -> dict:
@@ -317,11 +323,16 @@ def _write_expert_pack(ctx: _PackContext, e, mine: pd.DataFrame, events: list[Ev
         sheets["答辩顺序 defence order"] = ctx.defence[ctx.defence["application_id"].isin(set(mine["application_id"]))] \
             .rename(columns=SCHEDULE_HEADERS)
     sheets["保密与回避承诺书"] = pd.DataFrame({"保密与回避承诺书": pledge.splitlines()})
-    files = [write_xlsx(sheets, folder / f"专家通知_{_safe(expert_id)}.xlsx")]
-    sheet_apps = pd.DataFrame([{"application_id": a, "name": ctx.apps[a].name, "field": ctx.apps[a].field}
-                               for a in mine["application_id"]])
-    files.append(write_score_sheet(folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", ctx.policy, expert_id,
-                                   e.name, stage, sheet_apps, sheet_key=ctx.sheet_key, round_code=ctx.round_code))
+    files = [_stamped(folder / f"专家通知_{_safe(expert_id)}.xlsx", lambda: ctx.tables.bytes(sheets),
+                      lambda p: write_xlsx(sheets, p))]
+    rows = [(a, ctx.apps[a].name, ctx.apps[a].field) for a in mine["application_id"]]
+    if ctx.score_sheets is None:
+        ctx.score_sheets = ScoreSheetStamps(ctx.policy, stage, sheet_key=ctx.sheet_key, round_code=ctx.round_code)
+    files.append(_stamped(
+        folder / f"评分表_{_safe(expert_id)}_{_safe(stage)}.xlsx", lambda: ctx.score_sheets.bytes(expert_id, e.name, rows),
+        lambda p: write_score_sheet(p, ctx.policy, expert_id, e.name, stage,
+                                    pd.DataFrame(rows, columns=["application_id", "name", "field"]),
+                                    sheet_key=ctx.sheet_key, round_code=ctx.round_code)))
     pledge_path = folder / f"保密与回避承诺书_{_safe(expert_id)}.txt"
     pledge_path.write_text(pledge, encoding="utf-8-sig")
     files.append(pledge_path)
@@ -329,6 +340,17 @@ def _write_expert_pack(ctx: _PackContext, e, mine: pd.DataFrame, events: list[Ev
     if ics:
         files.append(ics)
     return files
+
+
+def _stamped(path: Path, fast, slow) -> Path:
+    """The workbook `fast()` copies from a template (xlsx_stamp), or the writer's own `slow(path)` when the
+    values cannot be stamped."""
+    try:
+        data = fast()
+    except StampMiss:
+        return slow(path)
+    path.write_bytes(data)
+    return path
 
 
 def defence_table(policy: Policy, stage: str, settings: dict, apps: dict[str, Application]) -> pd.DataFrame | None:

@@ -129,9 +129,11 @@ def criterion_header(c) -> str:
 
 
 def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_name: str, stage: str,
-                      applications: pd.DataFrame, *, sheet_key: bytes | None = None, round_code: str = "") -> Path:
+                      applications: pd.DataFrame, *, sheet_key: bytes | None = None, round_code: str = "",
+                      issued_utc: str | None = None) -> Path:
     """One expert's sheet for one stage. `applications` has columns application_id, name, field.
-    With `sheet_key` (a stored round's sheets) the `_meta` sheet is signed (see the module doc)."""
+    With `sheet_key` (a stored round's sheets) the `_meta` sheet is signed (see the module doc).
+    `issued_utc`: the issue time recorded in `_meta` (default now)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     policy = policy.for_stage(stage) if stage in policy.stages.order else policy   # the stage's instrument
@@ -181,7 +183,7 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
     values = {"expert_id": expert_id, "stage": stage, "criteria": ",".join(c.id for c in crit),
               "policy_sha256": policy.sha256, "round": round_code,
               "applications": ",".join(sorted(str(a) for a in applications["application_id"])),
-              "issued_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+              "issued_utc": issued_utc or issued_now()}
     if sheet_key is not None:
         values[SIGNATURE] = sheet_signature(sheet_key, values)
     for key, value in values.items():   # expert_id stays in B1
@@ -191,6 +193,11 @@ def write_score_sheet(path: str | Path, policy: Policy, expert_id: str, expert_n
         seal(sheet)
     wb.save(path)
     return path
+
+
+def issued_now() -> str:
+    """A sheet's issue time as `_meta` records it (UTC, seconds)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Shared view helpers of the app pages (Streamlit only; every computation is in reviewer.app's modules)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
+import threading
 from typing import Iterable
 from urllib.parse import urlsplit
 
@@ -19,6 +21,29 @@ from reviewer.errors import UserError
 
 DEMO_USER = User("demo", "staff", "演示用户 demo")
 LOG = logging.getLogger("reviewer.app")
+_WARM_LOCK = threading.Lock()
+_WARM: list[threading.Thread] = []
+
+
+def warm_up() -> threading.Thread:
+    """Once per server process, in the background: import Altair (reviewer.app.charts) and build one chart.
+    Otherwise the first page with a chart (形式审查, right after an import) pays ~0.6 s for the import and
+    the first schema validation, in the staff member's page switch. A page that needs charts before the
+    thread is done simply waits on Python's import lock for the rest of it."""
+    with _WARM_LOCK:
+        if not _WARM:
+            t = threading.Thread(target=_warm, name="reviewer-app-warm-up", daemon=True)
+            _WARM.append(t)
+            t.start()
+        return _WARM[0]
+
+
+def _warm() -> None:
+    try:
+        from reviewer.app import charts
+        charts.screening_outcomes(pd.DataFrame({"outcome_zh": ["通过"]}), "zh").to_dict()
+    except Exception:  # noqa: BLE001 - only a head start; the page imports and reports it itself
+        LOG.debug("warm-up failed", exc_info=True)
 
 
 def lang() -> str:
@@ -115,7 +140,11 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
     """A table that reads well at 1440 px (`formatting.present`): chosen columns with Chinese labels, codes in
     words, numbers rounded per column kind and right-aligned, missing values as "—", times in Beijing time,
     widths fitted to `width_px` (pass the column's width for a table inside st.columns) with long text wrapped."""
-    shown = fmt.present(df, cols, lang(), width_px)
+    cols = None if cols is None else tuple(cols)
+    # formatting a table (values in words, widths, wrapped text) costs ~40 ms for 400 rows, on every rerun:
+    # kept by the table's content (its fingerprint), so a changed table is formatted again, never stale
+    shown, data = memo(("table", _fingerprint(df), cols, lang(), width_px),
+                       lambda: (lambda sh: (sh, arrow_safe(sh.data)))(fmt.present(df, cols, lang(), width_px)))
     cc = {}
     for c in shown.data.columns:
         lab, kind, w = shown.labels[c], shown.kinds[c], shown.widths.get(c)
@@ -135,7 +164,7 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
             if given.get("width") in ("small", "medium", "large") or given.get("width") is None:
                 given["width"] = cc[c].get("width")
         cc[c] = given
-    st.dataframe(arrow_safe(shown.data), hide_index=True, column_config=cc, height=height, key=key, width="stretch",
+    st.dataframe(data, hide_index=True, column_config=cc, height=height, key=key, width="stretch",
                  row_height=shown.row_height, placeholder=fmt.MISSING)
 
 
@@ -192,10 +221,11 @@ def role_label(u: User) -> str:
 
 
 def _fingerprint(x):
-    """A hashable stand-in for a chart function's argument: a table by its content."""
+    """A hashable stand-in for a chart function's or a table's argument: a table by its content, row order
+    included (a table sorted otherwise is another table)."""
     if isinstance(x, (pd.DataFrame, pd.Series)):
         try:
-            h = int(pd.util.hash_pandas_object(x, index=True).sum())
+            h = hashlib.blake2b(pd.util.hash_pandas_object(x, index=True).to_numpy().tobytes(), digest_size=16).digest()
         except TypeError:   # unhashable cells (lists): their text
             h = hash(x.to_json(force_ascii=False))
         cols = tuple(map(str, x.columns)) if isinstance(x, pd.DataFrame) else (str(x.name),)
@@ -211,9 +241,33 @@ def _fingerprint(x):
 def chart(slot, make, *args, width: str | None = None, height: int | None = None) -> None:
     """Show the Altair chart `make(*args)` in `slot` (st, a column …). Its Vega-Lite spec is built once
     per content of the arguments (the memo's key is their fingerprint, so new data makes a new chart and
-    a cached one is never stale): building and validating an Altair chart costs ~0.1 s, and a page such
-    as 排名 draws a dozen on every rerun."""
-    spec = memo(("chart", make.__module__, make.__qualname__, *map(_fingerprint, args)),
-                lambda: make(*args).to_dict())
+    a cached one is never stale): building an Altair chart costs ~0.1 s, and a page such as 排名 draws a
+    dozen on every rerun. Not validated against the Vega-Lite schema here (a third of the time, the same
+    spec): the tests validate every chart function's spec (test_app_service, test_app_finish)."""
     kw = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
-    slot.vega_lite_chart(spec=spec, **kw)
+    slot.vega_lite_chart(spec=chart_spec(make, *args), **kw)
+
+
+def chart_spec(make, *args) -> dict:
+    """The Vega-Lite spec of `make(*args)`, kept by the arguments' content (see `chart`)."""
+    return memo(("chart", make.__module__, make.__qualname__, *map(_fingerprint, args)),
+                lambda: make(*args).to_dict(validate=False))
+
+
+def prefetch_after_import(rid: str, lng: str):
+    """After an import, in the background: what 形式审查 and 专家与回避 show first (screening, conflicts,
+    their tables and charts), so that opening them right after is quick (each ~0.1–0.3 s on the demo round
+    otherwise). Every result is memoised under the store's version and the inputs, as the pages ask for
+    it, so nothing made here can be stale; a page that asks meanwhile waits for it (base.memo)."""
+    from reviewer.app import charts
+    from reviewer.app import conflicts as svc_conflicts
+    from reviewer.app import screening as svc_screening
+    from reviewer.app.base import prefetch
+    return prefetch("import", [
+        lambda: chart_spec(charts.screening_outcomes, svc_screening.screening(rid).summary, lng),
+        lambda: svc_screening.review_items(rid),
+        lambda: chart_spec(charts.pool_by_category, svc_conflicts.pool_tables(rid)[0], lng),
+        lambda: chart_spec(charts.pool_by_field, svc_conflicts.pool_tables(rid)[1], lng),
+        lambda: chart_spec(charts.conflicts_by_rule, svc_conflicts.conflicts_table(rid), lng),
+        lambda: svc_conflicts.conflicts_overview(rid),
+    ], delay=0.5)   # after the import page's own run (the report) is over

@@ -19,7 +19,7 @@ import streamlit as st
 from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.text import page_title
-from reviewer.app.ui.common import T, current_user, role_label, show_error
+from reviewer.app.ui.common import T, current_user, role_label, show_error, warm_up
 from reviewer.errors import UserError
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -56,6 +56,7 @@ def client_address() -> str:
 
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
+warm_up()   # Altair in the background while staff sign in (once per server)
 
 qp = st.query_params
 for k in [k for k in qp.keys() if k not in KNOWN_PARAMS]:

@@ -1,7 +1,8 @@
 import streamlit as st
 
 from reviewer.app import imports as svc_imports
-from reviewer.app.ui.common import T, can_edit, editor_name, guard, header, lang, read_only_note, round_id, table
+from reviewer.app.ui.common import (T, can_edit, editor_name, guard, header, lang, prefetch_after_import, read_only_note,
+                                    round_id, table)
 from reviewer.intake import schema
 
 header("import", "上传申报书、成员单位、创新平台、专家库、专家履历、回避申报（.xlsx 或 .csv，中文表头，英文别名亦可）。"
@@ -45,6 +46,7 @@ if st.button(T("导入", "Import"), type="primary", disabled=not (files and can_
     out = guard(svc_imports.import_files, rid, [(f.name, f.getvalue()) for f in files], table_for, editor_name())
     if out is not None:
         st.session_state["last_import"] = out
+        prefetch_after_import(rid, lang())   # 形式审查 and 专家与回避 prepared while staff read the report
 
 out = st.session_state.get("last_import")
 if out is not None:

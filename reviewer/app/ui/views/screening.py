@@ -23,8 +23,9 @@ view = res.summary[res.summary["outcome_zh"].isin(pick)]
 table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=360)
 
 st.subheader(T("逐项明细", "Checks of one application"))
+names = dict(zip(res.summary["application_id"], res.summary["name"]))   # (not a pandas lookup per option)
 app = st.selectbox(T("申报", "Application"), res.summary["application_id"].tolist(),
-                   format_func=lambda a: f"{a} {res.summary.set_index('application_id').loc[a, 'name']}")
+                   format_func=lambda a: f"{a} {names[a]}")
 table(res.checks[res.checks["application_id"] == app], ["rule", "check_zh", "outcome_zh", "evidence", "threshold", "reason"])
 
 st.subheader(T("需复核事项", "Needs-review items"))
