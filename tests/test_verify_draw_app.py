@@ -20,10 +20,10 @@ STAGE = "认定评审"
 @pytest.fixture()
 def drawn(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))   # first: the store's audit key lives in this home
     st = demo_store(url)
     com = draws.commit_draw(st, "2026", user="张三", stages=[STAGE], seed=11)
     run, _res, _seed = draws.reveal_draw(st, "2026", com.entry_id, user="张三", seed=11, salt=com.salt)
-    monkeypatch.setenv("REVIEWER_HOME", str(tmp_path))
     monkeypatch.setenv("REVIEWER_DB_URL", url)
     monkeypatch.setenv(auth.DEMO_ENV, "1")
     return url, com, run.id

@@ -122,7 +122,8 @@ def ensure_round(round_id: str, name: str, as_of: str | None, user: str | None =
     try:
         create_round(round_id, name, as_of, user)
     except UserError:
-        pass  # created by a concurrent session
+        if find_round(round_id) is None:   # not made by a concurrent session: a real refusal (e.g. no audit key)
+            raise
 
 
 def round_policy(code: str) -> Policy:
