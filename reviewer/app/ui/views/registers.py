@@ -1,7 +1,7 @@
 import streamlit as st
 
 from reviewer.app import registers as svc
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, read_only_note, round_id
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, read_only_note, round_id, table
 
 header("registers", "登记册：中心名录（试点、认定、国家级中心占用其领域，撤销则释放；排名据此执行“一领域一中心”）、"
                     "广西技术创新中心名录（所在领域的新认定中心不予补助）和唯一的补助台账（同一中心同一类补助只发一次，"
@@ -23,10 +23,10 @@ with tab_c:
                   "The centre register is empty. For the demo round, record the past centres' life cycle below; "
                   "or `reviewer register centre`."))
     else:
-        st.dataframe(taken, hide_index=True, width="stretch")
+        table(taken)
     reg = svc.centre_register(rid)
     if not reg.empty:
-        st.dataframe(reg, hide_index=True, width="stretch", height=300)
+        table(reg, height=300)
     if st.button(T("导入演示往年中心的生命周期（仅新增，记入审计）", "Record the demo's past centres' life cycle (new only, audited)"),
                  disabled=not can_edit()):
         who = editor_name()
@@ -41,16 +41,15 @@ with tab_t:
         st.info(T("技术创新中心名录为空（命令 `reviewer register tech` 录入，须有文号和日期）。",
                   "No technology innovation centre recorded (`reviewer register tech`, with document number and date)."))
     else:
-        st.dataframe(tech, hide_index=True, width="stretch")
+        table(tech)
 with tab_l:
     ledger, total = svc.ledger(rid)
     st.metric(T("已发放补助（万元，不含已冲销）", "Granted (10k yuan, reversals excluded)"), f"{total:,.0f}")
     if ledger.empty:
         st.info(T("补助台账为空。", "The ledger is empty."))
     else:
-        st.dataframe(ledger, hide_index=True, width="stretch",
-                     column_config={"金额（万元）": st.column_config.NumberColumn(format="%.0f"),
-                                    "序号": st.column_config.NumberColumn(format="%d")})
+        table(ledger, config={"金额（万元）": st.column_config.NumberColumn("金额（万元）", format="%.0f"),
+                              "序号": st.column_config.NumberColumn("序号", format="%d")})
     # the same store functions as `reviewer register grant|reverse`: the Ledger's rules decide, audited
     centres, reversible = svc.grant_choices(rid)
     c_grant, c_back = st.columns(2)
