@@ -7,7 +7,7 @@ from reviewer.app import scores as svc_scores
 from reviewer.app import signoff as svc_signoff
 from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, chart
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, text_table, chart
 
 header("ranking", "汇总得分（含区间）、三种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
        "Aggregated scores with intervals, three methods side by side, the recognition and cultivation lists with "
@@ -39,9 +39,9 @@ cols = ["rank_overall", "application_id", "name", "field", "score", "decision_zh
         "reason_zh" if lang() == "zh" else "reason_en", "subsidy"]
 with tabs[0]:
     st.subheader(T(f"推荐认定名单（{len(rec)}）", f"Recommended for recognition ({len(rec)})"))
-    table(rec, cols)
+    text_table(rec, cols)     # the reasons read whole (a static table wraps them; the grid clipped them)
     st.subheader(T(f"培育名单（{len(cul)}）", f"Cultivation list ({len(cul)})"))
-    table(cul, cols)
+    text_table(cul, cols)
 with tabs[1]:
     st.markdown(T("同一批评分用三种方法汇总：去掉最高最低分的平均（默认）、校准专家宽严尺度、贝叶斯。排名差异大的申报值得复核。",
                   "The same scores under three methods: trimmed mean (default), rater-calibrated, Bayesian. "
@@ -71,8 +71,12 @@ with tabs[2]:
     for i, f in enumerate(flds):
         chart(grid[i % 3], charts.score_intervals, iv, f, lang(), order, width="stretch")
 with tabs[3]:
-    table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "A", "B", "C", "D", "E",
-               "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)
+    # the reasons read whole beside the decision; the criterion scores (A–F) in a sortable grid below — all in
+    # one table would be wider than the page
+    text_table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "decision_zh",
+                    "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=560)
+    st.markdown(T("**各项得分（A–F）**", "**Scores per criterion (A–F)**"))
+    table(rk, ["rank_overall", "application_id", "name", "field", "score", "A", "B", "C", "D", "E", "F"], height=420)
 with tabs[4]:
     read_only_note()
     st.markdown(T("确认发布：把本阶段当前的排名表（按所选汇总方法）冻结为正式版本，记录表格的 SHA-256、确认人和时间，"
@@ -104,8 +108,7 @@ with tabs[4]:
     hist = svc_signoff.signoffs_table(rid, stage)
     if not hist.empty:
         st.markdown(T("**确认发布记录**", "**Sign-offs**"))
-        table(hist, config={"SHA-256": st.column_config.TextColumn("SHA-256", width="medium"),
-                            "理由": st.column_config.TextColumn(T("理由", "Reason"), width="large")})
+        text_table(hist)
 with tabs[5]:
     st.download_button(T("下载 Excel 排名报告", "Download the Excel report"),
                        data=lambda: svc_signoff.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",
