@@ -163,8 +163,8 @@ def test_screening_page_and_review_decision(appdata):
 def test_experts_page_charts_conflicts_and_waiver(appdata):
     at = start("views/experts.py")
     assert len(charts(at)) >= 3
-    hits = [f for f in frames(at) if "evidence" in f.columns][0]
-    assert hits["rule"].str.match(r"C\d").all()
+    hits = [f for f in shown_tables(at) if "依据" in f.columns][0]
+    assert hits["规则"].str.match(r"C\d").all()
     waive = [b for b in at.button if b.label == "豁免"]
     if waive:
         waive[0].click().run()

@@ -6,7 +6,7 @@ from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
 from reviewer.app.text import summary_item
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name, chart
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, text_table, editor_name, chart
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
@@ -122,8 +122,7 @@ with tabs[5]:
                   "conflict of the pair: choose 'conflict (all stages)' with the evidence. The plan is then out of "
                   "date: re-solve."))
     con = svc_panels.constraints(rid, stage)
-    table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"],
-          config={"scope_zh": st.column_config.Column(T("范围", "Scope"))})
+    text_table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"])
     kinds = {"forbid_pair": T("回避（全部阶段，新发现关系）", "conflict (all stages)"),
              "forbid": T("排除（仅本阶段）", "forbid (this stage only)"), "lock": T("锁定（仅本阶段）", "lock (this stage)")}
     with st.form("constraint"):
