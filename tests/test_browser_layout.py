@@ -131,9 +131,10 @@ class Seen:
 def settle(page) -> None:
     """Streamlit done and every table drawn (a table's grid appears a moment after the run ends)."""
     idle(page)
-    for _ in range(40):
+    for _ in range(40):     # a lazily loaded element (grid, static table) is a grey skeleton at first
         if page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=\"stDataFrame\"]'))"
-                         ".every(d => d.querySelector('.dvn-scroller'))"):
+                         ".every(d => d.querySelector('.dvn-scroller'))"
+                         " && !document.querySelector('[data-testid=\"stSkeleton\"]')"):
             break
         page.wait_for_timeout(250)
     page.wait_for_timeout(400)

@@ -314,6 +314,11 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~$|:#!{}])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+)([.)]?)(?=\s)", re.M)
 SHORT_TEXT_PX = 150    # a text column whose every value is this narrow stays on one line
+SHORT_HEAD_PX = 80     # a header this narrow stays on one line whatever its values
+
+
+def _longest_px(shown: Shown, c: str) -> float:
+    return max((text_px(_cell_text(v, shown.kinds[c])) for v in shown.data[c]), default=0.0)
 
 
 def markdown_safe(s: str) -> str:
@@ -357,10 +362,14 @@ def styled(shown: Shown):
     rename = dict(zip(data.columns, names))
     data = data.rename(columns=rename)
     sty = data.style.format({rename[c]: f for c, f in fmts.items()}, na_rep=MISSING)
-    if one_line:     # cells and their headers ("总排名" broken into two lines reads badly)
+    if one_line:
         sty = sty.set_properties(subset=[rename[c] for c in one_line], **{"white-space": "nowrap"})
-        sty = sty.set_table_styles({rename[c]: [{"selector": "th", "props": "white-space: nowrap"}] for c in one_line},
-                                   overwrite=False)
+    # a short header stays on one line ("总排名" broken in two reads badly); a long one over narrow values
+    # ("C5 主管部门人员回避" over counts) wraps rather than widening the table
+    short_heads = [c for c in one_line if text_px(shown.labels[c]) <= max(SHORT_HEAD_PX, _longest_px(shown, c))]
+    if short_heads:
+        sty = sty.set_table_styles({rename[c]: [{"selector": "th", "props": "white-space: nowrap"}]
+                                    for c in short_heads}, overwrite=False)
     if right:
         sty = sty.set_properties(subset=[rename[c] for c in right], **{"text-align": "right"})
     # the rest wraps (Streamlit's cells do not by themselves); a long one-piece value (a hash, a link)

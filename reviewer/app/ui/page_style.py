@@ -5,7 +5,9 @@
   files here") and no option to change it: the English is hidden (visibility: hidden, font-size 0, so it takes
   no room and is not read out) and Chinese is drawn in its place with ::after.
 - The cells of st.table (`common.text_table`) hold a Markdown paragraph that resets white-space: it inherits
-  the cell's instead, so the per-column "one line" of `formatting.styled` applies."""
+  the cell's instead, so the per-column "one line" of `formatting.styled` applies; headers wrap unless
+  `formatting.styled` keeps a short one on one line (Streamlit's default keeps every header on one line,
+  which squeezes the name column of a table with many long headers to one character a line)."""
 from __future__ import annotations
 
 UPLOAD_BUTTON_ZH = "选择文件"
@@ -13,7 +15,8 @@ DROP_HERE_ZH = "拖放文件到此处"
 
 
 def limit_text(max_mb: int | str) -> str:
-    return f"{DROP_HERE_ZH}，或点击“{UPLOAD_BUTTON_ZH}”；单个文件不超过 {max_mb} MB"
+    # short: an uploader in a narrow column (公文's templates) shows it on one line
+    return f"{DROP_HERE_ZH}，每个不超过 {max_mb} MB"
 
 
 def css(max_mb: int | str) -> str:
@@ -27,6 +30,7 @@ def css(max_mb: int | str) -> str:
 {up} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{limit_text(max_mb)}"; {show} }}
 {up} > div:not([data-testid]) > span {{ {hide} }}
 {up} > div:not([data-testid]) > span::after {{ content: "{DROP_HERE_ZH}"; {show} }}
+[data-testid="stTableStyledTable"] th {{ white-space: normal; }}
 [data-testid="stTableStyledTable"] :is(td, th) [data-testid="stMarkdownContainer"],
 [data-testid="stTableStyledTable"] :is(td, th) [data-testid="stMarkdownContainer"] p {{ white-space: inherit; overflow-wrap: inherit; }}
 </style>"""

@@ -29,7 +29,7 @@ with tab_conf:
     # the per-application counts under the chart, full width: a column per rule does not fit beside it
     st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
                   "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
-    table(svc_conflicts.conflicts_overview(rid), height=300)
+    text_table(svc_conflicts.conflicts_overview(rid), height=360)    # headers wrap: none is cut
     apps = [a.application_id for a in b.data.applications]
     names = {a.application_id: a.name for a in b.data.applications}
     app = st.selectbox(T("查看申报", "Application"), apps, format_func=lambda a: f"{a} {names[a]}")

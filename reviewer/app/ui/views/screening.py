@@ -17,7 +17,8 @@ left, right = st.columns([1, 2])
 with left:
     chart(st, charts.screening_outcomes, res.summary, lang(), width="stretch")
 with right:
-    pick = st.multiselect(T("显示结果", "Show"), ["通过", "需人工复核", "不通过"], default=["通过", "需人工复核", "不通过"])
+    pick = st.multiselect(T("显示结果", "Show"), ["通过", "需人工复核", "不通过"], default=["通过", "需人工复核", "不通过"],
+                          placeholder=T("请选择（可多选）", "Choose"))
 view = res.summary[res.summary["outcome_zh"].isin(pick)]
 # the table under the chart, full width: beside it the ids and reasons would be squeezed into narrow lines
 text_table(view, ["application_id", "name", "field", "outcome_zh", "failed_rules", "review_rules", "reasons"], height=420)
