@@ -306,8 +306,9 @@ def test_ranking_page_lists_methods_and_exports(appdata):
     assert len(rec) >= 1 and (rec["结论"] == "推荐认定").all()
     assert rec["理由"].str.len().min() > 0
     assert len(charts(at)) >= 1
-    cmp_ = [f for f in frames(at) if "score_bayes" in f.columns][0]
-    assert {"score_trimmed", "score_calibrated", "rank_bayes"} <= set(cmp_.columns)
+    cmp_ = [f for f in shown_tables(at) if "贝叶斯 得分" in f.columns][0]
+    assert {"去高低分平均 得分", "尺度校准 得分", "贝叶斯 排名"} <= set(cmp_.columns)
+    assert cmp_["贝叶斯 排名"].notna().all()
     labels = [d.label for d in at.get("download_button")]
     assert any("Excel" in l for l in labels) and any("HTML" in l for l in labels)
     at.radio(key="rank_method").set_value("bayes").run()

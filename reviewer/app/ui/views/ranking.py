@@ -48,15 +48,14 @@ with tabs[1]:
                   "Large rank differences deserve a second look."))
     cmp_ = guard(svc_ranking.compare_methods, rid, stage)
     if cmp_ is not None:
-        cfg = {}
+        heads = {}
         for mm in svc_ranking.RANK_METHODS:
             lab = METHOD_SHORT[mm][0 if lang() == "zh" else 1]
-            cfg[f"score_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('得分', 'score')}", format="%.2f")
-            cfg[f"rank_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('排名', 'rank')}")
-            cfg[f"low_{mm}"] = st.column_config.NumberColumn(T("下限", "low"), format="%.1f")
-            cfg[f"high_{mm}"] = st.column_config.NumberColumn(T("上限", "high"), format="%.1f")
-        table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc_ranking.RANK_METHODS for k in ("score", "rank")]],
-              config=cfg, height=420)
+            heads[f"score_{mm}"] = f"{lab} {T('得分', 'score')}"
+            heads[f"rank_{mm}"] = f"{lab} {T('排名', 'rank')}"
+        # a static table: the grid cut the method headers ("去高低分平均 排名") and long field names
+        text_table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc_ranking.RANK_METHODS
+                                                        for k in ("score", "rank")]], labels=heads, height=460)
     for n in notes[:3]:
         st.caption(n)
 with tabs[2]:
