@@ -183,8 +183,8 @@ def test_panels_page_solves_and_publishes(appdata):
     button(at, "求解").click().run()
     assert not at.exception
     assert "随机种子 **7**" in texts(at)
-    panels = [f for f in frames(at) if "expert_name" in f.columns][0]
-    assert panels["application_id"].nunique() == 29
+    panels = [f for f in shown_tables(at) if "专家姓名" in f.columns][0]
+    assert panels["申报编号"].nunique() == 29
     assert len(charts(at)) >= 4                              # coverage, load, affinity, objective
     sure = [c for c in at.checkbox if "确认发布" in c.label][0]
     sure.check().run()

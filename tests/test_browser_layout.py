@@ -129,14 +129,19 @@ class Seen:
 
 
 def settle(page) -> None:
-    """Streamlit done and every table drawn (a table's grid appears a moment after the run ends)."""
+    """Streamlit done and every table drawn (a table's grid appears a moment after the run ends; a lazily
+    loaded element is a grey skeleton first, and the skeleton itself appears a moment late: the page counts
+    as drawn when it is so on two looks 600 ms apart)."""
     idle(page)
-    for _ in range(40):     # a lazily loaded element (grid, static table) is a grey skeleton at first
-        if page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=\"stDataFrame\"]'))"
-                         ".every(d => d.querySelector('.dvn-scroller'))"
-                         " && !document.querySelector('[data-testid=\"stSkeleton\"]')"):
+    drawn_js = ("() => Array.from(document.querySelectorAll('[data-testid=\"stDataFrame\"]'))"
+                ".every(d => d.querySelector('.dvn-scroller'))"
+                " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+    seen = 0
+    for _ in range(60):
+        seen = seen + 1 if page.evaluate(drawn_js) else 0
+        if seen == 2:
             break
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(600 if seen else 250)
     page.wait_for_timeout(400)
 
 

@@ -149,7 +149,7 @@ def text_table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int 
     gives a column the page's own header."""
     shown = fmt.present(df, cols, lang(), wrap=False)
     shown.labels.update({c: v for c, v in (labels or {}).items() if c in shown.labels})
-    st.table(fmt.styled(shown), hide_index=True, height=height, border="horizontal")
+    st.table(fmt.styled(shown, fmt.MAIN_WIDTH), hide_index=True, height=height, border="horizontal")
 
 
 def arrow_safe(df: pd.DataFrame) -> pd.DataFrame:

@@ -314,7 +314,24 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~$|:#!{}])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+)([.)]?)(?=\s)", re.M)
 SHORT_TEXT_PX = 150    # a text column whose every value is this narrow stays on one line
-SHORT_HEAD_PX = 80     # a header this narrow stays on one line whatever its values
+SHORT_HEAD_PX = 45     # a header this narrow (three characters) stays on one line whatever its values
+
+
+WRAP_WANT_PX = 200     # a wrapped column asks for this much (about 13 CJK characters a line) …
+WRAP_FLOOR_PX = 48     # … and gets at least this much (three characters)
+
+
+def wrap_min_widths(shown: Shown, one_line: list[str], short_heads: list[str], width_px: int) -> dict[str, int]:
+    """Minimum widths (px, text only) of the wrapped columns of a static table: the width left beside the
+    one-line columns, shared in proportion to what each wants (its longest value, at most WRAP_WANT_PX)."""
+    wrapped = [c for c in shown.data.columns if c not in one_line]
+    fixed = sum(max(_longest_px(shown, c), text_px(shown.labels[c]) if c in short_heads else 0) + CELL_PAD
+                for c in one_line)
+    budget = width_px - fixed - CELL_PAD * len(wrapped)
+    want = {c: min(WRAP_WANT_PX, max(WRAP_FLOOR_PX, _longest_px(shown, c))) for c in wrapped}
+    total = sum(want.values()) or 1
+    scale = min(1.0, max(0.0, budget) / total)
+    return {c: int(max(WRAP_FLOOR_PX, want[c] * scale)) for c in wrapped}
 
 
 def _longest_px(shown: Shown, c: str) -> float:
@@ -333,11 +350,12 @@ def markdown_safe(s: str) -> str:
     return _MD_LINE_START.sub(lead, s)
 
 
-def styled(shown: Shown):
+def styled(shown: Shown, width_px: int = MAIN_WIDTH):
     """`shown` for st.table, an HTML table that the browser lays out and wraps (the data grid draws on a
     canvas and clips long text): headers in words, numbers right-aligned with their decimals, missing values
     as "—", text escaped for Markdown; identifiers, numbers and short words on one line, so the long text
-    columns take the rest of the width and wrap."""
+    columns take the rest of the width and wrap, each at least a share of that rest (`wrap_min_widths`: the
+    browser would otherwise squeeze a name to one character a line)."""
     data = shown.data.copy()
     fmts, one_line, right = {}, [], []
     for c in data.columns:
@@ -374,8 +392,9 @@ def styled(shown: Shown):
         sty = sty.set_properties(subset=[rename[c] for c in right], **{"text-align": "right"})
     # the rest wraps (Streamlit's cells do not by themselves); a long one-piece value (a hash, a link)
     # breaks anywhere rather than widening the table
+    mins = wrap_min_widths(shown, one_line, short_heads, width_px)
     for c in shown.data.columns:
         if c not in one_line:
-            sty = sty.set_properties(subset=[rename[c]], **{"white-space": "normal", "overflow-wrap":
-                                                           "anywhere" if c in NO_BREAK else "break-word"})
+            sty = sty.set_properties(subset=[rename[c]], **{"white-space": "normal", "min-width": f"{mins[c]}px",
+                                                           "overflow-wrap": "anywhere" if c in NO_BREAK else "break-word"})
     return sty

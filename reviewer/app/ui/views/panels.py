@@ -103,8 +103,10 @@ with tabs[0]:
     view = p if not sel else p[p["application_id"] == sel]
     st.caption(T(f"{p['application_id'].nunique()} 个专家组，{len(p)} 个席位，{p['expert_id'].nunique()} 位专家",
                  f"{p['application_id'].nunique()} panels, {len(p)} seats, {p['expert_id'].nunique()} experts"))
-    table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
-                 "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"], height=420)
+    # a static table: in the grid the thirteen columns' headers and the names were cut
+    text_table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
+                      "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"],
+               height=480)
 with tabs[1]:
     chart(st, charts.coverage_heatmap, svc_panels.coverage_long(saved, cats), cats, lang(),
           height=18 * max(1, p["application_id"].nunique()) + 90)
