@@ -153,6 +153,10 @@ def look(page, where: str) -> list[str]:
     for kind, text in page.evaluate(ALERTS_JS):
         if kind == "stException" or not ls.CJK.search(text):
             problems.append(f"{where}: English-only or exception box: {text[:200]!r}")
+    for t in page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=\"stTable\"]'))"
+                           ".map(e => e.innerText)"):
+        if re.search(r"\bempty\b", t):
+            problems.append(f"{where}: an empty table says 'empty' in English")
     text = body_text(page)
     if "Page not found" in text or "Traceback" in text:
         problems.append(f"{where}: English page-not-found or traceback")

@@ -147,6 +147,9 @@ def text_table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int 
     text reliably nor lets the browser find or copy it; it stays for tables of short values, where sorting
     helps. `height` in px makes a long table scroll down inside its box (with the header kept); `labels`
     gives a column the page's own header."""
+    if df.empty:     # st.table would draw its headers over the English word "empty"
+        st.caption(T("（暂无记录）", "(none)"))
+        return
     shown = fmt.present(df, cols, lang(), wrap=False)
     shown.labels.update({c: v for c, v in (labels or {}).items() if c in shown.labels})
     st.table(fmt.styled(shown, fmt.MAIN_WIDTH), hide_index=True, height=height, border="horizontal")
