@@ -25,7 +25,7 @@ def test_ranking_page_signs_off_and_a_second_sign_off_needs_a_reason(appdata):  
     at.checkbox[0].check()
     button(at, "确认发布").click().run()
     assert not at.error and svc_signoff.in_force(rid, "认定评审")["method"] == "bayes"
-    hist = [d.value for d in at.dataframe if "状态" in d.value.columns][0]
+    hist = [t.value for t in at.table if "状态" in t.value.columns][0]
     assert list(hist["状态"]) == ["在用", "已被取代"]
 
 

@@ -159,3 +159,28 @@ def test_a_table_of_many_short_columns_still_fits():
                       | {"application_id": ["GX2026-001", "GX2026-002"]})
     s = fmt.present(df, width_px=960)
     assert sum(s.widths.values()) <= 956 and s.widths["application_id"] >= int(fmt.text_px("GX2026-001"))
+
+
+def test_markdown_characters_in_text_are_shown_as_they_are():
+    """st.table renders cells as Markdown: an underscore, a star, a dollar sign or a leading "- " in a reason
+    must come out as written (escaped), and removing the escapes gives the text back."""
+    import re
+    for s in ["a_b *c* [x](y) $5$ ~d~ <b>", "- 第一条", "1. 第一条", "12 项", ":blue[x] R&D 1.88%"]:
+        safe = fmt.markdown_safe(s)
+        assert re.sub(r"\\(.)", r"\1", safe) == s
+        assert not re.search(r"(?<!\\)[*_\[\]$~<`]", safe), safe
+    assert fmt.markdown_safe("- 第一条").startswith("\\-") and fmt.markdown_safe("1. 第一条").startswith("1\\.")
+
+
+def test_a_static_table_keeps_short_values_on_one_line_and_wraps_the_reasons():
+    df = pd.DataFrame({"application_id": ["GX2026-001", "GX2026-002"], "score": [82.9, None],
+                       "decision_zh": ["推荐认定", "不予推荐"],
+                       "reason_zh": ["得分 82.9 ≥ 75，B 类 21.44 ≥ 15，为本领域最高" * 3, None]})
+    sty = fmt.styled(fmt.present(df, wrap=False))
+    html = sty.to_html()
+    assert list(sty.data.columns) == ["申报编号", "得分", "结论", "理由"]
+    assert "82.90" in html and fmt.MISSING in html and "\n" not in sty.data["理由"].iloc[0]
+    ctx = sty._compute().ctx          # (row, col) -> CSS of the cell
+    assert ("white-space", "nowrap") in ctx[(0, 0)] and ("white-space", "nowrap") in ctx[(0, 2)]
+    assert ("text-align", "right") in ctx[(0, 1)]
+    assert ("white-space", "normal") in ctx[(0, 3)]

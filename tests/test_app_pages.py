@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +52,19 @@ def texts(at: AppTest) -> str:
 
 def frames(at: AppTest) -> list[pd.DataFrame]:
     return [d.value for d in at.dataframe]
+
+
+def shown_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The static tables (st.table: long text read whole) as staff see them: Chinese headers, values in
+    words; the text is escaped for Markdown, so a "\\" before a markup character is dropped here."""
+    out = []
+    for t in at.table:
+        df = t.value.copy()
+        for c in df.columns:
+            if df[c].dtype == object:
+                df[c] = df[c].map(lambda v: re.sub(r"\\(.)", r"\1", v) if isinstance(v, str) else v)
+        out.append(df)
+    return out
 
 
 def button(at: AppTest, label: str):
@@ -131,9 +145,9 @@ def test_import_page_good_upload(appdata):
 
 def test_screening_page_and_review_decision(appdata):
     at = start("views/screening.py")
-    summary = [f for f in frames(at) if "reasons" in f.columns][0]
-    assert set(summary["outcome_zh"]) == {"通过", "不通过", "需人工复核"}
-    assert summary.loc[summary.outcome_zh == "不通过", "reasons"].str.len().min() > 0
+    summary = [f for f in shown_tables(at) if "原因" in f.columns][0]
+    assert set(summary["审查结果"]) == {"通过", "不通过", "需人工复核"}
+    assert summary.loc[summary["审查结果"] == "不通过", "原因"].str.len().min() > 0
     assert charts(at)
     save = button(at, "保存结论")
     save.click().run()
@@ -152,8 +166,8 @@ def test_experts_page_charts_conflicts_and_waiver(appdata):
     at.session_state["experts_tab"] = "回避"           # as a click on the tab
     at.run()
     assert len(charts(at)) >= 1
-    hits = [f for f in frames(at) if "evidence" in f.columns][0]
-    assert hits["rule"].str.match(r"C\d").all()
+    hits = [f for f in shown_tables(at) if "依据" in f.columns][0]
+    assert hits["规则"].str.match(r"C\d").all()
     at.session_state["experts_tab"] = "豁免"
     at.run()
     waive = [b for b in at.button if b.label == "豁免"]
@@ -175,8 +189,8 @@ def test_panels_page_solves_and_publishes(appdata):
     button(at, "求解").click().run()
     assert not at.exception
     assert "随机种子 **7**" in texts(at)
-    panels = [f for f in frames(at) if "expert_name" in f.columns][0]
-    assert panels["application_id"].nunique() == 29
+    panels = [f for f in shown_tables(at) if "专家姓名" in f.columns][0]
+    assert panels["申报编号"].nunique() == 29
     assert len(charts(at)) >= 4                              # coverage, load, affinity, objective
     sure = [c for c in at.checkbox if "确认发布" in c.label][0]
     sure.check().run()
@@ -294,12 +308,13 @@ def test_scores_page_shows_checks_and_rejects_bad_rows(appdata):
 def test_ranking_page_lists_methods_and_exports(appdata):
     at = start("views/ranking.py")
     assert not at.exception
-    rec = frames(at)[0]
-    assert len(rec) >= 1 and (rec["decision_zh"] == "推荐认定").all()
-    assert rec["reason_zh"].str.len().min() > 0
+    rec = shown_tables(at)[0]
+    assert len(rec) >= 1 and (rec["结论"] == "推荐认定").all()
+    assert rec["理由"].str.len().min() > 0
     assert len(charts(at)) >= 1
-    cmp_ = [f for f in frames(at) if "score_bayes" in f.columns][0]
-    assert {"score_trimmed", "score_calibrated", "rank_bayes"} <= set(cmp_.columns)
+    cmp_ = [f for f in shown_tables(at) if "贝叶斯 得分" in f.columns][0]
+    assert {"去高低分平均 得分", "尺度校准 得分", "贝叶斯 排名"} <= set(cmp_.columns)
+    assert cmp_["贝叶斯 排名"].notna().all()
     labels = [d.label for d in at.get("download_button")]
     assert any("Excel" in l for l in labels) and any("HTML" in l for l in labels)
     at.radio(key="rank_method").set_value("bayes").run()

@@ -132,3 +132,38 @@ def test_staff_board_shows_every_seat_and_marks_no_replies(appdata):
     button(at, "标记未答复（当前逾期 0 个）").click().run()
     assert not at.exception
     assert "未答复 no reply: 0" in texts(at)
+
+
+def test_the_expert_page_reads_like_the_staff_tables(appdata):
+    """Issue 13 items 16 and 18: the expert's page goes through the same formatting as the staff tables —
+    Chinese headers, missing values as "—" (never <NA> or None), the link's expiry in Beijing time; a sheet
+    with a wrong value lists its problems under Chinese headers (行号, 列, 应为)."""
+    import json
+    import re
+    rid, panels, a, b, load = _published_two_experts()
+    tok, _ = auth.issue_token(a, days=7, round_id=rid)
+    at = start(token=tok)
+    assert re.search(r"链接有效期至 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 北京时间", texts(at)), texts(at)
+    seats = at.dataframe[0]
+    assert seats.proto.placeholder == "—"
+    cfg = json.loads(seats.proto.columns)
+    labels = [(cfg.get(c) or {}).get("label") for c in seats.value.columns]
+    assert all(lab and re.search(r"[\u4e00-\u9fff]", lab) for lab in labels), labels
+    from openpyxl import load_workbook
+    wb = load_workbook(io.BytesIO(svc_expert_view.expert_score_sheet(rid, a, STAGE)))
+    ws = wb["评分表"]
+    crit = svc_rounds.policy_for(rid).rubric.criteria
+    for r in range(3, 3 + len(load[a])):
+        for k, c in enumerate(crit):
+            ws.cell(r, 4 + k, c.max * 0.8)
+    ws.cell(3, 4, 999)                        # over the criterion's maximum
+    buf = io.BytesIO()
+    wb.save(buf)
+    at.file_uploader[0].set_value(("mine.xlsx", buf.getvalue(), "application/octet-stream")).run()
+    button(at, "提交评分").click().run()
+    assert not at.exception
+    problems = at.dataframe[-1]
+    cfg = json.loads(problems.proto.columns)
+    labels = [(cfg.get(c) or {}).get("label") for c in problems.value.columns]
+    assert {"行号", "列", "应为"} <= set(labels), labels
+    assert not problems.value.astype(str).isin(["<NA>", "None", "nan"]).any().any()

@@ -168,6 +168,22 @@ def table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str
                  row_height=shown.row_height, placeholder=fmt.MISSING)
 
 
+def text_table(df: pd.DataFrame, cols: Iterable[str] | None = None, height: int | str = "content",
+               labels: dict[str, str] | None = None) -> None:
+    """A table whose point is long free text (reasons, evidence, decisions, opinions), read whole at 1440 px
+    without scrolling sideways: the values and labels of `table` (`formatting.present`) in a static HTML table
+    (st.table) that the browser wraps. The data grid of `table` draws on a canvas, which neither wraps long
+    text reliably nor lets the browser find or copy it; it stays for tables of short values, where sorting
+    helps. `height` in px makes a long table scroll down inside its box (with the header kept); `labels`
+    gives a column the page's own header."""
+    if df.empty:     # st.table would draw its headers over the English word "empty"
+        st.caption(T("（暂无记录）", "(none)"))
+        return
+    shown = fmt.present(df, cols, lang(), wrap=False)
+    shown.labels.update({c: v for c, v in (labels or {}).items() if c in shown.labels})
+    st.table(fmt.styled(shown, fmt.MAIN_WIDTH), hide_index=True, height=height, border="horizontal")
+
+
 def arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Columns that mix text and numbers (a summary's "value") shown as text: otherwise Streamlit's Arrow
     conversion fails, logs a traceback and retries the whole table on every rerun (slow and noisy)."""

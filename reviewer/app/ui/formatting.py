@@ -194,9 +194,9 @@ def _shown_column(col: str, s: pd.Series, lang: str) -> tuple[pd.Series, str]:
 
 
 
-def present(df: pd.DataFrame, cols=None, lang: str = "zh", width_px: int = MAIN_WIDTH) -> Shown:
+def present(df: pd.DataFrame, cols=None, lang: str = "zh", width_px: int = MAIN_WIDTH, wrap: bool = True) -> Shown:
     """The table as staff see it (see the module doc): chosen columns, values, labels, fitted widths, long
-    text broken into lines that fit its column."""
+    text broken into lines that fit its column (`wrap`; a static table, `styled`, wraps by itself)."""
     cols = [c for c in (cols or df.columns) if c in df.columns]
     data, kinds = {}, {}
     for c in cols:
@@ -205,7 +205,7 @@ def present(df: pd.DataFrame, cols=None, lang: str = "zh", width_px: int = MAIN_
     labels = {c: label(c, lang) for c in cols}
     widths = fit_widths(shown, kinds, labels, width_px)
     lines = 1
-    for c in cols:
+    for c in cols if wrap else ():
         # only free text is broken into lines; a short value ("推荐认定") or a link is never split
         if kinds[c] != "text" or c not in widths or c not in TEXT_WRAP:
             continue
@@ -307,3 +307,94 @@ def fit_widths(shown: pd.DataFrame, kinds: dict[str, str], labels: dict[str, str
         widest = max(rest, key=lambda c: widths[c])
         widths[widest] = max(40, widths[widest] - over)
     return widths
+
+
+# ---------------------------------------------------------------- long text read whole (static tables)
+# st.table renders every cell as Markdown: these characters would be read as markup ("*", "_", "[", "$" …)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~$|:#!{}])")
+_MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+)([.)]?)(?=\s)", re.M)
+SHORT_TEXT_PX = 150    # a text column whose every value is this narrow stays on one line
+SHORT_HEAD_PX = 45     # a header this narrow (three characters) stays on one line whatever its values
+
+
+WRAP_WANT_PX = 200     # a wrapped column asks for this much (about 13 CJK characters a line) …
+WRAP_FLOOR_PX = 48     # … and gets at least this much (three characters)
+
+
+def wrap_min_widths(shown: Shown, one_line: list[str], short_heads: list[str], width_px: int) -> dict[str, int]:
+    """Minimum widths (px, text only) of the wrapped columns of a static table: the width left beside the
+    one-line columns, shared in proportion to what each wants (its longest value, at most WRAP_WANT_PX)."""
+    wrapped = [c for c in shown.data.columns if c not in one_line]
+    fixed = sum(max(_longest_px(shown, c), text_px(shown.labels[c]) if c in short_heads else 0) + CELL_PAD
+                for c in one_line)
+    budget = width_px - fixed - CELL_PAD * len(wrapped)
+    want = {c: min(WRAP_WANT_PX, max(WRAP_FLOOR_PX, _longest_px(shown, c))) for c in wrapped}
+    total = sum(want.values()) or 1
+    scale = min(1.0, max(0.0, budget) / total)
+    return {c: int(max(WRAP_FLOOR_PX, want[c] * scale)) for c in wrapped}
+
+
+def _longest_px(shown: Shown, c: str) -> float:
+    return max((text_px(_cell_text(v, shown.kinds[c])) for v in shown.data[c]), default=0.0)
+
+
+def markdown_safe(s: str) -> str:
+    """`s` shown literally in a Markdown cell: markup characters escaped, a leading "- " or "1. " kept as text."""
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+
+    def lead(m: re.Match) -> str:
+        indent, mark, dot = m.groups()
+        if mark in "-+":
+            return f"{indent}\\{mark}{dot}"
+        return f"{indent}{mark}\\{dot}" if dot else m.group(0)
+    return _MD_LINE_START.sub(lead, s)
+
+
+def styled(shown: Shown, width_px: int = MAIN_WIDTH):
+    """`shown` for st.table, an HTML table that the browser lays out and wraps (the data grid draws on a
+    canvas and clips long text): headers in words, numbers right-aligned with their decimals, missing values
+    as "—", text escaped for Markdown; identifiers, numbers and short words on one line, so the long text
+    columns take the rest of the width and wrap, each at least a share of that rest (`wrap_min_widths`: the
+    browser would otherwise squeeze a name to one character a line)."""
+    data = shown.data.copy()
+    fmts, one_line, right = {}, [], []
+    for c in data.columns:
+        kind = shown.kinds[c]
+        if kind == "text":
+            data[c] = data[c].map(lambda v: markdown_safe(str(v)) if v is not None and v is not pd.NA
+                                  and not (isinstance(v, float) and math.isnan(v)) else None).astype(object)
+            longest = max((text_px(str(v)) for v in shown.data[c] if isinstance(v, str)), default=0)
+            if ID_LIKE.search(c) or (c not in TEXT_WRAP and longest <= SHORT_TEXT_PX):
+                one_line.append(c)
+        else:
+            fmts[c] = (lambda k: (lambda v: _cell_text(v, k)))("int" if kind == "int" else kind)
+            one_line.append(c)
+            right.append(c)
+    names, seen = [], set()
+    for c in data.columns:      # labels as headers, each once (the Styler needs unique columns)
+        lab = shown.labels[c]
+        while lab in seen:
+            lab += " "
+        seen.add(lab)
+        names.append(lab)
+    rename = dict(zip(data.columns, names))
+    data = data.rename(columns=rename)
+    sty = data.style.format({rename[c]: f for c, f in fmts.items()}, na_rep=MISSING)
+    if one_line:
+        sty = sty.set_properties(subset=[rename[c] for c in one_line], **{"white-space": "nowrap"})
+    # a short header stays on one line ("总排名" broken in two reads badly); a long one over narrow values
+    # ("C5 主管部门人员回避" over counts) wraps rather than widening the table
+    short_heads = [c for c in one_line if text_px(shown.labels[c]) <= max(SHORT_HEAD_PX, _longest_px(shown, c))]
+    if short_heads:
+        sty = sty.set_table_styles({rename[c]: [{"selector": "th", "props": "white-space: nowrap"}]
+                                    for c in short_heads}, overwrite=False)
+    if right:
+        sty = sty.set_properties(subset=[rename[c] for c in right], **{"text-align": "right"})
+    # the rest wraps (Streamlit's cells do not by themselves); a long one-piece value (a hash, a link)
+    # breaks anywhere rather than widening the table
+    mins = wrap_min_widths(shown, one_line, short_heads, width_px)
+    for c in shown.data.columns:
+        if c not in one_line:
+            sty = sty.set_properties(subset=[rename[c]], **{"white-space": "normal", "min-width": f"{mins[c]}px",
+                                                           "overflow-wrap": "anywhere" if c in NO_BREAK else "break-word"})
+    return sty

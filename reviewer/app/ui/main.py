@@ -19,6 +19,7 @@ import streamlit as st
 from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.text import page_title
+from reviewer.app.ui import page_style
 from reviewer.app.ui.common import T, current_user, role_label, show_error, warm_up
 from reviewer.errors import UserError
 
@@ -57,6 +58,7 @@ def client_address() -> str:
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
 warm_up()   # Altair in the background while staff sign in (once per server)
+page_style.inject()     # Chinese file uploader, wrapped static tables (every page, the expert's too)
 
 qp = st.query_params
 for k in [k for k in qp.keys() if k not in KNOWN_PARAMS]:

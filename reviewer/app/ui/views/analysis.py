@@ -20,7 +20,7 @@ tabs = st.tabs([T("关系偏差审计", "Relation bias"), T("假设方案重排"
 with tabs[0]:
     st.caption(T("方法：", "Method: ") + SCHEME_ZH)
     stages = svc_scores.scored_stages(rid)
-    chosen = st.multiselect(T("评审阶段", "Stages"), stages, default=stages, key="bias_stages")
+    chosen = st.multiselect(T("评审阶段", "Stages"), stages, default=stages, key="bias_stages", placeholder=T("请选择（可多选）", "Choose"))
     audit = guard(svc.bias_audit, rid, tuple(chosen)) if chosen else None
     if audit is not None and audit is not True:
         chart(st, charts.relation_effects, audit.relations, audit.level, width="stretch")

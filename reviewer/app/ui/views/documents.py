@@ -22,9 +22,10 @@ if not published:
 st.subheader(T("生成公文", "Generate"))
 kinds = svc_docs.kinds()
 c = st.columns([2, 3, 1])
-stages = c[0].multiselect(T("阶段（默认全部已发布阶段）", "Stages (default: all published)"), published)
+stages = c[0].multiselect(T("阶段（默认全部已发布阶段）", "Stages (default: all published)"), published,
+                          placeholder=T("请选择（可多选）", "Choose"))
 chosen = c[1].multiselect(T("文书（默认全部）", "Documents (default: all)"), [k.key for k in kinds],
-                          format_func=lambda k: next(x.name for x in kinds if x.key == k))
+                          format_func=lambda k: next(x.name for x in kinds if x.key == k), placeholder=T("请选择（可多选）", "Choose"))
 pdf = c[2].checkbox("PDF", value=True, help=T("用 LibreOffice 转换，较慢", "LibreOffice conversion, slower"))
 if st.button(T("生成", "Generate"), type="primary", disabled=not can_edit()):
     with st.spinner(T("正在生成……", "Generating…")):

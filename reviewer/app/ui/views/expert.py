@@ -5,7 +5,8 @@ import streamlit as st
 from reviewer.app import expert_view as svc_expert_view
 from reviewer.app import rounds as svc_rounds
 from reviewer.app import scores as svc_scores
-from reviewer.app.ui.common import guard
+from reviewer.app.ui import formatting as fmt
+from reviewer.app.ui.common import guard, table
 from reviewer.store.seat_responses import RELATIONS
 
 lang = st.session_state.get("lang", "zh")
@@ -34,7 +35,8 @@ if svc_expert_view.replaced_only(rid, tok.expert_id):
     st.warning("您已被替换，本轮无需参加评审。感谢您的支持！ You were replaced: you have no seat in this review.")
     st.stop()
 name = svc_expert_view.expert_name(rid, tok.expert_id)
-st.markdown(f"**{name}**（{tok.expert_id}）· {info.name} · {T('链接有效期至', 'link valid until')} {tok.expires:%Y-%m-%d}")
+st.markdown(f"**{name}**（{tok.expert_id}）· {info.name} · {T('链接有效期至', 'link valid until')} "
+            f"{fmt.local_stamp(tok.expires.isoformat())}")
 stages = svc_expert_view.my_stages(rid, tok.expert_id)
 if not stages:
     st.info(T("目前没有已发布的评审任务。", "No published assignment yet."))
@@ -57,13 +59,11 @@ for si in stages:
     c[1].markdown(f"**{T('答复截止', 'Answer by')}**  \n{si.deadline or T('评审开始前', 'before the start')}")
     c[2].markdown(f"**{T('地点 / 联系人', 'Place / contact')}**  \n{m.get('place') or T('待定', 'tba')}"
                   f"{' · ' + m['contact'] if m.get('contact') else ''}")
-    st.dataframe(si.seats, hide_index=True, width="stretch", column_order=[
-        "application_id", "name", "field", "lead_city", "role_zh", "status_zh", "reason"], column_config={
-        "application_id": st.column_config.Column(T("申报编号", "Application")),
-        "name": st.column_config.Column(T("创新中心名称", "Centre")), "field": st.column_config.Column(T("领域", "Field")),
-        "lead_city": st.column_config.Column(T("所在市", "City")), "role_zh": st.column_config.Column(T("角色", "Role")),
-        "status_zh": st.column_config.Column(T("我的答复", "My answer")),
-        "reason": st.column_config.Column(T("说明", "Note"))}, key=f"seats_{si.stage}")
+    # the staff tables' formatting (labels, "—" for nothing, fitted widths); the expert's own words for three
+    table(si.seats, ["application_id", "name", "field", "lead_city", "role_zh", "status_zh", "reason"], config={
+        "name": {"label": T("创新中心名称", "Centre")}, "lead_city": {"label": T("所在市", "City")},
+        "status_zh": {"label": T("我的答复", "My answer")}, "reason": {"label": T("说明", "Note")}},
+        key=f"seats_{si.stage}")
     if si.submitted:
         st.success(T(f"已提交 submitted：本阶段已收到您的 {si.submitted} 项评分。",
                      f"Submitted: {si.submitted} of your scores are in for this stage."))
@@ -108,6 +108,6 @@ if f is not None and st.button(T("提交评分", "Submit scores"), type="primary
             st.session_state["expert_flash"] = T(f"已提交 submitted：{n} 项评分。", f"Submitted {n} scores.")
         if not issues.empty:
             st.error(T("以下问题需要修改：", "Please fix:"))
-            st.dataframe(issues[["row", "column", "value", "expected"]], hide_index=True, width="stretch")
+            table(issues, ["row", "column", "value", "expected"])
         elif n:
             st.rerun()

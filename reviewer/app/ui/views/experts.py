@@ -3,7 +3,7 @@ import streamlit as st
 from reviewer.app import charts as charts
 from reviewer.app import conflicts as svc_conflicts
 from reviewer.app import imports as svc_imports
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name, chart
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, text_table, editor_name, chart
 from reviewer.conflicts.detector import RULES
 
 header("experts", "专家库按类别和领域的分布；每个申报的回避专家、回避规则（C1–C9）和依据；经批准的豁免。",
@@ -34,14 +34,16 @@ if tab_conf.open is not False:
         # the per-application counts under the chart, full width: a column per rule does not fit beside it
         st.markdown(T("**每个申报的回避专家数与剩余可用专家数**（按规则计数；C7 不可抽取未计入）",
                       "**Excluded and remaining experts per application** (by rule; C7 unavailable not counted)"))
-        table(svc_conflicts.conflicts_overview(rid), height=300)
+        text_table(svc_conflicts.conflicts_overview(rid), height=360)    # headers wrap: none is cut
         apps = [a.application_id for a in b.data.applications]
         app = st.selectbox(T("查看申报", "Application"), apps, format_func=lambda a: f"{a} {names[a]}")
         hits = svc_conflicts.conflicts_of(rid, app)
         hits = hits[hits["rule"] != "C7"]
         st.caption(T(f"{app} 共 {hits['expert_id'].nunique()} 位专家有回避关系（不含 C7 不可抽取）",
                      f"{app}: {hits['expert_id'].nunique()} experts with a conflict (C7 unavailable not shown)"))
-        table(hits, ["expert_id", "expert_name", "rule", "rule_zh", "severity", "excludes", "waived", "evidence"], height=320)
+        # the evidence read whole (a static table wraps it; the data grid clipped it)
+        text_table(hits, ["expert_id", "expert_name", "rule", "rule_zh", "severity", "excludes", "waived", "evidence"],
+                   height=360)
 
 if tab_waive.open is not False:
     with tab_waive:
@@ -70,7 +72,7 @@ if tab_waive.open is not False:
                     st.rerun()
         w = svc_conflicts.waivers(rid)
         st.markdown(T("**本轮在系统中添加的豁免**", "**Waivers added here**"))
-        table(w, ["application_id", "expert_id", "rule", "reason", "user", "at"])
+        text_table(w, ["application_id", "expert_id", "rule", "reason", "user", "at"])
         if not w.empty:
             with st.form("waiver_remove"):
                 cc = st.columns([2, 2, 1])
@@ -87,4 +89,4 @@ if tab_waive.open is not False:
         inputs = t[t["waived"]]
         if not inputs.empty:
             st.markdown(T("**已生效的全部豁免**", "**All waivers in force**"))
-            table(inputs, ["application_id", "expert_id", "rule", "rule_zh", "waiver_reason"])
+            text_table(inputs, ["application_id", "expert_id", "rule", "rule_zh", "waiver_reason"])

@@ -43,7 +43,7 @@ table(msgs, ["id", "kind", "channel", "recipient_id", "recipient_name", "address
              "last_error"], height=360)
 failed = msgs[msgs["status"] == "failed"]
 if not failed.empty:
-    pick = st.multiselect(T("重新发送失败的消息", "Resend failed messages"), failed["id"].tolist(), key="resend_ids")
+    pick = st.multiselect(T("重新发送失败的消息", "Resend failed messages"), failed["id"].tolist(), key="resend_ids", placeholder=T("请选择（可多选）", "Choose"))
     if st.button(T("重新排队", "Queue again"), disabled=not (pick and can_edit())):
         n = guard(svc_notify.resend_failed, rid, [int(x) for x in pick])
         if n is not None:

@@ -6,7 +6,8 @@ from reviewer.app import charts as charts
 from reviewer.app import imports as svc_imports
 from reviewer.app import panels as svc_panels
 from reviewer.app.text import summary_item
-from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, editor_name, chart
+from reviewer.app.ui import formatting as fmt
+from reviewer.app.ui.common import T, can_edit, flash, guard, header, lang, read_only_note, round_id, table, text_table, editor_name, chart
 
 header("panels", "为一个阶段组建专家组：确定性优化或随机抽取（记录随机种子，可复现）；五类专家全覆盖、回避、负载上限；"
                  "可锁定或排除专家、替换请辞专家，无解时说明原因；发布后不可更改。",
@@ -65,10 +66,13 @@ if saved is None:
 
 m = saved.meta
 mode_txt = T("随机抽取", "random draw") if m.get("randomize") else T("确定性优化", "optimised")
-st.markdown(f"**{T('方案', 'Plan')}**：{m.get('status')} · {mode_txt} · {T('随机种子', 'seed')} **{m.get('seed')}** · "
+# the solver's status in words and the stored UTC times in Beijing time, as in the tables
+status = fmt.VALUE_WORDS.get(str(m.get("status")), (m.get("status"),) * 2)[0 if lang() == "zh" else 1]
+st.markdown(f"**{T('方案', 'Plan')}**：{status} · {mode_txt} · {T('随机种子', 'seed')} **{m.get('seed')}** · "
             f"{T('用时', 'time')} {m.get('wall_seconds')} s · {T('锁定', 'locks')} {m.get('locks', 0)} · "
-            f"{T('排除', 'forbids')} {m.get('forbids', 0)} · {m.get('planned_at', '')} {m.get('planned_by', '')}"
-            + (f" · **{T('已发布', 'published')}** {m.get('published_at', '')}" if published else ""))
+            f"{T('排除', 'forbids')} {m.get('forbids', 0)} · {fmt.local_stamp(m.get('planned_at', ''))} "
+            f"{m.get('planned_by', '')}"
+            + (f" · **{T('已发布', 'published')}** {fmt.local_stamp(m.get('published_at', ''))}" if published else ""))
 if m.get("stale"):
     st.warning(T("**方案已过期**：求解之后本轮有以下变化，请重新求解后再发布：",
                  "**Out of date**: the round changed after this plan was made; re-plan before publishing:")
@@ -99,8 +103,10 @@ with tabs[0]:
     view = p if not sel else p[p["application_id"] == sel]
     st.caption(T(f"{p['application_id'].nunique()} 个专家组，{len(p)} 个席位，{p['expert_id'].nunique()} 位专家",
                  f"{p['application_id'].nunique()} panels, {len(p)} seats, {p['expert_id'].nunique()} experts"))
-    table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
-                 "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"], height=420)
+    # a static table: in the grid the thirteen columns' headers and the names were cut
+    text_table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
+                      "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"],
+               height=480)
 with tabs[1]:
     chart(st, charts.coverage_heatmap, svc_panels.coverage_long(saved, cats), cats, lang(),
           height=18 * max(1, p["application_id"].nunique()) + 90)
@@ -122,8 +128,7 @@ with tabs[5]:
                   "conflict of the pair: choose 'conflict (all stages)' with the evidence. The plan is then out of "
                   "date: re-solve."))
     con = svc_panels.constraints(rid, stage)
-    table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"],
-          config={"scope_zh": st.column_config.Column(T("范围", "Scope"))})
+    text_table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"])
     kinds = {"forbid_pair": T("回避（全部阶段，新发现关系）", "conflict (all stages)"),
              "forbid": T("排除（仅本阶段）", "forbid (this stage only)"), "lock": T("锁定（仅本阶段）", "lock (this stage)")}
     with st.form("constraint"):

@@ -7,7 +7,7 @@ from reviewer.app import scores as svc_scores
 from reviewer.app import signoff as svc_signoff
 from reviewer.app.charts import METHOD_SHORT
 from reviewer.app.text import METHOD_LABELS
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, chart
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, lang, read_only_note, round_id, table, text_table, chart
 
 header("ranking", "汇总得分（含区间）、四种汇总方法对比、推荐认定名单与培育名单（逐条给出理由）及补助建议；可导出 Excel 和可打印的报告。",
        "Aggregated scores with intervals, four methods side by side, the recognition and cultivation lists with "
@@ -41,9 +41,9 @@ cols = ["rank_overall", "application_id", "name", "field", "score", "decision_zh
         "reason_zh" if lang() == "zh" else "reason_en", "subsidy"]
 with tabs[0]:
     st.subheader(T(f"推荐认定名单（{len(rec)}）", f"Recommended for recognition ({len(rec)})"))
-    table(rec, cols)
+    text_table(rec, cols)     # the reasons read whole (a static table wraps them; the grid clipped them)
     st.subheader(T(f"培育名单（{len(cul)}）", f"Cultivation list ({len(cul)})"))
-    table(cul, cols)
+    text_table(cul, cols)
 with tabs[1]:
     st.markdown(T("同一批评分用四种方法汇总：去掉最高最低分的平均（默认）、本阶段校准专家宽严尺度、跨阶段校准"
                   "（专家宽严尺度按其在同一评分表上的全部评分估计：本轮其他阶段和往届批次）、贝叶斯。排名差异大的申报值得复核。",
@@ -52,15 +52,14 @@ with tabs[1]:
                   "instrument), Bayesian. Large rank differences deserve a second look."))
     cmp_ = guard(svc_ranking.compare_methods, rid, stage)
     if cmp_ is not None:
-        cfg = {}
+        heads = {}
         for mm in svc_ranking.RANK_METHODS:
             lab = METHOD_SHORT[mm][0 if lang() == "zh" else 1]
-            cfg[f"score_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('得分', 'score')}", format="%.2f")
-            cfg[f"rank_{mm}"] = st.column_config.NumberColumn(f"{lab} {T('排名', 'rank')}")
-            cfg[f"low_{mm}"] = st.column_config.NumberColumn(T("下限", "low"), format="%.1f")
-            cfg[f"high_{mm}"] = st.column_config.NumberColumn(T("上限", "high"), format="%.1f")
-        table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc_ranking.RANK_METHODS for k in ("score", "rank")]],
-              config=cfg, height=420)
+            heads[f"score_{mm}"] = f"{lab} {T('得分', 'score')}"
+            heads[f"rank_{mm}"] = f"{lab} {T('排名', 'rank')}"
+        # a static table: the grid cut the method headers ("去高低分平均 排名") and long field names
+        text_table(cmp_, ["application_id", "field", *[f"{k}_{mm}" for mm in svc_ranking.RANK_METHODS
+                                                        for k in ("score", "rank")]], labels=heads, height=460)
     for n in notes[:3]:
         st.caption(n)
 with tabs[2]:
@@ -76,8 +75,12 @@ with tabs[2]:
     for i, f in enumerate(flds):
         chart(grid[i % 3], charts.score_intervals, iv, f, lang(), order, width="stretch")
 with tabs[3]:
-    table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "A", "B", "C", "D", "E",
-               "F", "decision_zh", "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=500)
+    # the reasons read whole beside the decision; the criterion scores (A–F) in a sortable grid below — all in
+    # one table would be wider than the page
+    text_table(rk, ["rank_overall", "rank_in_field", "application_id", "name", "field", "score", "decision_zh",
+                    "reason_zh" if lang() == "zh" else "reason_en", "subsidy"], height=560)
+    st.markdown(T("**各项得分（A–F）**", "**Scores per criterion (A–F)**"))
+    table(rk, ["rank_overall", "application_id", "name", "field", "score", "A", "B", "C", "D", "E", "F"], height=420)
 with tabs[4]:
     read_only_note()
     st.markdown(T("确认发布：把本阶段当前的排名表（按所选汇总方法）冻结为正式版本，记录表格的 SHA-256、确认人和时间，"
@@ -109,8 +112,7 @@ with tabs[4]:
     hist = svc_signoff.signoffs_table(rid, stage)
     if not hist.empty:
         st.markdown(T("**确认发布记录**", "**Sign-offs**"))
-        table(hist, config={"SHA-256": st.column_config.TextColumn("SHA-256", width="medium"),
-                            "理由": st.column_config.TextColumn(T("理由", "Reason"), width="large")})
+        text_table(hist)
 with tabs[5]:
     st.download_button(T("下载 Excel 排名报告", "Download the Excel report"),
                        data=lambda: svc_signoff.export_ranking_xlsx(rid, stage, method), file_name=f"认定排名_{stage}_{method}.xlsx",

@@ -2,7 +2,7 @@ import streamlit as st
 
 from reviewer.app import charts as charts
 from reviewer.app import scores as svc_scores
-from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, editor_name, chart
+from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, text_table, editor_name, chart
 
 header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
                  "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",
@@ -90,9 +90,10 @@ if ops is not None:
         st.warning(T(f"{len(ops['missing'])} 个偏离评分尚无评审意见（后续评分使其成为偏离值），请联系专家补充。",
                      f"{len(ops['missing'])} outlying total(s) have no opinion yet; ask the experts for one."))
         table(ops["missing"], ["application_id", "expert_id", "total", "median", "n"])
-    table(ops["opinions"], ["application_id", "expert_id", "opinion", "total_then", "submitted_at"], height=240)
-    table(ops["panels"], ["application_id", "chair_id", "opinion", "dissent", "dissent_void", "recorded_by",
-                          "recorded_at"])
+    # opinions are read whole (static tables wrap them)
+    text_table(ops["opinions"], ["application_id", "expert_id", "opinion", "total_then", "submitted_at"], height=300)
+    text_table(ops["panels"], ["application_id", "chair_id", "opinion", "dissent", "dissent_void", "recorded_by",
+                               "recorded_at"])
     with st.form("panel_opinion"):
         st.markdown(T("**记录专家组综合意见**（组长；不同意见逐行：专家编号: 意见）",
                       "**Record a panel's consensus opinion** (chair; dissent one per line: EXPERT_ID: text)"))

@@ -42,9 +42,9 @@ st.subheader(T("确认并记录晋级名单", "Record the advancement"))
 with st.form("advance_form"):
     ids = prop["application_id"].tolist()
     keep = st.multiselect(T("调整为晋级（须说明理由）", "Advance against the proposal (reason needed)"),
-                          [a for a, adv in zip(ids, prop["advance"]) if not adv], key="adv_keep")
+                          [a for a, adv in zip(ids, prop["advance"]) if not adv], key="adv_keep", placeholder=T("请选择（可多选）", "Choose"))
     drop = st.multiselect(T("调整为不晋级（须说明理由）", "Keep out against the proposal (reason needed)"),
-                          [a for a, adv in zip(ids, prop["advance"]) if adv], key="adv_drop")
+                          [a for a, adv in zip(ids, prop["advance"]) if adv], key="adv_drop", placeholder=T("请选择（可多选）", "Choose"))
     why_change = st.text_input(T("调整理由", "Reason for the changes"), key="adv_change_reason")
     reason = st.text_input(T("确认理由（记入审计日志）", "Reason (recorded in the audit log)"), key="adv_reason")
     go = st.form_submit_button(T("确认晋级名单", "Record the advancement"), type="primary", disabled=not can_edit())
