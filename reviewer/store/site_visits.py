@@ -93,8 +93,9 @@ def run_site_plan(store: Store, code: str, *, user: str, start=None, end=None, s
                   randomize: bool = False, work_limit: float | None = None, include_review: bool = False,
                   fixed_days: tuple = (), echo: Echo = quiet) -> tuple[Run, SitePlan]:
     """Plan the round's 现场考察 stage from its latest import (with its waivers), the applications that
-    advanced to the stage, the seats published in the other stages (stage independence) and the
-    staff's locked days; record the run, its seats and its routes in one transaction."""
+    advanced to the stage, the seats published in the other stages (stage independence), the staff's
+    forbids of the stage (and pair conflicts) and locked days; record the run, its seats and its
+    routes in one transaction."""
     with store.read() as s:
         r = repo.get_round(s, code)
         pol = repo.round_policy(r)
@@ -111,12 +112,13 @@ def run_site_plan(store: Store, code: str, *, user: str, start=None, end=None, s
                              if x.stage != stage))
         first, last = window(r, pol, start, end)
         bars = pool.bars_for_round(s, r, pol)   # rule P1 专家库资格, recorded with the run
+        forbids = tuple(x for x in repo.seat_rules(s, r)["forbid"] if x[0] == stage)   # staff forbids, pair conflicts
         stored = site_inputs.current(s, r)      # 专家不可用日期, 考察点, 专家出行限制, 节假日 in force
         site_in = site_inputs.as_inputs(stored)
     q = float(pol.random_draw.max_pair_probability) if randomize else None
     params = SitePlanParams(first, last, seed=seed, work_limit=work_limit, include_review=include_review,
                             fixed=fixed, applications=tuple(advanced), fixed_days=tuple(fixed_days),
-                            randomize=randomize, q=q, pool_bars=bars)
+                            randomize=randomize, q=q, pool_bars=bars, forbids=forbids)
     record = {**params.to_record(), "waivers": w, "site_inputs": site_inputs.refs(stored)}
     echo(f"现场考察 Site plan {first}–{last}, seed {seed}" + (f", 随机抽取 random draw q={q}" if randomize else ""))
     started = time.time()

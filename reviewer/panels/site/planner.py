@@ -49,6 +49,7 @@ class SitePlanParams:
     fixed_days: tuple[tuple[str, str], ...] = ()   # (application_id, YYYY-MM-DD) a site locked to a day
     randomize: bool = False              # 随机抽取: candidates thinned so that each seat's probability <= q
     q: float | None = None               # None = the policy's [random_draw] max_pair_probability
+    forbids: tuple[Seat, ...] = ()       # staff forbids and pair conflicts (stage, expert_id, application_id)
 
     def to_record(self) -> dict:
         out = {"start": self.start.isoformat(), "end": self.end.isoformat(), "seed": self.seed,
@@ -62,6 +63,8 @@ class SitePlanParams:
             out["randomize"], out["q"] = True, self.q
         if self.pool_bars:
             out["pool_bars"] = [list(x) for x in self.pool_bars]
+        if self.forbids:
+            out["forbids"] = [list(x) for x in self.forbids]
         return out
 
     @classmethod
@@ -74,7 +77,8 @@ class SitePlanParams:
                    applications=tuple(record.get("applications", [])),
                    fixed_days=tuple(tuple(x) for x in record.get("fixed_days", [])),
                    randomize=bool(record.get("randomize", False)), q=record.get("q"),
-                   pool_bars=tuple(tuple(x) for x in record.get("pool_bars", [])))
+                   pool_bars=tuple(tuple(x) for x in record.get("pool_bars", [])),
+                   forbids=tuple(tuple(x) for x in record.get("forbids", [])))
 
 
 @dataclass
@@ -213,7 +217,7 @@ def site_stage_input(data: RoundData, policy: Policy, params: SitePlanParams,
         raise UserError("没有需要现场考察的申报：形式审查无通过项 no application passed screening, nothing to visit")
     conflicts = conflicts if conflicts is not None else detect_conflicts(data, policy)
     inp = build_problem(data, conflicts, policy, stage_applications={s: sites for s in policy.stages.order},
-                        fixed=params.fixed, bars=params.pool_bars)
+                        fixed=params.fixed, bars=params.pool_bars, forbids=params.forbids)
     return inp, sites
 
 
