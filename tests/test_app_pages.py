@@ -313,7 +313,7 @@ def test_ranking_page_lists_methods_and_exports(appdata):
     assert rec["理由"].str.len().min() > 0
     assert len(charts(at)) >= 1
     cmp_ = [f for f in shown_tables(at) if "贝叶斯 得分" in f.columns][0]
-    assert {"去高低分平均 得分", "尺度校准 得分", "贝叶斯 排名"} <= set(cmp_.columns)
+    assert {"去高低分平均 得分", "本阶段校准 得分", "跨阶段校准 得分", "贝叶斯 排名"} <= set(cmp_.columns)
     assert cmp_["贝叶斯 排名"].notna().all()
     labels = [d.label for d in at.get("download_button")]
     assert any("Excel" in l for l in labels) and any("HTML" in l for l in labels)

@@ -110,7 +110,7 @@ def test_round_import_screening_panels_ranking_in_chromium(server, page):
     seed.press("Enter")
     idle(page)
     page.get_by_role("button", name="求解", exact=True).click()
-    visible(page, "完成：OPTIMAL")
+    visible(page, "完成：最优")
     visible(page, "个专家组")
     idle(page)
     shot(page, "05_panels")

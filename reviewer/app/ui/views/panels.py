@@ -55,7 +55,8 @@ with st.container(border=True):
             if res is None:
                 status.update(label=T("求解失败", "Failed"), state="error")
             else:
-                status.update(label=T(f"完成：{res.meta['status']}（{res.meta['wall_seconds']:.1f} 秒，种子 {res.meta['seed']}）",
+                word = fmt.VALUE_WORDS.get(res.meta["status"], (res.meta["status"],))[0]   # 最优 / 可行, not OPTIMAL
+                status.update(label=T(f"完成：{word}（{res.meta['wall_seconds']:.1f} 秒，种子 {res.meta['seed']}）",
                                       f"Done: {res.meta['status']} ({res.meta['wall_seconds']:.1f} s, seed {res.meta['seed']})"),
                               state="complete" if res.feasible else "error")
                 saved = res
