@@ -1,7 +1,7 @@
 import streamlit as st
 
 from reviewer.app import registers as svc
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, read_only_note, round_id, table
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, read_only_note, round_id, table, text_table
 
 header("registers", "登记册：中心名录（试点、认定、国家级中心占用其领域，撤销则释放；排名据此执行“一领域一中心”）、"
                     "广西技术创新中心名录（所在领域的新认定中心不予补助）和唯一的补助台账（同一中心同一类补助只发一次，"
@@ -26,7 +26,7 @@ with tab_c:
         table(taken)
     reg = svc.centre_register(rid)
     if not reg.empty:
-        table(reg, height=300)
+        text_table(reg, height=360)     # names and 文号 read whole (the grid clipped them)
     if st.button(T("导入演示往年中心的生命周期（仅新增，记入审计）", "Record the demo's past centres' life cycle (new only, audited)"),
                  disabled=not can_edit()):
         who = editor_name()
@@ -48,8 +48,7 @@ with tab_l:
     if ledger.empty:
         st.info(T("补助台账为空。", "The ledger is empty."))
     else:
-        table(ledger, config={"金额（万元）": st.column_config.NumberColumn("金额（万元）", format="%.0f"),
-                              "序号": st.column_config.NumberColumn("序号", format="%d")})
+        text_table(ledger)     # dates, centres, kinds and reasons read whole (the grid clipped them)
     # the same store functions as `reviewer register grant|reverse`: the Ledger's rules decide, audited
     centres, reversible = svc.grant_choices(rid)
     c_grant, c_back = st.columns(2)
