@@ -92,6 +92,23 @@ class _Model:
         return totals, problems, apps_all, ai, ej.astype(np.intp), pd.Index(experts), y, w, n_rows
 
 
+def estimate_frame(apps, v: np.ndarray, se: np.ndarray, z: float, n_scores: np.ndarray, n_rows: np.ndarray,
+                   est) -> pd.DataFrame:
+    """The columns every model-based estimator returns per application (score rounded as the policy
+    says, raw value, s.e., interval, counts, method); the estimator adds its own after them."""
+    res = pd.DataFrame({APP: np.asarray(apps, dtype=object)})
+    res[SCORE] = round_half(v, est.decimals, est.rounding)
+    res["score_raw"] = v
+    res["se"] = se
+    res["ci_low"] = v - z * se
+    res["ci_high"] = v + z * se
+    res["n_scores"] = n_scores
+    res["n_absent"] = n_rows - n_scores
+    res["n_used"] = n_scores
+    res["method"] = est.method
+    return res
+
+
 def connectivity(ai: np.ndarray, ej: np.ndarray, n_apps: int, n_experts: int):
     """Connected components of the bipartite expert-application graph.
     Returns (n_components, component label of each application, of each expert)."""
@@ -186,16 +203,7 @@ class Calibration(_Model):
         se_v = np.where(scored, np.sqrt(sigma2 * (1.0 / Dv_safe + quad)), np.nan)
         z = norm.ppf(0.5 + self.level / 2)
         n_scores = np.bincount(ai, minlength=nA)
-        res = pd.DataFrame({APP: np.asarray(apps, dtype=object)})
-        res[SCORE] = round_half(v, self.decimals, self.rounding)
-        res["score_raw"] = v
-        res["se"] = se_v
-        res["ci_low"] = v - z * se_v
-        res["ci_high"] = v + z * se_v
-        res["n_scores"] = n_scores
-        res["n_absent"] = n_rows - n_scores
-        res["n_used"] = n_scores
-        res["method"] = self.method
+        res = estimate_frame(apps, v, se_v, z, n_scores, n_rows, self)
         res["rule"] = np.where(scored, "calibrated (WLS, expert leniency removed)", "no scores")
         res["component"] = comp_a
         big = 0

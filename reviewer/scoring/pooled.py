@@ -54,8 +54,8 @@ from scipy.sparse.linalg import LinearOperator, cg
 from scipy.stats import norm
 
 from reviewer.errors import UserError
-from reviewer.scoring.calibration import Calibration, _Model
-from reviewer.scoring.scores import APP, CONFIDENCE, EXPERT, PANEL, SCORE, Rounding, normalize_scores, round_half
+from reviewer.scoring.calibration import Calibration, _Model, estimate_frame
+from reviewer.scoring.scores import APP, CONFIDENCE, EXPERT, PANEL, SCORE, Rounding, normalize_scores
 
 __all__ = ["PooledCalibration", "POOLED_SCHEME_ZH", "instrument_key", "same_instrument_stages", "source_label"]
 
@@ -158,17 +158,8 @@ class PooledCalibration(_Model):
         linked = other | (np.bincount(ej[ai < nA], minlength=nE) > 1)
         n_scores = np.bincount(ai_t, minlength=nA)
         n_linked = np.bincount(ai_t, linked[ej[: ai_t.size]].astype(float), nA).astype(int)
-        res = pd.DataFrame({APP: np.asarray(apps, dtype=object)})
-        res[SCORE] = round_half(v_t, self.decimals, self.rounding)
-        res["score_raw"] = v_t
-        res["se"] = se_v
-        res["ci_low"] = v_t - z * se_v
-        res["ci_high"] = v_t + z * se_v
-        res["n_scores"] = n_scores
-        res["n_absent"] = n_rows - n_scores
-        res["n_used"] = n_scores
-        res["n_linked"] = n_linked
-        res["method"] = self.method
+        res = estimate_frame(apps, v_t, se_v, z, n_scores, n_rows, self)
+        res.insert(res.columns.get_loc("method"), "n_linked", n_linked)
         res["rule"] = np.where(scored, "calibrated across stages/rounds (mixed model, leniency borrowed)", "no scores")
         res["comparable"] = scored
         ex = pd.DataFrame({EXPERT: np.asarray(experts, dtype=object), "leniency": b, "se": np.sqrt(sig2 * var_b)

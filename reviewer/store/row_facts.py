@@ -32,8 +32,10 @@ from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session
 
 from reviewer.store.facts import Finding, canonical
+from reviewer.store.facts import _parse as parse_after
 from reviewer.store.models import (
     AnnualEvaluation,
+    AuditEntry,
     CentreRegisterEntry,
     PoolChange,
     PoolExpert,
@@ -135,7 +137,6 @@ def take(s: Session) -> dict[str, Any] | None:
 def needs_baseline(s: Session) -> bool:
     """True when covered tables hold rows written before row facts were recorded (no entry records
     row facts yet and a covered table holds rows other than this transaction's)."""
-    from reviewer.store.models import AuditEntry
     recorded = s.execute(select(AuditEntry.id).where(AuditEntry.action.in_(("audit.rows", "audit.rows_baseline")))
                          .limit(1)).first()
     if recorded is not None or s.execute(select(AuditEntry.id).where(AuditEntry.after.contains(f'"{KEY}"'))
@@ -158,11 +159,10 @@ def snapshot(s: Session) -> dict[str, Any]:
 
 def check(s: Session, entries: list) -> tuple[list[Finding], list[str]]:
     """(findings, notes): the covered tables against the row facts of the chain."""
-    from reviewer.store.facts import _parse
     want: dict[str, dict[int, tuple[int, str | None]]] = {t: {} for t in COVERED}
     seen_any = False
     for e in entries:
-        a = _parse(e)
+        a = parse_after(e)
         rf = a.get(KEY) if isinstance(a, dict) else None
         if not isinstance(rf, dict):
             continue
