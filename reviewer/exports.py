@@ -297,6 +297,9 @@ COLUMN_ZH.update({
     "team": "考察组", "date": "日期", "time": "开始时间", "end_time": "结束时间", "city": "城市", "address": "考察地址",
     "contact": "联系人", "phone": "联系电话", "travel_leg": "行程", "chair": "组长", "members": "专家组成员",
     "seat": "席位代码", "seat_zh": "席位", "notice": "通知内容", "reason_en": "原因（英文）",
+    # the stored site inputs (reviewer site-inputs show)
+    "visit_length": "考察时长", "fixed_day": "锁定日期", "max_consecutive_days": "最多连续考察天数",
+    "day_kind": "类型（休/班）",
 })
 
 

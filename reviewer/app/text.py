@@ -20,7 +20,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "members": ("成员", "Members"), "seat_zh": ("随组方式", "Seat"),
     "kind_zh": ("输入类型", "Input"), "file_name": ("文件", "File"), "sha256": ("内容哈希", "Content hash"),
     "max_consecutive_days": ("最多连续考察天数", "Most consecutive days"), "visit_length": ("考察时长", "Visit length"),
-    "fixed_day": ("锁定日期", "Locked day"),
+    "fixed_day": ("锁定日期", "Locked day"), "day_kind": ("类型（休/班）", "Day off / workday"),
     "created_at": ("时间", "Made at"), "created_by": ("操作人", "By"), "seats": ("席位", "Seats"),
     "application_id": ("申报编号", "Application"),
     "name": ("名称", "Name"),

@@ -176,8 +176,8 @@ def details(s: Session, r: Round, kind: str) -> pd.DataFrame:
         return pd.DataFrame([{"expert_id": e, "max_consecutive_days": n} for e, n in (x.content if x else {}).items()],
                             columns=["expert_id", "max_consecutive_days"])
     if kind == "holidays":
-        return pd.DataFrame([{"date": d, "kind": k} for d, k in (x.content if x else {}).items()],
-                            columns=["date", "kind"])
+        return pd.DataFrame([{"date": d, "day_kind": k} for d, k in (x.content if x else {}).items()],
+                            columns=["date", "day_kind"])
     cols = ["application_id", "visit_length", "address", "contact", "phone", "fixed_day"]
     return pd.DataFrame([{"application_id": a, "visit_length": VISIT_LENGTHS[int(v["halves"]) - 1],
                           "address": v["address"], "contact": v["contact"], "phone": v["phone"],
