@@ -226,3 +226,16 @@ def test_the_ledger_form_is_read_only_for_analysts(appdata, monkeypatch):
     assert [b for b in at.button if b.label == "登记发放"][0].disabled
     assert [b for b in at.button if b.label == "冲销"][0].disabled
     assert "只读" in _said(at)
+
+
+def test_hostile_amounts_and_text_are_refused_or_cleaned(store):
+    """A NaN, infinite, negative or 400-digit amount is refused in words (never a database error); control
+    characters in the 文号 and reason are dropped before they are stored."""
+    for bad in (float("nan"), float("inf"), -5.0, 0.0, float("9" * 400)):
+        with pytest.raises(UserError, match="金额"):
+            grant(store, amount=bad)
+    assert ledger(store).entries == []
+    e = grant(store, document_no="桂财\x07〔2026〕\u202e1号", reason="认定\x00补助")
+    with store.read() as s:
+        row = s.execute(select(SubsidyEntry).order_by(SubsidyEntry.id.desc()).limit(1)).scalar_one()
+    assert e.document_no == "桂财〔2026〕1号" and row.document_no == "桂财〔2026〕1号" and row.reason == "认定补助"

@@ -23,6 +23,7 @@ from reviewer.centres.ledger import Ledger, LedgerEntry, SubsidyKind
 from reviewer.centres.lifecycle import Replay
 from reviewer.centres.register import CentreEntry, TechCentre, check_centre_entry, occupied_fields, tech_fields
 from reviewer.errors import UserError
+from reviewer.intake.cells import CONTROL_CHARACTERS, MAX_MONEY
 from reviewer.policy import Policy
 from reviewer.resources import DEMO_ROUND_ID
 from reviewer.store import audit
@@ -172,12 +173,21 @@ def known_centres(s: Session, scope: str = "") -> dict[str, str]:
     return out
 
 
+def _text(v: str | None) -> str:
+    """Staff's typed text as stored: without the control characters that only hide or disguise it
+    (as in imported cells, reviewer.intake.cells)."""
+    return CONTROL_CHARACTERS.sub("", v or "").strip()
+
+
 def record_grant(s: Session, policy: Policy, *, centre_id: str, kind: str, amount: float | None, date: str,
                  document_no: str, reason: str, user: str, scope: str = "") -> LedgerEntry:
     """补助发放 Record a grant staff made (a payment with its 文号): the Ledger's rules decide (never twice per
     centre and kind, the cap of its kind, no new-centre subsidy in a field with a technology innovation centre,
     the year's budget); a refused grant raises SubsidyRefused naming the rule and the numbers, records nothing."""
-    centre_id, document_no = (centre_id or "").strip(), (document_no or "").strip()
+    centre_id, document_no, reason = _text(centre_id), _text(document_no), _text(reason)
+    if amount is not None and not (isinstance(amount, (int, float)) and 0 < amount <= MAX_MONEY):
+        raise UserError(f"金额 amount {str(amount)[:40]!r}: 应为大于 0、不超过 {MAX_MONEY:.0e} 元的数 / expected a "
+                        "positive amount in yuan, e.g. 2000000; nothing was recorded")
     try:
         k = SubsidyKind(kind)
     except ValueError:
@@ -186,7 +196,7 @@ def record_grant(s: Session, policy: Policy, *, centre_id: str, kind: str, amoun
         day = dt.date.fromisoformat(str(date))
     except ValueError:
         raise UserError(f"日期 date {date!r}: 应为 expected a date like 2026-12-01") from None
-    if not reason.strip() or not document_no:
+    if not reason or not document_no:
         raise UserError("登记补助需要文号和理由 / recording a grant needs its document number (文号) and a reason")
     fields = known_centres(s, scope)
     if centre_id not in fields:
@@ -194,9 +204,9 @@ def record_grant(s: Session, policy: Policy, *, centre_id: str, kind: str, amoun
                         "centre register nor the ledger: register it first (reviewer register centre)")
     ledger = load_ledger(s, policy, day, scope)
     start = len(ledger.entries)
-    e = ledger.grant(centre_id, fields[centre_id], k, day, amount, reason.strip(), document_no)
+    e = ledger.grant(centre_id, fields[centre_id], k, day, amount, reason, document_no)
     save_ledger(s, ledger, start, source=f"工作人员登记 staff entry {document_no}", user=user, scope=scope,
-                reason=reason.strip())
+                reason=reason)
     return e
 
 
@@ -208,9 +218,10 @@ def reverse_grant(s: Session, policy: Policy, *, entry_id: int, date: str, reaso
         day = dt.date.fromisoformat(str(date))
     except ValueError:
         raise UserError(f"日期 date {date!r}: 应为 expected a date like 2026-12-01") from None
+    reason, document_no = _text(reason), _text(document_no)
     ledger = load_ledger(s, policy, day, scope)
     start = len(ledger.entries)
     e = ledger.reverse(int(entry_id), day, reason, document_no)
     save_ledger(s, ledger, start, source=f"工作人员冲销 staff reversal of entry #{int(entry_id)}", user=user, scope=scope,
-                reason=reason.strip())
+                reason=reason)
     return e
