@@ -153,3 +153,77 @@ def go(page, title_zh: str) -> None:
     address reloads the app, which is a new session that signs in again)."""
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title_zh).first.click()
     idle(page)
+
+
+# A drawn page: the given text is shown, every chart in view has drawn its canvas or SVG, and no element of the
+# previous run is still on the page (Streamlit marks those stale until the run is over).
+_DRAWN_JS = """(text) => {
+  if (!document.body.innerText.includes(text)) return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  for (const c of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
+    if (c.getBoundingClientRect().width === 0) continue;     // in a tab not shown: drawn when opened
+    const g = c.querySelector('canvas, svg.marks');
+    if (!g || g.getBoundingClientRect().width === 0) return false;
+  }
+  return true;
+}"""
+
+
+class RunClock:
+    """How long a click keeps the user waiting: from the click until the server's run is over and the
+    page has drawn its result.
+
+    The end of a run is Streamlit's own signal, the `script_finished` message on the page's websocket
+    (the running-man widget is no signal: Streamlit shows it only after a run has lasted 0.5 s). A run
+    that ends by starting another (st.rerun) is followed to the last one. What is drawn is polled every
+    15 ms in the page. The 0.3 s during which the result must stay put (no new run, text still there)
+    is a check, not part of the time."""
+
+    STABLE = 0.3
+
+    def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._msg = ForwardMsg
+        self.page = page
+        self.events: list[tuple[float, str]] = []
+        self.last: dict = {}
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        m = self._msg()
+        try:
+            m.ParseFromString(payload)
+        except Exception:  # noqa: BLE001 - not a ForwardMsg: not a run boundary
+            return
+        kind = m.WhichOneof("type")
+        if kind in ("new_session", "script_finished"):
+            self.events.append((time.perf_counter(), kind))
+
+    def time(self, act, text: str, timeout: float = WAIT / 1000) -> float:
+        """Seconds from `act()` (a click) until the run it started is over and `text` is drawn."""
+        t0 = time.perf_counter()
+        act()
+        drawn_at = None
+        while True:
+            self.page.wait_for_timeout(15)          # lets Playwright deliver the websocket events
+            now = time.perf_counter()
+            if self.page.evaluate(_DRAWN_JS, text):
+                drawn_at = drawn_at or now
+            else:
+                drawn_at = None
+            after = [(t, k) for t, k in self.events if t >= t0]
+            started = any(k == "new_session" for _, k in after)
+            last = after[-1] if after else None
+            if drawn_at and started and last[1] == "script_finished":
+                end = max(drawn_at, last[0])
+                if now - end >= self.STABLE:
+                    self.last = {"run_over": round(last[0] - t0, 2), "drawn": round(drawn_at - t0, 2),
+                                 "runs": sum(k == "new_session" for _, k in after)}
+                    return end - t0
+            if now - t0 > timeout:
+                shot(self.page, "failure")
+                pytest.fail(f"{text!r} not drawn, or the run not over, {timeout:.0f} s after the click on "
+                            f"{self.page.url}; runs seen: {after}")

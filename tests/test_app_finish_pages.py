@@ -3,11 +3,11 @@ the 催交 list, the evaluation page from the store."""
 from __future__ import annotations
 
 from reviewer.app import signoff as svc_signoff
-from tests.test_app_pages import appdata, button, start, texts  # noqa: F401
+from tests.test_app_pages import appdata, button, open_tab, start, texts  # noqa: F401
 
 
 def test_ranking_page_signs_off_and_a_second_sign_off_needs_a_reason(appdata):  # noqa: F811
-    at = start("views/ranking.py")
+    at = open_tab(start("views/ranking.py"), "ranking_tab", "确认发布")
     rid = at.session_state["round_id"]
     assert "尚未确认发布" in texts(at)
     at.checkbox[0].check()

@@ -78,6 +78,12 @@ def charts(at: AppTest) -> list:
     return at.get("vega_lite_chart")
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open a lazy tab (st.tabs with on_change="rerun"), as a click on it does: only its content is made."""
+    at.session_state[key] = label
+    return at.run()
+
+
 # ---------------------------------------------------------------- round
 
 def test_round_page_opens_on_the_demo_round(appdata):
@@ -191,7 +197,10 @@ def test_panels_page_solves_and_publishes(appdata):
     assert "随机种子 **7**" in texts(at)
     panels = [f for f in shown_tables(at) if "专家姓名" in f.columns][0]
     assert panels["申报编号"].nunique() == 29
-    assert len(charts(at)) >= 4                              # coverage, load, affinity, objective
+    assert not charts(at)                                    # lazy tabs: only the open one is made
+    for tab in ("类别覆盖", "负载", "匹配度", "目标分解"):        # coverage, load, affinity, objective
+        assert len(charts(open_tab(at, "panels_tab", tab))) == 1, tab
+    open_tab(at, "panels_tab", "发布")
     sure = [c for c in at.checkbox if "确认发布" in c.label][0]
     sure.check().run()
     button(at, "发布").click().run()
@@ -216,7 +225,7 @@ def test_panels_page_replace_declining_expert(appdata):
     rid = svc_rounds.ensure_demo_round()
     p = svc_panels.plan_stage(rid, "初审评估", time_limit=20)
     svc_panels.publish(rid, "初审评估")
-    at = start("views/panels.py")
+    at = open_tab(start("views/panels.py"), "panels_tab", "替换专家")
     e = p.panels.expert_id.iloc[0]
     sel = [s for s in at.selectbox if s.label == "请辞专家"][0]
     sel.set_value(e)
@@ -237,6 +246,7 @@ def test_panels_page_marks_a_stale_plan_and_offers_a_pair_forbid(appdata):
     at = start("views/panels.py")
     [r for r in at.radio if r.label == "评审阶段"][0].set_value("认定评审").run()
     assert "方案已过期" not in texts(at)
+    open_tab(at, "panels_tab", "锁定与排除")
     kind = [s for s in at.selectbox if s.label == "类型"][0]
     assert "回避（全部阶段，新发现关系）" in kind.options
     kind.set_value("forbid_pair")
@@ -248,6 +258,7 @@ def test_panels_page_marks_a_stale_plan_and_offers_a_pair_forbid(appdata):
     assert "方案已过期" in texts(at) and e in texts(at)
     c = svc_panels.constraints(rid)
     assert set(c.loc[(c.expert_id == e) & (c.application_id == a), "stage"]) == set(svc_rounds.policy_for(rid).stages.order)
+    open_tab(at, "panels_tab", "发布")
     [x for x in at.checkbox if "我已核对专家组" in x.label][0].check().run()
     assert button(at, "发布").disabled                         # stale: no publication without a reason
 
@@ -311,11 +322,12 @@ def test_ranking_page_lists_methods_and_exports(appdata):
     rec = shown_tables(at)[0]
     assert len(rec) >= 1 and (rec["结论"] == "推荐认定").all()
     assert rec["理由"].str.len().min() > 0
-    assert len(charts(at)) >= 1
-    cmp_ = [f for f in shown_tables(at) if "贝叶斯 得分" in f.columns][0]
+    assert not charts(at)                                    # lazy tabs: only the open one is made
+    assert len(charts(open_tab(at, "ranking_tab", "各领域得分区间"))) >= 1
+    cmp_ = [f for f in shown_tables(open_tab(at, "ranking_tab", "方法对比")) if "贝叶斯 得分" in f.columns][0]
     assert {"去高低分平均 得分", "本阶段校准 得分", "跨阶段校准 得分", "贝叶斯 排名"} <= set(cmp_.columns)
     assert cmp_["贝叶斯 排名"].notna().all()
-    labels = [d.label for d in at.get("download_button")]
+    labels = [d.label for d in open_tab(at, "ranking_tab", "导出").get("download_button")]
     assert any("Excel" in l for l in labels) and any("HTML" in l for l in labels)
     at.radio(key="rank_method").set_value("bayes").run()
     assert not at.exception

@@ -57,17 +57,12 @@ def shot(page, name: str) -> None:
     bs.shot(page, f"round_{name}")
 
 
-def timed(kind: str, what: str, act, done_text: str | None = None) -> float:
-    """Run `act` (a click) and wait until the page shows `done_text` and Streamlit is idle; the seconds
-    are recorded as one timing."""
+def timed(kind: str, what: str, act, done_text: str) -> float:
+    """Run `act` (a click) and record how long the user waits: until the run it starts is over and the page
+    shows `done_text` with its charts drawn (`browser_support.RunClock`)."""
     idle(_PAGE["p"])                     # the previous run is over: the clock starts at the click
-    t0 = time.perf_counter()
-    act()
-    if done_text:
-        visible(_PAGE["p"], done_text)
-    idle(_PAGE["p"])
-    s = time.perf_counter() - t0
-    TIMINGS.append({"kind": kind, "what": what, "seconds": round(s, 2)})
+    s = _PAGE["clock"].time(act, done_text)
+    TIMINGS.append({"kind": kind, "what": what, "seconds": round(s, 2), **_PAGE["clock"].last})
     return s
 
 
@@ -151,6 +146,7 @@ def plan_and_publish(page, stage: str, draw: bool) -> None:
 def test_a_whole_round_in_the_browser(server, page):
     base = server["url"]
     _PAGE["p"] = page
+    _PAGE["clock"] = bs.RunClock(page)
     TIMINGS.clear()
     bs.sign_in(page, base, "staff1", PASSWORD)
     visible(page, "轮次 Round")

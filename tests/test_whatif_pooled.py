@@ -189,6 +189,8 @@ def test_ranking_page_decides_with_the_pooled_calibration(tmp_path, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     at.radio(key="rank_method").set_value("calibrated_pooled").run()
     assert not at.exception, [e.value for e in at.exception]
+    at.session_state["ranking_tab"] = "方法对比"        # as a click on the tab (lazy tabs: only the open one is made)
+    at.run()
     text = "\n".join(str(e.value) for kind in ("markdown", "caption") for e in getattr(at, kind))
     assert "跨阶段校准" in text and "78 of 193 experts" in text
     # the methods side by side: a static table with Chinese headers (long text wraps), one score per method

@@ -26,10 +26,11 @@ _WARM: list[threading.Thread] = []
 
 
 def warm_up() -> threading.Thread:
-    """Once per server process, in the background: import Altair (reviewer.app.charts) and build one chart.
-    Otherwise the first page with a chart (形式审查, right after an import) pays ~0.6 s for the import and
-    the first schema validation, in the staff member's page switch. A page that needs charts before the
-    thread is done simply waits on Python's import lock for the rest of it."""
+    """Once per server process, in the background while staff sign in: import the page services and the
+    table and chart renderers, build one chart and one wrapped table, then freeze what is loaded (`_warm`).
+    Otherwise the first page with a chart or a wrapped table pays the imports in the staff member's page
+    switch. A page that needs a module before the thread is done waits on Python's import lock for the
+    rest of it."""
     with _WARM_LOCK:
         if not _WARM:
             t = threading.Thread(target=_warm, name="reviewer-app-warm-up", daemon=True)
@@ -38,12 +39,31 @@ def warm_up() -> threading.Thread:
         return _WARM[0]
 
 
+# the service modules behind the pages (reviewer.app's), imported by the warm-up
+_PAGE_SERVICES = ("analysis", "charts", "conflicts", "documents", "draws", "evaluation", "expert_view", "imports",
+                  "notify", "overview", "packs", "panels", "pool", "ranking", "registers", "reminders",
+                  "responses", "round_settings", "rounds", "scores", "screening", "signoff", "site", "stages")
+
+
 def _warm() -> None:
+    import gc
+    import importlib
+
     try:
+        for name in _PAGE_SERVICES:
+            importlib.import_module(f"reviewer.app.{name}")
         from reviewer.app import charts
         charts.screening_outcomes(pd.DataFrame({"outcome_zh": ["通过"]}), "zh").to_dict()
+        # the Styler of `text_table`: its module and its Jinja templates are compiled on first use
+        fmt.styled(fmt.present(pd.DataFrame({"reason": ["一"], "n": [1]}), None, "zh", wrap=False)).to_html()
     except Exception:  # noqa: BLE001 - only a head start; the page imports and reports it itself
         LOG.debug("warm-up failed", exc_info=True)
+    # Streamlit runs a full garbage collection after every script run, holding the GIL while the
+    # run's last message waits to be sent: with ortools, pandas and altair loaded that is ~0.15 s added
+    # to every click. The modules and their objects live as long as the server, so they are moved out
+    # of the collector's sight once; the collection then only walks what later runs allocate.
+    gc.collect()
+    gc.freeze()
 
 
 def lang() -> str:
@@ -287,3 +307,24 @@ def prefetch_after_import(rid: str, lng: str):
         lambda: chart_spec(charts.conflicts_by_rule, svc_conflicts.conflicts_table(rid), lng),
         lambda: svc_conflicts.conflicts_overview(rid),
     ], delay=0.5)   # after the import page's own run (the report) is over
+
+
+def prefetch_after_scores(rid: str):
+    """After a score import, in the background: the ranking 排名 opens with (the last scored stage, the first
+    method) and its other tabs' tables, made while staff read the import report (~1–3 s on the demo round
+    otherwise, in the first visit to 排名). Memoised under the store's version, as the page asks for them, so
+    nothing made here can be stale; a page that asks meanwhile waits for the job (base.memo)."""
+    from reviewer.app import ranking as svc_ranking
+    from reviewer.app import scores as svc_scores
+    from reviewer.app.base import prefetch
+
+    def stage() -> str:
+        return svc_scores.scored_stages(rid)[-1]
+
+    first = next(iter(svc_ranking.RANK_METHODS))
+    return prefetch("scores", [
+        lambda: svc_ranking.ranking(rid, stage(), first),
+        lambda: svc_ranking.compare_methods(rid, stage()),
+        lambda: svc_ranking.intervals_long(rid, stage()),
+    ], delay=0.5)   # after the score page's own run (the per-file report) is over
+

@@ -9,6 +9,7 @@ does not do by itself: it sizes columns to the header and then clips or scrolls.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -125,6 +126,7 @@ def local_stamp(value):
     return t.astimezone(STAFF_TZ).strftime("%Y-%m-%d %H:%M") + " 北京时间"
 
 
+@functools.lru_cache(maxsize=1 << 16)     # the same names and ids recur in every table of a page
 def text_px(s: str) -> float:
     """Estimated width of `s` in the grid's 14 px font: wide (CJK) characters about 14.6 px, others 7.7 px."""
     # a little over the glyphs' width: an estimate that is short makes the grid wrap a word ("推荐认/定")

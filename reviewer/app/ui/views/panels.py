@@ -15,6 +15,7 @@ header("panels", "为一个阶段组建专家组：确定性优化或随机抽�
        "conflicts, load caps; lock or forbid pairs, replace a declining expert, plain reasons when no plan exists; "
        "publish (then immutable).")
 rid = round_id()
+PANELS_TAB = T("专家组", "Panels")
 b = guard(svc_imports.load_bundle, rid)
 if b is None or not b.data.applications or not b.data.experts:
     st.info(T("请先导入申报和专家库。", "Import applications and experts first."))
@@ -60,6 +61,7 @@ with st.container(border=True):
                                       f"Done: {res.meta['status']} ({res.meta['wall_seconds']:.1f} s, seed {res.meta['seed']})"),
                               state="complete" if res.feasible else "error")
                 saved = res
+                st.session_state["panels_tab"] = PANELS_TAB     # a new plan is looked at first
 
 if saved is None:
     st.info(T("本阶段尚无方案。", "No plan for this stage yet."))
@@ -93,109 +95,121 @@ if not saved.feasible:
             table(d, ["rule", "stage", "application_id", "category", "message_zh", "message_en", "counts"])
     st.stop()
 
-tabs = st.tabs([T("专家组", "Panels"), T("类别覆盖", "Coverage"), T("负载", "Load"), T("匹配度", "Affinity"),
-                T("目标分解", "Objective"), T("锁定与排除", "Lock / forbid"), T("替换专家", "Replace"), T("发布", "Publish")])
+# only the open tab's content is made and sent (Streamlit's lazy tabs: a switch reruns the page): the panel
+# table of every seat, the heat map and the charts cost every run of this page otherwise, the solve's and
+# the publication's included
+tabs = st.tabs([PANELS_TAB, T("类别覆盖", "Coverage"), T("负载", "Load"), T("匹配度", "Affinity"),
+                T("目标分解", "Objective"), T("锁定与排除", "Lock / forbid"), T("替换专家", "Replace"), T("发布", "Publish")],
+               key="panels_tab", on_change="rerun")
 p = saved.panels
-with tabs[0]:
-    apps = sorted(p["application_id"].unique())
-    names = dict(zip(p.application_id, p.application_name))
-    sel = st.selectbox(T("申报", "Application"), [""] + apps,
-                       format_func=lambda a: T("全部", "all") if a == "" else f"{a} {names[a]}")
-    view = p if not sel else p[p["application_id"] == sel]
-    st.caption(T(f"{p['application_id'].nunique()} 个专家组，{len(p)} 个席位，{p['expert_id'].nunique()} 位专家",
-                 f"{p['application_id'].nunique()} panels, {len(p)} seats, {p['expert_id'].nunique()} experts"))
-    # a static table: in the grid the thirteen columns' headers and the names were cut
-    text_table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
-                      "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"],
-               height=480)
-with tabs[1]:
-    chart(st, charts.coverage_heatmap, svc_panels.coverage_long(saved, cats), cats, lang(),
-          height=18 * max(1, p["application_id"].nunique()) + 90)
-with tabs[2]:
-    chart(st, charts.load_histogram, saved.loads, lang(), width="stretch")
-    table(saved.loads.sort_values("load", ascending=False), ["expert_id", "expert_name", "category", "employer",
-                                                             "load", "max_load"], height=280)
-with tabs[3]:
-    aff = svc_panels.affinity_by_panel(saved)
-    chart(st, charts.affinity_bars, aff, lang(), width="stretch")
-with tabs[4]:
-    chart(st, charts.objective_breakdown, saved.breakdown(), lang(), width="stretch")
-    table(saved.summary.assign(item=saved.summary["item"].map(lambda k: summary_item(k, lang()))), ["item", "value"])
-with tabs[5]:
-    st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。"
-                  "新发现的利害关系（如与申报单位有合作项目）请选“回避（全部阶段）”，写明依据：该专家在所有未发布阶段都不会进入该申报的专家组。"
-                  "修改后方案即过期，请重新求解。",
-                  "Lock forces a pair, forbid excludes it; a manual pick needs a reason. A newly found relation is a "
-                  "conflict of the pair: choose 'conflict (all stages)' with the evidence. The plan is then out of "
-                  "date: re-solve."))
-    con = svc_panels.constraints(rid, stage)
-    text_table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"])
-    kinds = {"forbid_pair": T("回避（全部阶段，新发现关系）", "conflict (all stages)"),
-             "forbid": T("排除（仅本阶段）", "forbid (this stage only)"), "lock": T("锁定（仅本阶段）", "lock (this stage)")}
-    with st.form("constraint"):
-        cc = st.columns([1.4, 1, 1, 2])
-        kind = cc[0].selectbox(T("类型", "Kind"), list(kinds), format_func=kinds.get)
-        eid = cc[1].text_input(T("专家编号", "Expert id"))
-        aid = cc[2].selectbox(T("申报编号", "Application"), sorted(p["application_id"].unique()))
-        why = cc[3].text_input(T("理由 / 依据", "Reason / evidence"))
-        ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit())
-    if ok:
-        notes = guard(svc_panels.set_constraint, rid, stage, "lock" if kind == "lock" else "forbid", eid.strip(), aid,
-                      why, editor_name(), all_stages=(kind == "forbid_pair"))
-        if notes is not None:
-            flash(T("已添加，请重新求解。", "Added: re-solve now.")
-                  + ("" if notes is True else " " + "；".join(notes)))
-            st.rerun()
-    if not con.empty:
-        with st.form("constraint_remove"):
-            cc = st.columns([2, 2, 1])
-            keys = [f"{r.kind} {r.expert_id} × {r.application_id}" for r in con.itertuples()]
-            pick = cc[0].selectbox(T("撤销", "Withdraw"), range(len(keys)), format_func=lambda i: keys[i])
-            why_rm = cc[1].text_input(T("撤销理由", "Reason"), key="rm_reason")
-            rm = cc[2].form_submit_button(T("撤销", "Withdraw"), disabled=not can_edit() or published)
-        if rm:
-            r = con.iloc[int(pick)]
-            if guard(svc_panels.remove_constraint, rid, stage, r.expert_id, r.application_id, editor_name(),
-                     why_rm) is not None:
-                flash(T("已撤销，请重新求解。", "Withdrawn: re-solve now."))
+if tabs[0].open is not False:
+    with tabs[0]:
+        apps = sorted(p["application_id"].unique())
+        names = dict(zip(p.application_id, p.application_name))
+        sel = st.selectbox(T("申报", "Application"), [""] + apps,
+                           format_func=lambda a: T("全部", "all") if a == "" else f"{a} {names[a]}")
+        view = p if not sel else p[p["application_id"] == sel]
+        st.caption(T(f"{p['application_id'].nunique()} 个专家组，{len(p)} 个席位，{p['expert_id'].nunique()} 位专家",
+                     f"{p['application_id'].nunique()} panels, {len(p)} seats, {p['expert_id'].nunique()} experts"))
+        # a static table: in the grid the thirteen columns' headers and the names were cut
+        text_table(view, ["application_id", "application_name", "field", "expert_id", "expert_name", "category",
+                          "title_level", "employer", "role_zh", "affinity", "field_match", "same_city", "override"],
+                   height=480)
+if tabs[1].open is not False:
+    with tabs[1]:
+        chart(st, charts.coverage_heatmap, svc_panels.coverage_long(saved, cats), cats, lang(),
+              height=18 * max(1, p["application_id"].nunique()) + 90)
+if tabs[2].open is not False:
+    with tabs[2]:
+        chart(st, charts.load_histogram, saved.loads, lang(), width="stretch")
+        table(saved.loads.sort_values("load", ascending=False), ["expert_id", "expert_name", "category", "employer",
+                                                                 "load", "max_load"], height=280)
+if tabs[3].open is not False:
+    with tabs[3]:
+        aff = svc_panels.affinity_by_panel(saved)
+        chart(st, charts.affinity_bars, aff, lang(), width="stretch")
+if tabs[4].open is not False:
+    with tabs[4]:
+        chart(st, charts.objective_breakdown, saved.breakdown(), lang(), width="stretch")
+        table(saved.summary.assign(item=saved.summary["item"].map(lambda k: summary_item(k, lang()))), ["item", "value"])
+if tabs[5].open is not False:
+    with tabs[5]:
+        st.markdown(T("锁定：强制某专家进入某申报的专家组；排除：不得进入。人工指定须写明理由（随机抽取规则）。"
+                      "新发现的利害关系（如与申报单位有合作项目）请选“回避（全部阶段）”，写明依据：该专家在所有未发布阶段都不会进入该申报的专家组。"
+                      "修改后方案即过期，请重新求解。",
+                      "Lock forces a pair, forbid excludes it; a manual pick needs a reason. A newly found relation is a "
+                      "conflict of the pair: choose 'conflict (all stages)' with the evidence. The plan is then out of "
+                      "date: re-solve."))
+        con = svc_panels.constraints(rid, stage)
+        text_table(con, ["kind", "scope_zh", "expert_id", "application_id", "reason", "user", "at"])
+        kinds = {"forbid_pair": T("回避（全部阶段，新发现关系）", "conflict (all stages)"),
+                 "forbid": T("排除（仅本阶段）", "forbid (this stage only)"), "lock": T("锁定（仅本阶段）", "lock (this stage)")}
+        with st.form("constraint"):
+            cc = st.columns([1.4, 1, 1, 2])
+            kind = cc[0].selectbox(T("类型", "Kind"), list(kinds), format_func=kinds.get)
+            eid = cc[1].text_input(T("专家编号", "Expert id"))
+            aid = cc[2].selectbox(T("申报编号", "Application"), sorted(p["application_id"].unique()))
+            why = cc[3].text_input(T("理由 / 依据", "Reason / evidence"))
+            ok = st.form_submit_button(T("添加", "Add"), disabled=not can_edit())
+        if ok:
+            notes = guard(svc_panels.set_constraint, rid, stage, "lock" if kind == "lock" else "forbid", eid.strip(), aid,
+                          why, editor_name(), all_stages=(kind == "forbid_pair"))
+            if notes is not None:
+                flash(T("已添加，请重新求解。", "Added: re-solve now.")
+                      + ("" if notes is True else " " + "；".join(notes)))
                 st.rerun()
-with tabs[6]:
-    st.markdown(T("专家请辞或无法参加：已发布的阶段只替换其席位，其余席位保持不变，每项变更记入操作记录；"
-                  "尚未发布的方案则记录排除（附理由）并按原种子重新求解。",
-                  "An expert declines: on a published stage only their seats change (audited); on a draft the "
-                  "seats are forbidden (with the reason) and the stage is re-planned with the same seed."))
-    with st.form("replace"):
-        cc = st.columns([1, 1, 2])
-        eids = sorted(p["expert_id"].unique())
-        enames = dict(zip(p.expert_id, p.expert_name))
-        eid = cc[0].selectbox(T("请辞专家", "Declining expert"), eids, format_func=lambda e: f"{e} {enames[e]}")
-        scope = cc[1].selectbox(T("范围", "Scope"), ["", *sorted(p["application_id"].unique())],
-                                format_func=lambda a: T("本阶段全部", "whole stage") if a == "" else a)
-        why = cc[2].text_input(T("理由", "Reason"), placeholder="专家因故无法参加")
-        ok = st.form_submit_button(T("替换", "Replace"), type="primary", disabled=not can_edit())
-    if ok:
-        out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), editor_name())
-        if out is not None:
-            st.session_state["last_changes"] = out[1]
-    ch = st.session_state.get("last_changes")
-    if ch is not None:
-        st.success(T(f"变更：{int((ch.change == 'removed').sum())} 个席位移出，{int((ch.change == 'added').sum())} 个席位补入，其余不变。",
-                     f"Changed: {int((ch.change == 'removed').sum())} seats out, {int((ch.change == 'added').sum())} in; the rest unchanged."))
-        table(ch, ["change_zh", "stage", "application_id", "expert_id", "expert_name", "category", "role_zh"])
-with tabs[7]:
-    if published:
-        st.success(T(f"已于 {m.get('published_at')} 由 {m.get('published_by')} 发布，方案不可更改。",
-                     f"Published {m.get('published_at')} by {m.get('published_by')}; the plan is immutable."))
-    else:
-        sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
-        confirm = ""
-        if m.get("stale"):
-            st.error(T("方案已过期，应先重新求解。如确需按此方案发布，请写明理由（连同差异记入操作记录）。",
-                       "The plan is out of date: re-solve first. To publish it anyway, give a reason (audited "
-                       "with the differences)."))
-            confirm = st.text_input(T("按过期方案发布的理由", "Reason to publish the out-of-date plan"))
-        if st.button(T("发布", "Publish"), type="primary",
-                     disabled=not (sure and can_edit()) or bool(m.get("stale") and not confirm.strip())):
-            if guard(svc_panels.publish, rid, stage, editor_name(), confirm_stale=confirm) is not None:
-                flash(T(f"{stage} 专家组已发布。", f"{stage} published."))
-                st.rerun()
+        if not con.empty:
+            with st.form("constraint_remove"):
+                cc = st.columns([2, 2, 1])
+                keys = [f"{r.kind} {r.expert_id} × {r.application_id}" for r in con.itertuples()]
+                pick = cc[0].selectbox(T("撤销", "Withdraw"), range(len(keys)), format_func=lambda i: keys[i])
+                why_rm = cc[1].text_input(T("撤销理由", "Reason"), key="rm_reason")
+                rm = cc[2].form_submit_button(T("撤销", "Withdraw"), disabled=not can_edit() or published)
+            if rm:
+                r = con.iloc[int(pick)]
+                if guard(svc_panels.remove_constraint, rid, stage, r.expert_id, r.application_id, editor_name(),
+                         why_rm) is not None:
+                    flash(T("已撤销，请重新求解。", "Withdrawn: re-solve now."))
+                    st.rerun()
+if tabs[6].open is not False:
+    with tabs[6]:
+        st.markdown(T("专家请辞或无法参加：已发布的阶段只替换其席位，其余席位保持不变，每项变更记入操作记录；"
+                      "尚未发布的方案则记录排除（附理由）并按原种子重新求解。",
+                      "An expert declines: on a published stage only their seats change (audited); on a draft the "
+                      "seats are forbidden (with the reason) and the stage is re-planned with the same seed."))
+        with st.form("replace"):
+            cc = st.columns([1, 1, 2])
+            eids = sorted(p["expert_id"].unique())
+            enames = dict(zip(p.expert_id, p.expert_name))
+            eid = cc[0].selectbox(T("请辞专家", "Declining expert"), eids, format_func=lambda e: f"{e} {enames[e]}")
+            scope = cc[1].selectbox(T("范围", "Scope"), ["", *sorted(p["application_id"].unique())],
+                                    format_func=lambda a: T("本阶段全部", "whole stage") if a == "" else a)
+            why = cc[2].text_input(T("理由", "Reason"), placeholder="专家因故无法参加")
+            ok = st.form_submit_button(T("替换", "Replace"), type="primary", disabled=not can_edit())
+        if ok:
+            out = guard(svc_panels.replace_expert, rid, stage, eid, scope or None, why, float(tl), editor_name())
+            if out is not None:
+                st.session_state["last_changes"] = out[1]
+        ch = st.session_state.get("last_changes")
+        if ch is not None:
+            st.success(T(f"变更：{int((ch.change == 'removed').sum())} 个席位移出，{int((ch.change == 'added').sum())} 个席位补入，其余不变。",
+                         f"Changed: {int((ch.change == 'removed').sum())} seats out, {int((ch.change == 'added').sum())} in; the rest unchanged."))
+            table(ch, ["change_zh", "stage", "application_id", "expert_id", "expert_name", "category", "role_zh"])
+if tabs[7].open is not False:
+    with tabs[7]:
+        if published:
+            st.success(T(f"已于 {m.get('published_at')} 由 {m.get('published_by')} 发布，方案不可更改。",
+                         f"Published {m.get('published_at')} by {m.get('published_by')}; the plan is immutable."))
+        else:
+            sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
+            confirm = ""
+            if m.get("stale"):
+                st.error(T("方案已过期，应先重新求解。如确需按此方案发布，请写明理由（连同差异记入操作记录）。",
+                           "The plan is out of date: re-solve first. To publish it anyway, give a reason (audited "
+                           "with the differences)."))
+                confirm = st.text_input(T("按过期方案发布的理由", "Reason to publish the out-of-date plan"))
+            if st.button(T("发布", "Publish"), type="primary",
+                         disabled=not (sure and can_edit()) or bool(m.get("stale") and not confirm.strip())):
+                if guard(svc_panels.publish, rid, stage, editor_name(), confirm_stale=confirm) is not None:
+                    flash(T(f"{stage} 专家组已发布。", f"{stage} published."))
+                    st.rerun()

@@ -2,7 +2,8 @@ import streamlit as st
 
 from reviewer.app import charts as charts
 from reviewer.app import scores as svc_scores
-from reviewer.app.ui.common import T, can_edit, guard, header, lang, read_only_note, round_id, table, text_table, editor_name, chart
+from reviewer.app.ui.common import (T, can_edit, chart, editor_name, guard, header, lang, prefetch_after_scores, read_only_note,
+                                    round_id, table, text_table)
 
 header("scores", "上传专家交回的评分表（系统生成的 .xlsx），或长表（.csv/.xlsx，列：阶段、申报编号、专家编号、评分项、得分）。"
                  "逐行校验；未被分配的专家的评分会被拒绝。下方显示异常分数和评分一致性。",
@@ -24,6 +25,8 @@ if st.button(T("导入评分", "Import scores"), type="primary", disabled=not (f
     bar.empty()
     if out is not None:
         st.session_state["last_score_import"] = out
+        if out.rows:
+            prefetch_after_scores(rid)   # 排名 prepared while staff read the per-file report
 out = st.session_state.get("last_score_import")
 if out is not None:
     n_err = int((out.issues["severity"] == "error").sum()) if not out.issues.empty else 0
