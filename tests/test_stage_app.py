@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -49,12 +50,17 @@ def button(at: AppTest, label: str):
     return hits[0]
 
 
+def proposal(at: AppTest) -> pd.DataFrame:
+    """The proposal as shown: a static table (st.table) with Chinese headers, so long reasons wrap."""
+    return [t.value for t in at.table if "晋级" in t.value.columns][0]
+
+
 def test_advancement_page_proposes_and_records_with_reasons(appdata):
     at = start("views/stages.py")
     t = texts(at)
     assert "阶段晋级 Advancement" in t and "初审评估 → 现场考察" in t
-    prop = at.dataframe[0].value
-    assert len(prop) == 29 and (prop["advance"] == "是").all()   # booleans shown as 是/否                 # the demo's 初审: everything passes the line
+    prop = proposal(at)
+    assert len(prop) == 29 and (prop["晋级"] == "是").all()   # booleans shown as 是/否                 # the demo's 初审: everything passes the line
     # recording needs a reason: refused with a clear message, nothing recorded
     button(at, "确认晋级名单").click().run()
     assert "确认晋级需要说明理由" in texts(at) and svc.decisions(RID).empty
@@ -66,10 +72,10 @@ def test_advancement_page_proposes_and_records_with_reasons(appdata):
     assert run.notna().all() and run.nunique() == 1 and f"初审评估 #{int(run.iloc[0])}" in texts(at)
     # 现场考察 (the checklist): the planted veto is out, with its reason
     at.selectbox(key="adv_stage").set_value("现场考察").run()
-    prop = at.dataframe[0].value
-    vetoed = prop[prop["outcome_zh"] == "一票否决"]
-    assert len(vetoed) == 1 and "不属实" in vetoed["reason_zh"].iloc[0] and "现场考察核查表" in texts(at)
-    keep_out = prop.loc[prop["advance"] == "是", "application_id"].iloc[-1]
+    prop = proposal(at)
+    vetoed = prop[prop["建议"] == "一票否决"]
+    assert len(vetoed) == 1 and "不属实" in vetoed["理由"].iloc[0] and "现场考察核查表" in texts(at)
+    keep_out = prop.loc[prop["晋级"] == "是", "申报编号"].iloc[-1]
     at.multiselect(key="adv_drop").set_value([keep_out])
     at.text_input(key="adv_reason").set_value("现场考察会议确认")
     button(at, "确认晋级名单").click().run()
@@ -80,7 +86,9 @@ def test_advancement_page_proposes_and_records_with_reasons(appdata):
     dec = svc.decisions(RID)
     site = dec[dec["stage"] == "现场考察"].set_index("application_id")
     assert not site.loc[keep_out, "advanced"] and "工作人员调整" in site.loc[keep_out, "reason"]
-    assert "一票否决" in site.loc[vetoed["application_id"].iloc[0], "reason"]
+    assert "一票否决" in site.loc[vetoed["申报编号"].iloc[0], "reason"]
+    recorded = [t.value for t in at.table if "汇总运行" in t.value.columns][0]     # the recorded list, reasons whole
+    assert len(recorded) == 58 and set(recorded["结果"]) == {"晋级", "未晋级"}
 
 
 def test_defence_page_draws_a_logged_order_with_slots_and_notices(appdata):

@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from reviewer.app import stages as svc
-from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, read_only_note, round_id, table
+from reviewer.app.ui.common import T, can_edit, editor_name, flash, guard, header, read_only_note, round_id, text_table
 
 header("stages", "阶段晋级：初审评估 → 现场考察 → 认定评审，每个阶段用本阶段的评分工具（现场考察为核查表，核查项评 0 分"
                  "即“材料不实”一票否决）汇总后，按晋级规则（分数线、每领域前 k 名）提出晋级建议，每项附理由。"
@@ -31,12 +31,10 @@ c = st.columns(3)
 c[0].metric(T("参评申报", "Applications"), len(prop))
 c[1].metric(T("建议晋级", "Proposed to advance"), n_adv)
 c[2].metric(T("一票否决", "Vetoed"), n_veto)
-table(prop, svc.PROPOSAL_COLS, height=420,
-      config={"score": st.column_config.NumberColumn(T("得分", "Score"), format="%.2f"),
-              "rank_in_field": st.column_config.NumberColumn(T("领域内排名", "Rank in field"), format="%d"),
-              "outcome_zh": st.column_config.Column(T("建议", "Proposal")),
-              "advance": st.column_config.CheckboxColumn(T("晋级", "Advances")),
-              "reason_zh": st.column_config.TextColumn(T("理由", "Reason"), width="large")})
+# a static table the browser wraps: in the grid a long reason (a veto's evidence, a line and rank) was clipped
+text_table(prop, svc.PROPOSAL_COLS, height=420,
+           labels={"score": T("得分", "Score"), "rank_in_field": T("领域内排名", "Rank in field"),
+                   "outcome_zh": T("建议", "Proposal"), "advance": T("晋级", "Advances"), "reason_zh": T("理由", "Reason")})
 
 st.subheader(T("确认并记录晋级名单", "Record the advancement"))
 with st.form("advance_form"):
@@ -72,9 +70,9 @@ else:
     st.caption(T("依据的汇总运行（可用 `reviewer reproduce 运行号` 复算其得分）：", "Aggregation runs decided from "
                  "(`reviewer reproduce RUN` recomputes their scores): ")
                + "；".join(f"{k} {v or '—'}" for k, v in runs.items()))
-    dec = dec.assign(advanced=dec["advanced"].map({True: "晋级", False: "未晋级"}),
+    dec = dec.assign(result=dec["advanced"].map({True: T("晋级", "advances"), False: T("未晋级", "stays out")}),
                      run=[f"#{int(x)}" if pd.notna(x) else "—" for x in dec["run_id"]])
-    st.dataframe(pd.DataFrame({T("阶段", "Stage"): dec["stage"], T("申报编号", "Application"): dec["application_id"],
-                               T("结果", "Result"): dec["advanced"], T("理由", "Reason"): dec["reason"],
-                               T("汇总运行", "Aggregation run"): dec["run"], T("记录人", "By"): dec["decided_by"]}),
-                 hide_index=True, width="stretch", height=300)
+    text_table(dec, ["stage", "application_id", "result", "reason", "run", "decided_by"], height=300,
+               labels={"stage": T("阶段", "Stage"), "application_id": T("申报编号", "Application"),
+                       "result": T("结果", "Result"), "reason": T("理由", "Reason"),
+                       "run": T("汇总运行", "Aggregation run"), "decided_by": T("记录人", "By")})
