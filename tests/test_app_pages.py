@@ -206,6 +206,8 @@ def test_panels_page_solves_and_publishes(appdata):
     button(at, "发布").click().run()
     assert "已发布" in texts(at)
     assert button(at, "求解").disabled
+    done = [x.value for x in at.success if "方案不可更改" in x.value][0]
+    assert "北京时间" in done and not re.search(r"\d{4}-\d\d-\d\dT\d", done), done   # not the stored UTC stamp
 
 
 def test_panels_page_infeasible_shows_reasons(appdata):

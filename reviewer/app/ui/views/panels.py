@@ -81,7 +81,7 @@ if m.get("stale"):
                  "**Out of date**: the round changed after this plan was made; re-plan before publishing:")
                + "\n" + "\n".join(f"- {x}" for x in m["stale"]))
 for o in m.get("overrides", []):
-    st.warning(f"{m.get('stage')} {o['application_id']} {o['expert_id']}: {o['text']} ({o['user']}, {o['at'][:16]})")
+    st.warning(f"{m.get('stage')} {o['application_id']} {o['expert_id']}: {o['text']} ({o['user']}, {fmt.local_stamp(o['at'])})")
 
 if not saved.feasible:
     st.error(T("无法组成符合规则的专家组。原因：", "No panel plan satisfies the rules. Why:"))
@@ -198,8 +198,9 @@ if tabs[6].open is not False:
 if tabs[7].open is not False:
     with tabs[7]:
         if published:
-            st.success(T(f"已于 {m.get('published_at')} 由 {m.get('published_by')} 发布，方案不可更改。",
-                         f"Published {m.get('published_at')} by {m.get('published_by')}; the plan is immutable."))
+            when = fmt.local_stamp(m.get("published_at", ""))     # stored in UTC, shown in Beijing time
+            st.success(T(f"已于 {when} 由 {m.get('published_by')} 发布，方案不可更改。",
+                         f"Published {when} by {m.get('published_by')}; the plan is immutable."))
         else:
             sure = st.checkbox(T("我已核对专家组，确认发布（发布后不可更改）", "I checked the panels; publish (immutable)"))
             confirm = ""
