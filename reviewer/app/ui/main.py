@@ -57,7 +57,7 @@ def client_address() -> str:
 
 
 st.set_page_config(page_title="制造业创新中心试点 专家评审", layout="wide")
-warm_up()   # Altair in the background while staff sign in (once per server)
+warm = warm_up()   # the page services, Altair and the Styler in the background while staff sign in (once per server)
 page_style.inject()     # Chinese file uploader, wrapped static tables (every page, the expert's too)
 
 qp = st.query_params
@@ -78,6 +78,7 @@ if token:
     st.session_state["expert_token"] = auth.resolve_token(token)
     for k in ("user", "sid"):
         st.session_state.pop(k, None)
+    warm.join()   # no page imports a module the warm-up may be importing (a concurrent import cycle can fail)
     st.navigation([page("expert", "expert")], position="hidden").run()
     st.stop()
 st.session_state.pop("expert_token", None)
@@ -193,4 +194,5 @@ if st.session_state.pop("page_not_found", False):
     st.warning(T("页面不存在：您打开的地址不是本系统的页面，已转到首页（轮次）。请从左侧菜单选择页面。",
                  "Page not found: that address is not a page of this app; the first page (Round) is shown. "
                  "Choose a page from the menu on the left."))
+warm.join()   # usually long done (sign-in takes longer); see the expert page above
 chosen.run()
