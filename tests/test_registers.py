@@ -62,6 +62,8 @@ def test_the_demo_register_occupies_the_fields_its_life_cycle_recognised():
     assert {"汽车", "机械", "高端有色金属新材料"} <= set(reg)
     assert "生物医药" not in reg and "绿色高端石化" not in reg             # revoked in 2025: free again
     assert all(reg[f].startswith("中心名录") and "认定" in reg[f] for f in ("汽车", "机械", "高端有色金属新材料"))
+    # the basis names the life-cycle event in words, never its code (staff read 终期考核合格, not final_assessment)
+    assert "终期考核合格" in reg["汽车"] and not any(c in v for v in reg.values() for c in ("final_assessment", "approved"))
 
 
 def test_ranking_refuses_the_occupied_fields_with_the_register_as_reason():
@@ -113,6 +115,8 @@ def test_store_replays_ranking_and_life_cycle_into_one_ledger_and_never_pays_twi
     rp = demo_replay(DEMO_DIR, pol)
     with store.write() as s:
         assert registers.sync_from_replay(s, pol, rp.lives, user="张三") >= 7
+        docs = {x.document_no for x in registers.centre_entries(s, "")}
+        assert "生命周期：终期考核合格" in docs and not any("final_assessment" in d for d in docs)
         registers.add_tech_centre(s, pol, name="广西新能源汽车技术创新中心", field="新能源汽车",
                                   document_no="桂科高字〔2025〕12号", date="2025-03-01", user="张三", reason="名录")
     for run in range(2):                         # the ranking run twice: the second pays nobody again

@@ -72,6 +72,10 @@ class Transition:
     reason: str                # plain words, with the evidence
     evidence: tuple[tuple[str, Any], ...] = ()
 
+    def document_no(self) -> str:
+        """The transition as the register's document reference: the cause in words (终期考核合格), not its code."""
+        return f"生命周期：{CAUSES.get(self.cause, self.cause)}"
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["date"] = self.date.isoformat()

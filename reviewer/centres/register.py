@@ -99,5 +99,5 @@ def from_replay(lives) -> list[CentreEntry]:
     for life in lives.values():
         for t in life.history:
             out.append(CentreEntry(life.centre_id, life.name, life.field, t.to_state, t.date,
-                                   f"生命周期 life cycle: {t.cause}"))
+                                   t.document_no()))
     return out

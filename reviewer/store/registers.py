@@ -98,7 +98,7 @@ def sync_from_replay(s: Session, policy: Policy, lives, *, user: str, scope: str
             if (life.centre_id, t.to_state, t.date) in have:
                 continue
             add_centre_entry(s, policy, centre_id=life.centre_id, name=life.name, field=life.field, state=t.to_state,
-                             since=t.date.isoformat(), document_no=f"生命周期 life cycle: {t.cause}", user=user,
+                             since=t.date.isoformat(), document_no=t.document_no(), user=user,
                              reason=t.reason[:500], scope=scope)
             n += 1
     return n
