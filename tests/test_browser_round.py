@@ -150,6 +150,9 @@ def test_a_whole_round_in_the_browser(server, page):
     TIMINGS.clear()
     bs.sign_in(page, base, "staff1", PASSWORD)
     visible(page, "轮次 Round")
+    # the chart library is preloaded while staff read the first page (reviewer.app.ui.chart_preload)
+    page.wait_for_function("() => document.querySelector('link[rel=modulepreload][href*=\"ArrowVegaLiteChart.\"]')",
+                           timeout=15_000)
 
     # create a round
     page.get_by_text("新建轮次").first.click()

@@ -19,7 +19,7 @@ import streamlit as st
 from reviewer.app import auth
 from reviewer.app import rounds
 from reviewer.app.text import page_title
-from reviewer.app.ui import page_style
+from reviewer.app.ui import chart_preload, page_style
 from reviewer.app.ui.common import T, current_user, role_label, show_error, warm_up
 from reviewer.errors import UserError
 
@@ -141,6 +141,7 @@ with st.sidebar:
         st.session_state["round_id"] = rid
         rounds.remember_round(rid)
     st.caption(f"{T('用户', 'User')}: {role_label(user)}")
+    chart_preload.preload_once(st, st.session_state)   # the chart code, while staff read their first page
     if auth.demo_mode():
         st.caption(T("演示模式（`reviewer app --demo`）：无需登录。", "Demo mode (`reviewer app --demo`): no sign-in."))
     else:
