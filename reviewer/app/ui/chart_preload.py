@@ -59,7 +59,7 @@ def script(files: tuple[str, ...]) -> str:
     next to Streamlit's own bundle (same folder, so a base URL path is kept); once per browser tab."""
     return f"""<script>
 (() => {{
-  const w = window.parent && window.parent.document ? window.parent : window;
+  const w = window;     // st.html runs this script in the app's own document
   if (w.__reviewerChartsPreloaded) return;
   w.__reviewerChartsPreloaded = true;
   const d = w.document;
