@@ -184,3 +184,13 @@ def test_a_static_table_keeps_short_values_on_one_line_and_wraps_the_reasons():
     assert ("white-space", "nowrap") in ctx[(0, 0)] and ("white-space", "nowrap") in ctx[(0, 2)]
     assert ("text-align", "right") in ctx[(0, 1)]
     assert ("white-space", "normal") in ctx[(0, 3)]
+
+
+def test_control_characters_in_stored_text_are_not_shown():
+    """Typed reasons reach the store from many acts; whatever they hold, a table never shows a control
+    character or a bidirectional override (it could hide or disguise the text), markup stays literal."""
+    df = pd.DataFrame({"reason": ['=HYPERLINK("http://x")\x07<b>粗</b>\u202egpj.exe', "正常理由"]})
+    shown = fmt.present(df, None, "zh").data["reason"]
+    assert shown.iloc[0] == '=HYPERLINK("http://x")<b>粗</b>gpj.exe' and shown.iloc[1] == "正常理由"
+    styled = fmt.styled(fmt.present(df, None, "zh", wrap=False)).data.iloc[0, 0]
+    assert "\x07" not in styled and "\u202e" not in styled and "\\<b\\>" in styled

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reviewer.app.text import COLUMNS, STAFF_TZ
+from reviewer.intake.cells import CONTROL_CHARACTERS
 
 MISSING = "—"
 MAIN_WIDTH = 960       # px a full-width table has at 1440 px beside the sidebar (the grid measured 978)
@@ -191,7 +192,9 @@ def _shown_column(col: str, s: pd.Series, lang: str) -> tuple[pd.Series, str]:
                 else local_stamp(_words(v, lang)))
     if col == "action" and lang == "zh":   # an act this list does not know yet: said to be one, code kept
         out = out.map(lambda v: f"其他操作（{v}）" if isinstance(v, str) and _CODE.match(v) else v)
-    out = out.map(lambda v: _LONG_DECIMAL.sub(_short_number, v) if isinstance(v, str) else v)
+    # typed text reaches the store from many acts (reasons, evidence, opinions): shown here, it never keeps a
+    # control character or a bidirectional override that hides or disguises it (files: reviewer.exports)
+    out = out.map(lambda v: _LONG_DECIMAL.sub(_short_number, CONTROL_CHARACTERS.sub("", v)) if isinstance(v, str) else v)
     return out, "text"
 
 
